@@ -1,0 +1,215 @@
+//! What the cloud reports and what Elbow asks it to create: plain values shaped like the ELBv2 and
+//! EC2 API, shared by every implementation of [`crate::Cloud`]. Value types that mean the same in the
+//! desired model (protocols, health checks, actions) are reused from `elbow_model`.
+
+use elbow_model::{
+    Action, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme,
+    Tags, Target, TargetType,
+};
+
+/// An ELBv2 ARN.
+pub type Arn = String;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub arn: Arn,
+    pub name: String,
+    /// Lower case.
+    pub dns_name: String,
+    pub lb_type: LoadBalancerType,
+    pub scheme: Scheme,
+    pub ip_address_type: IpAddressType,
+    pub vpc_id: String,
+    /// `provisioning`, `active`, `active_impaired` or `failed`.
+    pub state: String,
+    /// Sorted.
+    pub subnets: Vec<String>,
+    /// Sorted.
+    pub security_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    pub arn: Arn,
+    pub name: String,
+    pub target_type: TargetType,
+    pub protocol: Protocol,
+    pub port: u16,
+    pub vpc_id: String,
+    pub ip_address_type: IpAddressType,
+    pub health_check: HealthCheck,
+    pub load_balancer_arns: Vec<Arn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub arn: Arn,
+    pub load_balancer_arn: Arn,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Certificate ARNs, default first.
+    pub certificates: Vec<String>,
+    pub ssl_policy: Option<String>,
+    pub default_actions: Vec<Action<Arn>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub arn: Arn,
+    /// `None` for the listener's default rule.
+    pub priority: Option<u32>,
+    pub conditions: Vec<RuleCondition>,
+    pub actions: Vec<Action<Arn>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetHealth {
+    pub target: Target,
+    /// `initial`, `healthy`, `unhealthy`, `unused`, `draining`, `unavailable`.
+    pub state: String,
+}
+
+/// Which load balancers to describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadBalancerFilter {
+    /// Every load balancer in the account and region (paged).
+    All,
+    /// By name. Names that do not exist are left out of the answer, not an error.
+    Names(Vec<String>),
+    Arns(Vec<Arn>),
+}
+
+/// Which target groups to describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetGroupFilter {
+    All,
+    /// By name. Names that do not exist are left out of the answer, not an error.
+    Names(Vec<String>),
+    Arns(Vec<Arn>),
+    LoadBalancer(Arn),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateLoadBalancer {
+    pub name: String,
+    pub lb_type: LoadBalancerType,
+    pub scheme: Scheme,
+    pub ip_address_type: IpAddressType,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateTargetGroup {
+    pub name: String,
+    pub target_type: TargetType,
+    pub protocol: Protocol,
+    pub port: u16,
+    pub vpc_id: String,
+    pub ip_address_type: IpAddressType,
+    pub health_check: HealthCheck,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateListener {
+    pub load_balancer_arn: Arn,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub certificates: Vec<String>,
+    pub ssl_policy: Option<String>,
+    pub default_actions: Vec<Action<Arn>>,
+    pub tags: Tags,
+}
+
+/// A listener's new settings; everything is sent, so the listener ends up exactly so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModifyListener {
+    pub arn: Arn,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub certificates: Vec<String>,
+    pub ssl_policy: Option<String>,
+    pub default_actions: Vec<Action<Arn>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRule {
+    pub listener_arn: Arn,
+    pub priority: u32,
+    pub conditions: Vec<RuleCondition>,
+    pub actions: Vec<Action<Arn>>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModifyRule {
+    pub arn: Arn,
+    pub conditions: Vec<RuleCondition>,
+    pub actions: Vec<Action<Arn>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub availability_zone: String,
+    pub cidr_block: String,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    pub vpc_id: String,
+    pub availability_zone: String,
+    /// `pending`, `running`, `stopping`, ...
+    pub state: String,
+    pub security_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub group_name: String,
+    pub description: String,
+    pub vpc_id: String,
+    pub tags: Tags,
+}
+
+/// Which security groups to describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityGroupFilter {
+    Ids(Vec<String>),
+    /// Groups carrying tag `key` (with any value when `value` is `None`).
+    Tag {
+        key: String,
+        value: Option<String>,
+    },
+    /// Groups of one VPC.
+    Vpc(String),
+}
+
+/// One ingress rule as EC2 reports it, with its id and tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroupRule {
+    /// `sgr-...`
+    pub rule_id: String,
+    pub group_id: String,
+    /// The rule, with a security-group source as `SecurityGroupRef::Existing(id)`.
+    pub rule: IngressRule,
+    pub tags: Tags,
+}
+
+/// A rule to authorize, with the tags that mark it (EC2 TagSpecifications of type
+/// `security-group-rule`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIngressRule {
+    /// A security-group source must be `SecurityGroupRef::Existing(id)` by now.
+    pub rule: IngressRule,
+    pub tags: Tags,
+}
+
+/// Attributes as AWS reports them (every key, not only the ones Elbow set).
+pub type AttributeMap = Attributes;

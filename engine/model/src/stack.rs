@@ -1,0 +1,437 @@
+//! The desired state of one stack: every cloud resource Elbow wants for one owning object (a
+//! Service, or an Ingress group), as plain values.
+//!
+//! A `Stack` is what the builders produce, what `elbow plan` prints as JSON, and what the deployer
+//! compares with the resources it finds by ownership tags. Field names follow the ELBv2 and EC2 API
+//! (camelCase in JSON) so a user reading a plan recognises them from the AWS console and CLI.
+//!
+//! Resources refer to each other by [`ResourceId`] (the value of the `elbow.dev/resource` tag), never
+//! by ARN: ARNs exist only once the deployer has created the resources.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::tags::Tags;
+
+/// The id of a resource inside its stack, e.g. `LoadBalancer`, `TargetGroup/tcp-80`,
+/// `Listener/80`, `SecurityGroup/frontend`. Stored in the `elbow.dev/resource` tag.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResourceId(pub String);
+
+impl ResourceId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The owner of a stack: `namespace/name` for a Service, the group id for an Ingress group.
+/// Stored in the `elbow.dev/stack` tag.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StackId(pub String);
+
+impl StackId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for StackId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Everything Elbow wants in the cloud for one owner. An empty stack (no resources) means "delete
+/// everything this owner has": deletion is deploying an empty stack.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stack {
+    pub id: StackId,
+    /// At most one today (one NLB per Service, one ALB per Ingress group); a list so that the empty
+    /// stack needs no special case.
+    pub load_balancers: Vec<LoadBalancerSpec>,
+    pub listeners: Vec<ListenerSpec>,
+    pub target_groups: Vec<TargetGroupSpec>,
+    /// Security groups this stack owns (the managed frontend group).
+    pub security_groups: Vec<SecurityGroupSpec>,
+    /// Ingress rules Elbow adds to security groups it does not own (the nodes' group), so that the
+    /// load balancer reaches the NodePorts. Only rules tagged as ours are ever revoked.
+    pub node_security_group_rules: Vec<NodeSecurityGroupRule>,
+}
+
+impl Stack {
+    pub fn empty(id: StackId) -> Self {
+        Self { id, ..Self::default() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.load_balancers.is_empty()
+            && self.listeners.is_empty()
+            && self.target_groups.is_empty()
+            && self.security_groups.is_empty()
+            && self.node_security_group_rules.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadBalancerType {
+    Network,
+    Application,
+}
+
+impl LoadBalancerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Network => "network",
+            Self::Application => "application",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    Internal,
+    InternetFacing,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Internal => "internal",
+            Self::InternetFacing => "internet-facing",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpAddressType {
+    Ipv4,
+    Dualstack,
+}
+
+impl IpAddressType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ipv4 => "ipv4",
+            Self::Dualstack => "dualstack",
+        }
+    }
+}
+
+/// A security group attached to a load balancer or named as a rule's source.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "id")]
+pub enum SecurityGroupRef {
+    /// A group this stack owns, by resource id.
+    Managed(ResourceId),
+    /// The cluster's shared backend group, attached to every Elbow load balancer; the node groups
+    /// admit it. Created on first use, owned by the cluster rather than by any one stack.
+    SharedBackend,
+    /// A group the user named (annotation), by id. Never modified.
+    Existing(String),
+}
+
+/// Load balancer attributes, by their ELBv2 key (e.g. `load_balancing.cross_zone.enabled`).
+pub type Attributes = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancerSpec {
+    pub resource_id: ResourceId,
+    /// At most 32 characters; deterministic (LBC-identical) unless the user named it.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub lb_type: LoadBalancerType,
+    pub scheme: Scheme,
+    pub ip_address_type: IpAddressType,
+    /// Subnet ids, sorted.
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<SecurityGroupRef>,
+    /// Only the attributes the user set or Elbow manages; others are left as AWS has them.
+    pub attributes: Attributes,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    #[serde(rename = "TCP_UDP")]
+    TcpUdp,
+    Tls,
+    Http,
+    Https,
+}
+
+impl Protocol {
+    /// The ELBv2 spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "TCP",
+            Self::Udp => "UDP",
+            Self::TcpUdp => "TCP_UDP",
+            Self::Tls => "TLS",
+            Self::Http => "HTTP",
+            Self::Https => "HTTPS",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "TCP" => Self::Tcp,
+            "UDP" => Self::Udp,
+            "TCP_UDP" => Self::TcpUdp,
+            "TLS" => Self::Tls,
+            "HTTP" => Self::Http,
+            "HTTPS" => Self::Https,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerSpec {
+    pub resource_id: ResourceId,
+    /// The load balancer this listener belongs to.
+    pub load_balancer: ResourceId,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Certificate ARNs; the first is the default certificate. TLS/HTTPS only.
+    pub certificates: Vec<String>,
+    /// TLS/HTTPS only.
+    pub ssl_policy: Option<String>,
+    pub default_actions: Vec<Action<ResourceId>>,
+    /// ALB only; priorities are 1..N in list order.
+    pub rules: Vec<RuleSpec>,
+    pub tags: Tags,
+}
+
+/// A listener or rule action. `T` names a target group: a [`ResourceId`] in a desired stack, an
+/// ARN in what the cloud reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Action<T> {
+    #[serde(rename_all = "camelCase")]
+    Forward { target_groups: Vec<WeightedTargetGroup<T>> },
+    #[serde(rename_all = "camelCase")]
+    Redirect {
+        protocol: Option<String>,
+        port: Option<String>,
+        host: Option<String>,
+        path: Option<String>,
+        query: Option<String>,
+        /// `HTTP_301` or `HTTP_302`.
+        status_code: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    FixedResponse { status_code: String, content_type: Option<String>, message_body: Option<String> },
+}
+
+impl<T> Action<T> {
+    /// A forward to a single target group, the only action an NLB listener has.
+    pub fn forward(target_group: T) -> Self {
+        Action::Forward { target_groups: vec![WeightedTargetGroup { target_group, weight: None }] }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WeightedTargetGroup<T> {
+    pub target_group: T,
+    /// Only meaningful with several target groups in one forward action.
+    pub weight: Option<u32>,
+}
+
+/// An ALB listener rule. Its priority is its position in [`ListenerSpec::rules`] (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleSpec {
+    pub conditions: Vec<RuleCondition>,
+    pub actions: Vec<Action<ResourceId>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "field", content = "values")]
+pub enum RuleCondition {
+    HostHeader(Vec<String>),
+    PathPattern(Vec<String>),
+    HttpRequestMethod(Vec<String>),
+    SourceIp(Vec<String>),
+    #[serde(rename_all = "camelCase")]
+    HttpHeader {
+        name: String,
+        values: Vec<String>,
+    },
+    QueryString(Vec<QueryStringPair>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryStringPair {
+    pub key: Option<String>,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetType {
+    Instance,
+    Ip,
+}
+
+impl TargetType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Instance => "instance",
+            Self::Ip => "ip",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetGroupSpec {
+    pub resource_id: ResourceId,
+    /// At most 32 characters; deterministic (LBC-identical).
+    pub name: String,
+    pub target_type: TargetType,
+    pub protocol: Protocol,
+    /// The port targets receive traffic on: the Service's NodePort in instance mode.
+    pub port: u16,
+    pub vpc_id: String,
+    pub ip_address_type: IpAddressType,
+    pub health_check: HealthCheck,
+    /// Only the attributes the user set or Elbow manages.
+    pub attributes: Attributes,
+    pub tags: Tags,
+    /// Sorted, no duplicates.
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    /// An instance id (`i-...`) or an IP address.
+    pub id: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    pub protocol: Protocol,
+    pub port: HealthCheckPort,
+    /// HTTP/HTTPS only.
+    pub path: Option<String>,
+    pub interval_seconds: u32,
+    pub timeout_seconds: u32,
+    pub healthy_threshold_count: u32,
+    pub unhealthy_threshold_count: u32,
+    /// Success codes (`200-399`); HTTP/HTTPS only.
+    pub matcher: Option<String>,
+}
+
+/// `traffic-port` or a number, as ELBv2 spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HealthCheckPort {
+    TrafficPort,
+    Port(u16),
+}
+
+impl HealthCheckPort {
+    pub fn to_api_string(self) -> String {
+        match self {
+            Self::TrafficPort => "traffic-port".to_string(),
+            Self::Port(port) => port.to_string(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "traffic-port" {
+            return Some(Self::TrafficPort);
+        }
+        s.parse::<u16>().ok().filter(|p| *p > 0).map(Self::Port)
+    }
+}
+
+impl Serialize for HealthCheckPort {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_api_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for HealthCheckPort {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Self::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected traffic-port or a port number, got {s:?}")))
+    }
+}
+
+/// A security group this stack owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupSpec {
+    pub resource_id: ResourceId,
+    /// Group names are unique per VPC; deterministic.
+    pub group_name: String,
+    pub description: String,
+    pub vpc_id: String,
+    /// Sorted, no duplicates.
+    pub ingress: Vec<IngressRule>,
+    pub tags: Tags,
+}
+
+/// One ingress permission: a protocol, a port range and one source.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressRule {
+    /// `tcp`, `udp` or `-1` (all), as EC2 spells it.
+    pub ip_protocol: String,
+    pub from_port: u16,
+    pub to_port: u16,
+    pub source: RuleSource,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "value")]
+pub enum RuleSource {
+    CidrIpv4(String),
+    CidrIpv6(String),
+    SecurityGroup(SecurityGroupRef),
+}
+
+/// A rule Elbow adds to a security group it does not own (a node group). Tagged with the stack's
+/// ownership tags and this rule's resource id, which is how it is found again and the only way
+/// Elbow ever revokes a rule from a group that is not its own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSecurityGroupRule {
+    pub resource_id: ResourceId,
+    /// The node security group's id (`sg-...`).
+    pub group_id: String,
+    pub rule: IngressRule,
+}

@@ -1,0 +1,66 @@
+//! Ownership tags: how Elbow finds its resources again and how it knows a resource is its own.
+
+use std::collections::BTreeMap;
+
+use crate::stack::{ResourceId, StackId};
+
+/// Tags by key. Sorted, so that two equal tag sets compare and hash equal.
+pub type Tags = BTreeMap<String, String>;
+
+/// The cluster that owns a resource. Elbow never modifies or deletes a resource without it.
+pub const CLUSTER_TAG: &str = "elbow.dev/cluster";
+/// The owning object inside the cluster (`namespace/name`, or the Ingress group).
+pub const STACK_TAG: &str = "elbow.dev/stack";
+/// The resource's id inside its stack.
+pub const RESOURCE_TAG: &str = "elbow.dev/resource";
+
+/// The three ownership tags of one resource.
+pub fn ownership_tags(cluster: &str, stack: &StackId, resource: &ResourceId) -> Tags {
+    Tags::from([
+        (CLUSTER_TAG.to_string(), cluster.to_string()),
+        (STACK_TAG.to_string(), stack.as_str().to_string()),
+        (RESOURCE_TAG.to_string(), resource.as_str().to_string()),
+    ])
+}
+
+/// Where an owned resource belongs, read back from its tags.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ownership {
+    pub cluster: String,
+    pub stack: StackId,
+    pub resource: ResourceId,
+}
+
+impl Ownership {
+    /// `None` unless all three ownership tags are present.
+    pub fn from_tags(tags: &Tags) -> Option<Self> {
+        Some(Self {
+            cluster: tags.get(CLUSTER_TAG)?.clone(),
+            stack: StackId::new(tags.get(STACK_TAG)?.clone()),
+            resource: ResourceId::new(tags.get(RESOURCE_TAG)?.clone()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ownership_round_trips_through_tags() {
+        let stack = StackId::new("default/web");
+        let resource = ResourceId::new("LoadBalancer");
+        let tags = ownership_tags("prod", &stack, &resource);
+        let owner = Ownership::from_tags(&tags).expect("all three tags were written");
+        assert_eq!(owner, Ownership { cluster: "prod".into(), stack, resource });
+    }
+
+    #[test]
+    fn a_resource_missing_any_ownership_tag_has_no_owner() {
+        for missing in [CLUSTER_TAG, STACK_TAG, RESOURCE_TAG] {
+            let mut tags = ownership_tags("prod", &StackId::new("a/b"), &ResourceId::new("x"));
+            tags.remove(missing);
+            assert_eq!(Ownership::from_tags(&tags), None, "without {missing}");
+        }
+    }
+}
