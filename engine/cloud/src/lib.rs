@@ -13,6 +13,7 @@
 pub mod api;
 pub mod counter;
 pub mod error;
+pub mod fake;
 pub mod types;
 
 pub use api::{Api, ApiFamily};
