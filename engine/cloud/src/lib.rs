@@ -81,8 +81,11 @@ pub trait Cloud: Send + Sync {
     /// By id; ids that do not exist are left out.
     async fn describe_instances(&self, ids: &[String]) -> CloudResult<Vec<Instance>>;
     async fn describe_security_groups(&self, filter: SecurityGroupFilter) -> CloudResult<Vec<SecurityGroup>>;
-    /// Ingress rules of one group (egress rules are left out).
-    async fn describe_security_group_rules(&self, group_id: &str) -> CloudResult<Vec<SecurityGroupRule>>;
+    /// Ingress rules (egress rules are left out), of one group or by tag across groups (paged).
+    async fn describe_security_group_rules(
+        &self,
+        filter: SecurityGroupRuleFilter,
+    ) -> CloudResult<Vec<SecurityGroupRule>>;
     /// Returns the new group's id. The group is created without ingress rules; the default egress
     /// rule AWS adds is left as it is.
     async fn create_security_group(

@@ -191,6 +191,16 @@ pub enum SecurityGroupFilter {
     Vpc(String),
 }
 
+/// Which security group rules to describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityGroupRuleFilter {
+    /// Every ingress rule of one group.
+    Group(String),
+    /// Ingress rules carrying tag `key` = `value`, in any group: how Elbow finds the rules it added
+    /// to groups it does not own.
+    Tag { key: String, value: String },
+}
+
 /// One ingress rule as EC2 reports it, with its id and tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroupRule {

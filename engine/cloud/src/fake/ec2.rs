@@ -61,8 +61,15 @@ impl Ec2 {
         })
     }
 
-    pub(crate) fn describe_security_group_rules(&self, group_id: &str) -> Vec<SecurityGroupRule> {
-        self.rules.values().filter(|r| r.group_id == group_id).cloned().collect()
+    pub(crate) fn describe_security_group_rules(&self, filter: &SecurityGroupRuleFilter) -> Vec<SecurityGroupRule> {
+        self.rules
+            .values()
+            .filter(|r| match filter {
+                SecurityGroupRuleFilter::Group(group_id) => &r.group_id == group_id,
+                SecurityGroupRuleFilter::Tag { key, value } => r.tags.get(key) == Some(value),
+            })
+            .cloned()
+            .collect()
     }
 
     pub(crate) fn create_security_group(

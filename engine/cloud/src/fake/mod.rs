@@ -154,7 +154,7 @@ impl FakeCloud {
     }
 
     pub fn security_group_rules(&self, group_id: &str) -> Vec<SecurityGroupRule> {
-        self.lock().ec2.describe_security_group_rules(group_id)
+        self.lock().ec2.describe_security_group_rules(&SecurityGroupRuleFilter::Group(group_id.to_string()))
     }
 
     // ---- plumbing ----
@@ -387,9 +387,12 @@ impl Cloud for FakeCloud {
         self.request(api, |s| s.ec2.describe_security_groups(api, &filter))
     }
 
-    async fn describe_security_group_rules(&self, group_id: &str) -> CloudResult<Vec<SecurityGroupRule>> {
+    async fn describe_security_group_rules(
+        &self,
+        filter: SecurityGroupRuleFilter,
+    ) -> CloudResult<Vec<SecurityGroupRule>> {
         let api = Api::DescribeSecurityGroupRules;
-        let found = self.request(api, |s| Ok(s.ec2.describe_security_group_rules(group_id)))?;
+        let found = self.request(api, |s| Ok(s.ec2.describe_security_group_rules(&filter)))?;
         self.count_more(api, found.len(), 1000);
         Ok(found)
     }
