@@ -1,1 +1,233 @@
-//! placeholder while the workspace is laid out
+//! Elbow's deployer: makes the cloud match a desired [`Stack`].
+//!
+//! A deploy finds the stack's actual resources by their ownership tags (through a cluster-wide
+//! index built once per drift period, so a new stack costs no describe call), plans the difference
+//! ([`plan`], pure), applies it in dependency order ([`apply`]) and keeps what it did as the stack's
+//! known state. A deploy whose desired stack hashes the same as the last one applied makes no
+//! cloud call at all until the drift period has passed. Deleting is deploying [`Stack::empty`].
+
+pub mod actual;
+mod apply;
+mod discovery;
+pub mod error;
+pub mod plan;
+pub mod shared;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use elbow_cloud::Cloud;
+use elbow_model::{RuleSource, SecurityGroupRef, Stack, StackId};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tracing::info;
+
+pub use error::DeployError;
+
+use crate::apply::Applier;
+use crate::discovery::{ClusterIndex, StackEntry, discover_cluster, discover_stack, load_details};
+use crate::plan::PlanContext;
+
+#[derive(Debug, Clone)]
+pub struct DeploySettings {
+    pub cluster_name: String,
+    /// Where the shared backend security group lives.
+    pub vpc_id: String,
+    /// How long the known state is trusted before a full comparison with the cloud.
+    pub drift_period: Duration,
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeployOutcome {
+    /// The load balancer's DNS name (lower case), when the stack has one.
+    pub dns_name: Option<String>,
+    pub load_balancer_arn: Option<String>,
+    /// Whether any change was made.
+    pub changed: bool,
+    /// What was done, in order ("create load balancer k8s-default-web-0123456789", ...).
+    pub steps: Vec<String>,
+}
+
+pub struct Deployer {
+    cloud: Arc<dyn Cloud>,
+    settings: DeploySettings,
+    /// A tokio mutex: a rebuild of the index is single-flight, and deploys wait for it. It is held
+    /// only to read and write entries otherwise, never across a stack's own cloud calls.
+    index: Mutex<Option<ClusterIndex>>,
+    applied: StdMutex<HashMap<StackId, Applied>>,
+}
+
+struct Applied {
+    hash: [u8; 32],
+    at: Instant,
+    outcome: DeployOutcome,
+}
+
+impl Deployer {
+    pub fn new(cloud: Arc<dyn Cloud>, settings: DeploySettings) -> Self {
+        Self { cloud, settings, index: Mutex::new(None), applied: StdMutex::new(HashMap::new()) }
+    }
+
+    pub async fn deploy(&self, desired: &Stack) -> Result<DeployOutcome, DeployError> {
+        let hash = stack_hash(desired);
+        if let Some(outcome) = self.unchanged(&desired.id, &hash) {
+            return Ok(outcome);
+        }
+        let (mut entry, backend_group) = self.checkout(desired).await?;
+        let cloud = self.cloud.as_ref();
+        if entry.rediscover {
+            let (lb_names, tg_names) = names_of(desired, &entry);
+            entry.actual = discover_stack(cloud, &self.settings.cluster_name, &desired.id, lb_names, tg_names)
+                .await
+                .map_err(DeployError::Discover)?;
+            entry.detailed = false;
+        }
+        if !entry.detailed {
+            load_details(cloud, &mut entry.actual, desired).await.map_err(DeployError::Discover)?;
+        }
+
+        let plan = plan::plan(
+            desired,
+            &entry.actual,
+            &PlanContext { cluster: self.settings.cluster_name.clone(), backend_group },
+        );
+        let mut applier = Applier::new(cloud, plan.bindings.clone(), entry.actual);
+        let result = applier.run(plan).await;
+        let outcome = DeployOutcome {
+            dns_name: None,
+            load_balancer_arn: None,
+            changed: !applier.applied.is_empty(),
+            steps: std::mem::take(&mut applier.applied),
+        };
+        let outcome = with_load_balancer(outcome, desired, &applier);
+        self.check_in(&desired.id, applier.actual, result.is_ok()).await;
+        result?;
+        if outcome.changed {
+            info!(stack = %desired.id, steps = outcome.steps.len(), "deployed");
+        }
+        self.remember(&desired.id, hash, &outcome);
+        Ok(outcome)
+    }
+
+    /// Drops what is known about a stack (after its deletion, or when its owner went away).
+    pub fn forget(&self, stack: &StackId) {
+        self.applied.lock().unwrap_or_else(|p| p.into_inner()).remove(stack);
+    }
+
+    /// The cached outcome of the last deploy, when `desired` has not changed since and the drift
+    /// period has not passed.
+    fn unchanged(&self, stack: &StackId, hash: &[u8; 32]) -> Option<DeployOutcome> {
+        let applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        let last = applied.get(stack)?;
+        (last.hash == *hash && last.at.elapsed() < self.settings.drift_period).then(|| DeployOutcome {
+            changed: false,
+            steps: Vec::new(),
+            ..last.outcome.clone()
+        })
+    }
+
+    fn remember(&self, stack: &StackId, hash: [u8; 32], outcome: &DeployOutcome) {
+        let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        applied.insert(stack.clone(), Applied { hash, at: Instant::now(), outcome: outcome.clone() });
+    }
+
+    /// The stack's known state and the backend group id, after making sure the index is fresh,
+    /// the desired names are not taken by foreign resources, and the backend group exists if the
+    /// stack needs it.
+    async fn checkout(&self, desired: &Stack) -> Result<(StackEntry, Option<String>), DeployError> {
+        let mut guard = self.index.lock().await;
+        let stale = guard.as_ref().is_none_or(|index| index.built_at.elapsed() >= self.settings.drift_period);
+        let index = match guard.take().filter(|_| !stale) {
+            Some(index) => index,
+            None => discover_cluster(self.cloud.as_ref(), &self.settings.cluster_name)
+                .await
+                .map_err(DeployError::Discover)?,
+        };
+        let index = guard.insert(index);
+        let entry = index.stacks.get(&desired.id).cloned().unwrap_or_default();
+        check_names(desired, &entry, index)?;
+        if uses_backend_group(desired) && index.backend_group.is_none() {
+            let id =
+                shared::create_backend_group(self.cloud.as_ref(), &self.settings.cluster_name, &self.settings.vpc_id)
+                    .await?;
+            index.backend_group = Some(id);
+        }
+        Ok((entry, index.backend_group.clone()))
+    }
+
+    async fn check_in(&self, stack: &StackId, actual: actual::ActualStack, succeeded: bool) {
+        let mut guard = self.index.lock().await;
+        let Some(index) = guard.as_mut() else { return };
+        if succeeded && actual.is_empty() {
+            index.stacks.remove(stack);
+        } else {
+            index.stacks.insert(stack.clone(), StackEntry { actual, detailed: succeeded, rediscover: !succeeded });
+        }
+        if !succeeded {
+            self.forget(stack);
+        }
+    }
+}
+
+/// Desired load balancer and target group names must not belong to someone else: AWS answers a
+/// create with an existing name and identical settings with the existing resource, so without
+/// this check Elbow would silently adopt (and later delete) a load balancer that is not its own.
+fn check_names(desired: &Stack, entry: &StackEntry, index: &ClusterIndex) -> Result<(), DeployError> {
+    for lb in &desired.load_balancers {
+        let ours = entry.actual.load_balancers.iter().any(|a| a.lb.name == lb.name);
+        if !ours && index.foreign_load_balancer_names.contains(&lb.name) {
+            return Err(DeployError::NameConflict { kind: "load balancer", name: lb.name.clone() });
+        }
+    }
+    for tg in &desired.target_groups {
+        let ours = entry.actual.target_groups.iter().any(|a| a.tg.name == tg.name);
+        if !ours && index.foreign_target_group_names.contains(&tg.name) {
+            return Err(DeployError::NameConflict { kind: "target group", name: tg.name.clone() });
+        }
+    }
+    Ok(())
+}
+
+fn uses_backend_group(stack: &Stack) -> bool {
+    let backend = SecurityGroupRef::SharedBackend;
+    stack.load_balancers.iter().any(|lb| lb.security_groups.contains(&backend))
+        || stack.node_security_group_rules.iter().any(|r| r.rule.source == RuleSource::SecurityGroup(backend.clone()))
+        || stack
+            .security_groups
+            .iter()
+            .flat_map(|g| &g.ingress)
+            .any(|r| r.source == RuleSource::SecurityGroup(backend.clone()))
+}
+
+/// Names to look for when re-discovering a stack: the ones it wants and the ones it had.
+fn names_of(desired: &Stack, entry: &StackEntry) -> (Vec<String>, Vec<String>) {
+    let mut lbs: Vec<String> = desired.load_balancers.iter().map(|lb| lb.name.clone()).collect();
+    lbs.extend(entry.actual.load_balancers.iter().map(|lb| lb.lb.name.clone()));
+    lbs.sort();
+    lbs.dedup();
+    let mut tgs: Vec<String> = desired.target_groups.iter().map(|tg| tg.name.clone()).collect();
+    tgs.extend(entry.actual.target_groups.iter().map(|tg| tg.tg.name.clone()));
+    tgs.sort();
+    tgs.dedup();
+    (lbs, tgs)
+}
+
+fn with_load_balancer(mut outcome: DeployOutcome, desired: &Stack, applier: &Applier<'_>) -> DeployOutcome {
+    let Some(spec) = desired.load_balancers.first() else { return outcome };
+    let Some(arn) = applier.binding(&spec.resource_id) else { return outcome };
+    if let Some(lb) = applier.actual.load_balancers.iter().find(|lb| &lb.lb.arn == arn) {
+        outcome.dns_name = Some(lb.lb.dns_name.to_lowercase());
+        outcome.load_balancer_arn = Some(lb.lb.arn.clone());
+    }
+    outcome
+}
+
+/// SHA-256 of the stack's JSON: equal stacks (the builders emit sorted lists) hash equal.
+fn stack_hash(stack: &Stack) -> [u8; 32] {
+    // Serializing plain data with string keys cannot fail; an empty input would only cost a deploy.
+    let bytes = serde_json::to_vec(stack).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}

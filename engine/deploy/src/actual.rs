@@ -1,0 +1,55 @@
+//! The resources one stack has in the cloud, as found by their ownership tags.
+
+use elbow_cloud::{Listener, LoadBalancer, SecurityGroup, SecurityGroupRule, TargetGroup};
+use elbow_model::{Attributes, ResourceId, Tags, Target};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActualStack {
+    pub load_balancers: Vec<ActualLoadBalancer>,
+    pub target_groups: Vec<ActualTargetGroup>,
+    pub security_groups: Vec<ActualSecurityGroup>,
+    /// Rules this stack added to groups it does not own.
+    pub node_rules: Vec<ActualNodeRule>,
+}
+
+impl ActualStack {
+    pub fn is_empty(&self) -> bool {
+        self.load_balancers.is_empty()
+            && self.target_groups.is_empty()
+            && self.security_groups.is_empty()
+            && self.node_rules.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualLoadBalancer {
+    pub resource_id: ResourceId,
+    pub lb: LoadBalancer,
+    pub tags: Tags,
+    /// Listeners are matched by port (unique per load balancer), so they need no tags of their own.
+    pub listeners: Vec<Listener>,
+    /// Only the keys the desired state sets are read and compared.
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualTargetGroup {
+    pub resource_id: ResourceId,
+    pub tg: TargetGroup,
+    pub tags: Tags,
+    pub targets: Vec<Target>,
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualSecurityGroup {
+    pub resource_id: ResourceId,
+    pub group: SecurityGroup,
+    pub rules: Vec<SecurityGroupRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActualNodeRule {
+    pub resource_id: ResourceId,
+    pub rule: SecurityGroupRule,
+}

@@ -1,0 +1,368 @@
+//! Walks a plan against the cloud, step by step, binding resource ids to the ARNs and ids the
+//! create calls return, and keeping a copy of the actual state up to date as it goes (so the next
+//! deploy of the same stack needs no describe call).
+
+use std::collections::BTreeMap;
+
+use elbow_cloud::{
+    Cloud, CloudError, CloudErrorKind, CreateListener, CreateLoadBalancer, CreateTargetGroup, ModifyListener,
+    SecurityGroup,
+};
+use elbow_model::tags::RESOURCE_TAG;
+use elbow_model::{ListenerSpec, ResourceId, RuleSource, SecurityGroupRef};
+use tracing::{debug, warn};
+
+use crate::actual::{ActualLoadBalancer, ActualNodeRule, ActualSecurityGroup, ActualStack, ActualTargetGroup};
+use crate::error::DeployError;
+use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action};
+
+pub(crate) struct Applier<'a> {
+    cloud: &'a dyn Cloud,
+    bindings: BTreeMap<ResourceId, String>,
+    pub(crate) actual: ActualStack,
+    pub(crate) applied: Vec<String>,
+}
+
+impl<'a> Applier<'a> {
+    pub(crate) fn new(cloud: &'a dyn Cloud, plan_bindings: BTreeMap<ResourceId, String>, actual: ActualStack) -> Self {
+        Self { cloud, bindings: plan_bindings, actual, applied: Vec::new() }
+    }
+
+    /// Applies every step in order; stops at the first failure (the steps before it took effect,
+    /// and `self.actual` says so).
+    pub(crate) async fn run(&mut self, plan: Plan) -> Result<(), DeployError> {
+        for step in plan.steps {
+            let description = step.describe();
+            debug!(step = %description, "applying");
+            self.step(step).await.map_err(|error| match error {
+                StepError::Cloud(source) => DeployError::Apply { step: description.clone(), source },
+                StepError::Deploy(error) => error,
+            })?;
+            self.applied.push(description);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn binding(&self, id: &ResourceId) -> Option<&String> {
+        self.bindings.get(id)
+    }
+
+    fn bound(&self, id: &ResourceId) -> Result<String, StepError> {
+        self.bindings.get(id).cloned().ok_or_else(|| StepError::Deploy(DeployError::Unbound(id.to_string())))
+    }
+
+    fn group_id(&self, group: &GroupRef) -> Result<String, StepError> {
+        match group {
+            GroupRef::Id(id) => Ok(id.clone()),
+            GroupRef::Managed(rid) => self.bound(rid),
+        }
+    }
+
+    async fn step(&mut self, step: Step) -> Result<(), StepError> {
+        let cloud = self.cloud;
+        match step {
+            Step::CreateSecurityGroup { spec } => {
+                let id =
+                    cloud.create_security_group(&spec.group_name, &spec.description, &spec.vpc_id, &spec.tags).await?;
+                self.bindings.insert(spec.resource_id.clone(), id.clone());
+                self.actual.security_groups.push(ActualSecurityGroup {
+                    resource_id: spec.resource_id,
+                    group: SecurityGroup {
+                        id,
+                        group_name: spec.group_name,
+                        description: spec.description,
+                        vpc_id: spec.vpc_id,
+                        tags: spec.tags,
+                    },
+                    rules: Vec::new(),
+                });
+            }
+            Step::AuthorizeIngress { group, rules, node } => {
+                let group_id = self.group_id(&group)?;
+                let mut new_rules = Vec::with_capacity(rules.len());
+                for rule in rules {
+                    let source = self.rule_source_group(&rule)?;
+                    new_rules.push(rule.into_new(source));
+                }
+                let created = match cloud.authorize_security_group_ingress(&group_id, &new_rules).await {
+                    Ok(created) => created,
+                    Err(error) if node && error.kind == CloudErrorKind::Duplicate => {
+                        self.authorize_one_by_one(&group_id, &new_rules).await?
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                for rule in created {
+                    if node {
+                        let resource_id = ResourceId::new(rule.tags.get(RESOURCE_TAG).cloned().unwrap_or_default());
+                        self.actual.node_rules.push(ActualNodeRule { resource_id, rule });
+                    } else if let Some(sg) = self.actual.security_groups.iter_mut().find(|g| g.group.id == group_id) {
+                        sg.rules.push(rule);
+                    }
+                }
+            }
+            Step::RevokeIngress { group_id, rule_ids, node } => {
+                ignore_not_found(cloud.revoke_security_group_ingress(&group_id, &rule_ids).await)?;
+                if node {
+                    self.actual.node_rules.retain(|r| !rule_ids.contains(&r.rule.rule_id));
+                } else if let Some(sg) = self.actual.security_groups.iter_mut().find(|g| g.group.id == group_id) {
+                    sg.rules.retain(|r| !rule_ids.contains(&r.rule_id));
+                }
+            }
+            Step::CreateTargetGroup { spec } => {
+                let tg = cloud
+                    .create_target_group(CreateTargetGroup {
+                        name: spec.name.clone(),
+                        target_type: spec.target_type,
+                        protocol: spec.protocol,
+                        port: spec.port,
+                        vpc_id: spec.vpc_id.clone(),
+                        ip_address_type: spec.ip_address_type,
+                        health_check: spec.health_check.clone(),
+                        tags: spec.tags.clone(),
+                    })
+                    .await?;
+                self.bindings.insert(spec.resource_id.clone(), tg.arn.clone());
+                self.actual.target_groups.push(ActualTargetGroup {
+                    resource_id: spec.resource_id,
+                    tg,
+                    tags: spec.tags,
+                    targets: Vec::new(),
+                    attributes: Default::default(),
+                });
+            }
+            Step::ModifyTargetGroup { resource_id, health_check } => {
+                let arn = self.bound(&resource_id)?;
+                cloud.modify_target_group(&arn, &health_check).await?;
+                if let Some(tg) = self.target_group(&arn) {
+                    tg.tg.health_check = health_check;
+                }
+            }
+            Step::ModifyTargetGroupAttributes { resource_id, attributes } => {
+                let arn = self.bound(&resource_id)?;
+                cloud.modify_target_group_attributes(&arn, &attributes).await?;
+                if let Some(tg) = self.target_group(&arn) {
+                    tg.attributes.extend(attributes);
+                }
+            }
+            Step::RegisterTargets { resource_id, targets } => {
+                let arn = self.bound(&resource_id)?;
+                cloud.register_targets(&arn, &targets).await?;
+                if let Some(tg) = self.target_group(&arn) {
+                    tg.targets.extend(targets);
+                    tg.targets.sort();
+                    tg.targets.dedup();
+                }
+            }
+            Step::DeregisterTargets { resource_id, targets } => {
+                let arn = self.bound(&resource_id)?;
+                cloud.deregister_targets(&arn, &targets).await?;
+                if let Some(tg) = self.target_group(&arn) {
+                    tg.targets.retain(|t| !targets.contains(t));
+                }
+            }
+            Step::CreateLoadBalancer { spec, security_groups } => {
+                let groups = security_groups.iter().map(|g| self.group_id(g)).collect::<Result<Vec<_>, _>>()?;
+                let lb = cloud
+                    .create_load_balancer(CreateLoadBalancer {
+                        name: spec.name.clone(),
+                        lb_type: spec.lb_type,
+                        scheme: spec.scheme,
+                        ip_address_type: spec.ip_address_type,
+                        subnets: spec.subnets.clone(),
+                        security_groups: groups,
+                        tags: spec.tags.clone(),
+                    })
+                    .await?;
+                self.bindings.insert(spec.resource_id.clone(), lb.arn.clone());
+                self.actual.load_balancers.push(ActualLoadBalancer {
+                    resource_id: spec.resource_id,
+                    lb,
+                    tags: spec.tags,
+                    listeners: Vec::new(),
+                    attributes: Default::default(),
+                });
+            }
+            Step::SetSubnets { resource_id, subnets } => {
+                let arn = self.bound(&resource_id)?;
+                cloud.set_subnets(&arn, &subnets).await?;
+                if let Some(lb) = self.load_balancer(&arn) {
+                    lb.lb.subnets = sorted(subnets);
+                }
+            }
+            Step::SetSecurityGroups { resource_id, security_groups } => {
+                let arn = self.bound(&resource_id)?;
+                let groups = security_groups.iter().map(|g| self.group_id(g)).collect::<Result<Vec<_>, _>>()?;
+                cloud.set_security_groups(&arn, &groups).await?;
+                if let Some(lb) = self.load_balancer(&arn) {
+                    lb.lb.security_groups = sorted(groups);
+                }
+            }
+            Step::SetIpAddressType { resource_id, ip_address_type } => {
+                let arn = self.bound(&resource_id)?;
+                cloud.set_ip_address_type(&arn, ip_address_type).await?;
+                if let Some(lb) = self.load_balancer(&arn) {
+                    lb.lb.ip_address_type = ip_address_type;
+                }
+            }
+            Step::ModifyLoadBalancerAttributes { resource_id, attributes } => {
+                let arn = self.bound(&resource_id)?;
+                cloud.modify_load_balancer_attributes(&arn, &attributes).await?;
+                if let Some(lb) = self.load_balancer(&arn) {
+                    lb.attributes.extend(attributes);
+                }
+            }
+            Step::CreateListener { load_balancer, spec } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                let input = self.listener_settings(&spec)?;
+                let listener = cloud
+                    .create_listener(CreateListener {
+                        load_balancer_arn: lb_arn.clone(),
+                        port: spec.port,
+                        protocol: spec.protocol,
+                        certificates: input.certificates,
+                        ssl_policy: input.ssl_policy,
+                        default_actions: input.default_actions,
+                        tags: spec.tags.clone(),
+                    })
+                    .await?;
+                if let Some(lb) = self.load_balancer(&lb_arn) {
+                    lb.listeners.push(listener);
+                }
+            }
+            Step::ModifyListener { load_balancer, arn, spec } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                let mut input = self.listener_settings(&spec)?;
+                input.arn = arn.clone();
+                cloud.modify_listener(input.clone()).await?;
+                if let Some(lb) = self.load_balancer(&lb_arn)
+                    && let Some(listener) = lb.listeners.iter_mut().find(|l| l.arn == arn)
+                {
+                    listener.port = input.port;
+                    listener.protocol = input.protocol;
+                    listener.certificates = input.certificates;
+                    listener.ssl_policy = input.ssl_policy;
+                    listener.default_actions = input.default_actions;
+                }
+            }
+            Step::DeleteListener { load_balancer, arn } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                ignore_not_found(cloud.delete_listener(&arn).await)?;
+                if let Some(lb) = self.load_balancer(&lb_arn) {
+                    lb.listeners.retain(|l| l.arn != arn);
+                }
+            }
+            Step::AddTags { arn, tags, .. } => {
+                cloud.add_tags(std::slice::from_ref(&arn), &tags).await?;
+                if let Some(lb) = self.load_balancer(&arn) {
+                    lb.tags.extend(tags.clone());
+                }
+                if let Some(tg) = self.target_group(&arn) {
+                    tg.tags.extend(tags);
+                }
+            }
+            Step::CreateTags { id, tags, .. } => {
+                cloud.create_tags(std::slice::from_ref(&id), &tags).await?;
+                if let Some(sg) = self.actual.security_groups.iter_mut().find(|g| g.group.id == id) {
+                    sg.group.tags.extend(tags);
+                }
+            }
+            Step::DeleteLoadBalancer { arn } => {
+                cloud.delete_load_balancer(&arn).await?;
+                self.actual.load_balancers.retain(|lb| lb.lb.arn != arn);
+                // Its listeners are gone with it, so its target groups are free.
+                for tg in &mut self.actual.target_groups {
+                    tg.tg.load_balancer_arns.retain(|lb| lb != &arn);
+                }
+            }
+            Step::DeleteTargetGroup { arn } => {
+                ignore_not_found(cloud.delete_target_group(&arn).await)?;
+                self.actual.target_groups.retain(|tg| tg.tg.arn != arn);
+            }
+            Step::DeleteSecurityGroup { id } => {
+                ignore_not_found(cloud.delete_security_group(&id).await)?;
+                self.actual.security_groups.retain(|g| g.group.id != id);
+            }
+        }
+        Ok(())
+    }
+
+    /// A rule whose source is one of this stack's groups gets that group's id.
+    fn rule_source_group(&self, rule: &PlannedRule) -> Result<Option<String>, StepError> {
+        match &rule.rule.source {
+            RuleSource::SecurityGroup(SecurityGroupRef::Managed(rid)) => Ok(Some(self.bound(rid)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// EC2 rejects a whole batch when one rule already exists. Rules Elbow adds to a node group may
+    /// already be there (added by hand, or by another tool); such a rule is satisfied, not an
+    /// error, but it is not Elbow's and is never revoked by it.
+    async fn authorize_one_by_one(
+        &self,
+        group_id: &str,
+        rules: &[elbow_cloud::NewIngressRule],
+    ) -> Result<Vec<elbow_cloud::SecurityGroupRule>, StepError> {
+        let mut created = Vec::new();
+        for rule in rules {
+            match self.cloud.authorize_security_group_ingress(group_id, std::slice::from_ref(rule)).await {
+                Ok(mut rules) => created.append(&mut rules),
+                Err(error) if error.kind == CloudErrorKind::Duplicate => {
+                    warn!(group_id, rule = ?rule.rule, "an identical rule not tagged as Elbow's already exists; leaving it as it is");
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(created)
+    }
+
+    fn listener_settings(&self, spec: &ListenerSpec) -> Result<ModifyListener, StepError> {
+        let default_actions = spec
+            .default_actions
+            .iter()
+            .map(|action| bind_action(action, &self.bindings))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                StepError::Deploy(DeployError::Unbound(format!("a target group of listener {}", spec.port)))
+            })?;
+        Ok(ModifyListener {
+            arn: String::new(),
+            port: spec.port,
+            protocol: spec.protocol,
+            certificates: spec.certificates.clone(),
+            ssl_policy: spec.ssl_policy.clone(),
+            default_actions,
+        })
+    }
+
+    fn load_balancer(&mut self, arn: &str) -> Option<&mut ActualLoadBalancer> {
+        self.actual.load_balancers.iter_mut().find(|lb| lb.lb.arn == arn)
+    }
+
+    fn target_group(&mut self, arn: &str) -> Option<&mut ActualTargetGroup> {
+        self.actual.target_groups.iter_mut().find(|tg| tg.tg.arn == arn)
+    }
+}
+
+enum StepError {
+    Cloud(CloudError),
+    Deploy(DeployError),
+}
+
+impl From<CloudError> for StepError {
+    fn from(error: CloudError) -> Self {
+        Self::Cloud(error)
+    }
+}
+
+/// Deleting what is already gone is done.
+fn ignore_not_found(result: Result<(), CloudError>) -> Result<(), CloudError> {
+    match result {
+        Err(error) if error.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items
+}

@@ -1,0 +1,40 @@
+//! What can go wrong while deploying a stack, and whether trying again can help.
+
+use elbow_cloud::{CloudError, CloudErrorKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// Reading the actual state failed.
+    #[error("failed to find the stack's resources")]
+    Discover(#[source] CloudError),
+    /// One step of the plan failed; the steps before it took effect.
+    #[error("failed to {step}")]
+    Apply {
+        step: String,
+        #[source]
+        source: CloudError,
+    },
+    /// A resource Elbow wants to create has the name of one that is not Elbow's (no cluster tag
+    /// of ours). Elbow never adopts or touches it; the user must rename one of them.
+    #[error(
+        "failed to claim the {kind} name {name:?}: a {kind} with that name exists and is not owned by this cluster; \
+         delete or rename it, or set another name on the object"
+    )]
+    NameConflict { kind: &'static str, name: String },
+    /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
+    /// in the planner, reported rather than guessed around.
+    #[error("failed to resolve {0}: it was neither found nor created")]
+    Unbound(String),
+}
+
+impl DeployError {
+    /// Worth another attempt later without the user changing anything.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Discover(source) | Self::Apply { source, .. } => {
+                source.is_retryable() || matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
+            }
+            Self::NameConflict { .. } | Self::Unbound(_) => false,
+        }
+    }
+}

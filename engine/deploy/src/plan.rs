@@ -1,0 +1,797 @@
+//! The difference between a desired stack and what exists, as an ordered list of steps. Pure: no
+//! I/O, so every rule below is a table test.
+//!
+//! Order (DESIGN.md): security groups and their rules, target groups (+ attributes, targets), the
+//! load balancer (+ attributes), listeners, the rules Elbow adds to node groups; then deletions:
+//! listeners, load balancers, target groups, node rules, security groups. Immutable differences
+//! (load balancer type or scheme; target group protocol, port, target type or VPC) replace the
+//! resource: the new one is created, listeners move to it, the old one is deleted. A replaced
+//! network load balancer is deleted before the new one gets its listeners, because a target group
+//! serves only one network load balancer at a time.
+//!
+//! Steps name resources by [`ResourceId`]; the applier binds ids to ARNs (from `Plan::bindings` for
+//! resources that exist, from the create calls for the rest).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use elbow_cloud::{Arn, NewIngressRule};
+use elbow_model::tags::ownership_tags;
+use elbow_model::{
+    Action, Attributes, HealthCheck, IngressRule, IpAddressType, ListenerSpec, LoadBalancerSpec, ResourceId,
+    RuleSource, SecurityGroupRef, SecurityGroupSpec, Stack, Tags, Target, TargetGroupSpec,
+};
+
+use crate::actual::{ActualLoadBalancer, ActualStack, ActualTargetGroup};
+
+/// What the planner needs besides the two stacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanContext {
+    pub cluster: String,
+    /// The cluster's shared backend security group, if the desired stack uses it.
+    pub backend_group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// ARNs or ids of the resources that exist and are kept, by resource id.
+    pub bindings: BTreeMap<ResourceId, String>,
+    pub steps: Vec<Step>,
+}
+
+/// A security group as a step needs it: one of this stack's (bound at apply time) or a known id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRef {
+    Managed(ResourceId),
+    Id(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    CreateSecurityGroup {
+        spec: SecurityGroupSpec,
+    },
+    /// `node` rules go to a group Elbow does not own.
+    AuthorizeIngress {
+        group: GroupRef,
+        rules: Vec<PlannedRule>,
+        node: bool,
+    },
+    RevokeIngress {
+        group_id: String,
+        rule_ids: Vec<String>,
+        node: bool,
+    },
+    CreateTargetGroup {
+        spec: TargetGroupSpec,
+    },
+    ModifyTargetGroup {
+        resource_id: ResourceId,
+        health_check: HealthCheck,
+    },
+    ModifyTargetGroupAttributes {
+        resource_id: ResourceId,
+        attributes: Attributes,
+    },
+    RegisterTargets {
+        resource_id: ResourceId,
+        targets: Vec<Target>,
+    },
+    DeregisterTargets {
+        resource_id: ResourceId,
+        targets: Vec<Target>,
+    },
+    CreateLoadBalancer {
+        spec: LoadBalancerSpec,
+        security_groups: Vec<GroupRef>,
+    },
+    SetSubnets {
+        resource_id: ResourceId,
+        subnets: Vec<String>,
+    },
+    SetSecurityGroups {
+        resource_id: ResourceId,
+        security_groups: Vec<GroupRef>,
+    },
+    SetIpAddressType {
+        resource_id: ResourceId,
+        ip_address_type: IpAddressType,
+    },
+    ModifyLoadBalancerAttributes {
+        resource_id: ResourceId,
+        attributes: Attributes,
+    },
+    /// On the load balancer `load_balancer`.
+    CreateListener {
+        load_balancer: ResourceId,
+        spec: ListenerSpec,
+    },
+    ModifyListener {
+        load_balancer: ResourceId,
+        arn: Arn,
+        spec: ListenerSpec,
+    },
+    DeleteListener {
+        load_balancer: ResourceId,
+        arn: Arn,
+    },
+    /// ELBv2 tags (load balancers, target groups): only keys that are missing or differ.
+    AddTags {
+        resource_id: ResourceId,
+        arn: Arn,
+        tags: Tags,
+    },
+    /// EC2 tags (security groups).
+    CreateTags {
+        resource_id: ResourceId,
+        id: String,
+        tags: Tags,
+    },
+    DeleteLoadBalancer {
+        arn: Arn,
+    },
+    DeleteTargetGroup {
+        arn: Arn,
+    },
+    DeleteSecurityGroup {
+        id: String,
+    },
+}
+
+/// An ingress rule with its source resolved as far as planning can, and the tags that mark it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRule {
+    pub rule: IngressRule,
+    pub tags: Tags,
+}
+
+impl PlannedRule {
+    pub fn into_new(self, source_group: Option<String>) -> NewIngressRule {
+        let mut rule = self.rule;
+        if let Some(id) = source_group {
+            rule.source = RuleSource::SecurityGroup(SecurityGroupRef::Existing(id));
+        }
+        NewIngressRule { rule, tags: self.tags }
+    }
+}
+
+impl Step {
+    /// A short description for events, logs and errors ("failed to <this>").
+    pub fn describe(&self) -> String {
+        match self {
+            Step::CreateSecurityGroup { spec } => format!("create security group {}", spec.group_name),
+            Step::AuthorizeIngress { group, rules, .. } => {
+                format!("authorize {} ingress rule(s) on {}", rules.len(), group_name(group))
+            }
+            Step::RevokeIngress { group_id, rule_ids, .. } => {
+                format!("revoke {} ingress rule(s) on {group_id}", rule_ids.len())
+            }
+            Step::CreateTargetGroup { spec } => format!("create target group {}", spec.name),
+            Step::ModifyTargetGroup { resource_id, .. } => format!("modify the health check of {resource_id}"),
+            Step::ModifyTargetGroupAttributes { resource_id, .. } => format!("modify the attributes of {resource_id}"),
+            Step::RegisterTargets { resource_id, targets } => {
+                format!("register {} target(s) with {resource_id}", targets.len())
+            }
+            Step::DeregisterTargets { resource_id, targets } => {
+                format!("deregister {} target(s) from {resource_id}", targets.len())
+            }
+            Step::CreateLoadBalancer { spec, .. } => format!("create load balancer {}", spec.name),
+            Step::SetSubnets { resource_id, .. } => format!("set the subnets of {resource_id}"),
+            Step::SetSecurityGroups { resource_id, .. } => format!("set the security groups of {resource_id}"),
+            Step::SetIpAddressType { resource_id, .. } => format!("set the IP address type of {resource_id}"),
+            Step::ModifyLoadBalancerAttributes { resource_id, .. } => format!("modify the attributes of {resource_id}"),
+            Step::CreateListener { spec, .. } => format!("create listener {}", spec.port),
+            Step::ModifyListener { spec, .. } => format!("modify listener {}", spec.port),
+            Step::DeleteListener { arn, .. } => format!("delete listener {arn}"),
+            Step::AddTags { resource_id, .. } | Step::CreateTags { resource_id, .. } => format!("tag {resource_id}"),
+            Step::DeleteLoadBalancer { arn } => format!("delete load balancer {arn}"),
+            Step::DeleteTargetGroup { arn } => format!("delete target group {arn}"),
+            Step::DeleteSecurityGroup { id } => format!("delete security group {id}"),
+        }
+    }
+}
+
+fn group_name(group: &GroupRef) -> String {
+    match group {
+        GroupRef::Managed(id) => id.to_string(),
+        GroupRef::Id(id) => id.clone(),
+    }
+}
+
+/// Everything needed to turn `actual` into `desired`.
+pub fn plan(desired: &Stack, actual: &ActualStack, ctx: &PlanContext) -> Plan {
+    let mut planner = Planner { desired, actual, ctx, plan: Plan::default(), doomed: Doomed::default() };
+    planner.security_groups();
+    planner.target_groups();
+    planner.load_balancers();
+    planner.node_rules();
+    planner.deletions();
+    planner.plan
+}
+
+/// Actual resources that are not kept, by ARN or id.
+#[derive(Default)]
+struct Doomed {
+    load_balancers: BTreeSet<Arn>,
+    already_deleted_load_balancers: BTreeSet<Arn>,
+    target_groups: BTreeSet<Arn>,
+    security_groups: BTreeSet<String>,
+    /// Node rules to revoke, by group.
+    rules: BTreeMap<String, Vec<String>>,
+}
+
+struct Planner<'a> {
+    desired: &'a Stack,
+    actual: &'a ActualStack,
+    ctx: &'a PlanContext,
+    plan: Plan,
+    doomed: Doomed,
+}
+
+impl Planner<'_> {
+    fn push(&mut self, step: Step) {
+        self.plan.steps.push(step);
+    }
+
+    fn security_groups(&mut self) {
+        let mut kept = BTreeSet::new();
+        for desired in &self.desired.security_groups {
+            let rule_tags = ownership_subset(&desired.tags);
+            let wanted: Vec<PlannedRule> = desired
+                .ingress
+                .iter()
+                .map(|rule| PlannedRule { rule: self.resolve_rule(rule), tags: rule_tags.clone() })
+                .collect();
+            let existing = self.actual.security_groups.iter().find(|a| {
+                a.resource_id == desired.resource_id
+                    && a.group.group_name == desired.group_name
+                    && a.group.vpc_id == desired.vpc_id
+            });
+            match existing {
+                Some(actual) => {
+                    kept.insert(actual.group.id.clone());
+                    self.plan.bindings.insert(desired.resource_id.clone(), actual.group.id.clone());
+                    let have: Vec<&IngressRule> = actual.rules.iter().map(|r| &r.rule).collect();
+                    let missing: Vec<PlannedRule> =
+                        wanted.iter().filter(|w| !have.contains(&&w.rule)).cloned().collect();
+                    let extra: Vec<String> = actual
+                        .rules
+                        .iter()
+                        .filter(|r| !wanted.iter().any(|w| w.rule == r.rule))
+                        .map(|r| r.rule_id.clone())
+                        .collect();
+                    // Authorize before revoking: a changed source range never leaves a gap.
+                    if !missing.is_empty() {
+                        self.push(Step::AuthorizeIngress {
+                            group: GroupRef::Id(actual.group.id.clone()),
+                            rules: missing,
+                            node: false,
+                        });
+                    }
+                    if !extra.is_empty() {
+                        self.push(Step::RevokeIngress {
+                            group_id: actual.group.id.clone(),
+                            rule_ids: extra,
+                            node: false,
+                        });
+                    }
+                    let tags = missing_tags(&desired.tags, &actual.group.tags);
+                    if !tags.is_empty() {
+                        self.push(Step::CreateTags {
+                            resource_id: desired.resource_id.clone(),
+                            id: actual.group.id.clone(),
+                            tags,
+                        });
+                    }
+                }
+                None => {
+                    self.push(Step::CreateSecurityGroup { spec: desired.clone() });
+                    if !wanted.is_empty() {
+                        self.push(Step::AuthorizeIngress {
+                            group: GroupRef::Managed(desired.resource_id.clone()),
+                            rules: wanted,
+                            node: false,
+                        });
+                    }
+                }
+            }
+        }
+        for actual in &self.actual.security_groups {
+            if !kept.contains(&actual.group.id) {
+                self.doomed.security_groups.insert(actual.group.id.clone());
+            }
+        }
+    }
+
+    fn target_groups(&mut self) {
+        let mut kept = BTreeSet::new();
+        for desired in &self.desired.target_groups {
+            let existing = self
+                .actual
+                .target_groups
+                .iter()
+                .find(|a| a.resource_id == desired.resource_id && same_immutable_tg(a, desired));
+            match existing {
+                Some(actual) => {
+                    kept.insert(actual.tg.arn.clone());
+                    self.plan.bindings.insert(desired.resource_id.clone(), actual.tg.arn.clone());
+                    let id = &desired.resource_id;
+                    if actual.tg.health_check != desired.health_check {
+                        self.push(Step::ModifyTargetGroup {
+                            resource_id: id.clone(),
+                            health_check: desired.health_check.clone(),
+                        });
+                    }
+                    let attributes = changed_attributes(&desired.attributes, &actual.attributes);
+                    if !attributes.is_empty() {
+                        self.push(Step::ModifyTargetGroupAttributes { resource_id: id.clone(), attributes });
+                    }
+                    let register: Vec<Target> =
+                        desired.targets.iter().filter(|t| !actual.targets.contains(t)).cloned().collect();
+                    let deregister: Vec<Target> =
+                        actual.targets.iter().filter(|t| !desired.targets.contains(t)).cloned().collect();
+                    if !register.is_empty() {
+                        self.push(Step::RegisterTargets { resource_id: id.clone(), targets: register });
+                    }
+                    if !deregister.is_empty() {
+                        self.push(Step::DeregisterTargets { resource_id: id.clone(), targets: deregister });
+                    }
+                    let tags = missing_tags(&desired.tags, &actual.tags);
+                    if !tags.is_empty() {
+                        self.push(Step::AddTags { resource_id: id.clone(), arn: actual.tg.arn.clone(), tags });
+                    }
+                }
+                None => {
+                    self.push(Step::CreateTargetGroup { spec: desired.clone() });
+                    if !desired.attributes.is_empty() {
+                        self.push(Step::ModifyTargetGroupAttributes {
+                            resource_id: desired.resource_id.clone(),
+                            attributes: desired.attributes.clone(),
+                        });
+                    }
+                    if !desired.targets.is_empty() {
+                        self.push(Step::RegisterTargets {
+                            resource_id: desired.resource_id.clone(),
+                            targets: desired.targets.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        for actual in &self.actual.target_groups {
+            if !kept.contains(&actual.tg.arn) {
+                self.doomed.target_groups.insert(actual.tg.arn.clone());
+            }
+        }
+    }
+
+    fn load_balancers(&mut self) {
+        let mut kept = BTreeSet::new();
+        for desired in &self.desired.load_balancers {
+            let listeners: Vec<&ListenerSpec> =
+                self.desired.listeners.iter().filter(|l| l.load_balancer == desired.resource_id).collect();
+            let groups: Vec<GroupRef> = desired.security_groups.iter().map(|g| self.resolve_group(g)).collect();
+            let existing = self
+                .actual
+                .load_balancers
+                .iter()
+                .find(|a| a.resource_id == desired.resource_id && same_immutable_lb(a, desired));
+            match existing {
+                Some(actual) => {
+                    kept.insert(actual.lb.arn.clone());
+                    self.plan.bindings.insert(desired.resource_id.clone(), actual.lb.arn.clone());
+                    self.update_load_balancer(desired, actual, groups);
+                    self.listeners(&desired.resource_id, &listeners, &actual.listeners);
+                }
+                None => {
+                    self.push(Step::CreateLoadBalancer { spec: desired.clone(), security_groups: groups });
+                    if !desired.attributes.is_empty() {
+                        self.push(Step::ModifyLoadBalancerAttributes {
+                            resource_id: desired.resource_id.clone(),
+                            attributes: desired.attributes.clone(),
+                        });
+                    }
+                    // The load balancer being replaced goes first, to free its target groups.
+                    for replaced in self.actual.load_balancers.iter().filter(|a| a.resource_id == desired.resource_id) {
+                        self.push(Step::DeleteLoadBalancer { arn: replaced.lb.arn.clone() });
+                        self.doomed.already_deleted_load_balancers.insert(replaced.lb.arn.clone());
+                    }
+                    for listener in listeners {
+                        self.push(Step::CreateListener {
+                            load_balancer: desired.resource_id.clone(),
+                            spec: listener.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        for actual in &self.actual.load_balancers {
+            if !kept.contains(&actual.lb.arn) {
+                self.doomed.load_balancers.insert(actual.lb.arn.clone());
+            }
+        }
+    }
+
+    fn update_load_balancer(&mut self, desired: &LoadBalancerSpec, actual: &ActualLoadBalancer, groups: Vec<GroupRef>) {
+        let id = &desired.resource_id;
+        if sorted(&desired.subnets) != sorted(&actual.lb.subnets) {
+            self.push(Step::SetSubnets { resource_id: id.clone(), subnets: desired.subnets.clone() });
+        }
+        let resolved: Option<Vec<String>> = groups
+            .iter()
+            .map(|g| match g {
+                GroupRef::Id(id) => Some(id.clone()),
+                GroupRef::Managed(rid) => self.plan.bindings.get(rid).cloned(),
+            })
+            .collect();
+        if resolved.is_none_or(|ids| sorted(&ids) != sorted(&actual.lb.security_groups)) {
+            self.push(Step::SetSecurityGroups { resource_id: id.clone(), security_groups: groups });
+        }
+        if desired.ip_address_type != actual.lb.ip_address_type {
+            self.push(Step::SetIpAddressType { resource_id: id.clone(), ip_address_type: desired.ip_address_type });
+        }
+        let attributes = changed_attributes(&desired.attributes, &actual.attributes);
+        if !attributes.is_empty() {
+            self.push(Step::ModifyLoadBalancerAttributes { resource_id: id.clone(), attributes });
+        }
+        let tags = missing_tags(&desired.tags, &actual.tags);
+        if !tags.is_empty() {
+            self.push(Step::AddTags { resource_id: id.clone(), arn: actual.lb.arn.clone(), tags });
+        }
+    }
+
+    fn listeners(&mut self, lb: &ResourceId, desired: &[&ListenerSpec], actual: &[elbow_cloud::Listener]) {
+        for listener in desired {
+            match actual.iter().find(|a| a.port == listener.port) {
+                None => self.push(Step::CreateListener { load_balancer: lb.clone(), spec: (*listener).clone() }),
+                Some(existing) if !self.same_listener(listener, existing) => self.push(Step::ModifyListener {
+                    load_balancer: lb.clone(),
+                    arn: existing.arn.clone(),
+                    spec: (*listener).clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        for existing in actual {
+            if !desired.iter().any(|l| l.port == existing.port) {
+                self.push(Step::DeleteListener { load_balancer: lb.clone(), arn: existing.arn.clone() });
+            }
+        }
+    }
+
+    /// Compares settings; target groups are compared through their bindings, so a listener whose
+    /// target group is being created or replaced differs.
+    fn same_listener(&self, desired: &ListenerSpec, actual: &elbow_cloud::Listener) -> bool {
+        let actions: Option<Vec<Action<Arn>>> =
+            desired.default_actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
+        desired.protocol == actual.protocol
+            && desired.certificates == actual.certificates
+            && desired.ssl_policy == actual.ssl_policy
+            && actions.is_some_and(|a| a == actual.default_actions)
+    }
+
+    fn node_rules(&mut self) {
+        let mut authorize: BTreeMap<String, Vec<PlannedRule>> = BTreeMap::new();
+        let mut revoke: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for desired in &self.desired.node_security_group_rules {
+            let rule = self.resolve_rule(&desired.rule);
+            let present = self.actual.node_rules.iter().any(|a| {
+                a.resource_id == desired.resource_id && a.rule.group_id == desired.group_id && a.rule.rule == rule
+            });
+            if !present {
+                let tags = ownership_tags(&self.ctx.cluster, &self.desired.id, &desired.resource_id);
+                authorize.entry(desired.group_id.clone()).or_default().push(PlannedRule { rule, tags });
+            }
+        }
+        for actual in &self.actual.node_rules {
+            let wanted = self.desired.node_security_group_rules.iter().any(|d| {
+                d.resource_id == actual.resource_id
+                    && d.group_id == actual.rule.group_id
+                    && self.resolve_rule(&d.rule) == actual.rule.rule
+            });
+            if !wanted {
+                revoke.entry(actual.rule.group_id.clone()).or_default().push(actual.rule.rule_id.clone());
+            }
+        }
+        for (group, rules) in authorize {
+            self.push(Step::AuthorizeIngress { group: GroupRef::Id(group), rules, node: true });
+        }
+        // Revoked with the other deletions, once nothing depends on them.
+        self.doomed.rules = revoke;
+    }
+
+    fn deletions(&mut self) {
+        let lbs: Vec<Arn> =
+            self.doomed.load_balancers.difference(&self.doomed.already_deleted_load_balancers).cloned().collect();
+        for arn in lbs {
+            self.push(Step::DeleteLoadBalancer { arn });
+        }
+        for arn in std::mem::take(&mut self.doomed.target_groups) {
+            self.push(Step::DeleteTargetGroup { arn });
+        }
+        for (group_id, rule_ids) in std::mem::take(&mut self.doomed.rules) {
+            self.push(Step::RevokeIngress { group_id, rule_ids, node: true });
+        }
+        for id in std::mem::take(&mut self.doomed.security_groups) {
+            self.push(Step::DeleteSecurityGroup { id });
+        }
+    }
+
+    fn resolve_group(&self, group: &SecurityGroupRef) -> GroupRef {
+        match group {
+            SecurityGroupRef::Managed(rid) => GroupRef::Managed(rid.clone()),
+            SecurityGroupRef::SharedBackend => GroupRef::Id(self.ctx.backend_group.clone().unwrap_or_default()),
+            SecurityGroupRef::Existing(id) => GroupRef::Id(id.clone()),
+        }
+    }
+
+    /// The shared backend group becomes its id; a managed group stays a reference until applied.
+    fn resolve_rule(&self, rule: &IngressRule) -> IngressRule {
+        let mut rule = rule.clone();
+        if rule.source == RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend) {
+            rule.source = RuleSource::SecurityGroup(SecurityGroupRef::Existing(
+                self.ctx.backend_group.clone().unwrap_or_default(),
+            ));
+        }
+        rule
+    }
+}
+
+fn same_immutable_tg(actual: &ActualTargetGroup, desired: &TargetGroupSpec) -> bool {
+    actual.tg.name == desired.name
+        && actual.tg.protocol == desired.protocol
+        && actual.tg.port == desired.port
+        && actual.tg.target_type == desired.target_type
+        && actual.tg.vpc_id == desired.vpc_id
+}
+
+fn same_immutable_lb(actual: &ActualLoadBalancer, desired: &LoadBalancerSpec) -> bool {
+    actual.lb.name == desired.name && actual.lb.lb_type == desired.lb_type && actual.lb.scheme == desired.scheme
+}
+
+/// An action with target-group resource ids replaced by bound ARNs; `None` if one is unbound.
+pub(crate) fn bind_action(action: &Action<ResourceId>, bindings: &BTreeMap<ResourceId, String>) -> Option<Action<Arn>> {
+    Some(match action {
+        Action::Forward { target_groups } => Action::Forward {
+            target_groups: target_groups
+                .iter()
+                .map(|w| {
+                    Some(elbow_model::WeightedTargetGroup {
+                        target_group: bindings.get(&w.target_group)?.clone(),
+                        weight: w.weight,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        },
+        Action::Redirect { protocol, port, host, path, query, status_code } => Action::Redirect {
+            protocol: protocol.clone(),
+            port: port.clone(),
+            host: host.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            status_code: status_code.clone(),
+        },
+        Action::FixedResponse { status_code, content_type, message_body } => Action::FixedResponse {
+            status_code: status_code.clone(),
+            content_type: content_type.clone(),
+            message_body: message_body.clone(),
+        },
+    })
+}
+
+/// Desired attributes whose actual value differs (keys the desired state does not set are AWS's).
+fn changed_attributes(desired: &Attributes, actual: &Attributes) -> Attributes {
+    desired.iter().filter(|(k, v)| actual.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// Desired tags that are missing or differ. Tags Elbow did not ask for are left alone: other tools
+/// (cost allocation, AWS itself) add their own.
+fn missing_tags(desired: &Tags, actual: &Tags) -> Tags {
+    desired.iter().filter(|(k, v)| actual.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The ownership tags among `tags`: what marks the rules of a group Elbow owns.
+fn ownership_subset(tags: &Tags) -> Tags {
+    tags.iter()
+        .filter(|(k, _)| {
+            [elbow_model::tags::CLUSTER_TAG, elbow_model::tags::STACK_TAG, elbow_model::tags::RESOURCE_TAG]
+                .contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort();
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use elbow_cloud::{Listener, LoadBalancer, TargetGroup};
+    use elbow_model::*;
+
+    use super::*;
+
+    fn lb_spec(scheme: Scheme) -> LoadBalancerSpec {
+        LoadBalancerSpec {
+            resource_id: ResourceId::new("LoadBalancer"),
+            name: format!("lb-{}", scheme.as_str()),
+            lb_type: LoadBalancerType::Network,
+            scheme,
+            ip_address_type: IpAddressType::Ipv4,
+            subnets: vec!["subnet-a".into()],
+            security_groups: vec![SecurityGroupRef::Existing("sg-user".into())],
+            attributes: Attributes::new(),
+            tags: Tags::new(),
+        }
+    }
+
+    fn tg_spec(port: u16) -> TargetGroupSpec {
+        TargetGroupSpec {
+            resource_id: ResourceId::new("TargetGroup/TCP-80"),
+            name: format!("tg-{port}"),
+            target_type: TargetType::Instance,
+            protocol: Protocol::Tcp,
+            port,
+            vpc_id: "vpc-1".into(),
+            ip_address_type: IpAddressType::Ipv4,
+            health_check: HealthCheck {
+                protocol: Protocol::Tcp,
+                port: HealthCheckPort::TrafficPort,
+                path: None,
+                interval_seconds: 10,
+                timeout_seconds: 10,
+                healthy_threshold_count: 3,
+                unhealthy_threshold_count: 3,
+                matcher: None,
+            },
+            attributes: Attributes::new(),
+            tags: Tags::new(),
+            targets: vec![Target { id: "i-1".into(), port }],
+        }
+    }
+
+    fn stack(scheme: Scheme, port: u16) -> Stack {
+        let mut stack = Stack::empty(StackId::new("default/web"));
+        stack.load_balancers.push(lb_spec(scheme));
+        stack.target_groups.push(tg_spec(port));
+        stack.listeners.push(ListenerSpec {
+            resource_id: ResourceId::new("Listener/TCP-80"),
+            load_balancer: ResourceId::new("LoadBalancer"),
+            port: 80,
+            protocol: Protocol::Tcp,
+            certificates: vec![],
+            ssl_policy: None,
+            default_actions: vec![Action::forward(ResourceId::new("TargetGroup/TCP-80"))],
+            rules: vec![],
+            tags: Tags::new(),
+        });
+        stack
+    }
+
+    /// What exists after `stack` was applied, with made-up ARNs.
+    fn applied(stack: &Stack) -> ActualStack {
+        let lb = &stack.load_balancers[0];
+        let tg = &stack.target_groups[0];
+        let lb_arn = format!("arn:lb/{}", lb.name);
+        let tg_arn = format!("arn:tg/{}", tg.name);
+        ActualStack {
+            load_balancers: vec![ActualLoadBalancer {
+                resource_id: lb.resource_id.clone(),
+                lb: LoadBalancer {
+                    arn: lb_arn.clone(),
+                    name: lb.name.clone(),
+                    dns_name: "x".into(),
+                    lb_type: lb.lb_type,
+                    scheme: lb.scheme,
+                    ip_address_type: lb.ip_address_type,
+                    vpc_id: "vpc-1".into(),
+                    state: "active".into(),
+                    subnets: lb.subnets.clone(),
+                    security_groups: vec!["sg-user".into()],
+                },
+                tags: Tags::new(),
+                listeners: vec![Listener {
+                    arn: "arn:listener/80".into(),
+                    load_balancer_arn: lb_arn,
+                    port: 80,
+                    protocol: Protocol::Tcp,
+                    certificates: vec![],
+                    ssl_policy: None,
+                    default_actions: vec![Action::forward(tg_arn.clone())],
+                }],
+                attributes: Attributes::new(),
+            }],
+            target_groups: vec![ActualTargetGroup {
+                resource_id: tg.resource_id.clone(),
+                tg: TargetGroup {
+                    arn: tg_arn,
+                    name: tg.name.clone(),
+                    target_type: tg.target_type,
+                    protocol: tg.protocol,
+                    port: tg.port,
+                    vpc_id: tg.vpc_id.clone(),
+                    ip_address_type: tg.ip_address_type,
+                    health_check: tg.health_check.clone(),
+                    load_balancer_arns: vec![],
+                },
+                tags: Tags::new(),
+                targets: tg.targets.clone(),
+                attributes: Attributes::new(),
+            }],
+            security_groups: vec![],
+            node_rules: vec![],
+        }
+    }
+
+    fn ctx() -> PlanContext {
+        PlanContext { cluster: "c".into(), backend_group: None }
+    }
+
+    fn kinds(plan: &Plan) -> Vec<&'static str> {
+        plan.steps
+            .iter()
+            .map(|step| match step {
+                Step::CreateTargetGroup { .. } => "CreateTargetGroup",
+                Step::RegisterTargets { .. } => "RegisterTargets",
+                Step::CreateLoadBalancer { .. } => "CreateLoadBalancer",
+                Step::CreateListener { .. } => "CreateListener",
+                Step::ModifyListener { .. } => "ModifyListener",
+                Step::DeleteListener { .. } => "DeleteListener",
+                Step::DeleteLoadBalancer { .. } => "DeleteLoadBalancer",
+                Step::DeleteTargetGroup { .. } => "DeleteTargetGroup",
+                other => panic!("unexpected step {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn creation_follows_dependency_order() {
+        let plan = plan(&stack(Scheme::InternetFacing, 31000), &ActualStack::default(), &ctx());
+        assert_eq!(kinds(&plan), ["CreateTargetGroup", "RegisterTargets", "CreateLoadBalancer", "CreateListener"]);
+        assert!(plan.bindings.is_empty());
+    }
+
+    #[test]
+    fn what_exists_as_desired_needs_no_step() {
+        let desired = stack(Scheme::InternetFacing, 31000);
+        let plan = plan(&desired, &applied(&desired), &ctx());
+        assert_eq!(plan.steps, []);
+        assert_eq!(plan.bindings.len(), 2);
+    }
+
+    #[test]
+    fn a_scheme_change_deletes_the_old_load_balancer_before_listening_on_the_new_one() {
+        let before = stack(Scheme::InternetFacing, 31000);
+        let plan = plan(&stack(Scheme::Internal, 31000), &applied(&before), &ctx());
+        assert_eq!(kinds(&plan), ["CreateLoadBalancer", "DeleteLoadBalancer", "CreateListener"]);
+    }
+
+    #[test]
+    fn a_target_group_port_change_creates_moves_then_deletes() {
+        let before = stack(Scheme::InternetFacing, 31000);
+        let plan = plan(&stack(Scheme::InternetFacing, 32000), &applied(&before), &ctx());
+        assert_eq!(kinds(&plan), ["CreateTargetGroup", "RegisterTargets", "ModifyListener", "DeleteTargetGroup"]);
+    }
+
+    #[test]
+    fn the_empty_stack_deletes_the_load_balancer_before_its_target_groups() {
+        let before = stack(Scheme::InternetFacing, 31000);
+        let plan = plan(&Stack::empty(before.id.clone()), &applied(&before), &ctx());
+        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "DeleteTargetGroup"]);
+    }
+
+    #[test]
+    fn the_shared_backend_group_resolves_to_its_id() {
+        let mut desired = stack(Scheme::InternetFacing, 31000);
+        desired.load_balancers[0].security_groups = vec![SecurityGroupRef::SharedBackend];
+        let ctx = PlanContext { cluster: "c".into(), backend_group: Some("sg-backend".into()) };
+        let plan = plan(&desired, &ActualStack::default(), &ctx);
+        let groups = plan.steps.iter().find_map(|s| match s {
+            Step::CreateLoadBalancer { security_groups, .. } => Some(security_groups.clone()),
+            _ => None,
+        });
+        assert_eq!(groups, Some(vec![GroupRef::Id("sg-backend".into())]));
+    }
+}
