@@ -2,6 +2,7 @@
 //! resources to their owners, and the cluster's network inventory. Pure values, no I/O: nothing
 //! here imports a Kubernetes client or an AWS SDK, so the compiler keeps it that way.
 
+pub mod build;
 pub mod inventory;
 pub mod stack;
 pub mod tags;

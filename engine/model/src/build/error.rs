@@ -1,0 +1,37 @@
+//! Why a Service cannot be built: always something the user must change, named precisely.
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error("annotation {annotation} has an invalid value {value:?}: {expected}")]
+    InvalidAnnotation { annotation: String, value: String, expected: String },
+    #[error("{feature} is not supported yet ({annotation}: {value:?}); use instance targets")]
+    Unsupported { feature: String, annotation: String, value: String },
+    #[error("the Service has no {0}")]
+    MissingField(&'static str),
+    #[error(
+        "port {port}/{protocol} has no nodePort; instance targets need one (do not set allocateLoadBalancerNodePorts: false)"
+    )]
+    MissingNodePort { port: i32, protocol: String },
+    #[error("protocol {protocol} of port {port} is not supported by a network load balancer")]
+    UnsupportedProtocol { port: i32, protocol: String },
+    #[error("ports {port}/TCP and {port}/UDP must share one nodePort to be served by one TCP_UDP listener")]
+    MixedProtocolNodePorts { port: i32 },
+    #[error("port {port} is listed twice for {protocol}")]
+    DuplicatePort { port: i32, protocol: String },
+    #[error("the Service has no ports")]
+    NoPorts,
+    #[error("subnet {0:?} was not found in the cluster's VPC")]
+    UnknownSubnet(String),
+    #[error(
+        "no subnet of the cluster's VPC is tagged {role_tag} (with value \"\" or \"1\") for a {scheme} load balancer"
+    )]
+    NoSubnets { role_tag: String, scheme: String },
+    #[error(
+        "instance {instance} of node {node} has {count} security groups and none is tagged {tag}; tag the one Elbow should open"
+    )]
+    AmbiguousNodeSecurityGroup { node: String, instance: String, count: usize, tag: String },
+    #[error(
+        "load balancer name {0:?} is invalid: at most 32 letters, digits and hyphens, not starting or ending with a hyphen or starting with internal-"
+    )]
+    InvalidName(String),
+}

@@ -1,0 +1,16 @@
+//! The pure builders: Kubernetes objects plus the cluster's inventory in, a desired [`Stack`] or a
+//! user error out. No I/O, so every rule is an ordinary table test.
+//!
+//! [`Stack`]: crate::Stack
+
+pub mod annotations;
+pub mod config;
+pub mod error;
+pub mod names;
+pub mod nodes;
+pub mod security;
+pub mod service;
+pub mod subnets;
+
+pub use config::BuildConfig;
+pub use error::BuildError;

@@ -1,0 +1,85 @@
+//! The security-group side of the NodePort data path: the managed frontend group admitting the
+//! clients on the listener ports, and the rules on the nodes' group admitting the shared backend
+//! group on the NodePorts and health-check ports.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::Node;
+
+use crate::build::error::BuildError;
+use crate::build::nodes::instance_id;
+use crate::inventory::CloudInventory;
+use crate::stack::{IngressRule, Protocol, RuleSource, SecurityGroupRef};
+
+/// EC2's protocol names for the rules an ELBv2 protocol needs (TCP_UDP needs both).
+pub fn ip_protocols(protocol: Protocol) -> &'static [&'static str] {
+    match protocol {
+        Protocol::Udp => &["udp"],
+        Protocol::TcpUdp => &["tcp", "udp"],
+        Protocol::Tcp | Protocol::Tls | Protocol::Http | Protocol::Https => &["tcp"],
+    }
+}
+
+/// Rules admitting every CIDR on `port` for `protocol`.
+pub fn client_rules(port: u16, protocol: Protocol, cidrs: &[String]) -> Vec<IngressRule> {
+    let mut rules = Vec::new();
+    for ip_protocol in ip_protocols(protocol) {
+        for cidr in cidrs {
+            let source = if cidr.contains(':') {
+                RuleSource::CidrIpv6(cidr.clone())
+            } else {
+                RuleSource::CidrIpv4(cidr.clone())
+            };
+            rules.push(IngressRule {
+                ip_protocol: ip_protocol.to_string(),
+                from_port: port,
+                to_port: port,
+                source,
+                description: None,
+            });
+        }
+    }
+    rules
+}
+
+/// A rule admitting the shared backend group on one node port.
+pub fn backend_rule(ip_protocol: &str, port: u16) -> IngressRule {
+    IngressRule {
+        ip_protocol: ip_protocol.to_string(),
+        from_port: port,
+        to_port: port,
+        source: RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend),
+        description: None,
+    }
+}
+
+/// The security groups of the target nodes that must admit the load balancer: per instance, the
+/// one tagged `kubernetes.io/cluster/<cluster>`, else its only group.
+pub fn node_groups(nodes: &[&Node], inventory: &CloudInventory, cluster: &str) -> Result<BTreeSet<String>, BuildError> {
+    let cluster_tag = format!("kubernetes.io/cluster/{cluster}");
+    let mut groups = BTreeSet::new();
+    for node in nodes {
+        let Some(instance) = instance_id(node).and_then(|id| inventory.instances.iter().find(|i| i.id == id)) else {
+            continue;
+        };
+        let tagged: Vec<&String> = instance
+            .security_groups
+            .iter()
+            .filter(|id| inventory.security_groups.iter().any(|g| &g.id == *id && g.tags.contains_key(&cluster_tag)))
+            .collect();
+        let chosen = match (tagged.as_slice(), instance.security_groups.as_slice()) {
+            ([one], _) => (*one).clone(),
+            ([], [only]) => only.clone(),
+            _ => {
+                return Err(BuildError::AmbiguousNodeSecurityGroup {
+                    node: node.metadata.name.clone().unwrap_or_default(),
+                    instance: instance.id.clone(),
+                    count: instance.security_groups.len(),
+                    tag: cluster_tag,
+                });
+            }
+        };
+        groups.insert(chosen);
+    }
+    Ok(groups)
+}
