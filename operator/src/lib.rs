@@ -1,1 +1,9 @@
-//! placeholder while the workspace is laid out
+//! The `elbow` operator: the Kubernetes controllers, `elbow run` and `elbow plan`, on top of the
+//! engine crates (model and builders, cloud, deployer).
+
+pub mod config;
+pub mod context;
+pub mod controllers;
+pub mod inventory;
+pub mod plan;
+pub mod runtime;

@@ -1,1 +1,33 @@
-fn main() {}
+//! `elbow`: wiring only. Parses the command line and hands over to the command's module.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use elbow::plan::{self, PlanArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "elbow", version, about = "Gives Kubernetes Services real AWS load balancers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the load balancers Elbow would create for some manifests (offline, read-only).
+    Plan(PlanArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Plan(args) => match plan::run(&args, &mut std::io::stdout(), &mut std::io::stderr()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

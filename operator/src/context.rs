@@ -1,0 +1,33 @@
+//! What every reconcile shares: the Kubernetes client, the deployer (and through it the cloud),
+//! the builders' configuration, the node cache, the cloud inventory, events and backoff.
+
+use std::time::Duration;
+
+use elbow_deploy::Deployer;
+use elbow_model::build::BuildConfig;
+use k8s_openapi::api::core::v1::{Node, Service};
+use kube::Client;
+use kube::runtime::reflector::{ObjectRef, Store};
+
+use crate::controllers::backoff::ObjectBackoff;
+use crate::controllers::events::EventPublisher;
+use crate::inventory::InventoryCache;
+
+pub struct Context {
+    pub client: Client,
+    pub deployer: Deployer,
+    pub build: BuildConfig,
+    /// Every node, from one shared watch.
+    pub nodes: Store<Node>,
+    pub inventory: InventoryCache,
+    pub events: EventPublisher,
+    pub service_backoff: ObjectBackoff<ObjectRef<Service>>,
+    pub settings: ControllerSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct ControllerSettings {
+    /// How often a Service that is fine is reconciled again; cheap (no cloud call) unless the
+    /// deployer's drift period has passed.
+    pub resync_period: Duration,
+}

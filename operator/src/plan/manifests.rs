@@ -1,0 +1,61 @@
+//! Kubernetes objects read from YAML: the kinds the builders use, the rest noted and skipped.
+
+use std::io::Write;
+
+use k8s_openapi::api::core::v1::{Node, Service};
+use serde_json::Value;
+
+#[derive(Debug, Default)]
+pub struct Objects {
+    pub services: Vec<Service>,
+    pub nodes: Vec<Node>,
+}
+
+impl Objects {
+    /// Adds every document of `text` (a `List`'s items included).
+    pub fn add_yaml(&mut self, text: &str, notes: &mut dyn Write) -> anyhow::Result<()> {
+        let documents: Vec<Value> = serde_saphyr::from_multiple(text)?;
+        for document in documents {
+            self.add(document, notes)?;
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, object: Value, notes: &mut dyn Write) -> anyhow::Result<()> {
+        let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        match kind.as_str() {
+            "" if object.is_null() => {}
+            "List" | "ServiceList" | "NodeList" => {
+                let items = object.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+                for item in items {
+                    self.add(item, notes)?;
+                }
+            }
+            "Service" => {
+                let mut service: Service = serde_json::from_value(object)?;
+                // What the API server would fill in: the builders rely on a namespace and a UID.
+                service.metadata.namespace.get_or_insert_with(|| "default".to_string());
+                if service.metadata.uid.is_none() {
+                    writeln!(
+                        notes,
+                        "note: Service {} has no metadata.uid; names are computed with an empty UID",
+                        name(&service.metadata)
+                    )?;
+                    service.metadata.uid = Some(String::new());
+                }
+                self.services.push(service);
+            }
+            "Node" => self.nodes.push(serde_json::from_value(object)?),
+            other => writeln!(
+                notes,
+                "note: skipping a {} (only Services and Nodes are planned)",
+                if other.is_empty() { "document without kind" } else { other }
+            )?,
+        }
+        Ok(())
+    }
+}
+
+fn name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    format!("{}/{}", meta.namespace.as_deref().unwrap_or("default"), meta.name.as_deref().unwrap_or("?"))
+}

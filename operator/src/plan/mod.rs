@@ -1,0 +1,90 @@
+//! `elbow plan`: what `elbow run` would create for some manifests, offline and read-only. Reads
+//! Services and Nodes from YAML files, the cluster's network from an inventory file, and prints
+//! the desired stacks as JSON (the format of docs/plan-format.md) or as a table.
+
+mod manifests;
+mod table;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use elbow_model::build::service::{build_service_stack, is_ours, stack_id};
+use elbow_model::{CloudInventory, Stack};
+use serde::Serialize;
+
+use crate::config::BuildArgs;
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// A YAML file of Kubernetes objects (several documents, or a List); repeatable.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// A YAML file describing the cluster's VPC, subnets, instances and security groups.
+    #[arg(long)]
+    pub inventory: PathBuf,
+
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Json)]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Json,
+    Table,
+}
+
+/// The whole answer of `elbow plan`.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub stacks: Vec<Stack>,
+    pub errors: Vec<ServiceError>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServiceError {
+    pub service: String,
+    pub error: String,
+}
+
+/// Prints the plan; `Ok(false)` when a Service had a user error (the others are still printed).
+pub fn run(args: &PlanArgs, out: &mut dyn Write, notes: &mut dyn Write) -> anyhow::Result<bool> {
+    let mut objects = manifests::Objects::default();
+    for file in &args.files {
+        let text = std::fs::read_to_string(file).with_context(|| format!("failed to read {}", file.display()))?;
+        objects.add_yaml(&text, notes).with_context(|| format!("failed to parse {}", file.display()))?;
+    }
+    let text = std::fs::read_to_string(&args.inventory)
+        .with_context(|| format!("failed to read {}", args.inventory.display()))?;
+    let inventory: CloudInventory =
+        serde_saphyr::from_str(&text).with_context(|| format!("failed to parse {}", args.inventory.display()))?;
+    let report = plan(&objects, &inventory, &args.build);
+    match args.output {
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        Output::Table => table::write(&report, out)?,
+    }
+    Ok(report.errors.is_empty())
+}
+
+fn plan(objects: &manifests::Objects, inventory: &CloudInventory, build: &BuildArgs) -> PlanReport {
+    let config = build.to_config();
+    let mut report = PlanReport { stacks: Vec::new(), errors: Vec::new() };
+    for service in objects.services.iter().filter(|s| is_ours(s, &config)) {
+        match build_service_stack(service, &objects.nodes, inventory, &config) {
+            Ok(stack) => report.stacks.push(stack),
+            Err(error) => {
+                report.errors.push(ServiceError { service: stack_id(service).to_string(), error: error.to_string() })
+            }
+        }
+    }
+    report
+}

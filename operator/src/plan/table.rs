@@ -1,0 +1,90 @@
+//! The readable form of a plan: one block per stack, one line per resource.
+
+use std::io::Write;
+
+use elbow_model::{Action, HealthCheckPort, RuleSource, SecurityGroupRef};
+
+use super::PlanReport;
+
+pub fn write(report: &PlanReport, out: &mut dyn Write) -> std::io::Result<()> {
+    for stack in &report.stacks {
+        writeln!(out, "STACK {}", stack.id)?;
+        for lb in &stack.load_balancers {
+            writeln!(
+                out,
+                "  load balancer   {}  {} {} {}  subnets {}",
+                lb.name,
+                lb.lb_type.as_str(),
+                lb.scheme.as_str(),
+                lb.ip_address_type.as_str(),
+                lb.subnets.join(",")
+            )?;
+        }
+        for listener in &stack.listeners {
+            let to: Vec<String> = listener
+                .default_actions
+                .iter()
+                .map(|a| match a {
+                    Action::Forward { target_groups } => {
+                        target_groups.iter().map(|t| t.target_group.to_string()).collect::<Vec<_>>().join("+")
+                    }
+                    Action::Redirect { status_code, .. } => format!("redirect {status_code}"),
+                    Action::FixedResponse { status_code, .. } => format!("fixed {status_code}"),
+                })
+                .collect();
+            writeln!(out, "  listener        {}/{} -> {}", listener.port, listener.protocol.as_str(), to.join(", "))?;
+        }
+        for tg in &stack.target_groups {
+            let hc = &tg.health_check;
+            let port = match hc.port {
+                HealthCheckPort::TrafficPort => "traffic-port".to_string(),
+                HealthCheckPort::Port(p) => p.to_string(),
+            };
+            let targets: Vec<&str> = tg.targets.iter().map(|t| t.id.as_str()).collect();
+            writeln!(
+                out,
+                "  target group    {}  {}:{} {}  health {} {}{} every {}s  targets {}",
+                tg.name,
+                tg.protocol.as_str(),
+                tg.port,
+                tg.target_type.as_str(),
+                hc.protocol.as_str(),
+                port,
+                hc.path.as_deref().unwrap_or(""),
+                hc.interval_seconds,
+                if targets.is_empty() { "(none)".to_string() } else { targets.join(",") }
+            )?;
+        }
+        for group in &stack.security_groups {
+            let rules: Vec<String> = group
+                .ingress
+                .iter()
+                .map(|r| format!("{} {} from {}", r.ip_protocol, r.from_port, source(&r.source)))
+                .collect();
+            writeln!(out, "  security group  {}  {}", group.group_name, rules.join("; "))?;
+        }
+        for rule in &stack.node_security_group_rules {
+            writeln!(
+                out,
+                "  node rule       {} {} {} from {}",
+                rule.group_id,
+                rule.rule.ip_protocol,
+                rule.rule.from_port,
+                source(&rule.rule.source)
+            )?;
+        }
+    }
+    for error in &report.errors {
+        writeln!(out, "ERROR {}: {}", error.service, error.error)?;
+    }
+    Ok(())
+}
+
+fn source(source: &RuleSource) -> String {
+    match source {
+        RuleSource::CidrIpv4(cidr) | RuleSource::CidrIpv6(cidr) => cidr.clone(),
+        RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend) => "the shared backend group".into(),
+        RuleSource::SecurityGroup(SecurityGroupRef::Managed(id)) => id.to_string(),
+        RuleSource::SecurityGroup(SecurityGroupRef::Existing(id)) => id.clone(),
+    }
+}

@@ -1,0 +1,115 @@
+//! Starts Elbow's controllers on a Kubernetes client and a cloud: the one place where the node
+//! watch, the Service controller and their shared context are wired together. `elbow run` calls
+//! it with the AWS SDK; the playground and the end-to-end tests call it with the fake cloud or
+//! an AWS-compatible endpoint.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use elbow_cloud::Cloud;
+use elbow_deploy::{DeploySettings, Deployer};
+use elbow_model::build::BuildConfig;
+use elbow_model::build::nodes::is_eligible;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Service};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector;
+use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::{Api, Client, ResourceExt};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tracing::{info, warn};
+
+use crate::context::{Context, ControllerSettings};
+use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
+use crate::controllers::events::EventPublisher;
+use crate::controllers::nodes::NodeSetTracker;
+use crate::controllers::service;
+use crate::inventory::InventoryCache;
+
+/// Everything the controllers need besides the two clients.
+#[derive(Debug, Clone)]
+pub struct OperatorSettings {
+    pub build: BuildConfig,
+    pub deploy: DeploySettings,
+    pub vpc_id: String,
+    /// Reconciles running at once.
+    pub concurrency: u16,
+    pub resync_period: Duration,
+    /// How long subnets and instances read from EC2 are trusted.
+    pub inventory_ttl: Duration,
+    /// Names this replica in events (the pod name in a cluster).
+    pub instance: Option<String>,
+}
+
+/// Runs the controllers until `shutdown` resolves, then lets running reconciles finish.
+pub async fn run_controllers(
+    client: Client,
+    cloud: Arc<dyn Cloud>,
+    settings: OperatorSettings,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (node_store, node_writer) = reflector::store::<Node>();
+    let (node_set_changed, node_set_changes) = mpsc::channel::<()>(1);
+    let node_watch = watch_nodes(Api::all(client.clone()), node_writer, node_set_changed);
+    let node_task = tokio::spawn(node_watch);
+
+    // Building a stack before the node cache is filled would find no targets and deregister
+    // every node from every target group.
+    if node_store.wait_until_ready().await.is_err() {
+        warn!("the node watch ended before its first list; not starting controllers");
+        return;
+    }
+
+    let reporter = Reporter { controller: "elbow".into(), instance: settings.instance.clone() };
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        deployer: Deployer::new(cloud.clone(), settings.deploy.clone()),
+        build: settings.build.clone(),
+        nodes: node_store,
+        inventory: InventoryCache::new(cloud, settings.vpc_id.clone(), settings.inventory_ttl),
+        events: EventPublisher::new(Recorder::new(client.clone(), reporter)),
+        service_backoff: ObjectBackoff::new(BackoffPolicy::default()),
+        settings: ControllerSettings { resync_period: settings.resync_period },
+    });
+
+    info!("starting the Service controller");
+    Controller::new(Api::<Service>::all(client), watcher::Config::default())
+        .reconcile_all_on(ReceiverStream::new(node_set_changes))
+        .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(service::reconcile, service::error_policy, ctx)
+        .for_each(|_| async {})
+        .await;
+    node_task.abort();
+    info!("controllers stopped");
+}
+
+/// Keeps `writer`'s store in sync with the cluster's nodes and sends a signal whenever the
+/// load-balancer-relevant node set changes (a full channel means a signal is already pending,
+/// which is just as good).
+async fn watch_nodes(api: Api<Node>, writer: reflector::store::Writer<Node>, changed: mpsc::Sender<()>) {
+    let mut tracker = NodeSetTracker::new(is_eligible);
+    let events = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|node| {
+            // Kept for every node for as long as Elbow runs; none of it matters to a load balancer.
+            node.managed_fields_mut().clear();
+            if let Some(status) = node.status.as_mut() {
+                status.images = None;
+            }
+        })
+        .reflect(writer);
+    futures::pin_mut!(events);
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(event) => {
+                if tracker.observe(&event) {
+                    let _ = changed.try_send(());
+                }
+            }
+            Err(error) => warn!(%error, "node watch failed; retrying"),
+        }
+    }
+}
