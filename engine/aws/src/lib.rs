@@ -1,1 +1,200 @@
-//! placeholder while the workspace is laid out
+//! The AWS SDK implementation of Elbow's [`Cloud`] trait (aws-sdk-elasticloadbalancingv2,
+//! aws-sdk-ec2). Region and credentials come from the standard chain; an endpoint override points
+//! it at LocalStack, moto or any AWS-compatible endpoint. The SDK's own retries are off: the
+//! resilient layer (`elbow_cloud::resilient`) retries, and every request is counted exactly once.
+
+mod convert;
+mod ec2;
+mod elbv2;
+mod errors;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use elbow_cloud::*;
+use elbow_model::{Attributes, HealthCheck, IpAddressType, Tags, Target};
+
+/// Where to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// `None`: from the standard chain (AWS_REGION, profile, instance metadata).
+    pub region: Option<String>,
+    /// `None`: AWS itself (or AWS_ENDPOINT_URL, which the standard chain also reads).
+    pub endpoint: Option<String>,
+}
+
+pub struct SdkCloud {
+    elbv2: elbv2::Elbv2,
+    ec2: ec2::Ec2,
+    calls: Arc<CallCounter>,
+}
+
+impl SdkCloud {
+    pub async fn new(settings: &AwsSettings) -> Self {
+        install_crypto_provider();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &settings.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        let calls = Arc::new(CallCounter::new());
+        Self {
+            elbv2: elbv2::Elbv2 { client: aws_sdk_elasticloadbalancingv2::Client::new(&config), calls: calls.clone() },
+            ec2: ec2::Ec2 { client: aws_sdk_ec2::Client::new(&config), calls: calls.clone() },
+            calls,
+        }
+    }
+
+    /// Requests sent, by action.
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
+    }
+}
+
+/// The AWS SDK brings rustls with aws-lc, and other crates may bring ring: with two providers
+/// compiled in, rustls cannot pick one and panics on the first TLS connection unless the process
+/// installs one. Idempotent.
+pub fn install_crypto_provider() {
+    // An error only says a provider is installed already, which is what we want.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+#[async_trait]
+impl Cloud for SdkCloud {
+    async fn describe_load_balancers(&self, filter: LoadBalancerFilter) -> CloudResult<Vec<LoadBalancer>> {
+        self.elbv2.describe_load_balancers(filter).await
+    }
+    async fn describe_load_balancer_attributes(&self, arn: &str) -> CloudResult<AttributeMap> {
+        self.elbv2.load_balancer_attributes(arn).await
+    }
+    async fn describe_target_groups(&self, filter: TargetGroupFilter) -> CloudResult<Vec<TargetGroup>> {
+        self.elbv2.describe_target_groups(filter).await
+    }
+    async fn describe_target_group_attributes(&self, arn: &str) -> CloudResult<AttributeMap> {
+        self.elbv2.target_group_attributes(arn).await
+    }
+    async fn describe_target_health(&self, target_group_arn: &str) -> CloudResult<Vec<TargetHealth>> {
+        self.elbv2.target_health(target_group_arn).await
+    }
+    async fn describe_listeners(&self, load_balancer_arn: &str) -> CloudResult<Vec<Listener>> {
+        self.elbv2.describe_listeners(load_balancer_arn).await
+    }
+    async fn describe_rules(&self, listener_arn: &str) -> CloudResult<Vec<Rule>> {
+        self.elbv2.describe_rules(listener_arn).await
+    }
+    async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>> {
+        self.elbv2.describe_tags(arns).await
+    }
+    async fn create_load_balancer(&self, input: CreateLoadBalancer) -> CloudResult<LoadBalancer> {
+        self.elbv2.create_load_balancer(input).await
+    }
+    async fn delete_load_balancer(&self, arn: &str) -> CloudResult<()> {
+        self.elbv2.delete_load_balancer(arn).await
+    }
+    async fn set_security_groups(&self, load_balancer_arn: &str, security_groups: &[String]) -> CloudResult<()> {
+        self.elbv2.set_security_groups(load_balancer_arn, security_groups).await
+    }
+    async fn set_subnets(&self, load_balancer_arn: &str, subnets: &[String]) -> CloudResult<()> {
+        self.elbv2.set_subnets(load_balancer_arn, subnets).await
+    }
+    async fn set_ip_address_type(&self, load_balancer_arn: &str, ip_address_type: IpAddressType) -> CloudResult<()> {
+        self.elbv2.set_ip_address_type(load_balancer_arn, ip_address_type).await
+    }
+    async fn modify_load_balancer_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
+        self.elbv2.modify_load_balancer_attributes(arn, attributes).await
+    }
+    async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
+        self.elbv2.create_target_group(input).await
+    }
+    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck) -> CloudResult<()> {
+        self.elbv2.modify_target_group(arn, health_check).await
+    }
+    async fn modify_target_group_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
+        self.elbv2.modify_target_group_attributes(arn, attributes).await
+    }
+    async fn delete_target_group(&self, arn: &str) -> CloudResult<()> {
+        self.elbv2.delete_target_group(arn).await
+    }
+    async fn register_targets(&self, target_group_arn: &str, targets: &[Target]) -> CloudResult<()> {
+        self.elbv2.register_targets(target_group_arn, targets).await
+    }
+    async fn deregister_targets(&self, target_group_arn: &str, targets: &[Target]) -> CloudResult<()> {
+        self.elbv2.deregister_targets(target_group_arn, targets).await
+    }
+    async fn create_listener(&self, input: CreateListener) -> CloudResult<Listener> {
+        self.elbv2.create_listener(input).await
+    }
+    async fn modify_listener(&self, input: ModifyListener) -> CloudResult<()> {
+        self.elbv2.modify_listener(input).await
+    }
+    async fn delete_listener(&self, arn: &str) -> CloudResult<()> {
+        self.elbv2.delete_listener(arn).await
+    }
+    async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule> {
+        self.elbv2.create_rule(input).await
+    }
+    async fn modify_rule(&self, input: ModifyRule) -> CloudResult<()> {
+        self.elbv2.modify_rule(input).await
+    }
+    async fn set_rule_priorities(&self, priorities: &[(Arn, u32)]) -> CloudResult<()> {
+        self.elbv2.set_rule_priorities(priorities).await
+    }
+    async fn delete_rule(&self, arn: &str) -> CloudResult<()> {
+        self.elbv2.delete_rule(arn).await
+    }
+    async fn add_tags(&self, arns: &[Arn], tags: &Tags) -> CloudResult<()> {
+        self.elbv2.add_tags(arns, tags).await
+    }
+    async fn remove_tags(&self, arns: &[Arn], keys: &[String]) -> CloudResult<()> {
+        self.elbv2.remove_tags(arns, keys).await
+    }
+    async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
+        self.ec2.describe_subnets(vpc_id).await
+    }
+    async fn describe_instances(&self, ids: &[String]) -> CloudResult<Vec<Instance>> {
+        self.ec2.describe_instances(ids).await
+    }
+    async fn describe_security_groups(&self, filter: SecurityGroupFilter) -> CloudResult<Vec<SecurityGroup>> {
+        self.ec2.describe_security_groups(filter).await
+    }
+    async fn describe_security_group_rules(
+        &self,
+        filter: SecurityGroupRuleFilter,
+    ) -> CloudResult<Vec<SecurityGroupRule>> {
+        self.ec2.describe_security_group_rules(filter).await
+    }
+    async fn create_security_group(
+        &self,
+        group_name: &str,
+        description: &str,
+        vpc_id: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        self.ec2.create_security_group(group_name, description, vpc_id, tags).await
+    }
+    async fn delete_security_group(&self, group_id: &str) -> CloudResult<()> {
+        self.ec2.delete_security_group(group_id).await
+    }
+    async fn authorize_security_group_ingress(
+        &self,
+        group_id: &str,
+        rules: &[NewIngressRule],
+    ) -> CloudResult<Vec<SecurityGroupRule>> {
+        self.ec2.authorize_ingress(group_id, rules).await
+    }
+    async fn revoke_security_group_ingress(&self, group_id: &str, rule_ids: &[String]) -> CloudResult<()> {
+        self.ec2.revoke_ingress(group_id, rule_ids).await
+    }
+    async fn create_tags(&self, resource_ids: &[String], tags: &Tags) -> CloudResult<()> {
+        self.ec2.create_tags(resource_ids, tags).await
+    }
+    async fn delete_tags(&self, resource_ids: &[String], keys: &[String]) -> CloudResult<()> {
+        self.ec2.delete_tags(resource_ids, keys).await
+    }
+}

@@ -1,0 +1,396 @@
+//! Conversions between the SDK's types and Elbow's. Unknown enum values the SDK may report (AWS
+//! adds them over time) fall back to the nearest meaning rather than failing a whole describe.
+
+use aws_sdk_ec2::types as ec2;
+use aws_sdk_elasticloadbalancingv2::types as elb;
+use elbow_cloud::{Arn, Listener, LoadBalancer, Rule, SecurityGroupRule, TargetGroup};
+use elbow_model::{
+    Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol, QueryStringPair,
+    RuleCondition, RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType, WeightedTargetGroup,
+};
+
+// ---- ELBv2 out ----
+
+pub(crate) fn elb_tags(tags: &Tags) -> Vec<elb::Tag> {
+    tags.iter().map(|(k, v)| elb::Tag::builder().key(k).value(v).build()).collect()
+}
+
+pub(crate) fn protocol(p: Protocol) -> elb::ProtocolEnum {
+    elb::ProtocolEnum::from(p.as_str())
+}
+
+pub(crate) fn lb_type(t: LoadBalancerType) -> elb::LoadBalancerTypeEnum {
+    elb::LoadBalancerTypeEnum::from(t.as_str())
+}
+
+pub(crate) fn scheme(s: Scheme) -> elb::LoadBalancerSchemeEnum {
+    elb::LoadBalancerSchemeEnum::from(s.as_str())
+}
+
+pub(crate) fn ip_address_type(t: IpAddressType) -> elb::IpAddressType {
+    elb::IpAddressType::from(t.as_str())
+}
+
+pub(crate) fn target_type(t: TargetType) -> elb::TargetTypeEnum {
+    elb::TargetTypeEnum::from(t.as_str())
+}
+
+pub(crate) fn target(t: &Target) -> elb::TargetDescription {
+    elb::TargetDescription::builder().id(&t.id).port(i32::from(t.port)).build()
+}
+
+pub(crate) fn certificates(arns: &[String]) -> Option<Vec<elb::Certificate>> {
+    (!arns.is_empty())
+        .then(|| arns.iter().map(|arn| elb::Certificate::builder().certificate_arn(arn).build()).collect())
+}
+
+pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {
+    let builder = elb::Action::builder().order(i32::try_from(order + 1).unwrap_or(i32::MAX));
+    match action {
+        Action::Forward { target_groups } => {
+            let tuples: Vec<elb::TargetGroupTuple> = target_groups
+                .iter()
+                .map(|w| {
+                    elb::TargetGroupTuple::builder()
+                        .target_group_arn(&w.target_group)
+                        .set_weight(w.weight.and_then(|x| i32::try_from(x).ok()))
+                        .build()
+                })
+                .collect();
+            builder
+                .r#type(elb::ActionTypeEnum::Forward)
+                .forward_config(elb::ForwardActionConfig::builder().set_target_groups(Some(tuples)).build())
+                .build()
+        }
+        Action::Redirect { protocol, port, host, path, query, status_code } => builder
+            .r#type(elb::ActionTypeEnum::Redirect)
+            .redirect_config(
+                elb::RedirectActionConfig::builder()
+                    .set_protocol(protocol.clone())
+                    .set_port(port.clone())
+                    .set_host(host.clone())
+                    .set_path(path.clone())
+                    .set_query(query.clone())
+                    .status_code(elb::RedirectActionStatusCodeEnum::from(status_code.as_str()))
+                    .build(),
+            )
+            .build(),
+        Action::FixedResponse { status_code, content_type, message_body } => builder
+            .r#type(elb::ActionTypeEnum::FixedResponse)
+            .fixed_response_config(
+                elb::FixedResponseActionConfig::builder()
+                    .status_code(status_code)
+                    .set_content_type(content_type.clone())
+                    .set_message_body(message_body.clone())
+                    .build(),
+            )
+            .build(),
+    }
+}
+
+pub(crate) fn actions(actions: &[Action<Arn>]) -> Vec<elb::Action> {
+    actions.iter().enumerate().map(|(i, a)| action(a, i)).collect()
+}
+
+pub(crate) fn condition(condition: &RuleCondition) -> elb::RuleCondition {
+    let builder = elb::RuleCondition::builder();
+    match condition {
+        RuleCondition::HostHeader(values) => builder
+            .field("host-header")
+            .host_header_config(elb::HostHeaderConditionConfig::builder().set_values(Some(values.clone())).build())
+            .build(),
+        RuleCondition::PathPattern(values) => builder
+            .field("path-pattern")
+            .path_pattern_config(elb::PathPatternConditionConfig::builder().set_values(Some(values.clone())).build())
+            .build(),
+        RuleCondition::HttpRequestMethod(values) => builder
+            .field("http-request-method")
+            .http_request_method_config(
+                elb::HttpRequestMethodConditionConfig::builder().set_values(Some(values.clone())).build(),
+            )
+            .build(),
+        RuleCondition::SourceIp(values) => builder
+            .field("source-ip")
+            .source_ip_config(elb::SourceIpConditionConfig::builder().set_values(Some(values.clone())).build())
+            .build(),
+        RuleCondition::HttpHeader { name, values } => builder
+            .field("http-header")
+            .http_header_config(
+                elb::HttpHeaderConditionConfig::builder()
+                    .http_header_name(name)
+                    .set_values(Some(values.clone()))
+                    .build(),
+            )
+            .build(),
+        RuleCondition::QueryString(pairs) => builder
+            .field("query-string")
+            .query_string_config(
+                elb::QueryStringConditionConfig::builder()
+                    .set_values(Some(
+                        pairs
+                            .iter()
+                            .map(|p| {
+                                elb::QueryStringKeyValuePair::builder().set_key(p.key.clone()).value(&p.value).build()
+                            })
+                            .collect(),
+                    ))
+                    .build(),
+            )
+            .build(),
+    }
+}
+
+// ---- ELBv2 in ----
+
+pub(crate) fn from_protocol(p: Option<&elb::ProtocolEnum>) -> Protocol {
+    p.and_then(|p| Protocol::parse(p.as_str())).unwrap_or(Protocol::Tcp)
+}
+
+pub(crate) fn load_balancer(lb: &elb::LoadBalancer) -> LoadBalancer {
+    let mut subnets: Vec<String> =
+        lb.availability_zones().iter().filter_map(|az| az.subnet_id().map(str::to_string)).collect();
+    subnets.sort();
+    let mut security_groups = lb.security_groups().to_vec();
+    security_groups.sort();
+    LoadBalancer {
+        arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
+        name: lb.load_balancer_name().unwrap_or_default().to_string(),
+        dns_name: lb.dns_name().unwrap_or_default().to_lowercase(),
+        lb_type: match lb.r#type() {
+            Some(elb::LoadBalancerTypeEnum::Application) => LoadBalancerType::Application,
+            _ => LoadBalancerType::Network,
+        },
+        scheme: match lb.scheme() {
+            Some(elb::LoadBalancerSchemeEnum::Internal) => Scheme::Internal,
+            _ => Scheme::InternetFacing,
+        },
+        ip_address_type: match lb.ip_address_type() {
+            Some(elb::IpAddressType::Ipv4) | None => IpAddressType::Ipv4,
+            Some(_) => IpAddressType::Dualstack,
+        },
+        vpc_id: lb.vpc_id().unwrap_or_default().to_string(),
+        state: lb.state().and_then(|s| s.code()).map(|c| c.as_str().to_string()).unwrap_or_default(),
+        subnets,
+        security_groups,
+    }
+}
+
+pub(crate) fn health_check(tg: &elb::TargetGroup) -> HealthCheck {
+    let protocol = tg.health_check_protocol().and_then(|p| Protocol::parse(p.as_str())).unwrap_or(Protocol::Tcp);
+    let http = matches!(protocol, Protocol::Http | Protocol::Https);
+    HealthCheck {
+        protocol,
+        port: tg.health_check_port().and_then(HealthCheckPort::parse).unwrap_or(HealthCheckPort::TrafficPort),
+        path: if http { tg.health_check_path().map(str::to_string) } else { None },
+        interval_seconds: non_negative(tg.health_check_interval_seconds()),
+        timeout_seconds: non_negative(tg.health_check_timeout_seconds()),
+        healthy_threshold_count: non_negative(tg.healthy_threshold_count()),
+        unhealthy_threshold_count: non_negative(tg.unhealthy_threshold_count()),
+        matcher: if http { tg.matcher().and_then(|m| m.http_code()).map(str::to_string) } else { None },
+    }
+}
+
+fn non_negative(value: Option<i32>) -> u32 {
+    value.and_then(|v| u32::try_from(v).ok()).unwrap_or_default()
+}
+
+pub(crate) fn target_group(tg: &elb::TargetGroup) -> TargetGroup {
+    TargetGroup {
+        arn: tg.target_group_arn().unwrap_or_default().to_string(),
+        name: tg.target_group_name().unwrap_or_default().to_string(),
+        target_type: match tg.target_type() {
+            Some(elb::TargetTypeEnum::Ip) => TargetType::Ip,
+            _ => TargetType::Instance,
+        },
+        protocol: from_protocol(tg.protocol()),
+        port: tg.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+        vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
+        ip_address_type: match tg.ip_address_type() {
+            Some(elb::TargetGroupIpAddressTypeEnum::Ipv6) => IpAddressType::Dualstack,
+            _ => IpAddressType::Ipv4,
+        },
+        health_check: health_check(tg),
+        load_balancer_arns: tg.load_balancer_arns().to_vec(),
+    }
+}
+
+pub(crate) fn from_action(action: &elb::Action) -> Option<Action<Arn>> {
+    Some(match action.r#type()? {
+        elb::ActionTypeEnum::Forward => {
+            let from_config: Vec<WeightedTargetGroup<Arn>> = action
+                .forward_config()
+                .map(|c| c.target_groups())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| {
+                    Some(WeightedTargetGroup {
+                        target_group: t.target_group_arn()?.to_string(),
+                        weight: t.weight().and_then(|w| u32::try_from(w).ok()),
+                    })
+                })
+                .collect();
+            let target_groups = if from_config.is_empty() {
+                vec![WeightedTargetGroup { target_group: action.target_group_arn()?.to_string(), weight: None }]
+            } else if from_config.len() == 1 {
+                // AWS reports a single forward with weight 1; Elbow's desired state leaves it unset.
+                vec![WeightedTargetGroup { target_group: from_config[0].target_group.clone(), weight: None }]
+            } else {
+                from_config
+            };
+            Action::Forward { target_groups }
+        }
+        elb::ActionTypeEnum::Redirect => {
+            let c = action.redirect_config()?;
+            Action::Redirect {
+                protocol: c.protocol().map(str::to_string),
+                port: c.port().map(str::to_string),
+                host: c.host().map(str::to_string),
+                path: c.path().map(str::to_string),
+                query: c.query().map(str::to_string),
+                status_code: c.status_code().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            }
+        }
+        elb::ActionTypeEnum::FixedResponse => {
+            let c = action.fixed_response_config()?;
+            Action::FixedResponse {
+                status_code: c.status_code().unwrap_or_default().to_string(),
+                content_type: c.content_type().map(str::to_string),
+                message_body: c.message_body().map(str::to_string),
+            }
+        }
+        _ => return None,
+    })
+}
+
+pub(crate) fn listener(l: &elb::Listener) -> Listener {
+    Listener {
+        arn: l.listener_arn().unwrap_or_default().to_string(),
+        load_balancer_arn: l.load_balancer_arn().unwrap_or_default().to_string(),
+        port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+        protocol: from_protocol(l.protocol()),
+        certificates: l.certificates().iter().filter_map(|c| c.certificate_arn().map(str::to_string)).collect(),
+        ssl_policy: l.ssl_policy().map(str::to_string),
+        default_actions: sorted_actions(l.default_actions()),
+    }
+}
+
+fn sorted_actions(actions: &[elb::Action]) -> Vec<Action<Arn>> {
+    let mut ordered: Vec<&elb::Action> = actions.iter().collect();
+    ordered.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
+    ordered.into_iter().filter_map(from_action).collect()
+}
+
+pub(crate) fn from_condition(c: &elb::RuleCondition) -> Option<RuleCondition> {
+    let values = |v: Option<&[String]>| v.map(<[String]>::to_vec).unwrap_or_default();
+    Some(match c.field()? {
+        "host-header" => RuleCondition::HostHeader(values(c.host_header_config().map(|x| x.values()))),
+        "path-pattern" => RuleCondition::PathPattern(values(c.path_pattern_config().map(|x| x.values()))),
+        "http-request-method" => {
+            RuleCondition::HttpRequestMethod(values(c.http_request_method_config().map(|x| x.values())))
+        }
+        "source-ip" => RuleCondition::SourceIp(values(c.source_ip_config().map(|x| x.values()))),
+        "http-header" => {
+            let config = c.http_header_config()?;
+            RuleCondition::HttpHeader {
+                name: config.http_header_name().unwrap_or_default().to_string(),
+                values: config.values().to_vec(),
+            }
+        }
+        "query-string" => RuleCondition::QueryString(
+            c.query_string_config()?
+                .values()
+                .iter()
+                .map(|p| QueryStringPair {
+                    key: p.key().map(str::to_string),
+                    value: p.value().unwrap_or_default().to_string(),
+                })
+                .collect(),
+        ),
+        _ => return None,
+    })
+}
+
+pub(crate) fn rule(r: &elb::Rule) -> Rule {
+    Rule {
+        arn: r.rule_arn().unwrap_or_default().to_string(),
+        priority: r.priority().and_then(|p| p.parse().ok()),
+        conditions: r.conditions().iter().filter_map(from_condition).collect(),
+        actions: sorted_actions(r.actions()),
+    }
+}
+
+pub(crate) fn from_elb_tags(tags: &[elb::Tag]) -> Tags {
+    tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
+}
+
+// ---- EC2 ----
+
+pub(crate) fn ec2_tags(tags: &[ec2::Tag]) -> Tags {
+    tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
+}
+
+pub(crate) fn tag_specification(resource: ec2::ResourceType, tags: &Tags) -> ec2::TagSpecification {
+    ec2::TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(tags.iter().map(|(k, v)| ec2::Tag::builder().key(k).value(v).build()).collect()))
+        .build()
+}
+
+pub(crate) fn filter(name: &str, values: Vec<String>) -> ec2::Filter {
+    ec2::Filter::builder().name(name).set_values(Some(values)).build()
+}
+
+/// One EC2 IP permission for one of Elbow's rules (one source per permission).
+pub(crate) fn ip_permission(rule: &IngressRule) -> ec2::IpPermission {
+    let description = rule.description.clone();
+    let builder = ec2::IpPermission::builder()
+        .ip_protocol(&rule.ip_protocol)
+        .from_port(i32::from(rule.from_port))
+        .to_port(i32::from(rule.to_port));
+    match &rule.source {
+        RuleSource::CidrIpv4(cidr) => {
+            builder.ip_ranges(ec2::IpRange::builder().cidr_ip(cidr).set_description(description).build()).build()
+        }
+        RuleSource::CidrIpv6(cidr) => {
+            builder.ipv6_ranges(ec2::Ipv6Range::builder().cidr_ipv6(cidr).set_description(description).build()).build()
+        }
+        RuleSource::SecurityGroup(group) => {
+            let id = match group {
+                SecurityGroupRef::Existing(id) => id.clone(),
+                // The deployer resolves references before calling the cloud; an unresolved one is
+                // sent as written and rejected by EC2 with a clear error.
+                SecurityGroupRef::Managed(id) => id.to_string(),
+                SecurityGroupRef::SharedBackend => "shared-backend".to_string(),
+            };
+            builder
+                .user_id_group_pairs(ec2::UserIdGroupPair::builder().group_id(id).set_description(description).build())
+                .build()
+        }
+    }
+}
+
+pub(crate) fn security_group_rule(rule: &ec2::SecurityGroupRule) -> Option<SecurityGroupRule> {
+    if rule.is_egress().unwrap_or(false) {
+        return None;
+    }
+    let source = if let Some(cidr) = rule.cidr_ipv4() {
+        RuleSource::CidrIpv4(cidr.to_string())
+    } else if let Some(cidr) = rule.cidr_ipv6() {
+        RuleSource::CidrIpv6(cidr.to_string())
+    } else {
+        RuleSource::SecurityGroup(SecurityGroupRef::Existing(rule.referenced_group_info()?.group_id()?.to_string()))
+    };
+    let port = |p: Option<i32>| p.and_then(|p| u16::try_from(p).ok()).unwrap_or_default();
+    Some(SecurityGroupRule {
+        rule_id: rule.security_group_rule_id()?.to_string(),
+        group_id: rule.group_id()?.to_string(),
+        rule: IngressRule {
+            ip_protocol: rule.ip_protocol().unwrap_or_default().to_string(),
+            from_port: port(rule.from_port()),
+            to_port: port(rule.to_port()),
+            source,
+            description: rule.description().filter(|d| !d.is_empty()).map(str::to_string),
+        },
+        tags: ec2_tags(rule.tags()),
+    })
+}

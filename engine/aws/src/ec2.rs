@@ -1,0 +1,258 @@
+//! The EC2 half of the SDK implementation: the network Elbow reads and the security groups and
+//! tagged rules it manages.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{self as ec2, ResourceType};
+use elbow_cloud::*;
+use elbow_model::Tags;
+
+use crate::convert::{ec2_tags, filter, ip_permission, security_group_rule, tag_specification};
+use crate::errors::classify;
+
+pub(crate) struct Ec2 {
+    pub(crate) client: Client,
+    pub(crate) calls: Arc<CallCounter>,
+}
+
+impl Ec2 {
+    fn count(&self, api: Api) -> Api {
+        self.calls.record(api);
+        api
+    }
+
+    pub(crate) async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
+        let mut token = None;
+        let mut found = Vec::new();
+        loop {
+            let api = self.count(Api::DescribeSubnets);
+            let page = self
+                .client
+                .describe_subnets()
+                .filters(filter("vpc-id", vec![vpc_id.to_string()]))
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify(api, e))?;
+            found.extend(page.subnets().iter().filter_map(|s| {
+                Some(Subnet {
+                    id: s.subnet_id()?.to_string(),
+                    vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+                    availability_zone: s.availability_zone().unwrap_or_default().to_string(),
+                    cidr_block: s.cidr_block().unwrap_or_default().to_string(),
+                    tags: ec2_tags(s.tags()),
+                })
+            }));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// By filter rather than by id, so unknown ids are left out instead of failing the request.
+    pub(crate) async fn describe_instances(&self, ids: &[String]) -> CloudResult<Vec<Instance>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut token = None;
+        let mut found = Vec::new();
+        loop {
+            let api = self.count(Api::DescribeInstances);
+            let page = self
+                .client
+                .describe_instances()
+                .filters(filter("instance-id", ids.to_vec()))
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify(api, e))?;
+            for reservation in page.reservations() {
+                found.extend(reservation.instances().iter().filter_map(|i| {
+                    Some(Instance {
+                        id: i.instance_id()?.to_string(),
+                        vpc_id: i.vpc_id().unwrap_or_default().to_string(),
+                        availability_zone: i
+                            .placement()
+                            .and_then(|p| p.availability_zone())
+                            .unwrap_or_default()
+                            .to_string(),
+                        state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
+                        security_groups: i
+                            .security_groups()
+                            .iter()
+                            .filter_map(|g| g.group_id().map(str::to_string))
+                            .collect(),
+                    })
+                }));
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    pub(crate) async fn describe_security_groups(&self, by: SecurityGroupFilter) -> CloudResult<Vec<SecurityGroup>> {
+        let mut token = None;
+        let mut found = Vec::new();
+        loop {
+            let api = self.count(Api::DescribeSecurityGroups);
+            let mut request = self.client.describe_security_groups().set_next_token(token.clone());
+            request = match &by {
+                SecurityGroupFilter::Ids(ids) => request.set_group_ids(Some(ids.clone())),
+                SecurityGroupFilter::Tag { key, value: Some(value) } => {
+                    request.filters(filter(&format!("tag:{key}"), vec![value.clone()]))
+                }
+                SecurityGroupFilter::Tag { key, value: None } => request.filters(filter("tag-key", vec![key.clone()])),
+                SecurityGroupFilter::Vpc(vpc) => request.filters(filter("vpc-id", vec![vpc.clone()])),
+            };
+            let page = request.send().await.map_err(|e| classify(api, e))?;
+            found.extend(page.security_groups().iter().filter_map(|g| {
+                Some(SecurityGroup {
+                    id: g.group_id()?.to_string(),
+                    group_name: g.group_name().unwrap_or_default().to_string(),
+                    description: g.description().unwrap_or_default().to_string(),
+                    vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                    tags: ec2_tags(g.tags()),
+                })
+            }));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    pub(crate) async fn describe_security_group_rules(
+        &self,
+        by: SecurityGroupRuleFilter,
+    ) -> CloudResult<Vec<SecurityGroupRule>> {
+        let filter = match &by {
+            SecurityGroupRuleFilter::Group(id) => filter("group-id", vec![id.clone()]),
+            SecurityGroupRuleFilter::Tag { key, value } => filter(&format!("tag:{key}"), vec![value.clone()]),
+        };
+        let mut token = None;
+        let mut found = Vec::new();
+        loop {
+            let api = self.count(Api::DescribeSecurityGroupRules);
+            let page = self
+                .client
+                .describe_security_group_rules()
+                .filters(filter.clone())
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify(api, e))?;
+            found.extend(page.security_group_rules().iter().filter_map(security_group_rule));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    pub(crate) async fn create_security_group(
+        &self,
+        name: &str,
+        description: &str,
+        vpc_id: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        let api = self.count(Api::CreateSecurityGroup);
+        let out = self
+            .client
+            .create_security_group()
+            .group_name(name)
+            .description(description)
+            .vpc_id(vpc_id)
+            .tag_specifications(tag_specification(ResourceType::SecurityGroup, tags))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        out.group_id()
+            .map(str::to_string)
+            .ok_or_else(|| CloudError::new(api, CloudErrorKind::Other, "", "no group id in the answer"))
+    }
+
+    pub(crate) async fn delete_security_group(&self, group_id: &str) -> CloudResult<()> {
+        let api = self.count(Api::DeleteSecurityGroup);
+        self.client.delete_security_group().group_id(group_id).send().await.map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+
+    /// EC2 tags every rule of one request alike, so rules are sent in one request per tag set
+    /// (Elbow's rules of one group share their tags, so that is one request in practice).
+    pub(crate) async fn authorize_ingress(
+        &self,
+        group_id: &str,
+        rules: &[NewIngressRule],
+    ) -> CloudResult<Vec<SecurityGroupRule>> {
+        let mut by_tags: BTreeMap<&Tags, Vec<&NewIngressRule>> = BTreeMap::new();
+        for rule in rules {
+            by_tags.entry(&rule.tags).or_default().push(rule);
+        }
+        let mut created = Vec::new();
+        for (tags, batch) in by_tags {
+            let api = self.count(Api::AuthorizeSecurityGroupIngress);
+            let permissions: Vec<ec2::IpPermission> = batch.iter().map(|r| ip_permission(&r.rule)).collect();
+            let out = self
+                .client
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(permissions))
+                .tag_specifications(tag_specification(ResourceType::SecurityGroupRule, tags))
+                .send()
+                .await
+                .map_err(|e| classify(api, e))?;
+            created.extend(out.security_group_rules().iter().filter_map(security_group_rule));
+        }
+        // Report rules in the order they were asked for, whatever order EC2 answered in.
+        created.sort_by_key(|r| {
+            rules.iter().position(|asked| {
+                asked.rule.source == r.rule.source
+                    && asked.rule.from_port == r.rule.from_port
+                    && asked.rule.ip_protocol == r.rule.ip_protocol
+            })
+        });
+        Ok(created)
+    }
+
+    pub(crate) async fn revoke_ingress(&self, group_id: &str, rule_ids: &[String]) -> CloudResult<()> {
+        let api = self.count(Api::RevokeSecurityGroupIngress);
+        self.client
+            .revoke_security_group_ingress()
+            .group_id(group_id)
+            .set_security_group_rule_ids(Some(rule_ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn create_tags(&self, ids: &[String], tags: &Tags) -> CloudResult<()> {
+        let api = self.count(Api::CreateTags);
+        self.client
+            .create_tags()
+            .set_resources(Some(ids.to_vec()))
+            .set_tags(Some(tags.iter().map(|(k, v)| ec2::Tag::builder().key(k).value(v).build()).collect()))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_tags(&self, ids: &[String], keys: &[String]) -> CloudResult<()> {
+        let api = self.count(Api::DeleteTags);
+        self.client
+            .delete_tags()
+            .set_resources(Some(ids.to_vec()))
+            .set_tags(Some(keys.iter().map(|k| ec2::Tag::builder().key(k).build()).collect()))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+}
