@@ -42,7 +42,13 @@ impl SdkCloud {
         if let Some(endpoint) = &settings.endpoint {
             loader = loader.endpoint_url(endpoint);
         }
-        let config = loader.load().await;
+        Self::from_sdk_config(&loader.load().await)
+    }
+
+    /// From an SDK configuration built elsewhere (tests pass static credentials this way). Its
+    /// retry settings are the caller's; Elbow's own use has them off.
+    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Self {
+        let config = config.clone();
         let calls = Arc::new(CallCounter::new());
         Self {
             elbv2: elbv2::Elbv2 { client: aws_sdk_elasticloadbalancingv2::Client::new(&config), calls: calls.clone() },

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use elbow_cloud::{Arn, NewIngressRule};
 use elbow_model::tags::ownership_tags;
 use elbow_model::{
-    Action, Attributes, HealthCheck, IngressRule, IpAddressType, ListenerSpec, LoadBalancerSpec, ResourceId,
+    Action, Attributes, HealthCheck, IngressRule, IpAddressType, ListenerSpec, LoadBalancerSpec, Protocol, ResourceId,
     RuleSource, SecurityGroupRef, SecurityGroupSpec, Stack, Tags, Target, TargetGroupSpec,
 };
 
@@ -463,9 +463,11 @@ impl Planner<'_> {
     fn same_listener(&self, desired: &ListenerSpec, actual: &elbow_cloud::Listener) -> bool {
         let actions: Option<Vec<Action<Arn>>> =
             desired.default_actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
+        // Certificates and policy mean something only on TLS and HTTPS listeners; some endpoints
+        // (moto) report a default policy on plain ones too.
+        let secure = matches!(desired.protocol, Protocol::Tls | Protocol::Https);
         desired.protocol == actual.protocol
-            && desired.certificates == actual.certificates
-            && desired.ssl_policy == actual.ssl_policy
+            && (!secure || (desired.certificates == actual.certificates && desired.ssl_policy == actual.ssl_policy))
             && actions.is_some_and(|a| a == actual.default_actions)
     }
 

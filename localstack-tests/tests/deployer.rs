@@ -1,0 +1,279 @@
+//! The deployer and the real builder through the SDK against an AWS-compatible endpoint: what a
+//! Service's life does to the cloud.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use elbow_aws::SdkCloud;
+use elbow_cloud::*;
+use elbow_deploy::{DeployOutcome, DeploySettings, Deployer};
+use elbow_localstack_tests::{Network, cloud, unique};
+use elbow_model::build::BuildConfig;
+use elbow_model::build::service::build_service_stack;
+use elbow_model::{HealthCheckPort, IpAddressType, LoadBalancerType, RuleSource, Scheme, Stack, StackId, Tags};
+use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Service, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+struct Fixture {
+    net: Network,
+    cloud: Arc<SdkCloud>,
+    name: String,
+}
+
+impl Fixture {
+    async fn new(prefix: &str) -> Self {
+        Self { net: Network::seed(prefix, 3).await, cloud: Arc::new(cloud().await), name: unique("web") }
+    }
+
+    fn deployer(&self) -> Deployer {
+        Deployer::new(
+            self.cloud.clone(),
+            DeploySettings {
+                cluster_name: self.net.cluster.clone(),
+                vpc_id: self.net.inventory.vpc_id.clone(),
+                drift_period: Duration::from_secs(3600),
+            },
+        )
+    }
+
+    fn nodes(&self, count: usize) -> Vec<Node> {
+        self.net.instances[..count]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Node {
+                metadata: ObjectMeta { name: Some(format!("node-{i}")), ..Default::default() },
+                spec: Some(NodeSpec { provider_id: Some(format!("aws:///us-east-1a/{id}")), ..Default::default() }),
+                status: Some(NodeStatus {
+                    conditions: Some(vec![NodeCondition {
+                        type_: "Ready".into(),
+                        status: "True".into(),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+            })
+            .collect()
+    }
+
+    fn service(&self, ports: &[(i32, i32)], annotations: &[(&str, &str)], source_ranges: &[&str]) -> Service {
+        Service {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                namespace: Some("default".into()),
+                uid: Some(format!("uid-{}", self.name)),
+                annotations: Some(
+                    annotations
+                        .iter()
+                        .map(|(k, v)| (format!("service.beta.kubernetes.io/aws-load-balancer-{k}"), v.to_string()))
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+            spec: Some(ServiceSpec {
+                type_: Some("LoadBalancer".into()),
+                ports: Some(
+                    ports
+                        .iter()
+                        .map(|(port, node_port)| ServicePort {
+                            port: *port,
+                            node_port: Some(*node_port),
+                            protocol: Some("TCP".into()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                load_balancer_source_ranges: (!source_ranges.is_empty())
+                    .then(|| source_ranges.iter().map(|s| s.to_string()).collect()),
+                ..Default::default()
+            }),
+            status: None,
+        }
+    }
+
+    fn stack(&self, service: &Service, nodes: &[Node]) -> Stack {
+        build_service_stack(service, nodes, &self.net.inventory, &BuildConfig::new(self.net.cluster.clone()))
+            .expect("a valid Service")
+    }
+
+    async fn deploy(&self, deployer: &Deployer, service: &Service, nodes: &[Node]) -> DeployOutcome {
+        deployer.deploy(&self.stack(service, nodes)).await.expect("deployed")
+    }
+
+    /// Everything tagged with this test's cluster, as the endpoint reports it.
+    async fn owned(&self) -> Owned {
+        let cloud = &self.cloud;
+        let ours = |tags: &Tags| tags.get("elbow.dev/cluster") == Some(&self.net.cluster);
+        let lbs = cloud.describe_load_balancers(LoadBalancerFilter::All).await.expect("lbs");
+        let lb_tags = cloud.describe_tags(&lbs.iter().map(|l| l.arn.clone()).collect::<Vec<_>>()).await.expect("tags");
+        let lbs: Vec<LoadBalancer> = lbs.into_iter().filter(|l| lb_tags.get(&l.arn).is_some_and(ours)).collect();
+        let tgs = cloud.describe_target_groups(TargetGroupFilter::All).await.expect("tgs");
+        let tg_tags = cloud.describe_tags(&tgs.iter().map(|t| t.arn.clone()).collect::<Vec<_>>()).await.expect("tags");
+        let mut targets = BTreeMap::new();
+        for tg in tgs.iter().filter(|t| tg_tags.get(&t.arn).is_some_and(ours)) {
+            let mut ids: Vec<String> =
+                cloud.describe_target_health(&tg.arn).await.expect("health").into_iter().map(|h| h.target.id).collect();
+            ids.sort();
+            targets.insert(tg.port, (tg.clone(), ids));
+        }
+        let mut listeners = Vec::new();
+        for lb in &lbs {
+            listeners.extend(
+                cloud
+                    .describe_listeners(&lb.arn)
+                    .await
+                    .expect("listeners")
+                    .into_iter()
+                    .map(|l| (lb.name.clone(), l.port)),
+            );
+        }
+        let groups = cloud
+            .describe_security_groups(SecurityGroupFilter::Tag {
+                key: "elbow.dev/cluster".into(),
+                value: Some(self.net.cluster.clone()),
+            })
+            .await
+            .expect("groups");
+        let node_rules = cloud
+            .describe_security_group_rules(SecurityGroupRuleFilter::Group(self.net.node_group.clone()))
+            .await
+            .expect("rules")
+            .into_iter()
+            .filter(|r| ours(&r.tags))
+            .map(|r| r.rule.from_port)
+            .collect();
+        Owned { lbs, targets, listeners, groups, node_rules }
+    }
+}
+
+struct Owned {
+    lbs: Vec<LoadBalancer>,
+    /// By target group port (the NodePort).
+    targets: BTreeMap<u16, (TargetGroup, Vec<String>)>,
+    listeners: Vec<(String, u16)>,
+    groups: Vec<SecurityGroup>,
+    node_rules: Vec<u16>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_lifecycle_creates_updates_and_deletes_everything() {
+    let f = Fixture::new("deploy-life").await;
+    let deployer = f.deployer();
+    let three = f.nodes(3);
+
+    let created = f.deploy(&deployer, &f.service(&[(80, 31080)], &[], &[]), &three).await;
+    assert!(created.dns_name.as_deref().is_some_and(|d| !d.is_empty()));
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1);
+    assert_eq!(owned.lbs[0].lb_type, LoadBalancerType::Network);
+    assert_eq!(owned.lbs[0].scheme, Scheme::InternetFacing);
+    assert_eq!(owned.listeners.iter().map(|l| l.1).collect::<Vec<_>>(), [80]);
+    let mut instances = f.net.instances.clone();
+    instances.sort();
+    assert_eq!(owned.targets[&31080].1, instances, "every node on the NodePort");
+    assert_eq!(owned.node_rules, [31080]);
+    assert_eq!(owned.groups.len(), 2, "frontend and shared backend");
+
+    // A restarted operator finds it all by tags and changes nothing.
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &f.service(&[(80, 31080)], &[], &[]), &three).await;
+    assert!(!again.changed, "{:?}", again.steps);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+    assert_eq!(again.dns_name, created.dns_name);
+
+    // Ports, health check, source ranges and nodes change in place.
+    let updated = f.service(&[(80, 31080), (443, 31443)], &[("healthcheck-interval", "30")], &["10.0.0.0/8"]);
+    let two = f.nodes(2);
+    f.deploy(&deployer, &updated, &two).await;
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1, "same load balancer");
+    let mut ports: Vec<u16> = owned.listeners.iter().map(|l| l.1).collect();
+    ports.sort();
+    assert_eq!(ports, [80, 443]);
+    let mut two_ids = f.net.instances[..2].to_vec();
+    two_ids.sort();
+    for port in [31080, 31443] {
+        let (tg, ids) = &owned.targets[&port];
+        assert_eq!(ids, &two_ids, "port {port}");
+        assert_eq!(tg.health_check.interval_seconds, 30);
+        assert_eq!(tg.health_check.port, HealthCheckPort::TrafficPort);
+    }
+    let mut node_rules = owned.node_rules.clone();
+    node_rules.sort();
+    assert_eq!(node_rules, [31080, 31443]);
+    let frontend = owned
+        .groups
+        .iter()
+        .find(|g| g.tags.get("elbow.dev/resource").map(String::as_str) == Some("SecurityGroup/frontend"))
+        .expect("frontend");
+    let sources: Vec<RuleSource> = f
+        .cloud
+        .describe_security_group_rules(SecurityGroupRuleFilter::Group(frontend.id.clone()))
+        .await
+        .expect("rules")
+        .into_iter()
+        .map(|r| r.rule.source)
+        .collect();
+    assert!(sources.iter().all(|s| *s == RuleSource::CidrIpv4("10.0.0.0/8".into())), "{sources:?}");
+    assert_eq!(sources.len(), 2, "one per listener port");
+
+    // Delete: nothing of the Service is left; the cluster's shared backend group stays.
+    let stack_id = StackId::new(format!("default/{}", f.name));
+    deployer.deploy(&Stack::empty(stack_id)).await.expect("deleted");
+    let owned = f.owned().await;
+    assert!(owned.lbs.is_empty());
+    assert!(owned.targets.is_empty());
+    assert!(owned.node_rules.is_empty());
+    let left: Vec<String> = owned.groups.iter().map(|g| g.group_name.clone()).collect();
+    assert_eq!(left, [elbow_deploy::shared::backend_group_name(&f.net.cluster)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheme_change_replaces_the_load_balancer_and_keeps_the_targets() {
+    let f = Fixture::new("deploy-scheme").await;
+    let deployer = f.deployer();
+    let nodes = f.nodes(2);
+    let before = f.deploy(&deployer, &f.service(&[(80, 31081)], &[], &[]), &nodes).await;
+    let after = f.deploy(&deployer, &f.service(&[(80, 31081)], &[("scheme", "internal")], &[]), &nodes).await;
+    assert_ne!(before.load_balancer_arn, after.load_balancer_arn);
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1, "the old one is gone");
+    assert_eq!(owned.lbs[0].scheme, Scheme::Internal);
+    assert_eq!(owned.listeners.len(), 1);
+    assert_eq!(owned.targets[&31081].1.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
+    let f = Fixture::new("deploy-foreign").await;
+    let deployer = f.deployer();
+    let stack = f.stack(&f.service(&[(80, 31082)], &[], &[]), &f.nodes(1));
+    let our_name = stack.load_balancers[0].name.clone();
+    let similar = format!("{}x", &our_name[..our_name.len() - 1]);
+    let foreign_tags = Tags::from([("team".to_string(), "someone-else".to_string())]);
+    let foreign = f
+        .cloud
+        .create_load_balancer(CreateLoadBalancer {
+            name: similar.clone(),
+            lb_type: LoadBalancerType::Network,
+            scheme: Scheme::InternetFacing,
+            ip_address_type: IpAddressType::Ipv4,
+            subnets: vec![f.net.inventory.subnets[0].id.clone()],
+            security_groups: vec![],
+            tags: foreign_tags.clone(),
+        })
+        .await
+        .expect("foreign load balancer");
+
+    deployer.deploy(&stack).await.expect("deployed");
+    deployer.deploy(&Stack::empty(stack.id.clone())).await.expect("deleted");
+
+    let still = f.cloud.describe_load_balancers(LoadBalancerFilter::Names(vec![similar])).await.expect("described");
+    assert_eq!(still.len(), 1);
+    assert_eq!(still[0].arn, foreign.arn);
+    let tags = f.cloud.describe_tags(std::slice::from_ref(&foreign.arn)).await.expect("tags");
+    assert_eq!(tags[&foreign.arn], foreign_tags, "its tags are untouched");
+    assert!(f.cloud.describe_load_balancers(LoadBalancerFilter::Names(vec![our_name])).await.expect("ours").is_empty());
+}
