@@ -14,6 +14,7 @@ pub mod api;
 pub mod counter;
 pub mod error;
 pub mod fake;
+pub mod resilient;
 pub mod types;
 
 pub use api::{Api, ApiFamily};

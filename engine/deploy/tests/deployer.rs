@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elbow_cloud::fake::{Failure, FakeCloud};
+use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, Instance, NewIngressRule, SecurityGroup, Subnet};
 use elbow_deploy::{DeployError, DeploySettings, Deployer};
 use elbow_model::tags::{CLUSTER_TAG, ownership_tags};
@@ -14,6 +15,10 @@ const CLUSTER: &str = "test-cluster";
 const NODE_GROUP: &str = "sg-nodes";
 
 fn cloud() -> Arc<FakeCloud> {
+    Arc::new(seeded())
+}
+
+fn seeded() -> FakeCloud {
     let cloud = FakeCloud::new();
     cloud.seed_vpc("vpc-1");
     for (id, az) in [("subnet-a", "us-east-1a"), ("subnet-b", "us-east-1b")] {
@@ -41,7 +46,7 @@ fn cloud() -> Arc<FakeCloud> {
         vpc_id: "vpc-1".into(),
         tags: Tags::from([(format!("kubernetes.io/cluster/{CLUSTER}"), "owned".to_string())]),
     });
-    Arc::new(cloud)
+    cloud
 }
 
 fn deployer(cloud: &Arc<FakeCloud>) -> Deployer {
@@ -559,5 +564,28 @@ async fn a_failed_deploy_is_retried_by_the_same_deployer_without_duplicates() {
     let now = inventory(&cloud);
     assert_eq!(now.listeners.len(), 1);
     assert_eq!(now.load_balancers.len(), 1);
+    assert_eq!(now.target_groups.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_and_server_errors_converge_through_the_resilient_layer() {
+    let fake = seeded();
+    fake.inject(Failure::any(CloudErrorKind::Throttled).mutating_only().times(3));
+    fake.inject(Failure::any(CloudErrorKind::ServerError).after(4).times(2));
+    fake.inject(Failure::on(Api::CreateListener, CloudErrorKind::Timeout));
+    let cloud = Arc::new(Resilient::new(fake, RateLimits::aws_defaults(), RetryPolicy::default()));
+    let deployer = Deployer::new(
+        cloud.clone(),
+        DeploySettings {
+            cluster_name: CLUSTER.into(),
+            vpc_id: "vpc-1".into(),
+            drift_period: Duration::from_secs(3600),
+        },
+    );
+    let outcome = deployer.deploy(&Svc::new("web").stack()).await.expect("converges in one deploy");
+    assert!(outcome.dns_name.is_some());
+    let now = inventory(cloud.inner());
+    assert_eq!(now.load_balancers.len(), 1);
+    assert_eq!(now.listeners.len(), 1);
     assert_eq!(now.target_groups.len(), 1);
 }
