@@ -6,4 +6,5 @@ pub mod context;
 pub mod controllers;
 pub mod inventory;
 pub mod plan;
+pub mod run;
 pub mod runtime;

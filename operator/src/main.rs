@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use elbow::plan::{self, PlanArgs};
+use elbow::run::{self, RunArgs};
 
 #[derive(Debug, Parser)]
 #[command(name = "elbow", version, about = "Gives Kubernetes Services real AWS load balancers")]
@@ -14,6 +15,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the controllers against the cluster and AWS.
+    Run(Box<RunArgs>),
     /// Print the load balancers Elbow would create for some manifests (offline, read-only).
     Plan(PlanArgs),
 }
@@ -21,6 +24,22 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("error: failed to start the async runtime: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            match runtime.block_on(run::run(*args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Plan(args) => match plan::run(&args, &mut std::io::stdout(), &mut std::io::stderr()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
