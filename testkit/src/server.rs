@@ -1,0 +1,392 @@
+//! The HTTP side: routes Kubernetes REST paths to the store, answers discovery, streams watches,
+//! applies patches, and records every request in the audit log.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::audit::{AuditEntry, AuditLog};
+use crate::errors::ApiError;
+use crate::patch;
+use crate::registry::{Registry, ResourceInfo};
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::store::{Part, Store};
+use crate::watch::{self, WatchRequest};
+
+pub struct ServerState {
+    pub store: Arc<Store>,
+    pub registry: RwLock<Registry>,
+    pub audit: AuditLog,
+}
+
+/// A parsed resource path.
+struct Target {
+    info: ResourceInfo,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response {
+    (status, [("content-type", "application/json")], value.to_string()).into_response()
+}
+
+pub async fn handle(state: Arc<ServerState>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let query: HashMap<String, String> = uri.query().map(url_decode_pairs).unwrap_or_default();
+    let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    match discovery(&state, &segments) {
+        Some(Ok(value)) => return json_response(StatusCode::OK, &value),
+        Some(Err(error)) => return error.into_response(),
+        None => {}
+    }
+    let target = match parse_target(&state, &segments) {
+        Ok(target) => target,
+        Err(error) => return error.into_response(),
+    };
+    let watching = matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+    let verb = match (&method, target.name.is_some(), watching) {
+        (&Method::GET, _, true) => "watch",
+        (&Method::GET, true, _) => "get",
+        (&Method::GET, false, _) => "list",
+        (&Method::POST, _, _) => "create",
+        (&Method::PUT, _, _) => "update",
+        (&Method::PATCH, _, _) => "patch",
+        (&Method::DELETE, true, _) => "delete",
+        (&Method::DELETE, false, _) => "deletecollection",
+        _ => "unknown",
+    };
+    state.audit.record(AuditEntry {
+        verb: verb.to_string(),
+        group: target.info.group.clone(),
+        resource: target.info.resource.clone(),
+        subresource: target.subresource.clone().unwrap_or_default(),
+        namespace: target.namespace.clone().unwrap_or_default(),
+        user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
+    });
+    let result = match verb {
+        "watch" => return start_watch(&state, &target, &query),
+        "get" => get(&state, &target),
+        "list" => list(&state, &target, &query, &headers),
+        "create" => create(&state, &target, &body),
+        "update" => update(&state, &target, &body),
+        "patch" => patch_object(&state, &target, &headers, &body, &query),
+        "delete" => delete(&state, &target),
+        _ => Err(ApiError::method_not_allowed(format!("{method} is not supported on this path"))),
+    };
+    match result {
+        Ok((status, value)) => json_response(status, &value),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn discovery(state: &ServerState, segments: &[&str]) -> Option<Result<Value, ApiError>> {
+    let registry = state.registry.read().unwrap_or_else(|p| p.into_inner());
+    let not_found = || ApiError::not_found("path", &segments.join("/"));
+    Some(match segments {
+        ["version"] => Ok(json!({
+            "major": "1", "minor": "35", "gitVersion": "v1.35.0-elbow-testkit", "gitCommit": "", "gitTreeState": "clean",
+            "buildDate": "2026-01-01T00:00:00Z", "goVersion": "", "compiler": "", "platform": "linux/amd64"
+        })),
+        ["api"] => Ok(registry.core_versions()),
+        ["apis"] => Ok(registry.groups()),
+        ["api", version] => registry.resource_list("", version).ok_or_else(not_found),
+        ["apis", group, version] => registry.resource_list(group, version).ok_or_else(not_found),
+        ["openapi", ..] | ["healthz"] | ["readyz"] | ["livez"] => match segments[0] {
+            "openapi" => Err(not_found()),
+            _ => Ok(json!("ok")),
+        },
+        _ => return None,
+    })
+}
+
+fn parse_target(state: &ServerState, segments: &[&str]) -> Result<Target, ApiError> {
+    let (group, version, rest) = match segments {
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return Err(ApiError::not_found("path", &segments.join("/"))),
+    };
+    let registry = state.registry.read().unwrap_or_else(|p| p.into_inner());
+    let lookup = |resource: &str| registry.get(group, version, resource).cloned();
+    let namespaced_path = rest.len() >= 3 && rest[0] == "namespaces" && lookup(rest[2]).is_some_and(|i| i.namespaced);
+    let (namespace, rest) = if namespaced_path { (Some(rest[1].to_string()), &rest[2..]) } else { (None, rest) };
+    let Some(resource) = rest.first() else { return Err(ApiError::not_found("path", &segments.join("/"))) };
+    let info = lookup(resource)
+        .ok_or_else(|| ApiError::not_found("the server could not find the requested resource", resource))?;
+    if info.namespaced && namespace.is_none() && rest.len() > 1 {
+        return Err(ApiError::not_found("the server could not find the requested resource", resource));
+    }
+    Ok(Target {
+        namespace: if info.namespaced { namespace } else { None },
+        name: rest.get(1).map(|s| s.to_string()),
+        subresource: rest.get(2).map(|s| s.to_string()),
+        info,
+    })
+}
+
+fn namespace_of(target: &Target) -> &str {
+    target.namespace.as_deref().unwrap_or_default()
+}
+
+fn name_of(target: &Target) -> &str {
+    target.name.as_deref().unwrap_or_default()
+}
+
+fn get(state: &ServerState, target: &Target) -> Result<(StatusCode, Value), ApiError> {
+    Ok((StatusCode::OK, state.store.get(&target.info, namespace_of(target), name_of(target))?))
+}
+
+fn selectors(query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default())
+        .map_err(ApiError::bad_request)?;
+    Ok((labels, fields))
+}
+
+fn list(
+    state: &ServerState,
+    target: &Target,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(StatusCode, Value), ApiError> {
+    let (labels, fields) = selectors(query)?;
+    let (items, rv) = state.store.list(&target.info, target.namespace.as_deref());
+    let mut items: Vec<Value> = items.into_iter().filter(|o| labels.matches(o) && fields.matches(o)).collect();
+    // Continue tokens name the last key served; the list stays in key order.
+    if let Some(token) = query.get("continue").filter(|t| !t.is_empty()) {
+        let after = decode_continue(token)?;
+        items.retain(|o| object_key(o) > after);
+    }
+    let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let mut metadata = json!({ "resourceVersion": rv.to_string() });
+    if let Some(limit) = limit
+        && items.len() > limit
+    {
+        let remaining = items.len() - limit;
+        items.truncate(limit);
+        metadata["continue"] = json!(encode_continue(&object_key(&items[limit - 1])));
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    let accept = headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if accept.contains("as=Table") {
+        return Ok((StatusCode::OK, crate::table::render(&target.info, &items, metadata)));
+    }
+    Ok((
+        StatusCode::OK,
+        json!({ "kind": format!("{}List", target.info.kind), "apiVersion": target.info.api_version(), "metadata": metadata, "items": items }),
+    ))
+}
+
+fn object_key(object: &Value) -> String {
+    format!(
+        "{}\u{0}{}",
+        object["metadata"]["namespace"].as_str().unwrap_or_default(),
+        object["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
+fn encode_continue(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_continue(token: &str) -> Result<String, ApiError> {
+    let bytes: Option<Vec<u8>> =
+        (0..token.len()).step_by(2).map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+    bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| ApiError::bad_request("invalid continue token"))
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))
+}
+
+fn create(state: &ServerState, target: &Target, body: &Bytes) -> Result<(StatusCode, Value), ApiError> {
+    if target.name.is_some() {
+        return Err(ApiError::method_not_allowed("POST to a named object"));
+    }
+    let object = parse_body(body)?;
+    let created = state.store.create(&target.info, namespace_of(target), object)?;
+    after_write(state, &target.info, &created);
+    Ok((StatusCode::CREATED, created))
+}
+
+fn part(target: &Target) -> Result<Part, ApiError> {
+    match target.subresource.as_deref() {
+        None => Ok(Part::Main),
+        Some("status") if target.info.has_status => Ok(Part::Status),
+        Some(other) => Err(ApiError::not_found("subresource", other)),
+    }
+}
+
+fn update(state: &ServerState, target: &Target, body: &Bytes) -> Result<(StatusCode, Value), ApiError> {
+    let object = parse_body(body)?;
+    let updated = state.store.update(&target.info, namespace_of(target), name_of(target), object, part(target)?)?;
+    after_write(state, &target.info, &updated);
+    Ok((StatusCode::OK, updated))
+}
+
+fn patch_object(
+    state: &ServerState,
+    target: &Target,
+    headers: &HeaderMap,
+    body: &Bytes,
+    query: &HashMap<String, String>,
+) -> Result<(StatusCode, Value), ApiError> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let apply = content_type == "application/apply-patch+yaml";
+    let patch_value: Value = if apply {
+        let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("invalid apply body: {e}")))?
+    } else {
+        parse_body(body)?
+    };
+    let part = part(target)?;
+    let (namespace, name) = (namespace_of(target), name_of(target));
+    let field_manager = query.get("fieldManager").cloned().unwrap_or_else(|| "unknown".to_string());
+    let exists = state.store.get(&target.info, namespace, name).is_ok();
+    if apply && !exists && part == Part::Main {
+        // Server-side apply of a new object is a create.
+        let mut object = patch_value;
+        record_manager(&mut object, &field_manager, "Apply");
+        object["metadata"]["name"] = json!(name);
+        let created = state.store.create(&target.info, namespace, object)?;
+        after_write(state, &target.info, &created);
+        return Ok((StatusCode::CREATED, created));
+    }
+    let updated = state.store.modify(&target.info, namespace, name, part, |current| {
+        let mut object = current.clone();
+        match content_type.as_str() {
+            "application/merge-patch+json" => patch::merge(&mut object, &patch_value),
+            "application/json-patch+json" => patch::json_patch(&mut object, &patch_value)
+                .map_err(|e| ApiError::invalid(&target.info.kind, name, e))?,
+            "application/strategic-merge-patch+json" => patch::strategic(&mut object, &patch_value),
+            "application/apply-patch+yaml" => {
+                patch::merge(&mut object, &patch_value);
+                record_manager(&mut object, &field_manager, "Apply");
+            }
+            other => {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "the body of the request was in an unknown format: {other}"
+                )));
+            }
+        }
+        // A patch never carries a precondition unless it says so in the body.
+        if patch_value["metadata"]["resourceVersion"].is_null()
+            && let Some(m) = object["metadata"].as_object_mut()
+        {
+            m.remove("resourceVersion");
+        }
+        Ok(object)
+    })?;
+    after_write(state, &target.info, &updated);
+    Ok((StatusCode::OK, updated))
+}
+
+/// Server-side apply without field ownership: the manager is recorded, conflicts are not.
+fn record_manager(object: &mut Value, manager: &str, operation: &str) {
+    let entry = json!({ "manager": manager, "operation": operation, "apiVersion": object["apiVersion"].clone(), "time": crate::store::now(), "fieldsType": "FieldsV1", "fieldsV1": {} });
+    let fields = object["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+    let mut fields: Vec<Value> = fields.into_iter().filter(|f| f["manager"] != json!(manager)).collect();
+    fields.push(entry);
+    object["metadata"]["managedFields"] = json!(fields);
+}
+
+fn delete(state: &ServerState, target: &Target) -> Result<(StatusCode, Value), ApiError> {
+    let deleted = state.store.delete(&target.info, namespace_of(target), name_of(target))?;
+    if target.info.resource == "customresourcedefinitions" && deleted["metadata"]["deletionTimestamp"].is_null() {
+        let group = deleted["spec"]["group"].as_str().unwrap_or_default();
+        let plural = deleted["spec"]["names"]["plural"].as_str().unwrap_or_default();
+        state.registry.write().unwrap_or_else(|p| p.into_inner()).remove_group_resource(group, plural);
+    }
+    Ok((StatusCode::OK, deleted))
+}
+
+/// Side effects of writes: a CRD starts serving its resources.
+fn after_write(state: &ServerState, info: &ResourceInfo, object: &Value) {
+    if info.group == "apiextensions.k8s.io" && info.resource == "customresourcedefinitions" {
+        let mut registry = state.registry.write().unwrap_or_else(|p| p.into_inner());
+        for served in Registry::from_crd(object) {
+            registry.add(served);
+        }
+    }
+}
+
+fn start_watch(state: &ServerState, target: &Target, query: &HashMap<String, String>) -> Response {
+    let (labels, fields) = match selectors(query) {
+        Ok(pair) => pair,
+        Err(error) => return error.into_response(),
+    };
+    let mut fields = fields;
+    if let Some(name) = &target.name {
+        fields = match FieldSelector::parse(&format!("metadata.name={name}")) {
+            Ok(f) => f,
+            Err(e) => return ApiError::bad_request(e).into_response(),
+        };
+    }
+    let since = query.get("resourceVersion").filter(|v| !v.is_empty()).and_then(|v| v.parse::<u64>().ok());
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1800));
+    let request = WatchRequest {
+        info: target.info.clone(),
+        namespace: target.namespace.clone(),
+        labels,
+        fields,
+        since,
+        send_initial_events: query.get("sendInitialEvents").is_some_and(|v| v == "true"),
+        bookmarks: query.get("allowWatchBookmarks").is_some_and(|v| v == "true" || v == "1"),
+        timeout,
+    };
+    let events = watch::start(state.store.clone(), request);
+    (StatusCode::OK, [("content-type", "application/json")], Body::from_stream(ReceiverStream::new(events)))
+        .into_response()
+}
+
+fn url_decode_pairs(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((percent_decode(k)?, percent_decode(v)?))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
