@@ -5,7 +5,10 @@
 //!
 //! The delay schedule comes from the `backon` crate: maintained, small, and tokio-friendly, where
 //! the `backoff` crate is unmaintained. The loop around it is ours, so that each attempt takes a
-//! token and logs why it waits. A paged or batched call waits for one token and is retried whole.
+//! token and logs why it waits. A batched call (DescribeTags, Register/DeregisterTargets) takes one
+//! token per batch the trait contract promises to send, before its first request; a paged call takes
+//! one token (how many pages there will be is not known in advance). Either is retried whole, which
+//! is safe: describes have no effect, and registering or deregistering a target twice is a no-op.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -20,6 +23,16 @@ use tracing::debug;
 
 use crate::types::*;
 use crate::{Api, ApiFamily, Cloud, CloudResult};
+
+/// ARNs per DescribeTags request and targets per Register/DeregisterTargets request, as the
+/// [`Cloud`] trait's contract fixes them.
+const TAGS_PER_REQUEST: usize = 20;
+const TARGETS_PER_REQUEST: usize = 200;
+
+/// Requests a batched call of `items` items sends, `per_request` at a time (at least one).
+fn batches(items: usize, per_request: usize) -> u32 {
+    u32::try_from(items.div_ceil(per_request).max(1)).unwrap_or(u32::MAX)
+}
 
 /// Requests per second and burst size of one family.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,6 +74,8 @@ impl RateLimits {
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub max_attempts: usize,
+    /// The first pause; each later one doubles, up to `max_delay`. Jitter then adds a random part
+    /// of up to the same again, so that clients throttled together do not retry together.
     pub min_delay: Duration,
     pub max_delay: Duration,
 }
@@ -133,13 +148,24 @@ impl<C: Cloud> Resilient<C> {
         }
     }
 
-    async fn call<T, Fut>(&self, api: Api, mut attempt: impl FnMut() -> Fut) -> CloudResult<T>
+    async fn call<T, Fut>(&self, api: Api, attempt: impl FnMut() -> Fut) -> CloudResult<T>
+    where
+        Fut: Future<Output = CloudResult<T>>,
+    {
+        self.call_batched(api, 1, attempt).await
+    }
+
+    /// Like [`Self::call`] for a call that sends `requests` requests: each attempt takes that many
+    /// tokens.
+    async fn call_batched<T, Fut>(&self, api: Api, requests: u32, mut attempt: impl FnMut() -> Fut) -> CloudResult<T>
     where
         Fut: Future<Output = CloudResult<T>>,
     {
         let mut delays = self.retry.delays();
         loop {
-            self.take_token(api).await;
+            for _ in 0..requests {
+                self.take_token(api).await;
+            }
             match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(error) if error.is_retryable() => match delays.next() {
@@ -179,7 +205,8 @@ impl<C: Cloud> Cloud for Resilient<C> {
         self.call(Api::DescribeRules, || self.inner.describe_rules(listener_arn)).await
     }
     async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>> {
-        self.call(Api::DescribeTags, || self.inner.describe_tags(arns)).await
+        self.call_batched(Api::DescribeTags, batches(arns.len(), TAGS_PER_REQUEST), || self.inner.describe_tags(arns))
+            .await
     }
     async fn create_load_balancer(&self, input: CreateLoadBalancer) -> CloudResult<LoadBalancer> {
         self.call(Api::CreateLoadBalancer, || self.inner.create_load_balancer(input.clone())).await
@@ -213,10 +240,14 @@ impl<C: Cloud> Cloud for Resilient<C> {
         self.call(Api::DeleteTargetGroup, || self.inner.delete_target_group(arn)).await
     }
     async fn register_targets(&self, target_group_arn: &str, targets: &[Target]) -> CloudResult<()> {
-        self.call(Api::RegisterTargets, || self.inner.register_targets(target_group_arn, targets)).await
+        let requests = batches(targets.len(), TARGETS_PER_REQUEST);
+        self.call_batched(Api::RegisterTargets, requests, || self.inner.register_targets(target_group_arn, targets))
+            .await
     }
     async fn deregister_targets(&self, target_group_arn: &str, targets: &[Target]) -> CloudResult<()> {
-        self.call(Api::DeregisterTargets, || self.inner.deregister_targets(target_group_arn, targets)).await
+        let requests = batches(targets.len(), TARGETS_PER_REQUEST);
+        self.call_batched(Api::DeregisterTargets, requests, || self.inner.deregister_targets(target_group_arn, targets))
+            .await
     }
     async fn create_listener(&self, input: CreateListener) -> CloudResult<Listener> {
         self.call(Api::CreateListener, || self.inner.create_listener(input.clone())).await
@@ -349,6 +380,32 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn giving_up_reports_the_last_error_not_the_first() {
+        let fake = FakeCloud::new();
+        fake.inject(Failure::on(Api::CreateTargetGroup, CloudErrorKind::Throttled).times(3));
+        fake.inject(Failure::on(Api::CreateTargetGroup, CloudErrorKind::ServerError).after(3).always());
+        let cloud = Resilient::new(fake, RateLimits::unlimited(), fast());
+        let error = cloud.create_target_group(tg("a")).await.expect_err("fails on every attempt");
+        assert_eq!(error.kind, CloudErrorKind::ServerError);
+        assert_eq!(cloud.inner().counter().count(Api::CreateTargetGroup), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_waits_longer_after_each_failure_within_the_bounds() {
+        let fake = FakeCloud::new();
+        fake.inject(Failure::on(Api::CreateTargetGroup, CloudErrorKind::Throttled).always());
+        let policy =
+            RetryPolicy { max_attempts: 6, min_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let cloud = Resilient::new(fake, RateLimits::unlimited(), policy);
+        let start = Instant::now();
+        cloud.create_target_group(tg("a")).await.expect_err("always throttled");
+        // Five pauses of 100, 200, 400, 800 and (capped) 1000 ms, each plus jitter of at most one
+        // more such pause.
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(2500) && waited <= Duration::from_millis(5000), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn errors_that_retrying_cannot_fix_are_returned_at_once() {
         let fake = FakeCloud::new();
         fake.inject(Failure::on(Api::CreateTargetGroup, CloudErrorKind::InvalidRequest).always());
@@ -376,5 +433,23 @@ mod tests {
         let before = Instant::now();
         cloud.describe_target_groups(TargetGroupFilter::All).await.expect("described");
         assert!(before.elapsed() < Duration::from_millis(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batched_call_takes_one_token_per_request_it_sends() {
+        let limits =
+            RateLimits { rates: BTreeMap::from([(ApiFamily::Elbv2Targets, Rate { per_second: 1.0, burst: 1 })]) };
+        let fake = FakeCloud::new();
+        // IP targets, so that the fake needs no instances behind them.
+        let group = fake.seed_target_group(CreateTargetGroup { target_type: TargetType::Ip, ..tg("batched") });
+        let group = group.expect("seeded");
+        let cloud = Resilient::new(fake, limits, fast());
+        let targets: Vec<Target> =
+            (0..450).map(|i| Target { id: format!("10.0.{}.{}", i / 200, i % 200 + 1), port: 8080 }).collect();
+        let start = Instant::now();
+        cloud.register_targets(&group.arn, &targets).await.expect("registered");
+        // Three requests of at most 200 targets: one token from the burst, two more a second apart.
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_millis(1990) && elapsed < Duration::from_millis(2100), "{elapsed:?}");
     }
 }
