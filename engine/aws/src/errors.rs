@@ -47,6 +47,8 @@ pub(crate) fn kind_for(code: Option<&str>, status: u16) -> CloudErrorKind {
         }
         "InvalidPermission.Duplicate" | "InvalidGroup.Duplicate" | "PriorityInUse" => CloudErrorKind::Duplicate,
         _ if code.ends_with("NotFound") || code.ends_with(".NotFound") => CloudErrorKind::NotFound,
+        // EC2's `InvalidGroup.InUse` would otherwise read as a bad request below.
+        _ if code.ends_with(".InUse") => CloudErrorKind::InUse,
         _ if code.starts_with("Duplicate") => CloudErrorKind::Duplicate,
         _ if code.starts_with("TooMany") || code.ends_with("LimitExceeded") => CloudErrorKind::LimitExceeded,
         _ if code.starts_with("Validation")
@@ -65,6 +67,12 @@ pub(crate) fn kind_for(code: Option<&str>, status: u16) -> CloudErrorKind {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
     use super::*;
 
     #[test]
@@ -82,6 +90,8 @@ mod tests {
             ("InvalidGroup.Duplicate", 400, CloudErrorKind::Duplicate),
             ("ResourceInUse", 400, CloudErrorKind::InUse),
             ("DependencyViolation", 400, CloudErrorKind::InUse),
+            ("InvalidGroup.InUse", 400, CloudErrorKind::InUse),
+            ("InvalidParameterValue", 400, CloudErrorKind::InvalidRequest),
             ("TooManyTargets", 400, CloudErrorKind::LimitExceeded),
             ("RulesPerSecurityGroupLimitExceeded", 400, CloudErrorKind::LimitExceeded),
             ("ValidationError", 400, CloudErrorKind::InvalidRequest),
@@ -92,6 +102,39 @@ mod tests {
         ];
         for (code, status, kind) in cases {
             assert_eq!(kind_for(Some(code), status), kind, "{code} {status}");
+        }
+    }
+
+    fn service_error(code: &str, status: u16) -> SdkError<DescribeLoadBalancersError, HttpResponse> {
+        let metadata = ErrorMetadata::builder().code(code).message("from AWS").build();
+        let status = StatusCode::try_from(status).expect("a valid status");
+        SdkError::service_error(
+            DescribeLoadBalancersError::generic(metadata),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+    }
+
+    #[test]
+    fn service_errors_keep_their_code_and_message() {
+        let error = classify(Api::DescribeLoadBalancers, service_error("Throttling", 400));
+        assert_eq!(error.kind, CloudErrorKind::Throttled);
+        assert_eq!((error.code.as_str(), error.message.as_str()), ("Throttling", "from AWS"));
+        assert!(error.is_retryable());
+        let error = classify(Api::DescribeLoadBalancers, service_error("LoadBalancerNotFound", 400));
+        assert!(error.is_not_found() && !error.is_retryable());
+        let error = classify(Api::DescribeLoadBalancers, service_error("", 503));
+        assert_eq!(error.kind, CloudErrorKind::ServerError);
+    }
+
+    #[test]
+    fn requests_without_an_answer_are_timeouts_worth_retrying() {
+        let timed_out: SdkError<DescribeLoadBalancersError, HttpResponse> = SdkError::timeout_error("too slow");
+        let refused: SdkError<DescribeLoadBalancersError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
+        for error in [timed_out, refused] {
+            let error = classify(Api::DescribeLoadBalancers, error);
+            assert_eq!(error.kind, CloudErrorKind::Timeout);
+            assert!(error.is_retryable());
         }
     }
 }

@@ -3,6 +3,7 @@
 //! it at LocalStack, moto or any AWS-compatible endpoint. The SDK's own retries are off: the
 //! resilient layer (`elbow_cloud::resilient`) retries, and every request is counted exactly once.
 
+mod config;
 mod convert;
 mod ec2;
 mod elbv2;
@@ -12,19 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region};
+pub use config::{AwsSettings, install_crypto_provider};
 use elbow_cloud::*;
 use elbow_model::{Attributes, HealthCheck, IpAddressType, Tags, Target};
-
-/// Where to reach AWS.
-#[derive(Debug, Clone, Default)]
-pub struct AwsSettings {
-    /// `None`: from the standard chain (AWS_REGION, profile, instance metadata).
-    pub region: Option<String>,
-    /// `None`: AWS itself (or AWS_ENDPOINT_URL, which the standard chain also reads).
-    pub endpoint: Option<String>,
-}
 
 pub struct SdkCloud {
     elbv2: elbv2::Elbv2,
@@ -35,14 +26,7 @@ pub struct SdkCloud {
 impl SdkCloud {
     pub async fn new(settings: &AwsSettings) -> Self {
         install_crypto_provider();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
-        if let Some(region) = &settings.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &settings.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        Self::from_sdk_config(&loader.load().await)
+        Self::from_sdk_config(&config::load(settings).await)
     }
 
     /// From an SDK configuration built elsewhere (tests pass static credentials this way). Its
@@ -61,14 +45,6 @@ impl SdkCloud {
     pub fn calls(&self) -> &CallCounter {
         &self.calls
     }
-}
-
-/// The AWS SDK brings rustls with aws-lc, and other crates may bring ring: with two providers
-/// compiled in, rustls cannot pick one and panics on the first TLS connection unless the process
-/// installs one. Idempotent.
-pub fn install_crypto_provider() {
-    // An error only says a provider is installed already, which is what we want.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 #[async_trait]

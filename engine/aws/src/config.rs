@@ -1,0 +1,58 @@
+//! How the SDK is set up for Elbow: region and credentials from the standard chain, an optional
+//! endpoint override, the SDK's own retries off, and the process-wide TLS crypto provider.
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Where to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// `None`: from the standard chain (AWS_REGION, profile, instance metadata).
+    pub region: Option<String>,
+    /// `None`: AWS itself (or AWS_ENDPOINT_URL, which the standard chain also reads).
+    pub endpoint: Option<String>,
+}
+
+/// The SDK configuration for `settings`. Retries are disabled: the resilient layer
+/// (`elbow_cloud::resilient`) retries with its own backoff and rate limits, and with the SDK
+/// retrying underneath, one call could become several requests that no counter sees.
+pub(crate) async fn load(settings: &AwsSettings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &settings.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// The AWS SDK brings rustls with aws-lc, and other crates may bring ring: with two providers
+/// compiled in, rustls cannot pick one and panics on the first TLS connection unless the process
+/// installs one. Call it at start-up (main and tests); idempotent.
+pub fn install_crypto_provider() {
+    // An error only says a provider is installed already, which is what we want.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn settings_override_region_and_endpoint_and_retries_stay_off() {
+        let config =
+            load(&AwsSettings { region: Some("eu-west-3".into()), endpoint: Some("http://127.0.0.1:4566".into()) })
+                .await;
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-3"));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4566"));
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(1));
+    }
+
+    #[test]
+    fn installing_the_crypto_provider_twice_is_harmless() {
+        install_crypto_provider();
+        install_crypto_provider();
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+    }
+}
