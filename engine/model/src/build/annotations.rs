@@ -16,120 +16,210 @@ pub const SERVICE_PREFIX: &str = "service.beta.kubernetes.io/aws-load-balancer-"
 pub struct AnnotationInfo {
     /// The name after the prefix.
     pub suffix: &'static str,
+    /// The part of the builder that reads it.
+    pub reader: Reader,
     pub default: &'static str,
     pub doc: &'static str,
 }
 
-const fn a(suffix: &'static str, default: &'static str, doc: &'static str) -> AnnotationInfo {
-    AnnotationInfo { suffix, default, doc }
+const fn a(suffix: &'static str, reader: Reader, default: &'static str, doc: &'static str) -> AnnotationInfo {
+    AnnotationInfo { suffix, reader, default, doc }
+}
+
+/// The step of the Service builder (`build/service.rs`, `build/subnets.rs`) that reads an
+/// annotation, i.e. the resources it shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    LoadBalancer,
+    Subnets,
+    Listeners,
+    TargetGroups,
+    HealthChecks,
+    Targets,
+    SecurityGroups,
+    Tags,
+}
+
+impl Reader {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoadBalancer => "load balancer",
+            Self::Subnets => "subnets",
+            Self::Listeners => "listeners",
+            Self::TargetGroups => "target groups",
+            Self::HealthChecks => "health checks",
+            Self::Targets => "targets",
+            Self::SecurityGroups => "security groups",
+            Self::Tags => "tags",
+        }
+    }
 }
 
 /// Every Service annotation Elbow reads.
 pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
     a(
         "type",
+        Reader::TargetGroups,
         "(unset)",
         "`external` or `nlb`: a network load balancer; `nlb-ip` asks for IP targets, which are not supported yet.",
     ),
     a(
         "nlb-target-type",
+        Reader::TargetGroups,
         "instance",
         "`instance` (nodes on the Service's NodePort). `ip` is not supported yet and is reported as an error.",
     ),
     a(
         "scheme",
+        Reader::LoadBalancer,
         "flag `--default-scheme` (internet-facing)",
         "`internal` or `internet-facing`. Changing it replaces the load balancer.",
     ),
-    a("internal", "false", "Legacy form of `scheme`: `true` means internal. Ignored when `scheme` is set."),
+    a(
+        "internal",
+        Reader::LoadBalancer,
+        "false",
+        "Legacy form of `scheme`: `true` means internal. Ignored when `scheme` is set.",
+    ),
     a(
         "name",
-        "k8s-<namespace>-<name>-<hash>",
+        Reader::LoadBalancer,
+        "`k8s-<namespace>-<name>-<hash>`",
         "The load balancer's name, at most 32 characters; the default is the AWS Load Balancer Controller's.",
     ),
-    a("ip-address-type", "ipv4", "`ipv4` or `dualstack`."),
+    a("ip-address-type", Reader::LoadBalancer, "ipv4", "`ipv4` or `dualstack`."),
     a(
         "subnets",
+        Reader::Subnets,
         "discovered by tags",
         "Comma-separated subnet ids or `Name` tags. Without it, subnets tagged `kubernetes.io/role/elb` (internet-facing) or `kubernetes.io/role/internal-elb` (internal) are used, one per zone.",
     ),
     a(
         "ssl-cert",
+        Reader::Listeners,
         "(none)",
         "Comma-separated ACM certificate ARNs; the first is the default. Makes the `ssl-ports` listeners TLS.",
     ),
     a(
         "ssl-ports",
+        Reader::Listeners,
         "all ports",
         "Comma-separated port numbers or names that get TLS listeners when `ssl-cert` is set, or `*`.",
     ),
-    a("ssl-negotiation-policy", "ELBSecurityPolicy-2016-08", "The TLS listeners' security policy."),
-    a("backend-protocol", "tcp", "`tcp` or `ssl`: whether TLS listeners talk TLS to the targets."),
-    a("healthcheck-protocol", "tcp (http with externalTrafficPolicy: Local)", "`tcp`, `http` or `https`."),
+    a("ssl-negotiation-policy", Reader::Listeners, "ELBSecurityPolicy-2016-08", "The TLS listeners' security policy."),
+    a(
+        "backend-protocol",
+        Reader::TargetGroups,
+        "tcp",
+        "`tcp` or `ssl`: whether TLS listeners talk TLS to the targets.",
+    ),
+    a(
+        "healthcheck-protocol",
+        Reader::HealthChecks,
+        "tcp (http with externalTrafficPolicy: Local)",
+        "`tcp`, `http` or `https`.",
+    ),
     a(
         "healthcheck-port",
+        Reader::HealthChecks,
         "traffic-port (healthCheckNodePort with externalTrafficPolicy: Local)",
-        "`traffic-port` or a port number.",
+        "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort).",
     ),
-    a("healthcheck-path", "/ (/healthz with externalTrafficPolicy: Local)", "The HTTP(S) health check path."),
-    a("healthcheck-interval", "10", "Seconds between health checks, 5 to 300."),
+    a(
+        "healthcheck-path",
+        Reader::HealthChecks,
+        "/ (/healthz with externalTrafficPolicy: Local)",
+        "The HTTP(S) health check path.",
+    ),
+    a("healthcheck-interval", Reader::HealthChecks, "10", "Seconds between health checks, 5 to 300."),
     a(
         "healthcheck-timeout",
+        Reader::HealthChecks,
         "10 (6 with externalTrafficPolicy: Local)",
         "Seconds before a health check fails, 2 to 120.",
     ),
     a(
         "healthcheck-healthy-threshold",
+        Reader::HealthChecks,
         "3 (2 with externalTrafficPolicy: Local)",
         "Consecutive successes before a target is healthy, 2 to 10.",
     ),
     a(
         "healthcheck-unhealthy-threshold",
+        Reader::HealthChecks,
         "3 (2 with externalTrafficPolicy: Local)",
         "Consecutive failures before a target is unhealthy, 2 to 10.",
     ),
-    a("healthcheck-success-codes", "200-399", "HTTP codes that count as healthy (`200`, `200-299`, `200,204`)."),
+    a(
+        "healthcheck-success-codes",
+        Reader::HealthChecks,
+        "200-399",
+        "HTTP codes that count as healthy (`200`, `200-299`, `200,204`).",
+    ),
     a(
         "target-group-attributes",
+        Reader::TargetGroups,
         "(none)",
         "Comma-separated `key=value` target group attributes, e.g. `deregistration_delay.timeout_seconds=30`.",
     ),
-    a("proxy-protocol", "(none)", "`*` turns on proxy protocol v2 on every target group."),
+    a("proxy-protocol", Reader::TargetGroups, "(none)", "`*` turns on proxy protocol v2 on every target group."),
     a(
         "attributes",
+        Reader::LoadBalancer,
         "(none)",
-        "Comma-separated `key=value` load balancer attributes, e.g. `load_balancing.cross_zone.enabled=true`.",
+        "Comma-separated `key=value` load balancer attributes, e.g. `load_balancing.cross_zone.enabled=true`. The deprecated annotations below win where both set a key, as in the AWS Load Balancer Controller.",
     ),
-    a("access-log-enabled", "false", "Deprecated form of the `access_logs.s3.enabled` attribute."),
-    a("access-log-s3-bucket-name", "(none)", "Deprecated form of the `access_logs.s3.bucket` attribute."),
-    a("access-log-s3-bucket-prefix", "(none)", "Deprecated form of the `access_logs.s3.prefix` attribute."),
+    a(
+        "access-log-enabled",
+        Reader::LoadBalancer,
+        "false",
+        "Deprecated form of the `access_logs.s3.enabled` attribute.",
+    ),
+    a(
+        "access-log-s3-bucket-name",
+        Reader::LoadBalancer,
+        "(none)",
+        "Deprecated form of the `access_logs.s3.bucket` attribute; read only with `access-log-enabled: true`.",
+    ),
+    a(
+        "access-log-s3-bucket-prefix",
+        Reader::LoadBalancer,
+        "(none)",
+        "Deprecated form of the `access_logs.s3.prefix` attribute; read only with `access-log-enabled: true`.",
+    ),
     a(
         "cross-zone-load-balancing-enabled",
+        Reader::LoadBalancer,
         "false",
         "Deprecated form of the `load_balancing.cross_zone.enabled` attribute.",
     ),
     a(
         "additional-resource-tags",
+        Reader::Tags,
         "(none)",
         "Comma-separated `key=value` tags on every resource. Elbow's ownership tags cannot be overridden.",
     ),
     a(
         "security-groups",
+        Reader::SecurityGroups,
         "(a managed frontend group)",
         "Comma-separated security group ids to attach instead of the managed frontend group.",
     ),
     a(
         "manage-backend-security-group-rules",
+        Reader::SecurityGroups,
         "true (false with `security-groups`)",
         "Whether Elbow attaches the shared backend group and opens the NodePorts to it on the nodes' group.",
     ),
     a(
         "load-balancer-source-ranges",
+        Reader::SecurityGroups,
         "0.0.0.0/0",
         "Comma-separated CIDRs admitted by the frontend group; `spec.loadBalancerSourceRanges` wins when set.",
     ),
     a(
         "target-node-labels",
+        Reader::Targets,
         "(all nodes)",
         "Comma-separated `key=value` (or `key`) labels; only matching nodes become targets.",
     ),
@@ -218,7 +308,7 @@ impl<'a> Annotations<'a> {
     }
 }
 
-fn split_list(value: &str) -> Vec<String> {
+pub(crate) fn split_list(value: &str) -> Vec<String> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
@@ -234,9 +324,11 @@ pub fn service_annotations_markdown() -> String {
          they differ.\n\n\
          ## Services\n\n",
     );
-    out.push_str(&format!("Prefix: `{SERVICE_PREFIX}`\n\n| annotation | default | meaning |\n| --- | --- | --- |\n"));
+    out.push_str(&format!(
+        "Prefix: `{SERVICE_PREFIX}`\n\n| annotation | shapes | default | meaning |\n| --- | --- | --- | --- |\n"
+    ));
     for info in SERVICE_ANNOTATIONS {
-        out.push_str(&format!("| `{}` | {} | {} |\n", info.suffix, info.default, info.doc));
+        out.push_str(&format!("| `{}` | {} | {} | {} |\n", info.suffix, info.reader.as_str(), info.default, info.doc));
     }
     out
 }

@@ -20,6 +20,10 @@ pub enum BuildError {
     DuplicatePort { port: i32, protocol: String },
     #[error("the Service has no ports")]
     NoPorts,
+    #[error("port {0} is not a valid port number (1 to 65535)")]
+    InvalidPort(i32),
+    #[error("spec.loadBalancerSourceRanges has an invalid value {0:?}: expected CIDR blocks like 10.0.0.0/8")]
+    InvalidSourceRange(String),
     #[error("subnet {0:?} was not found in the cluster's VPC")]
     UnknownSubnet(String),
     #[error(

@@ -76,13 +76,54 @@ mod tests {
         );
     }
 
-    /// Same fixture: port 80, IP targets, TCP, TCP health check every 10 s.
+    /// The AWS Load Balancer Controller's model-builder fixtures (cluster `my-cluster`): the hash
+    /// takes the target group port (the NodePort in instance mode, the targetPort in IP mode) and,
+    /// separately, the Service port; `83` -> `8883` tells the two apart.
     #[test]
     fn target_group_names_equal_the_aws_load_balancer_controllers() {
-        assert_eq!(
-            target_group_name("my-cluster", "default", "nlb-ip-svc-tls", UID, 80, "80", "ip", "TCP", "TCP", 10),
-            "k8s-default-nlbipsvc-d4818dcd51"
-        );
+        const IP_UID: &str = "7ab4be33-11c2-4a7b-b655-7add8affab36";
+        const INSTANCE_UID: &str = "2dc098f0-ae33-4378-af7b-83e2a0424495";
+        #[rustfmt::skip]
+        let cases = [
+            // namespace, name, uid, tg port, service port, target type, hc protocol, expected
+            ("default", "nlb-ip-svc-tls", UID, 80, "80", "ip", "TCP", "k8s-default-nlbipsvc-d4818dcd51"),
+            ("default", "nlb-ip-svc", IP_UID, 80, "80", "ip", "HTTP", "k8s-default-nlbipsvc-62f81639fc"),
+            ("default", "nlb-ip-svc", IP_UID, 80, "83", "ip", "HTTP", "k8s-default-nlbipsvc-3ede6b28b6"),
+            ("default", "nlb-ip-svc-tls", IP_UID, 8883, "83", "ip", "HTTP", "k8s-default-nlbipsvc-77ea0c7734"),
+            ("default", "instance-mode", INSTANCE_UID, 31223, "80", "instance", "TCP", "k8s-default-instance-0c68c79423"),
+            ("default", "instance-mode", INSTANCE_UID, 32323, "83", "instance", "TCP", "k8s-default-instance-c200165858"),
+            ("app", "traffic-local", INSTANCE_UID, 31223, "80", "instance", "HTTP", "k8s-app-trafficl-d2b8571b2f"),
+            ("app", "traffic-local", INSTANCE_UID, 32323, "83", "instance", "HTTP", "k8s-app-trafficl-4be0ac1fb8"),
+        ];
+        for (namespace, name, uid, tg_port, service_port, target_type, hc_protocol, expected) in cases {
+            let actual = target_group_name(
+                "my-cluster",
+                namespace,
+                name,
+                uid,
+                tg_port,
+                service_port,
+                target_type,
+                "TCP",
+                hc_protocol,
+                10,
+            );
+            assert_eq!(actual, expected, "{namespace}/{name} port {service_port}");
+        }
+    }
+
+    #[test]
+    fn load_balancer_names_of_more_fixtures() {
+        const IP_UID: &str = "7ab4be33-11c2-4a7b-b655-7add8affab36";
+        const INSTANCE_UID: &str = "2dc098f0-ae33-4378-af7b-83e2a0424495";
+        let cases = [
+            ("default", "nlb-ip-svc-tls", IP_UID, "internet-facing", "k8s-default-nlbipsvc-33e41aa671"),
+            ("default", "instance-mode", INSTANCE_UID, "internal", "k8s-default-instance-7ca1de7e6c"),
+            ("app", "traffic-local", INSTANCE_UID, "internet-facing", "k8s-app-trafficl-2af705447d"),
+        ];
+        for (namespace, name, uid, scheme, expected) in cases {
+            assert_eq!(load_balancer_name("my-cluster", namespace, name, uid, scheme), expected);
+        }
     }
 
     #[test]

@@ -8,9 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::build::annotations::Annotations;
+use crate::build::annotations::{Annotations, split_list};
 use crate::build::config::BuildConfig;
 use crate::build::error::BuildError;
 use crate::build::names::{frontend_group_name, is_valid_elb_name, load_balancer_name, target_group_name};
@@ -23,11 +22,11 @@ use crate::tags::{Tags, ownership_tags};
 
 const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
 
-/// Whether Elbow serves this Service: type LoadBalancer, and our class (or no class while Elbow is
-/// the cluster's default implementation). Any other class is never touched.
+/// Whether Elbow serves this Service: type LoadBalancer, not being deleted, and our class (or no
+/// class while Elbow is the cluster's default implementation). Any other class is never touched.
 pub fn is_ours(service: &Service, config: &BuildConfig) -> bool {
     let Some(spec) = service.spec.as_ref() else { return false };
-    if spec.type_.as_deref() != Some("LoadBalancer") {
+    if service.metadata.deletion_timestamp.is_some() || spec.type_.as_deref() != Some("LoadBalancer") {
         return false;
     }
     match spec.load_balancer_class.as_deref() {
@@ -54,7 +53,8 @@ pub fn build_service_stack(
     let spec = service.spec.as_ref().ok_or(BuildError::MissingField("spec"))?;
     let empty = BTreeMap::new();
     let annotations = Annotations::service(service.metadata.annotations.as_ref().unwrap_or(&empty));
-    let settings = Settings::read(&annotations, config)?;
+    let service_ports = spec.ports.as_deref().unwrap_or_default();
+    let settings = Settings::read(&annotations, service_ports, config)?;
     let stack_id = stack_id(service);
     let tags_for = |resource: &ResourceId| {
         let mut tags = config.default_tags.clone();
@@ -63,15 +63,17 @@ pub fn build_service_stack(
         tags
     };
 
-    let ports = listener_ports(spec.ports.as_deref().unwrap_or_default(), &settings)?;
+    let ports = listener_ports(service_ports, &settings)?;
     let local = spec.external_traffic_policy.as_deref() == Some("Local");
     let health_check_node_port = spec.health_check_node_port.and_then(|p| u16::try_from(p).ok());
     let nodes = selected_nodes(nodes, settings.node_labels.as_ref());
     let lb_id = ResourceId::new("LoadBalancer");
 
+    // One health check for every target group, as the annotations are per Service.
+    let health_check = settings.health.resolve(local, health_check_node_port)?;
     let mut stack = Stack::empty(stack_id.clone());
     for port in &ports {
-        let health_check = settings.health.resolve(local, health_check_node_port)?;
+        let health_check = health_check.clone();
         let tg_protocol = match port.protocol {
             Protocol::Tls if !settings.backend_tls => Protocol::Tcp,
             other => other,
@@ -86,7 +88,7 @@ pub fn build_service_stack(
                 &identity.name,
                 &identity.uid,
                 port.node_port,
-                &port.target_port,
+                &port.port.to_string(),
                 TargetType::Instance.as_str(),
                 tg_protocol.as_str(),
                 health_check.protocol.as_str(),
@@ -196,7 +198,7 @@ struct Settings {
 }
 
 impl Settings {
-    fn read(a: &Annotations<'_>, config: &BuildConfig) -> Result<Self, BuildError> {
+    fn read(a: &Annotations<'_>, ports: &[ServicePort], config: &BuildConfig) -> Result<Self, BuildError> {
         if let Some(kind) = a.get("type") {
             match kind {
                 "external" | "nlb" => {}
@@ -260,13 +262,20 @@ impl Settings {
             ssl_ports,
             ssl_policy: a.get("ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),
             backend_tls,
-            health: HealthSettings::read(a)?,
+            health: HealthSettings::read(a, ports)?,
             target_group_attributes,
             load_balancer_attributes: load_balancer_attributes(a)?,
             extra_tags: a.pairs("additional-resource-tags", false)?.unwrap_or_default(),
             security_groups,
             manage_backend_rules,
-            source_ranges: a.list("load-balancer-source-ranges"),
+            source_ranges: a.parse(
+                "load-balancer-source-ranges",
+                "comma-separated CIDR blocks like 10.0.0.0/8",
+                |v| {
+                    let cidrs = split_list(v);
+                    cidrs.iter().all(|c| looks_like_cidr(c)).then_some(cidrs)
+                },
+            )?,
             node_labels: a.pairs("target-node-labels", true)?,
         })
     }
@@ -280,22 +289,23 @@ fn unsupported(feature: &str, annotation: &str, value: &str) -> BuildError {
     }
 }
 
-/// The deprecated single-purpose annotations first, then `attributes`, which wins.
+/// `attributes`, overridden by the deprecated single-purpose annotations where both set a key:
+/// the AWS Load Balancer Controller merges them that way, and migrated manifests must not change
+/// meaning. As there, the bucket annotations count only while `access-log-enabled` is true.
 fn load_balancer_attributes(a: &Annotations<'_>) -> Result<Attributes, BuildError> {
-    let mut attributes = Attributes::new();
-    if let Some(enabled) = a.bool("access-log-enabled")? {
-        attributes.insert("access_logs.s3.enabled".into(), enabled.to_string());
-    }
-    if let Some(bucket) = a.get("access-log-s3-bucket-name") {
-        attributes.insert("access_logs.s3.bucket".into(), bucket.into());
-    }
-    if let Some(prefix) = a.get("access-log-s3-bucket-prefix") {
-        attributes.insert("access_logs.s3.prefix".into(), prefix.into());
+    let mut attributes = a.pairs("attributes", false)?.unwrap_or_default();
+    if a.bool("access-log-enabled")? == Some(true) {
+        attributes.insert("access_logs.s3.enabled".into(), "true".into());
+        if let Some(bucket) = a.get("access-log-s3-bucket-name") {
+            attributes.insert("access_logs.s3.bucket".into(), bucket.into());
+        }
+        if let Some(prefix) = a.get("access-log-s3-bucket-prefix") {
+            attributes.insert("access_logs.s3.prefix".into(), prefix.into());
+        }
     }
     if let Some(enabled) = a.bool("cross-zone-load-balancing-enabled")? {
         attributes.insert("load_balancing.cross_zone.enabled".into(), enabled.to_string());
     }
-    attributes.extend(a.pairs("attributes", false)?.unwrap_or_default());
     Ok(attributes)
 }
 
@@ -312,7 +322,7 @@ struct HealthSettings {
 }
 
 impl HealthSettings {
-    fn read(a: &Annotations<'_>) -> Result<Self, BuildError> {
+    fn read(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Self, BuildError> {
         Ok(Self {
             protocol: a.parse("healthcheck-protocol", "tcp, http or https", |v| {
                 match v.to_ascii_lowercase().as_str() {
@@ -322,7 +332,11 @@ impl HealthSettings {
                     _ => None,
                 }
             })?,
-            port: a.parse("healthcheck-port", "traffic-port or a port number", HealthCheckPort::parse)?,
+            port: a.parse(
+                "healthcheck-port",
+                "traffic-port, a port number, or the name of a Service port that has a nodePort",
+                |v| HealthCheckPort::parse(v).or_else(|| named_node_port(ports, v).map(HealthCheckPort::Port)),
+            )?,
             path: a
                 .parse("healthcheck-path", "a path starting with /", |v| v.starts_with('/').then(|| v.to_string()))?,
             interval: a.number("healthcheck-interval", 5, 300)?,
@@ -359,6 +373,12 @@ impl HealthSettings {
     }
 }
 
+/// A named Service port stands for its NodePort: that is where instance targets answer.
+fn named_node_port(ports: &[ServicePort], name: &str) -> Option<u16> {
+    let port = ports.iter().find(|p| p.name.as_deref() == Some(name))?;
+    port.node_port.and_then(|n| u16::try_from(n).ok()).filter(|n| *n > 0)
+}
+
 fn valid_matcher(value: &str) -> Option<String> {
     let code = |s: &str| s.len() == 3 && s.parse::<u16>().is_ok_and(|c| (200..600).contains(&c));
     let ok = value.split(',').all(|part| match part.split_once('-') {
@@ -373,8 +393,6 @@ struct ListenerPort {
     port: u16,
     protocol: Protocol,
     node_port: u16,
-    /// The Service port's targetPort as written (number or name): part of LBC's target group name.
-    target_port: String,
 }
 
 fn listener_ports(ports: &[ServicePort], settings: &Settings) -> Result<Vec<ListenerPort>, BuildError> {
@@ -383,7 +401,7 @@ fn listener_ports(ports: &[ServicePort], settings: &Settings) -> Result<Vec<List
     }
     let mut by_number: BTreeMap<u16, Vec<&ServicePort>> = BTreeMap::new();
     for port in ports {
-        let number = u16::try_from(port.port).map_err(|_| BuildError::MissingField("a valid port number"))?;
+        let number = u16::try_from(port.port).ok().filter(|n| *n > 0).ok_or(BuildError::InvalidPort(port.port))?;
         by_number.entry(number).or_default().push(port);
     }
     let mut listeners = Vec::new();
@@ -416,16 +434,7 @@ fn listener_ports(ports: &[ServicePort], settings: &Settings) -> Result<Vec<List
                 return Err(BuildError::UnsupportedProtocol { port: i32::from(number), protocol: bad });
             }
         };
-        listeners.push(ListenerPort {
-            port: number,
-            protocol,
-            node_port: node_port_of(first)?,
-            target_port: match &first.target_port {
-                Some(IntOrString::Int(n)) => n.to_string(),
-                Some(IntOrString::String(s)) => s.clone(),
-                None => number.to_string(),
-            },
-        });
+        listeners.push(ListenerPort { port: number, protocol, node_port: node_port_of(first)? });
     }
     Ok(listeners)
 }
@@ -473,14 +482,9 @@ fn frontend_group(
         (None, None) if settings.ip_address_type == IpAddressType::Dualstack => vec!["0.0.0.0/0".into(), "::/0".into()],
         (None, None) => vec!["0.0.0.0/0".into()],
     };
-    for cidr in &cidrs {
-        if !looks_like_cidr(cidr) {
-            return Err(BuildError::InvalidAnnotation {
-                annotation: "spec.loadBalancerSourceRanges or load-balancer-source-ranges".into(),
-                value: cidr.clone(),
-                expected: "CIDR blocks like 10.0.0.0/8".into(),
-            });
-        }
+    // The annotation was checked when read; the API server does not check the spec's list.
+    if let Some(bad) = cidrs.iter().find(|cidr| !looks_like_cidr(cidr)) {
+        return Err(BuildError::InvalidSourceRange(bad.clone()));
     }
     let mut ingress: Vec<IngressRule> = ports.iter().flat_map(|p| client_rules(p.port, p.protocol, &cidrs)).collect();
     ingress.sort();
@@ -506,8 +510,8 @@ fn looks_like_cidr(cidr: &str) -> bool {
     }
 }
 
-/// The rules that let the shared backend group reach every target group's NodePort (and a
-/// separate health-check port) on each node group.
+/// The rules that let the shared backend group reach every target group's NodePort and its
+/// health-check port on each node group; a port both need is opened once.
 fn node_rules(
     target_groups: &[TargetGroupSpec],
     nodes: &[&Node],
@@ -519,9 +523,13 @@ fn node_rules(
     for group in &groups {
         for tg in target_groups {
             let mut ports: Vec<(&str, u16)> = ip_protocols(tg.protocol).iter().map(|p| (*p, tg.port)).collect();
-            if let HealthCheckPort::Port(port) = tg.health_check.port {
-                ports.push(("tcp", port));
-            }
+            // Every health check (TCP, HTTP, HTTPS) is a TCP connection: a UDP target group checked
+            // on its traffic port needs a tcp rule on the NodePort too.
+            let health_port = match tg.health_check.port {
+                HealthCheckPort::Port(port) => port,
+                HealthCheckPort::TrafficPort => tg.port,
+            };
+            ports.push(("tcp", health_port));
             for (ip_protocol, port) in ports {
                 let resource_id = ResourceId::new(format!("NodeRule/{group}/{ip_protocol}/{port}"));
                 rules.insert(

@@ -110,6 +110,10 @@ fn selection_by_type_and_class() {
     let mut cluster_ip = service(&[]);
     cluster_ip.spec.as_mut().expect("spec").type_ = Some("ClusterIP".into());
     assert!(!is_ours(&cluster_ip, &BuildConfig::new("c")));
+    let mut deleting = service(&[]);
+    deleting.metadata.deletion_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
+    assert!(!is_ours(&deleting, &BuildConfig::new("c")), "a Service being deleted is only cleaned up");
     assert_eq!(stack_id(&svc).as_str(), "default/nlb-ip-svc-tls");
 }
 
@@ -140,7 +144,7 @@ fn a_plain_service_gets_an_internet_facing_nlb_on_its_node_port() {
             "nlb-ip-svc-tls",
             UID,
             31000,
-            "8080",
+            "80",
             "instance",
             "TCP",
             "TCP",
@@ -327,7 +331,10 @@ fn attribute_annotations() {
         ("access-log-s3-bucket-name", "logs"),
         ("access-log-s3-bucket-prefix", "nlb"),
         ("cross-zone-load-balancing-enabled", "true"),
-        ("attributes", "load_balancing.cross_zone.enabled=false"),
+        (
+            "attributes",
+            "load_balancing.cross_zone.enabled=false,access_logs.s3.bucket=other,deletion_protection.enabled=true",
+        ),
     ]);
     let tg = &stack.target_groups[0].attributes;
     assert_eq!(tg.get("deregistration_delay.timeout_seconds").map(String::as_str), Some("30"));
@@ -336,7 +343,14 @@ fn attribute_annotations() {
     assert_eq!(lb.get("access_logs.s3.enabled").map(String::as_str), Some("true"));
     assert_eq!(lb.get("access_logs.s3.bucket").map(String::as_str), Some("logs"));
     assert_eq!(lb.get("access_logs.s3.prefix").map(String::as_str), Some("nlb"));
-    assert_eq!(lb.get("load_balancing.cross_zone.enabled").map(String::as_str), Some("false"), "attributes wins");
+    assert_eq!(
+        lb.get("load_balancing.cross_zone.enabled").map(String::as_str),
+        Some("true"),
+        "the deprecated annotation wins, as in LBC"
+    );
+    assert_eq!(lb.get("deletion_protection.enabled").map(String::as_str), Some("true"));
+    let disabled = built(&[("access-log-enabled", "false"), ("access-log-s3-bucket-name", "logs")]);
+    assert!(disabled.load_balancers[0].attributes.is_empty(), "bucket names count only with access logs on");
     assert!(error(&[("proxy-protocol", "v2")]).contains("proxy-protocol"));
     assert!(error(&[("attributes", "nonsense")]).contains("key=value"));
 }
@@ -382,7 +396,14 @@ fn source_ranges_come_from_the_spec_then_the_annotation() {
     let mut svc = service(&[("load-balancer-source-ranges", "10.0.0.0/8")]);
     svc.spec.as_mut().expect("spec").load_balancer_source_ranges = Some(vec!["172.16.0.0/12".into()]);
     assert_eq!(sources(&build(&svc).expect("built")), [RuleSource::CidrIpv4("172.16.0.0/12".into())]);
-    assert!(error(&[("load-balancer-source-ranges", "10.0.0.0")]).contains("CIDR"));
+    let message = error(&[("load-balancer-source-ranges", "10.0.0.0/8,10.0.0.0")]);
+    assert!(
+        message.contains("aws-load-balancer-load-balancer-source-ranges") && message.contains("10.0.0.0"),
+        "{message}"
+    );
+    let mut bad_spec = service(&[]);
+    bad_spec.spec.as_mut().expect("spec").load_balancer_source_ranges = Some(vec!["everywhere".into()]);
+    assert_eq!(build(&bad_spec), Err(BuildError::InvalidSourceRange("everywhere".into())));
 }
 
 #[test]
@@ -419,6 +440,7 @@ fn bad_ports_are_user_errors() {
     assert!(matches!(with_ports(vec![port(80, "TCP", None)]), Err(BuildError::MissingNodePort { port: 80, .. })));
     assert!(matches!(with_ports(vec![port(80, "SCTP", Some(31000))]), Err(BuildError::UnsupportedProtocol { .. })));
     assert!(matches!(with_ports(vec![]), Err(BuildError::NoPorts)));
+    assert_eq!(with_ports(vec![port(70000, "TCP", Some(31000))]), Err(BuildError::InvalidPort(70000)));
     let message = with_ports(vec![port(80, "TCP", None)]).expect_err("no node port").to_string();
     assert!(message.contains("allocateLoadBalancerNodePorts"), "{message}");
 }
@@ -432,4 +454,95 @@ fn ambiguous_node_groups_are_reported() {
     inv.instances.iter_mut().for_each(|i| i.security_groups = vec!["sg-only".into()]);
     let stack = build_service_stack(&service(&[]), &nodes(), &inv, &config()).expect("the only group");
     assert_eq!(stack.node_security_group_rules[0].group_id, "sg-only");
+}
+
+/// LBC's own instance-mode fixtures (its model builder tests), built end to end: the load balancer
+/// and target group names must be the ones LBC gives the same Services, so a migration keeps them.
+#[test]
+fn lbc_instance_mode_fixtures_get_lbc_names() {
+    const LBC_UID: &str = "2dc098f0-ae33-4378-af7b-83e2a0424495";
+    let lbc_service = |namespace: &str, name: &str, annotations: &[(&str, &str)], local: bool| {
+        let mut svc = service(annotations);
+        svc.metadata.namespace = Some(namespace.into());
+        svc.metadata.name = Some(name.into());
+        svc.metadata.uid = Some(LBC_UID.into());
+        let spec = svc.spec.as_mut().expect("spec");
+        let mut alt = port(83, "TCP", Some(32323));
+        alt.target_port = Some(IntOrString::Int(8883));
+        spec.ports = Some(vec![port(80, "TCP", Some(31223)), alt]);
+        if local {
+            spec.external_traffic_policy = Some("Local".into());
+            spec.health_check_node_port = Some(29123);
+        }
+        build(&svc).expect("built")
+    };
+    let names = |stack: &Stack| {
+        let mut names = vec![stack.load_balancers[0].name.clone()];
+        names.extend(stack.target_groups.iter().map(|tg| tg.name.clone()));
+        names
+    };
+    let cluster_mode = lbc_service(
+        "default",
+        "instance-mode",
+        &[("type", "external"), ("nlb-target-type", "instance"), ("scheme", "internal")],
+        false,
+    );
+    assert_eq!(
+        names(&cluster_mode),
+        ["k8s-default-instance-7ca1de7e6c", "k8s-default-instance-0c68c79423", "k8s-default-instance-c200165858"]
+    );
+    let local = lbc_service("app", "traffic-local", &[("type", "external"), ("nlb-target-type", "instance")], true);
+    assert_eq!(
+        names(&local),
+        ["k8s-app-trafficl-2af705447d", "k8s-app-trafficl-d2b8571b2f", "k8s-app-trafficl-4be0ac1fb8"]
+    );
+}
+
+#[test]
+fn udp_target_groups_open_tcp_for_their_health_check() {
+    let mut svc = service(&[]);
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(514, "UDP", Some(30514))]);
+    let stack = build(&svc).expect("built");
+    assert_eq!(stack.listeners[0].protocol, Protocol::Udp);
+    let rules: Vec<(&str, u16)> =
+        stack.node_security_group_rules.iter().map(|r| (r.rule.ip_protocol.as_str(), r.rule.from_port)).collect();
+    assert_eq!(rules, [("tcp", 30514), ("udp", 30514)], "the TCP health check reaches the traffic port");
+    let ids: Vec<&str> = stack.node_security_group_rules.iter().map(|r| r.resource_id.as_str()).collect();
+    assert_eq!(ids, ["NodeRule/sg-nodes/tcp/30514", "NodeRule/sg-nodes/udp/30514"]);
+}
+
+#[test]
+fn a_named_health_check_port_means_that_ports_node_port() {
+    let mut svc = service(&[("healthcheck-port", "status")]);
+    let mut status = port(8081, "TCP", Some(31081));
+    status.name = Some("status".into());
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(80, "TCP", Some(31000)), status]);
+    let stack = build(&svc).expect("built");
+    for tg in &stack.target_groups {
+        assert_eq!(tg.health_check.port, HealthCheckPort::Port(31081), "{}", tg.resource_id);
+    }
+    let message = error(&[("healthcheck-port", "nope")]);
+    assert!(message.contains("aws-load-balancer-healthcheck-port") && message.contains("nope"), "{message}");
+}
+
+#[test]
+fn resource_ids_follow_the_documented_scheme() {
+    let mut svc = service(&[]);
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(443, "TCP", Some(31443)), port(80, "TCP", Some(31000))]);
+    let stack = build(&svc).expect("built");
+    let ids = |ids: Vec<&ResourceId>| ids.into_iter().map(|id| id.as_str().to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(stack.load_balancers.iter().map(|r| &r.resource_id).collect()), ["LoadBalancer"]);
+    assert_eq!(ids(stack.listeners.iter().map(|r| &r.resource_id).collect()), ["Listener/80", "Listener/443"]);
+    assert_eq!(
+        ids(stack.target_groups.iter().map(|r| &r.resource_id).collect()),
+        ["TargetGroup/80", "TargetGroup/443"]
+    );
+    assert_eq!(ids(stack.security_groups.iter().map(|r| &r.resource_id).collect()), ["SecurityGroup/frontend"]);
+    assert_eq!(
+        ids(stack.node_security_group_rules.iter().map(|r| &r.resource_id).collect()),
+        ["NodeRule/sg-nodes/tcp/31000", "NodeRule/sg-nodes/tcp/31443"]
+    );
+    for tg in &stack.target_groups {
+        assert_eq!(tg.tags.get("elbow.dev/resource"), Some(&tg.resource_id.0), "the resource tag is the id");
+    }
 }
