@@ -6,7 +6,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use elbow_model::build::names::{load_balancer_name, target_group_name};
 use serde_json::Value;
+
+/// The UIDs written in docs/examples/services.yaml.
+const WEB_UID: &str = "2f1c6a8e-5b7d-4e3a-9c21-0d4f8b6a7e10";
+const DNS_UID: &str = "7a3e9d14-6c2b-4f08-b5e1-93c0a2d4f6b8";
 
 fn docs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs")
@@ -37,19 +42,26 @@ fn the_example_plans_one_nlb_per_service_on_the_node_ports() {
     let lb = &web["loadBalancers"][0];
     assert_eq!(lb["scheme"], "internet-facing");
     assert_eq!(lb["type"], "network");
-    assert!(lb["name"].as_str().expect("name").starts_with("k8s-shop-web-"));
+    assert_eq!(lb["name"], load_balancer_name("demo", "shop", "web", WEB_UID, "internet-facing"));
     assert_eq!(lb["subnets"], serde_json::json!(["subnet-0public-a", "subnet-0public-b"]));
     let tg = &web["targetGroups"][0];
     assert_eq!(tg["port"], 31080, "the NodePort");
+    assert_eq!(
+        tg["name"],
+        target_group_name("demo", "shop", "web", WEB_UID, 31080, "80", "instance", "TCP", "TCP", 10)
+    );
     assert_eq!(tg["targetType"], "instance");
     let targets: Vec<&str> =
         tg["targets"].as_array().expect("targets").iter().map(|t| t["id"].as_str().expect("id")).collect();
     assert_eq!(targets, ["i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"], "the excluded node is left out");
     assert_eq!(web["listeners"][0]["port"], 80);
+    assert_eq!(web["listeners"][0]["defaultActions"][0]["targetGroups"][0]["targetGroup"], tg["resourceId"]);
     assert_eq!(web["securityGroups"][0]["ingress"][0]["source"]["value"], "203.0.113.0/24");
 
     let dns = stacks.iter().find(|s| s["id"] == "kube-system/dns").expect("kube-system/dns");
     assert_eq!(dns["loadBalancers"][0]["scheme"], "internal");
+    assert_eq!(dns["loadBalancers"][0]["name"], load_balancer_name("demo", "kube-system", "dns", DNS_UID, "internal"));
+    assert_eq!(dns["loadBalancers"][0]["subnets"], serde_json::json!(["subnet-0private-a", "subnet-0private-b"]));
     assert_eq!(dns["listeners"][0]["protocol"], "TCP_UDP");
     let hc = &dns["targetGroups"][0]["healthCheck"];
     assert_eq!(
@@ -57,6 +69,22 @@ fn the_example_plans_one_nlb_per_service_on_the_node_ports() {
         (Some("HTTP"), Some("32053"), Some("/healthz"))
     );
     assert_eq!(hc["intervalSeconds"], 30);
+    assert_eq!(dns["targetGroups"][0]["port"], 30053);
+    assert_eq!(
+        dns["targetGroups"][0]["name"],
+        target_group_name("demo", "kube-system", "dns", DNS_UID, 30053, "53", "instance", "TCP_UDP", "HTTP", 30)
+    );
+    let node_rules: Vec<String> = dns["nodeSecurityGroupRules"]
+        .as_array()
+        .expect("node rules")
+        .iter()
+        .map(|r| format!("{} {}", r["rule"]["ipProtocol"].as_str().expect("protocol"), r["rule"]["fromPort"]))
+        .collect();
+    assert_eq!(
+        node_rules,
+        ["tcp 30053", "tcp 32053", "udp 30053"],
+        "both NodePort protocols and the health-check port"
+    );
     assert_eq!(plan["errors"], serde_json::json!([]));
 }
 
@@ -76,6 +104,57 @@ fn a_bad_annotation_is_reported_and_exits_1_while_the_rest_is_planned() {
     assert_eq!(plan["stacks"].as_array().map(Vec::len), Some(2));
     assert_eq!(plan["errors"][0]["service"], "shop/broken");
     assert!(plan["errors"][0]["error"].as_str().expect("message").contains("aws-load-balancer-scheme"));
+}
+
+#[test]
+fn services_elbow_does_not_serve_and_other_kinds_are_noted_and_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let others = dir.path().join("others.yaml");
+    std::fs::write(
+        &others,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata:\n  name: internal-only\n  namespace: shop\n  uid: u-2\n\
+         spec:\n  type: ClusterIP\n  ports:\n  - port: 80\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata:\n  name: theirs\n  namespace: shop\n  uid: u-3\n\
+         spec:\n  type: LoadBalancer\n  loadBalancerClass: service.k8s.aws/nlb\n  ports:\n  - port: 80\n    nodePort: 31998\n",
+    )
+    .expect("written");
+    let output = plan(&[docs().join("examples/services.yaml"), others], &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let ids: Vec<&str> =
+        plan["stacks"].as_array().expect("stacks").iter().map(|s| s["id"].as_str().expect("id")).collect();
+    assert_eq!(ids, ["shop/web", "kube-system/dns"]);
+    let notes = String::from_utf8(output.stderr).expect("utf-8");
+    for expected in ["skipping a ConfigMap", "skipping Service shop/internal-only", "skipping Service shop/theirs"] {
+        assert!(notes.contains(expected), "{expected:?} missing from:\n{notes}");
+    }
+}
+
+#[test]
+fn the_flags_change_the_plan() {
+    let output = plan(
+        &[docs().join("examples/services.yaml")],
+        &["--default-scheme", "internal", "--load-balancer-class", "example.com/lb", "--default-tag", "team=web"],
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let web = plan["stacks"].as_array().expect("stacks").iter().find(|s| s["id"] == "shop/web").expect("shop/web");
+    assert_eq!(web["loadBalancers"][0]["scheme"], "internal", "--default-scheme");
+    assert_eq!(web["loadBalancers"][0]["tags"]["team"], "web", "--default-tag");
+
+    let not_default = plan_with(&["--default-load-balancer", "false"]);
+    assert_eq!(
+        not_default["stacks"],
+        serde_json::json!([]),
+        "class-less Services are left to the default implementation"
+    );
+}
+
+fn plan_with(extra: &[&str]) -> Value {
+    let output = plan(&[docs().join("examples/services.yaml")], extra);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON")
 }
 
 #[test]

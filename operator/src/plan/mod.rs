@@ -64,7 +64,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, notes: &mut dyn Write) -> anyho
         .with_context(|| format!("failed to read {}", args.inventory.display()))?;
     let inventory: CloudInventory =
         serde_saphyr::from_str(&text).with_context(|| format!("failed to parse {}", args.inventory.display()))?;
-    let report = plan(&objects, &inventory, &args.build);
+    let report = plan(&objects, &inventory, &args.build, notes)?;
     match args.output {
         Output::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -75,10 +75,27 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, notes: &mut dyn Write) -> anyho
     Ok(report.errors.is_empty())
 }
 
-fn plan(objects: &manifests::Objects, inventory: &CloudInventory, build: &BuildArgs) -> PlanReport {
+fn plan(
+    objects: &manifests::Objects,
+    inventory: &CloudInventory,
+    build: &BuildArgs,
+    notes: &mut dyn Write,
+) -> anyhow::Result<PlanReport> {
     let config = build.to_config();
     let mut report = PlanReport { stacks: Vec::new(), errors: Vec::new() };
-    for service in objects.services.iter().filter(|s| is_ours(s, &config)) {
+    for service in &objects.services {
+        if !is_ours(service, &config) {
+            // Say why, so that a Service missing from the plan is not a mystery.
+            let spec = service.spec.as_ref();
+            let kind = spec.and_then(|s| s.type_.as_deref()).unwrap_or("ClusterIP");
+            let class = spec.and_then(|s| s.load_balancer_class.as_deref()).unwrap_or("(none)");
+            writeln!(
+                notes,
+                "note: skipping Service {}: not served by Elbow (type {kind}, loadBalancerClass {class})",
+                stack_id(service)
+            )?;
+            continue;
+        }
         match build_service_stack(service, &objects.nodes, inventory, &config) {
             Ok(stack) => report.stacks.push(stack),
             Err(error) => {
@@ -86,5 +103,5 @@ fn plan(objects: &manifests::Objects, inventory: &CloudInventory, build: &BuildA
             }
         }
     }
-    report
+    Ok(report)
 }
