@@ -203,7 +203,7 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "security-groups",
         Reader::SecurityGroups,
         "(a managed frontend group)",
-        "Comma-separated security group ids to attach instead of the managed frontend group.",
+        "Comma-separated security group ids (`sg-...`; names are not supported yet) to attach instead of the managed frontend group.",
     ),
     a(
         "manage-backend-security-group-rules",

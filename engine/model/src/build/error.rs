@@ -26,6 +26,8 @@ pub enum BuildError {
     InvalidSourceRange(String),
     #[error("subnet {0:?} was not found in the cluster's VPC")]
     UnknownSubnet(String),
+    #[error("subnets {} and {} are both in {zone}; a load balancer takes one subnet per availability zone", subnets[0], subnets[1])]
+    SubnetsShareZone { zone: String, subnets: [String; 2] },
     #[error(
         "no subnet of the cluster's VPC is tagged {role_tag} (with value \"\" or \"1\") for a {scheme} load balancer"
     )]

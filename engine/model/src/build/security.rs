@@ -59,6 +59,8 @@ pub fn node_groups(nodes: &[&Node], inventory: &CloudInventory, cluster: &str) -
     let cluster_tag = format!("kubernetes.io/cluster/{cluster}");
     let mut groups = BTreeSet::new();
     for node in nodes {
+        // An instance the inventory does not list yet (just launched) contributes no group until
+        // the inventory is read again; failing the whole Service for it would stall every port.
         let Some(instance) = instance_id(node).and_then(|id| inventory.instances.iter().find(|i| i.id == id)) else {
             continue;
         };

@@ -251,7 +251,12 @@ impl Settings {
             }
             target_group_attributes.insert("proxy_protocol_v2.enabled".into(), "true".into());
         }
-        let security_groups = a.list("security-groups");
+        // Only ids: the inventory knows the nodes' groups, not every group a name could mean, and
+        // passing a name on as an id would fail later, in the cloud, far from the annotation.
+        let security_groups = a.parse("security-groups", "comma-separated security group ids (sg-...)", |v| {
+            let ids = split_list(v);
+            ids.iter().all(|id| id.starts_with("sg-")).then_some(ids)
+        })?;
         let manage_backend_rules = a.bool("manage-backend-security-group-rules")?.unwrap_or(security_groups.is_none());
         Ok(Self {
             scheme,

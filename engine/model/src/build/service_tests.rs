@@ -381,6 +381,8 @@ fn security_group_annotations() {
     let managed = built(&[("security-groups", "sg-1"), ("manage-backend-security-group-rules", "true")]);
     assert!(managed.load_balancers[0].security_groups.contains(&SecurityGroupRef::SharedBackend));
     assert_eq!(managed.node_security_group_rules.len(), 1);
+    let message = error(&[("security-groups", "sg-1,web-lb")]);
+    assert!(message.contains("aws-load-balancer-security-groups") && message.contains("sg-..."), "{message}");
     let off = built(&[("manage-backend-security-group-rules", "false")]);
     assert!(off.node_security_group_rules.is_empty());
 }

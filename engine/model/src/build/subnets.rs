@@ -18,9 +18,11 @@ pub fn role_tag(scheme: Scheme) -> &'static str {
     }
 }
 
-/// The named subnets (ids or `Name` tags), as ids, sorted.
+/// The named subnets (ids or `Name` tags), as ids, sorted. A load balancer takes at most one
+/// subnet per availability zone: two in one zone is the user's to fix, said here rather than by a
+/// failed CreateLoadBalancer later.
 pub fn resolve(requested: &[String], inventory: &CloudInventory) -> Result<Vec<String>, BuildError> {
-    let mut ids = Vec::with_capacity(requested.len());
+    let mut by_id: BTreeMap<&str, &Subnet> = BTreeMap::new();
     for wanted in requested {
         let found = inventory
             .subnets
@@ -28,11 +30,18 @@ pub fn resolve(requested: &[String], inventory: &CloudInventory) -> Result<Vec<S
             .find(|s| &s.id == wanted)
             .or_else(|| inventory.subnets.iter().find(|s| s.tags.get("Name") == Some(wanted)))
             .ok_or_else(|| BuildError::UnknownSubnet(wanted.clone()))?;
-        ids.push(found.id.clone());
+        by_id.insert(&found.id, found);
     }
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    let mut zones: BTreeMap<&str, &str> = BTreeMap::new();
+    for subnet in by_id.values() {
+        if let Some(other) = zones.insert(&subnet.availability_zone, &subnet.id) {
+            return Err(BuildError::SubnetsShareZone {
+                zone: subnet.availability_zone.clone(),
+                subnets: [other.to_string(), subnet.id.clone()],
+            });
+        }
+    }
+    Ok(by_id.into_keys().map(str::to_string).collect())
 }
 
 /// The subnets tagged for `scheme`, one per zone, sorted by id.
@@ -130,5 +139,19 @@ mod tests {
             Ok(vec!["subnet-a".to_string(), "subnet-b".to_string()])
         );
         assert_eq!(resolve(&["nope".into()], &inv), Err(BuildError::UnknownSubnet("nope".into())));
+        assert_eq!(
+            resolve(&["subnet-a".into(), "public-a".into()], &inv),
+            Ok(vec!["subnet-a".to_string()]),
+            "same one"
+        );
+        let mut crowded = inv.clone();
+        crowded.subnets.push(subnet("subnet-c", "us-east-1a", &[]));
+        assert_eq!(
+            resolve(&["subnet-c".into(), "subnet-a".into()], &crowded),
+            Err(BuildError::SubnetsShareZone {
+                zone: "us-east-1a".into(),
+                subnets: ["subnet-a".to_string(), "subnet-c".to_string()]
+            })
+        );
     }
 }
