@@ -280,6 +280,19 @@ fn tls_annotations() {
     assert_eq!(all.listeners[0].ssl_policy.as_deref(), Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
     assert_eq!(all.target_groups[0].protocol, Protocol::Tls, "backend-protocol ssl");
     assert!(error(&[("backend-protocol", "http")]).contains("tcp or ssl"));
+
+    // ssl-ports names ports by number or by name; `*` means every port.
+    for ssl_ports in ["p443tcp", "*", "443, 8443"] {
+        let mut svc = service(&[("ssl-cert", "arn:cert/1"), ("ssl-ports", ssl_ports)]);
+        svc.spec.as_mut().expect("spec").ports =
+            Some(vec![port(80, "TCP", Some(31000)), port(443, "TCP", Some(31443))]);
+        let stack = build(&svc).expect("built");
+        let tls: Vec<u16> = stack.listeners.iter().filter(|l| l.protocol == Protocol::Tls).map(|l| l.port).collect();
+        let expected: &[u16] = if ssl_ports == "*" { &[80, 443] } else { &[443] };
+        assert_eq!(tls, expected, "ssl-ports {ssl_ports}");
+    }
+    let plain = built(&[("ssl-ports", "80")]);
+    assert_eq!(plain.listeners[0].protocol, Protocol::Tcp, "ssl-ports alone, without ssl-cert, changes nothing");
 }
 
 #[test]
