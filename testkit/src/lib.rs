@@ -63,6 +63,7 @@ impl TestServer {
         install_crypto_provider();
         let state = Arc::new(server::ServerState {
             store: Arc::new(store::Store::new(options.history)),
+            watches: watch::WatchControl::default(),
             registry: RwLock::new(registry::Registry::default()),
             audit: AuditLog::default(),
         });
@@ -96,6 +97,16 @@ impl TestServer {
 
     pub fn store(&self) -> &store::Store {
         &self.state.store
+    }
+
+    /// Ends every open watch, as an API server restart does; clients reconnect.
+    pub fn disconnect_watches(&self) {
+        self.state.watches.epoch.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// Holds new watches until the guard is dropped.
+    pub async fn hold_watches(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.state.watches.gate.write().await
     }
 }
 

@@ -21,6 +21,7 @@ use crate::watch::{self, WatchRequest};
 
 pub struct ServerState {
     pub store: Arc<Store>,
+    pub watches: watch::WatchControl,
     pub registry: RwLock<Registry>,
     pub audit: AuditLog,
 }
@@ -352,7 +353,7 @@ fn start_watch(state: &ServerState, target: &Target, query: &HashMap<String, Str
         bookmarks: query.get("allowWatchBookmarks").is_some_and(|v| v == "true" || v == "1"),
         timeout,
     };
-    let events = watch::start(state.store.clone(), request);
+    let events = watch::start(state.store.clone(), state.watches.clone(), request);
     (StatusCode::OK, [("content-type", "application/json")], Body::from_stream(ReceiverStream::new(events)))
         .into_response()
 }

@@ -49,12 +49,32 @@ fn bookmark(info: &ResourceInfo, rv: u64, initial_end: bool) -> Bytes {
 }
 
 /// Starts the watch; its events arrive on the returned channel, one JSON line each.
-pub fn start(store: Arc<Store>, request: WatchRequest) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
+pub fn start(store: Arc<Store>, control: WatchControl, request: WatchRequest) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
-        let _ = tokio::time::timeout(request.timeout, run(store, request, tx)).await;
+        // A held server answers watches only once released (tests use it to let history expire
+        // while a client is away).
+        let _gate = control.gate.read().await;
+        let mut epoch = control.epoch.subscribe();
+        tokio::select! {
+            _ = tokio::time::timeout(request.timeout, run(store, request, tx)) => {}
+            _ = epoch.changed() => {}
+        }
     });
     rx
+}
+
+/// Test controls over running watches.
+#[derive(Clone)]
+pub struct WatchControl {
+    pub(crate) gate: Arc<tokio::sync::RwLock<()>>,
+    pub(crate) epoch: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Default for WatchControl {
+    fn default() -> Self {
+        Self { gate: Arc::new(tokio::sync::RwLock::new(())), epoch: Arc::new(tokio::sync::watch::channel(0).0) }
+    }
 }
 
 async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
