@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use elbow_cloud::{Arn, NewIngressRule};
 use elbow_model::tags::ownership_tags;
 use elbow_model::{
-    Action, Attributes, HealthCheck, IngressRule, IpAddressType, ListenerSpec, LoadBalancerSpec, Protocol, ResourceId,
-    RuleSource, SecurityGroupRef, SecurityGroupSpec, Stack, Tags, Target, TargetGroupSpec,
+    Action, Attributes, HealthCheck, IngressRule, IpAddressType, ListenerSpec, LoadBalancerSpec, LoadBalancerType,
+    Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec, Stack, Tags, Target, TargetGroupSpec,
 };
 
 use crate::actual::{ActualLoadBalancer, ActualStack, ActualTargetGroup};
@@ -375,14 +375,29 @@ impl Planner<'_> {
                 .load_balancers
                 .iter()
                 .find(|a| a.resource_id == desired.resource_id && same_immutable_lb(a, desired));
+            // Load balancers of the same resource id that do not match: the one being replaced, or
+            // the old one left behind by an interrupted replacement.
+            let replaced: Vec<&ActualLoadBalancer> = self
+                .actual
+                .load_balancers
+                .iter()
+                .filter(|a| a.resource_id == desired.resource_id && existing.is_none_or(|e| e.lb.arn != a.lb.arn))
+                .collect();
             match existing {
                 Some(actual) => {
                     kept.insert(actual.lb.arn.clone());
                     self.plan.bindings.insert(desired.resource_id.clone(), actual.lb.arn.clone());
                     self.update_load_balancer(desired, actual, groups);
+                    self.delete_replaced_before_listeners(desired, &replaced);
                     self.listeners(&desired.resource_id, &listeners, &actual.listeners);
                 }
                 None => {
+                    // A name is unique: a replacement that keeps it (the user named the load
+                    // balancer) can only be created once the old one is gone.
+                    for old in replaced.iter().filter(|old| old.lb.name == desired.name) {
+                        self.push(Step::DeleteLoadBalancer { arn: old.lb.arn.clone() });
+                        self.doomed.already_deleted_load_balancers.insert(old.lb.arn.clone());
+                    }
                     self.push(Step::CreateLoadBalancer { spec: desired.clone(), security_groups: groups });
                     if !desired.attributes.is_empty() {
                         self.push(Step::ModifyLoadBalancerAttributes {
@@ -390,11 +405,7 @@ impl Planner<'_> {
                             attributes: desired.attributes.clone(),
                         });
                     }
-                    // The load balancer being replaced goes first, to free its target groups.
-                    for replaced in self.actual.load_balancers.iter().filter(|a| a.resource_id == desired.resource_id) {
-                        self.push(Step::DeleteLoadBalancer { arn: replaced.lb.arn.clone() });
-                        self.doomed.already_deleted_load_balancers.insert(replaced.lb.arn.clone());
-                    }
+                    self.delete_replaced_before_listeners(desired, &replaced);
                     for listener in listeners {
                         self.push(Step::CreateListener {
                             load_balancer: desired.resource_id.clone(),
@@ -407,6 +418,19 @@ impl Planner<'_> {
         for actual in &self.actual.load_balancers {
             if !kept.contains(&actual.lb.arn) {
                 self.doomed.load_balancers.insert(actual.lb.arn.clone());
+            }
+        }
+    }
+
+    /// A target group serves one network load balancer at a time, so the listeners of a replacing
+    /// network load balancer can forward to the kept target groups only once the replaced one is
+    /// gone. An application load balancer shares its target groups and is deleted with the other
+    /// deletions, after its replacement listens.
+    fn delete_replaced_before_listeners(&mut self, desired: &LoadBalancerSpec, replaced: &[&ActualLoadBalancer]) {
+        for old in replaced {
+            let network = desired.lb_type == LoadBalancerType::Network || old.lb.lb_type == LoadBalancerType::Network;
+            if network && self.doomed.already_deleted_load_balancers.insert(old.lb.arn.clone()) {
+                self.push(Step::DeleteLoadBalancer { arn: old.lb.arn.clone() });
             }
         }
     }
@@ -782,6 +806,30 @@ mod tests {
         let before = stack(Scheme::InternetFacing, 31000);
         let plan = plan(&Stack::empty(before.id.clone()), &applied(&before), &ctx());
         assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "DeleteTargetGroup"]);
+    }
+
+    #[test]
+    fn a_replacement_that_keeps_the_name_deletes_the_old_load_balancer_first() {
+        let mut before = stack(Scheme::InternetFacing, 31000);
+        before.load_balancers[0].name = "my-web".into();
+        let mut after = stack(Scheme::Internal, 31000);
+        after.load_balancers[0].name = "my-web".into();
+        let plan = plan(&after, &applied(&before), &ctx());
+        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "CreateLoadBalancer", "CreateListener"]);
+    }
+
+    #[test]
+    fn an_interrupted_replacement_keeps_the_matching_load_balancer_and_frees_the_target_group_first() {
+        let before = stack(Scheme::InternetFacing, 31000);
+        let after = stack(Scheme::Internal, 31000);
+        let mut actual = applied(&before);
+        let mut new = applied(&after).load_balancers.remove(0);
+        new.listeners.clear();
+        actual.load_balancers.push(new.clone());
+        let plan = plan(&after, &actual, &ctx());
+        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "CreateListener"]);
+        assert_eq!(plan.steps[0], Step::DeleteLoadBalancer { arn: actual.load_balancers[0].lb.arn.clone() });
+        assert_eq!(plan.bindings.get(&ResourceId::new("LoadBalancer")), Some(&new.lb.arn));
     }
 
     #[test]

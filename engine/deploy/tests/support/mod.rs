@@ -1,0 +1,230 @@
+//! Shared by the deployer's integration tests: a seeded fake cloud, a Service-shaped stack
+//! builder (the real builder lives elsewhere; these tests must not depend on it) and a compact
+//! inventory of what the fake holds for the test cluster.
+#![allow(dead_code)] // each test binary uses a different part of it
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use elbow_cloud::fake::FakeCloud;
+use elbow_cloud::{Instance, SecurityGroup, Subnet};
+use elbow_deploy::{DeploySettings, Deployer};
+use elbow_model::tags::{CLUSTER_TAG, ownership_tags};
+use elbow_model::*;
+
+pub const CLUSTER: &str = "test-cluster";
+pub const NODE_GROUP: &str = "sg-nodes";
+
+pub fn cloud() -> Arc<FakeCloud> {
+    Arc::new(seeded())
+}
+
+pub fn seeded() -> FakeCloud {
+    let cloud = FakeCloud::new();
+    cloud.seed_vpc("vpc-1");
+    for (id, az) in [("subnet-a", "us-east-1a"), ("subnet-b", "us-east-1b")] {
+        cloud.seed_subnet(Subnet {
+            id: id.into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: az.into(),
+            cidr_block: "10.0.0.0/24".into(),
+            tags: Tags::new(),
+        });
+    }
+    for id in ["i-1", "i-2", "i-3"] {
+        cloud.seed_instance(Instance {
+            id: id.into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: "us-east-1a".into(),
+            state: "running".into(),
+            security_groups: vec![NODE_GROUP.into()],
+        });
+    }
+    cloud.seed_security_group(SecurityGroup {
+        id: NODE_GROUP.into(),
+        group_name: "nodes".into(),
+        description: "the cluster's nodes".into(),
+        vpc_id: "vpc-1".into(),
+        tags: Tags::from([(format!("kubernetes.io/cluster/{CLUSTER}"), "owned".to_string())]),
+    });
+    cloud
+}
+
+pub fn deployer(cloud: &Arc<FakeCloud>) -> Deployer {
+    Deployer::new(
+        cloud.clone(),
+        DeploySettings {
+            cluster_name: CLUSTER.into(),
+            vpc_id: "vpc-1".into(),
+            drift_period: Duration::from_secs(3600),
+        },
+    )
+}
+
+/// A Service's stack, shaped as the builder makes it.
+#[derive(Clone)]
+pub struct Svc {
+    pub name: &'static str,
+    pub scheme: Scheme,
+    /// (listener port, node port)
+    pub ports: Vec<(u16, u16)>,
+    pub nodes: Vec<&'static str>,
+    pub source_ranges: Vec<&'static str>,
+    pub health_interval: u32,
+    /// The `name` annotation: a fixed load balancer name, whatever the scheme.
+    pub lb_name: Option<&'static str>,
+}
+
+impl Svc {
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            scheme: Scheme::InternetFacing,
+            ports: vec![(80, 31000)],
+            nodes: vec!["i-1", "i-2"],
+            source_ranges: vec!["0.0.0.0/0"],
+            health_interval: 10,
+            lb_name: None,
+        }
+    }
+
+    pub fn id(&self) -> StackId {
+        StackId::new(format!("default/{}", self.name))
+    }
+
+    pub fn tags(&self, resource: &ResourceId) -> Tags {
+        ownership_tags(CLUSTER, &self.id(), resource)
+    }
+
+    pub fn stack(&self) -> Stack {
+        let lb_id = ResourceId::new("LoadBalancer");
+        let sg_id = ResourceId::new("SecurityGroup/frontend");
+        let suffix = if self.scheme == Scheme::Internal { "i" } else { "e" };
+        let mut stack = Stack::empty(self.id());
+        stack.load_balancers.push(LoadBalancerSpec {
+            resource_id: lb_id.clone(),
+            name: self.lb_name.map_or_else(|| format!("k8s-default-{}-{suffix}", self.name), str::to_string),
+            lb_type: LoadBalancerType::Network,
+            scheme: self.scheme,
+            ip_address_type: IpAddressType::Ipv4,
+            subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
+            attributes: Attributes::new(),
+            tags: self.tags(&lb_id),
+        });
+        let mut ingress = Vec::new();
+        for &(port, node_port) in &self.ports {
+            let tg_id = ResourceId::new(format!("TargetGroup/TCP-{port}"));
+            stack.target_groups.push(TargetGroupSpec {
+                resource_id: tg_id.clone(),
+                name: format!("k8s-default-{}-{node_port}", self.name),
+                target_type: TargetType::Instance,
+                protocol: Protocol::Tcp,
+                port: node_port,
+                vpc_id: "vpc-1".into(),
+                ip_address_type: IpAddressType::Ipv4,
+                health_check: HealthCheck {
+                    protocol: Protocol::Tcp,
+                    port: HealthCheckPort::TrafficPort,
+                    path: None,
+                    interval_seconds: self.health_interval,
+                    timeout_seconds: 10,
+                    healthy_threshold_count: 3,
+                    unhealthy_threshold_count: 3,
+                    matcher: None,
+                },
+                attributes: Attributes::new(),
+                tags: self.tags(&tg_id),
+                targets: self.nodes.iter().map(|id| Target { id: id.to_string(), port: node_port }).collect(),
+            });
+            let listener_id = ResourceId::new(format!("Listener/TCP-{port}"));
+            stack.listeners.push(ListenerSpec {
+                resource_id: listener_id.clone(),
+                load_balancer: lb_id.clone(),
+                port,
+                protocol: Protocol::Tcp,
+                certificates: vec![],
+                ssl_policy: None,
+                default_actions: vec![Action::forward(tg_id)],
+                rules: vec![],
+                tags: self.tags(&listener_id),
+            });
+            for cidr in &self.source_ranges {
+                ingress.push(IngressRule {
+                    ip_protocol: "tcp".into(),
+                    from_port: port,
+                    to_port: port,
+                    source: RuleSource::CidrIpv4(cidr.to_string()),
+                    description: None,
+                });
+            }
+            let rule_id = ResourceId::new(format!("NodeRule/{NODE_GROUP}/tcp/{node_port}"));
+            stack.node_security_group_rules.push(NodeSecurityGroupRule {
+                resource_id: rule_id,
+                group_id: NODE_GROUP.into(),
+                rule: IngressRule {
+                    ip_protocol: "tcp".into(),
+                    from_port: node_port,
+                    to_port: node_port,
+                    source: RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend),
+                    description: None,
+                },
+            });
+        }
+        ingress.sort();
+        stack.security_groups.push(SecurityGroupSpec {
+            resource_id: sg_id.clone(),
+            group_name: format!("k8s-default-{}-fe", self.name),
+            description: "frontend".into(),
+            vpc_id: "vpc-1".into(),
+            ingress,
+            tags: self.tags(&sg_id),
+        });
+        stack
+    }
+}
+
+/// What the fake holds for our cluster, in a form that is easy to compare.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Inventory {
+    pub load_balancers: Vec<String>,
+    pub target_groups: Vec<(String, Vec<String>)>,
+    pub listeners: Vec<(String, u16)>,
+    pub groups: Vec<String>,
+    pub node_rules: Vec<u16>,
+}
+
+pub fn inventory(cloud: &FakeCloud) -> Inventory {
+    let ours = |tags: &Tags| tags.get(CLUSTER_TAG).is_some_and(|c| c == CLUSTER);
+    let lbs: Vec<_> = cloud.load_balancers().into_iter().filter(|lb| ours(&cloud.tags(&lb.arn))).collect();
+    let mut load_balancers: Vec<String> = lbs.iter().map(|lb| lb.name.clone()).collect();
+    load_balancers.sort();
+    let mut target_groups: Vec<(String, Vec<String>)> = cloud
+        .target_groups()
+        .into_iter()
+        .filter(|tg| ours(&cloud.tags(&tg.arn)))
+        .map(|tg| (tg.name.clone(), cloud.targets(&tg.arn).into_iter().map(|t| t.id).collect()))
+        .collect();
+    target_groups.sort();
+    let mut listeners: Vec<(String, u16)> = cloud
+        .listeners()
+        .into_iter()
+        .filter_map(|l| lbs.iter().find(|lb| lb.arn == l.load_balancer_arn).map(|lb| (lb.name.clone(), l.port)))
+        .collect();
+    listeners.sort();
+    let mut groups: Vec<String> =
+        cloud.security_groups().into_iter().filter(|g| ours(&g.tags)).map(|g| g.group_name).collect();
+    groups.sort();
+    let mut node_rules: Vec<u16> = cloud
+        .security_group_rules(NODE_GROUP)
+        .into_iter()
+        .filter(|r| ours(&r.tags))
+        .map(|r| r.rule.from_port)
+        .collect();
+    node_rules.sort();
+    Inventory { load_balancers, target_groups, listeners, groups, node_rules }
+}
+
+pub fn backend() -> String {
+    elbow_deploy::shared::backend_group_name(CLUSTER)
+}
