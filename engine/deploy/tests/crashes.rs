@@ -17,8 +17,10 @@ use support::*;
 /// A cloud where `before` has been deployed, with the counter reset.
 async fn cloud_with(before: &Stack) -> Arc<FakeCloud> {
     let cloud = cloud();
-    if !before.is_empty() {
-        deployer(&cloud).deploy(before).await.expect("deploying the starting stack");
+    if !before.is_empty()
+        && let Err(error) = deployer(&cloud).deploy(before).await
+    {
+        panic!("deploying the starting stack: {error}");
     }
     cloud.counter().reset();
     cloud
@@ -28,7 +30,9 @@ async fn cloud_with(before: &Stack) -> Arc<FakeCloud> {
 async fn crash_everywhere(before: Stack, after: Stack) {
     let (expected, calls) = {
         let cloud = cloud_with(&before).await;
-        deployer(&cloud).deploy(&after).await.expect("uninterrupted run");
+        if let Err(error) = deployer(&cloud).deploy(&after).await {
+            panic!("uninterrupted run: {error}");
+        }
         (inventory(&cloud), cloud.counter().mutating())
     };
     assert!(calls > 0, "the change must make calls to be worth crashing");
@@ -43,7 +47,9 @@ async fn crash_everywhere(before: Stack, after: Stack) {
                 failure = failure.landed();
             }
             cloud.inject(failure);
-            let crashed = deployer(&cloud).deploy(&after).await.expect_err(&context);
+            let Err(crashed) = deployer(&cloud).deploy(&after).await else {
+                panic!("{context}: the crash must surface")
+            };
             assert!(crashed.is_retryable(), "{context}: {crashed}");
             cloud.clear_failures();
 
