@@ -15,6 +15,12 @@ pub(crate) fn elb_tags(tags: &Tags) -> Vec<elb::Tag> {
     tags.iter().map(|(k, v)| elb::Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// Tags for a create call: none at all rather than an empty list, which ELBv2 rejects (its `Tags`
+/// parameter holds at least one tag).
+pub(crate) fn elb_tags_on_create(tags: &Tags) -> Option<Vec<elb::Tag>> {
+    (!tags.is_empty()).then(|| elb_tags(tags))
+}
+
 pub(crate) fn protocol(p: Protocol) -> elb::ProtocolEnum {
     elb::ProtocolEnum::from(p.as_str())
 }
@@ -329,11 +335,16 @@ pub(crate) fn ec2_tags(tags: &[ec2::Tag]) -> Tags {
     tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
 }
 
-pub(crate) fn tag_specification(resource: ec2::ResourceType, tags: &Tags) -> ec2::TagSpecification {
-    ec2::TagSpecification::builder()
-        .resource_type(resource)
-        .set_tags(Some(tags.iter().map(|(k, v)| ec2::Tag::builder().key(k).value(v).build()).collect()))
-        .build()
+/// The tags of a created EC2 resource, or none: EC2 rejects a tag specification without tags.
+pub(crate) fn tag_specifications(resource: ec2::ResourceType, tags: &Tags) -> Option<Vec<ec2::TagSpecification>> {
+    (!tags.is_empty()).then(|| {
+        vec![
+            ec2::TagSpecification::builder()
+                .resource_type(resource)
+                .set_tags(Some(tags.iter().map(|(k, v)| ec2::Tag::builder().key(k).value(v).build()).collect()))
+                .build(),
+        ]
+    })
 }
 
 pub(crate) fn filter(name: &str, values: Vec<String>) -> ec2::Filter {

@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{self as ec2, ResourceType};
 use elbow_cloud::*;
 use elbow_model::Tags;
 
-use crate::convert::{ec2_tags, filter, ip_permission, security_group_rule, tag_specification};
+use crate::convert::{ec2_tags, filter, ip_permission, security_group_rule, tag_specifications};
 use crate::errors::classify;
 
 pub(crate) struct Ec2 {
@@ -168,7 +168,7 @@ impl Ec2 {
             .group_name(name)
             .description(description)
             .vpc_id(vpc_id)
-            .tag_specifications(tag_specification(ResourceType::SecurityGroup, tags))
+            .set_tag_specifications(tag_specifications(ResourceType::SecurityGroup, tags))
             .send()
             .await
             .map_err(|e| classify(api, e))?;
@@ -203,7 +203,7 @@ impl Ec2 {
                 .authorize_security_group_ingress()
                 .group_id(group_id)
                 .set_ip_permissions(Some(permissions))
-                .tag_specifications(tag_specification(ResourceType::SecurityGroupRule, tags))
+                .set_tag_specifications(tag_specifications(ResourceType::SecurityGroupRule, tags))
                 .send()
                 .await
                 .map_err(|e| classify(api, e))?;

@@ -252,7 +252,7 @@ impl Elbv2 {
             .ip_address_type(ip_address_type(input.ip_address_type))
             .set_subnets(Some(input.subnets.clone()))
             .set_security_groups((!input.security_groups.is_empty()).then(|| input.security_groups.clone()))
-            .set_tags(Some(elb_tags(&input.tags)))
+            .set_tags(elb_tags_on_create(&input.tags))
             .send()
             .await
             .map_err(|e| classify(api, e))?;
@@ -340,7 +340,7 @@ impl Elbv2 {
             } else {
                 None
             })
-            .set_tags(Some(elb_tags(&input.tags)))
+            .set_tags(elb_tags_on_create(&input.tags))
             .send()
             .await
             .map_err(|e| classify(api, e))?;
@@ -433,7 +433,7 @@ impl Elbv2 {
             .set_certificates(certificates(&input.certificates))
             .set_ssl_policy(input.ssl_policy.clone())
             .set_default_actions(Some(actions(&input.default_actions)))
-            .set_tags(Some(elb_tags(&input.tags)))
+            .set_tags(elb_tags_on_create(&input.tags))
             .send()
             .await
             .map_err(|e| classify(api, e))?;
@@ -471,7 +471,7 @@ impl Elbv2 {
             .priority(i32::try_from(input.priority).unwrap_or(i32::MAX))
             .set_conditions(Some(input.conditions.iter().map(condition).collect()))
             .set_actions(Some(actions(&input.actions)))
-            .set_tags(Some(elb_tags(&input.tags)))
+            .set_tags(elb_tags_on_create(&input.tags))
             .send()
             .await
             .map_err(|e| classify(api, e))?;
