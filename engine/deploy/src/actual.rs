@@ -1,7 +1,7 @@
 //! The resources one stack has in the cloud, as found by their ownership tags.
 
 use elbow_cloud::{Listener, LoadBalancer, SecurityGroup, SecurityGroupRule, TargetGroup};
-use elbow_model::{Attributes, ResourceId, Tags, Target};
+use elbow_model::{Attributes, IngressRule, ResourceId, Tags, Target};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActualStack {
@@ -10,6 +10,10 @@ pub struct ActualStack {
     pub security_groups: Vec<ActualSecurityGroup>,
     /// Rules this stack added to groups it does not own.
     pub node_rules: Vec<ActualNodeRule>,
+    /// Permissions this stack wanted on a node group that a rule not of ours already grants
+    /// (EC2 refused the duplicate). Satisfied, remembered so that later deploys do not ask again,
+    /// and never revoked. Known only to the deployer that saw the refusal.
+    pub satisfied_node_rules: Vec<SatisfiedNodeRule>,
 }
 
 impl ActualStack {
@@ -46,6 +50,13 @@ pub struct ActualSecurityGroup {
     pub resource_id: ResourceId,
     pub group: SecurityGroup,
     pub rules: Vec<SecurityGroupRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SatisfiedNodeRule {
+    pub group_id: String,
+    /// As planned: a security-group source resolved to its id.
+    pub rule: IngressRule,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,13 +6,15 @@ use std::collections::BTreeMap;
 
 use elbow_cloud::{
     Cloud, CloudError, CloudErrorKind, CreateListener, CreateLoadBalancer, CreateTargetGroup, ModifyListener,
-    SecurityGroup,
+    SecurityGroup, SecurityGroupFilter,
 };
 use elbow_model::tags::RESOURCE_TAG;
-use elbow_model::{ListenerSpec, ResourceId, RuleSource, SecurityGroupRef};
+use elbow_model::{IngressRule, ListenerSpec, Ownership, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec};
 use tracing::{debug, warn};
 
-use crate::actual::{ActualLoadBalancer, ActualNodeRule, ActualSecurityGroup, ActualStack, ActualTargetGroup};
+use crate::actual::{
+    ActualLoadBalancer, ActualNodeRule, ActualSecurityGroup, ActualStack, ActualTargetGroup, SatisfiedNodeRule,
+};
 use crate::error::DeployError;
 use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action};
 
@@ -62,8 +64,16 @@ impl<'a> Applier<'a> {
         let cloud = self.cloud;
         match step {
             Step::CreateSecurityGroup { spec } => {
-                let id =
-                    cloud.create_security_group(&spec.group_name, &spec.description, &spec.vpc_id, &spec.tags).await?;
+                let id = match cloud
+                    .create_security_group(&spec.group_name, &spec.description, &spec.vpc_id, &spec.tags)
+                    .await
+                {
+                    Ok(id) => id,
+                    Err(error) if error.kind == CloudErrorKind::Duplicate => {
+                        return Err(self.group_name_taken(&spec, error).await);
+                    }
+                    Err(error) => return Err(error.into()),
+                };
                 self.bindings.insert(spec.resource_id.clone(), id.clone());
                 self.actual.security_groups.push(ActualSecurityGroup {
                     resource_id: spec.resource_id,
@@ -87,7 +97,11 @@ impl<'a> Applier<'a> {
                 let created = match cloud.authorize_security_group_ingress(&group_id, &new_rules).await {
                     Ok(created) => created,
                     Err(error) if node && error.kind == CloudErrorKind::Duplicate => {
-                        self.authorize_one_by_one(&group_id, &new_rules).await?
+                        let (created, satisfied) = self.authorize_one_by_one(&group_id, &new_rules).await?;
+                        self.actual.satisfied_node_rules.extend(
+                            satisfied.into_iter().map(|rule| SatisfiedNodeRule { group_id: group_id.clone(), rule }),
+                        );
+                        created
                     }
                     Err(error) => return Err(error.into()),
                 };
@@ -267,7 +281,7 @@ impl<'a> Applier<'a> {
                 }
             }
             Step::DeleteLoadBalancer { arn } => {
-                cloud.delete_load_balancer(&arn).await?;
+                ignore_not_found(cloud.delete_load_balancer(&arn).await)?;
                 self.actual.load_balancers.retain(|lb| lb.lb.arn != arn);
                 // Its listeners are gone with it, so its target groups are free.
                 for tg in &mut self.actual.target_groups {
@@ -286,6 +300,26 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
+    /// The group name is taken. By a group of this stack (created by a run whose answer was lost,
+    /// unknown to stale state): the original error stands, retryable, and the re-run's discovery
+    /// finds the group by its tags. By anyone else: a conflict only the user can resolve, since
+    /// Elbow never adopts a group it cannot prove is its own.
+    async fn group_name_taken(&self, spec: &SecurityGroupSpec, error: CloudError) -> StepError {
+        let groups = match self.cloud.describe_security_groups(SecurityGroupFilter::Vpc(spec.vpc_id.clone())).await {
+            Ok(groups) => groups,
+            Err(_) => return error.into(),
+        };
+        let ours = groups
+            .iter()
+            .filter(|g| g.group_name == spec.group_name)
+            .all(|g| Ownership::from_tags(&g.tags) == Ownership::from_tags(&spec.tags));
+        if ours {
+            error.into()
+        } else {
+            StepError::Deploy(DeployError::NameConflict { kind: "security group", name: spec.group_name.clone() })
+        }
+    }
+
     /// A rule whose source is one of this stack's groups gets that group's id.
     fn rule_source_group(&self, rule: &PlannedRule) -> Result<Option<String>, StepError> {
         match &rule.rule.source {
@@ -297,22 +331,25 @@ impl<'a> Applier<'a> {
     /// EC2 rejects a whole batch when one rule already exists. Rules Elbow adds to a node group may
     /// already be there (added by hand, or by another tool); such a rule is satisfied, not an
     /// error, but it is not Elbow's and is never revoked by it.
+    /// Returns the rules created and the permissions found granted already.
     async fn authorize_one_by_one(
         &self,
         group_id: &str,
         rules: &[elbow_cloud::NewIngressRule],
-    ) -> Result<Vec<elbow_cloud::SecurityGroupRule>, StepError> {
+    ) -> Result<(Vec<elbow_cloud::SecurityGroupRule>, Vec<IngressRule>), StepError> {
         let mut created = Vec::new();
+        let mut satisfied = Vec::new();
         for rule in rules {
             match self.cloud.authorize_security_group_ingress(group_id, std::slice::from_ref(rule)).await {
                 Ok(mut rules) => created.append(&mut rules),
                 Err(error) if error.kind == CloudErrorKind::Duplicate => {
                     warn!(group_id, rule = ?rule.rule, "an identical rule not tagged as Elbow's already exists; leaving it as it is");
+                    satisfied.push(rule.rule.clone());
                 }
                 Err(error) => return Err(error.into()),
             }
         }
-        Ok(created)
+        Ok((created, satisfied))
     }
 
     fn listener_settings(&self, spec: &ListenerSpec) -> Result<ModifyListener, StepError> {

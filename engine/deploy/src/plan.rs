@@ -21,7 +21,7 @@ use elbow_model::{
     Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec, Stack, Tags, Target, TargetGroupSpec,
 };
 
-use crate::actual::{ActualLoadBalancer, ActualStack, ActualTargetGroup};
+use crate::actual::{ActualLoadBalancer, ActualSecurityGroup, ActualStack, ActualTargetGroup};
 
 /// What the planner needs besides the two stacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,22 +234,35 @@ impl Planner<'_> {
 
     fn security_groups(&mut self) {
         let mut kept = BTreeSet::new();
-        for desired in &self.desired.security_groups {
+        // Bind every kept group first, so that a rule naming another of the stack's groups as its
+        // source compares equal to what EC2 reports (the group's id).
+        let existing_groups: Vec<Option<&ActualSecurityGroup>> = self
+            .desired
+            .security_groups
+            .iter()
+            .map(|desired| {
+                self.actual.security_groups.iter().find(|a| {
+                    a.resource_id == desired.resource_id
+                        && a.group.group_name == desired.group_name
+                        && a.group.vpc_id == desired.vpc_id
+                })
+            })
+            .collect();
+        for (desired, existing) in self.desired.security_groups.iter().zip(&existing_groups) {
+            if let Some(actual) = existing {
+                self.plan.bindings.insert(desired.resource_id.clone(), actual.group.id.clone());
+            }
+        }
+        for (desired, existing) in self.desired.security_groups.iter().zip(existing_groups) {
             let rule_tags = ownership_subset(&desired.tags);
             let wanted: Vec<PlannedRule> = desired
                 .ingress
                 .iter()
                 .map(|rule| PlannedRule { rule: self.resolve_rule(rule), tags: rule_tags.clone() })
                 .collect();
-            let existing = self.actual.security_groups.iter().find(|a| {
-                a.resource_id == desired.resource_id
-                    && a.group.group_name == desired.group_name
-                    && a.group.vpc_id == desired.vpc_id
-            });
             match existing {
                 Some(actual) => {
                     kept.insert(actual.group.id.clone());
-                    self.plan.bindings.insert(desired.resource_id.clone(), actual.group.id.clone());
                     let have: Vec<&IngressRule> = actual.rules.iter().map(|r| &r.rule).collect();
                     let missing: Vec<PlannedRule> =
                         wanted.iter().filter(|w| !have.contains(&&w.rule)).cloned().collect();
@@ -500,9 +513,10 @@ impl Planner<'_> {
         let mut revoke: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for desired in &self.desired.node_security_group_rules {
             let rule = self.resolve_rule(&desired.rule);
-            let present = self.actual.node_rules.iter().any(|a| {
-                a.resource_id == desired.resource_id && a.rule.group_id == desired.group_id && a.rule.rule == rule
-            });
+            let present =
+                self.actual.node_rules.iter().any(|a| {
+                    a.resource_id == desired.resource_id && a.rule.group_id == desired.group_id && a.rule.rule == rule
+                }) || self.actual.satisfied_node_rules.iter().any(|s| s.group_id == desired.group_id && s.rule == rule);
             if !present {
                 let tags = ownership_tags(&self.ctx.cluster, &self.desired.id, &desired.resource_id);
                 authorize.entry(desired.group_id.clone()).or_default().push(PlannedRule { rule, tags });
@@ -550,13 +564,19 @@ impl Planner<'_> {
         }
     }
 
-    /// The shared backend group becomes its id; a managed group stays a reference until applied.
+    /// The shared backend group and the stack's existing groups become their ids; a group still
+    /// to be created stays a reference until applied.
     fn resolve_rule(&self, rule: &IngressRule) -> IngressRule {
         let mut rule = rule.clone();
-        if rule.source == RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend) {
-            rule.source = RuleSource::SecurityGroup(SecurityGroupRef::Existing(
-                self.ctx.backend_group.clone().unwrap_or_default(),
-            ));
+        let id = match &rule.source {
+            RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend) => {
+                Some(self.ctx.backend_group.clone().unwrap_or_default())
+            }
+            RuleSource::SecurityGroup(SecurityGroupRef::Managed(rid)) => self.plan.bindings.get(rid).cloned(),
+            _ => None,
+        };
+        if let Some(id) = id {
+            rule.source = RuleSource::SecurityGroup(SecurityGroupRef::Existing(id));
         }
         rule
     }
@@ -748,6 +768,7 @@ mod tests {
             }],
             security_groups: vec![],
             node_rules: vec![],
+            satisfied_node_rules: vec![],
         }
     }
 
@@ -830,6 +851,57 @@ mod tests {
         assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "CreateListener"]);
         assert_eq!(plan.steps[0], Step::DeleteLoadBalancer { arn: actual.load_balancers[0].lb.arn.clone() });
         assert_eq!(plan.bindings.get(&ResourceId::new("LoadBalancer")), Some(&new.lb.arn));
+    }
+
+    #[test]
+    fn a_rule_from_another_of_the_stacks_groups_compares_by_the_groups_id() {
+        let group = |rid: &str, ingress: Vec<IngressRule>| SecurityGroupSpec {
+            resource_id: ResourceId::new(rid),
+            group_name: rid.replace('/', "-"),
+            description: String::new(),
+            vpc_id: "vpc-1".into(),
+            ingress,
+            tags: Tags::new(),
+        };
+        let from_a = IngressRule {
+            ip_protocol: "tcp".into(),
+            from_port: 80,
+            to_port: 80,
+            source: RuleSource::SecurityGroup(SecurityGroupRef::Managed(ResourceId::new("SecurityGroup/a"))),
+            description: None,
+        };
+        let mut desired = Stack::empty(StackId::new("default/web"));
+        // b names a as its source and comes first: a's id must be known before b's rules compare.
+        desired.security_groups =
+            vec![group("SecurityGroup/b", vec![from_a.clone()]), group("SecurityGroup/a", vec![])];
+        let actual_group = |spec: &SecurityGroupSpec, id: &str, rules| ActualSecurityGroup {
+            resource_id: spec.resource_id.clone(),
+            group: elbow_cloud::SecurityGroup {
+                id: id.into(),
+                group_name: spec.group_name.clone(),
+                description: String::new(),
+                vpc_id: "vpc-1".into(),
+                tags: Tags::new(),
+            },
+            rules,
+        };
+        let reported = elbow_cloud::SecurityGroupRule {
+            rule_id: "sgr-1".into(),
+            group_id: "sg-b".into(),
+            rule: IngressRule {
+                source: RuleSource::SecurityGroup(SecurityGroupRef::Existing("sg-a".into())),
+                ..from_a
+            },
+            tags: Tags::new(),
+        };
+        let actual = ActualStack {
+            security_groups: vec![
+                actual_group(&desired.security_groups[0], "sg-b", vec![reported]),
+                actual_group(&desired.security_groups[1], "sg-a", vec![]),
+            ],
+            ..ActualStack::default()
+        };
+        assert_eq!(plan(&desired, &actual, &ctx()).steps, []);
     }
 
     #[test]

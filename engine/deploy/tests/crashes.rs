@@ -1,7 +1,7 @@
 //! Every change a deploy makes may be cut short at any mutating call: the request failing, or
 //! landing with its answer lost. For each kind of change (update, replacement, deletion) these
-//! tests crash the deploy at every call in turn, restart (a fresh deployer, so nothing is known but
-//! the tags), re-run, and check that the cloud holds exactly what an uninterrupted run leaves, that
+//! tests crash the deploy at every call in turn, re-run (after a restart: a fresh deployer that
+//! knows nothing but the tags; or with the same deployer), and check that the cloud holds exactly what an uninterrupted run leaves, that
 //! a further run changes nothing, and that deleting afterwards leaves nothing of the stack behind.
 
 use std::sync::Arc;
@@ -36,24 +36,25 @@ async fn crash_everywhere(before: Stack, after: Stack) {
         (inventory(&cloud), cloud.counter().mutating())
     };
     assert!(calls > 0, "the change must make calls to be worth crashing");
-    for landed in [false, true] {
+    for (landed, restart) in [(false, true), (true, true), (false, false), (true, false)] {
         for crash_at in 0..calls {
             let kind = [CloudErrorKind::ServerError, CloudErrorKind::Timeout, CloudErrorKind::Throttled]
                 [crash_at as usize % 3];
-            let context = format!("crash at call {crash_at} of {calls} ({kind:?}, landed {landed})");
+            let context = format!("crash at call {crash_at} of {calls} ({kind:?}, landed {landed}, restart {restart})");
             let cloud = cloud_with(&before).await;
+            let crashing = deployer(&cloud);
             let mut failure = Failure::any(kind).mutating_only().after(crash_at as u32);
             if landed {
                 failure = failure.landed();
             }
             cloud.inject(failure);
-            let Err(crashed) = deployer(&cloud).deploy(&after).await else {
-                panic!("{context}: the crash must surface")
-            };
+            let Err(crashed) = crashing.deploy(&after).await else { panic!("{context}: the crash must surface") };
             assert!(crashed.is_retryable(), "{context}: {crashed}");
             cloud.clear_failures();
 
-            deployer(&cloud).deploy(&after).await.unwrap_or_else(|e| panic!("{context}: re-run failed: {e}"));
+            // Without a restart the same deployer re-runs, finding what the crashed run left by tags.
+            let rerun = if restart { deployer(&cloud) } else { crashing };
+            rerun.deploy(&after).await.unwrap_or_else(|e| panic!("{context}: re-run failed: {e}"));
             assert_eq!(inventory(&cloud), expected, "{context}");
             cloud.counter().reset();
             deployer(&cloud).deploy(&after).await.unwrap_or_else(|e| panic!("{context}: third run failed: {e}"));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use elbow_cloud::fake::Failure;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
-use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, NewIngressRule};
+use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, NewIngressRule, SecurityGroup};
 use elbow_deploy::{DeployError, DeploySettings, Deployer};
 use elbow_model::*;
 
@@ -377,4 +377,61 @@ async fn throttling_and_server_errors_converge_through_the_resilient_layer() {
     assert_eq!(now.load_balancers.len(), 1);
     assert_eq!(now.listeners.len(), 1);
     assert_eq!(now.target_groups.len(), 1);
+}
+
+#[tokio::test]
+async fn a_node_permission_granted_by_someone_elses_rule_is_satisfied_not_duplicated_and_never_revoked() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut other = Svc::new("other");
+    other.ports = vec![(80, 31999)];
+    deployer.deploy(&other.stack()).await.expect("the backend group exists");
+    let backend_id = cloud.security_groups().into_iter().find(|g| g.group_name == backend()).expect("backend").id;
+    let theirs = cloud
+        .seed_security_group_rule(
+            NODE_GROUP,
+            NewIngressRule {
+                rule: IngressRule {
+                    ip_protocol: "tcp".into(),
+                    from_port: 31000,
+                    to_port: 31000,
+                    source: RuleSource::SecurityGroup(SecurityGroupRef::Existing(backend_id)),
+                    description: Some("added by hand".into()),
+                },
+                tags: Tags::new(),
+            },
+        )
+        .expect("seeded");
+
+    let mut web = Svc::new("web");
+    deployer.deploy(&web.stack()).await.expect("an existing permission is not an error");
+    let rules = cloud.security_group_rules(NODE_GROUP);
+    assert_eq!(rules.iter().filter(|r| r.rule.from_port == 31000).collect::<Vec<_>>(), [&theirs]);
+
+    cloud.counter().reset();
+    web.nodes = vec!["i-3"];
+    deployer.deploy(&web.stack()).await.expect("updated");
+    assert_eq!(cloud.counter().count(Api::AuthorizeSecurityGroupIngress), 0, "{:?}", cloud.counter().snapshot());
+
+    deployer.deploy(&Stack::empty(web.id())).await.expect("deleted");
+    assert!(cloud.security_group_rules(NODE_GROUP).contains(&theirs), "someone else's rule stays");
+}
+
+#[tokio::test]
+async fn a_foreign_security_group_with_the_frontend_name_is_a_conflict_and_is_left_alone() {
+    let cloud = cloud();
+    let stack = Svc::new("web").stack();
+    let foreign = SecurityGroup {
+        id: "sg-foreign".into(),
+        group_name: stack.security_groups[0].group_name.clone(),
+        description: "someone else's".into(),
+        vpc_id: "vpc-1".into(),
+        tags: Tags::from([("team".to_string(), "other".to_string())]),
+    };
+    cloud.seed_security_group(foreign.clone());
+    let error = deployer(&cloud).deploy(&stack).await.expect_err("conflict");
+    assert!(matches!(error, DeployError::NameConflict { kind: "security group", .. }), "{error}");
+    assert!(!error.is_retryable());
+    assert!(cloud.security_groups().contains(&foreign));
+    assert_eq!(inventory(&cloud).load_balancers, Vec::<String>::new(), "nothing after the conflict was created");
 }
