@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elbow_aws::SdkCloud;
+use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::*;
 use elbow_deploy::{DeployOutcome, DeploySettings, Deployer};
 use elbow_localstack_tests::{Network, cloud, unique};
@@ -29,14 +30,15 @@ impl Fixture {
     }
 
     fn deployer(&self) -> Deployer {
-        Deployer::new(
-            self.cloud.clone(),
-            DeploySettings {
-                cluster_name: self.net.cluster.clone(),
-                vpc_id: self.net.inventory.vpc_id.clone(),
-                drift_period: Duration::from_secs(3600),
-            },
-        )
+        Deployer::new(self.cloud.clone(), self.settings())
+    }
+
+    fn settings(&self) -> DeploySettings {
+        DeploySettings {
+            cluster_name: self.net.cluster.clone(),
+            vpc_id: self.net.inventory.vpc_id.clone(),
+            drift_period: Duration::from_secs(3600),
+        }
     }
 
     fn nodes(&self, count: usize) -> Vec<Node> {
@@ -276,4 +278,42 @@ async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
     let tags = f.cloud.describe_tags(std::slice::from_ref(&foreign.arn)).await.expect("tags");
     assert_eq!(tags[&foreign.arn], foreign_tags, "its tags are untouched");
     assert!(f.cloud.describe_load_balancers(LoadBalancerFilter::Names(vec![our_name])).await.expect("ours").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_services_deploy_at_once_through_rate_limits_and_retries() {
+    let f = Fixture::new("deploy-prod").await;
+    // As `elbow run` wires it: the SDK behind the client-side rate limits and retries.
+    let production = Arc::new(Resilient::new(cloud().await, RateLimits::aws_defaults(), RetryPolicy::default()));
+    let deployer = Deployer::new(production.clone(), f.settings());
+    let nodes = f.nodes(2);
+    let web = f.service(&[(80, 31090)], &[], &[]);
+    let mut api = f.service(&[(8080, 31091)], &[], &[]);
+    let api_name = unique("api");
+    api.metadata.uid = Some(format!("uid-{api_name}"));
+    api.metadata.name = Some(api_name.clone());
+    let (web_stack, api_stack) = (f.stack(&web, &nodes), f.stack(&api, &nodes));
+
+    // Both need the cluster's shared backend group and race to create it.
+    let (a, b) = tokio::join!(deployer.deploy(&web_stack), deployer.deploy(&api_stack));
+    let (a, b) = (a.expect("web deployed"), b.expect("api deployed"));
+    assert_ne!(a.load_balancer_arn, b.load_balancer_arn);
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 2);
+    let backend_name = elbow_deploy::shared::backend_group_name(&f.net.cluster);
+    let backends: Vec<&SecurityGroup> = owned.groups.iter().filter(|g| g.group_name == backend_name).collect();
+    assert_eq!(backends.len(), 1, "one shared backend group: {:?}", owned.groups);
+    assert!(owned.lbs.iter().all(|lb| lb.security_groups.contains(&backends[0].id)), "{:?}", owned.lbs);
+    let mut node_rules = owned.node_rules.clone();
+    node_rules.sort();
+    assert_eq!(node_rules, [31090, 31091]);
+    assert!(production.inner().calls().count(Api::CreateLoadBalancer) == 2);
+
+    let (web_gone, api_gone) = (Stack::empty(web_stack.id.clone()), Stack::empty(api_stack.id.clone()));
+    let (a, b) = tokio::join!(deployer.deploy(&web_gone), deployer.deploy(&api_gone));
+    a.expect("web deleted");
+    b.expect("api deleted");
+    let owned = f.owned().await;
+    assert!(owned.lbs.is_empty() && owned.targets.is_empty() && owned.node_rules.is_empty());
+    assert_eq!(owned.groups.iter().map(|g| g.group_name.clone()).collect::<Vec<_>>(), [backend_name]);
 }
