@@ -1,6 +1,7 @@
 //! What can go wrong while deploying a stack, and whether trying again can help.
 
 use elbow_cloud::{CloudError, CloudErrorKind};
+use elbow_model::StackId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -21,6 +22,12 @@ pub enum DeployError {
          delete or rename it, or set another name on the object"
     )]
     NameConflict { kind: &'static str, name: String },
+    /// A resource Elbow wants to create has the name of one that another stack of this cluster
+    /// owns (two Services given the same `name` annotation, say). Neither takes the other's.
+    #[error(
+        "failed to claim the {kind} name {name:?}: {owner} in this cluster already uses it; give one of them another name"
+    )]
+    NameTaken { kind: &'static str, name: String, owner: StackId },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -28,13 +35,21 @@ pub enum DeployError {
 }
 
 impl DeployError {
+    /// A cloud call named something that does not exist (any more).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Self::Discover(source) | Self::Apply { source, .. } => source.is_not_found(),
+            Self::NameConflict { .. } | Self::NameTaken { .. } | Self::Unbound(_) => false,
+        }
+    }
+
     /// Worth another attempt later without the user changing anything.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Discover(source) | Self::Apply { source, .. } => {
                 source.is_retryable() || matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
             }
-            Self::NameConflict { .. } | Self::Unbound(_) => false,
+            Self::NameConflict { .. } | Self::NameTaken { .. } | Self::Unbound(_) => false,
         }
     }
 }

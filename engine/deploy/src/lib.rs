@@ -103,7 +103,7 @@ impl Deployer {
             steps: std::mem::take(&mut applier.applied),
         };
         let outcome = with_load_balancer(outcome, desired, &applier);
-        self.check_in(&desired.id, applier.actual, result.is_ok()).await;
+        self.check_in(&desired.id, applier.actual, result.as_ref().err()).await;
         result?;
         if outcome.changed {
             info!(stack = %desired.id, steps = outcome.steps.len(), "deployed");
@@ -158,16 +158,23 @@ impl Deployer {
         Ok((entry, index.backend_group.clone()))
     }
 
-    async fn check_in(&self, stack: &StackId, actual: actual::ActualStack, succeeded: bool) {
+    async fn check_in(&self, stack: &StackId, actual: actual::ActualStack, error: Option<&DeployError>) {
+        let succeeded = error.is_none();
+        if !succeeded {
+            self.forget(stack);
+        }
         let mut guard = self.index.lock().await;
+        if error.is_some_and(DeployError::is_not_found) {
+            // Something the index vouched for is gone (the shared backend group deleted by hand,
+            // say): the whole index is suspect, and the next deploy rebuilds it.
+            *guard = None;
+            return;
+        }
         let Some(index) = guard.as_mut() else { return };
         if succeeded && actual.is_empty() {
             index.stacks.remove(stack);
         } else {
             index.stacks.insert(stack.clone(), StackEntry { actual, detailed: succeeded, rediscover: !succeeded });
-        }
-        if !succeeded {
-            self.forget(stack);
         }
     }
 }
@@ -181,11 +188,25 @@ fn check_names(desired: &Stack, entry: &StackEntry, index: &ClusterIndex) -> Res
         if !ours && index.foreign_load_balancer_names.contains(&lb.name) {
             return Err(DeployError::NameConflict { kind: "load balancer", name: lb.name.clone() });
         }
+        let other = index
+            .stacks
+            .iter()
+            .find(|(id, other)| **id != desired.id && other.actual.load_balancers.iter().any(|a| a.lb.name == lb.name));
+        if let Some((owner, _)) = other {
+            return Err(DeployError::NameTaken { kind: "load balancer", name: lb.name.clone(), owner: owner.clone() });
+        }
     }
     for tg in &desired.target_groups {
         let ours = entry.actual.target_groups.iter().any(|a| a.tg.name == tg.name);
         if !ours && index.foreign_target_group_names.contains(&tg.name) {
             return Err(DeployError::NameConflict { kind: "target group", name: tg.name.clone() });
+        }
+        let other = index
+            .stacks
+            .iter()
+            .find(|(id, other)| **id != desired.id && other.actual.target_groups.iter().any(|a| a.tg.name == tg.name));
+        if let Some((owner, _)) = other {
+            return Err(DeployError::NameTaken { kind: "target group", name: tg.name.clone(), owner: owner.clone() });
         }
     }
     Ok(())

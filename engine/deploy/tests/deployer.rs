@@ -435,3 +435,54 @@ async fn a_foreign_security_group_with_the_frontend_name_is_a_conflict_and_is_le
     assert!(cloud.security_groups().contains(&foreign));
     assert_eq!(inventory(&cloud).load_balancers, Vec::<String>::new(), "nothing after the conflict was created");
 }
+
+#[tokio::test]
+async fn a_shared_backend_group_deleted_by_hand_is_recreated_by_the_next_attempt() {
+    use elbow_cloud::Cloud;
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let gone = Svc::new("gone");
+    deployer.deploy(&gone.stack()).await.expect("deployed");
+    deployer.deploy(&Stack::empty(gone.id())).await.expect("deleted");
+    let backend_id = cloud.security_groups().into_iter().find(|g| g.group_name == backend()).expect("backend").id;
+    cloud.delete_security_group(&backend_id).await.expect("deleted by hand");
+
+    let web = Svc::new("web");
+    let first = deployer.deploy(&web.stack()).await.expect_err("the index still names the deleted group");
+    assert!(first.is_retryable(), "{first}");
+    deployer.deploy(&web.stack()).await.expect("the next attempt rebuilds the index and recreates the group");
+    let backend_now = cloud.security_groups().into_iter().find(|g| g.group_name == backend()).expect("recreated");
+    assert_ne!(backend_now.id, backend_id);
+    let lb = &cloud.load_balancers()[0];
+    assert!(lb.security_groups.contains(&backend_now.id), "{:?}", lb.security_groups);
+    assert!(!lb.security_groups.contains(&backend_id), "{:?}", lb.security_groups);
+    let node_rules = cloud.security_group_rules(NODE_GROUP);
+    assert_eq!(node_rules.len(), 1);
+    assert_eq!(node_rules[0].rule.source, RuleSource::SecurityGroup(SecurityGroupRef::Existing(backend_now.id)));
+}
+
+#[tokio::test]
+async fn two_stacks_asking_for_the_same_load_balancer_name_do_not_share_it() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut first = Svc::new("first");
+    first.lb_name = Some("shared-name");
+    let mut second = Svc::new("second");
+    second.lb_name = Some("shared-name");
+    second.ports = vec![(80, 31500)];
+    let owner = deployer.deploy(&first.stack()).await.expect("first deployed");
+    cloud.counter().reset();
+
+    let error = deployer.deploy(&second.stack()).await.expect_err("the name is taken");
+    assert!(matches!(&error, DeployError::NameTaken { owner, .. } if owner == &first.id()), "{error}");
+    assert!(!error.is_retryable());
+    assert_eq!(cloud.counter().mutating(), 0);
+    // After a restart too: the index knows every stack of the cluster.
+    let error = self::deployer(&cloud).deploy(&second.stack()).await.expect_err("still taken");
+    assert!(matches!(error, DeployError::NameTaken { .. }), "{error}");
+    assert_eq!(cloud.counter().mutating(), 0);
+    let lbs = cloud.load_balancers();
+    assert_eq!(lbs.len(), 1);
+    assert_eq!(Some(&lbs[0].arn), owner.load_balancer_arn.as_ref());
+    assert_eq!(cloud.tags(&lbs[0].arn).get(elbow_model::tags::STACK_TAG), Some(&"default/first".to_string()));
+}
