@@ -280,6 +280,21 @@ impl<'a> Applier<'a> {
                     sg.group.tags.extend(tags);
                 }
             }
+            Step::RemoveTags { arn, keys, .. } => {
+                cloud.remove_tags(std::slice::from_ref(&arn), &keys).await?;
+                if let Some(lb) = self.load_balancer(&arn) {
+                    lb.tags.retain(|k, _| !keys.contains(k));
+                }
+                if let Some(tg) = self.target_group(&arn) {
+                    tg.tags.retain(|k, _| !keys.contains(k));
+                }
+            }
+            Step::DeleteTags { id, keys, .. } => {
+                cloud.delete_tags(std::slice::from_ref(&id), &keys).await?;
+                if let Some(sg) = self.actual.security_groups.iter_mut().find(|g| g.group.id == id) {
+                    sg.group.tags.retain(|k, _| !keys.contains(k));
+                }
+            }
             Step::DeleteLoadBalancer { arn } => {
                 ignore_not_found(cloud.delete_load_balancer(&arn).await)?;
                 self.actual.load_balancers.retain(|lb| lb.lb.arn != arn);

@@ -13,12 +13,12 @@ pub mod error;
 pub mod plan;
 pub mod shared;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use elbow_cloud::Cloud;
-use elbow_model::{RuleSource, SecurityGroupRef, Stack, StackId};
+use elbow_model::{ResourceId, RuleSource, SecurityGroupRef, Stack, StackId, Tags};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -58,6 +58,11 @@ pub struct Deployer {
     /// only to read and write entries otherwise, never across a stack's own cloud calls.
     index: Mutex<Option<ClusterIndex>>,
     applied: StdMutex<HashMap<StackId, Applied>>,
+    /// The tags each stack's deploys asked for, by resource: how a tag Elbow set is told from one
+    /// someone else set when it is no longer desired. Kept through failed deploys (which may have
+    /// set some), dropped by [`Deployer::forget`]; lost on restart, when tags dropped from the
+    /// desired state in the meantime stay.
+    tags_asked: StdMutex<HashMap<StackId, BTreeMap<ResourceId, Tags>>>,
 }
 
 struct Applied {
@@ -68,7 +73,13 @@ struct Applied {
 
 impl Deployer {
     pub fn new(cloud: Arc<dyn Cloud>, settings: DeploySettings) -> Self {
-        Self { cloud, settings, index: Mutex::new(None), applied: StdMutex::new(HashMap::new()) }
+        Self {
+            cloud,
+            settings,
+            index: Mutex::new(None),
+            applied: StdMutex::new(HashMap::new()),
+            tags_asked: StdMutex::new(HashMap::new()),
+        }
     }
 
     pub async fn deploy(&self, desired: &Stack) -> Result<DeployOutcome, DeployError> {
@@ -89,10 +100,11 @@ impl Deployer {
             load_details(cloud, &mut entry.actual, desired).await.map_err(DeployError::Discover)?;
         }
 
+        let previous_tags = self.lock_tags().get(&desired.id).cloned().unwrap_or_default();
         let plan = plan::plan(
             desired,
             &entry.actual,
-            &PlanContext { cluster: self.settings.cluster_name.clone(), backend_group },
+            &PlanContext { cluster: self.settings.cluster_name.clone(), backend_group, previous_tags },
         );
         let mut applier = Applier::new(cloud, plan.bindings.clone(), entry.actual);
         let result = applier.run(plan).await;
@@ -103,6 +115,7 @@ impl Deployer {
             steps: std::mem::take(&mut applier.applied),
         };
         let outcome = with_load_balancer(outcome, desired, &applier);
+        self.record_tags(desired, result.is_ok());
         self.check_in(&desired.id, applier.actual, result.as_ref().err()).await;
         result?;
         if outcome.changed {
@@ -114,7 +127,36 @@ impl Deployer {
 
     /// Drops what is known about a stack (after its deletion, or when its owner went away).
     pub fn forget(&self, stack: &StackId) {
+        self.forget_outcome(stack);
+        self.lock_tags().remove(stack);
+    }
+
+    /// The next deploy of the stack compares with the cloud, whatever it asks for.
+    fn forget_outcome(&self, stack: &StackId) {
         self.applied.lock().unwrap_or_else(|p| p.into_inner()).remove(stack);
+    }
+
+    /// After a success the cloud has exactly the desired tags; after a failure it may have those
+    /// of either deploy, so both are remembered.
+    fn record_tags(&self, desired: &Stack, succeeded: bool) {
+        let mut asked = self.lock_tags();
+        let now = plan::desired_tags(desired);
+        let entry = asked.entry(desired.id.clone()).or_default();
+        if succeeded {
+            *entry = now;
+        } else {
+            for (resource, tags) in now {
+                entry.entry(resource).or_default().extend(tags);
+            }
+        }
+        if entry.is_empty() {
+            asked.remove(&desired.id);
+        }
+    }
+
+    fn lock_tags(&self) -> std::sync::MutexGuard<'_, HashMap<StackId, BTreeMap<ResourceId, Tags>>> {
+        // Each update replaces or extends one entry, so a panic elsewhere cannot leave it torn.
+        self.tags_asked.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The cached outcome of the last deploy, when `desired` has not changed since and the drift
@@ -161,7 +203,7 @@ impl Deployer {
     async fn check_in(&self, stack: &StackId, actual: actual::ActualStack, error: Option<&DeployError>) {
         let succeeded = error.is_none();
         if !succeeded {
-            self.forget(stack);
+            self.forget_outcome(stack);
         }
         let mut guard = self.index.lock().await;
         if error.is_some_and(DeployError::is_not_found) {

@@ -29,6 +29,9 @@ pub struct PlanContext {
     pub cluster: String,
     /// The cluster's shared backend security group, if the desired stack uses it.
     pub backend_group: Option<String>,
+    /// The tags earlier deploys of this stack asked for, by resource: keys among them that are no
+    /// longer desired are removed. Tags Elbow never asked for belong to someone else and stay.
+    pub previous_tags: BTreeMap<ResourceId, Tags>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -126,6 +129,18 @@ pub enum Step {
         id: String,
         tags: Tags,
     },
+    /// ELBv2 tag keys Elbow set before and no longer wants.
+    RemoveTags {
+        resource_id: ResourceId,
+        arn: Arn,
+        keys: Vec<String>,
+    },
+    /// EC2 tag keys Elbow set before and no longer wants.
+    DeleteTags {
+        resource_id: ResourceId,
+        id: String,
+        keys: Vec<String>,
+    },
     DeleteLoadBalancer {
         arn: Arn,
     },
@@ -183,6 +198,9 @@ impl Step {
             Step::ModifyListener { spec, .. } => format!("modify listener {}", spec.port),
             Step::DeleteListener { arn, .. } => format!("delete listener {arn}"),
             Step::AddTags { resource_id, .. } | Step::CreateTags { resource_id, .. } => format!("tag {resource_id}"),
+            Step::RemoveTags { resource_id, keys, .. } | Step::DeleteTags { resource_id, keys, .. } => {
+                format!("remove tag(s) {} from {resource_id}", keys.join(", "))
+            }
             Step::DeleteLoadBalancer { arn } => format!("delete load balancer {arn}"),
             Step::DeleteTargetGroup { arn } => format!("delete target group {arn}"),
             Step::DeleteSecurityGroup { id } => format!("delete security group {id}"),
@@ -295,6 +313,14 @@ impl Planner<'_> {
                             tags,
                         });
                     }
+                    let keys = self.dropped_tags(desired.resource_id.clone(), &desired.tags, &actual.group.tags);
+                    if !keys.is_empty() {
+                        self.push(Step::DeleteTags {
+                            resource_id: desired.resource_id.clone(),
+                            id: actual.group.id.clone(),
+                            keys,
+                        });
+                    }
                 }
                 None => {
                     self.push(Step::CreateSecurityGroup { spec: desired.clone() });
@@ -351,6 +377,10 @@ impl Planner<'_> {
                     let tags = missing_tags(&desired.tags, &actual.tags);
                     if !tags.is_empty() {
                         self.push(Step::AddTags { resource_id: id.clone(), arn: actual.tg.arn.clone(), tags });
+                    }
+                    let keys = self.dropped_tags(id.clone(), &desired.tags, &actual.tags);
+                    if !keys.is_empty() {
+                        self.push(Step::RemoveTags { resource_id: id.clone(), arn: actual.tg.arn.clone(), keys });
                     }
                 }
                 None => {
@@ -474,6 +504,21 @@ impl Planner<'_> {
         if !tags.is_empty() {
             self.push(Step::AddTags { resource_id: id.clone(), arn: actual.lb.arn.clone(), tags });
         }
+        let keys = self.dropped_tags(id.clone(), &desired.tags, &actual.tags);
+        if !keys.is_empty() {
+            self.push(Step::RemoveTags { resource_id: id.clone(), arn: actual.lb.arn.clone(), keys });
+        }
+    }
+
+    /// Keys Elbow set on the resource earlier and no longer wants, that the resource still has.
+    /// Keys it never set are someone else's and stay.
+    fn dropped_tags(&self, resource: ResourceId, desired: &Tags, actual: &Tags) -> Vec<String> {
+        let Some(previous) = self.ctx.previous_tags.get(&resource) else { return Vec::new() };
+        previous
+            .keys()
+            .filter(|key| !desired.contains_key(*key) && actual.contains_key(*key) && !is_ownership_tag(key))
+            .cloned()
+            .collect()
     }
 
     fn listeners(&mut self, lb: &ResourceId, desired: &[&ListenerSpec], actual: &[elbow_cloud::Listener]) {
@@ -637,13 +682,20 @@ fn missing_tags(desired: &Tags, actual: &Tags) -> Tags {
 
 /// The ownership tags among `tags`: what marks the rules of a group Elbow owns.
 fn ownership_subset(tags: &Tags) -> Tags {
-    tags.iter()
-        .filter(|(k, _)| {
-            [elbow_model::tags::CLUSTER_TAG, elbow_model::tags::STACK_TAG, elbow_model::tags::RESOURCE_TAG]
-                .contains(&k.as_str())
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    tags.iter().filter(|(k, _)| is_ownership_tag(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn is_ownership_tag(key: &str) -> bool {
+    [elbow_model::tags::CLUSTER_TAG, elbow_model::tags::STACK_TAG, elbow_model::tags::RESOURCE_TAG].contains(&key)
+}
+
+/// The tags a stack asks for, by resource: what the next deploy's [`PlanContext::previous_tags`]
+/// is made of.
+pub fn desired_tags(stack: &Stack) -> BTreeMap<ResourceId, Tags> {
+    let lbs = stack.load_balancers.iter().map(|lb| (lb.resource_id.clone(), lb.tags.clone()));
+    let tgs = stack.target_groups.iter().map(|tg| (tg.resource_id.clone(), tg.tags.clone()));
+    let sgs = stack.security_groups.iter().map(|sg| (sg.resource_id.clone(), sg.tags.clone()));
+    lbs.chain(tgs).chain(sgs).collect()
 }
 
 fn sorted(items: &[String]) -> Vec<String> {
@@ -773,7 +825,7 @@ mod tests {
     }
 
     fn ctx() -> PlanContext {
-        PlanContext { cluster: "c".into(), backend_group: None }
+        PlanContext { cluster: "c".into(), backend_group: None, previous_tags: BTreeMap::new() }
     }
 
     fn kinds(plan: &Plan) -> Vec<&'static str> {
@@ -908,7 +960,11 @@ mod tests {
     fn the_shared_backend_group_resolves_to_its_id() {
         let mut desired = stack(Scheme::InternetFacing, 31000);
         desired.load_balancers[0].security_groups = vec![SecurityGroupRef::SharedBackend];
-        let ctx = PlanContext { cluster: "c".into(), backend_group: Some("sg-backend".into()) };
+        let ctx = PlanContext {
+            cluster: "c".into(),
+            backend_group: Some("sg-backend".into()),
+            previous_tags: BTreeMap::new(),
+        };
         let plan = plan(&desired, &ActualStack::default(), &ctx);
         let groups = plan.steps.iter().find_map(|s| match s {
             Step::CreateLoadBalancer { security_groups, .. } => Some(security_groups.clone()),

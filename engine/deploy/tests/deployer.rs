@@ -8,6 +8,7 @@ use elbow_cloud::fake::Failure;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, NewIngressRule, SecurityGroup};
 use elbow_deploy::{DeployError, DeploySettings, Deployer};
+use elbow_model::tags::CLUSTER_TAG;
 use elbow_model::*;
 
 mod support;
@@ -485,4 +486,37 @@ async fn two_stacks_asking_for_the_same_load_balancer_name_do_not_share_it() {
     assert_eq!(lbs.len(), 1);
     assert_eq!(Some(&lbs[0].arn), owner.load_balancer_arn.as_ref());
     assert_eq!(cloud.tags(&lbs[0].arn).get(elbow_model::tags::STACK_TAG), Some(&"default/first".to_string()));
+}
+
+#[tokio::test]
+async fn tags_elbow_no_longer_asks_for_are_removed_and_tags_of_others_stay() {
+    use elbow_cloud::Cloud;
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut svc = Svc::new("web");
+    svc.extra_tags = vec![("team", "a"), ("cost-center", "1")];
+    deployer.deploy(&svc.stack()).await.expect("deployed");
+    let lb = cloud.load_balancers()[0].arn.clone();
+    let tg = cloud.target_groups()[0].arn.clone();
+    let frontend = cloud.security_groups().into_iter().find(|g| g.group_name == "k8s-default-web-fe").expect("fe").id;
+    let billing = Tags::from([("billing".to_string(), "x".to_string())]);
+    cloud.add_tags(&[lb.clone(), tg.clone()], &billing).await.expect("someone else tags");
+    cloud.create_tags(std::slice::from_ref(&frontend), &billing).await.expect("someone else tags");
+    cloud.counter().reset();
+
+    svc.extra_tags = vec![("team", "b")];
+    deployer.deploy(&svc.stack()).await.expect("re-tagged");
+    for id in [&lb, &tg, &frontend] {
+        let tags = cloud.tags(id);
+        assert_eq!(tags.get("team").map(String::as_str), Some("b"), "{id}: {tags:?}");
+        assert_eq!(tags.get("cost-center"), None, "{id}: {tags:?}");
+        assert_eq!(tags.get("billing").map(String::as_str), Some("x"), "{id}: someone else's tag stays");
+        assert_eq!(tags.get(CLUSTER_TAG).map(String::as_str), Some(CLUSTER), "{id}");
+    }
+    let calls = cloud.counter().snapshot();
+    assert_eq!(calls.get(&Api::AddTags), Some(&2), "{calls:?}");
+    assert_eq!(calls.get(&Api::RemoveTags), Some(&2), "{calls:?}");
+    assert_eq!(calls.get(&Api::CreateTags), Some(&1), "{calls:?}");
+    assert_eq!(calls.get(&Api::DeleteTags), Some(&1), "{calls:?}");
+    assert_eq!(cloud.counter().mutating(), 6, "{calls:?}");
 }

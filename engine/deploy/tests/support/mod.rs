@@ -73,6 +73,8 @@ pub struct Svc {
     pub health_interval: u32,
     /// The `name` annotation: a fixed load balancer name, whatever the scheme.
     pub lb_name: Option<&'static str>,
+    /// The `additional-resource-tags` annotation: on every resource Elbow creates.
+    pub extra_tags: Vec<(&'static str, &'static str)>,
 }
 
 impl Svc {
@@ -85,6 +87,7 @@ impl Svc {
             source_ranges: vec!["0.0.0.0/0"],
             health_interval: 10,
             lb_name: None,
+            extra_tags: Vec::new(),
         }
     }
 
@@ -93,7 +96,9 @@ impl Svc {
     }
 
     pub fn tags(&self, resource: &ResourceId) -> Tags {
-        ownership_tags(CLUSTER, &self.id(), resource)
+        let mut tags = ownership_tags(CLUSTER, &self.id(), resource);
+        tags.extend(self.extra_tags.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        tags
     }
 
     pub fn stack(&self) -> Stack {
