@@ -1,6 +1,8 @@
 //! The resources one stack has in the cloud, as found by their ownership tags.
 
-use elbow_cloud::{Listener, LoadBalancer, SecurityGroup, SecurityGroupRule, TargetGroup};
+use std::collections::BTreeMap;
+
+use elbow_cloud::{Arn, Listener, LoadBalancer, Rule, SecurityGroup, SecurityGroupRule, TargetGroup};
 use elbow_model::{Attributes, IngressRule, ResourceId, Tags, Target};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +34,9 @@ pub struct ActualLoadBalancer {
     pub tags: Tags,
     /// Listeners are matched by port (unique per load balancer), so they need no tags of their own.
     pub listeners: Vec<Listener>,
+    /// The rules of each listener (by listener ARN) other than its default rule, matched by
+    /// priority. Application load balancers only: a network load balancer's listeners have none.
+    pub rules: BTreeMap<Arn, Vec<Rule>>,
     /// Only the keys the desired state sets are read and compared.
     pub attributes: Attributes,
 }

@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 
 use elbow_cloud::{
-    Cloud, CloudError, CloudErrorKind, CreateListener, CreateLoadBalancer, CreateTargetGroup, ModifyListener,
-    SecurityGroup, SecurityGroupFilter,
+    Arn, Cloud, CloudError, CloudErrorKind, CreateListener, CreateLoadBalancer, CreateRule, CreateTargetGroup,
+    ModifyListener, ModifyRule, SecurityGroup, SecurityGroupFilter,
 };
 use elbow_model::tags::RESOURCE_TAG;
-use elbow_model::{IngressRule, ListenerSpec, Ownership, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec};
+use elbow_model::{
+    Action, IngressRule, ListenerSpec, Ownership, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec,
+};
 use tracing::{debug, warn};
 
 use crate::actual::{
@@ -193,6 +195,7 @@ impl<'a> Applier<'a> {
                     lb,
                     tags: spec.tags,
                     listeners: Vec::new(),
+                    rules: Default::default(),
                     attributes: Default::default(),
                 });
             }
@@ -263,6 +266,51 @@ impl<'a> Applier<'a> {
                 ignore_not_found(cloud.delete_listener(&arn).await)?;
                 if let Some(lb) = self.load_balancer(&lb_arn) {
                     lb.listeners.retain(|l| l.arn != arn);
+                    lb.rules.remove(&arn);
+                }
+            }
+            Step::CreateRule { load_balancer, listener_port, priority, rule, tags } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                let listener_arn = self
+                    .load_balancer(&lb_arn)
+                    .and_then(|lb| lb.listeners.iter().find(|l| l.port == listener_port))
+                    .map(|l| l.arn.clone())
+                    .ok_or_else(|| StepError::Deploy(DeployError::Unbound(format!("listener {listener_port}"))))?;
+                let actions = self.bind_actions(&rule.actions, || format!("a target group of rule {priority}"))?;
+                let created = cloud
+                    .create_rule(CreateRule {
+                        listener_arn: listener_arn.clone(),
+                        priority,
+                        conditions: rule.conditions,
+                        actions,
+                        tags,
+                    })
+                    .await?;
+                if let Some(lb) = self.load_balancer(&lb_arn) {
+                    let rules = lb.rules.entry(listener_arn).or_default();
+                    rules.push(created);
+                    rules.sort_by_key(|r| r.priority);
+                }
+            }
+            Step::ModifyRule { load_balancer, arn, rule } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                let actions = self.bind_actions(&rule.actions, || format!("a target group of rule {arn}"))?;
+                let input = ModifyRule { arn: arn.clone(), conditions: rule.conditions, actions };
+                cloud.modify_rule(input.clone()).await?;
+                if let Some(lb) = self.load_balancer(&lb_arn)
+                    && let Some(existing) = lb.rules.values_mut().flatten().find(|r| r.arn == arn)
+                {
+                    existing.conditions = input.conditions;
+                    existing.actions = input.actions;
+                }
+            }
+            Step::DeleteRule { load_balancer, arn } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                ignore_not_found(cloud.delete_rule(&arn).await)?;
+                if let Some(lb) = self.load_balancer(&lb_arn) {
+                    for rules in lb.rules.values_mut() {
+                        rules.retain(|r| r.arn != arn);
+                    }
                 }
             }
             Step::AddTags { arn, tags, .. } => {
@@ -367,15 +415,22 @@ impl<'a> Applier<'a> {
         Ok((created, satisfied))
     }
 
-    fn listener_settings(&self, spec: &ListenerSpec) -> Result<ModifyListener, StepError> {
-        let default_actions = spec
-            .default_actions
+    /// Actions with their target groups' ARNs; `what` names the owner for the error.
+    fn bind_actions(
+        &self,
+        actions: &[Action<ResourceId>],
+        what: impl FnOnce() -> String,
+    ) -> Result<Vec<Action<Arn>>, StepError> {
+        actions
             .iter()
             .map(|action| bind_action(action, &self.bindings))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                StepError::Deploy(DeployError::Unbound(format!("a target group of listener {}", spec.port)))
-            })?;
+            .ok_or_else(|| StepError::Deploy(DeployError::Unbound(what())))
+    }
+
+    fn listener_settings(&self, spec: &ListenerSpec) -> Result<ModifyListener, StepError> {
+        let default_actions =
+            self.bind_actions(&spec.default_actions, || format!("a target group of listener {}", spec.port))?;
         Ok(ModifyListener {
             arn: String::new(),
             port: spec.port,

@@ -1,6 +1,6 @@
 //! Finding actual state by ownership tags: the cluster-wide index built once per drift period,
-//! the re-discovery of one stack after a failed deploy, and the per-stack details (listeners,
-//! targets, attributes, group rules) read the first time a stack is deployed.
+//! the re-discovery of one stack after a failed deploy, and the per-stack details (listeners and
+//! their rules, targets, attributes, group rules) read the first time a stack is deployed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +9,7 @@ use elbow_cloud::{
     SecurityGroupRuleFilter, TargetGroupFilter,
 };
 use elbow_model::tags::{CLUSTER_TAG, STACK_TAG};
-use elbow_model::{Ownership, ResourceId, Stack, StackId, Tags};
+use elbow_model::{LoadBalancerType, Ownership, ResourceId, Stack, StackId, Tags};
 use tokio::time::Instant;
 
 use crate::actual::{ActualLoadBalancer, ActualNodeRule, ActualSecurityGroup, ActualStack, ActualTargetGroup};
@@ -63,6 +63,7 @@ pub(crate) async fn discover_cluster(cloud: &dyn Cloud, cluster: &str) -> CloudR
                 lb,
                 tags,
                 listeners: Vec::new(),
+                rules: Default::default(),
                 attributes: Default::default(),
             }),
             None => {
@@ -157,6 +158,7 @@ pub(crate) async fn discover_stack(
                     lb,
                     tags: lb_tags,
                     listeners: Vec::new(),
+                    rules: Default::default(),
                     attributes: Default::default(),
                 });
             }
@@ -211,6 +213,15 @@ pub(crate) async fn load_details(cloud: &dyn Cloud, actual: &mut ActualStack, de
     };
     for lb in &mut actual.load_balancers {
         lb.listeners = cloud.describe_listeners(&lb.lb.arn).await?;
+        lb.rules.clear();
+        if lb.lb.lb_type == LoadBalancerType::Application {
+            for listener in &lb.listeners {
+                let mut rules: Vec<_> =
+                    cloud.describe_rules(&listener.arn).await?.into_iter().filter(|r| r.priority.is_some()).collect();
+                rules.sort_by_key(|r| r.priority);
+                lb.rules.insert(listener.arn.clone(), rules);
+            }
+        }
         if wants_attributes("lb", &lb.resource_id) {
             lb.attributes = cloud.describe_load_balancer_attributes(&lb.lb.arn).await?;
         }

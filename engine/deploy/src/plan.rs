@@ -14,11 +14,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use elbow_cloud::{Arn, NewIngressRule};
+use elbow_cloud::{Arn, NewIngressRule, Rule};
 use elbow_model::tags::ownership_tags;
 use elbow_model::{
     Action, Attributes, HealthCheck, IngressRule, IpAddressType, ListenerSpec, LoadBalancerSpec, LoadBalancerType,
-    Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec, Stack, Tags, Target, TargetGroupSpec,
+    Protocol, ResourceId, RuleSource, RuleSpec, SecurityGroupRef, SecurityGroupSpec, Stack, Tags, Target,
+    TargetGroupSpec,
 };
 
 use crate::actual::{ActualLoadBalancer, ActualSecurityGroup, ActualStack, ActualTargetGroup};
@@ -117,6 +118,25 @@ pub enum Step {
         load_balancer: ResourceId,
         arn: Arn,
     },
+    /// A rule at `priority` on the listener at `listener_port` of `load_balancer` (which may be
+    /// created earlier in the same plan).
+    CreateRule {
+        load_balancer: ResourceId,
+        listener_port: u16,
+        priority: u32,
+        rule: RuleSpec,
+        tags: Tags,
+    },
+    /// New conditions and actions for the rule at that priority.
+    ModifyRule {
+        load_balancer: ResourceId,
+        arn: Arn,
+        rule: RuleSpec,
+    },
+    DeleteRule {
+        load_balancer: ResourceId,
+        arn: Arn,
+    },
     /// ELBv2 tags (load balancers, target groups): only keys that are missing or differ.
     AddTags {
         resource_id: ResourceId,
@@ -197,6 +217,11 @@ impl Step {
             Step::CreateListener { spec, .. } => format!("create listener {}", spec.port),
             Step::ModifyListener { spec, .. } => format!("modify listener {}", spec.port),
             Step::DeleteListener { arn, .. } => format!("delete listener {arn}"),
+            Step::CreateRule { listener_port, priority, .. } => {
+                format!("create rule {priority} of listener {listener_port}")
+            }
+            Step::ModifyRule { arn, .. } => format!("modify rule {arn}"),
+            Step::DeleteRule { arn, .. } => format!("delete rule {arn}"),
             Step::AddTags { resource_id, .. } | Step::CreateTags { resource_id, .. } => format!("tag {resource_id}"),
             Step::RemoveTags { resource_id, keys, .. } | Step::DeleteTags { resource_id, keys, .. } => {
                 format!("remove tag(s) {} from {resource_id}", keys.join(", "))
@@ -432,7 +457,7 @@ impl Planner<'_> {
                     self.plan.bindings.insert(desired.resource_id.clone(), actual.lb.arn.clone());
                     self.update_load_balancer(desired, actual, groups);
                     self.delete_replaced_before_listeners(desired, &replaced);
-                    self.listeners(&desired.resource_id, &listeners, &actual.listeners);
+                    self.listeners(&desired.resource_id, &listeners, actual);
                 }
                 None => {
                     // A name is unique: a replacement that keeps it (the user named the load
@@ -454,6 +479,7 @@ impl Planner<'_> {
                             load_balancer: desired.resource_id.clone(),
                             spec: listener.clone(),
                         });
+                        self.listener_rules(&desired.resource_id, listener, None, &[]);
                     }
                 }
             }
@@ -521,23 +547,71 @@ impl Planner<'_> {
             .collect()
     }
 
-    fn listeners(&mut self, lb: &ResourceId, desired: &[&ListenerSpec], actual: &[elbow_cloud::Listener]) {
+    fn listeners(&mut self, lb: &ResourceId, desired: &[&ListenerSpec], actual_lb: &ActualLoadBalancer) {
+        let actual = &actual_lb.listeners;
         for listener in desired {
             match actual.iter().find(|a| a.port == listener.port) {
-                None => self.push(Step::CreateListener { load_balancer: lb.clone(), spec: (*listener).clone() }),
-                Some(existing) if !self.same_listener(listener, existing) => self.push(Step::ModifyListener {
-                    load_balancer: lb.clone(),
-                    arn: existing.arn.clone(),
-                    spec: (*listener).clone(),
-                }),
-                Some(_) => {}
+                None => {
+                    self.push(Step::CreateListener { load_balancer: lb.clone(), spec: (*listener).clone() });
+                    self.listener_rules(lb, listener, None, &[]);
+                }
+                Some(existing) => {
+                    if !self.same_listener(listener, existing) {
+                        self.push(Step::ModifyListener {
+                            load_balancer: lb.clone(),
+                            arn: existing.arn.clone(),
+                            spec: (*listener).clone(),
+                        });
+                    }
+                    let rules = actual_lb.rules.get(&existing.arn).map(Vec::as_slice).unwrap_or_default();
+                    self.listener_rules(lb, listener, Some(&existing.arn), rules);
+                }
             }
         }
         for existing in actual {
             if !desired.iter().any(|l| l.port == existing.port) {
+                // Its rules go with it.
                 self.push(Step::DeleteListener { load_balancer: lb.clone(), arn: existing.arn.clone() });
             }
         }
+    }
+
+    /// Rules are matched by priority (the position in the desired list, from 1): a rule that
+    /// differs is modified in place, a missing one created, one beyond the desired list deleted.
+    /// Matching by priority keeps a re-run after a crash from creating a second rule at a taken
+    /// priority, and never needs two rules to swap priorities.
+    fn listener_rules(&mut self, lb: &ResourceId, listener: &ListenerSpec, arn: Option<&Arn>, actual: &[Rule]) {
+        for (index, desired) in listener.rules.iter().enumerate() {
+            let priority = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            match actual.iter().find(|a| a.priority == Some(priority)) {
+                None => self.push(Step::CreateRule {
+                    load_balancer: lb.clone(),
+                    listener_port: listener.port,
+                    priority,
+                    rule: desired.clone(),
+                    tags: listener.tags.clone(),
+                }),
+                Some(existing) if !self.same_rule(desired, existing) => self.push(Step::ModifyRule {
+                    load_balancer: lb.clone(),
+                    arn: existing.arn.clone(),
+                    rule: desired.clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        if arn.is_none() {
+            return;
+        }
+        let wanted = u32::try_from(listener.rules.len()).unwrap_or(u32::MAX);
+        for extra in actual.iter().filter(|a| a.priority.is_none_or(|p| p > wanted)) {
+            self.push(Step::DeleteRule { load_balancer: lb.clone(), arn: extra.arn.clone() });
+        }
+    }
+
+    fn same_rule(&self, desired: &RuleSpec, actual: &Rule) -> bool {
+        let actions: Option<Vec<Action<Arn>>> =
+            desired.actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
+        desired.conditions == actual.conditions && actions.is_some_and(|a| a == actual.actions)
     }
 
     /// Compares settings; target groups are compared through their bindings, so a listener whose
@@ -800,6 +874,7 @@ mod tests {
                     default_actions: vec![Action::forward(tg_arn.clone())],
                 }],
                 attributes: Attributes::new(),
+                rules: BTreeMap::new(),
             }],
             target_groups: vec![ActualTargetGroup {
                 resource_id: tg.resource_id.clone(),

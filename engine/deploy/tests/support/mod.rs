@@ -233,3 +233,124 @@ pub fn inventory(cloud: &FakeCloud) -> Inventory {
 pub fn backend() -> String {
     elbow_deploy::shared::backend_group_name(CLUSTER)
 }
+
+/// An Ingress-shaped stack: an application load balancer with one HTTP listener on port 80 whose
+/// default action forwards to the first of `backends` (NodePorts), and one rule per entry of
+/// `rules` (path pattern, index into `backends`), in priority order.
+pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack {
+    let id = StackId::new(format!("ingress/{name}"));
+    let tags = |resource: &ResourceId| ownership_tags(CLUSTER, &id, resource);
+    let lb_id = ResourceId::new("LoadBalancer");
+    let sg_id = ResourceId::new("SecurityGroup/frontend");
+    let tg_id = |port: u16| ResourceId::new(format!("TargetGroup/{port}"));
+    let mut stack = Stack::empty(id.clone());
+    stack.load_balancers.push(LoadBalancerSpec {
+        resource_id: lb_id.clone(),
+        name: format!("k8s-{name}-alb"),
+        lb_type: LoadBalancerType::Application,
+        scheme: Scheme::InternetFacing,
+        ip_address_type: IpAddressType::Ipv4,
+        subnets: vec!["subnet-a".into(), "subnet-b".into()],
+        security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
+        attributes: Attributes::new(),
+        tags: tags(&lb_id),
+    });
+    for &port in backends {
+        stack.target_groups.push(TargetGroupSpec {
+            resource_id: tg_id(port),
+            name: format!("k8s-{name}-{port}"),
+            target_type: TargetType::Instance,
+            protocol: Protocol::Http,
+            port,
+            vpc_id: "vpc-1".into(),
+            ip_address_type: IpAddressType::Ipv4,
+            health_check: HealthCheck {
+                protocol: Protocol::Http,
+                port: HealthCheckPort::TrafficPort,
+                path: Some("/".into()),
+                interval_seconds: 15,
+                timeout_seconds: 5,
+                healthy_threshold_count: 2,
+                unhealthy_threshold_count: 2,
+                matcher: Some("200".into()),
+            },
+            attributes: Attributes::new(),
+            tags: tags(&tg_id(port)),
+            targets: vec![Target { id: "i-1".into(), port }, Target { id: "i-2".into(), port }],
+        });
+        stack.node_security_group_rules.push(NodeSecurityGroupRule {
+            resource_id: ResourceId::new(format!("NodeRule/{NODE_GROUP}/tcp/{port}")),
+            group_id: NODE_GROUP.into(),
+            rule: IngressRule {
+                ip_protocol: "tcp".into(),
+                from_port: port,
+                to_port: port,
+                source: RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend),
+                description: None,
+            },
+        });
+    }
+    let listener_id = ResourceId::new("Listener/HTTP-80");
+    stack.listeners.push(ListenerSpec {
+        resource_id: listener_id.clone(),
+        load_balancer: lb_id,
+        port: 80,
+        protocol: Protocol::Http,
+        certificates: vec![],
+        ssl_policy: None,
+        default_actions: vec![Action::forward(tg_id(backends[0]))],
+        rules: rules
+            .iter()
+            .map(|(path, backend)| RuleSpec {
+                conditions: vec![RuleCondition::PathPattern(vec![path.to_string()])],
+                actions: vec![Action::forward(tg_id(backends[*backend]))],
+            })
+            .collect(),
+        tags: tags(&listener_id),
+    });
+    stack.security_groups.push(SecurityGroupSpec {
+        resource_id: sg_id.clone(),
+        group_name: format!("k8s-{name}-fe"),
+        description: "frontend".into(),
+        vpc_id: "vpc-1".into(),
+        ingress: vec![IngressRule {
+            ip_protocol: "tcp".into(),
+            from_port: 80,
+            to_port: 80,
+            source: RuleSource::CidrIpv4("0.0.0.0/0".into()),
+            description: None,
+        }],
+        tags: tags(&sg_id),
+    });
+    stack
+}
+
+/// The listener rules the fake holds for our load balancers: (priority, path patterns, target
+/// group name), default rules left out.
+pub fn listener_rules(cloud: &FakeCloud) -> Vec<(u32, Vec<String>, String)> {
+    let tg_names: std::collections::BTreeMap<String, String> =
+        cloud.target_groups().into_iter().map(|tg| (tg.arn, tg.name)).collect();
+    let mut rules = Vec::new();
+    for listener in cloud.listeners() {
+        for rule in cloud.rules(&listener.arn) {
+            let Some(priority) = rule.priority else { continue };
+            let paths = rule
+                .conditions
+                .iter()
+                .flat_map(|c| match c {
+                    RuleCondition::PathPattern(paths) => paths.clone(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let target = match rule.actions.first() {
+                Some(Action::Forward { target_groups }) => {
+                    tg_names.get(&target_groups[0].target_group).cloned().unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            rules.push((priority, paths, target));
+        }
+    }
+    rules.sort();
+    rules
+}
