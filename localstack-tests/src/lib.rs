@@ -2,9 +2,10 @@
 //! and a freshly seeded network (VPC, tagged subnets in three zones, a node security group,
 //! running instances) per test, so tests run in parallel against one endpoint.
 //!
-//! `AWS_ENDPOINT_URL` set: that endpoint is used as it is (LocalStack, real AWS, a moto someone
-//! started) and nothing is started. Unset: moto is installed into the cache (scripts/moto) and
-//! started on a free 127.0.0.1 port, once per test binary; it stops when the test process ends.
+//! `AWS_ENDPOINT_URL` set: that endpoint is used as it is (LocalStack, a moto someone started) and
+//! nothing is started. `ELBOW_TEST_REAL_AWS=1`: AWS itself, through the standard chain, nothing
+//! started. Otherwise moto is installed into the cache (scripts/moto) and started on a free
+//! 127.0.0.1 port, once per test binary; it stops when the test process ends.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test harness: failing loudly is the point
 
@@ -22,13 +23,14 @@ use elbow_aws::SdkCloud;
 use elbow_model::inventory::{Instance, SecurityGroup, Subnet};
 use elbow_model::{CloudInventory, Tags};
 
-/// The endpoint under test.
-pub fn endpoint() -> String {
-    static ENDPOINT: OnceLock<String> = OnceLock::new();
+/// The endpoint under test; `None`: AWS's own endpoints.
+pub fn endpoint() -> Option<String> {
+    static ENDPOINT: OnceLock<Option<String>> = OnceLock::new();
     ENDPOINT
         .get_or_init(|| match std::env::var("AWS_ENDPOINT_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ => start_moto(),
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var("ELBOW_TEST_REAL_AWS").is_ok_and(|v| v == "1") => None,
+            _ => Some(start_moto()),
         })
         .clone()
 }
@@ -61,8 +63,10 @@ fn start_moto() -> String {
 /// SDK configuration for the endpoint. Against moto any credentials do; against a real endpoint
 /// the standard chain's credentials are used.
 pub async fn sdk_config() -> SdkConfig {
-    let endpoint = endpoint();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&endpoint);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(endpoint) = endpoint() {
+        loader = loader.endpoint_url(endpoint);
+    }
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         loader = loader.credentials_provider(Credentials::new("testing", "testing", None, None, "elbow-tests"));
     }
@@ -93,16 +97,21 @@ pub struct Network {
 }
 
 impl Network {
-    /// VPC, one role-tagged public and private subnet per zone in three zones, a node security
-    /// group tagged for `cluster`, and `instances` running instances in it.
+    /// VPC with an internet gateway (AWS refuses internet-facing load balancers without one), one
+    /// role-tagged public and private subnet per zone in the region's first three zones, a node
+    /// security group tagged for `cluster`, and `instances` running instances in the first zone.
     pub async fn seed(cluster_prefix: &str, instances: usize) -> Network {
         let cluster = unique(cluster_prefix);
         let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
-        let octet = (std::process::id() as u64 + COUNTER_NET.fetch_add(1, Ordering::Relaxed)) % 200 + 20;
+        let octet = (u64::from(std::process::id()) + COUNTER_NET.fetch_add(1, Ordering::Relaxed)) % 200 + 20;
         let vpc = ec2.create_vpc().cidr_block(format!("10.{octet}.0.0/16")).send().await.expect("vpc");
         let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
+        let gateway = ec2.create_internet_gateway().send().await.expect("internet gateway");
+        let gateway_id = gateway.internet_gateway().and_then(|g| g.internet_gateway_id()).expect("gateway id");
+        ec2.attach_internet_gateway().internet_gateway_id(gateway_id).vpc_id(&vpc_id).send().await.expect("attached");
+        let zones = three_zones(&ec2).await;
         let mut subnets = Vec::new();
-        for (i, zone) in ["us-east-1a", "us-east-1b", "us-east-1c"].iter().enumerate() {
+        for (i, zone) in zones.iter().enumerate() {
             for (j, role) in ["kubernetes.io/role/elb", "kubernetes.io/role/internal-elb"].iter().enumerate() {
                 let cidr = format!("10.{octet}.{}.0/24", i * 2 + j);
                 let tags = Tags::from([
@@ -113,7 +122,7 @@ impl Network {
                     .create_subnet()
                     .vpc_id(&vpc_id)
                     .cidr_block(&cidr)
-                    .availability_zone(*zone)
+                    .availability_zone(zone)
                     .tag_specifications(tag_spec(ResourceType::Subnet, &tags))
                     .send()
                     .await
@@ -153,7 +162,7 @@ impl Network {
                 .iter()
                 .map(|id| Instance {
                     id: id.clone(),
-                    availability_zone: "us-east-1a".into(),
+                    availability_zone: zones[0].clone(),
                     security_groups: vec![node_group.clone()],
                 })
                 .collect(),
@@ -169,14 +178,27 @@ impl Network {
 
 static COUNTER_NET: AtomicU64 = AtomicU64::new(0);
 
+async fn three_zones(ec2: &aws_sdk_ec2::Client) -> Vec<String> {
+    let zones = ec2.describe_availability_zones().send().await.expect("zones");
+    let mut names: Vec<String> =
+        zones.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_string)).collect();
+    names.sort();
+    assert!(names.len() >= 3, "the region needs three availability zones: {names:?}");
+    names.truncate(3);
+    names
+}
+
+/// An Amazon Linux 2023 image: AWS has it in every region, and moto serves images of that name.
 async fn any_image(ec2: &aws_sdk_ec2::Client) -> String {
     let images = ec2
         .describe_images()
+        .owners("amazon")
+        .filters(Filter::builder().name("name").values("al2023-ami-2023*-x86_64").build())
         .filters(Filter::builder().name("architecture").values("x86_64").build())
         .send()
         .await
         .expect("images");
-    images.images().iter().find_map(|i| i.image_id().map(str::to_string)).unwrap_or_else(|| "ami-12c6146b".to_string())
+    images.images().iter().find_map(|i| i.image_id().map(str::to_string)).expect("an Amazon Linux 2023 image")
 }
 
 fn tag_spec(resource: ResourceType, tags: &Tags) -> TagSpecification {

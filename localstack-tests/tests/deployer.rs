@@ -42,12 +42,15 @@ impl Fixture {
     }
 
     fn nodes(&self, count: usize) -> Vec<Node> {
-        self.net.instances[..count]
+        self.net.inventory.instances[..count]
             .iter()
             .enumerate()
-            .map(|(i, id)| Node {
+            .map(|(i, instance)| Node {
                 metadata: ObjectMeta { name: Some(format!("node-{i}")), ..Default::default() },
-                spec: Some(NodeSpec { provider_id: Some(format!("aws:///us-east-1a/{id}")), ..Default::default() }),
+                spec: Some(NodeSpec {
+                    provider_id: Some(format!("aws:///{}/{}", instance.availability_zone, instance.id)),
+                    ..Default::default()
+                }),
                 status: Some(NodeStatus {
                     conditions: Some(vec![NodeCondition {
                         type_: "Ready".into(),
