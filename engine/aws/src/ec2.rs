@@ -12,6 +12,9 @@ use elbow_model::Tags;
 use crate::convert::{ec2_tags, filter, ip_permission, security_group_rule, tag_specifications};
 use crate::errors::classify;
 
+/// Values per EC2 filter that one request may carry.
+const FILTER_VALUES: usize = 200;
+
 pub(crate) struct Ec2 {
     pub(crate) client: Client,
     pub(crate) calls: Arc<CallCounter>,
@@ -52,11 +55,17 @@ impl Ec2 {
         }
     }
 
-    /// By filter rather than by id, so unknown ids are left out instead of failing the request.
+    /// By filter rather than by id, so unknown ids are left out instead of failing the request;
+    /// 200 ids per request, as EC2 takes at most 200 filter values per call (FilterLimitExceeded).
     pub(crate) async fn describe_instances(&self, ids: &[String]) -> CloudResult<Vec<Instance>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let mut found = Vec::new();
+        for batch in ids.chunks(FILTER_VALUES) {
+            found.extend(self.describe_instance_batch(batch).await?);
         }
+        Ok(found)
+    }
+
+    async fn describe_instance_batch(&self, ids: &[String]) -> CloudResult<Vec<Instance>> {
         let mut token = None;
         let mut found = Vec::new();
         loop {
