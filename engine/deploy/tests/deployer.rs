@@ -520,3 +520,56 @@ async fn tags_elbow_no_longer_asks_for_are_removed_and_tags_of_others_stay() {
     assert_eq!(calls.get(&Api::DeleteTags), Some(&1), "{calls:?}");
     assert_eq!(cloud.counter().mutating(), 6, "{calls:?}");
 }
+
+#[tokio::test]
+async fn groups_still_in_use_after_the_load_balancer_is_gone_are_a_retryable_error_and_the_next_run_finishes() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    deployer.deploy(&svc.stack()).await.expect("deployed");
+    // AWS frees a network load balancer's target groups and security groups a while after it is
+    // deleted; until then their deletion answers ResourceInUse / DependencyViolation.
+    cloud.inject(Failure::on(Api::DeleteTargetGroup, CloudErrorKind::InUse));
+    let error = deployer.deploy(&Stack::empty(svc.id())).await.expect_err("target group still in use");
+    assert!(error.is_retryable(), "{error}");
+    assert_eq!(inventory(&cloud).load_balancers, Vec::<String>::new(), "the load balancer went first");
+
+    cloud.inject(Failure::on(Api::DeleteSecurityGroup, CloudErrorKind::InUse));
+    let error = deployer.deploy(&Stack::empty(svc.id())).await.expect_err("security group still in use");
+    assert!(error.is_retryable(), "{error}");
+
+    let outcome = deployer.deploy(&Stack::empty(svc.id())).await.expect("the third run finishes");
+    assert!(outcome.changed);
+    let left = inventory(&cloud);
+    assert_eq!(left.target_groups, Vec::<(String, Vec<String>)>::new());
+    assert_eq!(left.groups, [backend()]);
+    assert_eq!(left.node_rules, Vec::<u16>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_is_left_alone_until_the_drift_period_then_repaired() {
+    use elbow_cloud::Cloud;
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let stack = Svc::new("web").stack();
+    deployer.deploy(&stack).await.expect("deployed");
+    let listener = cloud.listeners()[0].arn.clone();
+    let tg = cloud.target_groups()[0].arn.clone();
+    cloud.delete_listener(&listener).await.expect("deleted by hand");
+    cloud.deregister_targets(&tg, &[Target { id: "i-1".into(), port: 31000 }]).await.expect("by hand");
+    cloud.counter().reset();
+
+    tokio::time::advance(Duration::from_secs(3599)).await;
+    let quiet = deployer.deploy(&stack).await.expect("quiet");
+    assert!(!quiet.changed);
+    assert_eq!(cloud.counter().total(), 0, "within the drift period the cloud is not asked");
+
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let repaired = deployer.deploy(&stack).await.expect("compared with the cloud");
+    assert!(repaired.changed, "{repaired:?}");
+    let calls = cloud.counter().snapshot();
+    assert_eq!(calls.get(&Api::CreateListener), Some(&1), "{calls:?}");
+    assert_eq!(calls.get(&Api::RegisterTargets), Some(&1), "{calls:?}");
+    assert_eq!(cloud.counter().mutating(), 2, "{calls:?}");
+    assert_eq!(inventory(&cloud).target_groups[0].1, ["i-1", "i-2"]);
+}
