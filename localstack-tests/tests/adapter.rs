@@ -494,3 +494,44 @@ async fn security_groups_are_found_by_id_and_vpc_and_ec2_tags_change() {
         cloud.describe_security_group_rules(SecurityGroupRuleFilter::Group(group.clone())).await.expect("rules");
     assert!(rules.is_empty(), "egress rules are left out, the one ingress rule is gone: {rules:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_balancers_are_read_20_arns_or_one_name_at_a_time() {
+    let net = Network::seed("adapter-many", 1).await;
+    let cloud = cloud().await;
+    let owner = tags(&[("elbow.dev/cluster", &net.cluster)]);
+    let mut created = Vec::new();
+    for _ in 0..21 {
+        let input = CreateLoadBalancer {
+            name: unique("many"),
+            lb_type: LoadBalancerType::Network,
+            scheme: Scheme::Internal,
+            ip_address_type: IpAddressType::Ipv4,
+            subnets: vec![net.inventory.subnets[1].id.clone()],
+            security_groups: vec![],
+            tags: owner.clone(),
+        };
+        created.push(cloud.create_load_balancer(input).await.expect("load balancer"));
+    }
+    let arns: Vec<Arn> = created.iter().map(|lb| lb.arn.clone()).collect();
+
+    cloud.calls().reset();
+    let by_arn = cloud.describe_load_balancers(LoadBalancerFilter::Arns(arns.clone())).await.expect("by arn");
+    let mut found: Vec<Arn> = by_arn.into_iter().map(|lb| lb.arn).collect();
+    found.sort();
+    let mut expected = arns.clone();
+    expected.sort();
+    assert_eq!(found, expected);
+    assert_eq!(cloud.calls().count(Api::DescribeLoadBalancers), 2, "20 ARNs, then 1");
+
+    // AWS fails a whole by-name request when one name is unknown, so names go one per request.
+    cloud.calls().reset();
+    let names = vec![created[0].name.clone(), unique("missing"), created[1].name.clone()];
+    let by_name = cloud.describe_load_balancers(LoadBalancerFilter::Names(names)).await.expect("by name");
+    assert_eq!(by_name.iter().map(|lb| &lb.arn).collect::<Vec<_>>(), [&arns[0], &arns[1]]);
+    assert_eq!(cloud.calls().count(Api::DescribeLoadBalancers), 3);
+
+    for arn in &arns {
+        cloud.delete_load_balancer(arn).await.expect("deleted");
+    }
+}

@@ -15,6 +15,8 @@ use crate::errors::classify;
 const PAGE_SIZE: i32 = 400;
 const TAGS_BATCH: usize = 20;
 const TARGETS_BATCH: usize = 200;
+/// DescribeLoadBalancers takes at most 20 ARNs per request.
+const ARNS_PER_DESCRIBE: usize = 20;
 
 pub(crate) struct Elbv2 {
     pub(crate) client: Client,
@@ -37,6 +39,15 @@ impl Elbv2 {
                 found.extend(
                     Box::pin(self.describe_load_balancers(LoadBalancerFilter::Names(vec![name.clone()]))).await?,
                 );
+            }
+            return Ok(found);
+        }
+        if let LoadBalancerFilter::Arns(arns) = &filter
+            && arns.len() > ARNS_PER_DESCRIBE
+        {
+            let mut found = Vec::new();
+            for batch in arns.chunks(ARNS_PER_DESCRIBE) {
+                found.extend(Box::pin(self.describe_load_balancers(LoadBalancerFilter::Arns(batch.to_vec()))).await?);
             }
             return Ok(found);
         }
