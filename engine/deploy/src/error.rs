@@ -35,10 +35,13 @@ pub enum DeployError {
 }
 
 impl DeployError {
-    /// A cloud call named something that does not exist (any more).
-    pub fn is_not_found(&self) -> bool {
+    /// The cloud contradicted what the deployer knew: a resource it counted on is gone, or a name
+    /// it thought free is taken. What it knows about the whole cluster is suspect.
+    pub(crate) fn contradicts_known_state(&self) -> bool {
         match self {
-            Self::Discover(source) | Self::Apply { source, .. } => source.is_not_found(),
+            Self::Discover(source) | Self::Apply { source, .. } => {
+                matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
+            }
             Self::NameConflict { .. } | Self::NameTaken { .. } | Self::Unbound(_) => false,
         }
     }

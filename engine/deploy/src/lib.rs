@@ -206,9 +206,10 @@ impl Deployer {
             self.forget_outcome(stack);
         }
         let mut guard = self.index.lock().await;
-        if error.is_some_and(DeployError::is_not_found) {
+        if error.is_some_and(DeployError::contradicts_known_state) {
             // Something the index vouched for is gone (the shared backend group deleted by hand,
-            // say): the whole index is suspect, and the next deploy rebuilds it.
+            // say), or a name it thought free was taken since it was built (by a foreign load
+            // balancer, which the rebuilt index reports as a conflict): the next deploy rebuilds it.
             *guard = None;
             return;
         }

@@ -573,3 +573,30 @@ async fn drift_is_left_alone_until_the_drift_period_then_repaired() {
     assert_eq!(cloud.counter().mutating(), 2, "{calls:?}");
     assert_eq!(inventory(&cloud).target_groups[0].1, ["i-1", "i-2"]);
 }
+
+#[tokio::test]
+async fn a_foreign_load_balancer_taking_our_name_after_the_index_was_built_is_reported_as_a_conflict_next() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut other = Svc::new("other");
+    other.ports = vec![(80, 31999)];
+    deployer.deploy(&other.stack()).await.expect("the index is warm");
+    let stack = Svc::new("web").stack();
+    cloud
+        .seed_load_balancer(CreateLoadBalancer {
+            name: stack.load_balancers[0].name.clone(),
+            lb_type: LoadBalancerType::Network,
+            scheme: Scheme::Internal,
+            ip_address_type: IpAddressType::Ipv4,
+            subnets: vec!["subnet-a".into()],
+            security_groups: vec![],
+            tags: Tags::new(),
+        })
+        .expect("seeded");
+
+    let first = deployer.deploy(&stack).await.expect_err("the name is taken");
+    assert!(first.is_retryable(), "the deployer cannot tell yet: {first}");
+    let second = deployer.deploy(&stack).await.expect_err("still taken");
+    assert!(matches!(second, DeployError::NameConflict { kind: "load balancer", .. }), "{second}");
+    assert!(!second.is_retryable());
+}
