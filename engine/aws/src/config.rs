@@ -1,8 +1,17 @@
 //! How the SDK is set up for Elbow: region and credentials from the standard chain, an optional
 //! endpoint override, the SDK's own retries off, and the process-wide TLS crypto provider.
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// How long to wait for a connection, and for one request's answer. Without a limit a request
+/// whose connection hangs would hold its reconcile for ever; with one, it fails as a timeout and
+/// the resilient layer retries it. ELBv2 and EC2 answer in well under a second when healthy.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -17,7 +26,10 @@ pub struct AwsSettings {
 /// (`elbow_cloud::resilient`) retries with its own backoff and rate limits, and with the SDK
 /// retrying underneath, one call could become several requests that no counter sees.
 pub(crate) async fn load(settings: &AwsSettings) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
+    let timeouts =
+        TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).operation_attempt_timeout(ATTEMPT_TIMEOUT).build();
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled()).timeout_config(timeouts);
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -47,6 +59,8 @@ mod tests {
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-3"));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4566"));
         assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(1));
+        let timeouts = config.timeout_config().expect("timeouts set");
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
     }
 
     #[test]
