@@ -44,9 +44,15 @@ fn start_moto() -> String {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/moto");
     let install = Command::new(&script).arg("install").status().expect("scripts/moto runs");
     assert!(install.success(), "scripts/moto install failed");
-    let wrapper = format!("{} serve {port} >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid", script.display());
+    let log = std::env::temp_dir().join(format!("elbow-moto-{port}.log"));
+    // moto runs in the background of a shell that waits for its stdin to close, then stops it. Its
+    // log is kept only when it had died by itself.
+    let wrapper = r#""$0" serve "$1" >"$2" 2>&1 & pid=$!; cat >/dev/null; kill $pid 2>/dev/null && rm -f "$2""#;
     let child = Command::new("bash")
-        .args(["-c", &wrapper])
+        .args(["-c", wrapper])
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(&log)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -54,7 +60,7 @@ fn start_moto() -> String {
     *MOTO.lock().unwrap() = Some(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not listen on port {port} within 60 s");
+        assert!(Instant::now() < deadline, "moto did not listen on port {port} within 60 s; see {}", log.display());
         std::thread::sleep(Duration::from_millis(100));
     }
     format!("http://127.0.0.1:{port}")
