@@ -4,8 +4,11 @@
 //! idempotent repeated creates, resources in use that cannot be deleted, a target group serving
 //! one network load balancer, quotas, tagged security-group rules, "not found" answers. It counts
 //! every request (pages and batches included) in a [`CallCounter`] and fails chosen requests on
-//! demand ([`Failure`]), before or after they take effect. Like moto, every target is healthy and a
-//! new load balancer is `provisioning` until first described.
+//! demand ([`Failure`]), before or after they take effect. Like moto, every target is healthy, and a
+//! new load balancer is `provisioning` in the create answer and `active` in every describe.
+//!
+//! Seeding and inspection methods bypass the counter and the failures: they are the test's hands
+//! and eyes, not Elbow's calls.
 
 mod ec2;
 mod elbv2;

@@ -185,6 +185,14 @@ impl Elbv2 {
         let listener =
             self.listeners.get(&input.listener_arn).ok_or_else(|| listener_not_found(api, &input.listener_arn))?;
         let lb_arn = listener.load_balancer_arn.clone();
+        if self.load_balancers.get(&lb_arn).is_some_and(|lb| lb.lb_type != LoadBalancerType::Application) {
+            return Err(fail(
+                api,
+                CloudErrorKind::InvalidRequest,
+                "InvalidConfigurationRequest",
+                "only listeners of application load balancers have rules",
+            ));
+        }
         check_priority(api, input.priority)?;
         let siblings = self.rules_of(&input.listener_arn);
         if siblings.iter().any(|r| r.priority == Some(input.priority)) {

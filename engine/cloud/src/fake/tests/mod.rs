@@ -6,6 +6,10 @@ use elbow_model::{
 use super::*;
 use crate::error::CloudErrorKind;
 
+mod ec2;
+mod elbv2;
+mod requests;
+
 fn network() -> FakeCloud {
     let cloud = FakeCloud::new();
     cloud.seed_vpc("vpc-1");
@@ -95,6 +99,7 @@ async fn a_load_balancer_is_created_with_its_tags_and_found_by_name() {
     assert_eq!(found.len(), 1, "unknown names are left out");
     let again = cloud.describe_load_balancers(LoadBalancerFilter::Arns(vec![lb.arn.clone()])).await.expect("described");
     assert_eq!(again[0].state, "active", "active once described");
+    assert_eq!(found[0].state, "active", "like moto, the first describe already says active");
 }
 
 #[tokio::test]
