@@ -2,7 +2,7 @@
 //! and tagged ingress rules it manages. Groups are indexed by name per VPC, rules by group, and
 //! cross-group references are counted, so no call scans every rule of the account.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use elbow_model::{IngressRule, RuleSource, SecurityGroupRef, Tags};
 
@@ -28,6 +28,8 @@ pub(crate) struct Ec2 {
     rules: BTreeMap<String, SecurityGroupRule>,
     /// Rule ids of each group.
     group_rules: HashMap<String, BTreeSet<String>>,
+    /// The permissions each group grants, to refuse a duplicate without reading every rule.
+    group_permissions: HashMap<String, HashSet<Permission>>,
     /// How many rules of other groups name each group as their source: such a group is in use.
     references: HashMap<String, usize>,
     /// Ingress rules per group; `None` for no limit (AWS: 60 by default, 1,000 at most).
@@ -202,6 +204,7 @@ impl Ec2 {
         if let Some(group) = self.groups.remove(group_id) {
             self.group_by_name.remove(&(group.vpc_id, group.group_name));
         }
+        self.group_permissions.remove(group_id);
         for rule_id in self.group_rules.remove(group_id).unwrap_or_default() {
             if let Some(rule) = self.rules.remove(&rule_id) {
                 self.count_reference(&rule, -1);
@@ -223,15 +226,9 @@ impl Ec2 {
         if !self.groups.contains_key(group_id) {
             return Err(group_not_found(api, group_id));
         }
-        let existing: Vec<&IngressRule> = self
-            .group_rules
-            .get(group_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.rules.get(id).map(|r| &r.rule))
-            .collect();
+        let existing = self.group_permissions.get(group_id);
         if let Some(limit) = self.rules_per_group
-            && existing.len() + rules.len() > limit
+            && existing.map_or(0, HashSet::len) + rules.len() > limit
         {
             return Err(fail(
                 api,
@@ -240,7 +237,7 @@ impl Ec2 {
                 format!("the maximum number of rules per security group ({limit}) has been reached"),
             ));
         }
-        let mut seen: Vec<&IngressRule> = Vec::new();
+        let mut seen = HashSet::new();
         for new in rules {
             if let RuleSource::SecurityGroup(reference) = &new.rule.source {
                 match reference {
@@ -256,7 +253,8 @@ impl Ec2 {
                     }
                 }
             }
-            if existing.iter().chain(seen.iter()).any(|r| same_permission(r, &new.rule)) {
+            let permission = Permission::of(&new.rule);
+            if existing.is_some_and(|granted| granted.contains(&permission)) || !seen.insert(permission) {
                 return Err(fail(
                     api,
                     CloudErrorKind::Duplicate,
@@ -264,7 +262,6 @@ impl Ec2 {
                     format!("the specified rule already exists in {group_id}"),
                 ));
             }
-            seen.push(&new.rule);
         }
         let mut created = Vec::new();
         for new in rules {
@@ -275,6 +272,7 @@ impl Ec2 {
                 tags: new.tags.clone(),
             };
             self.count_reference(&rule, 1);
+            self.group_permissions.entry(group_id.to_string()).or_default().insert(Permission::of(&rule.rule));
             self.group_rules.entry(group_id.to_string()).or_default().insert(rule.rule_id.clone());
             self.rules.insert(rule.rule_id.clone(), rule.clone());
             created.push(rule);
@@ -298,6 +296,9 @@ impl Ec2 {
         for id in rule_ids {
             if let Some(rule) = self.rules.remove(id) {
                 self.count_reference(&rule, -1);
+                if let Some(granted) = self.group_permissions.get_mut(group_id) {
+                    granted.remove(&Permission::of(&rule.rule));
+                }
             }
             if let Some(ids) = self.group_rules.get_mut(group_id) {
                 ids.remove(id);
@@ -368,9 +369,25 @@ impl Ec2 {
     }
 }
 
-/// Two permissions are the same when they admit the same traffic; descriptions do not count.
-fn same_permission(a: &IngressRule, b: &IngressRule) -> bool {
-    a.ip_protocol == b.ip_protocol && a.from_port == b.from_port && a.to_port == b.to_port && a.source == b.source
+/// What a rule admits: two rules admitting the same traffic are the same permission, whatever
+/// their descriptions say.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Permission {
+    ip_protocol: String,
+    from_port: u16,
+    to_port: u16,
+    source: RuleSource,
+}
+
+impl Permission {
+    fn of(rule: &IngressRule) -> Self {
+        Self {
+            ip_protocol: rule.ip_protocol.clone(),
+            from_port: rule.from_port,
+            to_port: rule.to_port,
+            source: rule.source.clone(),
+        }
+    }
 }
 
 fn group_not_found(api: Api, id: &str) -> CloudError {
