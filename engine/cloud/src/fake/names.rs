@@ -27,14 +27,15 @@ pub(crate) fn validate_elb_name(api: Api, name: &str) -> CloudResult<()> {
     }
 }
 
-/// A 16-hex-digit id from a counter: deterministic, unique within one fake.
+/// A 16-hex-digit id from a counter: deterministic, and unique within one fake (multiplying by an
+/// odd constant is a bijection on u64), yet not obviously sequential.
 pub(crate) fn hex_id(n: u64) -> String {
     format!("{:016x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
-/// A 17-hex-digit EC2 id suffix.
+/// A 17-hex-digit EC2 id suffix (`sg-0...`, like AWS's newer ids), unique within one fake.
 pub(crate) fn ec2_suffix(n: u64) -> String {
-    format!("{:017x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 4)
+    format!("{:017x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 pub(crate) fn arn(resource: &str) -> String {

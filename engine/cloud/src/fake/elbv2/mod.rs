@@ -474,12 +474,16 @@ fn sorted(items: &[String]) -> Vec<String> {
     items
 }
 
-/// Lower case, as AWS reports it; internal load balancers' names start with `internal-`.
+/// Lower case, as AWS reports it. NLB: `<name>-<16 hex>.elb.<region>.amazonaws.com`; ALB:
+/// `<name>-<10 digits>.<region>.elb.amazonaws.com`, with `internal-` in front when internal.
 fn dns_name(name: &str, scheme: Scheme, lb_type: LoadBalancerType, id: &str) -> String {
-    let prefix = if scheme == Scheme::Internal { "internal-" } else { "" };
     match lb_type {
-        LoadBalancerType::Network => format!("{prefix}{name}-{id}.elb.{REGION}.amazonaws.com"),
-        LoadBalancerType::Application => format!("{prefix}{name}-{}.{REGION}.elb.amazonaws.com", &id[..10]),
+        LoadBalancerType::Network => format!("{name}-{id}.elb.{REGION}.amazonaws.com"),
+        LoadBalancerType::Application => {
+            let prefix = if scheme == Scheme::Internal { "internal-" } else { "" };
+            let digits = u64::from_str_radix(id, 16).unwrap_or_default() % 10_000_000_000;
+            format!("{prefix}{name}-{digits:010}.{REGION}.elb.amazonaws.com")
+        }
     }
     .to_lowercase()
 }

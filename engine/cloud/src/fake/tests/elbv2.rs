@@ -46,10 +46,13 @@ async fn arns_and_dns_names_are_shaped_like_aws() {
     assert!(listener.arn.starts_with(&format!("{prefix}listener/net/Web/{lb_id}/")), "{}", listener.arn);
 
     let internal = cloud
-        .create_load_balancer(CreateLoadBalancer { scheme: Scheme::Internal, ..lb_input("inside") })
+        .create_load_balancer(CreateLoadBalancer { scheme: Scheme::Internal, ..alb_input("Inside") })
         .await
-        .expect("lb");
-    assert!(internal.dns_name.starts_with("internal-inside-"), "{}", internal.dns_name);
+        .expect("alb");
+    let (name, domain) = internal.dns_name.split_once('.').expect("a domain");
+    assert_eq!(domain, "us-east-1.elb.amazonaws.com");
+    let digits = name.strip_prefix("internal-inside-").expect("internal ALBs say so");
+    assert!(digits.len() == 10 && digits.chars().all(|c| c.is_ascii_digit()), "{name}");
     let ids: std::collections::BTreeSet<_> = [&lb.arn, &internal.arn, &tg.arn, &listener.arn]
         .iter()
         .map(|arn| arn.rsplit('/').next().expect("an id").to_string())
