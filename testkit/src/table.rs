@@ -1,157 +1,216 @@
-//! Server-side printing: the `meta.k8s.io/v1` Table kubectl asks for (`Accept: ...;as=Table`),
-//! with kube-apiserver's columns for the resources people look at (Services show EXTERNAL-IP,
-//! Ingresses ADDRESS), CRD printer columns, and NAME/AGE for the rest.
+//! Server-side printing: the `meta.k8s.io/v1` Table that kubectl asks for with
+//! `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`, so `kubectl get` shows what it shows
+//! against kube-apiserver (a LoadBalancer Service's EXTERNAL-IP, an Ingress's ADDRESS, ...).
+//!
+//! What the module owns:
+//! - the columns and cells of kube-apiserver's printers for the resources people look at while
+//!   working with Elbow ([`builtin`]: services, ingresses, ingressclasses, nodes, namespaces,
+//!   deployments, pods, events of both groups, customresourcedefinitions), all of them in their
+//!   wide form, as the server always prints (kubectl hides columns of priority > 0 unless `-o wide`);
+//! - a CRD's `additionalPrinterColumns` ([`custom`]), with the JSONPath subset CRDs use;
+//! - NAME/AGE for every other resource;
+//! - the row's `object` as `includeObject` asks: `PartialObjectMetadata` by default, the whole
+//!   object (kubectl `--sort-by` asks for it), or none;
+//! - ages as kubectl shows them (`5s`, `3m2s`, `4h`, `2d5h`), against a clock the caller passes so
+//!   tests are exact.
+//!
+//! Rendering is pure: objects in, a Table (JSON) out. Which request gets a Table, and the list
+//! metadata (resourceVersion, continue), are the server's business.
 
-use serde_json::{Value, json};
+mod builtin;
+mod custom;
+mod pods;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
 
 use crate::registry::ResourceInfo;
 
-/// Cells of one row.
-type Cells = fn(&ResourceInfo, &Value) -> Vec<Value>;
-
-pub fn render(info: &ResourceInfo, items: &[Value], metadata: Value) -> Value {
-    let (columns, cells): (Vec<(&str, &str)>, Cells) = match (info.group.as_str(), info.resource.as_str()) {
-        ("", "services") => (
-            vec![
-                ("Name", "string"),
-                ("Type", "string"),
-                ("Cluster-IP", "string"),
-                ("External-IP", "string"),
-                ("Port(s)", "string"),
-                ("Age", "string"),
-            ],
-            service_cells,
-        ),
-        ("networking.k8s.io", "ingresses") => (
-            vec![
-                ("Name", "string"),
-                ("Class", "string"),
-                ("Hosts", "string"),
-                ("Address", "string"),
-                ("Ports", "string"),
-                ("Age", "string"),
-            ],
-            ingress_cells,
-        ),
-        _ if !info.printer_columns.is_empty() => (Vec::new(), crd_cells),
-        _ => (vec![("Name", "string"), ("Age", "string")], |_, o| vec![json!(name(o)), json!(age(o))]),
-    };
-    let column_definitions: Vec<Value> = if columns.is_empty() {
-        std::iter::once(json!({ "name": "Name", "type": "string", "format": "name", "description": "", "priority": 0 }))
-            .chain(
-                info.printer_columns
-                    .iter()
-                    .map(|(n, t, _)| json!({ "name": n, "type": t, "format": "", "description": "", "priority": 0 })),
-            )
-            .collect()
-    } else {
-        columns.iter().map(|(n, t)| json!({ "name": n, "type": t, "format": if *n == "Name" { "name" } else { "" }, "description": "", "priority": 0 })).collect()
-    };
-    let rows: Vec<Value> = items
-        .iter()
-        .map(|o| {
-            json!({
-                "cells": cells(info, o),
-                "object": { "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"].clone() }
-            })
-        })
-        .collect();
-    json!({ "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": column_definitions, "rows": rows })
+/// What each row carries besides its cells, from the request's `includeObject` parameter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IncludeObject {
+    /// No object at all.
+    None,
+    /// The object's metadata as a `PartialObjectMetadata`: kube-apiserver's default.
+    #[default]
+    Metadata,
+    /// The whole object.
+    Object,
 }
 
-fn name(object: &Value) -> String {
-    object["metadata"]["name"].as_str().unwrap_or_default().to_string()
-}
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("includeObject must be None, Metadata or Object, not {0:?}")]
+pub struct InvalidIncludeObject(pub String);
 
-/// `5s`, `3m`, `2h`, `4d`, as kubectl shows ages.
-fn age(object: &Value) -> String {
-    let Some(created) =
-        object["metadata"]["creationTimestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    else {
-        return "<unknown>".into();
-    };
-    let seconds = (chrono::Utc::now() - created.with_timezone(&chrono::Utc)).num_seconds().max(0);
-    match seconds {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
+impl IncludeObject {
+    /// Reads the `includeObject` query parameter; absent or empty means the default.
+    pub fn from_query(value: Option<&str>) -> Result<Self, InvalidIncludeObject> {
+        match value.unwrap_or_default() {
+            "" | "Metadata" => Ok(Self::Metadata),
+            "None" => Ok(Self::None),
+            "Object" => Ok(Self::Object),
+            other => Err(InvalidIncludeObject(other.to_string())),
+        }
     }
 }
 
-fn service_cells(_: &ResourceInfo, o: &Value) -> Vec<Value> {
-    let spec = &o["spec"];
-    let kind = spec["type"].as_str().unwrap_or("ClusterIP");
-    let ingress: Vec<String> = o["status"]["loadBalancer"]["ingress"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|i| i["hostname"].as_str().or(i["ip"].as_str()).map(str::to_string)).collect())
-        .unwrap_or_default();
-    let external = if !ingress.is_empty() {
-        ingress.join(",")
-    } else if kind == "LoadBalancer" {
-        "<pending>".into()
-    } else {
-        "<none>".into()
-    };
-    let ports: Vec<String> = spec["ports"]
-        .as_array()
-        .map(|ports| {
-            ports
-                .iter()
-                .map(|p| {
-                    let protocol = p["protocol"].as_str().unwrap_or("TCP");
-                    match p["nodePort"].as_u64() {
-                        Some(node_port) => format!("{}:{node_port}/{protocol}", p["port"]),
-                        None => format!("{}/{protocol}", p["port"]),
-                    }
-                })
-                .collect()
+/// How to render: which object rows carry, and the time ages are counted to.
+#[derive(Debug, Clone, Copy)]
+pub struct TableOptions {
+    pub include_object: IncludeObject,
+    pub now: DateTime<Utc>,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        Self { include_object: IncludeObject::default(), now: Utc::now() }
+    }
+}
+
+/// One column definition, as `columnDefinitions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean` or `date`.
+    pub kind: String,
+    /// `name` for the column holding the object's name, else empty.
+    pub format: String,
+    /// 0: always shown; higher: only with `kubectl get -o wide`.
+    pub priority: u32,
+}
+
+impl Column {
+    fn to_json(&self) -> Value {
+        json!({ "name": self.name, "type": self.kind, "format": self.format, "description": "", "priority": self.priority })
+    }
+}
+
+/// A Table of `items` with the current time and the default `includeObject`.
+pub fn render(info: &ResourceInfo, items: &[Value], metadata: Value) -> Value {
+    render_with(info, items, metadata, &TableOptions::default())
+}
+
+/// A Table of `items` (all of `info`'s resource) with list metadata `metadata`.
+pub fn render_with(info: &ResourceInfo, items: &[Value], metadata: Value, options: &TableOptions) -> Value {
+    let (columns, cells): (Vec<Column>, Vec<Vec<Value>>) =
+        if let Some(printer) = builtin::printer(&info.group, &info.resource) {
+            (printer.columns(), items.iter().map(|o| (printer.cells)(o, options.now)).collect())
+        } else if !info.printer_columns.is_empty() {
+            let printer = custom::CustomColumns::new(&info.printer_columns);
+            (printer.columns(), items.iter().map(|o| printer.cells(o, options.now)).collect())
+        } else {
+            let columns = vec![name_column(), column("Age", "string", 0)];
+            (columns, items.iter().map(|o| vec![json!(name(o)), json!(age(o, options.now))]).collect())
+        };
+    let rows: Vec<Value> = items
+        .iter()
+        .zip(cells)
+        .map(|(object, cells)| {
+            let mut row = Map::new();
+            row.insert("cells".into(), Value::Array(cells));
+            match options.include_object {
+                IncludeObject::None => {}
+                IncludeObject::Metadata => {
+                    row.insert(
+                        "object".into(),
+                        json!({ "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"] }),
+                    );
+                }
+                IncludeObject::Object => {
+                    row.insert("object".into(), object.clone());
+                }
+            }
+            Value::Object(row)
         })
-        .unwrap_or_default();
-    vec![
-        json!(name(o)),
-        json!(kind),
-        json!(spec["clusterIP"].as_str().unwrap_or("<none>")),
-        json!(external),
-        json!(if ports.is_empty() { "<none>".to_string() } else { ports.join(",") }),
-        json!(age(o)),
-    ]
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": columns.iter().map(Column::to_json).collect::<Vec<_>>(),
+        "rows": rows,
+    })
 }
 
-fn ingress_cells(_: &ResourceInfo, o: &Value) -> Vec<Value> {
-    let hosts: Vec<String> = o["spec"]["rules"]
-        .as_array()
-        .map(|rules| rules.iter().filter_map(|r| r["host"].as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    let address: Vec<String> = o["status"]["loadBalancer"]["ingress"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|i| i["hostname"].as_str().or(i["ip"].as_str()).map(str::to_string)).collect())
-        .unwrap_or_default();
-    let ports = if o["spec"]["tls"].as_array().is_some_and(|t| !t.is_empty()) { "80, 443" } else { "80" };
-    vec![
-        json!(name(o)),
-        json!(o["spec"]["ingressClassName"].as_str().unwrap_or("<none>")),
-        json!(if hosts.is_empty() { "*".to_string() } else { hosts.join(",") }),
-        json!(address.join(",")),
-        json!(ports),
-        json!(age(o)),
-    ]
+fn column(name: &str, kind: &str, priority: u32) -> Column {
+    Column { name: name.into(), kind: kind.into(), format: String::new(), priority }
 }
 
-fn crd_cells(info: &ResourceInfo, o: &Value) -> Vec<Value> {
-    std::iter::once(json!(name(o)))
-        .chain(info.printer_columns.iter().map(|(_, kind, path)| {
-            let mut value = o;
-            for part in path.trim_start_matches('.').split('.').filter(|p| !p.is_empty()) {
-                value = &value[part];
-            }
-            if kind == "date" {
-                json!(age(&json!({ "metadata": { "creationTimestamp": value } })))
-            } else {
-                value.clone()
-            }
-        }))
-        .collect()
+fn name_column() -> Column {
+    Column { format: "name".into(), ..column("Name", "string", 0) }
+}
+
+/// `<field>` of `value` as a string, empty when missing or not a string.
+fn text<'a>(value: &'a Value, field: &str) -> &'a str {
+    value[field].as_str().unwrap_or_default()
+}
+
+fn name(object: &Value) -> &str {
+    text(&object["metadata"], "name")
+}
+
+/// The object's age, as the AGE column shows it.
+fn age(object: &Value, now: DateTime<Utc>) -> String {
+    since(&object["metadata"]["creationTimestamp"], now)
+}
+
+/// Time from the RFC 3339 timestamp `timestamp` to `now`; `<unknown>` when there is none.
+fn since(timestamp: &Value, now: DateTime<Utc>) -> String {
+    match timestamp.as_str().filter(|t| !t.is_empty()).map(DateTime::parse_from_rfc3339) {
+        None => "<unknown>".into(),
+        Some(Err(_)) => "<invalid>".into(),
+        Some(Ok(time)) => human_duration((now - time.with_timezone(&Utc)).num_seconds()),
+    }
+}
+
+/// kubectl's rendering of a duration: precise while short, coarser as it grows.
+pub fn human_duration(seconds: i64) -> String {
+    // Up to a second in the future is clock skew between client and server, not an error.
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    let seconds = seconds.max(0);
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        return match seconds % 60 {
+            0 => format!("{minutes}m"),
+            s => format!("{minutes}m{s}s"),
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = minutes / 60;
+    if hours < 8 {
+        return match minutes % 60 {
+            0 => format!("{hours}h"),
+            m => format!("{hours}h{m}m"),
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    let days = hours / 24;
+    if hours < 24 * 8 {
+        return match hours % 24 {
+            0 => format!("{days}d"),
+            h => format!("{days}d{h}h"),
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{days}d");
+    }
+    let years = days / 365;
+    if hours < 24 * 365 * 8 {
+        return match days % 365 {
+            0 => format!("{years}y"),
+            d => format!("{years}y{d}d"),
+        };
+    }
+    format!("{years}y")
 }
 
 #[cfg(test)]
@@ -159,17 +218,141 @@ mod tests {
     use super::*;
     use crate::registry::Registry;
 
+    pub(super) fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-10T12:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    /// Options at [`now`] with the default `includeObject`.
+    pub(super) fn at_now() -> TableOptions {
+        TableOptions { include_object: IncludeObject::Metadata, now: now() }
+    }
+
+    pub(super) fn info(group: &str, version: &str, resource: &str) -> ResourceInfo {
+        Registry::default().get(group, version, resource).unwrap_or_else(|| panic!("{resource} is served")).clone()
+    }
+
+    /// The cells of row `row` as kubectl prints them (null cells as kubectl's `<none>`).
+    pub(super) fn cells(table: &Value, row: usize) -> Vec<String> {
+        table["rows"][row]["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| match c {
+                Value::String(s) => s.clone(),
+                Value::Null => "<none>".into(),
+                other => other.to_string(),
+            })
+            .collect()
+    }
+
+    /// Column names shown without `-o wide`.
+    pub(super) fn headers(table: &Value) -> Vec<String> {
+        table["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["priority"] == 0)
+            .map(|c| c["name"].as_str().unwrap().to_uppercase())
+            .collect()
+    }
+
+    /// The cells of the columns shown without `-o wide`.
+    pub(super) fn shown(table: &Value, row: usize) -> Vec<String> {
+        let priorities: Vec<bool> =
+            table["columnDefinitions"].as_array().unwrap().iter().map(|c| c["priority"] == 0).collect();
+        cells(table, row).into_iter().zip(priorities).filter(|(_, shown)| *shown).map(|(c, _)| c).collect()
+    }
+
     #[test]
-    fn services_show_external_ip_and_ports() {
-        let registry = Registry::default();
-        let info = registry.get("", "v1", "services").expect("services").clone();
-        let pending = json!({ "metadata": { "name": "web" }, "spec": { "type": "LoadBalancer", "clusterIP": "10.96.0.2", "ports": [{ "port": 80, "nodePort": 31000, "protocol": "TCP" }] } });
-        let mut ready = pending.clone();
-        ready["status"] = json!({ "loadBalancer": { "ingress": [{ "hostname": "web-1.elb.amazonaws.com" }] } });
-        let table = render(&info, &[pending, ready], json!({}));
-        assert_eq!(table["rows"][0]["cells"][3], "<pending>");
-        assert_eq!(table["rows"][0]["cells"][4], "80:31000/TCP");
-        assert_eq!(table["rows"][1]["cells"][3], "web-1.elb.amazonaws.com");
-        assert_eq!(table["columnDefinitions"][3]["name"], "External-IP");
+    fn ages_read_like_kubectl() {
+        let cases = [
+            (-5, "<invalid>"),
+            (-1, "0s"),
+            (0, "0s"),
+            (5, "5s"),
+            (119, "119s"),
+            (120, "2m"),
+            (182, "3m2s"),
+            (600, "10m"),
+            (179 * 60, "179m"),
+            (3 * 3600, "3h"),
+            (4 * 3600 + 30 * 60, "4h30m"),
+            (8 * 3600 + 59 * 60, "8h"),
+            (47 * 3600, "47h"),
+            (2 * 86_400, "2d"),
+            (2 * 86_400 + 5 * 3600, "2d5h"),
+            (8 * 86_400 + 5 * 3600, "8d"),
+            (729 * 86_400, "729d"),
+            (2 * 365 * 86_400 + 10 * 86_400, "2y10d"),
+            (9 * 365 * 86_400, "9y"),
+        ];
+        for (seconds, expected) in cases {
+            assert_eq!(human_duration(seconds), expected, "{seconds} seconds");
+        }
+    }
+
+    #[test]
+    fn age_is_unknown_without_a_creation_timestamp() {
+        assert_eq!(age(&json!({ "metadata": { "name": "x" } }), now()), "<unknown>");
+        assert_eq!(age(&json!({ "metadata": { "creationTimestamp": "2026-01-10T11:55:00Z" } }), now()), "5m");
+    }
+
+    #[test]
+    fn other_resources_show_name_and_age() {
+        let table = render_with(
+            &info("", "v1", "configmaps"),
+            &[json!({ "metadata": { "name": "settings", "creationTimestamp": "2026-01-10T11:59:30Z" } })],
+            json!({ "resourceVersion": "7" }),
+            &at_now(),
+        );
+        assert_eq!(table["kind"], "Table");
+        assert_eq!(table["apiVersion"], "meta.k8s.io/v1");
+        assert_eq!(table["metadata"]["resourceVersion"], "7");
+        assert_eq!(headers(&table), ["NAME", "AGE"]);
+        assert_eq!(table["columnDefinitions"][0]["format"], "name");
+        assert_eq!(cells(&table, 0), ["settings", "30s"]);
+    }
+
+    #[test]
+    fn rows_carry_the_object_that_include_object_asks_for() {
+        let object = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": "settings", "namespace": "default", "resourceVersion": "4" },
+            "data": { "a": "b" },
+        });
+        let configmaps = info("", "v1", "configmaps");
+        let render_as = |include_object| {
+            render_with(
+                &configmaps,
+                std::slice::from_ref(&object),
+                json!({}),
+                &TableOptions { include_object, now: now() },
+            )
+        };
+
+        let partial = &render_as(IncludeObject::Metadata)["rows"][0]["object"];
+        assert_eq!(partial["kind"], "PartialObjectMetadata");
+        assert_eq!(partial["apiVersion"], "meta.k8s.io/v1");
+        assert_eq!(partial["metadata"]["resourceVersion"], "4");
+        assert!(partial.get("data").is_none());
+
+        assert_eq!(render_as(IncludeObject::Object)["rows"][0]["object"], object);
+        assert!(render_as(IncludeObject::None)["rows"][0].get("object").is_none());
+    }
+
+    #[test]
+    fn include_object_comes_from_the_query() {
+        assert_eq!(IncludeObject::from_query(None), Ok(IncludeObject::Metadata));
+        assert_eq!(IncludeObject::from_query(Some("")), Ok(IncludeObject::Metadata));
+        assert_eq!(IncludeObject::from_query(Some("Object")), Ok(IncludeObject::Object));
+        assert_eq!(IncludeObject::from_query(Some("None")), Ok(IncludeObject::None));
+        assert_eq!(IncludeObject::from_query(Some("All")), Err(InvalidIncludeObject("All".into())));
+    }
+
+    #[test]
+    fn an_empty_list_is_a_table_with_columns_and_no_rows() {
+        let table = render_with(&info("", "v1", "services"), &[], json!({}), &at_now());
+        assert_eq!(headers(&table), ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
+        assert_eq!(table["rows"], json!([]));
     }
 }
