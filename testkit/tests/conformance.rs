@@ -289,14 +289,9 @@ async fn watches_replay_from_a_version_and_expire_old_ones() {
     }
 }
 
-/// The runtime is shut down with a deadline: something in the client stack keeps a blocking task
-/// until the watch request's own timeout (290 s) after the watcher is dropped, and a plain
-/// `#[tokio::test]` would wait for it.
-#[test]
-fn a_watcher_recovers_from_410_by_relisting() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    runtime.block_on(watcher_recovers_from_410());
-    runtime.shutdown_timeout(Duration::from_secs(1));
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watcher_recovers_from_410_by_relisting() {
+    watcher_recovers_from_410().await;
 }
 
 async fn watcher_recovers_from_410() {
