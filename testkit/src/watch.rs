@@ -54,7 +54,9 @@ pub fn start(store: Arc<Store>, control: WatchControl, request: WatchRequest) ->
     tokio::spawn(async move {
         // A held server answers watches only once released (tests use it to let history expire
         // while a client is away).
-        let _gate = control.gate.read().await;
+        // The gate is only passed, not held: a watch that held it would keep `hold_watches` waiting
+        // for as long as the watch lasts.
+        drop(control.gate.read().await);
         let mut epoch = control.epoch.subscribe();
         tokio::select! {
             _ = tokio::time::timeout(request.timeout, run(store, request, tx)) => {}
