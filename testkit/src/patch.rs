@@ -25,10 +25,24 @@ pub fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-/// RFC 6902 (including `test`).
+/// RFC 6902 (including `test`), as Kubernetes applies it: a `test` for `null` also passes when
+/// the path does not exist (kube-runtime's finalizer helper relies on that to add the first
+/// finalizer). Applied to a copy, so a failing patch changes nothing.
 pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), String> {
-    let patch: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| e.to_string())?;
-    json_patch::patch(target, &patch).map_err(|e| e.to_string())
+    let operations: Vec<Value> =
+        patch.as_array().cloned().ok_or_else(|| "a JSON patch is a list of operations".to_string())?;
+    let mut patched = target.clone();
+    for operation in operations {
+        let path = operation["path"].as_str().unwrap_or_default();
+        if operation["op"] == "test" && operation["value"].is_null() && patched.pointer(path).is_none() {
+            continue;
+        }
+        let single: json_patch::Patch =
+            serde_json::from_value(Value::Array(vec![operation])).map_err(|e| e.to_string())?;
+        json_patch::patch(&mut patched, &single).map_err(|e| e.to_string())?;
+    }
+    *target = patched;
+    Ok(())
 }
 
 /// The merge key of a list field, by field name; lists without one are replaced whole, and
@@ -120,6 +134,21 @@ mod tests {
         let mut target = json!({ "a": 1, "b": { "c": 2, "d": 3 }, "l": [1, 2] });
         merge(&mut target, &json!({ "a": null, "b": { "c": 5 }, "l": [3] }));
         assert_eq!(target, json!({ "b": { "c": 5, "d": 3 }, "l": [3] }));
+    }
+
+    #[test]
+    fn a_test_for_null_passes_on_a_missing_path_as_in_kubernetes() {
+        let mut target = json!({ "metadata": {} });
+        json_patch(&mut target, &json!([{ "op": "test", "path": "/metadata/finalizers", "value": null }, { "op": "add", "path": "/metadata/finalizers", "value": ["a"] }]))
+            .expect("applies");
+        assert_eq!(target, json!({ "metadata": { "finalizers": ["a"] } }));
+        let unchanged = target.clone();
+        let failed = json_patch(
+            &mut target,
+            &json!([{ "op": "remove", "path": "/metadata/finalizers" }, { "op": "test", "path": "/metadata/x", "value": 1 }]),
+        );
+        assert!(failed.is_err());
+        assert_eq!(target, unchanged, "a failing patch changes nothing");
     }
 
     #[test]

@@ -49,7 +49,11 @@ fn bookmark(info: &ResourceInfo, rv: u64, initial_end: bool) -> Bytes {
 }
 
 /// Starts the watch; its events arrive on the returned channel, one JSON line each.
-pub fn start(store: Arc<Store>, control: WatchControl, request: WatchRequest) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
+pub fn start(
+    store: Arc<Store>,
+    control: WatchControl,
+    request: WatchRequest,
+) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
         // A held server answers watches only once released (tests use it to let history expire

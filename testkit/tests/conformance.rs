@@ -26,7 +26,8 @@ fn configmap(name: &str, labels: serde_json::Value) -> ConfigMap {
 }
 
 fn lb_service(name: &str, extra: serde_json::Value) -> Service {
-    let mut spec = json!({ "type": "LoadBalancer", "ports": [{ "port": 80, "targetPort": 8080 }], "selector": { "app": name } });
+    let mut spec =
+        json!({ "type": "LoadBalancer", "ports": [{ "port": 80, "targetPort": 8080 }], "selector": { "app": name } });
     if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
         spec.extend(extra.clone());
     }
@@ -38,9 +39,12 @@ async fn create_get_list_with_selectors_and_pages() {
     let server = TestServer::start().await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
     for i in 0..5 {
-        api.create(&PostParams::default(), &configmap(&format!("cm-{i}"), json!({ "app": if i % 2 == 0 { "a" } else { "b" }, "n": i.to_string() })))
-            .await
-            .unwrap();
+        api.create(
+            &PostParams::default(),
+            &configmap(&format!("cm-{i}"), json!({ "app": if i % 2 == 0 { "a" } else { "b" }, "n": i.to_string() })),
+        )
+        .await
+        .unwrap();
     }
     let created = api.get("cm-0").await.unwrap();
     assert!(created.uid().is_some());
@@ -90,7 +94,9 @@ async fn errors_carry_kubernetes_reasons() {
     assert_eq!(conflict.reason, "Conflict");
 
     let missing_ns: Api<ConfigMap> = Api::namespaced(server.client.clone(), "nope");
-    assert!(status(missing_ns.create(&PostParams::default(), &configmap("y", json!({}))).await.unwrap_err()).is_not_found());
+    assert!(
+        status(missing_ns.create(&PostParams::default(), &configmap("y", json!({}))).await.unwrap_err()).is_not_found()
+    );
 
     let generated: ConfigMap = serde_json::from_value(json!({ "metadata": { "generateName": "gen-" } })).unwrap();
     let created = api.create(&PostParams::default(), &generated).await.unwrap();
@@ -121,7 +127,8 @@ async fn patches_merge_json_strategic_and_apply() {
     .unwrap();
     let patched = api.patch("web", &pp, &Patch::Json::<()>(ops)).await.unwrap();
     assert!(patched.finalizers().is_empty());
-    let failing: json_patch::Patch = serde_json::from_value(json!([{ "op": "test", "path": "/metadata/labels/a", "value": "2" }])).unwrap();
+    let failing: json_patch::Patch =
+        serde_json::from_value(json!([{ "op": "test", "path": "/metadata/labels/a", "value": "2" }])).unwrap();
     assert!(status(api.patch("web", &pp, &Patch::Json::<()>(failing)).await.unwrap_err()).is_invalid());
 
     let applied = api
@@ -141,12 +148,17 @@ async fn the_status_subresource_is_kept_apart_and_generation_counts_spec_changes
     let ignored = api.patch("web", &pp, &Patch::Merge(hostname.clone())).await.unwrap();
     assert!(ignored.status.unwrap().load_balancer.unwrap().ingress.is_none(), "main writes ignore status");
     let written = api.patch_status("web", &pp, &Patch::Merge(json!({ "status": { "loadBalancer": { "ingress": [{ "hostname": "lb.example" }] } }, "metadata": { "labels": { "x": "y" } } }))).await.unwrap();
-    assert_eq!(written.status.unwrap().load_balancer.unwrap().ingress.unwrap()[0].hostname.as_deref(), Some("lb.example"));
+    assert_eq!(
+        written.status.unwrap().load_balancer.unwrap().ingress.unwrap()[0].hostname.as_deref(),
+        Some("lb.example")
+    );
     assert!(written.metadata.labels.unwrap_or_default().is_empty(), "status writes ignore the rest");
     assert_eq!(written.metadata.generation, Some(1), "status is not spec");
-    let relabelled = api.patch("web", &pp, &Patch::Merge(json!({ "metadata": { "labels": { "x": "y" } } }))).await.unwrap();
+    let relabelled =
+        api.patch("web", &pp, &Patch::Merge(json!({ "metadata": { "labels": { "x": "y" } } }))).await.unwrap();
     assert_eq!(relabelled.metadata.generation, Some(1), "metadata is not spec");
-    let respec = api.patch("web", &pp, &Patch::Merge(json!({ "spec": { "sessionAffinity": "ClientIP" } }))).await.unwrap();
+    let respec =
+        api.patch("web", &pp, &Patch::Merge(json!({ "spec": { "sessionAffinity": "ClientIP" } }))).await.unwrap();
     assert_eq!(respec.metadata.generation, Some(2));
 }
 
@@ -158,11 +170,18 @@ async fn finalizers_hold_deletion_until_they_are_removed() {
     held.metadata.finalizers = Some(vec!["elbow.dev/test".into()]);
     api.create(&PostParams::default(), &held).await.unwrap();
     let rv = api.get("held").await.unwrap().resource_version().unwrap();
-    api.delete("held", &DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Foreground), ..Default::default() }).await.unwrap();
+    api.delete(
+        "held",
+        &DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Foreground), ..Default::default() },
+    )
+    .await
+    .unwrap();
     let marked = api.get("held").await.unwrap();
     assert!(marked.metadata.deletion_timestamp.is_some(), "still there, marked");
     let events = api.watch(&WatchParams::default(), &rv).await.unwrap();
-    api.patch("held", &PatchParams::default(), &Patch::Merge(json!({ "metadata": { "finalizers": null } }))).await.unwrap();
+    api.patch("held", &PatchParams::default(), &Patch::Merge(json!({ "metadata": { "finalizers": null } })))
+        .await
+        .unwrap();
     assert!(status(api.get("held").await.unwrap_err()).is_not_found(), "gone once the finalizers are");
     let kinds: Vec<&str> = events
         .take(2)
@@ -193,16 +212,26 @@ async fn services_get_node_ports_and_the_api_servers_rules() {
 
     let taken = lb_service("taken", json!({ "ports": [{ "port": 80, "nodePort": node_port }] }));
     assert!(status(api.create(&pp, &taken).await.unwrap_err()).is_invalid(), "a taken node port is refused");
-    let chosen = api.create(&pp, &lb_service("chosen", json!({ "ports": [{ "port": 80, "nodePort": 30999 }] }))).await.unwrap();
+    let chosen =
+        api.create(&pp, &lb_service("chosen", json!({ "ports": [{ "port": 80, "nodePort": 30999 }] }))).await.unwrap();
     assert_eq!(chosen.spec.unwrap().ports.unwrap()[0].node_port, Some(30999));
 
     let local = api.create(&pp, &lb_service("local", json!({ "externalTrafficPolicy": "Local" }))).await.unwrap();
     assert!(local.spec.unwrap().health_check_node_port.is_some());
-    let none = api.create(&pp, &lb_service("no-node-ports", json!({ "allocateLoadBalancerNodePorts": false }))).await.unwrap();
+    let none =
+        api.create(&pp, &lb_service("no-node-ports", json!({ "allocateLoadBalancerNodePorts": false }))).await.unwrap();
     assert_eq!(none.spec.unwrap().ports.unwrap()[0].node_port, None);
 
     let classy = api.create(&pp, &lb_service("classy", json!({ "loadBalancerClass": "elbow.dev/nlb" }))).await.unwrap();
-    let changed = status(api.patch("classy", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "loadBalancerClass": "other" } }))).await.unwrap_err());
+    let changed = status(
+        api.patch(
+            "classy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "loadBalancerClass": "other" } })),
+        )
+        .await
+        .unwrap_err(),
+    );
     assert!(changed.is_invalid(), "loadBalancerClass is immutable");
     let to_cluster_ip = api
         .patch("classy", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "type": "ClusterIP" } })))
@@ -238,7 +267,10 @@ async fn a_crd_serves_its_resources() {
     let server = TestServer::start().await.unwrap();
     let crds: Api<DynamicObject> = Api::all_with(
         server.client.clone(),
-        &kube::discovery::ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), "customresourcedefinitions"),
+        &kube::discovery::ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+            "customresourcedefinitions",
+        ),
     );
     let crd: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
@@ -251,12 +283,23 @@ async fn a_crd_serves_its_resources() {
     .unwrap();
     crds.create(&PostParams::default(), &crd).await.unwrap();
     let discovery = Discovery::new(server.client.clone()).run().await.unwrap();
-    let (resource, caps) = discovery.resolve_gvk(&GroupVersionKind::gvk("example.com", "v1", "Widget")).expect("served");
+    let (resource, caps) =
+        discovery.resolve_gvk(&GroupVersionKind::gvk("example.com", "v1", "Widget")).expect("served");
     assert_eq!(caps.scope, kube::discovery::Scope::Cluster);
     let widgets: Api<DynamicObject> = Api::all_with(server.client.clone(), &resource);
-    let widget: DynamicObject = serde_json::from_value(json!({ "apiVersion": "example.com/v1", "kind": "Widget", "metadata": { "name": "w" }, "spec": { "size": 1 } })).unwrap();
+    let widget: DynamicObject = serde_json::from_value(
+        json!({ "apiVersion": "example.com/v1", "kind": "Widget", "metadata": { "name": "w" }, "spec": { "size": 1 } }),
+    )
+    .unwrap();
     widgets.create(&PostParams::default(), &widget).await.unwrap();
-    let with_status = widgets.patch_status("w", &PatchParams::default(), &Patch::Merge(json!({ "status": { "ok": true }, "spec": { "size": 9 } }))).await.unwrap();
+    let with_status = widgets
+        .patch_status(
+            "w",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": { "ok": true }, "spec": { "size": 9 } })),
+        )
+        .await
+        .unwrap();
     assert_eq!(with_status.data["status"]["ok"], json!(true));
     assert_eq!(with_status.data["spec"]["size"], json!(1));
 }
@@ -352,7 +395,8 @@ where
 async fn namespaces_and_the_audit_log() {
     let server = TestServer::start().await.unwrap();
     let namespaces: Api<Namespace> = Api::all(server.client.clone());
-    let names: Vec<String> = namespaces.list(&ListParams::default()).await.unwrap().items.iter().map(|n| n.name_any()).collect();
+    let names: Vec<String> =
+        namespaces.list(&ListParams::default()).await.unwrap().items.iter().map(|n| n.name_any()).collect();
     assert!(names.contains(&"default".to_string()) && names.contains(&"kube-system".to_string()));
     let api: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
     api.get_opt("missing").await.unwrap();
