@@ -203,6 +203,9 @@ fn decode_continue(token: &str) -> Result<String, ApiError> {
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    if body.starts_with(b"k8s\0") {
+        return Err(ApiError::unsupported_media_type("protobuf request bodies are not supported; send JSON"));
+    }
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))
 }
 

@@ -3,7 +3,7 @@
 //!
 //! JSONPath here is the subset CRDs use: `.a.b.c`, `['key.with.dots']`, `[N]` and one equality
 //! filter `[?(@.type=="Ready")]`; a path that finds nothing gives an empty (null) cell, which
-//! kubectl prints as `<none>`.
+//! kubectl prints as an empty column.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

@@ -1,0 +1,117 @@
+//! The API server's own benchmark, run by hand in release (`cargo bench -p elbow-testkit --bench
+//! apiserver`), never in CI: creates/s for 10,000 Services, the time to list them, and the server's
+//! peak memory (VmHWM) while 5 watchers follow every Service.
+//!
+//! The server runs as its own process (the `elbow-apiserver` binary), so the peak memory printed is
+//! the server's alone, not the client's decoding of 10,000 objects.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{Api, ListParams, PostParams};
+use kube::runtime::watcher;
+use serde_json::json;
+
+const SERVICES: usize = 10_000;
+const WATCHERS: usize = 5;
+const IN_FLIGHT: usize = 64;
+
+fn service(i: usize) -> Service {
+    serde_json::from_value(json!({
+        "metadata": { "name": format!("svc-{i:05}"), "labels": { "app": format!("app-{}", i % 100) },
+                      "annotations": { "service.beta.kubernetes.io/aws-load-balancer-type": "external" } },
+        "spec": { "type": "LoadBalancer", "selector": { "app": format!("app-{}", i % 100) },
+                  "ports": [{ "name": "http", "port": 80, "targetPort": 8080 }, { "name": "https", "port": 443, "targetPort": 8443 }] }
+    }))
+    .unwrap()
+}
+
+/// The server's peak resident set, in KiB.
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    elbow_testkit::install_crypto_provider();
+    let kubeconfig = tempfile::NamedTempFile::new().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_elbow-apiserver"))
+        .args(["--port", "0", "--kubeconfig"])
+        .arg(kubeconfig.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    for line in BufReader::new(server.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(served) = line.strip_prefix("serving on ") {
+            url = served.to_string();
+        }
+        if line == "ready" {
+            break;
+        }
+    }
+    let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+    let all: Api<Service> = Api::all(client.clone());
+    let seen = Arc::new(AtomicUsize::new(0));
+    for _ in 0..WATCHERS {
+        let (all, seen) = (all.clone(), seen.clone());
+        tokio::spawn(async move {
+            let events = watcher(all, watcher::Config::default());
+            futures::pin_mut!(events);
+            while let Some(event) = events.next().await {
+                if let Ok(watcher::Event::Apply(_)) = event {
+                    seen.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+
+    let api: Api<Service> = Api::namespaced(client.clone(), "default");
+    let started = Instant::now();
+    futures::stream::iter(0..SERVICES)
+        .map(|i| {
+            let api = api.clone();
+            async move { api.create(&PostParams::default(), &service(i)).await }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .try_for_each(|_| async { Ok(()) })
+        .await
+        .unwrap();
+    let creating = started.elapsed();
+    println!(
+        "created {SERVICES} Services in {:.2} s: {:.0} creates/s ({IN_FLIGHT} in flight, {WATCHERS} watchers)",
+        creating.as_secs_f64(),
+        SERVICES as f64 / creating.as_secs_f64()
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while seen.load(Ordering::Relaxed) < SERVICES * WATCHERS {
+        assert!(Instant::now() < deadline, "watchers saw only {} events", seen.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!(
+        "all {WATCHERS} watchers saw every Service {:.2} s after the first create",
+        started.elapsed().as_secs_f64()
+    );
+
+    let listing = Instant::now();
+    let listed = all.list(&ListParams::default()).await.unwrap();
+    assert_eq!(listed.items.len(), SERVICES);
+    println!("listed {} Services in {} ms", listed.items.len(), listing.elapsed().as_millis());
+
+    let peak = peak_memory_kib(server.id());
+    println!("server peak memory (VmHWM): {:.1} MiB", peak as f64 / 1024.0);
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let exit = server.wait().unwrap();
+    println!("server exited on SIGTERM: {exit}");
+}
