@@ -3,6 +3,8 @@
 //! label and patch it (the status too, as Elbow does), delete it past a finalizer, and work with a
 //! CRD. scripts/install-kube-tools provides kubectl on first use.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
