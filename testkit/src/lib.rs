@@ -6,6 +6,7 @@ pub mod admission;
 pub mod audit;
 pub mod errors;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod selectors;
 pub mod server;

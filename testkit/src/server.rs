@@ -14,6 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::errors::ApiError;
 use crate::patch;
+use crate::protobuf;
 use crate::registry::{Registry, ResourceInfo};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{Part, Store};
@@ -203,8 +204,11 @@ fn decode_continue(token: &str) -> Result<String, ApiError> {
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
-    if body.starts_with(b"k8s\0") {
-        return Err(ApiError::unsupported_media_type("protobuf request bodies are not supported; send JSON"));
+    if protobuf::is_protobuf(body) {
+        return protobuf::decode(body).map_err(|e| match e {
+            protobuf::DecodeError::Malformed(_) => ApiError::bad_request(e.to_string()),
+            _ => ApiError::unsupported_media_type(e.to_string()),
+        });
     }
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))
 }
