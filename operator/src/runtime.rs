@@ -17,7 +17,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{info, warn};
 
@@ -50,6 +50,18 @@ pub async fn run_controllers(
     settings: OperatorSettings,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
+    run_controllers_signalling_start(client, cloud, settings, shutdown, oneshot::channel().0).await;
+}
+
+/// [`run_controllers`], sending on `started` once the caches are filled and the controllers
+/// run: the moment a playground may say `ready`.
+pub async fn run_controllers_signalling_start(
+    client: Client,
+    cloud: Arc<dyn Cloud>,
+    settings: OperatorSettings,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    started: oneshot::Sender<()>,
+) {
     let (node_store, node_writer) = reflector::store::<Node>();
     let (node_set_changed, node_set_changes) = mpsc::channel::<()>(1);
     let node_watch = watch_nodes(Api::all(client.clone()), node_writer, node_set_changed);
@@ -75,6 +87,7 @@ pub async fn run_controllers(
     });
 
     info!("starting the Service controller");
+    let _ = started.send(());
     Controller::new(Api::<Service>::all(client), watcher::Config::default())
         .reconcile_all_on(ReceiverStream::new(node_set_changes))
         .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))

@@ -1,0 +1,147 @@
+//! A whole Elbow in one process: the in-memory API server, a seeded cloud, Nodes for its
+//! instances, and the real controllers. The playground binary runs one for a person; end-to-end
+//! tests and benchmarks run one each.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::Credentials;
+use elbow::runtime::{OperatorSettings, run_controllers_signalling_start};
+use elbow_aws::SdkCloud;
+use elbow_cloud::Cloud;
+use elbow_cloud::fake::FakeCloud;
+use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
+use elbow_deploy::DeploySettings;
+use elbow_model::build::BuildConfig;
+use elbow_testkit::{ServerOptions, TestServer};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::environment::Environment;
+use crate::{endpoint, fake, nodes};
+
+/// Where the load balancers are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Aws {
+    /// Elbow's in-memory fake: nothing to install, instant, inspectable.
+    Fake,
+    /// An AWS-compatible endpoint (moto, LocalStack) at this URL, reached through the real SDK.
+    Endpoint(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// The API server's port on 127.0.0.1 (0: any free port).
+    pub port: u16,
+    pub cluster: String,
+    /// Instances seeded and registered as Nodes.
+    pub nodes: usize,
+    pub aws: Aws,
+    /// How often every Service is reconciled again without a change.
+    pub resync_period: Duration,
+}
+
+impl SandboxOptions {
+    pub fn new(cluster: &str, aws: Aws) -> Self {
+        SandboxOptions { port: 0, cluster: cluster.to_string(), nodes: 3, aws, resync_period: Duration::from_secs(600) }
+    }
+}
+
+pub struct Sandbox {
+    pub server: TestServer,
+    pub environment: Environment,
+    /// The fake, for inspection, when the sandbox runs on it.
+    pub fake: Option<Arc<FakeCloud>>,
+    /// The SDK configuration, when the sandbox runs on an endpoint.
+    pub sdk: Option<SdkConfig>,
+    stop: Option<oneshot::Sender<()>>,
+    operator: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Starts everything and returns once the controllers run.
+    pub async fn start(options: SandboxOptions) -> anyhow::Result<Sandbox> {
+        elbow_testkit::install_crypto_provider();
+        let server = TestServer::start_with(ServerOptions { port: options.port, ..ServerOptions::default() })
+            .await
+            .context("starting the API server")?;
+        let (cloud, environment, fake, sdk): (Arc<dyn Cloud>, _, _, _) = match &options.aws {
+            Aws::Fake => {
+                let (cloud, environment) = fake::seeded(&options.cluster, options.nodes);
+                let cloud = Arc::new(cloud);
+                (cloud.clone(), environment, Some(cloud), None)
+            }
+            Aws::Endpoint(url) => {
+                let sdk = sdk_config(url).await;
+                let environment = endpoint::seed(&sdk, &options.cluster, options.nodes)
+                    .await
+                    .with_context(|| format!("seeding a VPC, subnets and instances at {url}"))?;
+                let cloud = SdkCloud::from_sdk_config(&sdk);
+                let cloud = Arc::new(Resilient::new(cloud, RateLimits::aws_defaults(), RetryPolicy::default()));
+                (cloud, environment, None, Some(sdk))
+            }
+        };
+        nodes::register_all(&server.client, &environment.nodes).await.context("registering the Nodes")?;
+
+        let settings = operator_settings(&options, environment.vpc_id());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (started, running) = oneshot::channel();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let operator =
+            tokio::spawn(run_controllers_signalling_start(server.client.clone(), cloud, settings, shutdown, started));
+        running.await.context("the controllers stopped before they started")?;
+        Ok(Sandbox { server, environment, fake, sdk, stop: Some(stop), operator })
+    }
+
+    pub fn client(&self) -> kube::Client {
+        self.server.client.clone()
+    }
+
+    /// Stops the controllers, letting running reconciles finish, then the server.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.operator).await;
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.operator.abort();
+    }
+}
+
+fn operator_settings(options: &SandboxOptions, vpc_id: &str) -> OperatorSettings {
+    OperatorSettings {
+        build: BuildConfig::new(&options.cluster),
+        deploy: DeploySettings {
+            cluster_name: options.cluster.clone(),
+            vpc_id: vpc_id.to_string(),
+            drift_period: Duration::from_secs(600),
+        },
+        vpc_id: vpc_id.to_string(),
+        concurrency: 8,
+        resync_period: options.resync_period,
+        inventory_ttl: Duration::from_secs(300),
+        instance: Some("playground".into()),
+    }
+}
+
+/// SDK settings for an emulator: its URL, its default region, and dummy credentials unless the
+/// environment provides real ones.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint);
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        loader = loader.credentials_provider(Credentials::new("testing", "testing", None, None, "elbow-playground"));
+    }
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+        loader = loader.region(Region::new("us-east-1"));
+    }
+    // Retries are Elbow's own (the Resilient wrapper), as in production.
+    loader.retry_config(aws_config::retry::RetryConfig::disabled()).load().await
+}
