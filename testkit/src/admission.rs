@@ -1,8 +1,9 @@
 //! What kube-apiserver's registries and admission plugins do to objects on the way in, as far as
 //! controllers rely on it: Service defaults, clusterIP and unique nodePort allocation (30000-32767,
 //! requested ports kept, taken ones refused), healthCheckNodePort for `externalTrafficPolicy:
-//! Local`, the `loadBalancerClass` rules, releasing ports when the type changes, and the
-//! DefaultIngressClass plugin.
+//! Local`, the `loadBalancerClass` rules, releasing ports when the type changes, the
+//! DefaultIngressClass plugin, a namespace's `Active` phase, and the status kube-apiserver's CRD
+//! controllers give a CustomResourceDefinition once its resources are served (see `crd_status`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,6 +35,14 @@ pub fn admit(
         ("", "services") => admit_service(state, old, new),
         ("networking.k8s.io", "ingresses") if old.is_none() => {
             default_ingress_class(objects, new);
+            Ok(())
+        }
+        ("", "namespaces") if old.is_none() => {
+            new_namespace(new);
+            Ok(())
+        }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            crd_status(old, new);
             Ok(())
         }
         _ => Ok(()),
@@ -249,5 +258,76 @@ fn default_ingress_class(objects: &Objects, ingress: &mut Value) {
             ingress["spec"] = json!({});
         }
         ingress["spec"]["ingressClassName"] = json!(only);
+    }
+}
+
+/// The namespace registry's create rules: a new namespace is `Active` whatever status the client
+/// sent, and carries the `kubernetes` finalizer (spec.finalizers) of the namespace controller.
+fn new_namespace(namespace: &mut Value) {
+    namespace["status"] = json!({ "phase": "Active" });
+    if !namespace["spec"].is_object() {
+        namespace["spec"] = json!({});
+    }
+    let mut finalizers = namespace["spec"]["finalizers"].as_array().cloned().unwrap_or_default();
+    if !finalizers.contains(&json!("kubernetes")) {
+        finalizers.push(json!("kubernetes"));
+    }
+    namespace["spec"]["finalizers"] = json!(finalizers);
+}
+
+/// What kube-apiserver does to a CRD on every write, done at once because this server serves a
+/// CRD's resources as soon as it is written: the registry defaults `singular` and `listKind` and
+/// records the storage version in `status.storedVersions`; the naming controller accepts the names
+/// (`acceptedNames`, condition `NamesAccepted`) and the establishing controller marks the CRD
+/// `Established`, which `kubectl wait --for=condition=Established` and clients waiting for the new
+/// resource look for. Name conflicts between CRDs are not detected: names are always accepted.
+fn crd_status(old: Option<&Value>, crd: &mut Value) {
+    let names = &mut crd["spec"]["names"];
+    let kind = names["kind"].as_str().unwrap_or_default().to_string();
+    if names["singular"].as_str().is_none_or(str::is_empty) {
+        names["singular"] = json!(kind.to_lowercase());
+    }
+    if names["listKind"].as_str().is_none_or(str::is_empty) && !kind.is_empty() {
+        names["listKind"] = json!(format!("{kind}List"));
+    }
+    let accepted = names.clone();
+
+    // A new CRD's status is the server's alone; later, status writes may change storedVersions
+    // (that is how a migration drops a version) and other writes keep the stored status.
+    if old.is_none() || !crd["status"].is_object() {
+        crd["status"] = json!({});
+    }
+    let mut stored: Vec<Value> = crd["status"]["storedVersions"].as_array().cloned().unwrap_or_default();
+    let storage = crd["spec"]["versions"]
+        .as_array()
+        .and_then(|versions| versions.iter().find(|v| v["storage"] == json!(true)))
+        .map(|v| v["name"].clone());
+    if let Some(storage) = storage
+        && !stored.contains(&storage)
+    {
+        stored.push(storage);
+    }
+    let status = &mut crd["status"];
+    status["acceptedNames"] = accepted;
+    status["storedVersions"] = json!(stored);
+    let mut conditions = status["conditions"].as_array().cloned().unwrap_or_default();
+    set_condition(&mut conditions, "NamesAccepted", "NoConflicts", "no conflicts found");
+    set_condition(&mut conditions, "Established", "InitialNamesAccepted", "the initial names have been accepted");
+    status["conditions"] = json!(conditions);
+}
+
+/// Sets condition `kind` to True, keeping its lastTransitionTime when it already was True.
+fn set_condition(conditions: &mut Vec<Value>, kind: &str, reason: &str, message: &str) {
+    let since = conditions
+        .iter()
+        .find(|c| c["type"] == json!(kind) && c["status"] == json!("True"))
+        .and_then(|c| c["lastTransitionTime"].as_str().map(str::to_string))
+        .unwrap_or_else(crate::store::now);
+    let condition = json!({
+        "type": kind, "status": "True", "reason": reason, "message": message, "lastTransitionTime": since,
+    });
+    match conditions.iter_mut().find(|c| c["type"] == json!(kind)) {
+        Some(existing) => *existing = condition,
+        None => conditions.push(condition),
     }
 }

@@ -18,6 +18,7 @@ use crate::protobuf;
 use crate::registry::{Registry, ResourceInfo};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{Part, Store};
+use crate::table::TableOptions;
 use crate::watch::{self, WatchRequest};
 
 pub struct ServerState {
@@ -72,8 +73,8 @@ pub async fn handle(state: Arc<ServerState>, method: Method, uri: Uri, headers: 
         user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
     });
     let result = match verb {
-        "watch" => return start_watch(&state, &target, &query),
-        "get" => get(&state, &target),
+        "watch" => return start_watch(&state, &target, &query, &headers),
+        "get" => get(&state, &target, &query, &headers),
         "list" => list(&state, &target, &query, &headers),
         "create" => create(&state, &target, &body),
         "update" => update(&state, &target, &body),
@@ -139,8 +140,25 @@ fn name_of(target: &Target) -> &str {
     target.name.as_deref().unwrap_or_default()
 }
 
-fn get(state: &ServerState, target: &Target) -> Result<(StatusCode, Value), ApiError> {
-    Ok((StatusCode::OK, state.store.get(&target.info, namespace_of(target), name_of(target))?))
+fn get(
+    state: &ServerState,
+    target: &Target,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(StatusCode, Value), ApiError> {
+    let table = table_options(query, headers)?;
+    let object = state.store.get(&target.info, namespace_of(target), name_of(target))?;
+    match table {
+        Some(options) => Ok((StatusCode::OK, crate::table::render_object(&target.info, &object, &options))),
+        None => Ok((StatusCode::OK, object)),
+    }
+}
+
+/// The Table the request asks for (Accept header and `includeObject`), if it asks for one.
+fn table_options(query: &HashMap<String, String>, headers: &HeaderMap) -> Result<Option<TableOptions>, ApiError> {
+    let accept = headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    crate::table::requested(accept, query.get("includeObject").map(String::as_str))
+        .map_err(|e| ApiError::bad_request(format!("Unable to convert to Table as requested: {e}")))
 }
 
 fn selectors(query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
@@ -158,6 +176,7 @@ fn list(
     headers: &HeaderMap,
 ) -> Result<(StatusCode, Value), ApiError> {
     let (labels, fields) = selectors(query)?;
+    let table = table_options(query, headers)?;
     let (items, rv) = state.store.list(&target.info, target.namespace.as_deref());
     let mut items: Vec<Value> = items.into_iter().filter(|o| labels.matches(o) && fields.matches(o)).collect();
     // Continue tokens name the last key served; the list stays in key order.
@@ -175,9 +194,8 @@ fn list(
         metadata["continue"] = json!(encode_continue(&object_key(&items[limit - 1])));
         metadata["remainingItemCount"] = json!(remaining);
     }
-    let accept = headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if accept.contains("as=Table") {
-        return Ok((StatusCode::OK, crate::table::render(&target.info, &items, metadata)));
+    if let Some(options) = table {
+        return Ok((StatusCode::OK, crate::table::render_with(&target.info, &items, metadata, &options)));
     }
     Ok((
         StatusCode::OK,
@@ -332,9 +350,9 @@ fn after_write(state: &ServerState, info: &ResourceInfo, object: &Value) {
     }
 }
 
-fn start_watch(state: &ServerState, target: &Target, query: &HashMap<String, String>) -> Response {
-    let (labels, fields) = match selectors(query) {
-        Ok(pair) => pair,
+fn start_watch(state: &ServerState, target: &Target, query: &HashMap<String, String>, headers: &HeaderMap) -> Response {
+    let (labels, fields, table) = match selectors(query).and_then(|(l, f)| Ok((l, f, table_options(query, headers)?))) {
+        Ok(parsed) => parsed,
         Err(error) => return error.into_response(),
     };
     let mut fields = fields;
@@ -359,6 +377,7 @@ fn start_watch(state: &ServerState, target: &Target, query: &HashMap<String, Str
         send_initial_events: query.get("sendInitialEvents").is_some_and(|v| v == "true"),
         bookmarks: query.get("allowWatchBookmarks").is_some_and(|v| v == "true" || v == "1"),
         timeout,
+        table,
     };
     let events = watch::start(state.store.clone(), state.watches.clone(), request);
     (StatusCode::OK, [("content-type", "application/json")], Body::from_stream(ReceiverStream::new(events)))

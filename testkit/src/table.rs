@@ -14,9 +14,11 @@
 //! - ages as kubectl shows them (`5s`, `3m2s`, `4h`, `2d5h`), against a clock the caller passes so
 //!   tests are exact.
 //!
-//! Rendering is pure: objects in, a Table (JSON) out. Which request gets a Table, and the list
-//! metadata (resourceVersion, continue), are the server's business.
+//! Rendering is pure: objects in, a Table (JSON) out. [`requested`] reads what a request asks for
+//! (the Accept header and `includeObject`); the list metadata (resourceVersion, continue) and when
+//! to leave out the column definitions (watch events after the first) are the server's business.
 
+mod accept;
 mod builtin;
 mod custom;
 mod pods;
@@ -38,8 +40,9 @@ pub enum IncludeObject {
     Object,
 }
 
+/// kube-apiserver's wording, so a client sees the message it would see there.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("includeObject must be None, Metadata or Object, not {0:?}")]
+#[error("includeObject: Invalid value: {0:?}: must be 'Metadata', 'Object', 'None', or empty")]
 pub struct InvalidIncludeObject(pub String);
 
 impl IncludeObject {
@@ -54,17 +57,41 @@ impl IncludeObject {
     }
 }
 
-/// How to render: which object rows carry, and the time ages are counted to.
+/// How to render: which object rows carry, the time ages are counted to, the Table's version, and
+/// whether to leave out the column definitions.
 #[derive(Debug, Clone, Copy)]
 pub struct TableOptions {
     pub include_object: IncludeObject,
     pub now: DateTime<Utc>,
+    /// `meta.k8s.io/v1` or `meta.k8s.io/v1beta1`: the Table's apiVersion and that of the
+    /// `PartialObjectMetadata` in its rows, as the Accept header asked.
+    pub api_version: &'static str,
+    /// No `columnDefinitions` (null, as kube-apiserver serializes them): a watch sends them with
+    /// its first event only, and clients keep using those.
+    pub no_headers: bool,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
-        Self { include_object: IncludeObject::default(), now: Utc::now() }
+        Self {
+            include_object: IncludeObject::default(),
+            now: Utc::now(),
+            api_version: "meta.k8s.io/v1",
+            no_headers: false,
+        }
     }
+}
+
+/// The Table options a request asks for: `None` when the first media type of its Accept header
+/// that the server can produce is the plain object, else the Table version it names and the
+/// `includeObject` query parameter (read only then, as kube-apiserver does).
+pub fn requested(accept: &str, include_object: Option<&str>) -> Result<Option<TableOptions>, InvalidIncludeObject> {
+    let Some(version) = accept::table_version(accept) else { return Ok(None) };
+    Ok(Some(TableOptions {
+        include_object: IncludeObject::from_query(include_object)?,
+        api_version: version.api_version(),
+        ..TableOptions::default()
+    }))
 }
 
 /// One column definition, as `columnDefinitions` lists it.
@@ -85,9 +112,14 @@ impl Column {
     }
 }
 
-/// A Table of `items` with the current time and the default `includeObject`.
-pub fn render(info: &ResourceInfo, items: &[Value], metadata: Value) -> Value {
-    render_with(info, items, metadata, &TableOptions::default())
+/// The one-row Table of a single object (a GET, a watch event), whose resourceVersion is the
+/// object's, as kube-apiserver's table generator sets it.
+pub fn render_object(info: &ResourceInfo, object: &Value, options: &TableOptions) -> Value {
+    let metadata = match object["metadata"]["resourceVersion"].as_str() {
+        Some(rv) => json!({ "resourceVersion": rv }),
+        None => json!({}),
+    };
+    render_with(info, std::slice::from_ref(object), metadata, options)
 }
 
 /// A Table of `items` (all of `info`'s resource) with list metadata `metadata`.
@@ -113,7 +145,7 @@ pub fn render_with(info: &ResourceInfo, items: &[Value], metadata: Value, option
                 IncludeObject::Metadata => {
                     row.insert(
                         "object".into(),
-                        json!({ "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"] }),
+                        json!({ "kind": "PartialObjectMetadata", "apiVersion": options.api_version, "metadata": object["metadata"] }),
                     );
                 }
                 IncludeObject::Object => {
@@ -123,11 +155,13 @@ pub fn render_with(info: &ResourceInfo, items: &[Value], metadata: Value, option
             Value::Object(row)
         })
         .collect();
+    let column_definitions =
+        if options.no_headers { Value::Null } else { columns.iter().map(Column::to_json).collect() };
     json!({
         "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
+        "apiVersion": options.api_version,
         "metadata": metadata,
-        "columnDefinitions": columns.iter().map(Column::to_json).collect::<Vec<_>>(),
+        "columnDefinitions": column_definitions,
         "rows": rows,
     })
 }
@@ -224,7 +258,7 @@ mod tests {
 
     /// Options at [`now`] with the default `includeObject`.
     pub(super) fn at_now() -> TableOptions {
-        TableOptions { include_object: IncludeObject::Metadata, now: now() }
+        TableOptions { include_object: IncludeObject::Metadata, now: now(), ..TableOptions::default() }
     }
 
     pub(super) fn info(group: &str, version: &str, resource: &str) -> ResourceInfo {
@@ -326,7 +360,7 @@ mod tests {
                 &configmaps,
                 std::slice::from_ref(&object),
                 json!({}),
-                &TableOptions { include_object, now: now() },
+                &TableOptions { include_object, now: now(), ..TableOptions::default() },
             )
         };
 
@@ -347,6 +381,52 @@ mod tests {
         assert_eq!(IncludeObject::from_query(Some("Object")), Ok(IncludeObject::Object));
         assert_eq!(IncludeObject::from_query(Some("None")), Ok(IncludeObject::None));
         assert_eq!(IncludeObject::from_query(Some("All")), Err(InvalidIncludeObject("All".into())));
+    }
+
+    #[test]
+    fn one_object_is_a_one_row_table_at_its_resource_version() {
+        let object = json!({ "metadata": { "name": "settings", "resourceVersion": "12", "creationTimestamp": "2026-01-10T11:59:00Z" } });
+        let table = render_object(&info("", "v1", "configmaps"), &object, &at_now());
+        assert_eq!(table["metadata"], json!({ "resourceVersion": "12" }));
+        assert_eq!(table["rows"].as_array().map(Vec::len), Some(1));
+        assert_eq!(cells(&table, 0), ["settings", "60s"]);
+    }
+
+    #[test]
+    fn without_headers_the_column_definitions_are_null() {
+        let options = TableOptions { no_headers: true, ..at_now() };
+        let table = render_object(&info("", "v1", "configmaps"), &json!({ "metadata": { "name": "a" } }), &options);
+        assert_eq!(table["columnDefinitions"], Value::Null);
+        assert_eq!(cells(&table, 0), ["a", "<unknown>"]);
+    }
+
+    #[test]
+    fn a_request_asks_for_a_table_by_its_accept_header() {
+        let kubectl = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+        assert!(
+            requested("application/json", Some("Bogus")).unwrap().is_none(),
+            "includeObject only matters for Tables"
+        );
+        let options = requested(kubectl, None).unwrap().unwrap();
+        assert_eq!(
+            (options.include_object, options.api_version, options.no_headers),
+            (IncludeObject::Metadata, "meta.k8s.io/v1", false)
+        );
+        let beta = requested("application/json;as=Table;v=v1beta1;g=meta.k8s.io", Some("None")).unwrap().unwrap();
+        assert_eq!((beta.include_object, beta.api_version), (IncludeObject::None, "meta.k8s.io/v1beta1"));
+        let error = requested(kubectl, Some("All")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "includeObject: Invalid value: \"All\": must be 'Metadata', 'Object', 'None', or empty"
+        );
+    }
+
+    #[test]
+    fn a_v1beta1_table_carries_v1beta1_partial_objects() {
+        let options = TableOptions { api_version: "meta.k8s.io/v1beta1", ..at_now() };
+        let table = render_object(&info("", "v1", "configmaps"), &json!({ "metadata": { "name": "a" } }), &options);
+        assert_eq!(table["apiVersion"], "meta.k8s.io/v1beta1");
+        assert_eq!(table["rows"][0]["object"]["apiVersion"], "meta.k8s.io/v1beta1");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Watches: replay from a resourceVersion (or a 410 when it is older than the history kept),
 //! initial events (for an unset version, or `sendInitialEvents=true` closed by the bookmark
-//! kubectl 1.35 waits for), live events, periodic bookmarks, and `timeoutSeconds`.
+//! kubectl 1.35 waits for), live events, periodic bookmarks, and `timeoutSeconds`. A client that
+//! asks for Tables (`kubectl get -w`) gets every event's object, bookmarks included, as a one-row
+//! Table, with the column definitions in the first event only, as kube-apiserver sends them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use crate::errors::ApiError;
 use crate::registry::ResourceInfo;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{Event, Store};
+use crate::table::{self, TableOptions};
 
 pub struct WatchRequest {
     pub info: ResourceInfo,
@@ -24,6 +27,8 @@ pub struct WatchRequest {
     pub send_initial_events: bool,
     pub bookmarks: bool,
     pub timeout: Duration,
+    /// Set when the client asked for Tables.
+    pub table: Option<TableOptions>,
 }
 
 impl WatchRequest {
@@ -40,12 +45,30 @@ fn line(kind: &str, object: &Value) -> Bytes {
     Bytes::from(text)
 }
 
-fn bookmark(info: &ResourceInfo, rv: u64, initial_end: bool) -> Bytes {
+fn bookmark(info: &ResourceInfo, rv: u64, initial_end: bool) -> Value {
     let mut metadata = json!({ "resourceVersion": rv.to_string() });
     if initial_end {
         metadata["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
     }
-    line("BOOKMARK", &json!({ "kind": info.kind, "apiVersion": info.api_version(), "metadata": metadata }))
+    json!({ "kind": info.kind, "apiVersion": info.api_version(), "metadata": metadata })
+}
+
+/// Writes events in the form the client asked for: the object, or a one-row Table of it.
+struct Encoder {
+    info: ResourceInfo,
+    table: Option<TableOptions>,
+}
+
+impl Encoder {
+    fn event(&mut self, kind: &str, object: &Value) -> Bytes {
+        let Some(options) = &mut self.table else { return line(kind, object) };
+        // Ages count to when the event is sent, not to when the watch began.
+        options.now = chrono::Utc::now();
+        let table = table::render_object(&self.info, object, options);
+        // kube-apiserver sends the column definitions once; kubectl keeps the first ones it saw.
+        options.no_headers = true;
+        line(kind, &table)
+    }
 }
 
 /// Starts the watch; its events arrive on the returned channel, one JSON line each.
@@ -85,6 +108,7 @@ impl Default for WatchControl {
 
 async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
     let resource = request.info.key();
+    let mut encoder = Encoder { info: request.info.clone(), table: request.table };
     let send = |bytes: Bytes| {
         let tx = tx.clone();
         async move { tx.send(Ok(bytes)).await.is_ok() }
@@ -102,11 +126,11 @@ async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Result<B
         };
         let (items, rv) = store.list(&request.info, request.namespace.as_deref());
         for item in items.iter().filter(|o| request.wants(o)) {
-            if !send(line("ADDED", item)).await {
+            if !send(encoder.event("ADDED", item)).await {
                 return;
             }
         }
-        if request.send_initial_events && !send(bookmark(&request.info, rv, true)).await {
+        if request.send_initial_events && !send(encoder.event("BOOKMARK", &bookmark(&request.info, rv, true))).await {
             return;
         }
         (rv, receiver, Vec::new())
@@ -122,7 +146,7 @@ async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Result<B
     };
     let mut last = start_rv;
     for event in replay {
-        if !forward(&request, &event, &mut last, &tx).await {
+        if !forward(&request, &mut encoder, &event, &mut last, &tx).await {
             return;
         }
     }
@@ -135,7 +159,7 @@ async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Result<B
                     if event.resource != resource {
                         // Other resources' writes still move this watch's bookmark forward.
                         last = last.max(event.resource_version);
-                    } else if !forward(&request, &event, &mut last, &tx).await {
+                    } else if !forward(&request, &mut encoder, &event, &mut last, &tx).await {
                         return;
                     }
                 }
@@ -148,7 +172,7 @@ async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Result<B
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = ticker.tick(), if request.bookmarks => {
-                if !send(bookmark(&request.info, last, false)).await {
+                if !send(encoder.event("BOOKMARK", &bookmark(&request.info, last, false))).await {
                     return;
                 }
             }
@@ -159,6 +183,7 @@ async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Result<B
 
 async fn forward(
     request: &WatchRequest,
+    encoder: &mut Encoder,
     event: &Event,
     last: &mut u64,
     tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
@@ -170,5 +195,5 @@ async fn forward(
     if !request.wants(&event.object) {
         return true;
     }
-    tx.send(Ok(line(event.kind.as_str(), &event.object))).await.is_ok()
+    tx.send(Ok(encoder.event(event.kind.as_str(), &event.object))).await.is_ok()
 }

@@ -8,8 +8,10 @@ use elbow_testkit::{ServerOptions, TestServer};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::core::{DynamicObject, GroupVersionKind};
+use kube::runtime::wait::conditions;
 use kube::runtime::watcher;
 use kube::{Discovery, ResourceExt};
 use serde_json::json;
@@ -404,4 +406,205 @@ async fn namespaces_and_the_audit_log() {
     let last = entries.last().unwrap();
     assert_eq!((last.verb.as_str(), last.resource.as_str(), last.namespace.as_str()), ("get", "configmaps", "default"));
     assert!(entries.iter().any(|e| e.verb == "list" && e.resource == "namespaces"));
+}
+
+/// kubectl's Accept header for `get`: a v1 Table, else a v1beta1 Table, else the object.
+const KUBECTL_ACCEPT: &str =
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+
+fn get_request(path: &str, accept: &str) -> http::Request<Vec<u8>> {
+    http::Request::get(path).header("accept", accept).body(Vec::new()).unwrap()
+}
+
+#[tokio::test]
+async fn a_single_get_asking_for_a_table_gets_the_objects_row() {
+    let server = TestServer::start().await.unwrap();
+    let api: Api<Service> = Api::namespaced(server.client.clone(), "default");
+    let web = api.create(&PostParams::default(), &lb_service("web", json!({}))).await.unwrap();
+    let spec = web.spec.clone().unwrap();
+    let node_port = spec.ports.unwrap()[0].node_port.unwrap();
+    let path = "/api/v1/namespaces/default/services/web";
+
+    let table: serde_json::Value = server.client.request(get_request(path, KUBECTL_ACCEPT)).await.unwrap();
+    assert_eq!((table["kind"].as_str(), table["apiVersion"].as_str()), (Some("Table"), Some("meta.k8s.io/v1")));
+    assert_eq!(table["metadata"]["resourceVersion"].as_str(), web.resource_version().as_deref());
+    let columns: Vec<&str> =
+        table["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(columns, ["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector"]);
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    let cells = rows[0]["cells"].as_array().unwrap();
+    assert_eq!(
+        cells[..5],
+        [
+            json!("web"),
+            json!("LoadBalancer"),
+            json!(spec.cluster_ip.unwrap()),
+            json!("<pending>"),
+            json!(format!("80:{node_port}/TCP"))
+        ]
+    );
+    assert_eq!(cells[6], "app=web");
+    let partial = &rows[0]["object"];
+    assert_eq!(
+        (partial["kind"].as_str(), partial["metadata"]["name"].as_str()),
+        (Some("PartialObjectMetadata"), Some("web"))
+    );
+    assert!(partial.get("spec").is_none());
+
+    // The whole object when asked, the version asked for, and kube-apiserver's 400 for a bad option.
+    let whole: serde_json::Value =
+        server.client.request(get_request(&format!("{path}?includeObject=Object"), KUBECTL_ACCEPT)).await.unwrap();
+    assert_eq!(whole["rows"][0]["object"]["kind"], "Service");
+    assert_eq!(whole["rows"][0]["object"]["spec"]["type"], "LoadBalancer");
+    let beta: serde_json::Value =
+        server.client.request(get_request(path, "application/json;as=Table;v=v1beta1;g=meta.k8s.io")).await.unwrap();
+    assert_eq!(beta["apiVersion"], "meta.k8s.io/v1beta1");
+    assert_eq!(beta["rows"][0]["object"]["apiVersion"], "meta.k8s.io/v1beta1");
+    let invalid = server
+        .client
+        .request::<serde_json::Value>(get_request(&format!("{path}?includeObject=All"), KUBECTL_ACCEPT))
+        .await
+        .unwrap_err();
+    assert_eq!(status(invalid).code, 400);
+    // Without the Table media type, the object itself.
+    let plain: serde_json::Value = server.client.request(get_request(path, "application/json")).await.unwrap();
+    assert_eq!(plain["kind"], "Service");
+    // A missing object is still a NotFound Status.
+    let missing = server
+        .client
+        .request::<serde_json::Value>(get_request("/api/v1/namespaces/default/services/nope", KUBECTL_ACCEPT))
+        .await
+        .unwrap_err();
+    assert!(status(missing).is_not_found());
+}
+
+#[tokio::test]
+async fn a_watch_asking_for_tables_gets_one_row_tables_with_columns_once() {
+    use futures::AsyncBufReadExt;
+
+    let server = TestServer::start().await.unwrap();
+    let api: Api<Service> = Api::namespaced(server.client.clone(), "default");
+    api.create(&PostParams::default(), &lb_service("web", json!({}))).await.unwrap();
+    let path = "/api/v1/namespaces/default/services?watch=true&sendInitialEvents=true\
+                &resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true";
+    let stream = server.client.request_stream(get_request(path, KUBECTL_ACCEPT)).await.unwrap();
+    let mut lines = Box::pin(stream).lines();
+    let mut next_event = async || -> serde_json::Value {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next()).await.expect("an event in time");
+        serde_json::from_str(&line.expect("the stream is open").unwrap()).unwrap()
+    };
+
+    // The initial event carries the column definitions, as the first event of a watch does.
+    let added = next_event().await;
+    assert_eq!(added["type"], "ADDED");
+    let table = &added["object"];
+    assert_eq!(table["kind"], "Table");
+    assert_eq!(table["columnDefinitions"].as_array().map(Vec::len), Some(7));
+    assert_eq!(table["rows"].as_array().map(Vec::len), Some(1));
+    assert_eq!(table["rows"][0]["cells"][0], "web");
+    assert_eq!(table["rows"][0]["cells"][3], "<pending>");
+
+    // The end of the initial events: a Table too, its row's object carrying the annotation.
+    let bookmark = next_event().await;
+    assert_eq!(bookmark["type"], "BOOKMARK");
+    assert_eq!(bookmark["object"]["kind"], "Table");
+    assert!(bookmark["object"]["columnDefinitions"].is_null(), "{bookmark}");
+    let marked = &bookmark["object"]["rows"][0]["object"]["metadata"];
+    assert_eq!(marked["annotations"]["k8s.io/initial-events-end"], "true", "{bookmark}");
+    assert_eq!(marked["resourceVersion"], bookmark["object"]["metadata"]["resourceVersion"]);
+
+    let hostname = "lb.example";
+    api.patch_status(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": { "loadBalancer": { "ingress": [{ "hostname": hostname }] } } })),
+    )
+    .await
+    .unwrap();
+    let modified = next_event().await;
+    assert_eq!(modified["type"], "MODIFIED");
+    let table = &modified["object"];
+    assert!(table["columnDefinitions"].is_null(), "only the first event has columns: {modified}");
+    assert_eq!(table["rows"][0]["cells"][3], hostname);
+    assert_eq!(table["metadata"]["resourceVersion"], table["rows"][0]["object"]["metadata"]["resourceVersion"]);
+
+    api.delete("web", &DeleteParams::default()).await.unwrap();
+    let deleted = next_event().await;
+    assert_eq!((deleted["type"].as_str(), deleted["object"]["kind"].as_str()), (Some("DELETED"), Some("Table")));
+    assert_eq!(deleted["object"]["rows"][0]["cells"][0], "web");
+}
+
+fn widgets_crd() -> CustomResourceDefinition {
+    serde_json::from_value(json!({
+        "metadata": { "name": "widgets.example.com" },
+        "spec": { "group": "example.com", "scope": "Namespaced",
+                  "names": { "plural": "widgets", "kind": "Widget" },
+                  "versions": [{ "name": "v1", "served": true, "storage": true,
+                                 "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+        "status": { "conditions": [{ "type": "Established", "status": "False", "reason": "FromTheClient" }] }
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_new_crd_is_established_with_its_names_accepted() {
+    let server = TestServer::start().await.unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(server.client.clone());
+    crds.create(&PostParams::default(), &widgets_crd()).await.unwrap();
+    let established = tokio::time::timeout(
+        Duration::from_secs(10),
+        kube::runtime::wait::await_condition(crds.clone(), "widgets.example.com", conditions::is_crd_established()),
+    )
+    .await
+    .expect("established in time")
+    .unwrap()
+    .unwrap();
+
+    let condition = |crd: &CustomResourceDefinition, kind: &str| {
+        let conditions = crd.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+        conditions.into_iter().find(|c| c.type_ == kind).map(|c| (c.status, c.reason, c.last_transition_time))
+    };
+    let (accepted, reason, _) = condition(&established, "NamesAccepted").expect("NamesAccepted");
+    assert_eq!((accepted.as_str(), reason.as_deref()), ("True", Some("NoConflicts")));
+    let (status_, reason, since) = condition(&established, "Established").expect("Established");
+    assert_eq!((status_.as_str(), reason.as_deref()), ("True", Some("InitialNamesAccepted")));
+    let status = established.status.clone().unwrap();
+    let names = status.accepted_names.unwrap();
+    assert_eq!(
+        (names.kind.as_str(), names.plural.as_str(), names.singular.as_deref(), names.list_kind.as_deref()),
+        ("Widget", "widgets", Some("widget"), Some("WidgetList"))
+    );
+    assert_eq!(status.stored_versions, Some(vec!["v1".to_string()]));
+    assert_eq!(established.spec.names.list_kind.as_deref(), Some("WidgetList"), "defaulted in the spec too");
+
+    // A new name is accepted at once; the conditions stay as they were, since the same moment
+    // (timestamps have whole seconds: let one pass so a reset would show).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let renamed = crds
+        .patch(
+            "widgets.example.com",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "names": { "shortNames": ["wg"] } } })),
+        )
+        .await
+        .unwrap();
+    let accepted_names = renamed.status.clone().unwrap().accepted_names.unwrap();
+    assert_eq!(accepted_names.short_names, Some(vec!["wg".to_string()]));
+    assert_eq!(condition(&renamed, "Established").unwrap().2, since);
+}
+
+#[tokio::test]
+async fn a_created_namespace_is_active_with_the_kubernetes_finalizer() {
+    let server = TestServer::start().await.unwrap();
+    let namespaces: Api<Namespace> = Api::all(server.client.clone());
+    // Whatever status a client sends, a new namespace is Active.
+    let namespace: Namespace =
+        serde_json::from_value(json!({ "metadata": { "name": "demo" }, "status": { "phase": "Terminating" } }))
+            .unwrap();
+    let created = namespaces.create(&PostParams::default(), &namespace).await.unwrap();
+    assert_eq!(created.status.and_then(|s| s.phase).as_deref(), Some("Active"));
+    assert_eq!(created.spec.and_then(|s| s.finalizers), Some(vec!["kubernetes".to_string()]));
+    let read = namespaces.get("demo").await.unwrap();
+    assert_eq!(read.status.and_then(|s| s.phase).as_deref(), Some("Active"));
 }
