@@ -1,6 +1,6 @@
 //! The harness of the endpoint tests: where the AWS-compatible endpoint is, SDK clients for it,
-//! and a freshly seeded network (VPC, tagged subnets in three zones, a node security group,
-//! running instances) per test, so tests run in parallel against one endpoint.
+//! a freshly seeded network (VPC, tagged subnets in three zones, a node security group,
+//! running instances) per test, and what a cluster owns there, so tests run in parallel against one endpoint.
 //!
 //! `AWS_ENDPOINT_URL` set: that endpoint is used as it is (LocalStack, a moto someone started) and
 //! nothing is started. `ELBOW_TEST_REAL_AWS=1`: AWS itself, through the standard chain, nothing
@@ -8,6 +8,8 @@
 //! 127.0.0.1 port, once per test binary; it stops when the test process ends.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test harness: failing loudly is the point
+
+pub mod owned;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -18,10 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use elbow_aws::SdkCloud;
-use elbow_model::inventory::{Instance, SecurityGroup, Subnet};
-use elbow_model::{CloudInventory, Tags};
+use elbow_model::CloudInventory;
 
 /// The endpoint under test; `None`: AWS's own endpoints.
 pub fn endpoint() -> Option<String> {
@@ -103,113 +103,18 @@ pub struct Network {
 }
 
 impl Network {
-    /// VPC with an internet gateway (AWS refuses internet-facing load balancers without one), one
-    /// role-tagged public and private subnet per zone in the region's first three zones, a node
-    /// security group tagged for `cluster`, and `instances` running instances in the first zone.
+    /// A VPC with an internet gateway, a public and a private role-tagged subnet in each of the
+    /// region's first three zones, a node security group tagged for a new cluster name, and
+    /// `instances` running instances spread over the zones: the playground's environment.
     pub async fn seed(cluster_prefix: &str, instances: usize) -> Network {
         let cluster = unique(cluster_prefix);
-        let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
-        let octet = (u64::from(std::process::id()) + COUNTER_NET.fetch_add(1, Ordering::Relaxed)) % 200 + 20;
-        let vpc = ec2.create_vpc().cidr_block(format!("10.{octet}.0.0/16")).send().await.expect("vpc");
-        let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
-        let gateway = ec2.create_internet_gateway().send().await.expect("internet gateway");
-        let gateway_id = gateway.internet_gateway().and_then(|g| g.internet_gateway_id()).expect("gateway id");
-        ec2.attach_internet_gateway().internet_gateway_id(gateway_id).vpc_id(&vpc_id).send().await.expect("attached");
-        let zones = three_zones(&ec2).await;
-        let mut subnets = Vec::new();
-        for (i, zone) in zones.iter().enumerate() {
-            for (j, role) in ["kubernetes.io/role/elb", "kubernetes.io/role/internal-elb"].iter().enumerate() {
-                let cidr = format!("10.{octet}.{}.0/24", i * 2 + j);
-                let tags = Tags::from([
-                    (role.to_string(), "1".to_string()),
-                    (format!("kubernetes.io/cluster/{cluster}"), "shared".to_string()),
-                ]);
-                let out = ec2
-                    .create_subnet()
-                    .vpc_id(&vpc_id)
-                    .cidr_block(&cidr)
-                    .availability_zone(zone)
-                    .tag_specifications(tag_spec(ResourceType::Subnet, &tags))
-                    .send()
-                    .await
-                    .expect("subnet");
-                let id = out.subnet().and_then(|s| s.subnet_id()).expect("subnet id").to_string();
-                subnets.push(Subnet { id, availability_zone: zone.to_string(), cidr_block: cidr, tags });
-            }
+        let environment =
+            elbow_playground::endpoint::seed(&sdk_config().await, &cluster, instances).await.expect("seeded network");
+        Network {
+            cluster,
+            instances: environment.nodes.iter().map(|n| n.instance_id.clone()).collect(),
+            inventory: environment.inventory,
+            node_group: environment.node_group,
         }
-        let group_tags = Tags::from([(format!("kubernetes.io/cluster/{cluster}"), "owned".to_string())]);
-        let group = ec2
-            .create_security_group()
-            .group_name(format!("{cluster}-nodes"))
-            .description("nodes")
-            .vpc_id(&vpc_id)
-            .tag_specifications(tag_spec(ResourceType::SecurityGroup, &group_tags))
-            .send()
-            .await
-            .expect("node group");
-        let node_group = group.group_id().expect("group id").to_string();
-        let image = any_image(&ec2).await;
-        let run = ec2
-            .run_instances()
-            .image_id(image)
-            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-            .min_count(instances as i32)
-            .max_count(instances as i32)
-            .subnet_id(&subnets[0].id)
-            .security_group_ids(&node_group)
-            .send()
-            .await
-            .expect("instances");
-        let ids: Vec<String> = run.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)).collect();
-        let inventory = CloudInventory {
-            vpc_id,
-            subnets,
-            instances: ids
-                .iter()
-                .map(|id| Instance {
-                    id: id.clone(),
-                    availability_zone: zones[0].clone(),
-                    security_groups: vec![node_group.clone()],
-                })
-                .collect(),
-            security_groups: vec![SecurityGroup {
-                id: node_group.clone(),
-                group_name: format!("{cluster}-nodes"),
-                tags: group_tags,
-            }],
-        };
-        Network { cluster, inventory, node_group, instances: ids }
     }
-}
-
-static COUNTER_NET: AtomicU64 = AtomicU64::new(0);
-
-async fn three_zones(ec2: &aws_sdk_ec2::Client) -> Vec<String> {
-    let zones = ec2.describe_availability_zones().send().await.expect("zones");
-    let mut names: Vec<String> =
-        zones.availability_zones().iter().filter_map(|z| z.zone_name().map(str::to_string)).collect();
-    names.sort();
-    assert!(names.len() >= 3, "the region needs three availability zones: {names:?}");
-    names.truncate(3);
-    names
-}
-
-/// An Amazon Linux 2023 image: AWS has it in every region, and moto serves images of that name.
-async fn any_image(ec2: &aws_sdk_ec2::Client) -> String {
-    let images = ec2
-        .describe_images()
-        .owners("amazon")
-        .filters(Filter::builder().name("name").values("al2023-ami-2023*-x86_64").build())
-        .filters(Filter::builder().name("architecture").values("x86_64").build())
-        .send()
-        .await
-        .expect("images");
-    images.images().iter().find_map(|i| i.image_id().map(str::to_string)).expect("an Amazon Linux 2023 image")
-}
-
-fn tag_spec(resource: ResourceType, tags: &Tags) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(resource)
-        .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
-        .build()
 }

@@ -3,7 +3,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use elbow_aws::SdkCloud;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::*;
 use elbow_deploy::{DeployOutcome, DeploySettings, Deployer};
+use elbow_localstack_tests::owned::{Owned, owned};
 use elbow_localstack_tests::{Network, cloud, unique};
 use elbow_model::build::BuildConfig;
 use elbow_model::build::service::build_service_stack;
@@ -109,57 +109,8 @@ impl Fixture {
 
     /// Everything tagged with this test's cluster, as the endpoint reports it.
     async fn owned(&self) -> Owned {
-        let cloud = &self.cloud;
-        let ours = |tags: &Tags| tags.get("elbow.dev/cluster") == Some(&self.net.cluster);
-        let lbs = cloud.describe_load_balancers(LoadBalancerFilter::All).await.expect("lbs");
-        let lb_tags = cloud.describe_tags(&lbs.iter().map(|l| l.arn.clone()).collect::<Vec<_>>()).await.expect("tags");
-        let lbs: Vec<LoadBalancer> = lbs.into_iter().filter(|l| lb_tags.get(&l.arn).is_some_and(ours)).collect();
-        let tgs = cloud.describe_target_groups(TargetGroupFilter::All).await.expect("tgs");
-        let tg_tags = cloud.describe_tags(&tgs.iter().map(|t| t.arn.clone()).collect::<Vec<_>>()).await.expect("tags");
-        let mut targets = BTreeMap::new();
-        for tg in tgs.iter().filter(|t| tg_tags.get(&t.arn).is_some_and(ours)) {
-            let mut ids: Vec<String> =
-                cloud.describe_target_health(&tg.arn).await.expect("health").into_iter().map(|h| h.target.id).collect();
-            ids.sort();
-            targets.insert(tg.port, (tg.clone(), ids));
-        }
-        let mut listeners = Vec::new();
-        for lb in &lbs {
-            listeners.extend(
-                cloud
-                    .describe_listeners(&lb.arn)
-                    .await
-                    .expect("listeners")
-                    .into_iter()
-                    .map(|l| (lb.name.clone(), l.port)),
-            );
-        }
-        let groups = cloud
-            .describe_security_groups(SecurityGroupFilter::Tag {
-                key: "elbow.dev/cluster".into(),
-                value: Some(self.net.cluster.clone()),
-            })
-            .await
-            .expect("groups");
-        let node_rules = cloud
-            .describe_security_group_rules(SecurityGroupRuleFilter::Group(self.net.node_group.clone()))
-            .await
-            .expect("rules")
-            .into_iter()
-            .filter(|r| ours(&r.tags))
-            .map(|r| r.rule.from_port)
-            .collect();
-        Owned { lbs, targets, listeners, groups, node_rules }
+        owned(self.cloud.as_ref(), &self.net.cluster, &self.net.node_group).await
     }
-}
-
-struct Owned {
-    lbs: Vec<LoadBalancer>,
-    /// By target group port (the NodePort).
-    targets: BTreeMap<u16, (TargetGroup, Vec<String>)>,
-    listeners: Vec<(String, u16)>,
-    groups: Vec<SecurityGroup>,
-    node_rules: Vec<u16>,
 }
 
 #[tokio::test(flavor = "multi_thread")]

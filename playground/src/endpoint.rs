@@ -30,7 +30,6 @@ pub async fn seed(sdk: &SdkConfig, cluster: &str, nodes: usize) -> anyhow::Resul
 
     let zones = three_zones(&ec2).await?;
     let mut inventory = CloudInventory { vpc_id: vpc_id.clone(), ..CloudInventory::default() };
-    let mut node_subnets = Vec::new();
     for (z, zone) in zones.iter().enumerate() {
         for (role, offset) in SUBNET_ROLES {
             let cidr = format!("10.{octet}.{}.0/24", usize::from(offset) + z);
@@ -45,9 +44,6 @@ pub async fn seed(sdk: &SdkConfig, cluster: &str, nodes: usize) -> anyhow::Resul
                 .await
                 .context("CreateSubnet")?;
             let id = created.subnet().and_then(|s| s.subnet_id()).context("CreateSubnet returned no id")?;
-            if offset != 0 {
-                node_subnets.push(id.to_string());
-            }
             inventory.subnets.push(environment::subnet(id, zone, &cidr, tags));
         }
     }
@@ -65,28 +61,39 @@ pub async fn seed(sdk: &SdkConfig, cluster: &str, nodes: usize) -> anyhow::Resul
     let node_group = group.group_id().context("CreateSecurityGroup returned no id")?.to_string();
     inventory.security_groups.push(environment::node_group(&node_group, cluster));
 
-    let image = any_image(&ec2).await?;
-    let mut seeds = Vec::new();
-    for index in 0..nodes {
-        let (name, _) = environment::node_placement(index);
-        let z = index % zones.len();
-        let run = ec2
-            .run_instances()
-            .image_id(&image)
-            .instance_type(InstanceType::T3Micro)
-            .min_count(1)
-            .max_count(1)
-            .subnet_id(&node_subnets[z])
-            .security_group_ids(&node_group)
-            .send()
-            .await
-            .context("RunInstances")?;
-        let instance_id =
-            run.instances().first().and_then(|i| i.instance_id()).context("RunInstances returned no instance")?;
-        inventory.instances.push(environment::instance(instance_id, &zones[z], &node_group));
-        seeds.push(NodeSeed { name, instance_id: instance_id.to_string(), zone: zones[z].clone() });
+    let mut environment = Environment { cluster: cluster.to_string(), inventory, node_group, nodes: Vec::new() };
+    for _ in 0..nodes {
+        add_instance(sdk, &mut environment).await?;
     }
-    Ok(Environment { cluster: cluster.to_string(), inventory, node_group, nodes: seeds })
+    Ok(environment)
+}
+
+/// Runs one more instance in the node group, in the next zone's private subnet, for a node that
+/// joins later; returns the node to register.
+pub async fn add_instance(sdk: &SdkConfig, environment: &mut Environment) -> anyhow::Result<NodeSeed> {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let (name, _) = environment::node_placement(environment.nodes.len());
+    let private: Vec<_> =
+        environment.inventory.subnets.iter().filter(|s| s.tags.contains_key(SUBNET_ROLES[1].0)).collect();
+    let subnet = private.get(environment.nodes.len() % private.len().max(1)).context("no private subnet seeded")?;
+    let run = ec2
+        .run_instances()
+        .image_id(any_image(&ec2).await?)
+        .instance_type(InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&subnet.id)
+        .security_group_ids(&environment.node_group)
+        .send()
+        .await
+        .context("RunInstances")?;
+    let instance_id =
+        run.instances().first().and_then(|i| i.instance_id()).context("RunInstances returned no instance")?;
+    let zone = subnet.availability_zone.clone();
+    environment.inventory.instances.push(environment::instance(instance_id, &zone, &environment.node_group));
+    let seed = NodeSeed { name, instance_id: instance_id.to_string(), zone };
+    environment.nodes.push(seed.clone());
+    Ok(seed)
 }
 
 /// A second octet for the VPC's CIDR block, different for each environment seeded by this process

@@ -39,10 +39,7 @@ async fn main() -> anyhow::Result<()> {
     elbow_testkit::write_kubeconfig(&args.kubeconfig, &sandbox.server.url())
         .with_context(|| format!("writing {}", args.kubeconfig.display()))?;
 
-    let cloud = match &aws {
-        Aws::Fake => "in-memory fake".to_string(),
-        Aws::Endpoint(url) => url.clone(),
-    };
+    let cloud = args.aws_endpoint.as_deref().unwrap_or("in-memory fake");
     let environment = &sandbox.environment;
     println!("Elbow playground (cluster {})", environment.cluster);
     println!("  API server  {} (in memory)", sandbox.server.url());

@@ -23,12 +23,14 @@ use crate::environment::Environment;
 use crate::{endpoint, fake, nodes};
 
 /// Where the load balancers are made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Aws {
     /// Elbow's in-memory fake: nothing to install, instant, inspectable.
     Fake,
     /// An AWS-compatible endpoint (moto, LocalStack) at this URL, reached through the real SDK.
     Endpoint(String),
+    /// The real SDK with this configuration (a test harness's endpoint, or AWS itself).
+    Sdk(SdkConfig),
 }
 
 #[derive(Debug, Clone)]
@@ -67,20 +69,25 @@ impl Sandbox {
         let server = TestServer::start_with(ServerOptions { port: options.port, ..ServerOptions::default() })
             .await
             .context("starting the API server")?;
-        let (cloud, environment, fake, sdk): (Arc<dyn Cloud>, _, _, _) = match &options.aws {
-            Aws::Fake => {
+        let sdk = match &options.aws {
+            Aws::Fake => None,
+            Aws::Endpoint(url) => Some(sdk_config(url).await),
+            Aws::Sdk(sdk) => Some(sdk.clone()),
+        };
+        let (cloud, environment, fake): (Arc<dyn Cloud>, _, _) = match &sdk {
+            None => {
                 let (cloud, environment) = fake::seeded(&options.cluster, options.nodes);
                 let cloud = Arc::new(cloud);
-                (cloud.clone(), environment, Some(cloud), None)
+                (cloud.clone(), environment, Some(cloud))
             }
-            Aws::Endpoint(url) => {
-                let sdk = sdk_config(url).await;
-                let environment = endpoint::seed(&sdk, &options.cluster, options.nodes)
+            Some(sdk) => {
+                let where_ = sdk.endpoint_url().unwrap_or("AWS").to_string();
+                let environment = endpoint::seed(sdk, &options.cluster, options.nodes)
                     .await
-                    .with_context(|| format!("seeding a VPC, subnets and instances at {url}"))?;
-                let cloud = SdkCloud::from_sdk_config(&sdk);
+                    .with_context(|| format!("seeding a VPC, subnets and instances at {where_}"))?;
+                let cloud = SdkCloud::from_sdk_config(sdk);
                 let cloud = Arc::new(Resilient::new(cloud, RateLimits::aws_defaults(), RetryPolicy::default()));
-                (cloud, environment, None, Some(sdk))
+                (cloud, environment, None)
             }
         };
         nodes::register_all(&server.client, &environment.nodes).await.context("registering the Nodes")?;

@@ -13,7 +13,10 @@ pub mod server;
 pub mod store;
 pub mod table;
 pub mod tools;
+pub mod wait;
 pub mod watch;
+
+pub use wait::eventually;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

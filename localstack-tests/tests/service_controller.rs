@@ -1,0 +1,237 @@
+//! The Service controller end to end against an AWS-compatible endpoint: the testkit API server
+//! with a real `kube::Client`, the real controllers, and moto (or `AWS_ENDPOINT_URL`) through the
+//! real SDK, each test in its own sandbox and cluster name. Every check reads the endpoint back, so
+//! these tests see what a user would see in the AWS console.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use elbow_cloud::Cloud;
+use elbow_localstack_tests::owned::{Owned, owned};
+use elbow_localstack_tests::{cloud, sdk_config, unique};
+use elbow_playground::{Aws, Sandbox, SandboxOptions, endpoint, nodes};
+use elbow_testkit::eventually;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::events::v1::Event;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+const FINALIZER: &str = "service.elbow.dev/resources";
+const READY: &str = "elbow.dev/LoadBalancerReady";
+
+struct Fixture {
+    sandbox: Sandbox,
+    services: Api<Service>,
+}
+
+impl Fixture {
+    async fn start(prefix: &str) -> Fixture {
+        let options = SandboxOptions::new(&unique(prefix), Aws::Sdk(sdk_config().await));
+        let sandbox = Sandbox::start(options).await.expect("sandbox");
+        let services = Api::namespaced(sandbox.client(), "default");
+        Fixture { sandbox, services }
+    }
+
+    async fn owned(&self) -> Owned {
+        let cloud = cloud().await;
+        let environment = &self.sandbox.environment;
+        owned(&cloud as &dyn Cloud, &environment.cluster, &environment.node_group).await
+    }
+
+    async fn create(&self, name: &str, spec: Value, annotations: Value) {
+        let service: Service =
+            serde_json::from_value(json!({ "metadata": { "name": name, "annotations": annotations }, "spec": spec }))
+                .unwrap();
+        self.services.create(&PostParams::default(), &service).await.unwrap();
+    }
+
+    async fn hostname(&self, name: &str) -> String {
+        eventually("a hostname in the Service's status", async || hostname(&self.services.get(name).await.ok()?)).await
+    }
+
+    async fn patch(&self, name: &str, patch: Value) {
+        self.services.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.unwrap();
+    }
+
+    async fn instance_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.sandbox.environment.nodes.iter().map(|n| n.instance_id.clone()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// The events Elbow published about the Service, as (type, reason, note).
+    async fn events(&self, name: &str) -> Vec<(String, String, String)> {
+        let events: Api<Event> = Api::namespaced(self.sandbox.client(), "default");
+        let list = events.list(&ListParams::default()).await.unwrap();
+        list.items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
+            .collect()
+    }
+}
+
+fn hostname(service: &Service) -> Option<String> {
+    service.status.as_ref()?.load_balancer.as_ref()?.ingress.as_ref()?.first()?.hostname.clone()
+}
+
+/// The ready condition's (status, reason).
+fn ready(service: &Service) -> Option<(String, String)> {
+    let conditions = service.status.as_ref()?.conditions.as_ref()?;
+    let condition = conditions.iter().find(|c| c.type_ == READY)?;
+    Some((condition.status.clone(), condition.reason.clone()))
+}
+
+fn web(ports: &[i32]) -> Value {
+    let ports: Vec<Value> =
+        ports.iter().map(|p| json!({ "name": format!("p{p}"), "port": p, "targetPort": 8080 })).collect();
+    json!({ "type": "LoadBalancer", "selector": { "app": "web" }, "ports": ports })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_gets_an_nlb_that_follows_its_ports_and_nodes_and_goes_with_it() {
+    let fx = Fixture::start("e2e-life").await;
+    fx.create("web", web(&[80]), json!({})).await;
+    let hostname = fx.hostname("web").await;
+
+    let service = fx.services.get("web").await.unwrap();
+    assert_eq!(ready(&service), Some(("True".into(), "Provisioned".into())));
+    assert!(service.finalizers().contains(&FINALIZER.to_string()));
+    let now = fx.owned().await;
+    assert_eq!(now.lbs.len(), 1);
+    assert_eq!(now.lbs[0].dns_name, hostname, "the status shows the load balancer's DNS name");
+    let node_port = service.spec.unwrap().ports.unwrap()[0].node_port.unwrap() as u16;
+    assert_eq!(now.targets.keys().copied().collect::<Vec<_>>(), [node_port], "one target group, on the NodePort");
+    assert_eq!(now.targets[&node_port].1, fx.instance_ids().await, "every node registered");
+    assert_eq!(now.node_rules, [node_port], "the NodePort is open on the node group");
+
+    // A second port: a second listener and target group on the same load balancer.
+    fx.patch("web", json!({ "spec": web(&[80, 443]) })).await;
+    let now = eventually("a second listener", async || {
+        let now = fx.owned().await;
+        (now.listeners.len() == 2 && now.targets.len() == 2).then_some(now)
+    })
+    .await;
+    assert_eq!(now.lbs.len(), 1);
+    assert_eq!(now.lbs[0].dns_name, hostname, "adding a port keeps the load balancer");
+    let mut ports: Vec<u16> = now.listeners.iter().map(|(_, port)| *port).collect();
+    ports.sort();
+    assert_eq!(ports, [80, 443]);
+
+    // A node joins: its instance is registered in every target group.
+    let mut environment = fx.sandbox.environment.clone();
+    let joined = endpoint::add_instance(fx.sandbox.sdk.as_ref().unwrap(), &mut environment).await.unwrap();
+    nodes::register(&fx.sandbox.client(), &joined).await.unwrap();
+    eventually("the new node in every target group", async || {
+        let now = fx.owned().await;
+        now.targets.values().all(|(_, ids)| ids.contains(&joined.instance_id)).then_some(())
+    })
+    .await;
+
+    // A node leaves: its instance is deregistered everywhere, the others stay.
+    let left = &fx.sandbox.environment.nodes[0];
+    nodes::remove(&fx.sandbox.client(), &left.name).await.unwrap();
+    let now = eventually("the removed node out of every target group", async || {
+        let now = fx.owned().await;
+        now.targets.values().all(|(_, ids)| !ids.contains(&left.instance_id)).then_some(now)
+    })
+    .await;
+    for (_, ids) in now.targets.values() {
+        assert_eq!(ids.len(), 3, "two original nodes and the new one: {ids:?}");
+    }
+
+    fx.services.delete("web", &DeleteParams::default()).await.unwrap();
+    eventually("the Service to be gone", async || fx.services.get_opt("web").await.ok()?.is_none().then_some(())).await;
+    let now = fx.owned().await;
+    assert!(now.is_empty(), "nothing left: {:?} {:?} {:?}", now.lbs, now.listeners, now.node_rules);
+    let reasons: Vec<String> = fx.events("web").await.into_iter().map(|(_, reason, _)| reason).collect();
+    for expected in ["EnsuringLoadBalancer", "EnsuredLoadBalancer", "UpdatedLoadBalancer", "DeletedLoadBalancer"] {
+        assert!(reasons.iter().any(|r| r == expected), "{expected} missing from {reasons:?}");
+    }
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_that_stops_being_a_load_balancer_loses_its_nlb_and_finalizer() {
+    let fx = Fixture::start("e2e-type").await;
+    fx.create("web", web(&[80]), json!({})).await;
+    fx.hostname("web").await;
+
+    fx.patch("web", json!({ "spec": { "type": "ClusterIP" } })).await;
+    let service = eventually("the finalizer to be released", async || {
+        let service = fx.services.get("web").await.ok()?;
+        (!service.finalizers().contains(&FINALIZER.to_string())).then_some(service)
+    })
+    .await;
+    assert!(fx.owned().await.is_empty(), "the load balancer is deleted before the finalizer is released");
+    assert_eq!(hostname(&service), None, "the hostname is cleared");
+    assert_eq!(ready(&service), None, "Elbow's condition is removed");
+    assert!(service.metadata.deletion_timestamp.is_none(), "the Service itself stays");
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_of_another_class_is_never_touched() {
+    let fx = Fixture::start("e2e-class").await;
+    let mut foreign = web(&[80]);
+    foreign["loadBalancerClass"] = json!("example.com/other-controller");
+    fx.create("theirs", foreign, json!({})).await;
+    fx.create("ours", web(&[80]), json!({})).await;
+    // Ours is done, so the controller has seen both.
+    fx.hostname("ours").await;
+
+    let theirs = fx.services.get("theirs").await.unwrap();
+    assert!(theirs.finalizers().is_empty(), "no finalizer on a foreign Service");
+    assert_eq!(hostname(&theirs), None);
+    assert_eq!(ready(&theirs), None);
+    assert!(fx.events("theirs").await.is_empty(), "no events about a foreign Service");
+    assert_eq!(fx.owned().await.lbs.len(), 1, "only our Service's load balancer exists");
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_annotation_is_reported_and_the_existing_nlb_stays_as_it_was() {
+    let fx = Fixture::start("e2e-bad").await;
+    fx.create("web", web(&[80]), json!({})).await;
+    let hostname_before = fx.hostname("web").await;
+    let before = fx.owned().await;
+
+    fx.patch(
+        "web",
+        json!({ "metadata": { "annotations": {
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval": "often"
+    } } }),
+    )
+    .await;
+    let service = eventually("the ready condition to turn False", async || {
+        let service = fx.services.get("web").await.ok()?;
+        (ready(&service)?.0 == "False").then_some(service)
+    })
+    .await;
+    assert_eq!(ready(&service), Some(("False".into(), "InvalidConfiguration".into())));
+    let warnings: Vec<_> = fx.events("web").await.into_iter().filter(|(type_, _, _)| type_ == "Warning").collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|(_, reason, note)| reason == "SyncLoadBalancerFailed" && note.contains("healthcheck-interval")),
+        "a Warning naming the annotation: {warnings:?}"
+    );
+    assert_eq!(hostname(&service), Some(hostname_before), "the hostname stays");
+    let after = fx.owned().await;
+    assert_eq!(after.lbs, before.lbs, "the load balancer is unchanged");
+    assert_eq!(after.listeners, before.listeners);
+    assert_eq!(
+        after
+            .targets
+            .values()
+            .map(|(tg, ids)| (tg.arn.clone(), tg.health_check.clone(), ids.clone()))
+            .collect::<Vec<_>>(),
+        before
+            .targets
+            .values()
+            .map(|(tg, ids)| (tg.arn.clone(), tg.health_check.clone(), ids.clone()))
+            .collect::<Vec<_>>(),
+        "target groups and their health checks are unchanged"
+    );
+    fx.sandbox.stop().await;
+}
