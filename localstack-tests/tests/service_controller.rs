@@ -26,7 +26,7 @@ struct Fixture {
 
 impl Fixture {
     async fn start(prefix: &str) -> Fixture {
-        let options = SandboxOptions::new(&unique(prefix), Aws::Sdk(sdk_config().await));
+        let options = SandboxOptions::new(&unique(prefix), Aws::Sdk(Box::new(sdk_config().await)));
         let sandbox = Sandbox::start(options).await.expect("sandbox");
         let services = Api::namespaced(sandbox.client(), "default");
         Fixture { sandbox, services }

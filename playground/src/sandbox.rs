@@ -30,7 +30,7 @@ pub enum Aws {
     /// An AWS-compatible endpoint (moto, LocalStack) at this URL, reached through the real SDK.
     Endpoint(String),
     /// The real SDK with this configuration (a test harness's endpoint, or AWS itself).
-    Sdk(SdkConfig),
+    Sdk(Box<SdkConfig>),
 }
 
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ impl Sandbox {
         let sdk = match &options.aws {
             Aws::Fake => None,
             Aws::Endpoint(url) => Some(sdk_config(url).await),
-            Aws::Sdk(sdk) => Some(sdk.clone()),
+            Aws::Sdk(sdk) => Some(sdk.as_ref().clone()),
         };
         let (cloud, environment, fake): (Arc<dyn Cloud>, _, _) = match &sdk {
             None => {
