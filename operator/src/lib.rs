@@ -4,6 +4,7 @@
 pub mod config;
 pub mod context;
 pub mod controllers;
+pub mod crds;
 pub mod inventory;
 pub mod plan;
 pub mod run;

@@ -19,6 +19,12 @@ enum Command {
     Run(Box<RunArgs>),
     /// Print the load balancers Elbow would create for some manifests (offline, read-only).
     Plan(PlanArgs),
+    /// Print Elbow's CustomResourceDefinitions (or write them into a directory).
+    Crds {
+        /// Write one file per CRD into this directory instead of printing.
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +46,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Crds { write } => match elbow::crds::run(write.as_deref(), &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
         Command::Plan(args) => match plan::run(&args, &mut std::io::stdout(), &mut std::io::stderr()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),

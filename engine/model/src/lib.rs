@@ -3,6 +3,7 @@
 //! here imports a Kubernetes client or an AWS SDK, so the compiler keeps it that way.
 
 pub mod build;
+pub mod crd;
 pub mod inventory;
 pub mod stack;
 pub mod tags;
