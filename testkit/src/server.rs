@@ -100,10 +100,8 @@ fn discovery(state: &ServerState, segments: &[&str]) -> Option<Result<Value, Api
         ["apis"] => Ok(registry.groups()),
         ["api", version] => registry.resource_list("", version).ok_or_else(not_found),
         ["apis", group, version] => registry.resource_list(group, version).ok_or_else(not_found),
-        ["openapi", ..] | ["healthz"] | ["readyz"] | ["livez"] => match segments[0] {
-            "openapi" => Err(not_found()),
-            _ => Ok(json!("ok")),
-        },
+        ["openapi", rest @ ..] => crate::openapi::document(&registry, rest).ok_or_else(not_found),
+        ["healthz"] | ["readyz"] | ["livez"] => Ok(json!("ok")),
         _ => return None,
     })
 }

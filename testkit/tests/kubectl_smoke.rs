@@ -547,3 +547,72 @@ fn a_created_namespace_is_active() {
     let rows = table_rows(&cluster.kubectl.ok(&["get", "namespace", "demo"]));
     assert_eq!(rows[1][..2], ["demo", "Active"]);
 }
+
+/// `kubectl apply -f <file>` as a person types it, validation left at kubectl's default (strict):
+/// kubectl reads the server's OpenAPI v3 documents, sees that every kind takes `fieldValidation`
+/// and leaves validation to the server, then patches what exists (strategic merge for built-in
+/// kinds, JSON merge for custom resources) or applies it server-side.
+#[test]
+fn plain_kubectl_apply_validates_on_the_server_and_patches_what_exists() {
+    let cluster = cluster();
+    let folder = tempfile::tempdir().unwrap();
+    let apply = |file: &str, manifest: &str, extra: &[&str]| -> String {
+        let path = folder.path().join(file);
+        std::fs::write(&path, manifest).unwrap();
+        let args: Vec<&str> = ["apply", "-f", path.to_str().unwrap()].iter().chain(extra).copied().collect();
+        let command = cluster.kubectl.command(&args);
+        assert!(!command.get_args().any(|a| a.to_string_lossy().starts_with("--validate")), "{command:?}");
+        let run = cluster.kubectl.run(&args);
+        // No warning either: one would say kubectl fell back from the OpenAPI documents.
+        assert!(
+            run.success() && run.stderr.is_empty(),
+            "kubectl {args:?} ({}):\n{}\n{}",
+            run.status,
+            run.stdout,
+            run.stderr
+        );
+        run.stdout.trim().to_string()
+    };
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\nspec:\n  replicas: 1\n  selector:\n    matchLabels: { app: web }\n  template:\n    metadata:\n      labels: { app: web }\n    spec:\n      containers:\n        - { name: web, image: nginx, ports: [{ containerPort: 8080 }] }\n";
+    let service = |ports: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: demo\nspec:\n  selector: {{ app: web }}\n  ports:\n{ports}"
+        )
+    };
+    let two_ports =
+        "    - { name: http, port: 80, targetPort: 8080 }\n    - { name: https, port: 443, targetPort: 8443 }\n";
+    let manifest = format!("{NAMESPACE}---\n{deployment}---\n{}", service(two_ports));
+    assert_eq!(
+        apply("web.yaml", &manifest, &[]),
+        "namespace/demo created\ndeployment.apps/web created\nservice/web created"
+    );
+    let cluster_ip = cluster.json(&["service", "web", "-n", "demo"])["spec"]["clusterIP"].clone();
+    assert!(cluster_ip.is_string(), "{cluster_ip}");
+
+    // A changed Service: kubectl sends a three-way patch that drops the port no longer listed,
+    // changes the other by its merge key and leaves the fields the server set alone.
+    let one_port = service("    - { name: http, port: 80, targetPort: 9090 }\n");
+    assert_eq!(apply("service.yaml", &one_port, &[]), "service/web configured");
+    let spec = cluster.json(&["service", "web", "-n", "demo"])["spec"].clone();
+    assert_eq!(spec["ports"], json!([{ "name": "http", "port": 80, "protocol": "TCP", "targetPort": 9090 }]), "{spec}");
+    assert_eq!(spec["clusterIP"], cluster_ip);
+    assert_eq!(apply("service.yaml", &one_port, &[]), "service/web unchanged");
+
+    // Server-side apply of the Deployment with more replicas.
+    let scaled = deployment.replace("replicas: 1", "replicas: 3");
+    assert_eq!(apply("scaled.yaml", &scaled, &["--server-side"]), "deployment.apps/web serverside-applied");
+    assert_eq!(cluster.json(&["deployment", "web", "-n", "demo"])["spec"]["replicas"], 3);
+
+    // A CRD, then one of its objects, created and then changed (a JSON merge patch).
+    assert_eq!(
+        apply("crd.yaml", WIDGETS, &[]),
+        "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created"
+    );
+    cluster.kubectl.ok(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=10s"]);
+    let widget = |spec: &str| {
+        format!("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: demo\nspec:\n{spec}")
+    };
+    assert_eq!(apply("widget.yaml", &widget("  size: 3\n  colour: red\n"), &[]), "widget.example.com/w1 created");
+    assert_eq!(apply("widget.yaml", &widget("  size: 4\n"), &[]), "widget.example.com/w1 configured");
+    assert_eq!(cluster.json(&["widget", "w1", "-n", "demo"])["spec"], json!({ "size": 4 }));
+}
