@@ -47,6 +47,8 @@ async fn main() {
     let mut server = Command::new(env!("CARGO_BIN_EXE_elbow-apiserver"))
         .args(["--port", "0", "--kubeconfig"])
         .arg(kubeconfig.path())
+        // Two node ports per Service, as a cluster of this size would be configured.
+        .args(["--service-node-port-range", "30000-52000"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -6,20 +6,36 @@
 //! controllers give a CustomResourceDefinition once its resources are served (see `crd_status`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 
 use serde_json::{Value, json};
 
 use crate::errors::ApiError;
 use crate::registry::ResourceInfo;
 
-const NODE_PORT_RANGE: std::ops::RangeInclusive<u16> = 30000..=32767;
+/// kube-apiserver's default `--service-node-port-range`.
+pub const DEFAULT_NODE_PORT_RANGE: RangeInclusive<u16> = 30000..=32767;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AdmissionState {
+    /// `--service-node-port-range`.
+    node_port_range: RangeInclusive<u16>,
     /// Node ports in use, by owning Service (`namespace/name`).
     node_ports: BTreeMap<u16, String>,
     next_node_port: u16,
     next_cluster_ip: u32,
+}
+
+impl AdmissionState {
+    pub fn new(node_port_range: RangeInclusive<u16>) -> Self {
+        Self { node_port_range, node_ports: BTreeMap::new(), next_node_port: 0, next_cluster_ip: 0 }
+    }
+}
+
+impl Default for AdmissionState {
+    fn default() -> Self {
+        Self::new(DEFAULT_NODE_PORT_RANGE)
+    }
 }
 
 type Objects = HashMap<String, BTreeMap<(String, String), Value>>;
@@ -157,9 +173,12 @@ fn admit_service(state: &mut AdmissionState, old: Option<&Value>, new: &mut Valu
         let requested = port["nodePort"].as_u64().and_then(|p| u16::try_from(p).ok());
         let node_port = match requested {
             Some(p) => {
-                if !NODE_PORT_RANGE.contains(&p) {
+                let range = &state.node_port_range;
+                if !range.contains(&p) {
                     return Err(invalid(format!(
-                        "spec.ports.nodePort: Invalid value: {p}: provided port is not in the valid range. The range of valid ports is 30000-32767"
+                        "spec.ports.nodePort: Invalid value: {p}: provided port is not in the valid range. The range of valid ports is {}-{}",
+                        range.start(),
+                        range.end()
                     )));
                 }
                 if state.node_ports.get(&p).is_some_and(|o| *o != owner) {
@@ -221,10 +240,11 @@ fn admit_service(state: &mut AdmissionState, old: Option<&Value>, new: &mut Valu
 }
 
 fn allocate(state: &mut AdmissionState, owner: &str) -> Option<u16> {
-    let size = (NODE_PORT_RANGE.end() - NODE_PORT_RANGE.start() + 1) as usize;
+    let (start, end) = (*state.node_port_range.start(), *state.node_port_range.end());
+    let size = u32::from(end - start) + 1;
     for _ in 0..size {
-        let candidate = NODE_PORT_RANGE.start() + state.next_node_port % (size as u16);
-        state.next_node_port = state.next_node_port.wrapping_add(1) % (size as u16);
+        let candidate = start + (u32::from(state.next_node_port) % size) as u16;
+        state.next_node_port = ((u32::from(state.next_node_port) + 1) % size) as u16;
         if let std::collections::btree_map::Entry::Vacant(slot) = state.node_ports.entry(candidate) {
             slot.insert(owner.to_string());
             return Some(candidate);

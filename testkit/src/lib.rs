@@ -40,11 +40,14 @@ pub struct ServerOptions {
     /// 0: any free port.
     pub port: u16,
     pub history: usize,
+    /// kube-apiserver's `--service-node-port-range`. The default (30000-32767) holds 2,768
+    /// ports; a benchmark with more LoadBalancer Services needs a wider one, as a real cluster would.
+    pub node_port_range: std::ops::RangeInclusive<u16>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { port: 0, history: DEFAULT_HISTORY }
+        Self { port: 0, history: DEFAULT_HISTORY, node_port_range: admission::DEFAULT_NODE_PORT_RANGE }
     }
 }
 
@@ -67,7 +70,7 @@ impl TestServer {
     pub async fn start_with(options: ServerOptions) -> anyhow::Result<Self> {
         install_crypto_provider();
         let state = Arc::new(server::ServerState {
-            store: Arc::new(store::Store::new(options.history)),
+            store: Arc::new(store::Store::with_node_ports(options.history, options.node_port_range.clone())),
             watches: watch::WatchControl::default(),
             registry: RwLock::new(registry::Registry::default()),
             audit: AuditLog::default(),

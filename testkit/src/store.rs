@@ -68,6 +68,12 @@ struct Inner {
 
 impl Store {
     pub fn new(history_limit: usize) -> Self {
+        Self::with_node_ports(history_limit, crate::admission::DEFAULT_NODE_PORT_RANGE)
+    }
+
+    /// A store whose Services get node ports from `node_port_range` (kube-apiserver's
+    /// `--service-node-port-range`).
+    pub fn with_node_ports(history_limit: usize, node_port_range: std::ops::RangeInclusive<u16>) -> Self {
         let (events, _) = broadcast::channel(16_384);
         let store = Self {
             inner: Mutex::new(Inner {
@@ -75,7 +81,7 @@ impl Store {
                 objects: HashMap::new(),
                 history: VecDeque::new(),
                 history_limit,
-                admission: AdmissionState::default(),
+                admission: AdmissionState::new(node_port_range),
             }),
             events,
         };

@@ -608,3 +608,22 @@ async fn a_created_namespace_is_active_with_the_kubernetes_finalizer() {
     let read = namespaces.get("demo").await.unwrap();
     assert_eq!(read.status.and_then(|s| s.phase).as_deref(), Some("Active"));
 }
+
+#[tokio::test]
+async fn node_ports_come_from_the_configured_range_until_it_is_exhausted() {
+    let options = ServerOptions { node_port_range: 31000..=31001, ..ServerOptions::default() };
+    let server = TestServer::start_with(options).await.unwrap();
+    let services: Api<Service> = Api::namespaced(server.client.clone(), "default");
+    let mut ports = Vec::new();
+    for name in ["a", "b"] {
+        let created = services.create(&PostParams::default(), &lb_service(name, json!({}))).await.unwrap();
+        ports.push(created.spec.unwrap().ports.unwrap()[0].node_port.unwrap());
+    }
+    ports.sort();
+    assert_eq!(ports, [31000, 31001]);
+    let refused = status(services.create(&PostParams::default(), &lb_service("c", json!({}))).await.unwrap_err());
+    assert_eq!((refused.code, refused.reason.as_str()), (422, "Invalid"), "{}", refused.message);
+    let outside = json!({ "ports": [{ "port": 80, "targetPort": 8080, "nodePort": 30000 }] });
+    let refused = status(services.create(&PostParams::default(), &lb_service("d", outside)).await.unwrap_err());
+    assert!(refused.message.contains("31000-31001"), "{}", refused.message);
+}

@@ -14,12 +14,30 @@ struct Args {
     /// Where to write a kubeconfig for this server.
     #[arg(long)]
     kubeconfig: PathBuf,
+    /// Node ports for NodePort and LoadBalancer Services, as kube-apiserver's flag (`FIRST-LAST`).
+    #[arg(long, default_value = "30000-32767", value_parser = parse_range)]
+    service_node_port_range: std::ops::RangeInclusive<u16>,
+}
+
+fn parse_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (first, last) = text.split_once('-').ok_or("expected FIRST-LAST, e.g. 30000-32767")?;
+    let first: u16 = first.trim().parse().map_err(|e| format!("{first}: {e}"))?;
+    let last: u16 = last.trim().parse().map_err(|e| format!("{last}: {e}"))?;
+    if first > last {
+        return Err(format!("{first} is above {last}"));
+    }
+    Ok(first..=last)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let server = TestServer::start_with(ServerOptions { port: args.port, ..ServerOptions::default() }).await?;
+    let options = ServerOptions {
+        port: args.port,
+        node_port_range: args.service_node_port_range,
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start_with(options).await?;
     write_kubeconfig(&args.kubeconfig, &server.url())?;
     println!("serving on {}", server.url());
     println!("ready");
