@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod audit;
 pub mod errors;
+pub mod events;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;

@@ -1,9 +1,13 @@
 //! The resources the server serves: the built-in ones Elbow, kubectl and a rendered Helm chart
 //! use, and those of CustomResourceDefinitions created at run time.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde_json::{Value, json};
+
+use crate::events::EventApi;
 
 /// One served resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +31,50 @@ impl ResourceInfo {
         if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
     }
 
-    /// The key the store files objects under.
+    /// The key the store files objects under: one for all versions of a resource, and one for
+    /// both Event APIs, which kube-apiserver keeps in one storage.
     pub fn key(&self) -> String {
-        format!("{}/{}", self.group, self.resource)
+        let storage = self.storage();
+        format!("{}/{}", storage.group, storage.resource)
+    }
+
+    /// The resource whose form objects of this one are stored in: core/v1 Events for
+    /// events.k8s.io/v1 Events, else this resource itself.
+    pub fn storage(&self) -> Cow<'_, ResourceInfo> {
+        match EventApi::of(self) {
+            Some(EventApi::EventsV1) => Cow::Owned(core_events()),
+            _ => Cow::Borrowed(self),
+        }
+    }
+
+    /// An object as a client sent it to this resource, in the form it is stored in.
+    pub fn to_storage(&self, object: Value) -> Value {
+        match EventApi::of(self) {
+            Some(api) => crate::events::convert(&object, api, EventApi::Core),
+            None => object,
+        }
+    }
+
+    /// A stored object in the form this resource serves.
+    pub fn to_served(&self, object: Value) -> Value {
+        match EventApi::of(self) {
+            Some(EventApi::EventsV1) => crate::events::convert(&object, EventApi::Core, EventApi::EventsV1),
+            _ => object,
+        }
+    }
+
+    /// A stored object in the form this resource serves, borrowed when the forms are the same.
+    pub fn served<'a>(&self, object: &'a Value) -> Cow<'a, Value> {
+        match EventApi::of(self) {
+            Some(EventApi::EventsV1) => Cow::Owned(crate::events::convert(object, EventApi::Core, EventApi::EventsV1)),
+            _ => Cow::Borrowed(object),
+        }
+    }
+
+    /// Whether this is one of the server's own resources rather than one a CRD declared.
+    pub fn is_builtin(&self) -> bool {
+        static BUILTIN: LazyLock<Registry> = LazyLock::new(Registry::default);
+        BUILTIN.get(&self.group, &self.version, &self.resource).is_some()
     }
 
     fn discovery_entry(&self) -> Vec<Value> {
@@ -77,6 +122,11 @@ fn builtin(
     }
 }
 
+/// core/v1 Events: served as themselves and as events.k8s.io/v1 Events, and stored in this form.
+fn core_events() -> ResourceInfo {
+    builtin("", "v1", "events", "Event", &["ev"], true, false)
+}
+
 /// Every resource served, by `(group, version, resource)`.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -90,7 +140,7 @@ impl Default for Registry {
             builtin("", "v1", "services", "Service", &["svc"], true, true),
             builtin("", "v1", "nodes", "Node", &["no"], false, true),
             builtin("", "v1", "endpoints", "Endpoints", &["ep"], true, false),
-            builtin("", "v1", "events", "Event", &["ev"], true, false),
+            core_events(),
             builtin("", "v1", "configmaps", "ConfigMap", &["cm"], true, false),
             builtin("", "v1", "secrets", "Secret", &[], true, false),
             builtin("", "v1", "serviceaccounts", "ServiceAccount", &["sa"], true, false),

@@ -159,10 +159,10 @@ fn table_options(query: &HashMap<String, String>, headers: &HeaderMap) -> Result
         .map_err(|e| ApiError::bad_request(format!("Unable to convert to Table as requested: {e}")))
 }
 
-fn selectors(query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+fn selectors(info: &ResourceInfo, query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or_default())
         .map_err(ApiError::bad_request)?;
-    let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or_default())
+    let fields = FieldSelector::parse(info, query.get("fieldSelector").map(String::as_str).unwrap_or_default())
         .map_err(ApiError::bad_request)?;
     Ok((labels, fields))
 }
@@ -173,7 +173,7 @@ fn list(
     query: &HashMap<String, String>,
     headers: &HeaderMap,
 ) -> Result<(StatusCode, Value), ApiError> {
-    let (labels, fields) = selectors(query)?;
+    let (labels, fields) = selectors(&target.info, query)?;
     let table = table_options(query, headers)?;
     let (items, rv) = state.store.list(&target.info, target.namespace.as_deref());
     let mut items: Vec<Value> = items.into_iter().filter(|o| labels.matches(o) && fields.matches(o)).collect();
@@ -349,17 +349,15 @@ fn after_write(state: &ServerState, info: &ResourceInfo, object: &Value) {
 }
 
 fn start_watch(state: &ServerState, target: &Target, query: &HashMap<String, String>, headers: &HeaderMap) -> Response {
-    let (labels, fields, table) = match selectors(query).and_then(|(l, f)| Ok((l, f, table_options(query, headers)?))) {
+    let parsed = selectors(&target.info, query).and_then(|(l, f)| Ok((l, f, table_options(query, headers)?)));
+    let (labels, fields, table) = match parsed {
         Ok(parsed) => parsed,
         Err(error) => return error.into_response(),
     };
-    let mut fields = fields;
-    if let Some(name) = &target.name {
-        fields = match FieldSelector::parse(&format!("metadata.name={name}")) {
-            Ok(f) => f,
-            Err(e) => return ApiError::bad_request(e).into_response(),
-        };
-    }
+    let fields = match &target.name {
+        Some(name) => FieldSelector::named(name),
+        None => fields,
+    };
     let since = query.get("resourceVersion").filter(|v| !v.is_empty()).and_then(|v| v.parse::<u64>().ok());
     let timeout = query
         .get("timeoutSeconds")

@@ -2,6 +2,10 @@
 //! replay from, and the API server's write semantics: uid/generation/timestamps on create,
 //! optimistic concurrency on update, the status subresource kept apart, finalizers holding
 //! deletion, and admission (see `admission`) inside the same lock so checks and writes are atomic.
+//!
+//! Objects are kept in their resource's storage form (`ResourceInfo::storage`): callers pass the
+//! resource they serve, get objects in its form, and the store converts on the way in and out, so
+//! events.k8s.io/v1 Events live among core/v1 Events as on kube-apiserver.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -109,6 +113,7 @@ impl Store {
             .get(&info.key())
             .and_then(|objects| objects.get(&(namespace.to_string(), name.to_string())))
             .cloned()
+            .map(|object| info.to_served(object))
             .ok_or_else(|| ApiError::not_found(&info.resource, name))
     }
 
@@ -117,13 +122,14 @@ impl Store {
     pub fn list(&self, info: &ResourceInfo, namespace: Option<&str>) -> (Vec<Value>, u64) {
         let inner = self.lock();
         let objects = inner.objects.get(&info.key());
+        let served = |object: &Value| info.served(object).into_owned();
         let items = match (objects, namespace) {
             (None, _) => Vec::new(),
-            (Some(all), None) => all.values().cloned().collect(),
+            (Some(all), None) => all.values().map(served).collect(),
             (Some(all), Some(ns)) => all
                 .range((ns.to_string(), String::new())..)
                 .take_while(|((n, _), _)| n == ns)
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| served(v))
                 .collect(),
         };
         (items, inner.resource_version)
@@ -142,7 +148,13 @@ impl Store {
         Ok((replay, self.events.subscribe()))
     }
 
-    pub fn create(&self, info: &ResourceInfo, namespace: &str, mut object: Value) -> Result<Value, ApiError> {
+    pub fn create(&self, info: &ResourceInfo, namespace: &str, object: Value) -> Result<Value, ApiError> {
+        let stored = self.create_stored(&info.storage(), namespace, info.to_storage(object))?;
+        Ok(info.to_served(stored))
+    }
+
+    /// `create` of an object already in the storage form of `info`, itself a storage resource.
+    fn create_stored(&self, info: &ResourceInfo, namespace: &str, mut object: Value) -> Result<Value, ApiError> {
         let mut inner = self.lock();
         let name = match object["metadata"]["name"].as_str().filter(|n| !n.is_empty()) {
             Some(name) => name.to_string(),
@@ -200,6 +212,21 @@ impl Store {
 
     /// Reads the object, lets `change` produce its new form, and writes it with the update rules.
     pub fn modify(
+        &self,
+        info: &ResourceInfo,
+        namespace: &str,
+        name: &str,
+        part: Part,
+        change: impl FnOnce(&Value) -> Result<Value, ApiError>,
+    ) -> Result<Value, ApiError> {
+        let stored = self.modify_stored(&info.storage(), namespace, name, part, |old| {
+            change(&info.served(old)).map(|new| info.to_storage(new))
+        })?;
+        Ok(info.to_served(stored))
+    }
+
+    /// `modify` with `change` working on the storage form of `info`, itself a storage resource.
+    fn modify_stored(
         &self,
         info: &ResourceInfo,
         namespace: &str,
@@ -277,6 +304,12 @@ impl Store {
 
     /// Deletes, or with finalizers marks for deletion. Returns the object as it now is (or was).
     pub fn delete(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        let deleted = self.delete_stored(&info.storage(), namespace, name)?;
+        Ok(info.to_served(deleted))
+    }
+
+    /// `delete` in `info`, a storage resource.
+    fn delete_stored(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Value, ApiError> {
         let mut inner = self.lock();
         let key = (namespace.to_string(), name.to_string());
         let old = inner
@@ -313,7 +346,12 @@ impl Store {
 
     /// Every object of a resource, across namespaces (for CRD clean-up and the like).
     pub fn all(&self, info: &ResourceInfo) -> Vec<Value> {
-        self.lock().objects.get(&info.key()).map(|o| o.values().cloned().collect()).unwrap_or_default()
+        let inner = self.lock();
+        inner
+            .objects
+            .get(&info.key())
+            .map(|o| o.values().map(|v| info.served(v).into_owned()).collect())
+            .unwrap_or_default()
     }
 }
 

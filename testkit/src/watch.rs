@@ -192,8 +192,10 @@ async fn forward(
         return true;
     }
     *last = event.resource_version;
-    if !request.wants(&event.object) {
+    // History holds objects in their storage form; the watch serves its resource's form.
+    let object = request.info.served(&event.object);
+    if !request.wants(&object) {
         return true;
     }
-    tx.send(Ok(encoder.event(event.kind.as_str(), &event.object))).await.is_ok()
+    tx.send(Ok(encoder.event(event.kind.as_str(), &object))).await.is_ok()
 }

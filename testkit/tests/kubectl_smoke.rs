@@ -616,3 +616,53 @@ fn plain_kubectl_apply_validates_on_the_server_and_patches_what_exists() {
     assert_eq!(apply("widget.yaml", &widget("  size: 4\n"), &[]), "widget.example.com/w1 configured");
     assert_eq!(cluster.json(&["widget", "w1", "-n", "demo"])["spec"], json!({ "size": 4 }));
 }
+
+#[test]
+fn a_recorded_event_on_a_service_shows_in_describe_and_get_events() {
+    use k8s_openapi::api::core::v1::Service;
+    use kube::Resource;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+    let cluster = cluster();
+    deploy_web(&cluster);
+    // Published as Elbow publishes: events.k8s.io/v1 through kube-runtime's Recorder, twice, so
+    // the second publish turns the event into a series.
+    cluster._runtime.block_on(async {
+        let client = cluster._server.client.clone();
+        let service = kube::Api::<Service>::namespaced(client.clone(), "demo").get("web").await.unwrap();
+        let recorder = Recorder::new(client, Reporter { controller: "elbow".into(), instance: Some("elbow-0".into()) });
+        let event = Event {
+            type_: EventType::Normal,
+            reason: "Provisioned".into(),
+            note: Some("Provisioned the load balancer".into()),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        for _ in 0..2 {
+            recorder.publish(&event, &service.object_ref(&())).await.unwrap();
+        }
+    });
+
+    // describe lists core/v1 events by the Service's name, namespace, kind and uid.
+    let described = cluster.kubectl.ok(&["describe", "service", "web", "-n", "demo"]);
+    let events: Vec<&str> = described.lines().skip_while(|l| !l.starts_with("Events:")).collect();
+    let row = events.iter().find(|l| l.contains("Provisioned the load balancer")).unwrap_or_else(|| {
+        panic!("no event under Events:\n{described}");
+    });
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[..2], ["Normal", "Provisioned"], "{row}");
+    assert!(row.contains("(x2 over") && row.contains(" elbow "), "the series and the reporter: {row}");
+
+    // get events resolves to core/v1; the same event is an events.k8s.io/v1 Event too.
+    for resource in ["events", "events.events.k8s.io"] {
+        let printed = cluster.kubectl.ok(&["get", resource, "-n", "demo"]);
+        let rows = table_rows(&printed);
+        assert_eq!(rows[0], ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], "{printed}");
+        assert_eq!(rows.len(), 2, "{printed}");
+        assert_eq!(
+            rows[1][1..],
+            ["Normal", "Provisioned", "service/web", "Provisioned the load balancer"],
+            "{printed}"
+        );
+    }
+}

@@ -369,7 +369,8 @@ fn event(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         "" => kind,
         object => format!("{kind}/{object}"),
     };
-    let component = Some(text(source, "component")).filter(|c| !c.is_empty()).unwrap_or(text(o, "reportingController"));
+    let reporting_controller = field("reportingComponent", "reportingController").as_str().unwrap_or_default();
+    let component = Some(text(source, "component")).filter(|c| !c.is_empty()).unwrap_or(reporting_controller);
     let host = Some(text(source, "host")).filter(|h| !h.is_empty()).unwrap_or(text(o, "reportingInstance"));
     let source = if host.is_empty() { component.to_string() } else { format!("{component}, {host}") };
     vec![
@@ -664,6 +665,37 @@ mod tests {
             ]
         );
         assert_eq!((cells(&table, 1)[0].as_str(), cells(&table, 1)[8].as_str()), ("2s", "7"));
+    }
+
+    #[test]
+    fn recorded_events_read_through_core_v1_show_their_reporting_controller_as_source() {
+        let recorded = json!({
+            "metadata": { "name": "web.2" },
+            "regarding": { "kind": "Service", "name": "web" },
+            "note": "Provisioned",
+            "reason": "Provisioned",
+            "type": "Normal",
+            "eventTime": "2026-01-10T11:59:40.000000Z",
+            "reportingController": "elbow",
+            "reportingInstance": "elbow-7d9f",
+        });
+        let core = crate::events::convert(&recorded, crate::events::EventApi::EventsV1, crate::events::EventApi::Core);
+        let table = table("", "v1", "events", &[core]);
+        assert_eq!(
+            cells(&table, 0),
+            [
+                "20s",
+                "Normal",
+                "Provisioned",
+                "service/web",
+                "",
+                "elbow, elbow-7d9f",
+                "Provisioned",
+                "20s",
+                "1",
+                "web.2"
+            ]
+        );
     }
 
     #[test]
