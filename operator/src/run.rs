@@ -33,6 +33,10 @@ pub struct RunArgs {
     pub aws_endpoint: Option<String>,
 
     /// Reconciles running at once.
+    /// The IngressClass `spec.controller` value Elbow serves.
+    #[arg(long, env = "ELBOW_INGRESS_CONTROLLER", default_value = elbow_model::build::ingress::DEFAULT_CONTROLLER)]
+    pub ingress_controller: String,
+
     #[arg(long, env = "ELBOW_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
 
@@ -78,6 +82,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let build = args.build.to_config();
     info!(cluster = %build.cluster_name, vpc = %args.vpc_id, "starting elbow");
     let settings = OperatorSettings {
+        ingress_controller_name: args.ingress_controller.clone(),
         deploy: DeploySettings {
             cluster_name: build.cluster_name.clone(),
             vpc_id: args.vpc_id.clone(),

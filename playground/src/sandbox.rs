@@ -15,7 +15,10 @@ use elbow_cloud::fake::FakeCloud;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_deploy::DeploySettings;
 use elbow_model::build::BuildConfig;
+use elbow_model::crd::IngressClassParams;
 use elbow_testkit::{ServerOptions, TestServer};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -91,6 +94,7 @@ impl Sandbox {
             }
         };
         nodes::register_all(&server.client, &environment.nodes).await.context("registering the Nodes")?;
+        install_crds(&server.client).await.context("installing Elbow's CRDs")?;
 
         let settings = operator_settings(&options, environment.vpc_id());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -123,8 +127,18 @@ impl Drop for Sandbox {
     }
 }
 
+/// What `helm install` does first: the CRDs, so the controllers' watches find their resources.
+async fn install_crds(client: &kube::Client) -> kube::Result<()> {
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());
+    for crd in [IngressClassParams::crd()] {
+        crds.create(&kube::api::PostParams::default(), &crd).await?;
+    }
+    Ok(())
+}
+
 fn operator_settings(options: &SandboxOptions, vpc_id: &str) -> OperatorSettings {
     OperatorSettings {
+        ingress_controller_name: elbow_model::build::ingress::DEFAULT_CONTROLLER.to_string(),
         build: BuildConfig::new(&options.cluster),
         deploy: DeploySettings {
             cluster_name: options.cluster.clone(),

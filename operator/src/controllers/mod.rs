@@ -5,6 +5,9 @@ pub mod backoff;
 pub mod conditions;
 pub mod events;
 pub mod finalizers;
+pub mod ingress;
+pub mod keyed_locks;
+pub mod label_selector;
 pub mod nodes;
 pub mod service;
 

@@ -1,4 +1,5 @@
-//! Why a Service cannot be built: always something the user must change, named precisely.
+//! Why a Service or an Ingress group cannot be built: always something the user must change, named
+//! precisely.
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
@@ -6,6 +7,8 @@ pub enum BuildError {
     InvalidAnnotation { annotation: String, value: String, expected: String },
     #[error("{feature} is not supported yet ({annotation}: {value:?}); use instance targets")]
     Unsupported { feature: String, annotation: String, value: String },
+    #[error("{feature} is not supported yet ({annotation}: {value:?})")]
+    NotSupported { feature: String, annotation: String, value: String },
     #[error("the Service has no {0}")]
     MissingField(&'static str),
     #[error(
@@ -40,4 +43,36 @@ pub enum BuildError {
         "load balancer name {0:?} is invalid: at most 32 letters, digits and hyphens, not starting or ending with a hyphen or starting with internal-"
     )]
     InvalidName(String),
+    #[error("Ingress {ingress}: {source}")]
+    InIngress { ingress: String, source: Box<BuildError> },
+    #[error("conflicting {setting} in the Ingress group: {} sets {}, {} sets {}", ingresses[0], values[0], ingresses[1], values[1])]
+    GroupConflict { setting: String, ingresses: [String; 2], values: [String; 2] },
+    #[error("IngressClassParams field {field} has an invalid value {value:?}: {expected}")]
+    InvalidParameter { field: String, value: String, expected: String },
+    #[error("the Ingress has no {0}")]
+    MissingIngressField(&'static str),
+    #[error("path {path:?} has pathType {path_type:?}; expected Exact, Prefix or ImplementationSpecific")]
+    UnknownPathType { path: String, path_type: String },
+    #[error("path {path:?} of pathType {path_type} is invalid: {reason}")]
+    InvalidPath { path: String, path_type: String, reason: String },
+    #[error("Service {service} is of type {service_type}; instance targets need type NodePort or LoadBalancer")]
+    ServiceNotExposed { service: String, service_type: String },
+    #[error("Service {service} has no port {port}")]
+    MissingServicePort { service: String, port: String },
+    #[error("{0}")]
+    InvalidBackend(String),
+    #[error(
+        "listen port {port} is HTTPS but no member of the group sets a certificate; set the alb.ingress.kubernetes.io/certificate-arn annotation or the IngressClassParams certificateArn"
+    )]
+    MissingCertificate { port: u16 },
+    #[error("ssl-redirect names port {port}, which {reason}; name an HTTPS port of listen-ports")]
+    SslRedirectPort { port: u16, reason: &'static str },
+    #[error("listener {port} would have {count} rules; an application load balancer takes at most 100 per listener")]
+    TooManyRules { port: u16, count: usize },
+    #[error("the Ingress group would need {0} target groups; an application load balancer takes at most 100")]
+    TooManyTargetGroups(usize),
+    #[error("no subnet of the cluster's VPC carries the tags {0}")]
+    NoSubnetsMatchTags(String),
+    #[error("an application load balancer needs subnets in at least 2 availability zones; found {found}")]
+    TooFewSubnets { found: usize },
 }

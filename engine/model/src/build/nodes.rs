@@ -4,7 +4,11 @@
 //! (as the AWS Load Balancer Controller does), so that a control-plane hiccup does not empty
 //! every target group.
 
+use std::collections::BTreeSet;
+
 use k8s_openapi::api::core::v1::Node;
+
+use crate::stack::Target;
 
 pub const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
 const REMOVAL_TAINTS: &[(&str, Option<&str>)] =
@@ -54,6 +58,12 @@ pub fn instance_id(node: &Node) -> Option<&str> {
     let provider_id = node.spec.as_ref()?.provider_id.as_deref()?;
     let id = provider_id.rsplit('/').next()?;
     (!id.is_empty()).then_some(id)
+}
+
+/// One instance target per node on `node_port`, sorted, each instance once.
+pub fn targets(nodes: &[&Node], node_port: u16) -> Vec<Target> {
+    let ids: BTreeSet<&str> = nodes.iter().filter_map(|n| instance_id(n)).collect();
+    ids.into_iter().map(|id| Target { id: id.to_string(), port: node_port }).collect()
 }
 
 #[cfg(test)]

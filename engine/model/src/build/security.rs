@@ -2,14 +2,17 @@
 //! clients on the listener ports, and the rules on the nodes' group admitting the shared backend
 //! group on the NodePorts and health-check ports.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Node;
 
 use crate::build::error::BuildError;
 use crate::build::nodes::instance_id;
 use crate::inventory::CloudInventory;
-use crate::stack::{IngressRule, Protocol, RuleSource, SecurityGroupRef};
+use crate::stack::{
+    HealthCheckPort, IngressRule, NodeSecurityGroupRule, Protocol, ResourceId, RuleSource, SecurityGroupRef,
+    TargetGroupSpec,
+};
 
 /// EC2's protocol names for the rules an ELBv2 protocol needs (TCP_UDP needs both).
 pub fn ip_protocols(protocol: Protocol) -> &'static [&'static str] {
@@ -84,4 +87,51 @@ pub fn node_groups(nodes: &[&Node], inventory: &CloudInventory, cluster: &str) -
         groups.insert(chosen);
     }
     Ok(groups)
+}
+
+/// The rules that let the shared backend group reach every target group's NodePort and its
+/// health-check port on each node group; a port both need is opened once.
+pub fn node_rules(
+    target_groups: &[TargetGroupSpec],
+    nodes: &[&Node],
+    inventory: &CloudInventory,
+    cluster: &str,
+) -> Result<Vec<NodeSecurityGroupRule>, BuildError> {
+    let groups = node_groups(nodes, inventory, cluster)?;
+    let mut rules: BTreeMap<ResourceId, NodeSecurityGroupRule> = BTreeMap::new();
+    for group in &groups {
+        for tg in target_groups {
+            let mut ports: Vec<(&str, u16)> = ip_protocols(tg.protocol).iter().map(|p| (*p, tg.port)).collect();
+            // Every health check (TCP, HTTP, HTTPS) is a TCP connection: a UDP target group checked
+            // on its traffic port needs a tcp rule on the NodePort too.
+            let health_port = match tg.health_check.port {
+                HealthCheckPort::Port(port) => port,
+                HealthCheckPort::TrafficPort => tg.port,
+            };
+            ports.push(("tcp", health_port));
+            for (ip_protocol, port) in ports {
+                let resource_id = ResourceId::new(format!("NodeRule/{group}/{ip_protocol}/{port}"));
+                rules.insert(
+                    resource_id.clone(),
+                    NodeSecurityGroupRule {
+                        resource_id,
+                        group_id: group.clone(),
+                        rule: backend_rule(ip_protocol, port),
+                    },
+                );
+            }
+        }
+    }
+    Ok(rules.into_values().collect())
+}
+
+/// An IPv4 or IPv6 CIDR block, as EC2 takes it.
+pub fn is_cidr(cidr: &str) -> bool {
+    let Some((address, bits)) = cidr.split_once('/') else { return false };
+    let Ok(bits) = bits.parse::<u8>() else { return false };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => bits <= 32,
+        Ok(std::net::IpAddr::V6(_)) => bits <= 128,
+        Err(_) => false,
+    }
 }

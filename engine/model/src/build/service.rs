@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
 
-use crate::build::annotations::{Annotations, split_list};
+use crate::build::annotations::{Annotations, split_list, valid_success_codes};
 use crate::build::config::BuildConfig;
 use crate::build::error::BuildError;
 use crate::build::names::{frontend_group_name, is_valid_elb_name, load_balancer_name, target_group_name};
-use crate::build::nodes::{instance_id, target_nodes};
-use crate::build::security::{backend_rule, client_rules, ip_protocols, node_groups};
+use crate::build::nodes::{target_nodes, targets};
+use crate::build::security::{client_rules, is_cidr, node_rules};
 use crate::build::subnets;
 use crate::inventory::CloudInventory;
 use crate::stack::*;
@@ -129,7 +129,7 @@ pub fn build_service_stack(
     }
     if settings.manage_backend_rules {
         security_groups.push(SecurityGroupRef::SharedBackend);
-        stack.node_security_group_rules = node_rules(&stack.target_groups, &nodes, inventory, config)?;
+        stack.node_security_group_rules = node_rules(&stack.target_groups, &nodes, inventory, &config.cluster_name)?;
     }
 
     let subnets = match &settings.subnets {
@@ -278,7 +278,7 @@ impl Settings {
                 "comma-separated CIDR blocks like 10.0.0.0/8",
                 |v| {
                     let cidrs = split_list(v);
-                    cidrs.iter().all(|c| looks_like_cidr(c)).then_some(cidrs)
+                    cidrs.iter().all(|c| is_cidr(c)).then_some(cidrs)
                 },
             )?,
             node_labels: a.pairs("target-node-labels", true)?,
@@ -348,7 +348,7 @@ impl HealthSettings {
             timeout: a.number("healthcheck-timeout", 2, 120)?,
             healthy: a.number("healthcheck-healthy-threshold", 2, 10)?,
             unhealthy: a.number("healthcheck-unhealthy-threshold", 2, 10)?,
-            matcher: a.parse("healthcheck-success-codes", "codes like 200, 200-399 or 200,204", valid_matcher)?,
+            matcher: a.parse("healthcheck-success-codes", "codes like 200, 200-399 or 200,204", valid_success_codes)?,
         })
     }
 
@@ -382,15 +382,6 @@ impl HealthSettings {
 fn named_node_port(ports: &[ServicePort], name: &str) -> Option<u16> {
     let port = ports.iter().find(|p| p.name.as_deref() == Some(name))?;
     port.node_port.and_then(|n| u16::try_from(n).ok()).filter(|n| *n > 0)
-}
-
-fn valid_matcher(value: &str) -> Option<String> {
-    let code = |s: &str| s.len() == 3 && s.parse::<u16>().is_ok_and(|c| (200..600).contains(&c));
-    let ok = value.split(',').all(|part| match part.split_once('-') {
-        Some((from, to)) => code(from) && code(to) && from <= to,
-        None => code(part),
-    });
-    ok.then(|| value.to_string())
 }
 
 /// One listener: a port, its protocol, and where its traffic goes on the nodes.
@@ -466,11 +457,6 @@ fn selected_nodes<'a>(nodes: &'a [Node], labels: Option<&BTreeMap<String, String
         .collect()
 }
 
-fn targets(nodes: &[&Node], node_port: u16) -> Vec<Target> {
-    let ids: BTreeSet<&str> = nodes.iter().filter_map(|n| instance_id(n)).collect();
-    ids.into_iter().map(|id| Target { id: id.to_string(), port: node_port }).collect()
-}
-
 fn frontend_group(
     identity: &Identity,
     spec: &k8s_openapi::api::core::v1::ServiceSpec,
@@ -488,7 +474,7 @@ fn frontend_group(
         (None, None) => vec!["0.0.0.0/0".into()],
     };
     // The annotation was checked when read; the API server does not check the spec's list.
-    if let Some(bad) = cidrs.iter().find(|cidr| !looks_like_cidr(cidr)) {
+    if let Some(bad) = cidrs.iter().find(|cidr| !is_cidr(cidr)) {
         return Err(BuildError::InvalidSourceRange(bad.clone()));
     }
     let mut ingress: Vec<IngressRule> = ports.iter().flat_map(|p| client_rules(p.port, p.protocol, &cidrs)).collect();
@@ -503,52 +489,6 @@ fn frontend_group(
         tags: tags_for(&resource_id),
         resource_id,
     })
-}
-
-fn looks_like_cidr(cidr: &str) -> bool {
-    let Some((address, bits)) = cidr.split_once('/') else { return false };
-    let Ok(bits) = bits.parse::<u8>() else { return false };
-    match address.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(_)) => bits <= 32,
-        Ok(std::net::IpAddr::V6(_)) => bits <= 128,
-        Err(_) => false,
-    }
-}
-
-/// The rules that let the shared backend group reach every target group's NodePort and its
-/// health-check port on each node group; a port both need is opened once.
-fn node_rules(
-    target_groups: &[TargetGroupSpec],
-    nodes: &[&Node],
-    inventory: &CloudInventory,
-    config: &BuildConfig,
-) -> Result<Vec<NodeSecurityGroupRule>, BuildError> {
-    let groups = node_groups(nodes, inventory, &config.cluster_name)?;
-    let mut rules: BTreeMap<ResourceId, NodeSecurityGroupRule> = BTreeMap::new();
-    for group in &groups {
-        for tg in target_groups {
-            let mut ports: Vec<(&str, u16)> = ip_protocols(tg.protocol).iter().map(|p| (*p, tg.port)).collect();
-            // Every health check (TCP, HTTP, HTTPS) is a TCP connection: a UDP target group checked
-            // on its traffic port needs a tcp rule on the NodePort too.
-            let health_port = match tg.health_check.port {
-                HealthCheckPort::Port(port) => port,
-                HealthCheckPort::TrafficPort => tg.port,
-            };
-            ports.push(("tcp", health_port));
-            for (ip_protocol, port) in ports {
-                let resource_id = ResourceId::new(format!("NodeRule/{group}/{ip_protocol}/{port}"));
-                rules.insert(
-                    resource_id.clone(),
-                    NodeSecurityGroupRule {
-                        resource_id,
-                        group_id: group.clone(),
-                        rule: backend_rule(ip_protocol, port),
-                    },
-                );
-            }
-        }
-    }
-    Ok(rules.into_values().collect())
 }
 
 #[cfg(test)]

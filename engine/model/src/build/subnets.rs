@@ -44,6 +44,31 @@ pub fn resolve(requested: &[String], inventory: &CloudInventory) -> Result<Vec<S
     Ok(by_id.into_keys().map(str::to_string).collect())
 }
 
+/// The subnets carrying, for every key of `selector`, one of its values (IngressClassParams
+/// `subnets.tags`): one per zone, the lowest id, sorted by id.
+pub fn select_by_tags(
+    selector: &BTreeMap<String, Vec<String>>,
+    inventory: &CloudInventory,
+) -> Result<Vec<String>, BuildError> {
+    let mut by_zone: BTreeMap<&str, &str> = BTreeMap::new();
+    let matching = inventory.subnets.iter().filter(|s| {
+        selector.iter().all(|(key, values)| s.tags.get(key).is_some_and(|v| values.is_empty() || values.contains(v)))
+    });
+    for subnet in matching {
+        let current = by_zone.entry(&subnet.availability_zone).or_insert(&subnet.id);
+        if subnet.id.as_str() < *current {
+            *current = &subnet.id;
+        }
+    }
+    if by_zone.is_empty() {
+        let wanted: Vec<String> = selector.iter().map(|(k, v)| format!("{k} in [{}]", v.join(", "))).collect();
+        return Err(BuildError::NoSubnetsMatchTags(wanted.join(", ")));
+    }
+    let mut ids: Vec<String> = by_zone.into_values().map(str::to_string).collect();
+    ids.sort();
+    Ok(ids)
+}
+
 /// The subnets tagged for `scheme`, one per zone, sorted by id.
 pub fn discover(inventory: &CloudInventory, cluster: &str, scheme: Scheme) -> Result<Vec<String>, BuildError> {
     let role = role_tag(scheme);
@@ -126,6 +151,21 @@ mod tests {
         let error = discover(&inventory(vec![subnet("subnet-a", "us-east-1a", &[])]), "prod", Scheme::Internal)
             .expect_err("none");
         assert!(error.to_string().contains("kubernetes.io/role/internal-elb"), "{error}");
+    }
+
+    #[test]
+    fn selection_by_tags_keeps_one_subnet_per_zone() {
+        let inv = inventory(vec![
+            subnet("subnet-c", "us-east-1a", &[("tier", "web")]),
+            subnet("subnet-b", "us-east-1a", &[("tier", "web")]),
+            subnet("subnet-d", "us-east-1b", &[("tier", "edge")]),
+            subnet("subnet-e", "us-east-1c", &[("tier", "db")]),
+        ]);
+        let selector = BTreeMap::from([("tier".to_string(), vec!["web".to_string(), "edge".to_string()])]);
+        assert_eq!(select_by_tags(&selector, &inv), Ok(vec!["subnet-b".to_string(), "subnet-d".to_string()]));
+        let nothing = BTreeMap::from([("tier".to_string(), vec!["cache".to_string()])]);
+        let error = select_by_tags(&nothing, &inv).expect_err("no match");
+        assert!(error.to_string().contains("tier in [cache]"), "{error}");
     }
 
     #[test]

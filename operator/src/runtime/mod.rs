@@ -1,5 +1,5 @@
 //! Starts Elbow's controllers on a Kubernetes client and a cloud: the one place where the node
-//! watch, the Service controller and their shared context are wired together. `elbow run` calls
+//! watch, the Service and Ingress controllers and their shared context are wired together. `elbow run` calls
 //! it with the AWS SDK; the playground and the end-to-end tests call it with the fake cloud or
 //! an AWS-compatible endpoint.
 
@@ -10,13 +10,12 @@ use std::time::Duration;
 use elbow_cloud::Cloud;
 use elbow_deploy::{DeploySettings, Deployer};
 use elbow_model::build::BuildConfig;
-use elbow_model::build::nodes::is_eligible;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Service};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
-use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::runtime::{Controller, watcher};
+use kube::{Api, Client};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{info, warn};
@@ -24,13 +23,17 @@ use tracing::{info, warn};
 use crate::context::{Context, ControllerSettings};
 use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
 use crate::controllers::events::EventPublisher;
-use crate::controllers::nodes::NodeSetTracker;
 use crate::controllers::service;
 use crate::inventory::InventoryCache;
+
+mod ingress;
+mod nodes;
 
 /// Everything the controllers need besides the two clients.
 #[derive(Debug, Clone)]
 pub struct OperatorSettings {
+    /// The IngressClass `spec.controller` value Elbow serves.
+    pub ingress_controller_name: String,
     pub build: BuildConfig,
     pub deploy: DeploySettings,
     pub vpc_id: String,
@@ -63,8 +66,10 @@ pub async fn run_controllers_signalling_start(
     started: oneshot::Sender<()>,
 ) {
     let (node_store, node_writer) = reflector::store::<Node>();
-    let (node_set_changed, node_set_changes) = mpsc::channel::<()>(1);
-    let node_watch = watch_nodes(Api::all(client.clone()), node_writer, node_set_changed);
+    let (service_nodes_changed, service_node_changes) = mpsc::channel::<()>(1);
+    let (ingress_nodes_changed, ingress_node_changes) = mpsc::channel::<()>(1);
+    let node_watch =
+        nodes::watch_nodes(Api::all(client.clone()), node_writer, vec![service_nodes_changed, ingress_nodes_changed]);
     let node_task = tokio::spawn(node_watch);
 
     // Building a stack before the node cache is filled would find no targets and deregister
@@ -85,44 +90,34 @@ pub async fn run_controllers_signalling_start(
         service_backoff: ObjectBackoff::new(BackoffPolicy::default()),
         settings: ControllerSettings { resync_period: settings.resync_period },
     });
+    let controller_config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
+    let shutdown = shutdown.shared();
 
-    info!("starting the Service controller");
+    let Some(ingresses) = ingress::controller(
+        ctx.clone(),
+        &settings.ingress_controller_name,
+        ReceiverStream::new(ingress_node_changes),
+        controller_config.clone(),
+        shutdown.clone(),
+    )
+    .await
+    else {
+        warn!("the Ingress controller's caches never filled; not starting controllers");
+        node_task.abort();
+        return;
+    };
+
+    info!("starting the Service and Ingress controllers");
     let _ = started.send(());
-    Controller::new(Api::<Service>::all(client), watcher::Config::default())
-        .reconcile_all_on(ReceiverStream::new(node_set_changes))
-        .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
+    let service_controller = Controller::new(Api::<Service>::all(client), watcher::Config::default())
+        .reconcile_all_on(ReceiverStream::new(service_node_changes))
+        .with_config(controller_config)
         .graceful_shutdown_on(shutdown)
         .run(service::reconcile, service::error_policy, ctx)
-        .for_each(|_| async {})
-        .await;
+        .for_each(|_| async {});
+    let stop_watches = ingresses.watch_stopper();
+    tokio::join!(service_controller, ingresses.run);
+    stop_watches();
     node_task.abort();
     info!("controllers stopped");
-}
-
-/// Keeps `writer`'s store in sync with the cluster's nodes and sends a signal whenever the
-/// load-balancer-relevant node set changes (a full channel means a signal is already pending,
-/// which is just as good).
-async fn watch_nodes(api: Api<Node>, writer: reflector::store::Writer<Node>, changed: mpsc::Sender<()>) {
-    let mut tracker = NodeSetTracker::new(is_eligible);
-    let events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|node| {
-            // Kept for every node for as long as Elbow runs; none of it matters to a load balancer.
-            node.managed_fields_mut().clear();
-            if let Some(status) = node.status.as_mut() {
-                status.images = None;
-            }
-        })
-        .reflect(writer);
-    futures::pin_mut!(events);
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(event) => {
-                if tracker.observe(&event) {
-                    let _ = changed.try_send(());
-                }
-            }
-            Err(error) => warn!(%error, "node watch failed; retrying"),
-        }
-    }
 }

@@ -1,0 +1,63 @@
+//! The Deployment's arguments parsed by `elbow run`'s own command-line parser, so the chart and
+//! the binary cannot drift apart: a renamed or removed flag, or a value the flag does not accept,
+//! fails here rather than in a crash-looping pod.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use clap::{Args, Command, FromArgMatches};
+use elbow::run::{LogFormat, RunArgs};
+use elbow_chart_tests::{operator_args, render, values_file};
+use elbow_model::Scheme;
+
+/// What `elbow run` makes of the rendered Deployment's arguments (the first, `run`, standing in
+/// for the program name).
+fn parse_rendered(values: &str, sets: &[&str]) -> RunArgs {
+    let manifests = render(&[&values_file(values)], sets);
+    let deployment = manifests.of_kind("Deployment").next().expect("no Deployment rendered");
+    let args = operator_args(deployment);
+    assert_eq!(args.first().map(String::as_str), Some("run"), "{args:?}");
+    let matches = RunArgs::augment_args(Command::new("run"))
+        .try_get_matches_from(&args)
+        .unwrap_or_else(|e| panic!("elbow run refuses the chart's arguments {args:?}:\n{e}"));
+    RunArgs::from_arg_matches(&matches).unwrap()
+}
+
+#[test]
+fn elbow_run_accepts_the_default_arguments() {
+    let run = parse_rendered("required.yaml", &[]);
+    assert_eq!(run.build.cluster_name, "prod-eu");
+    assert_eq!(run.vpc_id, "vpc-0a1b2c3d4e5f60718");
+    assert_eq!(run.build.default_scheme, Scheme::InternetFacing);
+    assert_eq!(run.build.load_balancer_class, "elbow.dev/nlb");
+    assert!(run.build.default_load_balancer);
+    assert!(run.build.default_tags.is_empty());
+    assert_eq!(run.log_format, LogFormat::Text);
+    assert_eq!(run.concurrency, 8);
+    assert_eq!(run.drift_period, Duration::from_secs(600));
+}
+
+#[test]
+fn elbow_run_accepts_every_option() {
+    let run = parse_rendered("every-option.yaml", &[]);
+    assert_eq!(run.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(run.aws_endpoint.as_deref(), Some("http://127.0.0.1:4566"));
+    assert_eq!(run.build.default_scheme, Scheme::Internal);
+    assert_eq!(run.build.load_balancer_class, "example.com/nlb");
+    assert!(!run.build.default_load_balancer);
+    assert_eq!(
+        run.build.default_tags,
+        [("cost-center".to_string(), "4711".to_string()), ("team".to_string(), "platform".to_string())]
+    );
+    assert_eq!(run.log_format, LogFormat::Json);
+    assert_eq!(run.concurrency, 4);
+    assert_eq!(run.drift_period, Duration::from_secs(1800));
+    assert_eq!(run.resync_period, Duration::from_secs(90));
+    assert_eq!(run.inventory_ttl, Duration::from_secs(3600));
+}
+
+#[test]
+fn elbow_run_accepts_the_arguments_without_leader_election() {
+    parse_rendered("required.yaml", &["leaderElection.enabled=false", "replicaCount=1"]);
+}

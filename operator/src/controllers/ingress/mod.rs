@@ -1,0 +1,249 @@
+//! The Ingress controller: one ALB per Ingress group, shared by every member Ingress.
+//!
+//! A reconcile is triggered by one Ingress but acts on whole groups, under the group's lock:
+//! 1. the groups the Ingress carries a finalizer for but no longer belongs to (deleted, class
+//!    changed away from Elbow, group renamed) are deployed without it, then that finalizer goes;
+//! 2. if the Ingress is ours, its group's finalizer is added before any cloud call, the group's
+//!    stack is built from all members (a user error is reported on every member and changes
+//!    nothing) and deployed, and every member's status gets the ALB's DNS name.
+//!
+//! The last member leaving deploys the empty stack, which deletes the ALB.
+
+mod membership;
+mod references;
+mod status;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use elbow_deploy::DeployOutcome;
+use elbow_model::Stack;
+use elbow_model::build::ingress::{GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id};
+use elbow_model::crd::IngressClassParamsSpec;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use tracing::{info, warn};
+
+pub use membership::{ClassView, Standing, joined_groups};
+pub use references::referenced_service_names;
+
+use super::{Error, error_chain, finalizers};
+use crate::context::IngressContext;
+
+/// Event reasons as the AWS Load Balancer Controller names them, so existing alerts keep working.
+mod reasons {
+    pub const RECONCILED: &str = "SuccessfullyReconciled";
+    pub const BUILD_FAILED: &str = "FailedBuildModel";
+    pub const DEPLOY_FAILED: &str = "FailedDeployModel";
+    pub const CLEANUP_FAILED: &str = "FailedCleanup";
+}
+
+pub async fn reconcile(ingress: Arc<Ingress>, ctx: Arc<IngressContext>) -> Result<Action, Error> {
+    let key = ObjectRef::from_obj(ingress.as_ref());
+    let result = reconcile_inner(&ingress, &ctx).await;
+    match &result {
+        Ok(_) => ctx.backoff.succeeded(&key),
+        Err(error) => warn!(ingress = %key, error = %error_chain(error), "reconcile failed"),
+    }
+    result
+}
+
+/// Failed reconciles come back after a per-Ingress exponential delay.
+pub fn error_policy(ingress: Arc<Ingress>, _error: &Error, ctx: Arc<IngressContext>) -> Action {
+    Action::requeue(ctx.backoff.failed(&ObjectRef::from_obj(ingress.as_ref())))
+}
+
+async fn reconcile_inner(ingress: &Ingress, ctx: &IngressContext) -> Result<Action, Error> {
+    let api: Api<Ingress> = Api::namespaced(ctx.shared.client.clone(), &ingress.namespace().unwrap_or_default());
+    let view = ctx.class_view();
+    let standing = view.standing(ingress);
+    let current = match &standing {
+        Standing::Member { group, .. } => Some(group.clone()),
+        _ => None,
+    };
+
+    let mut ingress = ingress.clone();
+    for old in joined_groups(&ingress).into_iter().filter(|g| Some(g) != current.as_ref()) {
+        ingress = leave(&api, &ingress, &old, &view, ctx).await?;
+    }
+
+    match standing {
+        Standing::Outside => Ok(Action::await_change()),
+        Standing::Invalid(message) => {
+            ctx.shared.events.publish(&ingress, EventType::Warning, reasons::BUILD_FAILED, &message).await;
+            Ok(Action::await_change())
+        }
+        Standing::Member { group, params } => {
+            if let Some(message) = namespace_refused(&ingress, params.as_ref(), ctx).await? {
+                ctx.shared.events.publish(&ingress, EventType::Warning, reasons::BUILD_FAILED, &message).await;
+                return Ok(Action::await_change());
+            }
+            join(&api, &ingress, &group, params.as_ref(), &view, ctx).await
+        }
+    }
+}
+
+/// Deploys `group` without `ingress`, then releases the group's finalizer and clears the status
+/// Elbow wrote. Returns the Ingress as it is after the finalizer patch.
+async fn leave(
+    api: &Api<Ingress>,
+    ingress: &Ingress,
+    group: &GroupId,
+    view: &ClassView,
+    ctx: &IngressContext,
+) -> Result<Ingress, Error> {
+    let _turn = ctx.group_locks.lock(&group_stack_id(group)).await;
+    let leaving = ObjectRef::from_obj(ingress);
+    let members: Vec<Arc<Ingress>> = view
+        .members(&ctx.ingresses, group)
+        .into_iter()
+        .filter(|m| ObjectRef::from_obj(m.as_ref()) != leaving)
+        .collect();
+    let params = members.first().and_then(|m| match view.standing(m) {
+        Standing::Member { params, .. } => params,
+        _ => None,
+    });
+    match deploy_group(group, &members, params.as_ref(), ctx).await {
+        Ok(Ok(outcome)) => {
+            if members.is_empty() {
+                ctx.shared.deployer.forget(&group_stack_id(group));
+            }
+            write_hostnames(ctx, &members, outcome.dns_name.as_deref()).await?;
+        }
+        // The remaining members are inconsistent: their load balancer cannot be rebuilt without
+        // this Ingress now; it keeps its finalizer until the group is fixed.
+        Ok(Err(message)) => {
+            let note = format!("cannot remove this Ingress from group {}: {message}", group_name(group));
+            ctx.shared.events.publish(ingress, EventType::Warning, reasons::CLEANUP_FAILED, &note).await;
+            return Ok(ingress.clone());
+        }
+        Err(error) => {
+            let note = format!("failed to remove this Ingress from its load balancer: {}", error_chain(&error));
+            ctx.shared.events.publish(ingress, EventType::Warning, reasons::CLEANUP_FAILED, &note).await;
+            return Err(error);
+        }
+    }
+    if ingress.metadata.deletion_timestamp.is_none() {
+        status::clear_hostname(api, ingress).await?;
+    }
+    let released = finalizers::remove(api, ingress, &group_finalizer(group)).await.map_err(Error::Kube)?;
+    info!(ingress = %leaving, group = %group_name(group), "left its group");
+    Ok(released.unwrap_or_else(|| ingress.clone()))
+}
+
+/// Adds the group finalizer, then deploys the group with this Ingress and writes every member's
+/// status.
+async fn join(
+    api: &Api<Ingress>,
+    ingress: &Ingress,
+    group: &GroupId,
+    params: Option<&IngressClassParamsSpec>,
+    view: &ClassView,
+    ctx: &IngressContext,
+) -> Result<Action, Error> {
+    let _turn = ctx.group_locks.lock(&group_stack_id(group)).await;
+    let ingress = finalizers::add(api, ingress, &group_finalizer(group))
+        .await
+        .map_err(Error::Kube)?
+        .unwrap_or_else(|| ingress.clone());
+    let this = ObjectRef::from_obj(&ingress);
+    let mut members: Vec<Arc<Ingress>> =
+        view.members(&ctx.ingresses, group).into_iter().filter(|m| ObjectRef::from_obj(m.as_ref()) != this).collect();
+    members.push(Arc::new(ingress.clone()));
+
+    let outcome = match deploy_group(group, &members, params, ctx).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(message)) => {
+            for member in &members {
+                ctx.shared.events.publish(member.as_ref(), EventType::Warning, reasons::BUILD_FAILED, &message).await;
+            }
+            return Ok(Action::await_change());
+        }
+        Err(error) => {
+            let note = format!("failed to provision the load balancer: {}", error_chain(&error));
+            ctx.shared.events.publish(&ingress, EventType::Warning, reasons::DEPLOY_FAILED, &note).await;
+            return Err(error);
+        }
+    };
+    if outcome.changed {
+        let note = format!("group {}: {} step(s) applied", group_name(group), outcome.steps.len());
+        ctx.shared.events.publish(&ingress, EventType::Normal, reasons::RECONCILED, &note).await;
+    }
+    write_hostnames(ctx, &members, outcome.dns_name.as_deref()).await?;
+    Ok(Action::requeue(ctx.shared.settings.resync_period))
+}
+
+/// Builds and deploys the group's stack. The inner error is the users' to fix.
+async fn deploy_group(
+    group: &GroupId,
+    members: &[Arc<Ingress>],
+    params: Option<&IngressClassParamsSpec>,
+    ctx: &IngressContext,
+) -> Result<Result<DeployOutcome, String>, Error> {
+    let stack = if members.is_empty() {
+        Stack::empty(group_stack_id(group))
+    } else {
+        let nodes: Vec<_> = ctx.shared.nodes.state().iter().map(|n| n.as_ref().clone()).collect();
+        let inventory = ctx.shared.inventory.get(&nodes).await.map_err(Error::Inventory)?;
+        let services = referenced_services(members, &ctx.services.state());
+        let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();
+        let input = IngressGroupInput {
+            group,
+            members: member_refs,
+            services: &services,
+            nodes: &nodes,
+            inventory: &inventory,
+            params,
+            config: &ctx.shared.build,
+        };
+        match build_ingress_stack(&input) {
+            Ok(stack) => stack,
+            Err(error) => return Ok(Err(error.to_string())),
+        }
+    };
+    ctx.shared.deployer.deploy(&stack).await.map(Ok).map_err(Error::Deploy)
+}
+
+/// The Services in the members' namespaces (the builder picks the ones the rules name).
+fn referenced_services(members: &[Arc<Ingress>], services: &[Arc<Service>]) -> Vec<Service> {
+    let namespaces: BTreeSet<String> = members.iter().filter_map(|m| m.namespace()).collect();
+    services
+        .iter()
+        .filter(|s| s.namespace().is_some_and(|ns| namespaces.contains(&ns)))
+        .map(|s| s.as_ref().clone())
+        .collect()
+}
+
+async fn write_hostnames(ctx: &IngressContext, members: &[Arc<Ingress>], hostname: Option<&str>) -> Result<(), Error> {
+    let Some(hostname) = hostname else { return Ok(()) };
+    for member in members {
+        let api: Api<Ingress> = Api::namespaced(ctx.shared.client.clone(), &member.namespace().unwrap_or_default());
+        status::set_hostname(&api, member, hostname).await?;
+    }
+    Ok(())
+}
+
+/// The Warning to give when the class's parameters do not let this Ingress's namespace use it.
+async fn namespace_refused(
+    ingress: &Ingress,
+    params: Option<&IngressClassParamsSpec>,
+    ctx: &IngressContext,
+) -> Result<Option<String>, Error> {
+    let Some(selector) = params.and_then(|p| p.namespace_selector.as_ref()) else { return Ok(None) };
+    let namespace = ingress.namespace().unwrap_or_default();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ctx.shared.client.clone());
+    let labels = namespaces.get(&namespace).await.map_err(Error::Kube)?.labels().clone();
+    Ok((!crate::controllers::label_selector::matches(selector, &labels))
+        .then(|| format!("namespace {namespace} may not use this IngressClass (its parameters' namespaceSelector)")))
+}
+
+fn group_name(group: &GroupId) -> String {
+    match group {
+        GroupId::Explicit(name) => name.clone(),
+        GroupId::Implicit { namespace, name } => format!("{namespace}/{name}"),
+    }
+}
