@@ -448,11 +448,11 @@ fn conflicting_settings_in_a_group_name_the_setting_and_both_ingresses() {
     };
     assert_eq!(
         conflict(&[("scheme", "internal")], &[("scheme", "internet-facing")]),
-        "conflicting scheme in the Ingress group: a/one sets Internal, b/two sets InternetFacing"
+        "conflicting scheme in the Ingress group: a/one sets internal, b/two sets internet-facing"
     );
     assert!(
         conflict(&[("ip-address-type", "ipv4")], &[("ip-address-type", "dualstack")])
-            .starts_with("conflicting ip-address-type in the Ingress group: a/one sets Ipv4, b/two sets Dualstack")
+            .starts_with("conflicting ip-address-type in the Ingress group: a/one sets ipv4, b/two sets dualstack")
     );
     assert_eq!(
         conflict(&[("load-balancer-name", "shop")], &[("load-balancer-name", "store")]),
@@ -463,7 +463,7 @@ fn conflicting_settings_in_a_group_name_the_setting_and_both_ingresses() {
             &[("listen-ports", r#"[{"HTTP": 8080}]"#)],
             &[("listen-ports", r#"[{"HTTPS": 8080}]"#), ("certificate-arn", "arn:c")]
         ),
-        "conflicting protocol of listen port 8080 in the Ingress group: a/one sets Http, b/two sets Https"
+        "conflicting protocol of listen port 8080 in the Ingress group: a/one sets HTTP, b/two sets HTTPS"
     );
     let https = r#"[{"HTTPS": 443}]"#;
     assert!(

@@ -139,7 +139,7 @@ pub(crate) fn group_subnets(
 
 /// The value the members that set it agree on; a member's bad value is an error naming it, and
 /// two different values are a conflict naming both members.
-pub(crate) fn agreed<T: PartialEq + std::fmt::Debug>(
+pub(crate) fn agreed<T: PartialEq + Shown>(
     members: &[Member<'_>],
     setting: &str,
     read: impl Fn(&Member<'_>) -> Result<Option<T>, BuildError>,
@@ -154,7 +154,7 @@ pub(crate) fn agreed<T: PartialEq + std::fmt::Debug>(
 }
 
 /// The one value of `values`, or a conflict naming the first member that differs from the first.
-pub(crate) fn agree<T: PartialEq + std::fmt::Debug>(
+pub(crate) fn agree<T: PartialEq + Shown>(
     setting: &str,
     values: Vec<(&Member<'_>, T)>,
 ) -> Result<Option<T>, BuildError> {
@@ -165,17 +165,58 @@ pub(crate) fn agree<T: PartialEq + std::fmt::Debug>(
             return Err(BuildError::GroupConflict {
                 setting: setting.to_string(),
                 ingresses: [first.key.clone(), member.key.clone()],
-                values: [show(&chosen), show(&value)],
+                values: [chosen.shown(), value.shown()],
             });
         }
     }
     Ok(Some(chosen))
 }
 
-/// Debug output without the quotes and `Some(...)` noise where it is a plain string.
-fn show<T: std::fmt::Debug>(value: &T) -> String {
-    let text = format!("{value:?}");
-    text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).map(str::to_string).unwrap_or(text)
+/// A setting's value as a user writes it, for conflict messages.
+pub(crate) trait Shown {
+    fn shown(&self) -> String;
+}
+
+impl Shown for String {
+    fn shown(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Shown for Vec<String> {
+    fn shown(&self) -> String {
+        self.join(",")
+    }
+}
+
+impl Shown for bool {
+    fn shown(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Shown for u16 {
+    fn shown(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Shown for Scheme {
+    fn shown(&self) -> String {
+        self.as_str().to_string()
+    }
+}
+
+impl Shown for IpAddressType {
+    fn shown(&self) -> String {
+        self.as_str().to_string()
+    }
+}
+
+impl Shown for crate::stack::Protocol {
+    fn shown(&self) -> String {
+        self.as_str().to_string()
+    }
 }
 
 /// `key=value` annotations of every member, one map: a key two members set differently is a
