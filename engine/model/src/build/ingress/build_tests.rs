@@ -874,3 +874,34 @@ fn the_default_backend_is_the_default_action() {
     let without = built(&[&web(&[])]);
     assert_eq!(listener(&without, 80).default_actions, [actions::not_found()]);
 }
+
+#[test]
+fn members_rules_go_only_to_the_ports_they_listen_on() {
+    let services = vec![service("a", "web", &[]), service("b", "web", &[])];
+    let one = member("a", "one", &[], "one.example.com");
+    let two = member("b", "two", &[("listen-ports", r#"[{"HTTP": 8080}]"#)], "two.example.com");
+    let stack = build_with(&[&one, &two], &services, None).expect("builds");
+    let hosts = |port| -> Vec<String> { routes(listener(&stack, port)).into_iter().flat_map(|(h, _)| h).collect() };
+    assert_eq!(hosts(80), ["one.example.com"]);
+    assert_eq!(hosts(8080), ["two.example.com"]);
+}
+
+#[test]
+fn target_group_attributes_come_from_the_ingress_then_the_service() {
+    let services =
+        vec![service("shop", "web", &[("target-group-attributes", "deregistration_delay.timeout_seconds=5")])];
+    let ingress =
+        web(&[("target-group-attributes", "deregistration_delay.timeout_seconds=30,stickiness.enabled=true")]);
+    let stack = build_with(&[&ingress], &services, None).expect("builds");
+    assert_eq!(
+        stack.target_groups[0].attributes,
+        Attributes::from([("deregistration_delay.timeout_seconds".to_string(), "5".to_string())]),
+        "the Service's annotation replaces the Ingress's as a whole, as LBC merges annotations"
+    );
+}
+
+#[test]
+fn an_application_load_balancer_needs_two_zones() {
+    let error = error(&[&web(&[("subnets", "subnet-a")])]);
+    assert_eq!(error, "an application load balancer needs subnets in at least 2 availability zones; found 1");
+}
