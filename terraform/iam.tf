@@ -1,0 +1,378 @@
+# The operator's permissions: exactly the AWS actions Elbow can call (elbow_cloud::api::Api), each
+# as narrow as IAM can make it. terraform/README.md explains every statement; the Rust test in
+# terraform-tests/ fails when this list and the code's list differ, or a condition goes missing.
+#
+# The rule: a mutating call may touch only resources tagged elbow.dev/cluster = cluster_name, and a
+# create call must carry that tag in its request. The exceptions are the three places where Elbow
+# acts on something that is not its own or IAM offers no resource to condition on; each says why.
+
+data "aws_iam_policy_document" "elbow" {
+  # Describe calls support no resource-level permissions: "*" or nothing.
+  statement {
+    sid    = "Describe"
+    effect = "Allow"
+    actions = [
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTags",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeInstances",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSecurityGroupRules",
+    ]
+    resources = ["*"]
+  }
+
+  # ---- ELBv2 ----
+
+  # Every create call sends the ownership tags with the request (never tags afterwards), so an
+  # untagged resource can neither be created nor be left behind by a crash.
+  statement {
+    sid    = "CreateTaggedLoadBalancersAndTargetGroups"
+    effect = "Allow"
+    actions = [
+      "elasticloadbalancing:CreateLoadBalancer",
+      "elasticloadbalancing:CreateTargetGroup",
+    ]
+    resources = [
+      "${local.elb_arn}:loadbalancer/*",
+      "${local.elb_arn}:targetgroup/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # A listener is created on a load balancer, a rule on a listener, and IAM authorizes the call
+  # against that parent. The parent must not belong to another Elbow cluster; the IfExists form
+  # keeps the call working should IAM also evaluate the new, still untagged, resource.
+  statement {
+    sid    = "CreateTaggedListenersAndRules"
+    effect = "Allow"
+    actions = [
+      "elasticloadbalancing:CreateListener",
+      "elasticloadbalancing:CreateRule",
+    ]
+    resources = [
+      "${local.elb_arn}:loadbalancer/*",
+      "${local.elb_arn}:listener/*",
+      "${local.elb_arn}:listener-rule/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # Tags sent with a create call are authorized as elasticloadbalancing:AddTags on the new
+  # resource, which has no tags yet: allowed only during those four creates, with our tag.
+  statement {
+    sid     = "TagElbResourcesOnCreate"
+    effect  = "Allow"
+    actions = ["elasticloadbalancing:AddTags"]
+    resources = [
+      "${local.elb_arn}:loadbalancer/*",
+      "${local.elb_arn}:targetgroup/*",
+      "${local.elb_arn}:listener/*",
+      "${local.elb_arn}:listener-rule/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "elasticloadbalancing:CreateAction"
+      values   = ["CreateLoadBalancer", "CreateTargetGroup", "CreateListener", "CreateRule"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid    = "ChangeOwnLoadBalancers"
+    effect = "Allow"
+    actions = [
+      "elasticloadbalancing:DeleteLoadBalancer",
+      "elasticloadbalancing:SetSecurityGroups",
+      "elasticloadbalancing:SetSubnets",
+      "elasticloadbalancing:SetIpAddressType",
+      "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    ]
+    resources = [
+      "${local.elb_arn}:loadbalancer/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid    = "ChangeOwnTargetGroups"
+    effect = "Allow"
+    actions = [
+      "elasticloadbalancing:ModifyTargetGroup",
+      "elasticloadbalancing:ModifyTargetGroupAttributes",
+      "elasticloadbalancing:DeleteTargetGroup",
+      "elasticloadbalancing:RegisterTargets",
+      "elasticloadbalancing:DeregisterTargets",
+    ]
+    resources = ["${local.elb_arn}:targetgroup/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # Listeners and rules carry the ownership tags from their create call on, so they are
+  # conditioned like load balancers (AWS LBC leaves these unconditioned: its older listeners
+  # were created untagged).
+  statement {
+    sid    = "ChangeOwnListenersAndRules"
+    effect = "Allow"
+    actions = [
+      "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:DeleteListener",
+      "elasticloadbalancing:ModifyRule",
+      "elasticloadbalancing:DeleteRule",
+    ]
+    resources = [
+      "${local.elb_arn}:listener/*",
+      "${local.elb_arn}:listener-rule/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # The deployer re-tags only load balancers and target groups (a changed default or
+  # additional-resource tag). It may not move a resource to another cluster: a request that names
+  # the cluster tag must name this cluster.
+  statement {
+    sid     = "RetagOwnElbResources"
+    effect  = "Allow"
+    actions = ["elasticloadbalancing:AddTags"]
+    resources = [
+      "${local.elb_arn}:loadbalancer/*",
+      "${local.elb_arn}:targetgroup/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:RequestTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # The deployer removes only tags it set earlier and never an ownership tag (plan.rs
+  # dropped_tags): removing one would orphan the resource, so IAM refuses it too.
+  statement {
+    sid     = "UntagOwnElbResources"
+    effect  = "Allow"
+    actions = ["elasticloadbalancing:RemoveTags"]
+    resources = [
+      "${local.elb_arn}:loadbalancer/*",
+      "${local.elb_arn}:targetgroup/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+    condition {
+      test     = "ForAllValues:StringNotEquals"
+      variable = "aws:TagKeys"
+      values   = ["elbow.dev/cluster", "elbow.dev/stack", "elbow.dev/resource"]
+    }
+  }
+
+  # Exception: SetRulePriorities supports no resource-level permissions and no condition keys in
+  # IAM, so "*" is the only grant that works. It can only reorder existing rules, and Elbow calls
+  # it only with rule ARNs it found by its tags.
+  statement {
+    sid       = "ReorderRules"
+    effect    = "Allow"
+    actions   = ["elasticloadbalancing:SetRulePriorities"]
+    resources = ["*"]
+  }
+
+  # ---- EC2 ----
+
+  statement {
+    sid       = "CreateTaggedSecurityGroups"
+    effect    = "Allow"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["${local.ec2_arn}:security-group/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # Exception: CreateSecurityGroup is also authorized against the VPC the group goes into. The VPC
+  # is not Elbow's and carries no tag of ours, so the grant is limited to this one VPC instead.
+  statement {
+    sid       = "CreateSecurityGroupsInClusterVpc"
+    effect    = "Allow"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["${local.ec2_arn}:vpc/${var.vpc_id}"]
+  }
+
+  # Tags sent with CreateSecurityGroup, and with AuthorizeSecurityGroupIngress for the new rules,
+  # are authorized as ec2:CreateTags on the resource being created.
+  statement {
+    sid     = "TagEc2ResourcesOnCreate"
+    effect  = "Allow"
+    actions = ["ec2:CreateTags"]
+    resources = [
+      "${local.ec2_arn}:security-group/*",
+      "${local.ec2_arn}:security-group-rule/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # Elbow's own groups: the per-stack frontend groups and the cluster's shared backend group.
+  statement {
+    sid    = "ChangeOwnSecurityGroups"
+    effect = "Allow"
+    actions = [
+      "ec2:DeleteSecurityGroup",
+      "ec2:AuthorizeSecurityGroupIngress",
+      "ec2:RevokeSecurityGroupIngress",
+    ]
+    resources = ["${local.ec2_arn}:security-group/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid       = "RetagOwnSecurityGroups"
+    effect    = "Allow"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.ec2_arn}:security-group/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:RequestTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  statement {
+    sid       = "UntagOwnSecurityGroups"
+    effect    = "Allow"
+    actions   = ["ec2:DeleteTags"]
+    resources = ["${local.ec2_arn}:security-group/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+    condition {
+      test     = "ForAllValues:StringNotEquals"
+      variable = "aws:TagKeys"
+      values   = ["elbow.dev/cluster", "elbow.dev/stack", "elbow.dev/resource"]
+    }
+  }
+
+  # Every rule Elbow adds, in its own groups and in node groups, is created with the ownership
+  # tags (TagSpecifications of type security-group-rule). EC2 then authorizes the new rule as a
+  # security-group-rule resource, on top of the group it goes into: the rule must carry our tag.
+  statement {
+    sid       = "AddTaggedSecurityGroupRules"
+    effect    = "Allow"
+    actions   = ["ec2:AuthorizeSecurityGroupIngress"]
+    resources = ["${local.ec2_arn}:security-group-rule/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # Elbow revokes only rules it finds by their ownership tags. Where EC2 authorizes the revoked
+  # rules as security-group-rule resources, this statement holds it to exactly those.
+  statement {
+    sid       = "RevokeOwnSecurityGroupRules"
+    effect    = "Allow"
+    actions   = ["ec2:RevokeSecurityGroupIngress"]
+    resources = ["${local.ec2_arn}:security-group-rule/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/elbow.dev/cluster"
+      values   = [var.cluster_name]
+    }
+  }
+
+  # Exception: the node security group belongs to the cluster, not to Elbow. Elbow admits its
+  # backend group there on the NodePorts (deploy/plan.rs node_rules) and picks the group the way
+  # build/security.rs node_groups does: the instance's group tagged kubernetes.io/cluster/<name>.
+  # So the grant requires that tag (any value: EKS writes "owned", other tools "shared") and this
+  # VPC. The rules themselves are held to our tag by the two security-group-rule statements above.
+  statement {
+    sid    = "ChangeRulesOfNodeSecurityGroups"
+    effect = "Allow"
+    actions = [
+      "ec2:AuthorizeSecurityGroupIngress",
+      "ec2:RevokeSecurityGroupIngress",
+    ]
+    resources = ["${local.ec2_arn}:security-group/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/kubernetes.io/cluster/${var.cluster_name}"
+      values   = ["false"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:Vpc"
+      values   = ["${local.ec2_arn}:vpc/${var.vpc_id}"]
+    }
+  }
+}
+
+# An inline policy: with its conditions spelled out the document outgrows the 6,144 characters
+# of a managed policy (about 7,000 for a short cluster name), but stays well inside the 10,240 an
+# inline policy may have. The policy_json output serves whoever wants it as a managed policy.
+resource "aws_iam_role_policy" "elbow" {
+  name   = local.policy_name
+  role   = aws_iam_role.elbow.id
+  policy = data.aws_iam_policy_document.elbow.json
+}
