@@ -102,7 +102,7 @@ fn a_bad_annotation_is_reported_and_exits_1_while_the_rest_is_planned() {
     assert_eq!(output.status.code(), Some(1));
     let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(plan["stacks"].as_array().map(Vec::len), Some(2));
-    assert_eq!(plan["errors"][0]["service"], "shop/broken");
+    assert_eq!(plan["errors"][0]["object"], "Service shop/broken");
     assert!(plan["errors"][0]["error"].as_str().expect("message").contains("aws-load-balancer-scheme"));
 }
 
@@ -200,4 +200,21 @@ fn collect_paths(value: &Value, path: &str, out: &mut BTreeSet<String>) {
         }
         _ => {}
     }
+}
+
+#[test]
+fn ingresses_of_our_class_are_planned_as_one_alb_per_group() {
+    let output = plan(&[docs().join("examples/services.yaml"), docs().join("examples/ingresses.yaml")], &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let notes = String::from_utf8_lossy(&output.stderr);
+    assert!(notes.contains("skipping Ingress shop/legacy: its class is not served by Elbow"), "{notes}");
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let stacks = plan["stacks"].as_array().expect("stacks");
+    let group = stacks.iter().find(|s| s["id"] == "ingress-group:shop").expect("the group's stack");
+    assert_eq!(group["loadBalancers"][0]["type"], "application");
+    assert_eq!(group["loadBalancers"][0]["scheme"], "internet-facing", "the class's parameters set the scheme");
+    let rules = group["listeners"][0]["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), 2, "both members' paths on one listener");
+    // group.order -10 puts the search Ingress's rule first.
+    assert_eq!(rules[0]["conditions"][1], serde_json::json!({ "field": "path-pattern", "values": ["/search"] }));
 }

@@ -2,13 +2,18 @@
 
 use std::io::Write;
 
+use elbow_model::crd::IngressClassParams;
 use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use serde_json::Value;
 
 #[derive(Debug, Default)]
 pub struct Objects {
     pub services: Vec<Service>,
     pub nodes: Vec<Node>,
+    pub ingresses: Vec<Ingress>,
+    pub ingress_classes: Vec<IngressClass>,
+    pub ingress_class_params: Vec<IngressClassParams>,
 }
 
 impl Objects {
@@ -25,7 +30,7 @@ impl Objects {
         let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
         match kind.as_str() {
             "" if object.is_null() => {}
-            "List" | "ServiceList" | "NodeList" => {
+            "List" | "ServiceList" | "NodeList" | "IngressList" | "IngressClassList" | "IngressClassParamsList" => {
                 let items = object.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
                 for item in items {
                     self.add(item, notes)?;
@@ -46,9 +51,16 @@ impl Objects {
                 self.services.push(service);
             }
             "Node" => self.nodes.push(serde_json::from_value(object)?),
+            "Ingress" => {
+                let mut ingress: Ingress = serde_json::from_value(object)?;
+                ingress.metadata.namespace.get_or_insert_with(|| "default".to_string());
+                self.ingresses.push(ingress);
+            }
+            "IngressClass" => self.ingress_classes.push(serde_json::from_value(object)?),
+            "IngressClassParams" => self.ingress_class_params.push(serde_json::from_value(object)?),
             other => writeln!(
                 notes,
-                "note: skipping a {} (only Services and Nodes are planned)",
+                "note: skipping a {} (only Services, Nodes, Ingresses, IngressClasses and IngressClassParams are planned)",
                 if other.is_empty() { "document without kind" } else { other }
             )?,
         }

@@ -1,7 +1,8 @@
 //! `elbow plan`: what `elbow run` would create for some manifests, offline and read-only. Reads
-//! Services and Nodes from YAML files, the cluster's network from an inventory file, and prints
+//! Services, Ingresses (with their IngressClasses and IngressClassParams) and Nodes from YAML files, the cluster's network from an inventory file, and prints
 //! the desired stacks as JSON (the format of docs/plan-format.md) or as a table.
 
+mod ingresses;
 mod manifests;
 mod table;
 
@@ -44,16 +45,18 @@ pub enum Output {
 #[derive(Debug, Serialize)]
 pub struct PlanReport {
     pub stacks: Vec<Stack>,
-    pub errors: Vec<ServiceError>,
+    pub errors: Vec<PlanError>,
 }
 
+/// An object (or Ingress group) whose stack cannot be built, and why.
 #[derive(Debug, Serialize)]
-pub struct ServiceError {
-    pub service: String,
+pub struct PlanError {
+    /// `Service <namespace>/<name>`, `Ingress <namespace>/<name>` or `IngressGroup <group>`.
+    pub object: String,
     pub error: String,
 }
 
-/// Prints the plan; `Ok(false)` when a Service had a user error (the others are still printed).
+/// Prints the plan; `Ok(false)` when an object had a user error (the others are still printed).
 pub fn run(args: &PlanArgs, out: &mut dyn Write, notes: &mut dyn Write) -> anyhow::Result<bool> {
     let mut objects = manifests::Objects::default();
     for file in &args.files {
@@ -98,10 +101,11 @@ fn plan(
         }
         match build_service_stack(service, &objects.nodes, inventory, &config) {
             Ok(stack) => report.stacks.push(stack),
-            Err(error) => {
-                report.errors.push(ServiceError { service: stack_id(service).to_string(), error: error.to_string() })
-            }
+            Err(error) => report
+                .errors
+                .push(PlanError { object: format!("Service {}", stack_id(service)), error: error.to_string() }),
         }
     }
+    ingresses::plan(objects, inventory, &config, &mut report, notes)?;
     Ok(report)
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use elbow_model::{Action, HealthCheckPort, RuleSource, SecurityGroupRef};
+use elbow_model::{Action, HealthCheckPort, ResourceId, RuleCondition, RuleSource, SecurityGroupRef};
 
 use super::PlanReport;
 
@@ -21,18 +21,17 @@ pub fn write(report: &PlanReport, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
         }
         for listener in &stack.listeners {
-            let to: Vec<String> = listener
-                .default_actions
-                .iter()
-                .map(|a| match a {
-                    Action::Forward { target_groups } => {
-                        target_groups.iter().map(|t| t.target_group.to_string()).collect::<Vec<_>>().join("+")
-                    }
-                    Action::Redirect { status_code, .. } => format!("redirect {status_code}"),
-                    Action::FixedResponse { status_code, .. } => format!("fixed {status_code}"),
-                })
-                .collect();
-            writeln!(out, "  listener        {}/{} -> {}", listener.port, listener.protocol.as_str(), to.join(", "))?;
+            writeln!(
+                out,
+                "  listener        {}/{} -> {}",
+                listener.port,
+                listener.protocol.as_str(),
+                actions(&listener.default_actions)
+            )?;
+            for (priority, rule) in (1..).zip(&listener.rules) {
+                let when: Vec<String> = rule.conditions.iter().map(condition).collect();
+                writeln!(out, "    rule {priority:<3}      {} -> {}", when.join(" and "), actions(&rule.actions))?;
+            }
         }
         for tg in &stack.target_groups {
             let hc = &tg.health_check;
@@ -75,9 +74,43 @@ pub fn write(report: &PlanReport, out: &mut dyn Write) -> std::io::Result<()> {
         }
     }
     for error in &report.errors {
-        writeln!(out, "ERROR {}: {}", error.service, error.error)?;
+        writeln!(out, "ERROR {}: {}", error.object, error.error)?;
     }
     Ok(())
+}
+
+fn actions(actions: &[Action<ResourceId>]) -> String {
+    let described: Vec<String> = actions
+        .iter()
+        .map(|action| match action {
+            Action::Forward { target_groups } => target_groups
+                .iter()
+                .map(|t| match t.weight {
+                    Some(weight) if target_groups.len() > 1 => format!("{}@{weight}", t.target_group),
+                    _ => t.target_group.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("+"),
+            Action::Redirect { status_code, .. } => format!("redirect {status_code}"),
+            Action::FixedResponse { status_code, .. } => format!("fixed {status_code}"),
+        })
+        .collect();
+    described.join(", ")
+}
+
+fn condition(condition: &RuleCondition) -> String {
+    match condition {
+        RuleCondition::HostHeader(values) => format!("host {}", values.join("|")),
+        RuleCondition::PathPattern(values) => format!("path {}", values.join("|")),
+        RuleCondition::HttpRequestMethod(values) => format!("method {}", values.join("|")),
+        RuleCondition::SourceIp(values) => format!("source {}", values.join("|")),
+        RuleCondition::HttpHeader { name, values } => format!("header {name}={}", values.join("|")),
+        RuleCondition::QueryString(pairs) => {
+            let pairs: Vec<String> =
+                pairs.iter().map(|p| format!("{}={}", p.key.as_deref().unwrap_or(""), p.value)).collect();
+            format!("query {}", pairs.join("&"))
+        }
+    }
 }
 
 fn source(source: &RuleSource) -> String {

@@ -1,0 +1,65 @@
+//! The Ingress half of `elbow plan`: resolve each Ingress's class and group as the controller
+//! does, then build one stack per group from its members.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use elbow_model::CloudInventory;
+use elbow_model::build::BuildConfig;
+use elbow_model::build::ingress::{
+    ClassResolution, DEFAULT_CONTROLLER, GroupId, IngressGroupInput, build_ingress_stack, group_of, resolve_class,
+};
+use elbow_model::crd::IngressClassParamsSpec;
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::ResourceExt;
+
+use super::manifests::Objects;
+use super::{PlanError, PlanReport};
+
+pub fn plan(
+    objects: &Objects,
+    inventory: &CloudInventory,
+    config: &BuildConfig,
+    report: &mut PlanReport,
+    notes: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let params: BTreeMap<String, IngressClassParamsSpec> =
+        objects.ingress_class_params.iter().map(|p| (p.name_any(), p.spec.clone())).collect();
+    let mut groups: BTreeMap<GroupId, (Vec<&Ingress>, Option<IngressClassParamsSpec>)> = BTreeMap::new();
+    for ingress in &objects.ingresses {
+        let name = format!("Ingress {}/{}", ingress.namespace().unwrap_or_default(), ingress.name_any());
+        match resolve_class(ingress, &objects.ingress_classes, &params, DEFAULT_CONTROLLER) {
+            ClassResolution::NotOurs => {
+                writeln!(notes, "note: skipping {name}: its class is not served by Elbow ({DEFAULT_CONTROLLER})")?;
+            }
+            ClassResolution::Invalid(error) => report.errors.push(PlanError { object: name, error }),
+            ClassResolution::Ours { params, .. } => match group_of(ingress, params.as_ref()) {
+                Ok(group) => groups.entry(group).or_insert_with(|| (Vec::new(), params)).0.push(ingress),
+                Err(error) => report.errors.push(PlanError { object: name, error: error.to_string() }),
+            },
+        }
+    }
+    for (group, (members, params)) in &groups {
+        let input = IngressGroupInput {
+            group,
+            members: members.clone(),
+            services: &objects.services,
+            nodes: &objects.nodes,
+            inventory,
+            params: params.as_ref(),
+            config,
+        };
+        match build_ingress_stack(&input) {
+            Ok(stack) => report.stacks.push(stack),
+            Err(error) => report.errors.push(PlanError { object: group_label(group), error: error.to_string() }),
+        }
+    }
+    Ok(())
+}
+
+fn group_label(group: &GroupId) -> String {
+    match group {
+        GroupId::Explicit(name) => format!("IngressGroup {name}"),
+        GroupId::Implicit { namespace, name } => format!("Ingress {namespace}/{name}"),
+    }
+}
