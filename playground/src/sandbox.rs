@@ -102,8 +102,9 @@ impl Sandbox {
         let shutdown = async {
             let _ = stopped.await;
         };
-        let operator =
-            tokio::spawn(run_controllers_signalling_start(server.client.clone(), cloud, settings, shutdown, started));
+        // Its own client, identified as the operator, so the audit log separates its requests.
+        let client = kube::Client::try_from(elbow::runtime::identify(kube::Config::new(server.url().parse()?)))?;
+        let operator = tokio::spawn(run_controllers_signalling_start(client, cloud, settings, shutdown, started));
         running.await.context("the controllers stopped before they started")?;
         Ok(Sandbox { server, environment, fake, sdk, stop: Some(stop), operator })
     }

@@ -29,6 +29,16 @@ use crate::inventory::InventoryCache;
 mod ingress;
 mod nodes;
 
+/// What the operator's Kubernetes client calls itself, so API server audit logs (and the RBAC
+/// test, which reads the test server's) can tell its requests apart.
+pub const USER_AGENT: &str = concat!("elbow/", env!("CARGO_PKG_VERSION"));
+
+/// `config` with Elbow's user agent on every request.
+pub fn identify(mut config: kube::Config) -> kube::Config {
+    config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
+    config
+}
+
 /// Everything the controllers need besides the two clients.
 #[derive(Debug, Clone)]
 pub struct OperatorSettings {
