@@ -6,6 +6,8 @@ pub mod context;
 pub mod controllers;
 pub mod crds;
 pub mod inventory;
+pub mod leader;
+pub mod metrics;
 pub mod plan;
 pub mod run;
 pub mod runtime;

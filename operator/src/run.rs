@@ -1,19 +1,28 @@
-//! `elbow run`: the production entry point. Builds the Kubernetes client (in-cluster or
-//! kubeconfig), the AWS client (standard chain, optional endpoint) behind the rate limits and
-//! retries, and runs the controllers until SIGINT or SIGTERM.
+//! `elbow run`: the production entry point. Serves `/metrics`, `/healthz` and `/readyz`, builds
+//! the Kubernetes client (in-cluster or kubeconfig) and the AWS client (standard chain, optional
+//! endpoint; metered, behind the rate limits and retries), and runs the controllers until SIGINT
+//! or SIGTERM: at once, or with `--leader-elect` only while this replica holds the Lease.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use elbow_aws::{AwsSettings, SdkCloud};
+use elbow_cloud::Cloud;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_deploy::DeploySettings;
+use futures::FutureExt;
+use tokio::sync::oneshot;
 use tracing::info;
 
 use crate::config::BuildArgs;
-use crate::runtime::{OperatorSettings, run_controllers};
+use crate::leader::{ElectionConfig, Ended, LeaderElection, Timing, holder_identity, run_while_leading};
+use crate::metrics::cloud::Metered;
+use crate::metrics::{Metrics, MetricsServer, Readiness, ReadyState};
+use crate::runtime::{OperatorSettings, identify, run_controllers_signalling_start};
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -32,11 +41,11 @@ pub struct RunArgs {
     #[arg(long = "aws-endpoint", env = "AWS_ENDPOINT_URL")]
     pub aws_endpoint: Option<String>,
 
-    /// Reconciles running at once.
     /// The IngressClass `spec.controller` value Elbow serves.
     #[arg(long, env = "ELBOW_INGRESS_CONTROLLER", default_value = elbow_model::build::ingress::DEFAULT_CONTROLLER)]
     pub ingress_controller: String,
 
+    /// Reconciles running at once.
     #[arg(long, env = "ELBOW_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
 
@@ -64,6 +73,43 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, env = "ELBOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Reconcile only while holding the leader-election Lease: needed with more than one replica.
+    /// `--leader-elect` alone means true.
+    #[arg(
+        long,
+        env = "ELBOW_LEADER_ELECT",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub leader_elect: bool,
+
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub leader_election_namespace: String,
+
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "elbow-leader")]
+    pub leader_election_lease_name: String,
+
+    /// How long the lease is valid without renewal: a standby takes over this long after the
+    /// leader stops renewing (at once when it releases the lease on a clean exit).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub leader_election_lease_duration: Duration,
+
+    /// How long the leader keeps trying to renew before it stops reconciling.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub leader_election_renew_deadline: Duration,
+
+    /// How often the leader renews and a standby tries to take the lease.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub leader_election_retry_period: Duration,
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    #[arg(long, env = "ELBOW_METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8080")]
+    pub metrics_bind_address: SocketAddr,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,11 +121,31 @@ pub enum LogFormat {
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     elbow_aws::install_crypto_provider();
-    let client = kube::Client::try_default().await.context("failed to build a Kubernetes client")?;
+    let metrics = Metrics::new();
+    let readiness = Readiness::new();
+    // First, so that a taken port fails at once and liveness answers while the rest starts.
+    let endpoints = MetricsServer::start(args.metrics_bind_address, metrics.clone(), readiness.clone())
+        .await
+        .with_context(|| format!("failed to serve metrics on {}", args.metrics_bind_address))?;
+    info!(address = %endpoints.local_addr(), "serving /metrics, /healthz and /readyz");
+    let config = kube::Config::infer().await.context("failed to find a Kubernetes configuration")?;
+    // Elbow's user agent, so that audit logs tell its requests apart.
+    let client = kube::Client::try_from(identify(config)).context("failed to build a Kubernetes client")?;
+    let election = match args.leader_elect {
+        true => Some(
+            LeaderElection::new(client.clone(), election_config(&args))
+                .map_err(anyhow::Error::msg)
+                .context("invalid --leader-election-lease-duration, -renew-deadline or -retry-period")?,
+        ),
+        false => None,
+    };
     let sdk = SdkCloud::new(&AwsSettings { region: args.region.clone(), endpoint: args.aws_endpoint.clone() }).await;
     let limits = if args.client_rate_limits { RateLimits::aws_defaults() } else { RateLimits::unlimited() };
-    let cloud = Arc::new(Resilient::new(sdk, limits, RetryPolicy::default()));
     let build = args.build.to_config();
+    // Metered inside Resilient, around the SDK: each throttled request and each retry is counted
+    // and timed as the request it is (see metrics::cloud).
+    let metered = Metered::new(sdk, metrics.clone(), &build.cluster_name);
+    let cloud = Arc::new(Resilient::new(metered, limits, RetryPolicy::default()));
     info!(cluster = %build.cluster_name, vpc = %args.vpc_id, "starting elbow");
     let settings = OperatorSettings {
         ingress_controller_name: args.ingress_controller.clone(),
@@ -95,8 +161,58 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         inventory_ttl: args.inventory_ttl,
         instance: args.instance,
     };
-    run_controllers(client, cloud, settings, shutdown_signal()).await;
-    Ok(())
+    let shutdown = shutdown_signal().boxed().shared();
+    // Not polled, so not started, until this replica leads (or at once without election).
+    let controllers = run_controllers_reporting(client, cloud, settings, shutdown.clone(), metrics, readiness.clone());
+    let Some(election) = election else {
+        controllers.await;
+        return Ok(());
+    };
+    info!(identity = election.identity(), "standing for leader election");
+    readiness.set(ReadyState::StandingBy);
+    match run_while_leading(election, shutdown, controllers).await {
+        Ended::ShutDownWhileStandingBy | Ended::WorkEnded { .. } => Ok(()),
+        // The controllers were dropped the moment the lease was lost. Exiting (the pod restarts
+        // as a standby) rather than standing by again here: tasks they spawned die with the
+        // process, and the next term starts from fresh caches.
+        Ended::Lost(loss) => Err(anyhow::anyhow!("lost leadership: {loss}; exiting so that a fresh process stands by")),
+    }
+}
+
+fn election_config(args: &RunArgs) -> ElectionConfig {
+    ElectionConfig {
+        namespace: args.leader_election_namespace.clone(),
+        lease_name: args.leader_election_lease_name.clone(),
+        identity: holder_identity(args.instance.as_deref()),
+        timing: Timing {
+            lease_duration: args.leader_election_lease_duration,
+            renew_deadline: args.leader_election_renew_deadline,
+            retry_period: args.leader_election_retry_period,
+        },
+    }
+}
+
+/// [`run_controllers`](crate::runtime::run_controllers) with `/readyz` and the `leader` gauge
+/// following it: syncing until the caches are filled, ready once the controllers run.
+async fn run_controllers_reporting(
+    client: kube::Client,
+    cloud: Arc<dyn Cloud>,
+    settings: OperatorSettings,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    metrics: Metrics,
+    readiness: Readiness,
+) {
+    metrics.set_leader(true);
+    readiness.set(ReadyState::Syncing);
+    let (started, on_started) = oneshot::channel();
+    let mark_ready = async {
+        // An error means the controllers ended before their caches filled.
+        if on_started.await.is_ok() {
+            readiness.set(ReadyState::Ready);
+        }
+    };
+    tokio::join!(run_controllers_signalling_start(client, cloud, settings, shutdown, started), mark_ready);
+    metrics.set_leader(false);
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -157,5 +273,41 @@ mod tests {
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5d").is_err());
+    }
+
+    fn parse(extra: &[&str]) -> Result<RunArgs, clap::Error> {
+        use clap::FromArgMatches;
+        let args = ["run", "--cluster-name=prod", "--vpc-id=vpc-1"].into_iter().chain(extra.iter().copied());
+        RunArgs::from_arg_matches(&RunArgs::augment_args(clap::Command::new("run")).try_get_matches_from(args)?)
+    }
+
+    #[test]
+    fn leader_election_is_off_by_default_and_on_with_the_flag_alone_or_with_a_value() {
+        let defaults = parse(&[]).unwrap();
+        assert!(!defaults.leader_elect);
+        assert_eq!(defaults.leader_election_lease_name, "elbow-leader");
+        assert_eq!(defaults.metrics_bind_address, "0.0.0.0:8080".parse().unwrap());
+        let timing = election_config(&defaults).timing;
+        assert_eq!(timing, Timing::default());
+        assert!(parse(&["--leader-elect"]).unwrap().leader_elect);
+        assert!(parse(&["--leader-elect=true"]).unwrap().leader_elect);
+        assert!(!parse(&["--leader-elect=false"]).unwrap().leader_elect);
+        assert!(parse(&["--leader-elect=maybe"]).is_err());
+    }
+
+    #[test]
+    fn the_chart_s_election_and_metrics_flags_are_read() {
+        let args = parse(&[
+            "--leader-elect=true",
+            "--leader-election-namespace=elbow-system",
+            "--leader-election-lease-name=elbow",
+            "--metrics-bind-address=[::]:9090",
+            "--instance=elbow-5f7d-xk2p9",
+        ])
+        .unwrap();
+        let config = election_config(&args);
+        assert_eq!((config.namespace.as_str(), config.lease_name.as_str()), ("elbow-system", "elbow"));
+        assert!(config.identity.starts_with("elbow-5f7d-xk2p9_"), "{}", config.identity);
+        assert_eq!(args.metrics_bind_address, "[::]:9090".parse().unwrap());
     }
 }

@@ -1,0 +1,244 @@
+//! What `/metrics` exports, in the Prometheus text format (the `prometheus-client` crate, the
+//! Prometheus project's own Rust client), and the HTTP endpoints that serve it with `/healthz`
+//! and `/readyz` ([`server`]).
+//!
+//! Series (all prefixed `elbow_`):
+//! - `reconciles_total{controller, result}` and `reconcile_duration_seconds{controller}`
+//! - `reconciles_in_flight{controller}`: kube-runtime does not expose its queue, so this stands in
+//!   for queue depth: a value stuck at the concurrency limit means work is waiting.
+//! - `aws_api_calls_total{service, api, outcome}` and `aws_api_call_duration_seconds{service, api}`,
+//!   recorded by [`cloud::Metered`]
+//! - `managed_load_balancers`, from what [`cloud::Metered`] sees of load balancers tagged with the
+//!   cluster
+//! - `leader`: 1 while this replica holds the leader-election lease (or runs without election)
+
+pub mod cloud;
+mod managed;
+mod reconcile;
+pub mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use elbow_cloud::{Api, CloudErrorKind};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+pub use managed::ManagedLoadBalancers;
+pub use reconcile::ReconcileTimer;
+pub use server::{MetricsServer, Readiness, ReadyState};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReconcileLabels {
+    controller: String,
+    result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ControllerLabels {
+    controller: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CloudCallLabels {
+    service: &'static str,
+    api: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    service: &'static str,
+    api: &'static str,
+}
+
+/// 5 ms to about 41 s: a no-op reconcile is milliseconds, a first deploy with its waits is tens
+/// of seconds.
+fn reconcile_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+/// 5 ms to about 10 s: one AWS request.
+fn cloud_call_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 12))
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The operator's metrics. Cheap to clone: every clone records into the same registry.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    reconciles: Family<ReconcileLabels, Counter>,
+    reconcile_duration: HistogramFamily<ControllerLabels>,
+    reconciles_in_flight: Family<ControllerLabels, Gauge>,
+    cloud_calls: Family<CloudCallLabels, Counter>,
+    cloud_call_duration: HistogramFamily<ApiLabels>,
+    managed_load_balancers: Gauge,
+    leader: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("elbow");
+        let reconciles = Family::<ReconcileLabels, Counter>::default();
+        registry.register("reconciles", "Reconciles by controller and result", reconciles.clone());
+        let reconcile_duration = HistogramFamily::<ControllerLabels>::new_with_constructor(reconcile_histogram as _);
+        registry.register("reconcile_duration_seconds", "How long reconciles took", reconcile_duration.clone());
+        let reconciles_in_flight = Family::<ControllerLabels, Gauge>::default();
+        registry.register(
+            "reconciles_in_flight",
+            "Reconciles running now (kube-runtime does not expose its queue depth)",
+            reconciles_in_flight.clone(),
+        );
+        let cloud_calls = Family::<CloudCallLabels, Counter>::default();
+        registry.register(
+            "aws_api_calls",
+            "AWS API requests by action and outcome (throttled included); each retry is a request of its own",
+            cloud_calls.clone(),
+        );
+        let cloud_call_duration = HistogramFamily::<ApiLabels>::new_with_constructor(cloud_call_histogram as _);
+        registry.register("aws_api_call_duration_seconds", "AWS API request latency", cloud_call_duration.clone());
+        let managed_load_balancers = Gauge::default();
+        registry.register(
+            "managed_load_balancers",
+            "Load balancers tagged with this cluster, as last seen by this replica's AWS calls",
+            managed_load_balancers.clone(),
+        );
+        let leader = Gauge::default();
+        registry.register("leader", "1 while this replica leads and runs the controllers", leader.clone());
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                reconciles,
+                reconcile_duration,
+                reconciles_in_flight,
+                cloud_calls,
+                cloud_call_duration,
+                managed_load_balancers,
+                leader,
+            }),
+        }
+    }
+
+    /// One finished reconcile: `result` is e.g. `success` or `error`.
+    pub fn record_reconcile(&self, controller: &str, result: &str, duration: Duration) {
+        let inner = &self.inner;
+        inner.reconciles.get_or_create(&ReconcileLabels { controller: controller.into(), result: result.into() }).inc();
+        inner
+            .reconcile_duration
+            .get_or_create(&ControllerLabels { controller: controller.into() })
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Starts timing a reconcile and counts it in flight until the timer is finished or dropped.
+    pub fn reconcile_started(&self, controller: &str) -> ReconcileTimer {
+        ReconcileTimer::start(self.clone(), controller)
+    }
+
+    fn in_flight(&self, controller: &str) -> Gauge {
+        self.inner.reconciles_in_flight.get_or_create_owned(&ControllerLabels { controller: controller.into() })
+    }
+
+    /// One AWS request and how it ended.
+    pub fn record_cloud_call(&self, api: Api, outcome: Result<(), CloudErrorKind>, duration: Duration) {
+        let (service, name) = (api.service(), api.name());
+        let outcome = outcome.err().map_or("success", outcome_label);
+        self.inner.cloud_calls.get_or_create(&CloudCallLabels { service, api: name, outcome }).inc();
+        self.inner.cloud_call_duration.get_or_create(&ApiLabels { service, api: name }).observe(duration.as_secs_f64());
+    }
+
+    pub fn set_leader(&self, leading: bool) {
+        self.inner.leader.set(i64::from(leading));
+    }
+
+    /// A tracker of this cluster's load balancers that keeps the `managed_load_balancers` gauge.
+    pub fn managed_load_balancers(&self, cluster_name: &str) -> ManagedLoadBalancers {
+        ManagedLoadBalancers::new(cluster_name, self.inner.managed_load_balancers.clone())
+    }
+
+    /// Everything, in the Prometheus text format (version 0.0.4).
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &self.inner.registry);
+        text
+    }
+}
+
+/// The `outcome` label of a failed call. Exhaustive on purpose: a new error kind must choose a name.
+fn outcome_label(kind: CloudErrorKind) -> &'static str {
+    match kind {
+        CloudErrorKind::Throttled => "throttled",
+        CloudErrorKind::ServerError => "server_error",
+        CloudErrorKind::Timeout => "timeout",
+        CloudErrorKind::NotFound => "not_found",
+        CloudErrorKind::Duplicate => "duplicate",
+        CloudErrorKind::InUse => "in_use",
+        CloudErrorKind::LimitExceeded => "limit_exceeded",
+        CloudErrorKind::InvalidRequest => "invalid_request",
+        CloudErrorKind::AccessDenied => "access_denied",
+        CloudErrorKind::Other => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconciles_are_counted_by_controller_and_result_and_timed() {
+        let metrics = Metrics::new();
+        metrics.record_reconcile("service", "success", Duration::from_millis(20));
+        metrics.record_reconcile("service", "success", Duration::from_millis(30));
+        metrics.record_reconcile("ingress", "error", Duration::from_secs(3));
+        let text = metrics.encode();
+        assert!(text.contains("elbow_reconciles_total{controller=\"service\",result=\"success\"} 2\n"), "{text}");
+        assert!(text.contains("elbow_reconciles_total{controller=\"ingress\",result=\"error\"} 1\n"), "{text}");
+        assert!(text.contains("elbow_reconcile_duration_seconds_count{controller=\"service\"} 2\n"), "{text}");
+        assert!(text.contains("elbow_reconcile_duration_seconds_sum{controller=\"ingress\"} 3.0\n"), "{text}");
+    }
+
+    #[test]
+    fn cloud_calls_carry_service_action_and_outcome() {
+        let metrics = Metrics::new();
+        metrics.record_cloud_call(Api::CreateLoadBalancer, Err(CloudErrorKind::Throttled), Duration::from_millis(5));
+        metrics.record_cloud_call(Api::CreateLoadBalancer, Ok(()), Duration::from_millis(5));
+        metrics.record_cloud_call(Api::DescribeSubnets, Ok(()), Duration::from_millis(5));
+        let text = metrics.encode();
+        let throttled = "elbow_aws_api_calls_total{service=\"elasticloadbalancing\",api=\"CreateLoadBalancer\",outcome=\"throttled\"} 1\n";
+        assert!(text.contains(throttled), "{text}");
+        assert!(text.contains("api=\"DescribeSubnets\",outcome=\"success\"} 1\n"), "{text}");
+        assert!(text.contains("elbow_aws_api_call_duration_seconds_count{service=\"ec2\",api=\"DescribeSubnets\"} 1"));
+    }
+
+    #[test]
+    fn gauges_are_served_from_the_start_and_labelled_series_once_recorded() {
+        let metrics = Metrics::new();
+        let text = metrics.encode();
+        assert!(text.contains("elbow_leader 0\n") && text.contains("elbow_managed_load_balancers 0\n"), "{text}");
+        // The client leaves out families without a single series; a scrape before the first
+        // reconcile or AWS call has none of them, which queries treat as no data.
+        assert!(!text.contains("elbow_aws_api_calls_total"), "{text}");
+        metrics.set_leader(true);
+        metrics.record_cloud_call(Api::DescribeTags, Ok(()), Duration::from_millis(1));
+        let text = metrics.encode();
+        assert!(text.contains("elbow_leader 1\n"), "{text}");
+        assert!(text.contains("# TYPE elbow_aws_api_calls_total counter\n"), "{text}");
+    }
+}
