@@ -18,6 +18,7 @@ use crate::controllers::events::EventPublisher;
 use crate::controllers::ingress::ClassView;
 use crate::controllers::keyed_locks::KeyedLocks;
 use crate::inventory::InventoryCache;
+use crate::metrics::Metrics;
 
 pub struct Context {
     pub client: Client,
@@ -29,6 +30,7 @@ pub struct Context {
     pub events: EventPublisher,
     pub service_backoff: ObjectBackoff<ObjectRef<Service>>,
     pub settings: ControllerSettings,
+    pub metrics: Metrics,
 }
 
 #[derive(Debug, Clone)]

@@ -160,6 +160,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         resync_period: args.resync_period,
         inventory_ttl: args.inventory_ttl,
         instance: args.instance,
+        metrics: metrics.clone(),
     };
     let shutdown = shutdown_signal().boxed().shared();
     // Not polled, so not started, until this replica leads (or at once without election).

@@ -61,6 +61,8 @@ pub struct Sandbox {
     pub fake: Option<Arc<FakeCloud>>,
     /// The SDK configuration, when the sandbox runs on an endpoint.
     pub sdk: Option<SdkConfig>,
+    /// The operator's metrics, as `/metrics` would show them.
+    pub metrics: elbow::metrics::Metrics,
     stop: Option<oneshot::Sender<()>>,
     operator: JoinHandle<()>,
 }
@@ -96,7 +98,8 @@ impl Sandbox {
         nodes::register_all(&server.client, &environment.nodes).await.context("registering the Nodes")?;
         install_crds(&server.client).await.context("installing Elbow's CRDs")?;
 
-        let settings = operator_settings(&options, environment.vpc_id());
+        let metrics = elbow::metrics::Metrics::new();
+        let settings = operator_settings(&options, environment.vpc_id(), metrics.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let (started, running) = oneshot::channel();
         let shutdown = async {
@@ -106,7 +109,7 @@ impl Sandbox {
         let client = kube::Client::try_from(elbow::runtime::identify(kube::Config::new(server.url().parse()?)))?;
         let operator = tokio::spawn(run_controllers_signalling_start(client, cloud, settings, shutdown, started));
         running.await.context("the controllers stopped before they started")?;
-        Ok(Sandbox { server, environment, fake, sdk, stop: Some(stop), operator })
+        Ok(Sandbox { server, environment, fake, sdk, metrics, stop: Some(stop), operator })
     }
 
     pub fn client(&self) -> kube::Client {
@@ -137,7 +140,7 @@ async fn install_crds(client: &kube::Client) -> kube::Result<()> {
     Ok(())
 }
 
-fn operator_settings(options: &SandboxOptions, vpc_id: &str) -> OperatorSettings {
+fn operator_settings(options: &SandboxOptions, vpc_id: &str, metrics: elbow::metrics::Metrics) -> OperatorSettings {
     OperatorSettings {
         ingress_controller_name: elbow_model::build::ingress::DEFAULT_CONTROLLER.to_string(),
         build: BuildConfig::new(&options.cluster),
@@ -151,6 +154,7 @@ fn operator_settings(options: &SandboxOptions, vpc_id: &str) -> OperatorSettings
         resync_period: options.resync_period,
         inventory_ttl: Duration::from_secs(300),
         instance: Some("playground".into()),
+        metrics,
     }
 }
 

@@ -29,6 +29,11 @@ async fn a_load_balancer_service_gets_an_nlb_and_loses_it_on_deletion() {
     .await;
     let lbs = cloud.load_balancers();
     assert_eq!(lbs.len(), 1);
+    let metrics = sandbox.metrics.encode();
+    assert!(
+        metrics.lines().any(|l| l.starts_with(r#"elbow_reconciles_total{controller="service",result="success"}"#)),
+        "the Service controller's reconciles are counted:\n{metrics}"
+    );
     assert_eq!(hostname, lbs[0].dns_name);
     let svc = services.get("web").await.unwrap();
     assert!(svc.finalizers().contains(&"service.elbow.dev/resources".to_string()));

@@ -41,7 +41,9 @@ mod reasons {
 
 pub async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
     let key = ObjectRef::from_obj(service.as_ref());
+    let timer = ctx.metrics.reconcile_started("service");
     let result = reconcile_inner(&service, &ctx).await;
+    timer.finish_with(&result);
     match &result {
         Ok(_) => ctx.service_backoff.succeeded(&key),
         Err(error) => {

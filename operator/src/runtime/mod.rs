@@ -25,6 +25,7 @@ use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
 use crate::controllers::events::EventPublisher;
 use crate::controllers::service;
 use crate::inventory::InventoryCache;
+use crate::metrics::Metrics;
 
 mod ingress;
 mod nodes;
@@ -54,6 +55,8 @@ pub struct OperatorSettings {
     pub inventory_ttl: Duration,
     /// Names this replica in events (the pod name in a cluster).
     pub instance: Option<String>,
+    /// Where reconciles are counted and timed.
+    pub metrics: Metrics,
 }
 
 /// Runs the controllers until `shutdown` resolves, then lets running reconciles finish.
@@ -99,6 +102,7 @@ pub async fn run_controllers_signalling_start(
         events: EventPublisher::new(Recorder::new(client.clone(), reporter)),
         service_backoff: ObjectBackoff::new(BackoffPolicy::default()),
         settings: ControllerSettings { resync_period: settings.resync_period },
+        metrics: settings.metrics.clone(),
     });
     let controller_config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
     let shutdown = shutdown.shared();

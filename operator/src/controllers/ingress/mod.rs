@@ -44,7 +44,9 @@ mod reasons {
 
 pub async fn reconcile(ingress: Arc<Ingress>, ctx: Arc<IngressContext>) -> Result<Action, Error> {
     let key = ObjectRef::from_obj(ingress.as_ref());
+    let timer = ctx.shared.metrics.reconcile_started("ingress");
     let result = reconcile_inner(&ingress, &ctx).await;
+    timer.finish_with(&result);
     match &result {
         Ok(_) => ctx.backoff.succeeded(&key),
         Err(error) => warn!(ingress = %key, error = %error_chain(error), "reconcile failed"),
