@@ -94,7 +94,7 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
     .await;
 
     // A node joins and one leaves.
-    let cloud = sandbox.fake.as_ref().unwrap();
+    let cloud = sandbox.fake().unwrap();
     let mut environment = sandbox.environment.clone();
     let joined = fake::add_instance(cloud, &mut environment);
     nodes::register(&client, &joined).await.unwrap();

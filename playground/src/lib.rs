@@ -7,4 +7,4 @@ pub mod nodes;
 pub mod sandbox;
 
 pub use environment::{Environment, NodeSeed};
-pub use sandbox::{Aws, Sandbox, SandboxOptions};
+pub use sandbox::{Aws, Prepared, Sandbox, SandboxOptions};

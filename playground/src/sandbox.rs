@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
+use elbow::metrics::cloud::Metered;
 use elbow::runtime::{OperatorSettings, run_controllers_signalling_start};
 use elbow_aws::SdkCloud;
 use elbow_cloud::Cloud;
@@ -48,6 +49,36 @@ pub struct SandboxOptions {
     pub resync_period: Duration,
 }
 
+/// A sandbox's pieces before any operator runs: the server with its Nodes and CRDs, and the
+/// seeded fake cloud. For tests that run operators their own way (several replicas).
+pub struct Prepared {
+    pub server: TestServer,
+    pub environment: Environment,
+    pub cloud: Arc<FakeCloud>,
+}
+
+impl Prepared {
+    pub async fn fake(cluster: &str, nodes: usize) -> anyhow::Result<Prepared> {
+        elbow_testkit::install_crypto_provider();
+        let server = TestServer::start().await.context("starting the API server")?;
+        let (cloud, environment) = fake::seeded(cluster, nodes);
+        nodes::register_all(&server.client, &environment.nodes).await.context("registering the Nodes")?;
+        install_crds(&server.client).await.context("installing Elbow's CRDs")?;
+        Ok(Prepared { server, environment, cloud: Arc::new(cloud) })
+    }
+
+    /// The settings a sandbox's operator runs with.
+    pub fn operator_settings(&self, metrics: elbow::metrics::Metrics) -> OperatorSettings {
+        let options = SandboxOptions::new(&self.environment.cluster, Aws::Fake);
+        operator_settings(&options, self.environment.vpc_id(), metrics)
+    }
+
+    /// A client that identifies itself as the operator.
+    pub fn operator_client(&self) -> anyhow::Result<kube::Client> {
+        Ok(kube::Client::try_from(elbow::runtime::identify(kube::Config::new(self.server.url().parse()?)))?)
+    }
+}
+
 impl SandboxOptions {
     pub fn new(cluster: &str, aws: Aws) -> Self {
         SandboxOptions { port: 0, cluster: cluster.to_string(), nodes: 3, aws, resync_period: Duration::from_secs(600) }
@@ -57,8 +88,8 @@ impl SandboxOptions {
 pub struct Sandbox {
     pub server: TestServer,
     pub environment: Environment,
-    /// The fake, for inspection, when the sandbox runs on it.
-    pub fake: Option<Arc<FakeCloud>>,
+    /// The fake (behind the metrics wrapper) when the sandbox runs on it; see [`Sandbox::fake`].
+    metered_fake: Option<Arc<Metered<FakeCloud>>>,
     /// The SDK configuration, when the sandbox runs on an endpoint.
     pub sdk: Option<SdkConfig>,
     /// The operator's metrics, as `/metrics` would show them.
@@ -79,10 +110,12 @@ impl Sandbox {
             Aws::Endpoint(url) => Some(sdk_config(url).await),
             Aws::Sdk(sdk) => Some(sdk.as_ref().clone()),
         };
+        // Metered as in `elbow run`, so the sandbox's metrics show AWS calls too.
+        let metrics = elbow::metrics::Metrics::new();
         let (cloud, environment, fake): (Arc<dyn Cloud>, _, _) = match &sdk {
             None => {
                 let (cloud, environment) = fake::seeded(&options.cluster, options.nodes);
-                let cloud = Arc::new(cloud);
+                let cloud = Arc::new(Metered::new(cloud, metrics.clone(), &options.cluster));
                 (cloud.clone(), environment, Some(cloud))
             }
             Some(sdk) => {
@@ -90,7 +123,7 @@ impl Sandbox {
                 let environment = endpoint::seed(sdk, &options.cluster, options.nodes)
                     .await
                     .with_context(|| format!("seeding a VPC, subnets and instances at {where_}"))?;
-                let cloud = SdkCloud::from_sdk_config(sdk);
+                let cloud = Metered::new(SdkCloud::from_sdk_config(sdk), metrics.clone(), &options.cluster);
                 let cloud = Arc::new(Resilient::new(cloud, RateLimits::aws_defaults(), RetryPolicy::default()));
                 (cloud, environment, None)
             }
@@ -98,7 +131,6 @@ impl Sandbox {
         nodes::register_all(&server.client, &environment.nodes).await.context("registering the Nodes")?;
         install_crds(&server.client).await.context("installing Elbow's CRDs")?;
 
-        let metrics = elbow::metrics::Metrics::new();
         let settings = operator_settings(&options, environment.vpc_id(), metrics.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let (started, running) = oneshot::channel();
@@ -109,7 +141,12 @@ impl Sandbox {
         let client = kube::Client::try_from(elbow::runtime::identify(kube::Config::new(server.url().parse()?)))?;
         let operator = tokio::spawn(run_controllers_signalling_start(client, cloud, settings, shutdown, started));
         running.await.context("the controllers stopped before they started")?;
-        Ok(Sandbox { server, environment, fake, sdk, metrics, stop: Some(stop), operator })
+        Ok(Sandbox { server, environment, metered_fake: fake, sdk, metrics, stop: Some(stop), operator })
+    }
+
+    /// The fake cloud, for inspection, when the sandbox runs on it.
+    pub fn fake(&self) -> Option<&FakeCloud> {
+        self.metered_fake.as_deref().map(Metered::inner)
     }
 
     pub fn client(&self) -> kube::Client {

@@ -13,7 +13,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread")]
 async fn a_load_balancer_service_gets_an_nlb_and_loses_it_on_deletion() {
     let sandbox = Sandbox::start(SandboxOptions::new("e2e", Aws::Fake)).await.unwrap();
-    let cloud = sandbox.fake.clone().unwrap();
+    let cloud = sandbox.fake().unwrap();
     let services: Api<Service> = Api::namespaced(sandbox.client(), "default");
     let service: Service = serde_json::from_value(json!({
         "metadata": { "name": "web" },

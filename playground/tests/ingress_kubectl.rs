@@ -42,7 +42,7 @@ spec:
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ingress_applied_with_kubectl_shows_the_alb_address_and_leaves_nothing_behind() {
     let sandbox = Sandbox::start(SandboxOptions::new("walkthrough", Aws::Fake)).await.unwrap();
-    let cloud = sandbox.fake.clone().unwrap();
+    let cloud = sandbox.fake().unwrap();
     let kubectl = Kubectl::new(sandbox.server.kubeconfig());
 
     let row = tokio::task::spawn_blocking(move || {
