@@ -1,0 +1,75 @@
+//! The Service controller's benchmark, run by hand in release, never in CI:
+//!
+//! ```sh
+//! cargo bench -p elbow --bench operator                # everything (about 6 minutes after the build)
+//! cargo bench -p elbow --bench operator -- memory      # or: provisioning, drift, memory
+//! ```
+//!
+//! It runs the real controllers (`elbow::runtime::run_controllers`) against the in-memory fake cloud
+//! and the testkit API server (the `elbow-apiserver` binary, as its own process, built on first use)
+//! and prints, each with its target and PASS or MISS:
+//! 1. the time from creating 1, 100 and 1,000 LoadBalancer Services to all having a hostname;
+//! 2. AWS calls per Service by API for a create, and for a no-op resync (within the drift period,
+//!    and after it, when every stack is compared with the cloud);
+//! 3. the calls caused by one node joining 1,000 Services;
+//! 4. the operator's peak RSS with 10,000 Services and 1,000 Nodes cached, measured on a child
+//!    process (this binary again, in operator mode) that runs nothing but the controllers.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+// The helper modules live in `benches/operator/`, beside this file.
+#[path = "operator/apiserver.rs"]
+mod apiserver;
+#[path = "operator/calls.rs"]
+mod calls;
+#[path = "operator/cluster.rs"]
+mod cluster;
+#[path = "operator/environment.rs"]
+mod environment;
+#[path = "operator/hostnames.rs"]
+mod hostnames;
+#[path = "operator/measurements.rs"]
+mod measurements;
+#[path = "operator/memory.rs"]
+mod memory;
+#[path = "operator/reconciles.rs"]
+mod reconciles;
+#[path = "operator/report.rs"]
+mod report;
+#[path = "operator/scenarios.rs"]
+mod scenarios;
+
+use report::Report;
+
+const PARTS: [&str; 3] = ["provisioning", "drift", "memory"];
+
+fn main() {
+    if memory::is_child() {
+        memory::run_child();
+        return;
+    }
+    // cargo passes `--bench`; any other word picks the parts to run.
+    let chosen: Vec<String> = std::env::args().skip(1).filter(|arg| !arg.starts_with('-')).collect();
+    if let Some(unknown) = chosen.iter().find(|part| !PARTS.contains(&part.as_str())) {
+        eprintln!("unknown part {unknown:?}; the parts are {}", PARTS.join(", "));
+        std::process::exit(2);
+    }
+    let wants = |part: &str| chosen.is_empty() || chosen.iter().any(|c| c == part);
+
+    reconciles::install(reconciles::record);
+    elbow_testkit::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let mut report = Report::default();
+    runtime.block_on(async {
+        if wants("provisioning") {
+            scenarios::provisioning(&mut report).await;
+        }
+        if wants("drift") {
+            scenarios::resync_after_drift(&mut report).await;
+        }
+        if wants("memory") {
+            scenarios::memory(&mut report).await;
+        }
+    });
+    report.print_summary();
+}
