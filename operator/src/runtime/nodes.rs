@@ -2,9 +2,9 @@
 //! controller when the load-balancer-relevant node set changed.
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
+use kube::Api;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Api, ResourceExt};
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -16,16 +16,8 @@ use elbow_model::build::nodes::is_eligible;
 /// which is just as good).
 pub async fn watch_nodes(api: Api<Node>, writer: reflector::store::Writer<Node>, changed: Vec<mpsc::Sender<()>>) {
     let mut tracker = NodeSetTracker::new(is_eligible);
-    let events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|node| {
-            // Kept for every node for as long as Elbow runs; none of it matters to a load balancer.
-            node.managed_fields_mut().clear();
-            if let Some(status) = node.status.as_mut() {
-                status.images = None;
-            }
-        })
-        .reflect(writer);
+    let events =
+        watcher(api, watcher::Config::default()).default_backoff().modify(keep_what_elbow_reads).reflect(writer);
     futures::pin_mut!(events);
     while let Some(event) = events.next().await {
         match event {
@@ -38,5 +30,101 @@ pub async fn watch_nodes(api: Api<Node>, writer: reflector::store::Writer<Node>,
             }
             Err(error) => warn!(%error, "node watch failed; retrying"),
         }
+    }
+}
+
+/// Clears everything of `node` that no builder or the [`NodeSetTracker`] reads: the cache holds
+/// every node for as long as Elbow runs, and the rest (managedFields, annotations, images,
+/// capacity, nodeInfo, addresses, volumes, the other conditions) is most of a Node's size.
+fn keep_what_elbow_reads(node: &mut Node) {
+    let metadata = &mut node.metadata;
+    // Kept: name (the cache key, and the node named in node security-group rules), labels (the
+    // exclusion label and `target-node-labels`), deletionTimestamp (a deleting node is no
+    // target), and resourceVersion and uid (small; they identify this version of the object).
+    metadata.annotations = None;
+    metadata.managed_fields = None;
+    metadata.owner_references = None;
+    metadata.finalizers = None;
+    // Kept: providerID (the instance id of every target) and taints (the cluster autoscaler's
+    // and Karpenter's removal taints make a node ineligible).
+    node.spec = node.spec.take().map(|spec| NodeSpec {
+        provider_id: spec.provider_id,
+        taints: spec.taints,
+        ..NodeSpec::default()
+    });
+    // Kept: the Ready condition alone, which decides readiness; no other status field is read.
+    node.status = node.status.take().map(|status| NodeStatus {
+        conditions: status.conditions.map(|conditions| conditions.into_iter().filter(|c| c.type_ == "Ready").collect()),
+        ..NodeStatus::default()
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use elbow_model::build::nodes::{Readiness, instance_id, readiness};
+    use k8s_openapi::api::core::v1::{ContainerImage, NodeAddress, NodeCondition, NodeSystemInfo, Taint};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
+
+    use super::*;
+
+    fn condition(type_: &str, status: &str) -> NodeCondition {
+        NodeCondition { type_: type_.into(), status: status.into(), ..Default::default() }
+    }
+
+    fn full_node() -> Node {
+        Node {
+            metadata: ObjectMeta {
+                name: Some("node-1".into()),
+                labels: Some(BTreeMap::from([("pool".to_string(), "web".to_string())])),
+                annotations: Some(BTreeMap::from([("csi.volume.kubernetes.io/nodeid".to_string(), "{}".to_string())])),
+                managed_fields: Some(vec![ManagedFieldsEntry::default()]),
+                resource_version: Some("7".into()),
+                ..Default::default()
+            },
+            spec: Some(NodeSpec {
+                provider_id: Some("aws:///us-east-1a/i-0abc".into()),
+                taints: Some(vec![Taint {
+                    key: "ToBeDeletedByClusterAutoscaler".into(),
+                    effect: "NoSchedule".into(),
+                    ..Default::default()
+                }]),
+                pod_cidr: Some("10.0.0.0/24".into()),
+                ..Default::default()
+            }),
+            status: Some(NodeStatus {
+                conditions: Some(vec![condition("MemoryPressure", "False"), condition("Ready", "True")]),
+                images: Some(vec![ContainerImage { names: Some(vec!["nginx".into()]), size_bytes: Some(1) }]),
+                capacity: Some(BTreeMap::from([("cpu".to_string(), Quantity("2".into()))])),
+                addresses: Some(vec![NodeAddress { type_: "InternalIP".into(), address: "10.0.0.1".into() }]),
+                node_info: Some(NodeSystemInfo { kubelet_version: "v1.35.0".into(), ..Default::default() }),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn only_what_the_builders_and_the_tracker_read_survives() {
+        let original = full_node();
+        let mut node = original.clone();
+        keep_what_elbow_reads(&mut node);
+
+        assert_eq!(node.metadata.name, original.metadata.name);
+        assert_eq!(node.metadata.labels, original.metadata.labels);
+        assert_eq!(node.metadata.annotations, None);
+        assert_eq!(node.metadata.managed_fields, None);
+        assert_eq!(instance_id(&node), Some("i-0abc"));
+        assert_eq!(
+            node.spec.as_ref().and_then(|s| s.taints.clone()),
+            original.spec.as_ref().and_then(|s| s.taints.clone())
+        );
+        assert_eq!(node.spec.as_ref().and_then(|s| s.pod_cidr.clone()), None);
+        assert_eq!(readiness(&node), Readiness::Ready);
+        assert_eq!(is_eligible(&node), is_eligible(&original));
+        let status = node.status.expect("status kept");
+        assert_eq!(status.conditions, Some(vec![condition("Ready", "True")]));
+        assert_eq!((status.images, status.capacity, status.addresses, status.node_info), (None, None, None, None));
     }
 }
