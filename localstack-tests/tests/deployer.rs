@@ -99,7 +99,8 @@ impl Fixture {
     }
 
     fn stack(&self, service: &Service, nodes: &[Node]) -> Stack {
-        build_service_stack(service, nodes, &self.net.inventory, &BuildConfig::new(self.net.cluster.clone()))
+        let nodes: Vec<&Node> = nodes.iter().collect();
+        build_service_stack(service, &nodes, &self.net.inventory, &BuildConfig::new(self.net.cluster.clone()))
             .expect("a valid Service")
     }
 

@@ -39,7 +39,7 @@ impl InventoryCache {
     }
 
     /// The inventory covering every instance behind `nodes`.
-    pub async fn get(&self, nodes: &[Node]) -> CloudResult<Arc<CloudInventory>> {
+    pub async fn get(&self, nodes: &[&Node]) -> CloudResult<Arc<CloudInventory>> {
         let mut cached = self.cached.lock().await;
         let mut entry = match cached.take() {
             Some(entry) if entry.subnets_read_at.elapsed() < self.ttl => entry,
@@ -52,7 +52,7 @@ impl InventoryCache {
         let mut known: BTreeSet<&str> = entry.inventory.instances.iter().map(|i| i.id.as_str()).collect();
         known.extend(entry.absent.iter().map(String::as_str));
         let missing: Vec<String> =
-            nodes.iter().filter_map(instance_id).filter(|id| !known.contains(id.as_str())).collect();
+            nodes.iter().filter_map(|node| instance_id(node)).filter(|id| !known.contains(id.as_str())).collect();
         if !missing.is_empty() {
             let mut extended = (*entry.inventory).clone();
             let added = self.add_instances(&mut extended, &missing).await;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use elbow_model::Stack;
 use elbow_model::build::service::{build_service_stack, is_ours, stack_id};
-use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Service};
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -117,7 +117,10 @@ async fn reconcile_inner(service: &Service, ctx: &Context) -> Result<Action, Err
 /// The desired stack, or the user's mistake. The outer error is a failure to read what the
 /// builder needs (nodes, the cloud inventory), which is retried.
 async fn build_stack(service: &Service, ctx: &Context) -> Result<Result<Stack, elbow_model::build::BuildError>, Error> {
-    let nodes: Vec<_> = ctx.nodes.state().iter().map(|node| node.as_ref().clone()).collect();
+    // Pointers into the node cache: a deep copy of every node per reconcile, at concurrency 8,
+    // kept up to eight copies of the whole cache alive.
+    let cached = ctx.nodes.state();
+    let nodes: Vec<&Node> = cached.iter().map(AsRef::as_ref).collect();
     let inventory = ctx.inventory.get(&nodes).await.map_err(Error::Inventory)?;
     Ok(build_service_stack(service, &nodes, &inventory, &ctx.build))
 }

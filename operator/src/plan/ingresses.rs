@@ -10,6 +10,7 @@ use elbow_model::build::ingress::{
     ClassResolution, DEFAULT_CONTROLLER, GroupId, IngressGroupInput, build_ingress_stack, group_of, resolve_class,
 };
 use elbow_model::crd::IngressClassParamsSpec;
+use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;
 
@@ -25,6 +26,7 @@ pub fn plan(
 ) -> anyhow::Result<()> {
     let params: BTreeMap<String, IngressClassParamsSpec> =
         objects.ingress_class_params.iter().map(|p| (p.name_any(), p.spec.clone())).collect();
+    let nodes: Vec<&Node> = objects.nodes.iter().collect();
     let mut groups: BTreeMap<GroupId, (Vec<&Ingress>, Option<IngressClassParamsSpec>)> = BTreeMap::new();
     for ingress in &objects.ingresses {
         let name = format!("Ingress {}/{}", ingress.namespace().unwrap_or_default(), ingress.name_any());
@@ -44,7 +46,7 @@ pub fn plan(
             group,
             members: members.clone(),
             services: &objects.services,
-            nodes: &objects.nodes,
+            nodes: &nodes,
             inventory,
             params: params.as_ref(),
             config,

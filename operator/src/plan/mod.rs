@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use elbow_model::build::service::{build_service_stack, is_ours, stack_id};
 use elbow_model::{CloudInventory, Stack};
+use k8s_openapi::api::core::v1::Node;
 use serde::Serialize;
 
 use crate::config::BuildArgs;
@@ -86,6 +87,7 @@ fn plan(
 ) -> anyhow::Result<PlanReport> {
     let config = build.to_config();
     let mut report = PlanReport { stacks: Vec::new(), errors: Vec::new() };
+    let nodes: Vec<&Node> = objects.nodes.iter().collect();
     for service in &objects.services {
         if !is_ours(service, &config) {
             // Say why, so that a Service missing from the plan is not a mystery.
@@ -99,7 +101,7 @@ fn plan(
             )?;
             continue;
         }
-        match build_service_stack(service, &objects.nodes, inventory, &config) {
+        match build_service_stack(service, &nodes, inventory, &config) {
             Ok(stack) => report.stacks.push(stack),
             Err(error) => report
                 .errors

@@ -43,9 +43,10 @@ pub fn readiness(node: &Node) -> Readiness {
     }
 }
 
-/// The nodes that receive traffic.
-pub fn target_nodes(nodes: &[Node]) -> Vec<&Node> {
-    let eligible: Vec<&Node> = nodes.iter().filter(|n| is_eligible(n)).collect();
+/// The nodes that receive traffic. Borrowed, not owned: callers hand in the node cache's
+/// entries, and a copy of every node per reconcile is what made the operator's memory grow.
+pub fn target_nodes<'a>(nodes: &[&'a Node]) -> Vec<&'a Node> {
+    let eligible: Vec<&Node> = nodes.iter().copied().filter(|n| is_eligible(n)).collect();
     let ready: Vec<&Node> = eligible.iter().copied().filter(|n| readiness(n) == Readiness::Ready).collect();
     if !ready.is_empty() {
         return ready;
@@ -90,6 +91,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// The nodes as the builders take them: borrowed, as from the node cache.
+    pub(crate) fn borrowed(nodes: &[Node]) -> Vec<&Node> {
+        nodes.iter().collect()
+    }
+
     fn names(nodes: Vec<&Node>) -> Vec<String> {
         nodes.iter().map(|n| n.metadata.name.clone().unwrap_or_default()).collect()
     }
@@ -131,14 +137,14 @@ pub(crate) mod tests {
         let mut no_provider = node("no-provider", "i-7", "True");
         no_provider.spec.get_or_insert_default().provider_id = None;
         let all = [labelled, labelled_false, deleting, autoscaled, disrupted, other_taint, no_provider];
-        assert_eq!(names(target_nodes(&all)), ["labelled-false", "other-taint"]);
+        assert_eq!(names(target_nodes(&borrowed(&all))), ["labelled-false", "other-taint"]);
     }
 
     #[test]
     fn ready_nodes_win_and_unknown_ones_are_the_fallback() {
         let nodes = [node("ready", "i-1", "True"), node("unknown", "i-2", "Unknown"), node("down", "i-3", "False")];
-        assert_eq!(names(target_nodes(&nodes)), ["ready"]);
-        assert_eq!(names(target_nodes(&nodes[1..])), ["unknown"]);
-        assert_eq!(names(target_nodes(&nodes[2..])), Vec::<String>::new());
+        assert_eq!(names(target_nodes(&borrowed(&nodes))), ["ready"]);
+        assert_eq!(names(target_nodes(&borrowed(&nodes[1..]))), ["unknown"]);
+        assert_eq!(names(target_nodes(&borrowed(&nodes[2..]))), Vec::<String>::new());
     }
 }

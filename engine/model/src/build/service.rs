@@ -45,7 +45,7 @@ pub fn stack_id(service: &Service) -> StackId {
 /// The Service's desired stack, or what the user must fix.
 pub fn build_service_stack(
     service: &Service,
-    nodes: &[Node],
+    nodes: &[&Node],
     inventory: &CloudInventory,
     config: &BuildConfig,
 ) -> Result<Stack, BuildError> {
@@ -446,13 +446,13 @@ fn tls_port(settings: &Settings, number: u16, name: Option<&str>) -> bool {
 }
 
 /// Target nodes, narrowed by `target-node-labels` (`key=value` must match, `key` must exist).
-fn selected_nodes<'a>(nodes: &'a [Node], labels: Option<&BTreeMap<String, String>>) -> Vec<&'a Node> {
+fn selected_nodes<'a>(nodes: &[&'a Node], labels: Option<&BTreeMap<String, String>>) -> Vec<&'a Node> {
     target_nodes(nodes)
         .into_iter()
         .filter(|node| {
             let Some(wanted) = labels else { return true };
-            let have = node.metadata.labels.clone().unwrap_or_default();
-            wanted.iter().all(|(k, v)| have.get(k).is_some_and(|actual| v.is_empty() || actual == v))
+            let have = node.metadata.labels.as_ref();
+            wanted.iter().all(|(k, v)| have.and_then(|l| l.get(k)).is_some_and(|actual| v.is_empty() || actual == v))
         })
         .collect()
 }

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::*;
 use crate::build::annotations::SERVICE_PREFIX;
 use crate::build::names;
-use crate::build::nodes::tests::node;
+use crate::build::nodes::tests::{borrowed, node};
 use crate::inventory::{Instance, SecurityGroup, Subnet};
 
 const UID: &str = "bdca2bd0-bfc6-449a-88a3-03451f05f18c";
@@ -85,7 +85,7 @@ fn service(annotations: &[(&str, &str)]) -> Service {
 }
 
 fn build(service: &Service) -> Result<Stack, BuildError> {
-    build_service_stack(service, &nodes(), &inventory(), &config())
+    build_service_stack(service, &borrowed(&nodes()), &inventory(), &config())
 }
 
 fn built(annotations: &[(&str, &str)]) -> Stack {
@@ -221,10 +221,8 @@ fn scheme_annotations() {
     assert!(error(&[("scheme", "public")]).contains("aws-load-balancer-scheme"));
     let mut config = config();
     config.default_scheme = Scheme::Internal;
-    assert_eq!(
-        build_service_stack(&service(&[]), &nodes(), &inventory(), &config).expect("built").load_balancers[0].scheme,
-        Scheme::Internal
-    );
+    let stack = build_service_stack(&service(&[]), &borrowed(&nodes()), &inventory(), &config).expect("built");
+    assert_eq!(stack.load_balancers[0].scheme, Scheme::Internal);
 }
 
 #[test]
@@ -374,7 +372,7 @@ fn tags_cannot_override_ownership() {
     config.default_tags =
         Tags::from([("env".to_string(), "prod".to_string()), ("team".to_string(), "platform".to_string())]);
     let svc = service(&[("additional-resource-tags", "team=web,elbow.dev/cluster=evil")]);
-    let stack = build_service_stack(&svc, &nodes(), &inventory(), &config).expect("built");
+    let stack = build_service_stack(&svc, &borrowed(&nodes()), &inventory(), &config).expect("built");
     for tags in [&stack.load_balancers[0].tags, &stack.target_groups[0].tags, &stack.security_groups[0].tags] {
         assert_eq!(tags.get("env").map(String::as_str), Some("prod"));
         assert_eq!(tags.get("team").map(String::as_str), Some("web"), "the annotation wins over defaults");
@@ -426,7 +424,7 @@ fn target_node_labels_narrow_the_targets() {
     let mut labelled = nodes();
     labelled[1].metadata.labels.get_or_insert_default().insert("pool".into(), "web".into());
     let svc = service(&[("target-node-labels", "pool=web")]);
-    let stack = build_service_stack(&svc, &labelled, &inventory(), &config()).expect("built");
+    let stack = build_service_stack(&svc, &borrowed(&labelled), &inventory(), &config()).expect("built");
     assert_eq!(stack.target_groups[0].targets, [Target { id: "i-2".into(), port: 31000 }]);
 }
 
@@ -464,10 +462,10 @@ fn bad_ports_are_user_errors() {
 fn ambiguous_node_groups_are_reported() {
     let mut inv = inventory();
     inv.security_groups[0].tags.clear();
-    let error = build_service_stack(&service(&[]), &nodes(), &inv, &config()).expect_err("ambiguous");
+    let error = build_service_stack(&service(&[]), &borrowed(&nodes()), &inv, &config()).expect_err("ambiguous");
     assert!(matches!(error, BuildError::AmbiguousNodeSecurityGroup { .. }), "{error}");
     inv.instances.iter_mut().for_each(|i| i.security_groups = vec!["sg-only".into()]);
-    let stack = build_service_stack(&service(&[]), &nodes(), &inv, &config()).expect("the only group");
+    let stack = build_service_stack(&service(&[]), &borrowed(&nodes()), &inv, &config()).expect("the only group");
     assert_eq!(stack.node_security_group_rules[0].group_id, "sg-only");
 }
 

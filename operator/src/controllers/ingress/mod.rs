@@ -20,7 +20,7 @@ use elbow_deploy::DeployOutcome;
 use elbow_model::Stack;
 use elbow_model::build::ingress::{GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id};
 use elbow_model::crd::IngressClassParamsSpec;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -189,7 +189,9 @@ async fn deploy_group(
     let stack = if members.is_empty() {
         Stack::empty(group_stack_id(group))
     } else {
-        let nodes: Vec<_> = ctx.shared.nodes.state().iter().map(|n| n.as_ref().clone()).collect();
+        // Pointers into the node cache, not copies of every node (see the Service controller).
+        let cached_nodes = ctx.shared.nodes.state();
+        let nodes: Vec<&Node> = cached_nodes.iter().map(AsRef::as_ref).collect();
         let inventory = ctx.shared.inventory.get(&nodes).await.map_err(Error::Inventory)?;
         let services = referenced_services(members, &ctx.services.state());
         let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();

@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::*;
 use crate::build::annotations::INGRESS_PREFIX;
 use crate::build::names::{IngressTargetGroupKey, ingress_target_group_name};
-use crate::build::nodes::tests::node;
+use crate::build::nodes::tests::{borrowed, node};
 use crate::crd::{IngressGroupParams, KeyValue, SubnetSelector};
 use crate::inventory::{Instance, SecurityGroup, Subnet};
 
@@ -130,7 +130,7 @@ fn build_with(
         group: &group,
         members: members.to_vec(),
         services,
-        nodes: &nodes,
+        nodes: &borrowed(&nodes),
         inventory: &inventory,
         params,
         config: &config,
@@ -261,7 +261,7 @@ fn no_members_is_the_empty_stack() {
         group: &group,
         members: Vec::new(),
         services: &[],
-        nodes: &nodes,
+        nodes: &borrowed(&nodes),
         inventory: &inventory,
         params: None,
         config: &config,

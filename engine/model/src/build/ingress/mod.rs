@@ -58,7 +58,8 @@ pub struct IngressGroupInput<'a> {
     pub members: Vec<&'a Ingress>,
     /// The Services the members reference (others are ignored).
     pub services: &'a [Service],
-    pub nodes: &'a [Node],
+    /// Borrowed from the node cache: a reconcile must not copy every node.
+    pub nodes: &'a [&'a Node],
     pub inventory: &'a CloudInventory,
     /// The IngressClassParams of the members' class, whose values override annotations.
     pub params: Option<&'a IngressClassParamsSpec>,
