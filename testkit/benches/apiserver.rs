@@ -33,6 +33,27 @@ fn service(i: usize) -> Service {
     .unwrap()
 }
 
+/// The server process, killed if the benchmark panics before stopping it with SIGTERM.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`: shows how the two
+/// cores were shared between the server and this client (5 watchers decoding every event).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // USER_HZ is 100 on Linux.
+    ticks as f64 / 100.0
+}
+
 /// The server's peak resident set, in KiB.
 fn peak_memory_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -44,14 +65,17 @@ fn peak_memory_kib(pid: u32) -> u64 {
 async fn main() {
     elbow_testkit::install_crypto_provider();
     let kubeconfig = tempfile::NamedTempFile::new().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_elbow-apiserver"))
-        .args(["--port", "0", "--kubeconfig"])
-        .arg(kubeconfig.path())
-        // Two node ports per Service, as a cluster of this size would be configured.
-        .args(["--service-node-port-range", "30000-52000"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = ServerProcess(
+        Command::new(env!("CARGO_BIN_EXE_elbow-apiserver"))
+            .args(["--port", "0", "--kubeconfig"])
+            .arg(kubeconfig.path())
+            // Two node ports per Service, as a cluster of this size would be configured.
+            .args(["--service-node-port-range", "30000-52000"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let server = &mut server.0;
     let mut url = String::new();
     for line in BufReader::new(server.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -65,17 +89,30 @@ async fn main() {
     let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
     let all: Api<Service> = Api::all(client.clone());
     let seen = Arc::new(AtomicUsize::new(0));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let mut watchers = Vec::new();
     for _ in 0..WATCHERS {
-        let (all, seen) = (all.clone(), seen.clone());
-        tokio::spawn(async move {
+        let (all, seen, ready) = (all.clone(), seen.clone(), ready.clone());
+        watchers.push(tokio::spawn(async move {
             let events = watcher(all, watcher::Config::default());
             futures::pin_mut!(events);
             while let Some(event) = events.next().await {
-                if let Ok(watcher::Event::Apply(_)) = event {
-                    seen.fetch_add(1, Ordering::Relaxed);
+                match event {
+                    Ok(watcher::Event::Apply(_)) => {
+                        seen.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(watcher::Event::InitDone) => {
+                        ready.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
                 }
             }
-        });
+        }));
+    }
+    // Creates start once every watcher has listed: a Service created before a watcher's initial
+    // list reaches it in that list, not as a watch event, and would be missing from the count.
+    while ready.load(Ordering::Relaxed) < WATCHERS {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
     let api: Api<Service> = Api::namespaced(client.clone(), "default");
@@ -113,6 +150,17 @@ async fn main() {
 
     let peak = peak_memory_kib(server.id());
     println!("server peak memory (VmHWM): {:.1} MiB", peak as f64 / 1024.0);
+    println!(
+        "CPU used: server {:.2} s, this client {:.2} s (machine: {} cores)",
+        cpu_seconds(&server.id().to_string()),
+        cpu_seconds("self"),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    // Watchers stop before the server does: a watcher whose server is gone retries at once, and
+    // its retry loop would keep this process from exiting.
+    for watcher in watchers {
+        watcher.abort();
+    }
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let exit = server.wait().unwrap();
     println!("server exited on SIGTERM: {exit}");

@@ -5,8 +5,9 @@
 //! DefaultIngressClass plugin, a namespace's `Active` phase, and the status kube-apiserver's CRD
 //! controllers give a CustomResourceDefinition once its resources are served (see `crd_status`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -22,13 +23,40 @@ pub struct AdmissionState {
     node_port_range: RangeInclusive<u16>,
     /// Node ports in use, by owning Service (`namespace/name`).
     node_ports: BTreeMap<u16, String>,
+    /// The same, by owner: what one Service holds is found without scanning every port in use
+    /// (20,000 of them in a benchmark of 10,000 Services).
+    held_by: HashMap<String, BTreeSet<u16>>,
     next_node_port: u16,
     next_cluster_ip: u32,
 }
 
 impl AdmissionState {
     pub fn new(node_port_range: RangeInclusive<u16>) -> Self {
-        Self { node_port_range, node_ports: BTreeMap::new(), next_node_port: 0, next_cluster_ip: 0 }
+        Self {
+            node_port_range,
+            node_ports: BTreeMap::new(),
+            held_by: HashMap::new(),
+            next_node_port: 0,
+            next_cluster_ip: 0,
+        }
+    }
+
+    /// Whether `port` belongs to a Service other than `owner`.
+    fn taken_by_other(&self, port: u16, owner: &str) -> bool {
+        self.node_ports.get(&port).is_some_and(|o| o != owner)
+    }
+
+    /// Makes `held` exactly the ports `owner` holds, giving back the others it held.
+    fn hold(&mut self, owner: &str, held: BTreeSet<u16>) {
+        for port in self.held_by.remove(owner).unwrap_or_default().difference(&held) {
+            self.node_ports.remove(port);
+        }
+        for port in &held {
+            self.node_ports.insert(*port, owner.to_string());
+        }
+        if !held.is_empty() {
+            self.held_by.insert(owner.to_string(), held);
+        }
     }
 }
 
@@ -38,7 +66,7 @@ impl Default for AdmissionState {
     }
 }
 
-type Objects = HashMap<String, BTreeMap<(String, String), Value>>;
+type Objects = HashMap<String, BTreeMap<(String, String), Arc<Value>>>;
 
 pub fn admit(
     state: &mut AdmissionState,
@@ -68,8 +96,7 @@ pub fn admit(
 /// Gives back what a deleted object held.
 pub fn released(state: &mut AdmissionState, info: &ResourceInfo, removed: &Value) {
     if info.group.is_empty() && info.resource == "services" {
-        let owner = owner(removed);
-        state.node_ports.retain(|_, o| *o != owner);
+        state.hold(&owner(removed), BTreeSet::new());
     }
 }
 
@@ -152,9 +179,14 @@ fn admit_service(state: &mut AdmissionState, old: Option<&Value>, new: &mut Valu
     // Ports: protocol and targetPort defaults, node ports.
     let wants_node_ports =
         kind == "NodePort" || (kind == "LoadBalancer" && spec["allocateLoadBalancerNodePorts"] != json!(false));
-    let old_ports: Vec<Value> = old_spec.and_then(|s| s["ports"].as_array().cloned()).unwrap_or_default();
-    let mut held: BTreeMap<u16, ()> = BTreeMap::new();
-    let mut ports = spec["ports"].as_array().cloned().unwrap_or_default();
+    let old_ports: &[Value] = old_spec.and_then(|s| s["ports"].as_array()).map_or(&[], Vec::as_slice);
+    // Ports are held only once the whole Service is admitted: a refused write holds nothing new.
+    let mut held: BTreeSet<u16> = BTreeSet::new();
+    // Taken out and put back below; a refused Service is dropped whole, so nothing is lost.
+    let mut ports = match spec["ports"].take() {
+        Value::Array(ports) => ports,
+        _ => Vec::new(),
+    };
     let mut by_number: BTreeMap<i64, u16> = BTreeMap::new();
     for port in &mut ports {
         if port["protocol"].is_null() {
@@ -181,7 +213,7 @@ fn admit_service(state: &mut AdmissionState, old: Option<&Value>, new: &mut Valu
                         range.end()
                     )));
                 }
-                if state.node_ports.get(&p).is_some_and(|o| *o != owner) {
+                if state.taken_by_other(p, &owner) {
                     return Err(invalid(format!(
                         "spec.ports.nodePort: Invalid value: {p}: provided port is already allocated"
                     )));
@@ -197,56 +229,55 @@ fn admit_service(state: &mut AdmissionState, old: Option<&Value>, new: &mut Valu
                     .and_then(|p| u16::try_from(p).ok());
                 match kept.or_else(|| by_number.get(&number).copied()) {
                     Some(p) => p,
-                    None => allocate(state, &owner)
+                    None => allocate(state, &held)
                         .ok_or_else(|| invalid("spec.ports.nodePort: no free node port".into()))?,
                 }
             }
         };
         by_number.insert(number, node_port);
         port["nodePort"] = json!(node_port);
-        held.insert(node_port, ());
+        held.insert(node_port);
     }
-    spec["ports"] = json!(ports);
+    // Moved back, not `json!`, which would copy every port through serde.
+    spec["ports"] = Value::Array(ports);
 
     // The health-check node port of a LoadBalancer Service with externalTrafficPolicy: Local.
     let local = kind == "LoadBalancer" && spec["externalTrafficPolicy"] == json!("Local");
     if local {
         let port = match spec["healthCheckNodePort"].as_u64().and_then(|p| u16::try_from(p).ok()) {
-            Some(p) if state.node_ports.get(&p).is_some_and(|o| *o != owner) => {
+            Some(p) if state.taken_by_other(p, &owner) => {
                 return Err(invalid(format!(
                     "spec.healthCheckNodePort: Invalid value: {p}: provided port is already allocated"
                 )));
             }
             Some(p) => p,
             None => {
-                allocate(state, &owner).ok_or_else(|| invalid("spec.healthCheckNodePort: no free node port".into()))?
+                allocate(state, &held).ok_or_else(|| invalid("spec.healthCheckNodePort: no free node port".into()))?
             }
         };
         spec["healthCheckNodePort"] = json!(port);
-        held.insert(port, ());
+        held.insert(port);
     } else if let Some(s) = spec.as_object_mut() {
         s.remove("healthCheckNodePort");
     }
 
     // Hold exactly the ports this Service now uses.
-    state.node_ports.retain(|port, o| *o != owner || held.contains_key(port));
-    for port in held.keys() {
-        state.node_ports.insert(*port, owner.clone());
-    }
+    state.hold(&owner, held);
     if new["status"].is_null() {
         new["status"] = json!({ "loadBalancer": {} });
     }
     Ok(())
 }
 
-fn allocate(state: &mut AdmissionState, owner: &str) -> Option<u16> {
+/// The next free node port, skipping those in use and those this admission already picked
+/// (`picked`).
+fn allocate(state: &mut AdmissionState, picked: &BTreeSet<u16>) -> Option<u16> {
     let (start, end) = (*state.node_port_range.start(), *state.node_port_range.end());
     let size = u32::from(end - start) + 1;
     for _ in 0..size {
         let candidate = start + (u32::from(state.next_node_port) % size) as u16;
         state.next_node_port = ((u32::from(state.next_node_port) + 1) % size) as u16;
-        if let std::collections::btree_map::Entry::Vacant(slot) = state.node_ports.entry(candidate) {
-            slot.insert(owner.to_string());
+        if !state.node_ports.contains_key(&candidate) && !picked.contains(&candidate) {
             return Some(candidate);
         }
     }
@@ -349,5 +380,78 @@ fn set_condition(conditions: &mut Vec<Value>, kind: &str, reason: &str, message:
     match conditions.iter_mut().find(|c| c["type"] == json!(kind)) {
         Some(existing) => *existing = condition,
         None => conditions.push(condition),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    fn services() -> ResourceInfo {
+        Registry::default().get("", "v1", "services").cloned().unwrap_or_else(|| panic!("services are served"))
+    }
+
+    /// A LoadBalancer Service `name` in `default` with one port per entry of `node_ports`
+    /// (`None`: let the server pick).
+    fn service(name: &str, node_ports: &[Option<u16>]) -> Value {
+        let ports: Vec<Value> = node_ports
+            .iter()
+            .enumerate()
+            .map(|(i, node_port)| {
+                let mut port = json!({ "port": 80 + i, "targetPort": 8080 });
+                if let Some(node_port) = node_port {
+                    port["nodePort"] = json!(node_port);
+                }
+                port
+            })
+            .collect();
+        json!({ "metadata": { "name": name, "namespace": "default" }, "spec": { "type": "LoadBalancer", "ports": ports } })
+    }
+
+    fn create(state: &mut AdmissionState, name: &str, node_ports: &[Option<u16>]) -> Result<Vec<u16>, ApiError> {
+        let mut object = service(name, node_ports);
+        admit(state, &Objects::new(), &services(), None, &mut object)?;
+        Ok(node_ports_of(&object))
+    }
+
+    fn node_ports_of(object: &Value) -> Vec<u16> {
+        object["spec"]["ports"]
+            .as_array()
+            .map(|ports| ports.iter().filter_map(|p| p["nodePort"].as_u64()).map(|p| p as u16).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_refused_service_holds_none_of_the_ports_picked_for_it() {
+        let mut state = AdmissionState::new(31000..=31002);
+        assert_eq!(create(&mut state, "a", &[Some(31000)]).unwrap(), [31000]);
+        // Its first port would get 31001; its second asks for a taken one, so all is refused.
+        let refused = create(&mut state, "b", &[None, Some(31000)]).unwrap_err();
+        assert_eq!(refused.code, 422, "{}", refused.message);
+        let mut rest = [create(&mut state, "c", &[None]).unwrap(), create(&mut state, "d", &[None]).unwrap()].concat();
+        rest.sort();
+        assert_eq!(rest, [31001, 31002], "both free ports are still free");
+    }
+
+    #[test]
+    fn ports_return_when_a_service_is_deleted_or_drops_them() {
+        let mut state = AdmissionState::new(31000..=31001);
+        let mut both = service("both", &[None, None]);
+        admit(&mut state, &Objects::new(), &services(), None, &mut both).unwrap();
+        assert_eq!(node_ports_of(&both), [31000, 31001]);
+        assert!(create(&mut state, "late", &[None]).is_err(), "the range is full");
+
+        // An update keeping only the first port gives the second back.
+        let mut one = both.clone();
+        if let Some(ports) = one["spec"]["ports"].as_array_mut() {
+            ports.truncate(1);
+        }
+        admit(&mut state, &Objects::new(), &services(), Some(&both), &mut one).unwrap();
+        assert_eq!(node_ports_of(&one), [31000], "the kept port keeps its node port");
+        assert_eq!(create(&mut state, "late", &[None]).unwrap(), [31001]);
+
+        released(&mut state, &services(), &one);
+        assert_eq!(create(&mut state, "later", &[Some(31000)]).unwrap(), [31000], "deleting frees its ports");
     }
 }

@@ -55,14 +55,6 @@ impl ResourceInfo {
         }
     }
 
-    /// A stored object in the form this resource serves.
-    pub fn to_served(&self, object: Value) -> Value {
-        match EventApi::of(self) {
-            Some(EventApi::EventsV1) => crate::events::convert(&object, EventApi::Core, EventApi::EventsV1),
-            _ => object,
-        }
-    }
-
     /// A stored object in the form this resource serves, borrowed when the forms are the same.
     pub fn served<'a>(&self, object: &'a Value) -> Cow<'a, Value> {
         match EventApi::of(self) {

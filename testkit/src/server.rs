@@ -75,7 +75,7 @@ pub async fn handle(state: Arc<ServerState>, method: Method, uri: Uri, headers: 
     let result = match verb {
         "watch" => return start_watch(&state, &target, &query, &headers),
         "get" => get(&state, &target, &query, &headers),
-        "list" => list(&state, &target, &query, &headers),
+        "list" => return list(&state, &target, &query, &headers).unwrap_or_else(IntoResponse::into_response),
         "create" => create(&state, &target, &body),
         "update" => update(&state, &target, &body),
         "patch" => patch_object(&state, &target, &headers, &body, &query),
@@ -87,6 +87,9 @@ pub async fn handle(state: Arc<ServerState>, method: Method, uri: Uri, headers: 
         Err(error) => error.into_response(),
     }
 }
+
+/// An answer: an object shared with the store, or one made for this request (a Table).
+type Reply = (StatusCode, Arc<Value>);
 
 fn discovery(state: &ServerState, segments: &[&str]) -> Option<Result<Value, ApiError>> {
     let registry = state.registry.read().unwrap_or_else(|p| p.into_inner());
@@ -113,11 +116,12 @@ fn parse_target(state: &ServerState, segments: &[&str]) -> Result<Target, ApiErr
         _ => return Err(ApiError::not_found("path", &segments.join("/"))),
     };
     let registry = state.registry.read().unwrap_or_else(|p| p.into_inner());
-    let lookup = |resource: &str| registry.get(group, version, resource).cloned();
+    let lookup = |resource: &str| registry.get(group, version, resource);
     let namespaced_path = rest.len() >= 3 && rest[0] == "namespaces" && lookup(rest[2]).is_some_and(|i| i.namespaced);
     let (namespace, rest) = if namespaced_path { (Some(rest[1].to_string()), &rest[2..]) } else { (None, rest) };
     let Some(resource) = rest.first() else { return Err(ApiError::not_found("path", &segments.join("/"))) };
     let info = lookup(resource)
+        .cloned()
         .ok_or_else(|| ApiError::not_found("the server could not find the requested resource", resource))?;
     if info.namespaced && namespace.is_none() && rest.len() > 1 {
         return Err(ApiError::not_found("the server could not find the requested resource", resource));
@@ -143,11 +147,11 @@ fn get(
     target: &Target,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
-) -> Result<(StatusCode, Value), ApiError> {
+) -> Result<Reply, ApiError> {
     let table = table_options(query, headers)?;
     let object = state.store.get(&target.info, namespace_of(target), name_of(target))?;
     match table {
-        Some(options) => Ok((StatusCode::OK, crate::table::render_object(&target.info, &object, &options))),
+        Some(options) => Ok((StatusCode::OK, Arc::new(crate::table::render_object(&target.info, &object, &options)))),
         None => Ok((StatusCode::OK, object)),
     }
 }
@@ -172,11 +176,11 @@ fn list(
     target: &Target,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
-) -> Result<(StatusCode, Value), ApiError> {
+) -> Result<Response, ApiError> {
     let (labels, fields) = selectors(&target.info, query)?;
     let table = table_options(query, headers)?;
     let (items, rv) = state.store.list(&target.info, target.namespace.as_deref());
-    let mut items: Vec<Value> = items.into_iter().filter(|o| labels.matches(o) && fields.matches(o)).collect();
+    let mut items: Vec<Arc<Value>> = items.into_iter().filter(|o| labels.matches(o) && fields.matches(o)).collect();
     // Continue tokens name the last key served; the list stays in key order.
     if let Some(token) = query.get("continue").filter(|t| !t.is_empty()) {
         let after = decode_continue(token)?;
@@ -193,12 +197,29 @@ fn list(
         metadata["remainingItemCount"] = json!(remaining);
     }
     if let Some(options) = table {
-        return Ok((StatusCode::OK, crate::table::render_with(&target.info, &items, metadata, &options)));
+        let table = crate::table::render_with(&target.info, &items, metadata, &options);
+        return Ok(json_response(StatusCode::OK, &table));
     }
-    Ok((
-        StatusCode::OK,
-        json!({ "kind": format!("{}List", target.info.kind), "apiVersion": target.info.api_version(), "metadata": metadata, "items": items }),
-    ))
+    let head = json!({ "kind": format!("{}List", target.info.kind), "apiVersion": target.info.api_version(), "metadata": metadata });
+    Ok(json_list(&head, &items))
+}
+
+/// A list's JSON, written from the shared objects: a `json!` list would first copy every item.
+fn json_list(head: &Value, items: &[Arc<Value>]) -> Response {
+    use std::fmt::Write;
+    let mut text = head.to_string();
+    // `head` is an object: its closing brace gives way to the items.
+    text.pop();
+    text.push_str(",\"items\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{item}");
+    }
+    text.push_str("]}");
+    (StatusCode::OK, [("content-type", "application/json")], text).into_response()
 }
 
 fn object_key(object: &Value) -> String {
@@ -229,7 +250,7 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))
 }
 
-fn create(state: &ServerState, target: &Target, body: &Bytes) -> Result<(StatusCode, Value), ApiError> {
+fn create(state: &ServerState, target: &Target, body: &Bytes) -> Result<Reply, ApiError> {
     if target.name.is_some() {
         return Err(ApiError::method_not_allowed("POST to a named object"));
     }
@@ -247,7 +268,7 @@ fn part(target: &Target) -> Result<Part, ApiError> {
     }
 }
 
-fn update(state: &ServerState, target: &Target, body: &Bytes) -> Result<(StatusCode, Value), ApiError> {
+fn update(state: &ServerState, target: &Target, body: &Bytes) -> Result<Reply, ApiError> {
     let object = parse_body(body)?;
     let updated = state.store.update(&target.info, namespace_of(target), name_of(target), object, part(target)?)?;
     after_write(state, &target.info, &updated);
@@ -260,7 +281,7 @@ fn patch_object(
     headers: &HeaderMap,
     body: &Bytes,
     query: &HashMap<String, String>,
-) -> Result<(StatusCode, Value), ApiError> {
+) -> Result<Reply, ApiError> {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -328,7 +349,7 @@ fn record_manager(object: &mut Value, manager: &str, operation: &str) {
     object["metadata"]["managedFields"] = json!(fields);
 }
 
-fn delete(state: &ServerState, target: &Target) -> Result<(StatusCode, Value), ApiError> {
+fn delete(state: &ServerState, target: &Target) -> Result<Reply, ApiError> {
     let deleted = state.store.delete(&target.info, namespace_of(target), name_of(target))?;
     if target.info.resource == "customresourcedefinitions" && deleted["metadata"]["deletionTimestamp"].is_null() {
         let group = deleted["spec"]["group"].as_str().unwrap_or_default();

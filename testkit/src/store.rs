@@ -3,13 +3,20 @@
 //! optimistic concurrency on update, the status subresource kept apart, finalizers holding
 //! deletion, and admission (see `admission`) inside the same lock so checks and writes are atomic.
 //!
+//! An object is kept once, behind an `Arc` shared by the store, the watch history and the events
+//! in flight, and each event's watch line is serialized once for all the watches that send it:
+//! with 10,000 objects and 5 watches, copies per watch or per history entry would dominate the
+//! server's memory and time.
+//!
 //! Objects are kept in their resource's storage form (`ResourceInfo::storage`): callers pass the
 //! resource they serve, get objects in its form, and the store converts on the way in and out, so
 //! events.k8s.io/v1 Events live among core/v1 Events as on kube-apiserver.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -40,7 +47,36 @@ pub struct Event {
     /// `ResourceInfo::key()` of the object's resource.
     pub resource: String,
     pub kind: EventType,
-    pub object: Value,
+    /// The object in its storage form, shared with the store while it is the current version.
+    pub object: Arc<Value>,
+    /// `line()`, made by the first watch that sends it.
+    line: OnceLock<Bytes>,
+}
+
+impl Event {
+    fn new(resource_version: u64, resource: String, kind: EventType, object: Arc<Value>) -> Self {
+        Self { resource_version, resource, kind, object, line: OnceLock::new() }
+    }
+
+    /// The event as a watch sends it in JSON, the object in its storage form: serialized once,
+    /// and shared by every watch that sends this form.
+    pub fn line(&self) -> Bytes {
+        self.line.get_or_init(|| watch_line(self.kind.as_str(), &self.object)).clone()
+    }
+}
+
+/// One watch event in JSON, on its own line: `{"type":...,"object":...}`.
+pub fn watch_line(kind: &str, object: &Value) -> Bytes {
+    // The object is written in place rather than copied into a `json!` envelope.
+    Bytes::from(format!("{{\"type\":\"{kind}\",\"object\":{object}}}\n"))
+}
+
+/// A stored object in the form `info` serves, shared when the forms are the same.
+fn served_shared(info: &ResourceInfo, object: &Arc<Value>) -> Arc<Value> {
+    match info.served(object) {
+        Cow::Borrowed(_) => object.clone(),
+        Cow::Owned(converted) => Arc::new(converted),
+    }
 }
 
 /// Which part of an object a write may change.
@@ -64,7 +100,7 @@ pub struct Store {
 
 struct Inner {
     resource_version: u64,
-    objects: HashMap<String, BTreeMap<Key, Value>>,
+    objects: HashMap<String, BTreeMap<Key, Arc<Value>>>,
     history: VecDeque<Arc<Event>>,
     history_limit: usize,
     admission: AdmissionState,
@@ -107,32 +143,37 @@ impl Store {
         self.lock().resource_version
     }
 
-    pub fn get(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Value, ApiError> {
-        self.lock()
+    pub fn get(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
+        let stored = self
+            .lock()
             .objects
             .get(&info.key())
             .and_then(|objects| objects.get(&(namespace.to_string(), name.to_string())))
             .cloned()
-            .map(|object| info.to_served(object))
-            .ok_or_else(|| ApiError::not_found(&info.resource, name))
+            .ok_or_else(|| ApiError::not_found(&info.resource, name))?;
+        // Converted (events.k8s.io/v1) outside the lock.
+        Ok(served_shared(info, &stored))
     }
 
     /// Objects of a resource (one namespace, or all when `namespace` is `None`), in key order,
     /// and the resourceVersion they were read at.
-    pub fn list(&self, info: &ResourceInfo, namespace: Option<&str>) -> (Vec<Value>, u64) {
-        let inner = self.lock();
-        let objects = inner.objects.get(&info.key());
-        let served = |object: &Value| info.served(object).into_owned();
-        let items = match (objects, namespace) {
-            (None, _) => Vec::new(),
-            (Some(all), None) => all.values().map(served).collect(),
-            (Some(all), Some(ns)) => all
-                .range((ns.to_string(), String::new())..)
-                .take_while(|((n, _), _)| n == ns)
-                .map(|(_, v)| served(v))
-                .collect(),
+    pub fn list(&self, info: &ResourceInfo, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+        let (stored, rv) = {
+            let inner = self.lock();
+            let objects = inner.objects.get(&info.key());
+            let stored: Vec<Arc<Value>> = match (objects, namespace) {
+                (None, _) => Vec::new(),
+                (Some(all), None) => all.values().cloned().collect(),
+                (Some(all), Some(ns)) => all
+                    .range((ns.to_string(), String::new())..)
+                    .take_while(|((n, _), _)| n == ns)
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+            };
+            (stored, inner.resource_version)
         };
-        (items, inner.resource_version)
+        // Only references are taken under the lock; conversions happen outside it.
+        (stored.iter().map(|object| served_shared(info, object)).collect(), rv)
     }
 
     /// Events after `since` for `resource`, and a receiver for the ones to come, taken under one
@@ -148,13 +189,13 @@ impl Store {
         Ok((replay, self.events.subscribe()))
     }
 
-    pub fn create(&self, info: &ResourceInfo, namespace: &str, object: Value) -> Result<Value, ApiError> {
+    pub fn create(&self, info: &ResourceInfo, namespace: &str, object: Value) -> Result<Arc<Value>, ApiError> {
         let stored = self.create_stored(&info.storage(), namespace, info.to_storage(object))?;
-        Ok(info.to_served(stored))
+        Ok(served_shared(info, &stored))
     }
 
     /// `create` of an object already in the storage form of `info`, itself a storage resource.
-    fn create_stored(&self, info: &ResourceInfo, namespace: &str, mut object: Value) -> Result<Value, ApiError> {
+    fn create_stored(&self, info: &ResourceInfo, namespace: &str, mut object: Value) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let name = match object["metadata"]["name"].as_str().filter(|n| !n.is_empty()) {
             Some(name) => name.to_string(),
@@ -192,7 +233,7 @@ impl Store {
         object["kind"] = json!(info.kind);
         let Inner { admission, objects, .. } = &mut *inner;
         admission::admit(admission, objects, info, None, &mut object)?;
-        let stored = inner.write(info, key, object, EventType::Added);
+        let stored = inner.write(info, key, object);
         self.publish(&mut inner, info, stored.clone(), EventType::Added);
         Ok(stored)
     }
@@ -206,8 +247,8 @@ impl Store {
         name: &str,
         new: Value,
         part: Part,
-    ) -> Result<Value, ApiError> {
-        self.modify(info, namespace, name, part, |_| Ok(new.clone()))
+    ) -> Result<Arc<Value>, ApiError> {
+        self.modify(info, namespace, name, part, |_| Ok(new))
     }
 
     /// Reads the object, lets `change` produce its new form, and writes it with the update rules.
@@ -218,11 +259,11 @@ impl Store {
         name: &str,
         part: Part,
         change: impl FnOnce(&Value) -> Result<Value, ApiError>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let stored = self.modify_stored(&info.storage(), namespace, name, part, |old| {
             change(&info.served(old)).map(|new| info.to_storage(new))
         })?;
-        Ok(info.to_served(stored))
+        Ok(served_shared(info, &stored))
     }
 
     /// `modify` with `change` working on the storage form of `info`, itself a storage resource.
@@ -233,7 +274,7 @@ impl Store {
         name: &str,
         part: Part,
         change: impl FnOnce(&Value) -> Result<Value, ApiError>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let key = (namespace.to_string(), name.to_string());
         let old = inner
@@ -269,7 +310,7 @@ impl Store {
                 Part::Main => copy_field(&old, &mut new, "status"),
                 Part::Status => {
                     let status = new.get("status").cloned();
-                    new = old.clone();
+                    new = Value::clone(&old);
                     match status {
                         Some(status) => new["status"] = status,
                         None => {
@@ -281,7 +322,7 @@ impl Store {
                 }
             }
         }
-        if spec_of(&old) != spec_of(&new) {
+        if !same_except(&old, &new, &["metadata", "status"], &[]) {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
             new["metadata"]["generation"] = json!(generation);
         }
@@ -289,7 +330,7 @@ impl Store {
         admission::admit(admission, objects, info, Some(&old), &mut new)?;
         // An update that changes nothing writes nothing, as on kube-apiserver: no new
         // resourceVersion, no event.
-        if strip_rv(&old) == strip_rv(&new) {
+        if same_except(&old, &new, &[], &["resourceVersion", "managedFields"]) {
             return Ok(old);
         }
         let deleting = new["metadata"]["deletionTimestamp"].is_string();
@@ -297,19 +338,19 @@ impl Store {
         if deleting && finalizers_empty {
             return Ok(inner.remove(self, info, key));
         }
-        let stored = inner.write(info, key, new, EventType::Modified);
+        let stored = inner.write(info, key, new);
         self.publish(&mut inner, info, stored.clone(), EventType::Modified);
         Ok(stored)
     }
 
     /// Deletes, or with finalizers marks for deletion. Returns the object as it now is (or was).
-    pub fn delete(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Value, ApiError> {
+    pub fn delete(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
         let deleted = self.delete_stored(&info.storage(), namespace, name)?;
-        Ok(info.to_served(deleted))
+        Ok(served_shared(info, &deleted))
     }
 
     /// `delete` in `info`, a storage resource.
-    fn delete_stored(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Value, ApiError> {
+    fn delete_stored(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let key = (namespace.to_string(), name.to_string());
         let old = inner
@@ -324,18 +365,18 @@ impl Store {
             if old["metadata"]["deletionTimestamp"].is_string() {
                 return Ok(old);
             }
-            let mut marked = old;
+            let mut marked = Value::clone(&old);
             marked["metadata"]["deletionTimestamp"] = json!(now());
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-            let stored = inner.write(info, key, marked, EventType::Modified);
+            let stored = inner.write(info, key, marked);
             self.publish(&mut inner, info, stored.clone(), EventType::Modified);
             return Ok(stored);
         }
         Ok(inner.remove(self, info, key))
     }
 
-    fn publish(&self, inner: &mut Inner, info: &ResourceInfo, object: Value, kind: EventType) {
-        let event = Arc::new(Event { resource_version: inner.resource_version, resource: info.key(), kind, object });
+    fn publish(&self, inner: &mut Inner, info: &ResourceInfo, object: Arc<Value>, kind: EventType) {
+        let event = Arc::new(Event::new(inner.resource_version, info.key(), kind, object));
         inner.history.push_back(event.clone());
         while inner.history.len() > inner.history_limit {
             inner.history.pop_front();
@@ -360,19 +401,22 @@ impl Inner {
         self.objects.get("/namespaces").is_some_and(|ns| ns.contains_key(&(String::new(), namespace.to_string())))
     }
 
-    fn write(&mut self, info: &ResourceInfo, key: Key, mut object: Value, _kind: EventType) -> Value {
+    fn write(&mut self, info: &ResourceInfo, key: Key, mut object: Value) -> Arc<Value> {
         self.resource_version += 1;
         object["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
+        let object = Arc::new(object);
         self.objects.entry(info.key()).or_default().insert(key, object.clone());
         object
     }
 
-    fn remove(&mut self, store: &Store, info: &ResourceInfo, key: Key) -> Value {
-        let removed = self.objects.get_mut(&info.key()).and_then(|o| o.remove(&key)).unwrap_or(Value::Null);
+    fn remove(&mut self, store: &Store, info: &ResourceInfo, key: Key) -> Arc<Value> {
+        let removed = self.objects.get_mut(&info.key()).and_then(|o| o.remove(&key)).unwrap_or_default();
         admission::released(&mut self.admission, info, &removed);
         self.resource_version += 1;
-        let mut gone = removed;
+        // The history may still share the last version; the DELETED one is a copy of it.
+        let mut gone = Arc::unwrap_or_clone(removed);
         gone["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
+        let gone = Arc::new(gone);
         store.publish(self, info, gone.clone(), EventType::Deleted);
         gone
     }
@@ -389,23 +433,24 @@ fn copy_field(from: &Value, to: &mut Value, field: &str) {
     }
 }
 
-/// Everything but metadata and status: what `metadata.generation` counts changes of.
-fn spec_of(object: &Value) -> Value {
-    let mut copy = object.clone();
-    if let Some(o) = copy.as_object_mut() {
-        o.remove("metadata");
-        o.remove("status");
-    }
-    copy
-}
-
-fn strip_rv(object: &Value) -> Value {
-    let mut copy = object.clone();
-    if let Some(m) = copy["metadata"].as_object_mut() {
-        m.remove("resourceVersion");
-        m.remove("managedFields");
-    }
-    copy
+/// Whether two objects are equal but for the top-level fields `ignored` and the metadata fields
+/// `ignored_metadata`, compared in place rather than on copies stripped of them. With
+/// `["metadata", "status"]` this is what `metadata.generation` counts changes of; with
+/// `resourceVersion` and `managedFields` in metadata, whether an update changes anything.
+fn same_except(old: &Value, new: &Value, ignored: &[&str], ignored_metadata: &[&str]) -> bool {
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else { return old == new };
+    let same_field = |field: &String| {
+        if ignored.contains(&field.as_str()) {
+            return true;
+        }
+        match (old.get(field), new.get(field)) {
+            (Some(a), Some(b)) if field == "metadata" && !ignored_metadata.is_empty() => {
+                same_except(a, b, ignored_metadata, &[])
+            }
+            (a, b) => a == b,
+        }
+    };
+    old.keys().all(same_field) && new.keys().all(same_field)
 }
 
 pub fn now() -> String {
@@ -422,4 +467,78 @@ fn random_suffix(seed: u64) -> String {
             c
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    fn configmaps() -> ResourceInfo {
+        Registry::default().get("", "v1", "configmaps").cloned().unwrap_or_else(|| panic!("configmaps are served"))
+    }
+
+    #[test]
+    fn same_except_ignores_only_the_fields_named() {
+        let old =
+            json!({ "metadata": { "name": "a", "resourceVersion": "1" }, "spec": { "x": 1 }, "status": { "y": 1 } });
+        let mut new = old.clone();
+        new["metadata"]["resourceVersion"] = json!("2");
+        new["status"]["y"] = json!(2);
+        assert!(same_except(&old, &new, &["metadata", "status"], &[]), "the spec is the same");
+        assert!(!same_except(&old, &new, &[], &["resourceVersion"]), "the status differs");
+        new["status"] = old["status"].clone();
+        assert!(same_except(&old, &new, &[], &["resourceVersion"]));
+
+        let mut added = old.clone();
+        added["spec"]["z"] = Value::Null;
+        assert!(!same_except(&old, &added, &["metadata", "status"], &[]), "a field set to null is a change");
+        let mut removed = old.clone();
+        if let Some(spec) = removed.as_object_mut() {
+            spec.remove("spec");
+        }
+        assert!(!same_except(&old, &removed, &["metadata", "status"], &[]), "a field removed is a change");
+        assert!(!same_except(&old, &removed, &[], &["resourceVersion"]));
+    }
+
+    #[test]
+    fn the_store_and_the_watch_history_share_one_copy_of_an_object() {
+        let store = Store::new(100);
+        let info = configmaps();
+        let created = store.create(&info, "default", json!({ "metadata": { "name": "a" }, "data": { "k": "v" } }));
+        let created = created.unwrap_or_else(|e| panic!("{e:?}"));
+        let (history, _) = store.watch_from(&info.key(), 0).unwrap_or_else(|e| panic!("{e:?}"));
+        let event = history.last().unwrap_or_else(|| panic!("the create is in the history"));
+        assert!(Arc::ptr_eq(&event.object, &created));
+        let read = store.get(&info, "default", "a").unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(Arc::ptr_eq(&read, &created));
+        let (listed, _) = store.list(&info, Some("default"));
+        assert!(Arc::ptr_eq(&listed[0], &created));
+
+        let text = String::from_utf8(event.line().to_vec()).unwrap_or_default();
+        assert!(text.ends_with('\n'));
+        let line: Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(line, json!({ "type": "ADDED", "object": *created }));
+        let (first, again) = (event.line(), event.line());
+        assert_eq!(first.as_ptr(), again.as_ptr(), "serialized once, shared by every watch");
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_writes_nothing() {
+        let store = Store::new(100);
+        let info = configmaps();
+        let created = store.create(&info, "default", json!({ "metadata": { "name": "a" }, "data": { "k": "v" } }));
+        let created = created.unwrap_or_else(|e| panic!("{e:?}"));
+        let before = store.current_resource_version();
+        let mut same = Value::clone(&created);
+        same["metadata"]["resourceVersion"] = json!("");
+        let updated = store.update(&info, "default", "a", same, Part::Main).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(Arc::ptr_eq(&updated, &created));
+        assert_eq!(store.current_resource_version(), before);
+        let mut changed = Value::clone(&created);
+        changed["data"]["k"] = json!("w");
+        let updated = store.update(&info, "default", "a", changed, Part::Main).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(store.current_resource_version(), before + 1);
+        assert_eq!(updated["metadata"]["resourceVersion"], json!((before + 1).to_string()));
+    }
 }

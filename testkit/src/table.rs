@@ -23,6 +23,8 @@ mod builtin;
 mod custom;
 mod pods;
 
+use std::borrow::Borrow;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
@@ -122,20 +124,26 @@ pub fn render_object(info: &ResourceInfo, object: &Value, options: &TableOptions
     render_with(info, std::slice::from_ref(object), metadata, options)
 }
 
-/// A Table of `items` (all of `info`'s resource) with list metadata `metadata`.
-pub fn render_with(info: &ResourceInfo, items: &[Value], metadata: Value, options: &TableOptions) -> Value {
+/// A Table of `items` (all of `info`'s resource, owned or shared with the store) with list
+/// metadata `metadata`.
+pub fn render_with<T: Borrow<Value>>(
+    info: &ResourceInfo,
+    items: &[T],
+    metadata: Value,
+    options: &TableOptions,
+) -> Value {
+    let items = items.iter().map(Borrow::borrow);
     let (columns, cells): (Vec<Column>, Vec<Vec<Value>>) =
         if let Some(printer) = builtin::printer(&info.group, &info.resource) {
-            (printer.columns(), items.iter().map(|o| (printer.cells)(o, options.now)).collect())
+            (printer.columns(), items.clone().map(|o| (printer.cells)(o, options.now)).collect())
         } else if !info.printer_columns.is_empty() {
             let printer = custom::CustomColumns::new(&info.printer_columns);
-            (printer.columns(), items.iter().map(|o| printer.cells(o, options.now)).collect())
+            (printer.columns(), items.clone().map(|o| printer.cells(o, options.now)).collect())
         } else {
             let columns = vec![name_column(), column("Age", "string", 0)];
-            (columns, items.iter().map(|o| vec![json!(name(o)), json!(age(o, options.now))]).collect())
+            (columns, items.clone().map(|o| vec![json!(name(o)), json!(age(o, options.now))]).collect())
         };
     let rows: Vec<Value> = items
-        .iter()
         .zip(cells)
         .map(|(object, cells)| {
             let mut row = Map::new();
@@ -431,7 +439,7 @@ mod tests {
 
     #[test]
     fn an_empty_list_is_a_table_with_columns_and_no_rows() {
-        let table = render_with(&info("", "v1", "services"), &[], json!({}), &at_now());
+        let table = render_with::<Value>(&info("", "v1", "services"), &[], json!({}), &at_now());
         assert_eq!(headers(&table), ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
         assert_eq!(table["rows"], json!([]));
     }

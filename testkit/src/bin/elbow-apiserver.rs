@@ -32,11 +32,8 @@ fn parse_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let options = ServerOptions {
-        port: args.port,
-        node_port_range: args.service_node_port_range,
-        ..ServerOptions::default()
-    };
+    let options =
+        ServerOptions { port: args.port, node_port_range: args.service_node_port_range, ..ServerOptions::default() };
     let server = TestServer::start_with(options).await?;
     write_kubeconfig(&args.kubeconfig, &server.url())?;
     println!("serving on {}", server.url());

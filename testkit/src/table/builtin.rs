@@ -709,7 +709,7 @@ mod tests {
 
     #[test]
     fn the_name_column_is_marked_for_kubectl() {
-        let table = render_with(&info("", "v1", "services"), &[], json!({}), &at_now());
+        let table = render_with::<Value>(&info("", "v1", "services"), &[], json!({}), &at_now());
         assert_eq!(table["columnDefinitions"][0]["format"], "name");
         assert_eq!(table["columnDefinitions"][1]["format"], "");
         assert_eq!(table["columnDefinitions"][6]["priority"], 1, "Selector only with -o wide");
