@@ -21,6 +21,8 @@ pub enum Error {
     Inventory(#[source] elbow_cloud::CloudError),
     #[error("failed to deploy the load balancer")]
     Deploy(#[source] elbow_deploy::DeployError),
+    #[error("the Service cache stopped before its first list")]
+    ServiceCacheClosed,
 }
 
 /// An error and its sources on one line (`a: b: c`), for events, conditions and logs, where the

@@ -1,5 +1,6 @@
-//! Wiring of the Ingress controller: the caches it reads (IngressClasses, their parameters,
-//! Services) and what re-enqueues Ingresses — any class or parameters change re-enqueues them all
+//! Wiring of the Ingress controller: the caches it reads (IngressClasses, their parameters, and
+//! the Service controller's Service cache, shared so that Services are cached once) and what
+//! re-enqueues Ingresses — any class or parameters change re-enqueues them all
 //! (rare, and a no-op reconcile costs no AWS call), a Service change re-enqueues the Ingresses
 //! of its namespace that send traffic to it, a node-set change re-enqueues them all.
 
@@ -42,9 +43,12 @@ impl<F> IngressController<F> {
 
 /// The Ingress controller, ready to run; `None` when a cache never filled (its watch ended).
 /// Waiting matters: an Ingress resolved against an empty class cache looks foreign, and would
-/// be removed from its load balancer.
+/// be removed from its load balancer. `services` is the Service controller's cache: it fills only
+/// once that controller runs, so it is not waited for here; each reconcile waits for it before
+/// building.
 pub async fn controller(
     shared: Arc<Context>,
+    services: Store<Service>,
     controller_name: &str,
     node_changes: impl Stream<Item = ()> + Send + 'static,
     config: Config,
@@ -57,13 +61,8 @@ pub async fn controller(
     let (params_changed, params_changes) = mpsc::unbounded_channel();
     let (classes, class_watch) = cached(Api::<IngressClass>::all(client.clone()), Some(class_changed));
     let (params, params_watch) = cached(Api::<IngressClassParams>::all(client.clone()), Some(params_changed));
-    let (services, service_watch) = cached(Api::<Service>::all(client.clone()), None);
-    let watches = vec![class_watch, params_watch, service_watch];
-    let ready = async {
-        classes.wait_until_ready().await.is_ok()
-            && params.wait_until_ready().await.is_ok()
-            && services.wait_until_ready().await.is_ok()
-    };
+    let watches = vec![class_watch, params_watch];
+    let ready = async { classes.wait_until_ready().await.is_ok() && params.wait_until_ready().await.is_ok() };
     if !ready.await {
         watches.iter().for_each(JoinHandle::abort);
         return None;

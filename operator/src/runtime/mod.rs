@@ -107,8 +107,13 @@ pub async fn run_controllers_signalling_start(
     let controller_config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
     let shutdown = shutdown.shared();
 
+    // Services are cached once, by the Service controller's reflector, and the Ingress
+    // controller reads that same store.
+    let service_controller = Controller::new(Api::<Service>::all(client), watcher::Config::default());
+    let services = service_controller.store();
     let Some(ingresses) = ingress::controller(
         ctx.clone(),
+        services,
         &settings.ingress_controller_name,
         ReceiverStream::new(ingress_node_changes),
         controller_config.clone(),
@@ -123,7 +128,7 @@ pub async fn run_controllers_signalling_start(
 
     info!("starting the Service and Ingress controllers");
     let _ = started.send(());
-    let service_controller = Controller::new(Api::<Service>::all(client), watcher::Config::default())
+    let service_controller = service_controller
         .reconcile_all_on(ReceiverStream::new(service_node_changes))
         .with_config(controller_config)
         .graceful_shutdown_on(shutdown)

@@ -193,6 +193,10 @@ async fn deploy_group(
         let cached_nodes = ctx.shared.nodes.state();
         let nodes: Vec<&Node> = cached_nodes.iter().map(AsRef::as_ref).collect();
         let inventory = ctx.shared.inventory.get(&nodes).await.map_err(Error::Inventory)?;
+        // The Services come from the Service controller's cache, which fills only once that
+        // controller runs, so the Ingress controller starts without waiting for it. Built from a
+        // cache not yet filled, a rule whose Service is missing would answer a fixed 503.
+        ctx.services.wait_until_ready().await.map_err(|_| Error::ServiceCacheClosed)?;
         let services = referenced_services(members, &ctx.services.state());
         let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();
         let input = IngressGroupInput {
