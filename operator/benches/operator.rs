@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo bench -p elbow --bench operator                # everything (about 6 minutes after the build)
-//! cargo bench -p elbow --bench operator -- memory      # or: provisioning, drift, memory
+//! cargo bench -p elbow --bench operator -- memory      # or: provisioning, drift, memory, ingress
 //! ```
 //!
 //! It runs the real controllers (`elbow::runtime::run_controllers`) against the in-memory fake cloud
@@ -13,7 +13,9 @@
 //!    and after it, when every stack is compared with the cloud);
 //! 3. the calls caused by one node joining 1,000 Services;
 //! 4. the operator's peak RSS with 10,000 Services and 1,000 Nodes cached, measured on a child
-//!    process (this binary again, in operator mode) that runs nothing but the controllers.
+//!    process (this binary again, in operator mode) that runs nothing but the controllers;
+//! 5. (part `ingress`) the time from creating 100 Ingresses in 10 groups to all having a hostname,
+//!    AWS calls per Ingress, and the calls of a no-op resync of them.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -28,6 +30,8 @@ mod cluster;
 mod environment;
 #[path = "operator/hostnames.rs"]
 mod hostnames;
+#[path = "operator/ingresses.rs"]
+mod ingresses;
 #[path = "operator/measurements.rs"]
 mod measurements;
 #[path = "operator/memory.rs"]
@@ -41,7 +45,7 @@ mod scenarios;
 
 use report::Report;
 
-const PARTS: [&str; 3] = ["provisioning", "drift", "memory"];
+const PARTS: [&str; 4] = ["provisioning", "drift", "memory", "ingress"];
 
 fn main() {
     if memory::is_child() {
@@ -69,6 +73,9 @@ fn main() {
         }
         if wants("memory") {
             scenarios::memory(&mut report).await;
+        }
+        if wants("ingress") {
+            ingresses::ingresses(&mut report).await;
         }
     });
     report.print_summary();

@@ -1,14 +1,17 @@
-//! Follows the Services through a watch and counts those whose status shows a load balancer
-//! hostname: the clock of the provisioning measurement stops when the count reaches the number
+//! Follows Services (or Ingresses) through a watch and counts those whose status shows a load
+//! balancer hostname: the clock of the provisioning measurement stops when the count reaches the number
 //! created. A watch, unlike polling a list of 1,000 Services, costs the API server next to nothing.
 
 use std::collections::HashSet;
+use std::fmt::Debug;
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::runtime::watcher;
-use kube::{Api, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -25,16 +28,16 @@ pub struct HostnameWatch {
 }
 
 impl HostnameWatch {
-    /// Starts watching the Services `config` selects and returns once the watch has listed what
+    /// Starts watching the objects `config` selects and returns once the watch has listed what
     /// exists.
-    pub async fn start(api: Api<Service>, config: watcher::Config) -> Self {
+    pub async fn start<K: ShowsHostname>(api: Api<K>, config: watcher::Config) -> Self {
         let (sender, mut progress) = watch::channel(Progress::default());
         let task = tokio::spawn(follow(api, config, sender));
         progress.wait_for(|p| p.listed).await.expect("the watch ended before its first list");
         Self { progress, task }
     }
 
-    /// Waits until `count` Services show a hostname; false if `timeout` passed first.
+    /// Waits until `count` objects show a hostname; false if `timeout` passed first.
     pub async fn wait_for(&mut self, count: usize, timeout: Duration) -> bool {
         tokio::time::timeout(timeout, self.progress.wait_for(|p| p.with_hostname >= count))
             .await
@@ -52,7 +55,7 @@ impl Drop for HostnameWatch {
     }
 }
 
-async fn follow(api: Api<Service>, config: watcher::Config, progress: watch::Sender<Progress>) {
+async fn follow<K: ShowsHostname>(api: Api<K>, config: watcher::Config, progress: watch::Sender<Progress>) {
     let mut named: HashSet<String> = HashSet::new();
     let mut relisted: HashSet<String> = HashSet::new();
     let mut listed = false;
@@ -62,7 +65,7 @@ async fn follow(api: Api<Service>, config: watcher::Config, progress: watch::Sen
         match event {
             Ok(watcher::Event::Init) => relisted.clear(),
             Ok(watcher::Event::InitApply(service)) => {
-                if has_hostname(&service) {
+                if service.has_hostname() {
                     relisted.insert(service.name_any());
                 }
             }
@@ -71,7 +74,7 @@ async fn follow(api: Api<Service>, config: watcher::Config, progress: watch::Sen
                 listed = true;
             }
             Ok(watcher::Event::Apply(service)) => {
-                if has_hostname(&service) {
+                if service.has_hostname() {
                     named.insert(service.name_any());
                 } else {
                     named.remove(&service.name_any());
@@ -87,7 +90,21 @@ async fn follow(api: Api<Service>, config: watcher::Config, progress: watch::Sen
     }
 }
 
-fn has_hostname(service: &Service) -> bool {
-    let ingress = service.status.as_ref().and_then(|s| s.load_balancer.as_ref()).and_then(|lb| lb.ingress.as_ref());
-    ingress.is_some_and(|ingress| ingress.iter().any(|i| i.hostname.is_some()))
+/// An object whose status can name a load balancer's hostname.
+pub trait ShowsHostname: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static {
+    fn has_hostname(&self) -> bool;
+}
+
+impl ShowsHostname for Service {
+    fn has_hostname(&self) -> bool {
+        let ingress = self.status.as_ref().and_then(|s| s.load_balancer.as_ref()).and_then(|lb| lb.ingress.as_ref());
+        ingress.is_some_and(|ingress| ingress.iter().any(|i| i.hostname.is_some()))
+    }
+}
+
+impl ShowsHostname for Ingress {
+    fn has_hostname(&self) -> bool {
+        let ingress = self.status.as_ref().and_then(|s| s.load_balancer.as_ref()).and_then(|lb| lb.ingress.as_ref());
+        ingress.and_then(|ingress| ingress.first()).is_some_and(|first| first.hostname.is_some())
+    }
 }

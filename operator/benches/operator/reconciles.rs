@@ -77,6 +77,12 @@ pub fn distinct_objects() -> usize {
     objects().as_ref().map_or(0, HashSet::len)
 }
 
+/// Distinct objects of `kind` reconciled: kube-runtime names an object `Kind.version.group/name`.
+pub fn distinct_objects_of(kind: &str) -> usize {
+    let prefix = format!("{kind}.");
+    objects().as_ref().map_or(0, |objects| objects.iter().filter(|object| object.starts_with(&prefix)).count())
+}
+
 fn objects() -> std::sync::MutexGuard<'static, Option<HashSet<String>>> {
     OBJECTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
