@@ -18,8 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::Credentials;
+use aws_config::SdkConfig;
 use elbow_aws::SdkCloud;
 use elbow_model::CloudInventory;
 
@@ -66,20 +65,10 @@ fn start_moto() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// SDK configuration for the endpoint. Against moto any credentials do; against a real endpoint
-/// the standard chain's credentials are used.
+/// SDK configuration for the endpoint (the playground's: dummy credentials and us-east-1 unless
+/// the environment sets them; the SDK's own retries off).
 pub async fn sdk_config() -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(endpoint) = endpoint() {
-        loader = loader.endpoint_url(endpoint);
-    }
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-        loader = loader.credentials_provider(Credentials::new("testing", "testing", None, None, "elbow-tests"));
-    }
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
-        loader = loader.region(Region::new("us-east-1"));
-    }
-    loader.retry_config(aws_config::retry::RetryConfig::disabled()).load().await
+    elbow_playground::sandbox::sdk_config(endpoint().as_deref()).await
 }
 
 pub async fn cloud() -> SdkCloud {

@@ -62,8 +62,7 @@ impl Prepared {
         elbow_testkit::install_crypto_provider();
         let server = TestServer::start().await.context("starting the API server")?;
         let (cloud, environment) = fake::seeded(cluster, nodes);
-        nodes::register_all(&server.client, &environment.nodes).await.context("registering the Nodes")?;
-        install_crds(&server.client).await.context("installing Elbow's CRDs")?;
+        populate(&server.client, &environment).await?;
         Ok(Prepared { server, environment, cloud: Arc::new(cloud) })
     }
 
@@ -75,7 +74,7 @@ impl Prepared {
 
     /// A client that identifies itself as the operator.
     pub fn operator_client(&self) -> anyhow::Result<kube::Client> {
-        Ok(kube::Client::try_from(elbow::runtime::identify(kube::Config::new(self.server.url().parse()?)))?)
+        operator_client(&self.server)
     }
 }
 
@@ -107,7 +106,7 @@ impl Sandbox {
             .context("starting the API server")?;
         let sdk = match &options.aws {
             Aws::Fake => None,
-            Aws::Endpoint(url) => Some(sdk_config(url).await),
+            Aws::Endpoint(url) => Some(sdk_config(Some(url)).await),
             Aws::Sdk(sdk) => Some(sdk.as_ref().clone()),
         };
         // Metered as in `elbow run`, so the sandbox's metrics show AWS calls too.
@@ -128,8 +127,7 @@ impl Sandbox {
                 (cloud, environment, None)
             }
         };
-        nodes::register_all(&server.client, &environment.nodes).await.context("registering the Nodes")?;
-        install_crds(&server.client).await.context("installing Elbow's CRDs")?;
+        populate(&server.client, &environment).await?;
 
         let settings = operator_settings(&options, environment.vpc_id(), metrics.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -138,7 +136,7 @@ impl Sandbox {
             let _ = stopped.await;
         };
         // Its own client, identified as the operator, so the audit log separates its requests.
-        let client = kube::Client::try_from(elbow::runtime::identify(kube::Config::new(server.url().parse()?)))?;
+        let client = operator_client(&server)?;
         let operator = tokio::spawn(run_controllers_signalling_start(client, cloud, settings, shutdown, started));
         running.await.context("the controllers stopped before they started")?;
         Ok(Sandbox { server, environment, metered_fake: fake, sdk, metrics, stop: Some(stop), operator })
@@ -168,6 +166,18 @@ impl Drop for Sandbox {
     }
 }
 
+/// A client for `server` that identifies itself as the operator, so the audit log separates its
+/// requests from the test's.
+fn operator_client(server: &TestServer) -> anyhow::Result<kube::Client> {
+    Ok(kube::Client::try_from(elbow::runtime::identify(kube::Config::new(server.url().parse()?)))?)
+}
+
+/// What the cluster holds before Elbow runs: a Node per seeded instance, and Elbow's CRDs.
+async fn populate(client: &kube::Client, environment: &Environment) -> anyhow::Result<()> {
+    nodes::register_all(client, &environment.nodes).await.context("registering the Nodes")?;
+    install_crds(client).await.context("installing Elbow's CRDs")
+}
+
 /// What `helm install` does first: the CRDs, so the controllers' watches find their resources.
 async fn install_crds(client: &kube::Client) -> kube::Result<()> {
     let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());
@@ -195,10 +205,13 @@ fn operator_settings(options: &SandboxOptions, vpc_id: &str, metrics: elbow::met
     }
 }
 
-/// SDK settings for an emulator: its URL, its default region, and dummy credentials unless the
-/// environment provides real ones.
-pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint);
+/// SDK settings for an emulator at `endpoint` (`None`: AWS's own endpoints): its default region
+/// and dummy credentials unless the environment provides real ones.
+pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         loader = loader.credentials_provider(Credentials::new("testing", "testing", None, None, "elbow-playground"));
     }
