@@ -216,12 +216,19 @@ async fn deploy_group(
     ctx.shared.deployer.deploy(&stack).await.map(Ok).map_err(Error::Deploy)
 }
 
-/// The Services in the members' namespaces (the builder picks the ones the rules name).
+/// The Services the members name (rules, default backends, forward actions), copied out of the
+/// cache for the builder: only those, not every Service of the members' namespaces.
 fn referenced_services(members: &[Arc<Ingress>], services: &[Arc<Service>]) -> Vec<Service> {
-    let namespaces: BTreeSet<String> = members.iter().filter_map(|m| m.namespace()).collect();
+    let wanted: BTreeSet<(String, String)> = members
+        .iter()
+        .flat_map(|m| {
+            let namespace = m.namespace().unwrap_or_default();
+            referenced_service_names(m).into_iter().map(move |name| (namespace.clone(), name))
+        })
+        .collect();
     services
         .iter()
-        .filter(|s| s.namespace().is_some_and(|ns| namespaces.contains(&ns)))
+        .filter(|s| wanted.contains(&(s.namespace().unwrap_or_default(), s.name_any())))
         .map(|s| s.as_ref().clone())
         .collect()
 }
