@@ -1,5 +1,5 @@
 //! Wiring of the Ingress controller: the caches it reads (IngressClasses, their parameters, and
-//! the Service controller's Service cache, shared so that Services are cached once) and what
+//! the one Service cache of `runtime::services`, shared so that Services are cached once) and what
 //! re-enqueues Ingresses — any class or parameters change re-enqueues them all
 //! (rare, and a no-op reconcile costs no AWS call), a Service change re-enqueues the Ingresses
 //! of its namespace that send traffic to it, a node-set change re-enqueues them all.
@@ -43,12 +43,13 @@ impl<F> IngressController<F> {
 
 /// The Ingress controller, ready to run; `None` when a cache never filled (its watch ended).
 /// Waiting matters: an Ingress resolved against an empty class cache looks foreign, and would
-/// be removed from its load balancer. `services` is the Service controller's cache: it fills only
-/// once that controller runs, so it is not waited for here; each reconcile waits for it before
-/// building.
+/// be removed from its load balancer. `services` is the one Service cache and `service_changes`
+/// every change to it: the cache fills only once the Service controller runs (its trigger drives
+/// the watch), so it is not waited for here; each reconcile waits for it before building.
 pub async fn controller(
     shared: Arc<Context>,
     services: Store<Service>,
+    service_changes: impl Stream<Item = Service> + Send + 'static,
     controller_name: &str,
     node_changes: impl Stream<Item = ()> + Send + 'static,
     config: Config,
@@ -90,7 +91,7 @@ pub async fn controller(
     info!(controller = controller_name, "Ingress controller ready");
     let run = controller
         .reconcile_all_on(reenqueue_all)
-        .watches(Api::<Service>::all(client), watcher::Config::default(), users)
+        .watches_stream(service_changes.map(Ok), users)
         .with_config(config)
         .graceful_shutdown_on(shutdown)
         .run(ingress::reconcile, ingress::error_policy, ctx)

@@ -14,7 +14,7 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Service};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::Controller;
 use kube::{Api, Client};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
@@ -29,6 +29,7 @@ use crate::metrics::Metrics;
 
 mod ingress;
 mod nodes;
+mod services;
 
 /// What the operator's Kubernetes client calls itself, so API server audit logs (and the RBAC
 /// test, which reads the test server's) can tell its requests apart.
@@ -107,13 +108,13 @@ pub async fn run_controllers_signalling_start(
     let controller_config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
     let shutdown = shutdown.shared();
 
-    // Services are cached once, by the Service controller's reflector, and the Ingress
-    // controller reads that same store.
-    let service_controller = Controller::new(Api::<Service>::all(client), watcher::Config::default());
-    let services = service_controller.store();
+    // Services are watched and cached once; the watch triggers the Service controller and feeds
+    // the Ingress controller the Services its Ingresses may name.
+    let services = services::watch_services(Api::<Service>::all(client));
     let Some(ingresses) = ingress::controller(
         ctx.clone(),
-        services,
+        services.store.clone(),
+        ReceiverStream::new(services.ingress_trigger),
         &settings.ingress_controller_name,
         ReceiverStream::new(ingress_node_changes),
         controller_config.clone(),
@@ -128,7 +129,7 @@ pub async fn run_controllers_signalling_start(
 
     info!("starting the Service and Ingress controllers");
     let _ = started.send(());
-    let service_controller = service_controller
+    let service_controller = Controller::for_stream(services.service_trigger, services.store)
         .reconcile_all_on(ReceiverStream::new(service_node_changes))
         .with_config(controller_config)
         .graceful_shutdown_on(shutdown)

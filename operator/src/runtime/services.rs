@@ -1,0 +1,185 @@
+//! The one Service watch: it keeps the one Service cache both controllers read, triggers the
+//! Service controller, and forwards every Service change to the Ingress controller. Services are
+//! decoded once per change and cached once.
+//!
+//! Most Services of a cluster are ClusterIP Services Elbow never acts on, yet the cache must hold
+//! every Service (a Service that becomes a LoadBalancer, or that an Ingress names, must be found
+//! there). So each Service is slimmed before it is cached: managedFields and the last-applied
+//! annotation always go (several KiB per Service, never read), and a Service neither controller
+//! can act on keeps only its identity, type and class.
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::{Service, ServiceSpec};
+use kube::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher::Event;
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::sync::mpsc;
+use tracing::warn;
+
+use crate::controllers::service::FINALIZER;
+
+/// Written by `kubectl apply`: a copy of the whole applied manifest.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// How many Service changes may wait for the Ingress controller before the watch waits for it.
+const INGRESS_BACKLOG: usize = 1024;
+
+/// The Service cache and what feeds each controller from it.
+pub struct ServiceWatch<S> {
+    pub store: Store<Service>,
+    /// The Service controller's trigger: every Service applied (created, changed, listed). Polling
+    /// it drives the watch and fills the store.
+    pub service_trigger: S,
+    /// Every Service change, deletions included, for the Ingress controller to map to the
+    /// Ingresses that name the Service.
+    pub ingress_trigger: mpsc::Receiver<Service>,
+}
+
+/// Watches every Service through `api`.
+pub fn watch_services(
+    api: Api<Service>,
+) -> ServiceWatch<impl Stream<Item = Result<Service, watcher::Error>> + Send + 'static> {
+    let (store, writer) = reflector::store::<Service>();
+    let (to_ingresses, ingress_trigger) = mpsc::channel(INGRESS_BACKLOG);
+    let service_trigger = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(keep_what_elbow_reads)
+        .reflect(writer)
+        .filter_map(move |event| {
+            let to_ingresses = to_ingresses.clone();
+            async move {
+                match event {
+                    Ok(Event::Apply(service) | Event::InitApply(service)) => {
+                        // A closed channel means the Ingress controller has stopped: nothing to tell.
+                        let _ = to_ingresses.send(service.clone()).await;
+                        Some(Ok(service))
+                    }
+                    Ok(Event::Delete(service)) => {
+                        let _ = to_ingresses.send(service).await;
+                        None
+                    }
+                    Ok(Event::Init | Event::InitDone) => None,
+                    Err(error) => {
+                        warn!(%error, "Service watch failed; retrying");
+                        Some(Err(error))
+                    }
+                }
+            }
+        });
+    ServiceWatch { store, service_trigger, ingress_trigger }
+}
+
+/// Clears what neither controller reads. The cache holds every Service of the cluster for as long
+/// as Elbow runs, so this decides most of the operator's memory.
+fn keep_what_elbow_reads(service: &mut Service) {
+    let metadata = &mut service.metadata;
+    metadata.managed_fields = None;
+    if let Some(annotations) = metadata.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+    if may_be_acted_on(service) {
+        return;
+    }
+    // Kept: name, namespace, uid and resourceVersion (the cache key and events), finalizers and
+    // deletionTimestamp (what a reconcile checks first), the type and class (whether the Service
+    // is ours, and the error an Ingress naming a ClusterIP Service gets).
+    let metadata = &mut service.metadata;
+    metadata.labels = None;
+    metadata.annotations = None;
+    metadata.owner_references = None;
+    service.spec = service.spec.take().map(|spec| ServiceSpec {
+        type_: spec.type_,
+        load_balancer_class: spec.load_balancer_class,
+        ..ServiceSpec::default()
+    });
+    service.status = None;
+}
+
+/// A LoadBalancer Service may be the Service controller's; a NodePort or LoadBalancer Service may
+/// be an Ingress backend; a Service with our finalizer (say, just turned ClusterIP) still has a
+/// load balancer to remove and a status to clear. Everything else is only ever looked up by name.
+fn may_be_acted_on(service: &Service) -> bool {
+    let type_ = service.spec.as_ref().and_then(|spec| spec.type_.as_deref());
+    matches!(type_, Some("LoadBalancer" | "NodePort"))
+        || service.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|f| f == FINALIZER))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, ServicePort, ServiceStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
+
+    use super::*;
+
+    fn service(type_: &str, finalizers: &[&str]) -> Service {
+        Service {
+            metadata: ObjectMeta {
+                name: Some("web".into()),
+                namespace: Some("shop".into()),
+                uid: Some("u-1".into()),
+                resource_version: Some("42".into()),
+                labels: Some(BTreeMap::from([("app".to_string(), "web".to_string())])),
+                annotations: Some(BTreeMap::from([
+                    (LAST_APPLIED.to_string(), "{\"kind\":\"Service\"}".to_string()),
+                    ("service.beta.kubernetes.io/aws-load-balancer-scheme".to_string(), "internal".to_string()),
+                ])),
+                managed_fields: Some(vec![ManagedFieldsEntry::default()]),
+                finalizers: Some(finalizers.iter().map(|f| f.to_string()).collect()),
+                ..Default::default()
+            },
+            spec: Some(ServiceSpec {
+                type_: Some(type_.into()),
+                load_balancer_class: Some("elbow.dev/nlb".into()),
+                ports: Some(vec![ServicePort { port: 80, node_port: Some(30080), ..Default::default() }]),
+                selector: Some(BTreeMap::from([("app".to_string(), "web".to_string())])),
+                ..Default::default()
+            }),
+            status: Some(ServiceStatus {
+                load_balancer: Some(LoadBalancerStatus {
+                    ingress: Some(vec![LoadBalancerIngress { hostname: Some("nlb.example".into()), ..Default::default() }]),
+                }),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn slimmed(service: &Service) -> Service {
+        let mut copy = service.clone();
+        keep_what_elbow_reads(&mut copy);
+        copy
+    }
+
+    #[test]
+    fn services_elbow_may_act_on_keep_everything_but_managed_fields_and_the_last_applied_copy() {
+        for original in [service("LoadBalancer", &[]), service("NodePort", &[]), service("ClusterIP", &[FINALIZER])] {
+            let kept = slimmed(&original);
+            assert_eq!(kept.metadata.managed_fields, None);
+            let annotations = kept.metadata.annotations.clone().unwrap_or_default();
+            assert!(!annotations.contains_key(LAST_APPLIED));
+            assert_eq!(annotations.get("service.beta.kubernetes.io/aws-load-balancer-scheme").unwrap(), "internal");
+            assert_eq!((&kept.spec, &kept.status), (&original.spec, &original.status));
+            assert_eq!(kept.metadata.labels, original.metadata.labels);
+        }
+    }
+
+    #[test]
+    fn other_services_keep_only_identity_type_and_class() {
+        for type_ in ["ClusterIP", "ExternalName"] {
+            let original = service(type_, &["example.com/other"]);
+            let kept = slimmed(&original);
+            let metadata = &kept.metadata;
+            assert_eq!((metadata.name.as_deref(), metadata.namespace.as_deref()), (Some("web"), Some("shop")));
+            assert_eq!((metadata.uid.as_deref(), metadata.resource_version.as_deref()), (Some("u-1"), Some("42")));
+            assert_eq!(metadata.finalizers, original.metadata.finalizers);
+            assert_eq!((&metadata.labels, &metadata.annotations, &metadata.managed_fields), (&None, &None, &None));
+            let spec = kept.spec.expect("spec kept");
+            assert_eq!(spec.type_.as_deref(), Some(type_));
+            assert_eq!(spec.load_balancer_class.as_deref(), Some("elbow.dev/nlb"));
+            assert_eq!((spec.ports, spec.selector), (None, None));
+            assert_eq!(kept.status, None);
+        }
+    }
+}
