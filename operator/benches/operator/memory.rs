@@ -28,6 +28,9 @@ use crate::reconciles;
 const CHILD_URL_ENV: &str = "ELBOW_BENCH_OPERATOR_URL";
 const CHILD_SERVICES_ENV: &str = "ELBOW_BENCH_OPERATOR_SERVICES";
 const CHILD_NODES_ENV: &str = "ELBOW_BENCH_OPERATOR_NODES";
+/// A command to start the operator child under, for diagnosis (`heaptrack`, say). The figures
+/// then describe the wrapper's process, not the operator's.
+const WRAPPER_ENV: &str = "ELBOW_BENCH_OPERATOR_WRAPPER";
 /// The line the child prints once every Service has been reconciled at least once, i.e. is in
 /// its cache and was looked at.
 const ALL_RECONCILED: &str = "reconciled every Service";
@@ -66,7 +69,16 @@ pub async fn measure(cluster: &Cluster) -> Memory {
     let selected = watcher::Config::default().labels(&format!("{LOAD_BALANCER_LABEL}=true"));
     let mut hostnames = HostnameWatch::start(Api::<Service>::namespaced(client.clone(), "default"), selected).await;
     let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe().expect("the benchmark's own path"))
+    let own_path = std::env::current_exe().expect("the benchmark's own path");
+    let mut command = match std::env::var_os(WRAPPER_ENV) {
+        Some(wrapper) => {
+            let mut command = Command::new(wrapper);
+            command.arg(own_path);
+            command
+        }
+        None => Command::new(own_path),
+    };
+    let mut child = command
         .env(CHILD_URL_ENV, server.url())
         .env(CHILD_SERVICES_ENV, cluster.services.to_string())
         .env(CHILD_NODES_ENV, cluster.nodes.to_string())
