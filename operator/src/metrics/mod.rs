@@ -11,6 +11,8 @@
 //! - `managed_load_balancers`, from what [`cloud::Metered`] sees of load balancers tagged with the
 //!   cluster
 //! - `leader`: 1 while this replica holds the leader-election lease (or runs without election)
+//! - `cached_objects{kind}`: how many Services and Nodes the operator's caches hold, the main
+//!   driver of its memory (docs/operations.md, "Benchmark")
 
 pub mod cloud;
 mod managed;
@@ -51,6 +53,11 @@ struct CloudCallLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ApiLabels {
     service: &'static str,
     api: &'static str,
@@ -85,6 +92,7 @@ struct Inner {
     cloud_call_duration: HistogramFamily<ApiLabels>,
     managed_load_balancers: Gauge,
     leader: Gauge,
+    cached_objects: Family<KindLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -122,6 +130,8 @@ impl Metrics {
         );
         let leader = Gauge::default();
         registry.register("leader", "1 while this replica leads and runs the controllers", leader.clone());
+        let cached_objects = Family::<KindLabels, Gauge>::default();
+        registry.register("cached_objects", "Objects held in the operator's caches, by kind", cached_objects.clone());
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -132,6 +142,7 @@ impl Metrics {
                 cloud_call_duration,
                 managed_load_balancers,
                 leader,
+                cached_objects,
             }),
         }
     }
@@ -165,6 +176,11 @@ impl Metrics {
 
     pub fn set_leader(&self, leading: bool) {
         self.inner.leader.set(i64::from(leading));
+    }
+
+    /// The `cached_objects` gauge of one kind (`Service`, `Node`), for its watch to keep.
+    pub fn cached_objects(&self, kind: &'static str) -> Gauge {
+        self.inner.cached_objects.get_or_create_owned(&KindLabels { kind })
     }
 
     /// A tracker of this cluster's load balancers that keeps the `managed_load_balancers` gauge.

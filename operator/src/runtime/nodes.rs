@@ -5,21 +5,32 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus};
 use kube::Api;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::mpsc;
 use tracing::warn;
 
+use super::LIST_PAGE_SIZE;
 use crate::controllers::nodes::NodeSetTracker;
 use elbow_model::build::nodes::is_eligible;
 
 /// Keeps `writer`'s store in sync with the cluster's nodes and signals every controller whenever
 /// the load-balancer-relevant node set changes (a full channel means a signal is already pending,
-/// which is just as good).
-pub async fn watch_nodes(api: Api<Node>, writer: reflector::store::Writer<Node>, changed: Vec<mpsc::Sender<()>>) {
+/// which is just as good). `cached` is kept at the number of nodes cached.
+pub async fn watch_nodes(
+    api: Api<Node>,
+    writer: reflector::store::Writer<Node>,
+    changed: Vec<mpsc::Sender<()>>,
+    cached: Gauge,
+) {
+    let store = writer.as_reader();
     let mut tracker = NodeSetTracker::new(is_eligible);
-    let events =
-        watcher(api, watcher::Config::default()).default_backoff().modify(keep_what_elbow_reads).reflect(writer);
+    let events = watcher(api, watcher::Config::default().page_size(LIST_PAGE_SIZE))
+        .default_backoff()
+        .modify(keep_what_elbow_reads)
+        .reflect(writer);
     futures::pin_mut!(events);
     while let Some(event) = events.next().await {
+        cached.set(i64::try_from(store.len()).unwrap_or(i64::MAX));
         match event {
             Ok(event) => {
                 if tracker.observe(&event) {

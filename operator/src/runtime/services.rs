@@ -6,17 +6,21 @@
 //! every Service (a Service that becomes a LoadBalancer, or that an Ingress names, must be found
 //! there). So each Service is slimmed before it is cached: managedFields and the last-applied
 //! annotation always go (several KiB per Service, never read), and a Service neither controller
-//! can act on keeps only its identity, type and class.
+//! can act on keeps only its identity, type and class. For the same reason the Service controller
+//! is woken only for Services it may have work on: a cluster of 10,000 Services with 100 load
+//! balancers costs 100 reconciles at start and on every node change, not 10,000.
 
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, stream};
 use k8s_openapi::api::core::v1::{Service, ServiceSpec};
 use kube::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::Event;
 use kube::runtime::{WatchStreamExt, watcher};
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::mpsc;
 use tracing::warn;
 
+use super::LIST_PAGE_SIZE;
 use crate::controllers::service::FINALIZER;
 
 /// Written by `kubectl apply`: a copy of the whole applied manifest.
@@ -28,32 +32,38 @@ const INGRESS_BACKLOG: usize = 1024;
 /// The Service cache and what feeds each controller from it.
 pub struct ServiceWatch<S> {
     pub store: Store<Service>,
-    /// The Service controller's trigger: every Service applied (created, changed, listed). Polling
-    /// it drives the watch and fills the store.
+    /// The Service controller's trigger: every Service it may have work on, when it is applied
+    /// (created, changed, listed) and whenever the node set changes. Polling it drives the watch
+    /// and fills the store.
     pub service_trigger: S,
     /// Every Service change, deletions included, for the Ingress controller to map to the
     /// Ingresses that name the Service.
     pub ingress_trigger: mpsc::Receiver<Service>,
 }
 
-/// Watches every Service through `api`.
+/// Watches every Service through `api`; `node_changes` says when the node set changed, `cached`
+/// is kept at the number of Services cached.
 pub fn watch_services(
     api: Api<Service>,
+    node_changes: impl Stream<Item = ()> + Send + 'static,
+    cached: Gauge,
 ) -> ServiceWatch<impl Stream<Item = Result<Service, watcher::Error>> + Send + 'static> {
     let (store, writer) = reflector::store::<Service>();
     let (to_ingresses, ingress_trigger) = mpsc::channel(INGRESS_BACKLOG);
-    let service_trigger = watcher(api, watcher::Config::default())
+    let counted = store.clone();
+    let changes = watcher(api, watcher::Config::default().page_size(LIST_PAGE_SIZE))
         .default_backoff()
         .modify(keep_what_elbow_reads)
         .reflect(writer)
         .filter_map(move |event| {
             let to_ingresses = to_ingresses.clone();
+            cached.set(i64::try_from(counted.len()).unwrap_or(i64::MAX));
             async move {
                 match event {
                     Ok(Event::Apply(service) | Event::InitApply(service)) => {
                         // A closed channel means the Ingress controller has stopped: nothing to tell.
                         let _ = to_ingresses.send(service.clone()).await;
-                        Some(Ok(service))
+                        wakes_service_controller(&service).then_some(Ok(service))
                     }
                     Ok(Event::Delete(service)) => {
                         let _ = to_ingresses.send(service).await;
@@ -67,6 +77,13 @@ pub fn watch_services(
                 }
             }
         });
+    // A node change may move targets of every load balancer, and of nothing else.
+    let with_load_balancers = store.clone();
+    let node_wakeups = node_changes.flat_map(move |()| {
+        let services = with_load_balancers.state();
+        stream::iter(services.into_iter().filter(|s| wakes_service_controller(s)).map(|s| Ok(Service::clone(&s))))
+    });
+    let service_trigger = stream::select(changes, node_wakeups);
     ServiceWatch { store, service_trigger, ingress_trigger }
 }
 
@@ -96,13 +113,22 @@ fn keep_what_elbow_reads(service: &mut Service) {
     service.status = None;
 }
 
-/// A LoadBalancer Service may be the Service controller's; a NodePort or LoadBalancer Service may
-/// be an Ingress backend; a Service with our finalizer (say, just turned ClusterIP) still has a
-/// load balancer to remove and a status to clear. Everything else is only ever looked up by name.
+/// A NodePort or LoadBalancer Service may be an Ingress backend, and whatever the Service
+/// controller may act on must be cached whole. Everything else is only ever looked up by name.
 fn may_be_acted_on(service: &Service) -> bool {
-    let type_ = service.spec.as_ref().and_then(|spec| spec.type_.as_deref());
-    matches!(type_, Some("LoadBalancer" | "NodePort"))
+    service_type(service) == Some("NodePort") || wakes_service_controller(service)
+}
+
+/// A LoadBalancer Service may be the Service controller's (its class decides); a Service with our
+/// finalizer (say, just turned ClusterIP, or deleted) still has a load balancer to remove and a
+/// status to clear. Any other Service the controller would look at and leave alone.
+fn wakes_service_controller(service: &Service) -> bool {
+    service_type(service) == Some("LoadBalancer")
         || service.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|f| f == FINALIZER))
+}
+
+fn service_type(service: &Service) -> Option<&str> {
+    service.spec.as_ref().and_then(|spec| spec.type_.as_deref())
 }
 
 #[cfg(test)]
@@ -139,7 +165,10 @@ mod tests {
             }),
             status: Some(ServiceStatus {
                 load_balancer: Some(LoadBalancerStatus {
-                    ingress: Some(vec![LoadBalancerIngress { hostname: Some("nlb.example".into()), ..Default::default() }]),
+                    ingress: Some(vec![LoadBalancerIngress {
+                        hostname: Some("nlb.example".into()),
+                        ..Default::default()
+                    }]),
                 }),
                 ..Default::default()
             }),
@@ -163,6 +192,19 @@ mod tests {
             assert_eq!((&kept.spec, &kept.status), (&original.spec, &original.status));
             assert_eq!(kept.metadata.labels, original.metadata.labels);
         }
+    }
+
+    #[test]
+    fn only_load_balancers_and_services_with_our_finalizer_wake_the_service_controller() {
+        let wakes = |type_, finalizers| wakes_service_controller(&service(type_, finalizers));
+        assert!(wakes("LoadBalancer", &[]));
+        assert!(wakes("ClusterIP", &[FINALIZER]), "a Service that stopped being a LoadBalancer must be cleaned up");
+        assert!(!wakes("NodePort", &[]));
+        assert!(!wakes("ClusterIP", &["example.com/other"]));
+        // What wakes the controller is what it then reads from the cache: it must be cached whole.
+        let mut slim = service("ClusterIP", &[FINALIZER]);
+        keep_what_elbow_reads(&mut slim);
+        assert_eq!(slim.spec, service("ClusterIP", &[FINALIZER]).spec);
     }
 
     #[test]
