@@ -3,9 +3,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_playground::{Aws, Prepared, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::json;
@@ -60,4 +62,71 @@ async fn a_load_balancer_service_gets_an_nlb_and_loses_it_on_deletion() {
     assert!(cloud.load_balancers().is_empty(), "the load balancer is deleted before the finalizer is released");
     assert!(cloud.target_groups().is_empty());
     sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ingresses_of_one_group_that_arrive_together_cost_one_deploy() {
+    // The operator starts once the group's three members exist, so all three are in its cache
+    // and all three are queued at once, as after a `kubectl apply` of a whole directory.
+    let prepared = Prepared::fake("e2e-group", 3).await.unwrap();
+    let client = prepared.server.client.clone();
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), "default");
+    let class: IngressClass =
+        serde_json::from_value(json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }))
+            .unwrap();
+    Api::<IngressClass>::all(client.clone()).create(&PostParams::default(), &class).await.unwrap();
+    let names = ["web", "api", "shop"];
+    for name in names {
+        let service: Service = serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "spec": { "type": "NodePort", "selector": { "app": name }, "ports": [{ "port": 80 }] }
+        }))
+        .unwrap();
+        services.create(&PostParams::default(), &service).await.unwrap();
+        let ingress: Ingress = serde_json::from_value(json!({
+            "metadata": { "name": name, "annotations": { "alb.ingress.kubernetes.io/group.name": "store" } },
+            "spec": { "ingressClassName": "elbow", "rules": [{ "host": format!("{name}.example.com"), "http": { "paths": [{
+                "path": "/", "pathType": "Prefix",
+                "backend": { "service": { "name": name, "port": { "number": 80 } } }
+            }] } }] }
+        }))
+        .unwrap();
+        ingresses.create(&PostParams::default(), &ingress).await.unwrap();
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = prepared.operator_settings(elbow::metrics::Metrics::new());
+    let operator = tokio::spawn(elbow::runtime::run_controllers(
+        prepared.operator_client().unwrap(),
+        prepared.cloud.clone(),
+        settings,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    for name in names {
+        eventually("every member's hostname", async || {
+            ingresses.get(name).await.ok()?.status?.load_balancer?.ingress?.first()?.hostname.clone()
+        })
+        .await;
+    }
+    // Whichever reconcile takes the group's lock first adopts the other two members and deploys
+    // the whole group; the others find nothing to change. Each deploy that changes something is
+    // one SuccessfullyReconciled event, published before any member's status is written.
+    let events: Api<Event> = Api::namespaced(client, "default");
+    let deploys: Vec<String> = events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("SuccessfullyReconciled"))
+        .filter_map(|e| e.note)
+        .collect();
+    assert_eq!(deploys.len(), 1, "one deploy for the group: {deploys:?}");
+    assert_eq!(prepared.cloud.load_balancers().len(), 1);
+    assert_eq!(prepared.cloud.counter().count(elbow_cloud::Api::ModifyRule), 0, "no rule moved");
+    let _ = stop.send(());
+    operator.await.unwrap();
 }

@@ -67,6 +67,17 @@ impl ClassView {
             .filter(|ingress| matches!(self.standing(ingress), Standing::Member { group: ref g, .. } if g == group))
             .collect()
     }
+
+    /// Ingresses that resolve to `group` but have joined no group yet: new arrivals whose own
+    /// reconcile has not run. Adopted by whichever member's reconcile comes first (see `join`).
+    pub fn arrivals(&self, ingresses: &Store<Ingress>, group: &GroupId) -> Vec<Arc<Ingress>> {
+        ingresses
+            .state()
+            .into_iter()
+            .filter(|ingress| joined_groups(ingress).is_empty())
+            .filter(|ingress| matches!(self.standing(ingress), Standing::Member { group: ref g, .. } if g == group))
+            .collect()
+    }
 }
 
 /// The groups `ingress` joined, by the finalizers it carries.

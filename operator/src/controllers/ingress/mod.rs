@@ -5,7 +5,9 @@
 //!    changed away from Elbow, group renamed) are deployed without it, then that finalizer goes;
 //! 2. if the Ingress is ours, its group's finalizer is added before any cloud call, the group's
 //!    stack is built from all members (a user error is reported on every member and changes
-//!    nothing) and deployed, and every member's status gets the ALB's DNS name.
+//!    nothing) and deployed, and every member's status gets the ALB's DNS name. New Ingresses of
+//!    the group not yet reconciled are adopted first (their finalizer added), so that members
+//!    created together cost one deploy, not one each.
 //!
 //! The last member leaving deploys the empty stack, which deletes the ALB.
 
@@ -26,7 +28,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 pub use membership::{ClassView, Standing, joined_groups};
 pub use references::referenced_service_names;
@@ -155,6 +157,13 @@ async fn join(
     let this = ObjectRef::from_obj(&ingress);
     let mut members: Vec<Arc<Ingress>> =
         view.members(&ctx.ingresses, group).into_iter().filter(|m| ObjectRef::from_obj(m.as_ref()) != this).collect();
+    for arrival in view.arrivals(&ctx.ingresses, group) {
+        if ObjectRef::from_obj(arrival.as_ref()) != this
+            && let Some(adopted) = adopt(&arrival, group, view, ctx).await
+        {
+            members.push(Arc::new(adopted));
+        }
+    }
     members.push(Arc::new(ingress.clone()));
 
     let outcome = match deploy_group(group, &members, params, ctx).await {
@@ -177,6 +186,26 @@ async fn join(
     }
     write_hostnames(ctx, &members, outcome.dns_name.as_deref()).await?;
     Ok(Action::requeue(ctx.shared.settings.resync_period))
+}
+
+/// Gives a new arrival the group's finalizer so that this deploy includes it. Without this, a
+/// group whose members are created together is redeployed once per member, each time moving
+/// rules to new priorities. `None` when the arrival is left to its own reconcile, which is the
+/// authority on it and reports its own errors: its namespace is refused, or the patch failed
+/// (deleted or changed meanwhile).
+async fn adopt(arrival: &Ingress, group: &GroupId, view: &ClassView, ctx: &IngressContext) -> Option<Ingress> {
+    let Standing::Member { params, .. } = view.standing(arrival) else { return None };
+    if !matches!(namespace_refused(arrival, params.as_ref(), ctx).await, Ok(None)) {
+        return None;
+    }
+    let api: Api<Ingress> = Api::namespaced(ctx.shared.client.clone(), &arrival.namespace().unwrap_or_default());
+    match finalizers::add(&api, arrival, &group_finalizer(group)).await {
+        Ok(updated) => Some(updated.unwrap_or_else(|| arrival.clone())),
+        Err(error) => {
+            debug!(ingress = %ObjectRef::from_obj(arrival), %error, "not adopted into its group now; its own reconcile will join it");
+            None
+        }
+    }
 }
 
 /// Builds and deploys the group's stack. The inner error is the users' to fix.
