@@ -23,7 +23,13 @@ pub struct Owned {
 
 impl Owned {
     pub fn is_empty(&self) -> bool {
-        self.lbs.is_empty() && self.targets.is_empty() && self.listeners.is_empty() && self.node_rules.is_empty()
+        // Security groups included: the frontend groups and, once the last stack is gone, the
+        // cluster's shared backend group.
+        self.lbs.is_empty()
+            && self.targets.is_empty()
+            && self.listeners.is_empty()
+            && self.groups.is_empty()
+            && self.node_rules.is_empty()
     }
 }
 

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod shared;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use elbow_model::{ResourceId, RuleSource, SecurityGroupRef, Stack, StackId, Tags
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
-use tracing::info;
+use tracing::{info, warn};
 
 pub use error::DeployError;
 
@@ -55,8 +56,12 @@ pub struct Deployer {
     cloud: Arc<dyn Cloud>,
     settings: DeploySettings,
     /// A tokio mutex: a rebuild of the index is single-flight, and deploys wait for it. It is held
-    /// only to read and write entries otherwise, never across a stack's own cloud calls.
+    /// only to read and write entries and to create or delete the shared backend group, never
+    /// across a stack's own cloud calls.
     index: Mutex<Option<ClusterIndex>>,
+    /// Deploys between checkout and check-in. The backend group is deleted only when the last
+    /// stack is gone and no other deploy is under way (one may be about to attach the group).
+    deploys_in_flight: AtomicUsize,
     applied: StdMutex<HashMap<StackId, Applied>>,
     /// The tags each stack's deploys asked for, by resource: how a tag Elbow set is told from one
     /// someone else set when it is no longer desired. Kept through failed deploys (which may have
@@ -77,6 +82,7 @@ impl Deployer {
             cloud,
             settings,
             index: Mutex::new(None),
+            deploys_in_flight: AtomicUsize::new(0),
             applied: StdMutex::new(HashMap::new()),
             tags_asked: StdMutex::new(HashMap::new()),
         }
@@ -87,7 +93,7 @@ impl Deployer {
         if let Some(outcome) = self.unchanged(&desired.id, &hash) {
             return Ok(outcome);
         }
-        let (mut entry, backend_group) = self.checkout(desired).await?;
+        let (mut entry, backend_group, in_flight) = self.checkout(desired).await?;
         let cloud = self.cloud.as_ref();
         if entry.rediscover {
             let (lb_names, tg_names) = names_of(desired, &entry);
@@ -116,8 +122,9 @@ impl Deployer {
         };
         let outcome = with_load_balancer(outcome, desired, &applier);
         self.record_tags(desired, result.is_ok());
-        self.check_in(&desired.id, applier.actual, result.as_ref().err()).await;
+        let released = self.check_in(&desired.id, applier.actual, result.as_ref().err(), in_flight).await;
         result?;
+        released?;
         if outcome.changed {
             info!(stack = %desired.id, steps = outcome.steps.len(), "deployed");
         }
@@ -179,7 +186,7 @@ impl Deployer {
     /// The stack's known state and the backend group id, after making sure the index is fresh,
     /// the desired names are not taken by foreign resources, and the backend group exists if the
     /// stack needs it.
-    async fn checkout(&self, desired: &Stack) -> Result<(StackEntry, Option<String>), DeployError> {
+    async fn checkout(&self, desired: &Stack) -> Result<(StackEntry, Option<String>, InFlight<'_>), DeployError> {
         let mut guard = self.index.lock().await;
         let stale = guard.as_ref().is_none_or(|index| index.built_at.elapsed() >= self.settings.drift_period);
         let index = match guard.take().filter(|_| !stale) {
@@ -197,27 +204,95 @@ impl Deployer {
                     .await?;
             index.backend_group = Some(id);
         }
-        Ok((entry, index.backend_group.clone()))
+        // Counted while the index is locked, so a check-in deciding to delete the backend group
+        // either sees this deploy or runs before it read the group's id.
+        let in_flight = InFlight::start(&self.deploys_in_flight);
+        Ok((entry, index.backend_group.clone(), in_flight))
     }
 
-    async fn check_in(&self, stack: &StackId, actual: actual::ActualStack, error: Option<&DeployError>) {
+    /// Records what the deploy left. Fails only when this was the last stack and the shared
+    /// backend group could not be deleted; the next deploy of the (empty) stack tries again.
+    async fn check_in(
+        &self,
+        stack: &StackId,
+        actual: actual::ActualStack,
+        error: Option<&DeployError>,
+        in_flight: InFlight<'_>,
+    ) -> Result<(), DeployError> {
         let succeeded = error.is_none();
         if !succeeded {
             self.forget_outcome(stack);
         }
         let mut guard = self.index.lock().await;
+        // Under the lock: of two last stacks checked in one after the other, the second sees the
+        // first done, and deletes the backend group.
+        in_flight.finish();
         if error.is_some_and(DeployError::contradicts_known_state) {
             // Something the index vouched for is gone (the shared backend group deleted by hand,
             // say), or a name it thought free was taken since it was built (by a foreign load
             // balancer, which the rebuilt index reports as a conflict): the next deploy rebuilds it.
             *guard = None;
-            return;
+            return Ok(());
         }
-        let Some(index) = guard.as_mut() else { return };
+        let Some(index) = guard.as_mut() else { return Ok(()) };
         if succeeded && actual.is_empty() {
             index.stacks.remove(stack);
+            if index.stacks.is_empty() && self.deploys_in_flight.load(Ordering::SeqCst) == 0 {
+                return self.release_backend_group(index).await;
+            }
         } else {
             index.stacks.insert(stack.clone(), StackEntry { actual, detailed: succeeded, rediscover: !succeeded });
+        }
+        Ok(())
+    }
+}
+
+impl Deployer {
+    /// Deletes the shared backend group once no stack of the cluster is left: nothing of Elbow's
+    /// outlives its last load balancer. As with a stack's own groups, AWS refuses while a deleted
+    /// load balancer's network interfaces still hold the group (DependencyViolation, for minutes
+    /// after a network load balancer goes); that is a retryable error, so the last owner's
+    /// finalizer stays until the group is gone.
+    async fn release_backend_group(&self, index: &mut ClusterIndex) -> Result<(), DeployError> {
+        let Some(id) = index.backend_group.take() else { return Ok(()) };
+        match self.cloud.delete_security_group(&id).await {
+            Ok(()) => {
+                info!(group = %id, "deleted the shared backend security group: no load balancer is left");
+                Ok(())
+            }
+            Err(error) if error.kind == elbow_cloud::CloudErrorKind::NotFound => Ok(()),
+            Err(source) => {
+                warn!(group = %id, error = %source, "the shared backend security group could not be deleted yet");
+                index.backend_group = Some(id.clone());
+                Err(DeployError::Apply { step: format!("delete the shared backend security group {id}"), source })
+            }
+        }
+    }
+}
+
+/// One deploy between checkout and check-in, counted in `deploys_in_flight` until it checks in
+/// or, when it ends early with an error, until dropped.
+struct InFlight<'a> {
+    counter: &'a AtomicUsize,
+    finished: bool,
+}
+
+impl<'a> InFlight<'a> {
+    fn start(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        InFlight { counter, finished: false }
+    }
+
+    fn finish(mut self) {
+        self.finished = true;
+        self.counter.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.counter.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The cluster's shared backend security group: attached to every Elbow load balancer and admitted
 //! by the node groups on the NodePorts, so one node rule per port serves every load balancer. It
-//! belongs to the cluster, not to a stack, so no stack's deploy ever deletes it.
+//! belongs to the cluster, not to a stack: the first stack that needs it creates it, and the
+//! deployer deletes it when the last stack is gone (`Deployer::release_backend_group`).
 
 use elbow_cloud::{Cloud, CloudErrorKind, SecurityGroupFilter};
 use elbow_model::tags::ownership_tags;

@@ -235,6 +235,38 @@ async fn deleting_removes_everything_of_the_stack_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn the_backend_group_goes_with_the_last_stack_and_comes_back_with_the_next() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let (web, api) = (Svc::new("web"), Svc::new("api"));
+    deployer.deploy(&web.stack()).await.expect("web deployed");
+    deployer.deploy(&api.stack()).await.expect("api deployed");
+
+    deployer.deploy(&Stack::empty(web.id())).await.expect("web deleted");
+    assert!(inventory(&cloud).groups.contains(&backend()), "api still uses the backend group");
+    deployer.deploy(&Stack::empty(api.id())).await.expect("api deleted");
+    let left = inventory(&cloud);
+    assert_eq!((left.load_balancers.len(), left.groups.len(), left.node_rules.len()), (0, 0, 0), "nothing left");
+
+    deployer.deploy(&web.stack()).await.expect("web deployed again");
+    assert!(inventory(&cloud).groups.contains(&backend()), "a new backend group for the new load balancer");
+}
+
+#[tokio::test]
+async fn the_last_two_stacks_deleted_at_once_take_the_backend_group_with_them() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let (web, api) = (Svc::new("web"), Svc::new("api"));
+    deployer.deploy(&web.stack()).await.expect("web deployed");
+    deployer.deploy(&api.stack()).await.expect("api deployed");
+    let (web_gone, api_gone) = (Stack::empty(web.id()), Stack::empty(api.id()));
+    let (a, b) = tokio::join!(deployer.deploy(&web_gone), deployer.deploy(&api_gone));
+    a.expect("web deleted");
+    b.expect("api deleted");
+    assert_eq!(inventory(&cloud).groups, Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn a_foreign_load_balancer_with_our_name_is_a_conflict_and_is_left_alone() {
     let cloud = cloud();
     let svc = Svc::new("web");
@@ -438,15 +470,17 @@ async fn a_foreign_security_group_with_the_frontend_name_is_a_conflict_and_is_le
 }
 
 #[tokio::test]
-async fn a_shared_backend_group_deleted_by_hand_is_recreated_by_the_next_attempt() {
-    use elbow_cloud::Cloud;
+async fn a_shared_backend_group_deleted_elsewhere_is_recreated_by_the_next_attempt() {
     let cloud = cloud();
+    let elsewhere = deployer(&cloud);
     let deployer = deployer(&cloud);
     let gone = Svc::new("gone");
     deployer.deploy(&gone.stack()).await.expect("deployed");
-    deployer.deploy(&Stack::empty(gone.id())).await.expect("deleted");
     let backend_id = cloud.security_groups().into_iter().find(|g| g.group_name == backend()).expect("backend").id;
-    cloud.delete_security_group(&backend_id).await.expect("deleted by hand");
+    // Another deployer (a previous leader's, or a restart's) deletes the last stack, and the
+    // backend group with it, behind this deployer's index.
+    elsewhere.deploy(&Stack::empty(gone.id())).await.expect("deleted by another deployer");
+    assert!(cloud.security_groups().iter().all(|g| g.id != backend_id), "the backend group went with the last stack");
 
     let web = Svc::new("web");
     let first = deployer.deploy(&web.stack()).await.expect_err("the index still names the deleted group");
@@ -542,7 +576,7 @@ async fn groups_still_in_use_after_the_load_balancer_is_gone_are_a_retryable_err
     assert!(outcome.changed);
     let left = inventory(&cloud);
     assert_eq!(left.target_groups, Vec::<(String, Vec<String>)>::new());
-    assert_eq!(left.groups, [backend()]);
+    assert_eq!(left.groups, Vec::<String>::new(), "the backend group went with the last stack");
     assert_eq!(left.node_rules, Vec::<u16>::new());
 }
 
