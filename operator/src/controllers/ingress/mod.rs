@@ -12,7 +12,6 @@
 //! The last member leaving deploys the empty stack, which deletes the ALB.
 
 mod membership;
-mod references;
 mod status;
 
 use std::collections::BTreeSet;
@@ -30,8 +29,8 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use tracing::{debug, info, warn};
 
+pub use elbow_model::build::ingress::referenced_service_names;
 pub use membership::{ClassView, Standing, joined_groups};
-pub use references::referenced_service_names;
 
 use super::{Error, error_chain, finalizers};
 use crate::context::IngressContext;

@@ -4,11 +4,14 @@
 //! JSON shapes are accepted as they are. A backend Service that does not exist yet, or an
 //! `actions.<name>` that is missing, answers 503 rather than failing the group, as there.
 
-use k8s_openapi::api::networking::v1::IngressBackend;
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use serde::Deserialize;
 
+use crate::build::annotations::Annotations;
 use crate::build::error::BuildError;
-use crate::build::ingress::group::Member;
+use crate::build::ingress::group::{Member, annotations_of};
 use crate::build::ingress::target_groups::{BackendPort, TargetGroups};
 use crate::stack::{Action, ResourceId, WeightedTargetGroup};
 
@@ -16,6 +19,32 @@ use crate::stack::{Action, ResourceId, WeightedTargetGroup};
 pub const USE_ANNOTATION: &str = "use-annotation";
 /// ELBv2's limit on target groups in one forward action.
 const MAX_FORWARD_TARGET_GROUPS: usize = 5;
+
+/// The names of the Services (in its own namespace) that `ingress` sends traffic to: those its
+/// rules and default backend name, and, for a `use-annotation` backend, those its
+/// `actions.<name>` forward action names. The controller routes Service changes with this and
+/// copies only these Services out of its cache for the build, so it reads the annotations exactly
+/// as the build does: an action that does not parse names no Service (the build reports it).
+pub fn referenced_service_names(ingress: &Ingress) -> BTreeSet<String> {
+    let annotations = Annotations::ingress(annotations_of(ingress));
+    let spec = ingress.spec.as_ref();
+    let default_backend = spec.and_then(|s| s.default_backend.as_ref());
+    let rules = spec.and_then(|s| s.rules.as_ref()).into_iter().flatten();
+    let path_backends = rules.flat_map(|rule| rule.http.iter().flat_map(|http| &http.paths)).map(|path| &path.backend);
+    let mut names = BTreeSet::new();
+    for service in default_backend.into_iter().chain(path_backends).filter_map(|b| b.service.as_ref()) {
+        if service.port.as_ref().and_then(|p| p.name.as_deref()) != Some(USE_ANNOTATION) {
+            names.insert(service.name.clone());
+            continue;
+        }
+        let suffix = format!("actions.{}", service.name);
+        if let Ok(Some(action)) = annotations.json::<AnnotatedAction>(&suffix, ACTION_SHAPE) {
+            let tuples = action.forward_config.map(|config| config.target_groups).unwrap_or_default();
+            names.extend(tuples.into_iter().filter_map(|tuple| tuple.service_name));
+        }
+    }
+    names
+}
 
 /// The action for one Ingress backend (a path's or the default backend).
 pub(crate) fn backend_action(
@@ -259,5 +288,36 @@ fn unsupported_arn(annotation: &str) -> BuildError {
         feature: "forwarding to a target group by ARN".into(),
         annotation: annotation.to_string(),
         value: "targetGroupARN".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn rules_default_backend_and_the_forward_actions_in_use_name_services() {
+        let ingress: Ingress = serde_json::from_value(json!({
+            "metadata": { "name": "web", "annotations": {
+                "alb.ingress.kubernetes.io/actions.split": r#"{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"blue","servicePort":"80","weight":80},{"serviceName":"green","servicePort":"80","weight":20}]}}"#,
+                "alb.ingress.kubernetes.io/actions.broken": "{not json",
+                "alb.ingress.kubernetes.io/actions.unused": r#"{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"idle","servicePort":"80"}]}}"#,
+                "example.com/other": r#"{"serviceName":"ignored"}"#
+            } },
+            "spec": {
+                "defaultBackend": { "service": { "name": "fallback", "port": { "number": 80 } } },
+                "rules": [{ "http": { "paths": [
+                    { "path": "/", "pathType": "Prefix", "backend": { "service": { "name": "web", "port": { "number": 80 } } } },
+                    { "path": "/split", "pathType": "Prefix", "backend": { "service": { "name": "split", "port": { "name": USE_ANNOTATION } } } },
+                    { "path": "/broken", "pathType": "Prefix", "backend": { "service": { "name": "broken", "port": { "name": USE_ANNOTATION } } } }
+                ] } }]
+            }
+        }))
+        .unwrap();
+        let names: Vec<String> = referenced_service_names(&ingress).into_iter().collect();
+        // Not "split" or "broken" (action names, not Services), nor "idle" (no backend uses that action).
+        assert_eq!(names, ["blue", "fallback", "green", "web"]);
     }
 }

@@ -109,7 +109,7 @@ pub fn is_valid_group_name(name: &str) -> bool {
 
 static NO_ANNOTATIONS: BTreeMap<String, String> = BTreeMap::new();
 
-fn annotations_of(ingress: &Ingress) -> &BTreeMap<String, String> {
+pub(crate) fn annotations_of(ingress: &Ingress) -> &BTreeMap<String, String> {
     ingress.metadata.annotations.as_ref().unwrap_or(&NO_ANNOTATIONS)
 }
 

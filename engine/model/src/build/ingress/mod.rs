@@ -21,7 +21,7 @@ mod target_groups;
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 
-pub use actions::USE_ANNOTATION;
+pub use actions::{USE_ANNOTATION, referenced_service_names};
 pub use class::{
     ClassResolution, DEFAULT_CLASS_ANNOTATION, LEGACY_CLASS_ANNOTATION, PARAMS_API_GROUP, PARAMS_KIND, resolve_class,
 };
