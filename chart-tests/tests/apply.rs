@@ -5,23 +5,21 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use elbow_chart_tests::{Manifests, NAMESPACE, render, values_file};
-use elbow_testkit::TestServer;
-use elbow_testkit::tools::Kubectl;
+use elbow_testkit::tools::KubectlServer;
 use serde_json::Value;
 
-/// A server on its own runtime (kubectl blocks; the runtime's threads keep serving meanwhile)
-/// and kubectl pointed at it.
-struct Cluster {
-    kubectl: Kubectl,
-    // Declared before the runtime so the server stops before its runtime goes.
-    _server: TestServer,
-    _runtime: tokio::runtime::Runtime,
+/// The test server with kubectl pointed at it, and this file's kubectl helpers.
+struct Cluster(KubectlServer);
+
+impl std::ops::Deref for Cluster {
+    type Target = KubectlServer;
+    fn deref(&self) -> &KubectlServer {
+        &self.0
+    }
 }
 
 fn cluster() -> Cluster {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let server = runtime.block_on(TestServer::start()).unwrap();
-    Cluster { kubectl: Kubectl::new(server.kubeconfig()), _server: server, _runtime: runtime }
+    Cluster(KubectlServer::start())
 }
 
 impl Cluster {

@@ -68,6 +68,30 @@ impl Run {
     }
 }
 
+/// A test API server on a runtime of its own, with kubectl pointed at it: for synchronous tests
+/// that shell out to kubectl (it blocks; the runtime's threads keep serving meanwhile).
+pub struct KubectlServer {
+    pub kubectl: Kubectl,
+    /// Declared before the runtime so the server stops before its runtime goes.
+    pub server: crate::TestServer,
+    /// For the test's own async work against the server (a `kube::Client` beside kubectl).
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl KubectlServer {
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("failed to start a runtime for the test server: {e}"));
+        let server = runtime
+            .block_on(crate::TestServer::start())
+            .unwrap_or_else(|e| panic!("failed to start the test server: {e}"));
+        KubectlServer { kubectl: Kubectl::new(server.kubeconfig()), server, runtime }
+    }
+}
+
 /// kubectl bound to one server through its kubeconfig, with a discovery cache of its own: servers
 /// of different tests may reuse a port and serve different CRDs, so a shared cache would lie.
 pub struct Kubectl {

@@ -10,23 +10,21 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use elbow_testkit::TestServer;
-use elbow_testkit::tools::{Kubectl, helm_path, kubectl_path};
+use elbow_testkit::tools::{KubectlServer, helm_path, kubectl_path};
 use serde_json::{Value, json};
 
-/// A server on its own runtime (kubectl blocks; the runtime's threads keep serving meanwhile)
-/// and kubectl pointed at it.
-struct Cluster {
-    kubectl: Kubectl,
-    // Declared before the runtime so the server stops before its runtime goes.
-    _server: TestServer,
-    _runtime: tokio::runtime::Runtime,
+/// The test server with kubectl pointed at it, and this file's kubectl helpers.
+struct Cluster(KubectlServer);
+
+impl std::ops::Deref for Cluster {
+    type Target = KubectlServer;
+    fn deref(&self) -> &KubectlServer {
+        &self.0
+    }
 }
 
 fn cluster() -> Cluster {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let server = runtime.block_on(TestServer::start()).unwrap();
-    Cluster { kubectl: Kubectl::new(server.kubeconfig()), _server: server, _runtime: runtime }
+    Cluster(KubectlServer::start())
 }
 
 impl Cluster {
@@ -627,8 +625,8 @@ fn a_recorded_event_on_a_service_shows_in_describe_and_get_events() {
     deploy_web(&cluster);
     // Published as Elbow publishes: events.k8s.io/v1 through kube-runtime's Recorder, twice, so
     // the second publish turns the event into a series.
-    cluster._runtime.block_on(async {
-        let client = cluster._server.client.clone();
+    cluster.runtime.block_on(async {
+        let client = cluster.server.client.clone();
         let service = kube::Api::<Service>::namespaced(client.clone(), "demo").get("web").await.unwrap();
         let recorder = Recorder::new(client, Reporter { controller: "elbow".into(), instance: Some("elbow-0".into()) });
         let event = Event {
