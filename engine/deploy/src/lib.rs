@@ -226,7 +226,7 @@ impl Deployer {
         let mut guard = self.index.lock().await;
         // Under the lock: of two last stacks checked in one after the other, the second sees the
         // first done, and deletes the backend group.
-        in_flight.finish();
+        drop(in_flight);
         if error.is_some_and(DeployError::contradicts_known_state) {
             // Something the index vouched for is gone (the shared backend group deleted by hand,
             // say), or a name it thought free was taken since it was built (by a foreign load
@@ -245,9 +245,7 @@ impl Deployer {
         }
         Ok(())
     }
-}
 
-impl Deployer {
     /// Deletes the shared backend group once no stack of the cluster is left: nothing of Elbow's
     /// outlives its last load balancer. As with a stack's own groups, AWS refuses while a deleted
     /// load balancer's network interfaces still hold the group (DependencyViolation, for minutes
@@ -270,30 +268,20 @@ impl Deployer {
     }
 }
 
-/// One deploy between checkout and check-in, counted in `deploys_in_flight` until it checks in
-/// or, when it ends early with an error, until dropped.
-struct InFlight<'a> {
-    counter: &'a AtomicUsize,
-    finished: bool,
-}
+/// One deploy between checkout and check-in, counted in `deploys_in_flight` until dropped: by
+/// its check-in, or wherever the deploy ends early with an error.
+struct InFlight<'a>(&'a AtomicUsize);
 
 impl<'a> InFlight<'a> {
     fn start(counter: &'a AtomicUsize) -> Self {
         counter.fetch_add(1, Ordering::SeqCst);
-        InFlight { counter, finished: false }
-    }
-
-    fn finish(mut self) {
-        self.finished = true;
-        self.counter.fetch_sub(1, Ordering::SeqCst);
+        InFlight(counter)
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if !self.finished {
-            self.counter.fetch_sub(1, Ordering::SeqCst);
-        }
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
