@@ -59,25 +59,36 @@ impl ClassView {
 
     /// The group's current members: ours, resolving to `group`, and holding its finalizer.
     pub fn members(&self, ingresses: &Store<Ingress>, group: &GroupId) -> Vec<Arc<Ingress>> {
-        let finalizer = group_finalizer(group);
-        ingresses
-            .state()
-            .into_iter()
-            .filter(|ingress| ingress.finalizers().contains(&finalizer))
-            .filter(|ingress| matches!(self.standing(ingress), Standing::Member { group: ref g, .. } if g == group))
-            .collect()
+        self.roster(ingresses, group).members
     }
 
-    /// Ingresses that resolve to `group` but have joined no group yet: new arrivals whose own
-    /// reconcile has not run. Adopted by whichever member's reconcile comes first (see `join`).
-    pub fn arrivals(&self, ingresses: &Store<Ingress>, group: &GroupId) -> Vec<Arc<Ingress>> {
-        ingresses
-            .state()
-            .into_iter()
-            .filter(|ingress| joined_groups(ingress).is_empty())
-            .filter(|ingress| matches!(self.standing(ingress), Standing::Member { group: ref g, .. } if g == group))
-            .collect()
+    /// The group's members and its new arrivals, in one pass over the cache (each Ingress's class
+    /// is resolved once).
+    pub fn roster(&self, ingresses: &Store<Ingress>, group: &GroupId) -> Roster {
+        let finalizer = group_finalizer(group);
+        let mut roster = Roster { members: Vec::new(), arrivals: Vec::new() };
+        for ingress in ingresses.state() {
+            let Standing::Member { group: resolved, params } = self.standing(&ingress) else { continue };
+            if &resolved != group {
+                continue;
+            }
+            if ingress.finalizers().contains(&finalizer) {
+                roster.members.push(ingress);
+            } else if joined_groups(&ingress).is_empty() {
+                roster.arrivals.push((ingress, params));
+            }
+        }
+        roster
     }
+}
+
+/// A group as the Ingress cache has it.
+pub struct Roster {
+    /// Ours, resolving to the group, and holding its finalizer.
+    pub members: Vec<Arc<Ingress>>,
+    /// Resolving to the group but joined to no group yet: new arrivals whose own reconcile has not
+    /// run, with their class parameters. Adopted by whichever member's reconcile comes first.
+    pub arrivals: Vec<(Arc<Ingress>, Option<IngressClassParamsSpec>)>,
 }
 
 /// The groups `ingress` joined, by the finalizers it carries.

@@ -154,11 +154,12 @@ async fn join(
         .map_err(Error::Kube)?
         .unwrap_or_else(|| ingress.clone());
     let this = ObjectRef::from_obj(&ingress);
+    let roster = view.roster(&ctx.ingresses, group);
     let mut members: Vec<Arc<Ingress>> =
-        view.members(&ctx.ingresses, group).into_iter().filter(|m| ObjectRef::from_obj(m.as_ref()) != this).collect();
-    for arrival in view.arrivals(&ctx.ingresses, group) {
+        roster.members.into_iter().filter(|m| ObjectRef::from_obj(m.as_ref()) != this).collect();
+    for (arrival, arrival_params) in roster.arrivals {
         if ObjectRef::from_obj(arrival.as_ref()) != this
-            && let Some(adopted) = adopt(&arrival, group, view, ctx).await
+            && let Some(adopted) = adopt(&arrival, arrival_params.as_ref(), group, ctx).await
         {
             members.push(Arc::new(adopted));
         }
@@ -192,9 +193,13 @@ async fn join(
 /// rules to new priorities. `None` when the arrival is left to its own reconcile, which is the
 /// authority on it and reports its own errors: its namespace is refused, or the patch failed
 /// (deleted or changed meanwhile).
-async fn adopt(arrival: &Ingress, group: &GroupId, view: &ClassView, ctx: &IngressContext) -> Option<Ingress> {
-    let Standing::Member { params, .. } = view.standing(arrival) else { return None };
-    if !matches!(namespace_refused(arrival, params.as_ref(), ctx).await, Ok(None)) {
+async fn adopt(
+    arrival: &Ingress,
+    params: Option<&IngressClassParamsSpec>,
+    group: &GroupId,
+    ctx: &IngressContext,
+) -> Option<Ingress> {
+    if !matches!(namespace_refused(arrival, params, ctx).await, Ok(None)) {
         return None;
     }
     let api: Api<Ingress> = Api::namespaced(ctx.shared.client.clone(), &arrival.namespace().unwrap_or_default());
