@@ -38,6 +38,11 @@ mod services;
 /// requests at start.
 const LIST_PAGE_SIZE: u32 = 100;
 
+/// Sets a `cached_objects` gauge to a cache's size.
+fn record_cache_size(gauge: &prometheus_client::metrics::gauge::Gauge, objects: usize) {
+    gauge.set(i64::try_from(objects).unwrap_or(i64::MAX));
+}
+
 /// What the operator's Kubernetes client calls itself, so API server audit logs (and the RBAC
 /// test, which reads the test server's) can tell its requests apart.
 pub const USER_AGENT: &str = concat!("elbow/", env!("CARGO_PKG_VERSION"));

@@ -9,7 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::LIST_PAGE_SIZE;
+use super::{LIST_PAGE_SIZE, record_cache_size};
 use crate::controllers::nodes::NodeSetTracker;
 use elbow_model::build::nodes::is_eligible;
 
@@ -30,7 +30,7 @@ pub async fn watch_nodes(
         .reflect(writer);
     futures::pin_mut!(events);
     while let Some(event) = events.next().await {
-        cached.set(i64::try_from(store.len()).unwrap_or(i64::MAX));
+        record_cache_size(&cached, store.len());
         match event {
             Ok(event) => {
                 if tracker.observe(&event) {

@@ -20,7 +20,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::LIST_PAGE_SIZE;
+use super::{LIST_PAGE_SIZE, record_cache_size};
 use crate::controllers::service::FINALIZER;
 
 /// Written by `kubectl apply`: a copy of the whole applied manifest.
@@ -57,7 +57,7 @@ pub fn watch_services(
         .reflect(writer)
         .filter_map(move |event| {
             let to_ingresses = to_ingresses.clone();
-            cached.set(i64::try_from(counted.len()).unwrap_or(i64::MAX));
+            record_cache_size(&cached, counted.len());
             async move {
                 match event {
                     Ok(Event::Apply(service) | Event::InitApply(service)) => {
