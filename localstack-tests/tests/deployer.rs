@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elbow_aws::SdkCloud;
+use elbow_builder::BuildConfig;
+use elbow_builder::service::build_service_stack;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::*;
 use elbow_deploy::{DeployOutcome, DeploySettings, Deployer};
 use elbow_localstack_tests::owned::{Owned, owned};
 use elbow_localstack_tests::{Network, cloud, unique};
-use elbow_model::build::BuildConfig;
-use elbow_model::build::service::build_service_stack;
 use elbow_model::{HealthCheckPort, IpAddressType, LoadBalancerType, RuleSource, Scheme, Stack, StackId, Tags};
 use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

@@ -2,9 +2,9 @@
 //! installation. Parsed and validated once, by clap, into a [`BuildConfig`].
 
 use clap::{ArgAction, Args};
+use elbow_builder::BuildConfig;
+use elbow_builder::config::DEFAULT_LOAD_BALANCER_CLASS;
 use elbow_model::Scheme;
-use elbow_model::build::BuildConfig;
-use elbow_model::build::config::DEFAULT_LOAD_BALANCER_CLASS;
 
 #[derive(Debug, Clone, Args)]
 pub struct BuildArgs {

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use elbow_builder::BuildConfig;
+use elbow_builder::crd::IngressClassParams;
 use elbow_deploy::Deployer;
 use elbow_model::StackId;
-use elbow_model::build::BuildConfig;
-use elbow_model::crd::IngressClassParams;
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::Client;

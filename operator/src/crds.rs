@@ -2,7 +2,7 @@
 //! shipped in the Helm chart. Generated from the Rust types, so the two cannot drift; a test
 //! compares this output with the committed files.
 
-use elbow_model::crd::IngressClassParams;
+use elbow_builder::crd::IngressClassParams;
 use kube::CustomResourceExt;
 
 /// Every CRD, with the file name it is committed under in `crds/`.

@@ -42,7 +42,7 @@ pub struct RunArgs {
     pub aws_endpoint: Option<String>,
 
     /// The IngressClass `spec.controller` value Elbow serves.
-    #[arg(long, env = "ELBOW_INGRESS_CONTROLLER", default_value = elbow_model::build::ingress::DEFAULT_CONTROLLER)]
+    #[arg(long, env = "ELBOW_INGRESS_CONTROLLER", default_value = elbow_builder::ingress::DEFAULT_CONTROLLER)]
     pub ingress_controller: String,
 
     /// Reconciles running at once.

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use elbow::metrics::cloud::Metered;
 use elbow::metrics::{Metrics, MetricsServer, Readiness, ReadyState};
-use elbow_cloud::fake::{Failure, FakeCloud};
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::{Api, Cloud, CloudErrorKind, CreateLoadBalancer, LoadBalancerFilter, Subnet};
+use elbow_fake::{Failure, FakeCloud};
 use elbow_model::tags::CLUSTER_TAG;
 use elbow_model::{IpAddressType, LoadBalancerType, Scheme, Tags};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use elbow_model::build::names::{load_balancer_name, target_group_name};
+use elbow_builder::names::{load_balancer_name, target_group_name};
 use serde_json::Value;
 
 /// The UIDs written in docs/examples/services.yaml.

@@ -1,7 +1,7 @@
 //! The playground's default cloud: Elbow's in-memory fake, seeded with the environment.
 
-use elbow_cloud::fake::FakeCloud;
 use elbow_cloud::{Instance, SecurityGroup, Subnet};
+use elbow_fake::FakeCloud;
 use elbow_model::inventory::CloudInventory;
 
 use crate::environment::{self, Environment, NodeSeed, SUBNET_ROLES, ZONES};

@@ -11,12 +11,12 @@ use aws_sdk_ec2::config::Credentials;
 use elbow::metrics::cloud::Metered;
 use elbow::runtime::{OperatorSettings, run_controllers_signalling_start};
 use elbow_aws::SdkCloud;
+use elbow_builder::BuildConfig;
+use elbow_builder::crd::IngressClassParams;
 use elbow_cloud::Cloud;
-use elbow_cloud::fake::FakeCloud;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_deploy::DeploySettings;
-use elbow_model::build::BuildConfig;
-use elbow_model::crd::IngressClassParams;
+use elbow_fake::FakeCloud;
 use elbow_testkit::{ServerOptions, TestServer};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -189,7 +189,7 @@ async fn install_crds(client: &kube::Client) -> kube::Result<()> {
 
 fn operator_settings(options: &SandboxOptions, vpc_id: &str, metrics: elbow::metrics::Metrics) -> OperatorSettings {
     OperatorSettings {
-        ingress_controller_name: elbow_model::build::ingress::DEFAULT_CONTROLLER.to_string(),
+        ingress_controller_name: elbow_builder::ingress::DEFAULT_CONTROLLER.to_string(),
         build: BuildConfig::new(&options.cluster),
         deploy: DeploySettings {
             cluster_name: options.cluster.clone(),

@@ -1,6 +1,7 @@
 //! The cloud calls Elbow makes, as one trait with one method per AWS API action
-//! (see [`Api`]). Implementations: the AWS SDK (`elbow-aws`), the in-memory fake ([`fake`]), and the
-//! [`resilient`] wrapper that adds client-side rate limits and retries to either.
+//! (see [`Api`]). Implementations: the AWS SDK (`elbow-aws`), the in-memory fake (`elbow-fake`, a
+//! crate of its own so that production builds never contain it), and the [`resilient`] wrapper that
+//! adds client-side rate limits and retries to either.
 //!
 //! Contract shared by every implementation:
 //! - One method call is one API request, except where a method says it pages or batches; then each
@@ -13,7 +14,6 @@
 pub mod api;
 pub mod counter;
 pub mod error;
-pub mod fake;
 pub mod resilient;
 pub mod types;
 

@@ -3,7 +3,7 @@
 
 use elbow_cloud::Api;
 use elbow_cloud::CloudErrorKind;
-use elbow_cloud::fake::Failure;
+use elbow_fake::Failure;
 use elbow_model::Stack;
 
 mod support;

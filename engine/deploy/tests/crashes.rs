@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use elbow_cloud::CloudErrorKind;
-use elbow_cloud::fake::{Failure, FakeCloud};
+use elbow_fake::{Failure, FakeCloud};
 use elbow_model::Stack;
 
 mod support;

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use elbow_cloud::fake::Failure;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, NewIngressRule, SecurityGroup};
 use elbow_deploy::{DeployError, DeploySettings, Deployer};
+use elbow_fake::Failure;
 use elbow_model::tags::CLUSTER_TAG;
 use elbow_model::*;
 

@@ -1,9 +1,10 @@
 //! Elbow's model: the desired state of a stack of cloud resources, the ownership tags that tie
-//! resources to their owners, and the cluster's network inventory. Pure values, no I/O: nothing
-//! here imports a Kubernetes client or an AWS SDK, so the compiler keeps it that way.
+//! resources to their owners, and the cluster's network inventory. Pure values, no I/O.
+//!
+//! This crate depends on no Kubernetes and no AWS crate (see its `Cargo.toml`), so the compiler
+//! keeps both out: a `use kube::Client;` here does not compile. The Kubernetes side, turning
+//! Services and Ingresses into stacks, lives in `elbow-builder`.
 
-pub mod build;
-pub mod crd;
 pub mod inventory;
 pub mod stack;
 pub mod tags;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use elbow_cloud::Api;
-use elbow_cloud::fake::FakeCloud;
+use elbow_fake::FakeCloud;
 
 #[derive(Debug, Clone, Default)]
 pub struct Calls(BTreeMap<Api, u64>);

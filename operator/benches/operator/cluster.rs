@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elbow::runtime::OperatorSettings;
-use elbow_cloud::fake::FakeCloud;
+use elbow_builder::BuildConfig;
+use elbow_builder::crd::IngressClassParams;
 use elbow_cloud::{Instance, SecurityGroup, Subnet};
 use elbow_deploy::DeploySettings;
+use elbow_fake::FakeCloud;
 use elbow_model::Tags;
-use elbow_model::build::BuildConfig;
-use elbow_model::crd::IngressClassParams;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -35,7 +35,7 @@ pub const LOAD_BALANCER_LABEL: &str = "bench.elbow.dev/load-balancer";
 pub fn operator_settings(resync_period: Duration, drift_period: Duration) -> OperatorSettings {
     OperatorSettings {
         metrics: elbow::metrics::Metrics::new(),
-        ingress_controller_name: elbow_model::build::ingress::DEFAULT_CONTROLLER.to_string(),
+        ingress_controller_name: elbow_builder::ingress::DEFAULT_CONTROLLER.to_string(),
         build: BuildConfig::new(CLUSTER),
         deploy: DeploySettings { cluster_name: CLUSTER.into(), vpc_id: VPC.into(), drift_period },
         vpc_id: VPC.into(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elbow::runtime::{OperatorSettings, run_controllers_signalling_start};
-use elbow_cloud::fake::FakeCloud;
+use elbow_fake::FakeCloud;
 use k8s_openapi::api::core::v1::Service;
 use kube::Api;
 use tokio::sync::oneshot;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use elbow_model::build::ingress::DEFAULT_CONTROLLER;
+use elbow_builder::ingress::DEFAULT_CONTROLLER;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::Api;

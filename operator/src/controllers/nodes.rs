@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use elbow_model::build::nodes::{Readiness, readiness};
+use elbow_builder::nodes::{Readiness, readiness};
 use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 use kube::runtime::watcher::Event;

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use elbow_builder::service::{build_service_stack, is_ours, stack_id};
 use elbow_model::Stack;
-use elbow_model::build::service::{build_service_stack, is_ours, stack_id};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
@@ -116,7 +116,7 @@ async fn reconcile_inner(service: &Service, ctx: &Context) -> Result<Action, Err
 
 /// The desired stack, or the user's mistake. The outer error is a failure to read what the
 /// builder needs (nodes, the cloud inventory), which is retried.
-async fn build_stack(service: &Service, ctx: &Context) -> Result<Result<Stack, elbow_model::build::BuildError>, Error> {
+async fn build_stack(service: &Service, ctx: &Context) -> Result<Result<Stack, elbow_builder::BuildError>, Error> {
     // Pointers into the node cache: a deep copy of every node per reconcile, at concurrency 8,
     // kept up to eight copies of the whole cache alive.
     let cached = ctx.nodes.state();

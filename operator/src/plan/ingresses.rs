@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use elbow_model::CloudInventory;
-use elbow_model::build::BuildConfig;
-use elbow_model::build::ingress::{
+use elbow_builder::BuildConfig;
+use elbow_builder::crd::IngressClassParamsSpec;
+use elbow_builder::ingress::{
     ClassResolution, DEFAULT_CONTROLLER, GroupId, IngressGroupInput, build_ingress_stack, group_of, resolve_class,
 };
-use elbow_model::crd::IngressClassParamsSpec;
+use elbow_model::CloudInventory;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;

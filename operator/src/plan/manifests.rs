@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use elbow_model::crd::IngressClassParams;
+use elbow_builder::crd::IngressClassParams;
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use serde_json::Value;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use elbow_model::build::service::{build_service_stack, is_ours, stack_id};
+use elbow_builder::service::{build_service_stack, is_ours, stack_id};
 use elbow_model::{CloudInventory, Stack};
 use k8s_openapi::api::core::v1::Node;
 use serde::Serialize;

@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
-use elbow_model::crd::IngressClassParams;
+use elbow_builder::crd::IngressClassParams;
 use futures::{Stream, StreamExt, stream};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};

@@ -7,9 +7,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use elbow_builder::BuildConfig;
 use elbow_cloud::Cloud;
 use elbow_deploy::{DeploySettings, Deployer};
-use elbow_model::build::BuildConfig;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Service};
 use kube::runtime::Controller;

@@ -11,7 +11,7 @@ use tracing::warn;
 
 use super::{LIST_PAGE_SIZE, record_cache_size};
 use crate::controllers::nodes::NodeSetTracker;
-use elbow_model::build::nodes::is_eligible;
+use elbow_builder::nodes::is_eligible;
 
 /// Keeps `writer`'s store in sync with the cluster's nodes and signals every controller whenever
 /// the load-balancer-relevant node set changes (a full channel means a signal is already pending,
@@ -74,7 +74,7 @@ fn keep_what_elbow_reads(node: &mut Node) {
 mod tests {
     use std::collections::BTreeMap;
 
-    use elbow_model::build::nodes::{Readiness, instance_id, readiness};
+    use elbow_builder::nodes::{Readiness, instance_id, readiness};
     use k8s_openapi::api::core::v1::{ContainerImage, NodeAddress, NodeCondition, NodeSystemInfo, Taint};
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use elbow_cloud::fake::FakeCloud;
 use elbow_cloud::{Instance, SecurityGroup, Subnet};
 use elbow_deploy::{DeploySettings, Deployer};
+use elbow_fake::FakeCloud;
 use elbow_model::tags::{CLUSTER_TAG, ownership_tags};
 use elbow_model::*;
 

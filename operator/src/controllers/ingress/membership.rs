@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use elbow_model::build::ingress::{
+use elbow_builder::crd::{IngressClassParams, IngressClassParamsSpec};
+use elbow_builder::ingress::{
     ClassResolution, GROUP_FINALIZER_PREFIX, GroupId, IMPLICIT_GROUP_FINALIZER, group_finalizer, group_of,
     resolve_class,
 };
-use elbow_model::crd::{IngressClassParams, IngressClassParamsSpec};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 use kube::runtime::reflector::Store;

@@ -17,10 +17,10 @@ mod status;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use elbow_builder::crd::IngressClassParamsSpec;
+use elbow_builder::ingress::{GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id};
 use elbow_deploy::DeployOutcome;
 use elbow_model::Stack;
-use elbow_model::build::ingress::{GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id};
-use elbow_model::crd::IngressClassParamsSpec;
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::runtime::controller::Action;
@@ -29,7 +29,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use tracing::{debug, info, warn};
 
-pub use elbow_model::build::ingress::referenced_service_names;
+pub use elbow_builder::ingress::referenced_service_names;
 pub use membership::{ClassView, Standing, joined_groups};
 
 use super::{Error, error_chain, finalizers};

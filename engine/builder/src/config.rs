@@ -1,0 +1,33 @@
+//! What the builders need to know about the installation, set once by flags.
+
+use elbow_model::stack::Scheme;
+use elbow_model::tags::Tags;
+
+/// The load balancer class Elbow serves unless told otherwise.
+pub const DEFAULT_LOAD_BALANCER_CLASS: &str = "elbow.dev/nlb";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildConfig {
+    /// Names the cluster in ownership tags and load balancer names.
+    pub cluster_name: String,
+    /// Services with this `spec.loadBalancerClass` are ours.
+    pub load_balancer_class: String,
+    /// Whether Services without a class are ours (Elbow as the cluster's default implementation).
+    pub default_load_balancer: bool,
+    /// The scheme when neither annotation sets one.
+    pub default_scheme: Scheme,
+    /// Tags on every resource, under the user's own `additional-resource-tags`.
+    pub default_tags: Tags,
+}
+
+impl BuildConfig {
+    pub fn new(cluster_name: impl Into<String>) -> Self {
+        Self {
+            cluster_name: cluster_name.into(),
+            load_balancer_class: DEFAULT_LOAD_BALANCER_CLASS.to_string(),
+            default_load_balancer: true,
+            default_scheme: Scheme::InternetFacing,
+            default_tags: Tags::new(),
+        }
+    }
+}

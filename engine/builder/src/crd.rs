@@ -1,0 +1,90 @@
+//! Elbow's custom resources. Their Rust types are the source of the YAML in `crds/` (written by
+//! `cargo run -p elbow -- crds`, checked by a test that fails when the YAML is stale); doc comments
+//! become the schema descriptions `kubectl explain` shows.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use elbow_model::{IpAddressType, Scheme, TargetType};
+
+/// Settings for every Ingress of an IngressClass whose `spec.parameters` names this object
+/// (`apiGroup: elbow.dev`, `kind: IngressClassParams`). A value set here overrides the same setting
+/// made by an Ingress annotation, so a platform team can fix what application teams cannot change.
+#[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "elbow.dev",
+    version = "v1beta1",
+    kind = "IngressClassParams",
+    doc = "Parameters of an IngressClass served by Elbow (controller elbow.dev/alb).",
+    plural = "ingressclassparams",
+    shortname = "icp",
+    printcolumn = r#"{"name":"Group","type":"string","jsonPath":".spec.group.name"}"#,
+    printcolumn = r#"{"name":"Scheme","type":"string","jsonPath":".spec.scheme"}"#,
+    printcolumn = r#"{"name":"IP-Type","type":"string","jsonPath":".spec.ipAddressType"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressClassParamsSpec {
+    /// Which namespaces may use the IngressClass. Ingresses in other namespaces are not served and
+    /// get a Warning event. Unset: every namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
+    /// Puts every Ingress of the class in one group, sharing one ALB (overrides the
+    /// `group.name` annotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<IngressGroupParams>,
+    /// `internal` or `internet-facing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<Scheme>,
+    /// `ipv4` or `dualstack`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<IpAddressType>,
+    /// The ALB's subnets, by id or by tags; unset: discovered by the `kubernetes.io/role/*` tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnets: Option<SubnetSelector>,
+    /// CIDR blocks allowed to reach the listeners, on the managed frontend security group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "inboundCIDRs")]
+    pub inbound_cidrs: Option<Vec<String>>,
+    /// The security policy of HTTPS listeners, e.g. `ELBSecurityPolicy-TLS13-1-2-2021-06`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<String>,
+    /// ACM certificate ARNs for HTTPS listeners; the first is the default certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_arn: Option<Vec<String>>,
+    /// Tags added to every AWS resource made for the class (Elbow's own tags always win).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<KeyValue>>,
+    /// ALB attributes, e.g. `idle_timeout.timeout_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_attributes: Option<Vec<KeyValue>>,
+    /// How targets are registered: `instance` (nodes on the NodePort) or `ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_type: Option<TargetType>,
+}
+
+/// An explicit Ingress group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IngressGroupParams {
+    /// The group name: lowercase letters, digits, `-` and `.`, at most 63 characters.
+    pub name: String,
+}
+
+/// Subnets by id, or by tags they all carry (exactly one of the two).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SubnetSelector {
+    /// Subnet ids (`subnet-...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
+    /// Tag keys and the values a subnet's tag may have (any of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}

@@ -1,0 +1,173 @@
+//! Listen ports (REFERENCE.md §4): each member's `listen-ports` (JSON, default HTTP 80, or HTTPS
+//! 443 when it has certificates), its certificates, SSL policy and inbound CIDRs, merged per port
+//! across the group: members sharing a port must agree on its protocol, SSL policy and CIDRs;
+//! their certificates add up. `ssl-redirect` turns every HTTP listener into a redirect to one
+//! HTTPS port.
+
+use std::collections::BTreeMap;
+
+use crate::crd::IngressClassParamsSpec;
+use crate::error::BuildError;
+use crate::ingress::group::Member;
+use crate::ingress::settings::{agree, agreed};
+use crate::security::is_cidr;
+use elbow_model::stack::{IpAddressType, Protocol};
+
+pub(crate) const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
+
+/// One listener of the group's load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListenPort {
+    pub port: u16,
+    pub protocol: Protocol,
+    /// HTTPS only; the first is the default certificate.
+    pub certificates: Vec<String>,
+    /// HTTPS only.
+    pub ssl_policy: Option<String>,
+    /// Who the frontend group admits on this port.
+    pub cidrs: Vec<String>,
+    /// Indexes (into the ordered members) of the members listening here, in rule order.
+    pub members: Vec<usize>,
+}
+
+/// One member's wishes for its ports.
+struct MemberPorts {
+    ports: BTreeMap<u16, Protocol>,
+    certificates: Vec<String>,
+    ssl_policy: Option<String>,
+    cidrs: Option<Vec<String>>,
+}
+
+/// The group's listeners, by port.
+pub(crate) fn listen_ports(
+    members: &[Member<'_>],
+    params: Option<&IngressClassParamsSpec>,
+    ip_address_type: IpAddressType,
+) -> Result<Vec<ListenPort>, BuildError> {
+    let mut wishes = Vec::with_capacity(members.len());
+    for member in members {
+        wishes.push((member, member_ports(member, params).map_err(|e| member.blame(e))?));
+    }
+    let ports: std::collections::BTreeSet<u16> = wishes.iter().flat_map(|(_, w)| w.ports.keys().copied()).collect();
+    let mut listeners = Vec::with_capacity(ports.len());
+    for port in ports {
+        let here: Vec<(usize, &Member<'_>, &MemberPorts)> = wishes
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, w))| w.ports.contains_key(&port))
+            .map(|(index, (member, w))| (index, *member, w))
+            .collect();
+        let protocols = here.iter().map(|(_, m, w)| (*m, w.ports[&port])).collect();
+        let protocol = agree(&format!("protocol of listen port {port}"), protocols)?.unwrap_or(Protocol::Http);
+        let (mut certificates, mut ssl_policy) = (Vec::new(), None);
+        if protocol == Protocol::Https {
+            let policies = here.iter().filter_map(|(_, m, w)| Some((*m, w.ssl_policy.clone()?))).collect();
+            let policy = agree(&format!("ssl-policy of listen port {port}"), policies)?;
+            ssl_policy = Some(policy.unwrap_or_else(|| DEFAULT_SSL_POLICY.to_string()));
+            for certificate in here.iter().flat_map(|(_, _, w)| &w.certificates) {
+                if !certificates.contains(certificate) {
+                    certificates.push(certificate.clone());
+                }
+            }
+            if certificates.is_empty() {
+                return Err(BuildError::MissingCertificate { port });
+            }
+        }
+        let cidr_wishes = here.iter().filter_map(|(_, m, w)| Some((*m, w.cidrs.clone()?))).collect();
+        let cidrs = match agree(&format!("inbound-cidrs of listen port {port}"), cidr_wishes)? {
+            // IPv6 clients reach only a dualstack load balancer; admitting them elsewhere is noise.
+            Some(cidrs) => {
+                cidrs.into_iter().filter(|c| ip_address_type == IpAddressType::Dualstack || !c.contains(':')).collect()
+            }
+            None if ip_address_type == IpAddressType::Dualstack => vec!["0.0.0.0/0".into(), "::/0".into()],
+            None => vec!["0.0.0.0/0".into()],
+        };
+        let members = here.iter().map(|(index, _, _)| *index).collect();
+        listeners.push(ListenPort { port, protocol, certificates, ssl_policy, cidrs, members });
+    }
+    Ok(listeners)
+}
+
+fn member_ports(member: &Member<'_>, params: Option<&IngressClassParamsSpec>) -> Result<MemberPorts, BuildError> {
+    let a = member.annotations();
+    let certificates = match params.and_then(|p| p.certificate_arn.clone()).filter(|c| !c.is_empty()) {
+        Some(certificates) => certificates,
+        None => a.list("certificate-arn").unwrap_or_default(),
+    };
+    let ssl_policy = match params.and_then(|p| p.ssl_policy.clone()).filter(|p| !p.is_empty()) {
+        Some(policy) => Some(policy),
+        None => a.get("ssl-policy").map(str::to_string),
+    };
+    let cidrs = match params.and_then(|p| p.inbound_cidrs.clone()).filter(|c| !c.is_empty()) {
+        Some(cidrs) => {
+            if let Some(bad) = cidrs.iter().find(|c| !is_cidr(c)) {
+                return Err(BuildError::InvalidParameter {
+                    field: "inboundCIDRs".into(),
+                    value: bad.clone(),
+                    expected: "CIDR blocks like 10.0.0.0/8".into(),
+                });
+            }
+            Some(cidrs)
+        }
+        None => a.parse("inbound-cidrs", "comma-separated CIDR blocks like 10.0.0.0/8", |v| {
+            let cidrs = crate::annotations::split_list(v);
+            (!cidrs.is_empty() && cidrs.iter().all(|c| is_cidr(c))).then_some(cidrs)
+        })?,
+    };
+    let cidrs = cidrs.map(|mut cidrs| {
+        cidrs.sort();
+        cidrs.dedup();
+        cidrs
+    });
+    let expected = r#"a JSON list like [{"HTTP": 80}, {"HTTPS": 443}]"#;
+    let ports = match a.json::<Vec<BTreeMap<String, i64>>>("listen-ports", expected)? {
+        None if certificates.is_empty() => BTreeMap::from([(80, Protocol::Http)]),
+        None => BTreeMap::from([(443, Protocol::Https)]),
+        Some(entries) => {
+            let raw = a.get("listen-ports").unwrap_or_default();
+            let mut ports = BTreeMap::new();
+            for (protocol, port) in entries.iter().flatten() {
+                let protocol = match protocol.as_str() {
+                    "HTTP" => Protocol::Http,
+                    "HTTPS" => Protocol::Https,
+                    _ => {
+                        return Err(a.invalid(
+                            "listen-ports",
+                            raw,
+                            &format!("{expected}; protocol {protocol:?} is neither HTTP nor HTTPS"),
+                        ));
+                    }
+                };
+                let port = u16::try_from(*port).ok().filter(|p| *p > 0).ok_or_else(|| {
+                    a.invalid("listen-ports", raw, &format!("{expected}; port {port} is not within 1 to 65535"))
+                })?;
+                if ports.insert(port, protocol).is_some_and(|earlier| earlier != protocol) {
+                    return Err(a.invalid(
+                        "listen-ports",
+                        raw,
+                        &format!("{expected}; port {port} is listed as HTTP and HTTPS"),
+                    ));
+                }
+            }
+            if ports.is_empty() {
+                return Err(a.invalid("listen-ports", raw, &format!("{expected}, not empty")));
+            }
+            ports
+        }
+    };
+    Ok(MemberPorts { ports, certificates, ssl_policy, cidrs })
+}
+
+/// The HTTPS port every HTTP listener redirects to, if any member asks for one (they must agree).
+pub(crate) fn ssl_redirect(members: &[Member<'_>], listeners: &[ListenPort]) -> Result<Option<u16>, BuildError> {
+    let port = agreed(members, "ssl-redirect", |m| {
+        m.annotations()
+            .parse("ssl-redirect", "an HTTPS listen port (1 to 65535)", |v| v.parse::<u16>().ok().filter(|p| *p > 0))
+    })?;
+    let Some(port) = port else { return Ok(None) };
+    match listeners.iter().find(|l| l.port == port) {
+        Some(listener) if listener.protocol == Protocol::Https => Ok(Some(port)),
+        Some(_) => Err(BuildError::SslRedirectPort { port, reason: "listens for HTTP, not HTTPS" }),
+        None => Err(BuildError::SslRedirectPort { port, reason: "is not a listen port of the group" }),
+    }
+}

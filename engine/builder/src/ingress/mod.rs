@@ -1,0 +1,209 @@
+//! Ingress group -> Stack: one application load balancer per Ingress group, its listeners from
+//! the members' listen ports, listener rules from their hosts and paths, an instance-mode target
+//! group per (Ingress, Service, port) on the Service's NodePort, the managed frontend security
+//! group, and the node-group rules that let the load balancer reach the NodePorts.
+//!
+//! Class resolution ([`resolve_class`]) and group membership ([`group_of`]) are here too, so the
+//! controller and `elbow plan` decide the same way.
+//!
+//! Resource ids inside the stack: `LoadBalancer`, `Listener/<port>`,
+//! `TargetGroup/<ingress namespace>/<ingress name>/<service>:<port>`, `SecurityGroup/frontend`,
+//! `NodeRule/<group>/tcp/<node port>`.
+
+mod actions;
+mod class;
+mod group;
+mod listeners;
+mod rules;
+mod settings;
+mod target_groups;
+
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+
+pub use actions::{USE_ANNOTATION, referenced_service_names};
+pub use class::{
+    ClassResolution, DEFAULT_CLASS_ANNOTATION, LEGACY_CLASS_ANNOTATION, PARAMS_API_GROUP, PARAMS_KIND, resolve_class,
+};
+pub use group::{
+    GROUP_FINALIZER_PREFIX, GroupId, IMPLICIT_GROUP_FINALIZER, group_finalizer, group_of, group_order, group_stack_id,
+    is_valid_group_name,
+};
+
+use crate::config::BuildConfig;
+use crate::crd::IngressClassParamsSpec;
+use crate::error::BuildError;
+use crate::names::{group_frontend_group_name, group_load_balancer_name};
+use crate::nodes::target_nodes;
+use crate::security::{client_rules, node_rules};
+use elbow_model::inventory::CloudInventory;
+use elbow_model::stack::*;
+use elbow_model::tags::{Tags, ownership_tags};
+use group::{Member, ordered_members};
+use listeners::ListenPort;
+use settings::GroupSettings;
+use target_groups::{TargetGroupContext, TargetGroups};
+
+/// The IngressClass controller name Elbow serves unless told otherwise.
+pub const DEFAULT_CONTROLLER: &str = "elbow.dev/alb";
+
+/// ELBv2's limit of target groups per application load balancer.
+const MAX_TARGET_GROUPS: usize = 100;
+
+/// Everything one group's stack is built from.
+pub struct IngressGroupInput<'a> {
+    pub group: &'a GroupId,
+    /// The group's current members, in any order: the builder orders them by `group.order`, then
+    /// namespace/name. Members being deleted or no longer Elbow's are left out by the caller.
+    pub members: Vec<&'a Ingress>,
+    /// The Services the members reference (others are ignored).
+    pub services: &'a [Service],
+    /// Borrowed from the node cache: a reconcile must not copy every node.
+    pub nodes: &'a [&'a Node],
+    pub inventory: &'a CloudInventory,
+    /// The IngressClassParams of the members' class, whose values override annotations.
+    pub params: Option<&'a IngressClassParamsSpec>,
+    pub config: &'a BuildConfig,
+}
+
+/// The group's desired stack, or what a user must fix. No members: the empty stack, which
+/// deletes whatever the group had.
+pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, BuildError> {
+    let stack_id = group_stack_id(input.group);
+    let members = ordered_members(&input.members)?;
+    if members.is_empty() {
+        return Ok(Stack::empty(stack_id));
+    }
+    let config = input.config;
+    let settings = GroupSettings::read(&members, input.params, config)?;
+    let listen = listeners::listen_ports(&members, input.params, settings.ip_address_type)?;
+    let ssl_redirect = listeners::ssl_redirect(&members, &listen)?;
+    let tags_for = |resource: &ResourceId| {
+        let mut tags = config.default_tags.clone();
+        tags.extend(settings.tags.clone());
+        tags.extend(ownership_tags(&config.cluster_name, &stack_id, resource));
+        tags
+    };
+    let nodes = target_nodes(input.nodes);
+    let lb_id = ResourceId::new("LoadBalancer");
+
+    let mut target_groups = TargetGroups::new(TargetGroupContext {
+        cluster: &config.cluster_name,
+        group: input.group,
+        services: input.services,
+        nodes: &nodes,
+        vpc_id: &input.inventory.vpc_id,
+        tags_for: &tags_for,
+    });
+    let mut stack = Stack::empty(stack_id.clone());
+    for listener in &listen {
+        let on_port: Vec<&Member<'_>> = listener.members.iter().map(|&i| &members[i]).collect();
+        let redirecting = ssl_redirect.filter(|_| listener.protocol == Protocol::Http);
+        let (default_actions, rules) = match redirecting {
+            // An HTTP listener that redirects answers everything with the redirect.
+            Some(https_port) => (vec![actions::redirect_to_https(https_port)], Vec::new()),
+            None => (
+                vec![default_action(listener, &on_port, &mut target_groups)?],
+                rules::listener_rules(&on_port, &mut target_groups)?,
+            ),
+        };
+        if rules.len() > rules::MAX_RULES_PER_LISTENER {
+            return Err(BuildError::TooManyRules { port: listener.port, count: rules.len() });
+        }
+        let listener_id = ResourceId::new(format!("Listener/{}", listener.port));
+        stack.listeners.push(ListenerSpec {
+            resource_id: listener_id.clone(),
+            load_balancer: lb_id.clone(),
+            port: listener.port,
+            protocol: listener.protocol,
+            certificates: listener.certificates.clone(),
+            ssl_policy: listener.ssl_policy.clone(),
+            default_actions,
+            rules,
+            tags: tags_for(&listener_id),
+        });
+    }
+    if target_groups.len() > MAX_TARGET_GROUPS {
+        return Err(BuildError::TooManyTargetGroups(target_groups.len()));
+    }
+    stack.target_groups = target_groups.into_specs();
+
+    let mut security_groups = Vec::new();
+    match &settings.security_groups {
+        Some(ids) => security_groups.extend(ids.iter().cloned().map(SecurityGroupRef::Existing)),
+        None => {
+            let frontend = frontend_group(input.group, &listen, input.inventory, config, &tags_for);
+            security_groups.push(SecurityGroupRef::Managed(frontend.resource_id.clone()));
+            stack.security_groups.push(frontend);
+        }
+    }
+    if settings.manage_backend_rules {
+        security_groups.push(SecurityGroupRef::SharedBackend);
+        stack.node_security_group_rules =
+            node_rules(&stack.target_groups, &nodes, input.inventory, &config.cluster_name)?;
+    }
+
+    let subnets = settings::group_subnets(&members, input.params, settings.scheme, input.inventory, config)?;
+    let name = match &settings.name {
+        Some(name) => name.clone(),
+        None => group_load_balancer_name(&config.cluster_name, input.group, settings.scheme.as_str()),
+    };
+    stack.load_balancers.push(LoadBalancerSpec {
+        resource_id: lb_id.clone(),
+        name,
+        lb_type: LoadBalancerType::Application,
+        scheme: settings.scheme,
+        ip_address_type: settings.ip_address_type,
+        subnets,
+        security_groups,
+        attributes: settings.attributes.clone(),
+        tags: tags_for(&lb_id),
+    });
+    Ok(stack)
+}
+
+/// The listener's default action: the one default backend among its members, else a fixed 404.
+fn default_action(
+    listener: &ListenPort,
+    members: &[&Member<'_>],
+    target_groups: &mut TargetGroups<'_>,
+) -> Result<Action<ResourceId>, BuildError> {
+    let with_default: Vec<(&Member<'_>, &k8s_openapi::api::networking::v1::IngressBackend)> =
+        members.iter().filter_map(|m| Some((*m, m.ingress.spec.as_ref()?.default_backend.as_ref()?))).collect();
+    match with_default.as_slice() {
+        [] => Ok(actions::not_found()),
+        [(member, backend)] => actions::backend_action(member, backend, target_groups).map_err(|e| member.blame(e)),
+        [(first, _), (second, _), ..] => Err(BuildError::GroupConflict {
+            setting: format!("default backend of listen port {}", listener.port),
+            ingresses: [first.key.clone(), second.key.clone()],
+            values: ["spec.defaultBackend".into(), "spec.defaultBackend".into()],
+        }),
+    }
+}
+
+/// The managed frontend group: every listener's port open to its CIDRs.
+fn frontend_group(
+    group: &GroupId,
+    listen: &[ListenPort],
+    inventory: &CloudInventory,
+    config: &BuildConfig,
+    tags_for: &dyn Fn(&ResourceId) -> Tags,
+) -> SecurityGroupSpec {
+    let mut ingress: Vec<IngressRule> =
+        listen.iter().flat_map(|l| client_rules(l.port, l.protocol, &l.cidrs)).collect();
+    ingress.sort();
+    ingress.dedup();
+    let resource_id = ResourceId::new("SecurityGroup/frontend");
+    SecurityGroupSpec {
+        group_name: group_frontend_group_name(&config.cluster_name, group),
+        description: format!("[elbow] frontend of Ingress group {group}"),
+        vpc_id: inventory.vpc_id.clone(),
+        ingress,
+        tags: tags_for(&resource_id),
+        resource_id,
+    }
+}
+
+#[cfg(test)]
+#[path = "build_tests.rs"]
+mod tests;

@@ -1,0 +1,150 @@
+//! Which nodes receive traffic (REFERENCE.md §1): never nodes that are excluded by label, being
+//! deleted, tainted for removal by the cluster autoscaler or Karpenter, or without a providerID;
+//! among the rest, the Ready ones — or, when none is Ready, the ones whose readiness is Unknown
+//! (as the AWS Load Balancer Controller does), so that a control-plane hiccup does not empty
+//! every target group.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::Node;
+
+use elbow_model::stack::Target;
+
+pub const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
+const REMOVAL_TAINTS: &[(&str, Option<&str>)] =
+    &[("ToBeDeletedByClusterAutoscaler", None), ("karpenter.sh/disrupted", Some("NoSchedule"))];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Readiness {
+    Ready,
+    Unknown,
+    NotReady,
+}
+
+/// Whether a node may ever be a target, whatever its readiness.
+pub fn is_eligible(node: &Node) -> bool {
+    let excluded = node.metadata.labels.as_ref().and_then(|l| l.get(EXCLUDE_LABEL)).is_some_and(|v| v != "false");
+    let deleting = node.metadata.deletion_timestamp.is_some();
+    let removal_taint = node.spec.as_ref().and_then(|s| s.taints.as_ref()).is_some_and(|taints| {
+        taints
+            .iter()
+            .any(|t| REMOVAL_TAINTS.iter().any(|(key, effect)| t.key == *key && effect.is_none_or(|e| t.effect == e)))
+    });
+    !excluded && !deleting && !removal_taint && instance_id(node).is_some()
+}
+
+pub fn readiness(node: &Node) -> Readiness {
+    let ready =
+        node.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
+    match ready.map(|c| c.status.as_str()) {
+        Some("True") => Readiness::Ready,
+        Some("False") => Readiness::NotReady,
+        _ => Readiness::Unknown,
+    }
+}
+
+/// The nodes that receive traffic. Borrowed, not owned: callers hand in the node cache's
+/// entries, and a copy of every node per reconcile is what made the operator's memory grow.
+pub fn target_nodes<'a>(nodes: &[&'a Node]) -> Vec<&'a Node> {
+    let eligible: Vec<&Node> = nodes.iter().copied().filter(|n| is_eligible(n)).collect();
+    let ready: Vec<&Node> = eligible.iter().copied().filter(|n| readiness(n) == Readiness::Ready).collect();
+    if !ready.is_empty() {
+        return ready;
+    }
+    eligible.into_iter().filter(|n| readiness(n) == Readiness::Unknown).collect()
+}
+
+/// `aws:///us-east-1a/i-0abc` -> `i-0abc`: the last path segment of the providerID.
+pub fn instance_id(node: &Node) -> Option<&str> {
+    let provider_id = node.spec.as_ref()?.provider_id.as_deref()?;
+    let id = provider_id.rsplit('/').next()?;
+    (!id.is_empty()).then_some(id)
+}
+
+/// One instance target per node on `node_port`, sorted, each instance once.
+pub fn targets(nodes: &[&Node], node_port: u16) -> Vec<Target> {
+    let ids: BTreeSet<&str> = nodes.iter().filter_map(|n| instance_id(n)).collect();
+    ids.into_iter().map(|id| Target { id: id.to_string(), port: node_port }).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::core::v1::{NodeCondition, NodeSpec, NodeStatus, Taint};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+    use super::*;
+
+    pub(crate) fn node(name: &str, instance: &str, ready: &str) -> Node {
+        Node {
+            metadata: ObjectMeta { name: Some(name.into()), labels: Some(BTreeMap::new()), ..Default::default() },
+            spec: Some(NodeSpec { provider_id: Some(format!("aws:///us-east-1a/{instance}")), ..Default::default() }),
+            status: Some(NodeStatus {
+                conditions: Some(vec![NodeCondition {
+                    type_: "Ready".into(),
+                    status: ready.into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// The nodes as the builders take them: borrowed, as from the node cache.
+    pub(crate) fn borrowed(nodes: &[Node]) -> Vec<&Node> {
+        nodes.iter().collect()
+    }
+
+    fn names(nodes: Vec<&Node>) -> Vec<String> {
+        nodes.iter().map(|n| n.metadata.name.clone().unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn the_instance_id_is_the_last_segment_of_the_provider_id() {
+        assert_eq!(instance_id(&node("a", "i-0abc", "True")), Some("i-0abc"));
+        let mut bare = node("a", "x", "True");
+        bare.spec = None;
+        assert_eq!(instance_id(&bare), None);
+    }
+
+    #[test]
+    fn exclusions() {
+        let mut labelled = node("labelled", "i-1", "True");
+        labelled.metadata.labels.get_or_insert_default().insert(EXCLUDE_LABEL.into(), "".into());
+        let mut labelled_false = node("labelled-false", "i-2", "True");
+        labelled_false.metadata.labels.get_or_insert_default().insert(EXCLUDE_LABEL.into(), "false".into());
+        let mut deleting = node("deleting", "i-3", "True");
+        deleting.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
+        let mut autoscaled = node("autoscaled", "i-4", "True");
+        autoscaled.spec.get_or_insert_default().taints = Some(vec![Taint {
+            key: "ToBeDeletedByClusterAutoscaler".into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        }]);
+        let mut disrupted = node("disrupted", "i-5", "True");
+        disrupted.spec.get_or_insert_default().taints = Some(vec![Taint {
+            key: "karpenter.sh/disrupted".into(),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        }]);
+        let mut other_taint = node("other-taint", "i-6", "True");
+        other_taint.spec.get_or_insert_default().taints = Some(vec![Taint {
+            key: "karpenter.sh/disrupted".into(),
+            effect: "PreferNoSchedule".into(),
+            ..Default::default()
+        }]);
+        let mut no_provider = node("no-provider", "i-7", "True");
+        no_provider.spec.get_or_insert_default().provider_id = None;
+        let all = [labelled, labelled_false, deleting, autoscaled, disrupted, other_taint, no_provider];
+        assert_eq!(names(target_nodes(&borrowed(&all))), ["labelled-false", "other-taint"]);
+    }
+
+    #[test]
+    fn ready_nodes_win_and_unknown_ones_are_the_fallback() {
+        let nodes = [node("ready", "i-1", "True"), node("unknown", "i-2", "Unknown"), node("down", "i-3", "False")];
+        assert_eq!(names(target_nodes(&borrowed(&nodes))), ["ready"]);
+        assert_eq!(names(target_nodes(&borrowed(&nodes[1..]))), ["unknown"]);
+        assert_eq!(names(target_nodes(&borrowed(&nodes[2..]))), Vec::<String>::new());
+    }
+}

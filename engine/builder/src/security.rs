@@ -1,0 +1,137 @@
+//! The security-group side of the NodePort data path: the managed frontend group admitting the
+//! clients on the listener ports, and the rules on the nodes' group admitting the shared backend
+//! group on the NodePorts and health-check ports.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::Node;
+
+use crate::error::BuildError;
+use crate::nodes::instance_id;
+use elbow_model::inventory::CloudInventory;
+use elbow_model::stack::{
+    HealthCheckPort, IngressRule, NodeSecurityGroupRule, Protocol, ResourceId, RuleSource, SecurityGroupRef,
+    TargetGroupSpec,
+};
+
+/// EC2's protocol names for the rules an ELBv2 protocol needs (TCP_UDP needs both).
+pub fn ip_protocols(protocol: Protocol) -> &'static [&'static str] {
+    match protocol {
+        Protocol::Udp => &["udp"],
+        Protocol::TcpUdp => &["tcp", "udp"],
+        Protocol::Tcp | Protocol::Tls | Protocol::Http | Protocol::Https => &["tcp"],
+    }
+}
+
+/// Rules admitting every CIDR on `port` for `protocol`.
+pub fn client_rules(port: u16, protocol: Protocol, cidrs: &[String]) -> Vec<IngressRule> {
+    let mut rules = Vec::new();
+    for ip_protocol in ip_protocols(protocol) {
+        for cidr in cidrs {
+            let source = if cidr.contains(':') {
+                RuleSource::CidrIpv6(cidr.clone())
+            } else {
+                RuleSource::CidrIpv4(cidr.clone())
+            };
+            rules.push(IngressRule {
+                ip_protocol: ip_protocol.to_string(),
+                from_port: port,
+                to_port: port,
+                source,
+                description: None,
+            });
+        }
+    }
+    rules
+}
+
+/// A rule admitting the shared backend group on one node port.
+pub fn backend_rule(ip_protocol: &str, port: u16) -> IngressRule {
+    IngressRule {
+        ip_protocol: ip_protocol.to_string(),
+        from_port: port,
+        to_port: port,
+        source: RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend),
+        description: None,
+    }
+}
+
+/// The security groups of the target nodes that must admit the load balancer: per instance, the
+/// one tagged `kubernetes.io/cluster/<cluster>`, else its only group.
+pub fn node_groups(nodes: &[&Node], inventory: &CloudInventory, cluster: &str) -> Result<BTreeSet<String>, BuildError> {
+    let cluster_tag = format!("kubernetes.io/cluster/{cluster}");
+    let mut groups = BTreeSet::new();
+    for node in nodes {
+        // An instance the inventory does not list yet (just launched) contributes no group until
+        // the inventory is read again; failing the whole Service for it would stall every port.
+        let Some(instance) = instance_id(node).and_then(|id| inventory.instances.iter().find(|i| i.id == id)) else {
+            continue;
+        };
+        let tagged: Vec<&String> = instance
+            .security_groups
+            .iter()
+            .filter(|id| inventory.security_groups.iter().any(|g| &g.id == *id && g.tags.contains_key(&cluster_tag)))
+            .collect();
+        let chosen = match (tagged.as_slice(), instance.security_groups.as_slice()) {
+            ([one], _) => (*one).clone(),
+            ([], [only]) => only.clone(),
+            _ => {
+                return Err(BuildError::AmbiguousNodeSecurityGroup {
+                    node: node.metadata.name.clone().unwrap_or_default(),
+                    instance: instance.id.clone(),
+                    count: instance.security_groups.len(),
+                    tag: cluster_tag,
+                });
+            }
+        };
+        groups.insert(chosen);
+    }
+    Ok(groups)
+}
+
+/// The rules that let the shared backend group reach every target group's NodePort and its
+/// health-check port on each node group; a port both need is opened once.
+pub fn node_rules(
+    target_groups: &[TargetGroupSpec],
+    nodes: &[&Node],
+    inventory: &CloudInventory,
+    cluster: &str,
+) -> Result<Vec<NodeSecurityGroupRule>, BuildError> {
+    let groups = node_groups(nodes, inventory, cluster)?;
+    let mut rules: BTreeMap<ResourceId, NodeSecurityGroupRule> = BTreeMap::new();
+    for group in &groups {
+        for tg in target_groups {
+            let mut ports: Vec<(&str, u16)> = ip_protocols(tg.protocol).iter().map(|p| (*p, tg.port)).collect();
+            // Every health check (TCP, HTTP, HTTPS) is a TCP connection: a UDP target group checked
+            // on its traffic port needs a tcp rule on the NodePort too.
+            let health_port = match tg.health_check.port {
+                HealthCheckPort::Port(port) => port,
+                HealthCheckPort::TrafficPort => tg.port,
+            };
+            ports.push(("tcp", health_port));
+            for (ip_protocol, port) in ports {
+                let resource_id = ResourceId::new(format!("NodeRule/{group}/{ip_protocol}/{port}"));
+                rules.insert(
+                    resource_id.clone(),
+                    NodeSecurityGroupRule {
+                        resource_id,
+                        group_id: group.clone(),
+                        rule: backend_rule(ip_protocol, port),
+                    },
+                );
+            }
+        }
+    }
+    Ok(rules.into_values().collect())
+}
+
+/// An IPv4 or IPv6 CIDR block, as EC2 takes it.
+pub fn is_cidr(cidr: &str) -> bool {
+    let Some((address, bits)) = cidr.split_once('/') else { return false };
+    let Ok(bits) = bits.parse::<u8>() else { return false };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => bits <= 32,
+        Ok(std::net::IpAddr::V6(_)) => bits <= 128,
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,408 @@
+//! Listeners and listener rules of the fake ELBv2, and the bookkeeping of which target groups they
+//! forward to (a forwarded-to target group is in use, and serves one network load balancer only).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use elbow_model::{Action, LoadBalancerType, Protocol};
+
+use super::{Elbv2, fail, lb_not_found, listener_not_found, rule_not_found, tg_not_found};
+use crate::names::arn;
+use elbow_cloud::api::Api;
+use elbow_cloud::error::{CloudErrorKind, CloudResult};
+use elbow_cloud::types::*;
+
+const MAX_LISTENERS_PER_LB: usize = 50;
+/// Not counting the default rule.
+const MAX_RULES_PER_LISTENER: usize = 100;
+const MAX_TARGET_GROUPS_PER_ACTION: usize = 5;
+const PRIORITIES: std::ops::RangeInclusive<u32> = 1..=50_000;
+
+impl Elbv2 {
+    pub(crate) fn describe_listeners(&self, api: Api, lb: &str) -> CloudResult<Vec<Listener>> {
+        if !self.load_balancers.contains_key(lb) {
+            return Err(lb_not_found(api, lb));
+        }
+        let arns = self.lb_listeners.get(lb).into_iter().flatten();
+        Ok(arns.filter_map(|arn| self.listeners.get(arn).cloned()).collect())
+    }
+
+    /// The listener's rules by priority, then its default rule, as AWS lists them.
+    pub(crate) fn describe_rules(&self, api: Api, listener_arn: &str) -> CloudResult<Vec<Rule>> {
+        let listener = self.listeners.get(listener_arn).ok_or_else(|| listener_not_found(api, listener_arn))?;
+        let mut rules = self.rules_of(listener_arn);
+        rules.push(Rule {
+            arn: self.default_rules.get(listener_arn).cloned().unwrap_or_default(),
+            priority: None,
+            conditions: Vec::new(),
+            actions: listener.default_actions.clone(),
+        });
+        Ok(rules)
+    }
+
+    /// A listener's rules (not the default one), by priority.
+    pub(crate) fn rules_of(&self, listener_arn: &str) -> Vec<Rule> {
+        let arns = self.listener_rules.get(listener_arn).into_iter().flatten();
+        let mut rules: Vec<Rule> = arns.filter_map(|arn| self.rules.get(arn).map(|(_, rule)| rule.clone())).collect();
+        rules.sort_by_key(|r| r.priority);
+        rules
+    }
+
+    pub(crate) fn listeners(&self) -> Vec<Listener> {
+        self.listeners.values().cloned().collect()
+    }
+
+    /// Target groups forwarded to by the load balancer's listeners and rules.
+    pub(crate) fn target_groups_of_load_balancer(&self, lb: &str) -> BTreeSet<Arn> {
+        let mut found = BTreeSet::new();
+        for listener_arn in self.lb_listeners.get(lb).into_iter().flatten() {
+            if let Some(listener) = self.listeners.get(listener_arn) {
+                found.extend(forwarded(&listener.default_actions).cloned());
+            }
+            for rule_arn in self.listener_rules.get(listener_arn).into_iter().flatten() {
+                if let Some((_, rule)) = self.rules.get(rule_arn) {
+                    found.extend(forwarded(&rule.actions).cloned());
+                }
+            }
+        }
+        found
+    }
+
+    // ---- listeners ----
+
+    /// A listener on a port that is taken returns the existing listener when the settings are the
+    /// same (AWS's idempotency) and fails as a duplicate otherwise.
+    pub(crate) fn create_listener(&mut self, api: Api, input: CreateListener) -> CloudResult<Listener> {
+        let lb = self
+            .load_balancers
+            .get(&input.load_balancer_arn)
+            .ok_or_else(|| lb_not_found(api, &input.load_balancer_arn))?;
+        let (lb_arn, lb_type) = (lb.arn.clone(), lb.lb_type);
+        let on_lb = self.lb_listeners.get(&lb_arn).cloned().unwrap_or_default();
+        if let Some(existing) = on_lb.iter().filter_map(|a| self.listeners.get(a)).find(|l| l.port == input.port) {
+            let same = existing.protocol == input.protocol
+                && existing.default_actions == input.default_actions
+                && existing.certificates == input.certificates
+                && existing.ssl_policy == input.ssl_policy;
+            return if same {
+                Ok(existing.clone())
+            } else {
+                Err(fail(
+                    api,
+                    CloudErrorKind::Duplicate,
+                    "DuplicateListener",
+                    format!("a listener already exists on port {}", input.port),
+                ))
+            };
+        }
+        if on_lb.len() >= MAX_LISTENERS_PER_LB {
+            return Err(fail(
+                api,
+                CloudErrorKind::LimitExceeded,
+                "TooManyListeners",
+                format!("you've reached the limit of {MAX_LISTENERS_PER_LB} listeners per load balancer"),
+            ));
+        }
+        check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        self.check_forwards(api, &lb_arn, &input.default_actions, None)?;
+        let id = self.next_id();
+        let lb_path = lb_arn.split_once(":loadbalancer/").map(|(_, p)| p.to_string()).unwrap_or_default();
+        let arn = arn(&format!("listener/{lb_path}/{id}"));
+        let default_rule_id = self.next_id();
+        let listener = Listener {
+            arn: arn.clone(),
+            load_balancer_arn: lb_arn.clone(),
+            port: input.port,
+            protocol: input.protocol,
+            certificates: input.certificates,
+            ssl_policy: input.ssl_policy,
+            default_actions: input.default_actions,
+        };
+        self.attach(&arn, &lb_arn, &listener.default_actions);
+        self.default_rules.insert(arn.clone(), rule_arn(&arn, &default_rule_id));
+        self.lb_listeners.entry(lb_arn).or_default().insert(arn.clone());
+        self.tags.insert(arn.clone(), input.tags);
+        self.listeners.insert(arn, listener.clone());
+        Ok(listener)
+    }
+
+    pub(crate) fn modify_listener(&mut self, api: Api, input: ModifyListener) -> CloudResult<()> {
+        let listener = self.listeners.get(&input.arn).ok_or_else(|| listener_not_found(api, &input.arn))?;
+        let lb_arn = listener.load_balancer_arn.clone();
+        let old_actions = listener.default_actions.clone();
+        if input.port != listener.port {
+            let siblings = self.lb_listeners.get(&lb_arn).into_iter().flatten();
+            if siblings.filter_map(|a| self.listeners.get(a)).any(|l| l.port == input.port) {
+                return Err(fail(
+                    api,
+                    CloudErrorKind::Duplicate,
+                    "DuplicateListener",
+                    format!("a listener already exists on port {}", input.port),
+                ));
+            }
+        }
+        let lb_type = self.load_balancers.get(&lb_arn).map(|lb| lb.lb_type).unwrap_or(LoadBalancerType::Network);
+        check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        self.check_forwards(api, &lb_arn, &input.default_actions, Some(&input.arn))?;
+        self.detach(&input.arn, &old_actions);
+        self.attach(&input.arn, &lb_arn, &input.default_actions);
+        if let Some(listener) = self.listeners.get_mut(&input.arn) {
+            listener.port = input.port;
+            listener.protocol = input.protocol;
+            listener.certificates = input.certificates;
+            listener.ssl_policy = input.ssl_policy;
+            listener.default_actions = input.default_actions;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn delete_listener(&mut self, api: Api, arn: &str) -> CloudResult<()> {
+        let lb_arn = self.listeners.get(arn).ok_or_else(|| listener_not_found(api, arn))?.load_balancer_arn.clone();
+        if let Some(on_lb) = self.lb_listeners.get_mut(&lb_arn) {
+            on_lb.remove(arn);
+        }
+        self.remove_listener(arn);
+        Ok(())
+    }
+
+    /// Removes a listener with its rules; the caller has already unlinked it from its load balancer.
+    pub(super) fn remove_listener(&mut self, arn: &str) {
+        for rule in self.listener_rules.remove(arn).unwrap_or_default() {
+            if let Some((_, removed)) = self.rules.remove(&rule) {
+                self.detach(&rule, &removed.actions);
+            }
+            self.tags.remove(&rule);
+        }
+        if let Some(listener) = self.listeners.remove(arn) {
+            self.detach(arn, &listener.default_actions);
+        }
+        self.default_rules.remove(arn);
+        self.tags.remove(arn);
+    }
+
+    // ---- rules ----
+
+    pub(crate) fn create_rule(&mut self, api: Api, input: CreateRule) -> CloudResult<Rule> {
+        let listener =
+            self.listeners.get(&input.listener_arn).ok_or_else(|| listener_not_found(api, &input.listener_arn))?;
+        let lb_arn = listener.load_balancer_arn.clone();
+        if self.load_balancers.get(&lb_arn).is_some_and(|lb| lb.lb_type != LoadBalancerType::Application) {
+            return Err(fail(
+                api,
+                CloudErrorKind::InvalidRequest,
+                "InvalidConfigurationRequest",
+                "only listeners of application load balancers have rules",
+            ));
+        }
+        check_priority(api, input.priority)?;
+        let siblings = self.rules_of(&input.listener_arn);
+        if siblings.iter().any(|r| r.priority == Some(input.priority)) {
+            return Err(fail(
+                api,
+                CloudErrorKind::Duplicate,
+                "PriorityInUse",
+                format!("priority '{}' is currently in use", input.priority),
+            ));
+        }
+        if siblings.len() >= MAX_RULES_PER_LISTENER {
+            return Err(fail(
+                api,
+                CloudErrorKind::LimitExceeded,
+                "TooManyRules",
+                format!("you've reached the limit of {MAX_RULES_PER_LISTENER} rules per listener"),
+            ));
+        }
+        self.check_forwards(api, &lb_arn, &input.actions, None)?;
+        let id = self.next_id();
+        let arn = rule_arn(&input.listener_arn, &id);
+        let rule = Rule {
+            arn: arn.clone(),
+            priority: Some(input.priority),
+            conditions: input.conditions,
+            actions: input.actions,
+        };
+        self.attach(&arn, &lb_arn, &rule.actions);
+        self.listener_rules.entry(input.listener_arn.clone()).or_default().insert(arn.clone());
+        self.tags.insert(arn.clone(), input.tags);
+        self.rules.insert(arn, (input.listener_arn, rule.clone()));
+        Ok(rule)
+    }
+
+    pub(crate) fn modify_rule(&mut self, api: Api, input: ModifyRule) -> CloudResult<()> {
+        let (listener, rule) = self.rules.get(&input.arn).ok_or_else(|| rule_not_found(api, &input.arn))?;
+        let old_actions = rule.actions.clone();
+        let lb_arn = self.listeners.get(listener).map(|l| l.load_balancer_arn.clone()).unwrap_or_default();
+        self.check_forwards(api, &lb_arn, &input.actions, Some(&input.arn))?;
+        self.detach(&input.arn, &old_actions);
+        self.attach(&input.arn, &lb_arn, &input.actions);
+        if let Some((_, rule)) = self.rules.get_mut(&input.arn) {
+            rule.conditions = input.conditions;
+            rule.actions = input.actions;
+        }
+        Ok(())
+    }
+
+    /// All or nothing: the end state may not give two rules of a listener the same priority.
+    pub(crate) fn set_rule_priorities(&mut self, api: Api, priorities: &[(Arn, u32)]) -> CloudResult<()> {
+        let mut wanted: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut listeners = BTreeSet::new();
+        for (arn, priority) in priorities {
+            let (listener, _) = self.rules.get(arn).ok_or_else(|| rule_not_found(api, arn))?;
+            check_priority(api, *priority)?;
+            wanted.insert(arn, *priority);
+            listeners.insert(listener.clone());
+        }
+        for listener in &listeners {
+            let mut taken = BTreeSet::new();
+            for rule in self.rules_of(listener) {
+                let priority = wanted.get(rule.arn.as_str()).copied().or(rule.priority);
+                if let Some(p) = priority
+                    && !taken.insert(p)
+                {
+                    return Err(fail(
+                        api,
+                        CloudErrorKind::Duplicate,
+                        "PriorityInUse",
+                        format!("priority '{p}' is currently in use"),
+                    ));
+                }
+            }
+        }
+        for (arn, priority) in wanted {
+            if let Some((_, rule)) = self.rules.get_mut(arn) {
+                rule.priority = Some(priority);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn delete_rule(&mut self, api: Api, arn: &str) -> CloudResult<()> {
+        let (listener, rule) = self.rules.remove(arn).ok_or_else(|| rule_not_found(api, arn))?;
+        if let Some(siblings) = self.listener_rules.get_mut(&listener) {
+            siblings.remove(arn);
+        }
+        self.detach(arn, &rule.actions);
+        self.tags.remove(arn);
+        Ok(())
+    }
+
+    // ---- target group associations ----
+
+    /// Every forwarded-to target group must exist, and a target group of a network load balancer
+    /// may not serve a second load balancer. `replacing` is the listener or rule being modified,
+    /// whose current forwards do not count against it.
+    fn check_forwards(
+        &self,
+        api: Api,
+        lb_arn: &str,
+        actions: &[Action<Arn>],
+        replacing: Option<&str>,
+    ) -> CloudResult<()> {
+        for action in actions {
+            if let Action::Forward { target_groups } = action
+                && target_groups.len() > MAX_TARGET_GROUPS_PER_ACTION
+            {
+                return Err(fail(
+                    api,
+                    CloudErrorKind::LimitExceeded,
+                    "TooManyTargetGroups",
+                    format!("a forward action takes at most {MAX_TARGET_GROUPS_PER_ACTION} target groups"),
+                ));
+            }
+        }
+        for tg_arn in forwarded(actions) {
+            if !self.target_groups.contains_key(tg_arn) {
+                return Err(tg_not_found(api, tg_arn));
+            }
+            let other_lb = self
+                .tg_users
+                .get(tg_arn)
+                .is_some_and(|users| users.iter().any(|(user, lb)| lb != lb_arn && Some(user.as_str()) != replacing));
+            if other_lb {
+                return Err(fail(
+                    api,
+                    CloudErrorKind::InvalidRequest,
+                    "TargetGroupAssociationLimit",
+                    format!("target group '{tg_arn}' is already associated with another load balancer"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn attach(&mut self, user: &str, lb_arn: &str, actions: &[Action<Arn>]) {
+        for tg_arn in forwarded(actions) {
+            self.tg_users.entry(tg_arn.clone()).or_default().insert(user.to_string(), lb_arn.to_string());
+            self.refresh_tg_lbs(tg_arn);
+        }
+    }
+
+    /// `actions` are the user's current actions: only the target groups they name are touched.
+    fn detach(&mut self, user: &str, actions: &[Action<Arn>]) {
+        for tg_arn in forwarded(actions) {
+            if let Some(users) = self.tg_users.get_mut(tg_arn) {
+                users.remove(user);
+            }
+            self.refresh_tg_lbs(tg_arn);
+        }
+    }
+
+    fn refresh_tg_lbs(&mut self, tg_arn: &str) {
+        let lbs: BTreeSet<Arn> = self.tg_users.get(tg_arn).map(|u| u.values().cloned().collect()).unwrap_or_default();
+        if let Some(tg) = self.target_groups.get_mut(tg_arn) {
+            tg.load_balancer_arns = lbs.into_iter().collect();
+        }
+    }
+}
+
+fn forwarded(actions: &[Action<Arn>]) -> impl Iterator<Item = &Arn> {
+    actions.iter().flat_map(|action| match action {
+        Action::Forward { target_groups } => target_groups.iter().map(|w| &w.target_group).collect::<Vec<_>>(),
+        _ => Vec::new(),
+    })
+}
+
+/// `listener-rule/<lb type>/<lb name>/<lb id>/<listener id>/<rule id>`.
+fn rule_arn(listener_arn: &str, id: &str) -> Arn {
+    format!("{}/{id}", listener_arn.replacen(":listener/", ":listener-rule/", 1))
+}
+
+/// NLB listeners speak TCP, UDP, TCP_UDP or TLS; ALB listeners HTTP or HTTPS; TLS and HTTPS need
+/// a certificate.
+fn check_protocol(api: Api, lb_type: LoadBalancerType, protocol: Protocol, certificates: &[String]) -> CloudResult<()> {
+    let allowed = match lb_type {
+        LoadBalancerType::Network => {
+            matches!(protocol, Protocol::Tcp | Protocol::Udp | Protocol::TcpUdp | Protocol::Tls)
+        }
+        LoadBalancerType::Application => matches!(protocol, Protocol::Http | Protocol::Https),
+    };
+    if !allowed {
+        return Err(fail(
+            api,
+            CloudErrorKind::InvalidRequest,
+            "InvalidConfigurationRequest",
+            format!("protocol {} is not supported by a {} load balancer", protocol.as_str(), lb_type.as_str()),
+        ));
+    }
+    if matches!(protocol, Protocol::Tls | Protocol::Https) && certificates.is_empty() {
+        return Err(fail(
+            api,
+            CloudErrorKind::InvalidRequest,
+            "ValidationError",
+            "a certificate must be specified for a TLS or HTTPS listener",
+        ));
+    }
+    Ok(())
+}
+
+fn check_priority(api: Api, priority: u32) -> CloudResult<()> {
+    if PRIORITIES.contains(&priority) {
+        Ok(())
+    } else {
+        Err(fail(
+            api,
+            CloudErrorKind::InvalidRequest,
+            "ValidationError",
+            format!("priority {priority} is not between 1 and 50000"),
+        ))
+    }
+}

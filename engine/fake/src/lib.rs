@@ -1,0 +1,556 @@
+//! An in-memory ELBv2 and EC2 for tests, the playground and benchmarks.
+//!
+//! It keeps the rules of the real services that shape Elbow's code: unique names and AWS's
+//! idempotent repeated creates, resources in use that cannot be deleted, a target group serving
+//! one network load balancer, quotas, tagged security-group rules, "not found" answers. It counts
+//! every request (pages and batches included) in a [`CallCounter`] and fails chosen requests on
+//! demand ([`Failure`]), before or after they take effect. Like moto, every target is healthy, and a
+//! new load balancer is `provisioning` in the create answer and `active` in every describe.
+//!
+//! Seeding and inspection methods bypass the counter and the failures: they are the test's hands
+//! and eyes, not Elbow's calls.
+
+mod ec2;
+mod elbv2;
+mod failures;
+mod names;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use elbow_model::{Attributes, HealthCheck, IpAddressType, Tags, Target};
+
+pub use failures::Failure;
+
+use ec2::Ec2;
+use elbow_cloud::Cloud;
+use elbow_cloud::api::Api;
+use elbow_cloud::counter::CallCounter;
+use elbow_cloud::error::{CloudError, CloudErrorKind, CloudResult};
+use elbow_cloud::types::*;
+use elbv2::Elbv2;
+use failures::Failures;
+
+/// AWS's page size for DescribeLoadBalancers and DescribeTargetGroups.
+const DEFAULT_PAGE_SIZE: usize = 400;
+const DESCRIBE_TAGS_BATCH: usize = 20;
+/// DescribeLoadBalancers takes at most 20 ARNs per request.
+const DESCRIBE_ARNS_BATCH: usize = 20;
+const TARGETS_BATCH: usize = 200;
+/// EC2 takes at most 200 filter values per request.
+const INSTANCES_BATCH: usize = 200;
+/// EC2's largest page.
+const EC2_PAGE_SIZE: usize = 1000;
+
+#[derive(Debug, Default)]
+struct State {
+    elbv2: Elbv2,
+    ec2: Ec2,
+}
+
+/// See the module documentation. Cheap to share behind an `Arc`; every method takes `&self`, and no
+/// lock is held across an await (the trait methods never await).
+#[derive(Debug)]
+pub struct FakeCloud {
+    state: Mutex<State>,
+    failures: Mutex<Failures>,
+    counter: CallCounter,
+    page_size: usize,
+}
+
+impl Default for FakeCloud {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FakeCloud {
+    /// An empty region (`us-east-1`, account `123456789012`).
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::default(),
+            failures: Mutex::default(),
+            counter: CallCounter::new(),
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+
+    /// DescribeLoadBalancers and DescribeTargetGroups page after `page_size` items (400 on AWS),
+    /// so paging can be tested small. The SDK adapter counts the pages AWS sends in the same way.
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Limits ingress rules per security group, as AWS does (60 by default, adjustable up to
+    /// 1,000). Off unless asked for, so large benchmarks are not stopped by it.
+    pub fn with_rules_per_security_group(self, limit: usize) -> Self {
+        self.lock().ec2.rules_per_group = Some(limit);
+        self
+    }
+
+    pub fn counter(&self) -> &CallCounter {
+        &self.counter
+    }
+
+    // ---- seeding: not counted, never failed ----
+
+    pub fn seed_vpc(&self, vpc_id: &str) {
+        self.lock().ec2.seed_vpc(vpc_id);
+    }
+
+    /// Also makes the subnet's VPC known.
+    pub fn seed_subnet(&self, subnet: Subnet) {
+        self.lock().ec2.seed_subnet(subnet);
+    }
+
+    /// Also makes the instance's VPC known. Only `running` instances can be registered as targets.
+    pub fn seed_instance(&self, instance: Instance) {
+        self.lock().ec2.seed_instance(instance);
+    }
+
+    /// A node that went away: registering it as a target fails from now on.
+    pub fn remove_instance(&self, instance_id: &str) {
+        self.lock().ec2.remove_instance(instance_id);
+    }
+
+    pub fn seed_security_group(&self, group: SecurityGroup) {
+        self.lock().ec2.seed_group(group);
+    }
+
+    /// A load balancer made by someone else (or by an earlier test step), created by the same
+    /// rules as [`Cloud::create_load_balancer`], so a bad seed fails the same way.
+    pub fn seed_load_balancer(&self, input: CreateLoadBalancer) -> CloudResult<LoadBalancer> {
+        self.lock().create_load_balancer(Api::CreateLoadBalancer, input)
+    }
+
+    pub fn seed_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
+        self.lock().elbv2.create_target_group(Api::CreateTargetGroup, input)
+    }
+
+    /// A rule added to a group by someone else (e.g. a human, or another controller).
+    pub fn seed_security_group_rule(&self, group_id: &str, rule: NewIngressRule) -> CloudResult<SecurityGroupRule> {
+        let mut created = self.lock().ec2.authorize_ingress(Api::AuthorizeSecurityGroupIngress, group_id, &[rule])?;
+        // One rule asked for, one rule created: authorize_ingress returns one per input or fails.
+        Ok(created.remove(0))
+    }
+
+    // ---- failures ----
+
+    pub fn inject(&self, failure: Failure) {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).add(failure);
+    }
+
+    pub fn clear_failures(&self) {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    // ---- inspection: not counted ----
+
+    pub fn load_balancers(&self) -> Vec<LoadBalancer> {
+        self.lock().elbv2.load_balancers()
+    }
+
+    pub fn target_groups(&self) -> Vec<TargetGroup> {
+        self.lock().elbv2.target_groups()
+    }
+
+    pub fn listeners(&self) -> Vec<Listener> {
+        self.lock().elbv2.listeners()
+    }
+
+    /// A listener's rules by priority, without the default rule.
+    pub fn rules(&self, listener_arn: &str) -> Vec<Rule> {
+        self.lock().elbv2.rules_of(listener_arn)
+    }
+
+    pub fn targets(&self, target_group_arn: &str) -> Vec<Target> {
+        self.lock().elbv2.targets_of(target_group_arn)
+    }
+
+    /// Tags of an ELBv2 resource (by ARN) or an EC2 one (by id); empty when unknown.
+    pub fn tags(&self, arn_or_id: &str) -> Tags {
+        let state = self.lock();
+        state.elbv2.tags_of_one(arn_or_id).or_else(|| state.ec2.tags_of(arn_or_id)).unwrap_or_default()
+    }
+
+    /// Attributes of a load balancer or target group; empty when unknown.
+    pub fn attributes(&self, arn: &str) -> AttributeMap {
+        self.lock().elbv2.attributes_of(arn)
+    }
+
+    pub fn security_groups(&self) -> Vec<SecurityGroup> {
+        self.lock().ec2.groups()
+    }
+
+    pub fn security_group_rules(&self, group_id: &str) -> Vec<SecurityGroupRule> {
+        self.lock().ec2.describe_security_group_rules(&SecurityGroupRuleFilter::Group(group_id.to_string()))
+    }
+
+    /// The groups attached to a load balancer (its `security_groups`); empty when unknown.
+    pub fn security_groups_of(&self, load_balancer_arn: &str) -> Vec<String> {
+        self.lock().elbv2.security_groups_of(load_balancer_arn)
+    }
+
+    // ---- plumbing ----
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every operation validates before it changes anything, so a panic cannot leave the state
+        // half-changed; a poisoned lock still guards consistent data.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One request: counted, then failed if a rule says so (before or after taking effect).
+    fn request<T>(&self, api: Api, op: impl FnOnce(&mut State) -> CloudResult<T>) -> CloudResult<T> {
+        self.counter.record(api);
+        let failure = self.failures.lock().unwrap_or_else(|p| p.into_inner()).next(api);
+        match failure {
+            Some(failure) if !failure.after_apply => Err(failure.error(api)),
+            Some(failure) => {
+                // The request landed; what it answered is lost with the connection.
+                let _ = op(&mut self.lock());
+                Err(failure.error(api))
+            }
+            None => op(&mut self.lock()),
+        }
+    }
+
+    /// A listing answered in pages of `per_page`: the first request computes the answer, each
+    /// further page is one more request that can fail on its own.
+    fn paged<T>(
+        &self,
+        api: Api,
+        per_page: usize,
+        op: impl FnOnce(&mut State) -> CloudResult<Vec<T>>,
+    ) -> CloudResult<Vec<T>> {
+        let found = self.request(api, op)?;
+        for _ in 1..found.len().div_ceil(per_page) {
+            self.request(api, |_| Ok(()))?;
+        }
+        Ok(found)
+    }
+
+    /// A call sent as one request per `per_request` items, in order; a failed request stops the
+    /// call, and the requests before it have taken effect. No items, no request.
+    fn batched<T, R>(
+        &self,
+        api: Api,
+        items: &[T],
+        per_request: usize,
+        mut op: impl FnMut(&mut State, &[T]) -> CloudResult<R>,
+    ) -> CloudResult<Vec<R>> {
+        items.chunks(per_request).map(|chunk| self.request(api, |s| op(s, chunk))).collect()
+    }
+}
+
+impl State {
+    /// What ELBv2 checks of a load balancer's network: the subnets exist, lie in one VPC, one per
+    /// Availability Zone, and the security groups exist in that VPC. Returns the VPC.
+    fn check_network(&self, api: Api, subnets: &[String], groups: &[String]) -> CloudResult<String> {
+        let mut vpc: Option<&str> = None;
+        let mut zones = BTreeSet::new();
+        for id in subnets {
+            let subnet = self.ec2.subnet(id).ok_or_else(|| {
+                CloudError::new(api, CloudErrorKind::NotFound, "SubnetNotFound", format!("subnet '{id}' not found"))
+            })?;
+            if vpc.is_some_and(|v| v != subnet.vpc_id) {
+                return Err(invalid_configuration(api, "the subnets must all belong to the same VPC"));
+            }
+            vpc = Some(&subnet.vpc_id);
+            if !zones.insert(subnet.availability_zone.as_str()) {
+                return Err(invalid_configuration(
+                    api,
+                    &format!("a load balancer cannot be attached to two subnets of {}", subnet.availability_zone),
+                ));
+            }
+        }
+        for id in groups {
+            let group = self.ec2.group(id).ok_or_else(|| {
+                CloudError::new(
+                    api,
+                    CloudErrorKind::NotFound,
+                    "InvalidSecurityGroup",
+                    format!("security group '{id}' does not exist"),
+                )
+            })?;
+            if vpc.is_some_and(|v| v != group.vpc_id) {
+                return Err(invalid_configuration(api, &format!("security group '{id}' is in another VPC")));
+            }
+        }
+        Ok(vpc.unwrap_or_default().to_string())
+    }
+
+    fn create_load_balancer(&mut self, api: Api, input: CreateLoadBalancer) -> CloudResult<LoadBalancer> {
+        let vpc = self.check_network(api, &input.subnets, &input.security_groups)?;
+        self.elbv2.create_load_balancer(api, input, vpc)
+    }
+
+    fn set_subnets(&mut self, api: Api, arn: &str, subnets: &[String]) -> CloudResult<()> {
+        let lb_vpc = self.elbv2.load_balancer(api, arn)?.vpc_id.clone();
+        let vpc = self.check_network(api, subnets, &[])?;
+        if subnets.is_empty() || vpc != lb_vpc {
+            return Err(invalid_configuration(api, "the subnets must belong to the load balancer's VPC"));
+        }
+        self.elbv2.set_subnets(api, arn, subnets)
+    }
+
+    fn set_security_groups(&mut self, api: Api, arn: &str, groups: &[String]) -> CloudResult<()> {
+        let lb = self.elbv2.load_balancer(api, arn)?;
+        self.check_network(api, &lb.subnets, groups)?;
+        self.elbv2.set_security_groups(api, arn, groups)
+    }
+}
+
+fn invalid_configuration(api: Api, message: &str) -> CloudError {
+    CloudError::new(api, CloudErrorKind::InvalidRequest, "InvalidConfigurationRequest", message)
+}
+
+#[async_trait]
+impl Cloud for FakeCloud {
+    async fn describe_load_balancers(&self, filter: LoadBalancerFilter) -> CloudResult<Vec<LoadBalancer>> {
+        let api = Api::DescribeLoadBalancers;
+        match filter {
+            // One request per name, as the SDK adapter asks (AWS fails a whole request for one
+            // unknown name).
+            LoadBalancerFilter::Names(names) if names.len() > 1 => {
+                let pages = self.batched(api, &names, 1, |s, name| {
+                    s.elbv2.describe_load_balancers(api, &LoadBalancerFilter::Names(name.to_vec()))
+                })?;
+                Ok(pages.into_iter().flatten().collect())
+            }
+            LoadBalancerFilter::Arns(arns) if !arns.is_empty() => {
+                let pages = self.batched(api, &arns, DESCRIBE_ARNS_BATCH, |s, batch| {
+                    s.elbv2.describe_load_balancers(api, &LoadBalancerFilter::Arns(batch.to_vec()))
+                })?;
+                Ok(pages.into_iter().flatten().collect())
+            }
+            filter => self.paged(api, self.page_size, |s| s.elbv2.describe_load_balancers(api, &filter)),
+        }
+    }
+
+    async fn describe_load_balancer_attributes(&self, arn: &str) -> CloudResult<AttributeMap> {
+        let api = Api::DescribeLoadBalancerAttributes;
+        self.request(api, |s| s.elbv2.load_balancer_attributes(api, arn))
+    }
+
+    async fn describe_target_groups(&self, filter: TargetGroupFilter) -> CloudResult<Vec<TargetGroup>> {
+        let api = Api::DescribeTargetGroups;
+        match filter {
+            TargetGroupFilter::Names(names) if names.len() > 1 => {
+                let pages = self.batched(api, &names, 1, |s, name| {
+                    s.elbv2.describe_target_groups(api, &TargetGroupFilter::Names(name.to_vec()))
+                })?;
+                Ok(pages.into_iter().flatten().collect())
+            }
+            filter => self.paged(api, self.page_size, |s| s.elbv2.describe_target_groups(api, &filter)),
+        }
+    }
+
+    async fn describe_target_group_attributes(&self, arn: &str) -> CloudResult<AttributeMap> {
+        let api = Api::DescribeTargetGroupAttributes;
+        self.request(api, |s| s.elbv2.target_group_attributes(api, arn))
+    }
+
+    async fn describe_target_health(&self, target_group_arn: &str) -> CloudResult<Vec<TargetHealth>> {
+        let api = Api::DescribeTargetHealth;
+        self.request(api, |s| s.elbv2.target_health(api, target_group_arn))
+    }
+
+    async fn describe_listeners(&self, load_balancer_arn: &str) -> CloudResult<Vec<Listener>> {
+        let api = Api::DescribeListeners;
+        self.request(api, |s| s.elbv2.describe_listeners(api, load_balancer_arn))
+    }
+
+    async fn describe_rules(&self, listener_arn: &str) -> CloudResult<Vec<Rule>> {
+        let api = Api::DescribeRules;
+        self.request(api, |s| s.elbv2.describe_rules(api, listener_arn))
+    }
+
+    async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>> {
+        let api = Api::DescribeTags;
+        let batches = self.batched(api, arns, DESCRIBE_TAGS_BATCH, |s, batch| Ok(s.elbv2.tags_of(batch)))?;
+        Ok(batches.into_iter().flatten().collect())
+    }
+
+    async fn create_load_balancer(&self, input: CreateLoadBalancer) -> CloudResult<LoadBalancer> {
+        let api = Api::CreateLoadBalancer;
+        self.request(api, |s| s.create_load_balancer(api, input))
+    }
+
+    async fn delete_load_balancer(&self, arn: &str) -> CloudResult<()> {
+        self.request(Api::DeleteLoadBalancer, |s| {
+            s.elbv2.delete_load_balancer(arn);
+            Ok(())
+        })
+    }
+
+    async fn set_security_groups(&self, load_balancer_arn: &str, security_groups: &[String]) -> CloudResult<()> {
+        let api = Api::SetSecurityGroups;
+        self.request(api, |s| s.set_security_groups(api, load_balancer_arn, security_groups))
+    }
+
+    async fn set_subnets(&self, load_balancer_arn: &str, subnets: &[String]) -> CloudResult<()> {
+        let api = Api::SetSubnets;
+        self.request(api, |s| s.set_subnets(api, load_balancer_arn, subnets))
+    }
+
+    async fn set_ip_address_type(&self, load_balancer_arn: &str, ip_address_type: IpAddressType) -> CloudResult<()> {
+        let api = Api::SetIpAddressType;
+        self.request(api, |s| s.elbv2.set_ip_address_type(api, load_balancer_arn, ip_address_type))
+    }
+
+    async fn modify_load_balancer_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
+        let api = Api::ModifyLoadBalancerAttributes;
+        self.request(api, |s| s.elbv2.modify_load_balancer_attributes(api, arn, attributes))
+    }
+
+    async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
+        let api = Api::CreateTargetGroup;
+        self.request(api, |s| s.elbv2.create_target_group(api, input))
+    }
+
+    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck) -> CloudResult<()> {
+        let api = Api::ModifyTargetGroup;
+        self.request(api, |s| s.elbv2.modify_target_group(api, arn, health_check))
+    }
+
+    async fn modify_target_group_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
+        let api = Api::ModifyTargetGroupAttributes;
+        self.request(api, |s| s.elbv2.modify_target_group_attributes(api, arn, attributes))
+    }
+
+    async fn delete_target_group(&self, arn: &str) -> CloudResult<()> {
+        let api = Api::DeleteTargetGroup;
+        self.request(api, |s| s.elbv2.delete_target_group(api, arn))
+    }
+
+    async fn register_targets(&self, target_group_arn: &str, targets: &[Target]) -> CloudResult<()> {
+        let api = Api::RegisterTargets;
+        self.batched(api, targets, TARGETS_BATCH, |s, batch| {
+            let ec2 = &s.ec2;
+            s.elbv2.register_targets(api, target_group_arn, batch, |id| ec2.instance_is_running(id))
+        })?;
+        Ok(())
+    }
+
+    async fn deregister_targets(&self, target_group_arn: &str, targets: &[Target]) -> CloudResult<()> {
+        let api = Api::DeregisterTargets;
+        self.batched(api, targets, TARGETS_BATCH, |s, batch| s.elbv2.deregister_targets(api, target_group_arn, batch))?;
+        Ok(())
+    }
+
+    async fn create_listener(&self, input: CreateListener) -> CloudResult<Listener> {
+        let api = Api::CreateListener;
+        self.request(api, |s| s.elbv2.create_listener(api, input))
+    }
+
+    async fn modify_listener(&self, input: ModifyListener) -> CloudResult<()> {
+        let api = Api::ModifyListener;
+        self.request(api, |s| s.elbv2.modify_listener(api, input))
+    }
+
+    async fn delete_listener(&self, arn: &str) -> CloudResult<()> {
+        let api = Api::DeleteListener;
+        self.request(api, |s| s.elbv2.delete_listener(api, arn))
+    }
+
+    async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule> {
+        let api = Api::CreateRule;
+        self.request(api, |s| s.elbv2.create_rule(api, input))
+    }
+
+    async fn modify_rule(&self, input: ModifyRule) -> CloudResult<()> {
+        let api = Api::ModifyRule;
+        self.request(api, |s| s.elbv2.modify_rule(api, input))
+    }
+
+    async fn set_rule_priorities(&self, priorities: &[(Arn, u32)]) -> CloudResult<()> {
+        let api = Api::SetRulePriorities;
+        self.request(api, |s| s.elbv2.set_rule_priorities(api, priorities))
+    }
+
+    async fn delete_rule(&self, arn: &str) -> CloudResult<()> {
+        let api = Api::DeleteRule;
+        self.request(api, |s| s.elbv2.delete_rule(api, arn))
+    }
+
+    async fn add_tags(&self, arns: &[Arn], tags: &Tags) -> CloudResult<()> {
+        let api = Api::AddTags;
+        self.request(api, |s| s.elbv2.add_tags(api, arns, tags))
+    }
+
+    async fn remove_tags(&self, arns: &[Arn], keys: &[String]) -> CloudResult<()> {
+        let api = Api::RemoveTags;
+        self.request(api, |s| s.elbv2.remove_tags(api, arns, keys))
+    }
+
+    async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
+        self.request(Api::DescribeSubnets, |s| Ok(s.ec2.describe_subnets(vpc_id)))
+    }
+
+    async fn describe_instances(&self, ids: &[String]) -> CloudResult<Vec<Instance>> {
+        let api = Api::DescribeInstances;
+        let batches = self.batched(api, ids, INSTANCES_BATCH, |s, batch| Ok(s.ec2.describe_instances(batch)))?;
+        Ok(batches.into_iter().flatten().collect())
+    }
+
+    async fn describe_security_groups(&self, filter: SecurityGroupFilter) -> CloudResult<Vec<SecurityGroup>> {
+        let api = Api::DescribeSecurityGroups;
+        self.request(api, |s| s.ec2.describe_security_groups(api, &filter))
+    }
+
+    async fn describe_security_group_rules(
+        &self,
+        filter: SecurityGroupRuleFilter,
+    ) -> CloudResult<Vec<SecurityGroupRule>> {
+        let api = Api::DescribeSecurityGroupRules;
+        self.paged(api, EC2_PAGE_SIZE, |s| Ok(s.ec2.describe_security_group_rules(&filter)))
+    }
+
+    async fn create_security_group(
+        &self,
+        group_name: &str,
+        description: &str,
+        vpc_id: &str,
+        tags: &Tags,
+    ) -> CloudResult<String> {
+        let api = Api::CreateSecurityGroup;
+        self.request(api, |s| s.ec2.create_security_group(api, group_name, description, vpc_id, tags))
+    }
+
+    async fn delete_security_group(&self, group_id: &str) -> CloudResult<()> {
+        let api = Api::DeleteSecurityGroup;
+        self.request(api, |s| {
+            let in_use = s.elbv2.security_group_in_use(group_id);
+            s.ec2.delete_security_group(api, group_id, in_use)
+        })
+    }
+
+    async fn authorize_security_group_ingress(
+        &self,
+        group_id: &str,
+        rules: &[NewIngressRule],
+    ) -> CloudResult<Vec<SecurityGroupRule>> {
+        let api = Api::AuthorizeSecurityGroupIngress;
+        self.request(api, |s| s.ec2.authorize_ingress(api, group_id, rules))
+    }
+
+    async fn revoke_security_group_ingress(&self, group_id: &str, rule_ids: &[String]) -> CloudResult<()> {
+        let api = Api::RevokeSecurityGroupIngress;
+        self.request(api, |s| s.ec2.revoke_ingress(api, group_id, rule_ids))
+    }
+
+    async fn create_tags(&self, resource_ids: &[String], tags: &Tags) -> CloudResult<()> {
+        let api = Api::CreateTags;
+        self.request(api, |s| s.ec2.create_tags(api, resource_ids, tags))
+    }
+
+    async fn delete_tags(&self, resource_ids: &[String], keys: &[String]) -> CloudResult<()> {
+        let api = Api::DeleteTags;
+        self.request(api, |s| s.ec2.delete_tags(api, resource_ids, keys))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,404 @@
+//! ELBv2 rules of the fake: names, idempotent creates, quotas, associations, not-found answers and
+//! the shapes of ARNs and DNS names.
+
+use elbow_model::{Action, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme, Tags, Target, TargetType};
+
+use super::{health_check, lb_input, listener_input, network, tg_input};
+use elbow_cloud::Cloud;
+use elbow_cloud::error::CloudErrorKind;
+use elbow_cloud::types::*;
+
+fn alb_input(name: &str) -> CreateLoadBalancer {
+    CreateLoadBalancer { lb_type: LoadBalancerType::Application, ..lb_input(name) }
+}
+
+fn http_listener(lb: &str, port: u16, tg: &str) -> CreateListener {
+    CreateListener { protocol: Protocol::Http, ..listener_input(lb, port, tg) }
+}
+
+fn path_rule(listener: &str, priority: u32, tg: &str) -> CreateRule {
+    CreateRule {
+        listener_arn: listener.into(),
+        priority,
+        conditions: vec![RuleCondition::PathPattern(vec![format!("/p{priority}")])],
+        actions: vec![Action::forward(tg.to_string())],
+        tags: Tags::new(),
+    }
+}
+
+fn ip_group(name: &str) -> CreateTargetGroup {
+    CreateTargetGroup { target_type: TargetType::Ip, ..tg_input(name, 8080) }
+}
+
+#[tokio::test]
+async fn arns_and_dns_names_are_shaped_like_aws() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("Web")).await.expect("lb");
+    let prefix = "arn:aws:elasticloadbalancing:us-east-1:123456789012:";
+    let lb_id = lb.arn.rsplit('/').next().expect("an id");
+    assert_eq!(lb.arn, format!("{prefix}loadbalancer/net/Web/{lb_id}"));
+    assert!(lb_id.len() == 16 && lb_id.chars().all(|c| c.is_ascii_hexdigit()), "{lb_id}");
+    assert_eq!(lb.dns_name, format!("web-{lb_id}.elb.us-east-1.amazonaws.com"), "lower case");
+
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    assert!(tg.arn.starts_with(&format!("{prefix}targetgroup/web-tg/")), "{}", tg.arn);
+    let listener = cloud.create_listener(listener_input(&lb.arn, 80, &tg.arn)).await.expect("listener");
+    assert!(listener.arn.starts_with(&format!("{prefix}listener/net/Web/{lb_id}/")), "{}", listener.arn);
+
+    let internal = cloud
+        .create_load_balancer(CreateLoadBalancer { scheme: Scheme::Internal, ..alb_input("Inside") })
+        .await
+        .expect("alb");
+    let (name, domain) = internal.dns_name.split_once('.').expect("a domain");
+    assert_eq!(domain, "us-east-1.elb.amazonaws.com");
+    let digits = name.strip_prefix("internal-inside-").expect("internal ALBs say so");
+    assert!(digits.len() == 10 && digits.chars().all(|c| c.is_ascii_digit()), "{name}");
+    let ids: std::collections::BTreeSet<_> = [&lb.arn, &internal.arn, &tg.arn, &listener.arn]
+        .iter()
+        .map(|arn| arn.rsplit('/').next().expect("an id").to_string())
+        .collect();
+    assert_eq!(ids.len(), 4, "ids are unique");
+}
+
+#[tokio::test]
+async fn a_new_load_balancer_is_provisioning_until_described() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    assert_eq!(lb.state, "provisioning");
+    assert_eq!(cloud.load_balancers()[0].state, "provisioning", "inspection does not describe");
+    let all = cloud.describe_load_balancers(LoadBalancerFilter::All).await.expect("all");
+    assert_eq!(all[0].state, "active");
+}
+
+#[tokio::test]
+async fn target_group_names_are_unique_and_a_repeated_create_is_idempotent() {
+    let cloud = network();
+    let first = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let again = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("same settings");
+    assert_eq!(first.arn, again.arn);
+    let error = cloud.create_target_group(tg_input("web-tg", 81)).await.expect_err("other port");
+    assert_eq!(error.kind, CloudErrorKind::Duplicate);
+    assert_eq!(error.code, "DuplicateTargetGroupName");
+    let error = cloud.create_target_group(tg_input("internal-tg", 80)).await.expect_err("bad name");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+    // Load balancers and target groups have separate name spaces.
+    cloud.create_load_balancer(lb_input("web-tg")).await.expect("an LB may share a TG's name");
+    assert_eq!(cloud.target_groups().len(), 1);
+}
+
+#[tokio::test]
+async fn only_the_health_check_of_a_target_group_changes() {
+    let cloud = network();
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let mut check = health_check();
+    check.interval_seconds = 30;
+    cloud.modify_target_group(&tg.arn, &check).await.expect("modified");
+    let now = &cloud.target_groups()[0];
+    assert_eq!(now.health_check.interval_seconds, 30);
+    assert_eq!((now.protocol, now.port, now.target_type), (Protocol::Tcp, 80, TargetType::Instance));
+}
+
+#[tokio::test]
+async fn a_listener_port_is_taken_once_per_load_balancer() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    let tg = cloud.create_target_group(tg_input("web-80", 80)).await.expect("tg");
+    let other = cloud.create_target_group(tg_input("web-81", 81)).await.expect("tg");
+    let first = cloud.create_listener(listener_input(&lb.arn, 80, &tg.arn)).await.expect("listener");
+    let again = cloud.create_listener(listener_input(&lb.arn, 80, &tg.arn)).await.expect("same settings");
+    assert_eq!(first.arn, again.arn, "a repeated create returns the listener");
+    let error = cloud.create_listener(listener_input(&lb.arn, 80, &other.arn)).await.expect_err("port taken");
+    assert_eq!(error.kind, CloudErrorKind::Duplicate);
+
+    let second = cloud.create_listener(listener_input(&lb.arn, 81, &other.arn)).await.expect("listener");
+    let moved = ModifyListener {
+        arn: second.arn.clone(),
+        port: 80,
+        protocol: Protocol::Tcp,
+        certificates: vec![],
+        ssl_policy: None,
+        default_actions: second.default_actions.clone(),
+    };
+    let error = cloud.modify_listener(moved).await.expect_err("port taken");
+    assert_eq!(error.kind, CloudErrorKind::Duplicate);
+    assert_eq!(cloud.describe_listeners(&lb.arn).await.expect("listeners").len(), 2);
+}
+
+#[tokio::test]
+async fn listeners_speak_their_load_balancers_protocols() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let error = cloud.create_listener(http_listener(&lb.arn, 80, &tg.arn)).await.expect_err("HTTP on an NLB");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+    let tls = CreateListener { protocol: Protocol::Tls, ..listener_input(&lb.arn, 443, &tg.arn) };
+    let error = cloud.create_listener(tls.clone()).await.expect_err("TLS without a certificate");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+    let certificate = "arn:aws:acm:us-east-1:123456789012:certificate/1".to_string();
+    cloud.create_listener(CreateListener { certificates: vec![certificate], ..tls }).await.expect("TLS with one");
+}
+
+#[tokio::test]
+async fn a_load_balancer_takes_at_most_50_listeners() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    for port in 1..=50 {
+        cloud.create_listener(listener_input(&lb.arn, port, &tg.arn)).await.expect("listener");
+    }
+    let error = cloud.create_listener(listener_input(&lb.arn, 51, &tg.arn)).await.expect_err("51st");
+    assert_eq!(error.kind, CloudErrorKind::LimitExceeded);
+    assert_eq!(cloud.listeners().len(), 50);
+}
+
+#[tokio::test]
+async fn rules_have_unique_priorities_and_at_most_100_per_listener() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(alb_input("web")).await.expect("alb");
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let listener = cloud.create_listener(http_listener(&lb.arn, 80, &tg.arn)).await.expect("listener");
+    let other = cloud.create_listener(http_listener(&lb.arn, 8080, &tg.arn)).await.expect("listener");
+
+    cloud.create_rule(path_rule(&listener.arn, 1, &tg.arn)).await.expect("rule");
+    let error = cloud.create_rule(path_rule(&listener.arn, 1, &tg.arn)).await.expect_err("priority taken");
+    assert_eq!(error.kind, CloudErrorKind::Duplicate);
+    cloud.create_rule(path_rule(&other.arn, 1, &tg.arn)).await.expect("same priority, other listener");
+    let error = cloud.create_rule(path_rule(&listener.arn, 0, &tg.arn)).await.expect_err("priority 0");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+
+    for priority in 2..=100 {
+        cloud.create_rule(path_rule(&listener.arn, priority, &tg.arn)).await.expect("rule");
+    }
+    let error = cloud.create_rule(path_rule(&listener.arn, 101, &tg.arn)).await.expect_err("101st");
+    assert_eq!(error.kind, CloudErrorKind::LimitExceeded);
+
+    let rules = cloud.describe_rules(&listener.arn).await.expect("rules");
+    assert_eq!(rules.len(), 101, "100 rules and the default rule");
+    assert_eq!(rules[0].priority, Some(1));
+    assert_eq!(rules[100].priority, None, "the default rule comes last");
+    assert!(rules[100].arn.contains(":listener-rule/app/web/"), "{}", rules[100].arn);
+}
+
+#[tokio::test]
+async fn network_listeners_have_no_rules() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let listener = cloud.create_listener(listener_input(&lb.arn, 80, &tg.arn)).await.expect("listener");
+    let error = cloud.create_rule(path_rule(&listener.arn, 1, &tg.arn)).await.expect_err("rule on an NLB");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+}
+
+#[tokio::test]
+async fn rule_priorities_are_swapped_at_once_or_not_at_all() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(alb_input("web")).await.expect("alb");
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let listener = cloud.create_listener(http_listener(&lb.arn, 80, &tg.arn)).await.expect("listener");
+    let one = cloud.create_rule(path_rule(&listener.arn, 1, &tg.arn)).await.expect("rule");
+    let two = cloud.create_rule(path_rule(&listener.arn, 2, &tg.arn)).await.expect("rule");
+    let three = cloud.create_rule(path_rule(&listener.arn, 3, &tg.arn)).await.expect("rule");
+
+    cloud.set_rule_priorities(&[(one.arn.clone(), 2), (two.arn.clone(), 1)]).await.expect("swapped");
+    let order: Vec<_> = cloud.rules(&listener.arn).into_iter().map(|r| r.arn).collect();
+    assert_eq!(order, [two.arn.clone(), one.arn.clone(), three.arn.clone()]);
+
+    let error = cloud.set_rule_priorities(&[(one.arn.clone(), 3)]).await.expect_err("clashes with three");
+    assert_eq!(error.kind, CloudErrorKind::Duplicate);
+    assert_eq!(cloud.rules(&listener.arn)[1].priority, Some(2), "nothing changed");
+}
+
+#[tokio::test]
+async fn deleting_a_load_balancer_takes_its_listeners_and_rules_and_frees_its_target_groups() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(alb_input("web")).await.expect("alb");
+    let default_tg = cloud.create_target_group(tg_input("default-tg", 80)).await.expect("tg");
+    let rule_tg = cloud.create_target_group(tg_input("rule-tg", 81)).await.expect("tg");
+    let listener = cloud.create_listener(http_listener(&lb.arn, 80, &default_tg.arn)).await.expect("listener");
+    let rule = cloud.create_rule(path_rule(&listener.arn, 1, &rule_tg.arn)).await.expect("rule");
+    let mut served = cloud.describe_target_groups(TargetGroupFilter::LoadBalancer(lb.arn.clone())).await.expect("tgs");
+    served.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(served.iter().map(|tg| tg.name.as_str()).collect::<Vec<_>>(), ["default-tg", "rule-tg"]);
+    assert_eq!(cloud.delete_target_group(&rule_tg.arn).await.expect_err("rule uses it").kind, CloudErrorKind::InUse);
+
+    cloud.delete_load_balancer(&lb.arn).await.expect("deleted");
+    assert!(cloud.listeners().is_empty());
+    assert!(cloud.rules(&listener.arn).is_empty());
+    assert!(cloud.tags(&rule.arn).is_empty(), "the rule's tags went with it");
+    assert!(cloud.target_groups().iter().all(|tg| tg.load_balancer_arns.is_empty()));
+    cloud.delete_target_group(&rule_tg.arn).await.expect("free now");
+    cloud.delete_target_group(&default_tg.arn).await.expect("free now");
+    let error = cloud.describe_listeners(&lb.arn).await.expect_err("gone");
+    assert_eq!(error.kind, CloudErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn unknown_arns_are_not_found_and_unknown_names_are_left_out() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let ghost_lb = lb.arn.replace("/web/", "/ghost/");
+    let ghost_tg = tg.arn.replace("/web-tg/", "/ghost/");
+
+    let error = cloud.describe_load_balancers(LoadBalancerFilter::Arns(vec![ghost_lb.clone()])).await.expect_err("");
+    assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::NotFound, "LoadBalancerNotFound"));
+    let error = cloud.describe_target_groups(TargetGroupFilter::Arns(vec![ghost_tg.clone()])).await.expect_err("");
+    assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::NotFound, "TargetGroupNotFound"));
+    for error in [
+        cloud.describe_load_balancer_attributes(&ghost_lb).await.expect_err("attributes"),
+        cloud.describe_target_health(&ghost_tg).await.expect_err("health"),
+        cloud.set_subnets(&ghost_lb, &["subnet-a".to_string()]).await.expect_err("subnets"),
+        cloud.modify_target_group(&ghost_tg, &health_check()).await.expect_err("modify"),
+        cloud.add_tags(std::slice::from_ref(&ghost_tg), &Tags::new()).await.expect_err("tags"),
+    ] {
+        assert_eq!(error.kind, CloudErrorKind::NotFound, "{error}");
+    }
+
+    let names = vec!["ghost".to_string(), "web".to_string()];
+    let found = cloud.describe_load_balancers(LoadBalancerFilter::Names(names)).await.expect("by name");
+    assert_eq!(found.iter().map(|lb| lb.name.as_str()).collect::<Vec<_>>(), ["web"]);
+    let found = cloud.describe_target_groups(TargetGroupFilter::Names(vec!["ghost".into()])).await.expect("by name");
+    assert!(found.is_empty());
+    let tags = cloud.describe_tags(&[ghost_lb, lb.arn.clone(), ghost_tg]).await.expect("tags");
+    assert_eq!(tags.keys().collect::<Vec<_>>(), [&lb.arn], "unknown ARNs are left out");
+}
+
+#[tokio::test]
+async fn tags_are_added_and_removed_on_every_kind_of_resource() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let listener = cloud.create_listener(listener_input(&lb.arn, 80, &tg.arn)).await.expect("listener");
+    let arns = vec![lb.arn.clone(), tg.arn.clone(), listener.arn.clone()];
+    let extra = Tags::from([("team".to_string(), "a".to_string())]);
+    cloud.add_tags(&arns, &extra).await.expect("tagged");
+    let tags = cloud.describe_tags(&arns).await.expect("tags");
+    assert!(tags.values().all(|t| t.get("team").map(String::as_str) == Some("a")), "{tags:?}");
+    assert_eq!(tags[&lb.arn].get("owner").map(String::as_str), Some("me"), "create tags are kept");
+
+    cloud.remove_tags(&arns, &["team".to_string()]).await.expect("untagged");
+    assert!(cloud.describe_tags(&arns).await.expect("tags").values().all(|t| !t.contains_key("team")));
+
+    let many: Tags = (0..50).map(|i| (format!("k{i}"), String::new())).collect();
+    cloud.add_tags(std::slice::from_ref(&tg.arn), &many).await.expect("50 tags fit");
+    let error = cloud.add_tags(std::slice::from_ref(&lb.arn), &many).await.expect_err("50 more than `owner`");
+    assert_eq!(error.kind, CloudErrorKind::LimitExceeded);
+}
+
+#[tokio::test]
+async fn the_network_of_a_load_balancer_is_checked() {
+    let cloud = network();
+    let unknown = CreateLoadBalancer { subnets: vec!["subnet-404".into()], ..lb_input("a") };
+    assert_eq!(cloud.create_load_balancer(unknown).await.expect_err("subnet").kind, CloudErrorKind::NotFound);
+    cloud.seed_subnet(Subnet {
+        id: "subnet-a2".into(),
+        vpc_id: "vpc-1".into(),
+        availability_zone: "us-east-1a".into(),
+        cidr_block: "10.0.1.0/24".into(),
+        tags: Tags::new(),
+    });
+    let same_zone = CreateLoadBalancer { subnets: vec!["subnet-a".into(), "subnet-a2".into()], ..lb_input("b") };
+    let error = cloud.create_load_balancer(same_zone).await.expect_err("two subnets in one zone");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+    let no_group = CreateLoadBalancer { security_groups: vec!["sg-404".into()], ..lb_input("c") };
+    assert_eq!(cloud.create_load_balancer(no_group).await.expect_err("group").kind, CloudErrorKind::NotFound);
+    assert!(cloud.load_balancers().is_empty());
+
+    let lb = cloud.create_load_balancer(lb_input("d")).await.expect("lb");
+    cloud.set_subnets(&lb.arn, &["subnet-a2".to_string()]).await.expect("moved");
+    assert_eq!(cloud.load_balancers()[0].subnets, ["subnet-a2"]);
+}
+
+#[tokio::test]
+async fn a_network_load_balancer_created_without_security_groups_never_gets_any() {
+    let cloud = network();
+    let group = cloud.create_security_group("front", "f", "vpc-1", &Tags::new()).await.expect("sg");
+    let other = cloud.create_security_group("other", "o", "vpc-1", &Tags::new()).await.expect("sg");
+    let bare = cloud.create_load_balancer(lb_input("bare")).await.expect("lb");
+    let error = cloud.set_security_groups(&bare.arn, std::slice::from_ref(&group)).await.expect_err("no groups");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+
+    let guarded = cloud
+        .create_load_balancer(CreateLoadBalancer { security_groups: vec![group.clone()], ..lb_input("guarded") })
+        .await
+        .expect("lb");
+    cloud.set_security_groups(&guarded.arn, &[other.clone(), group.clone()]).await.expect("set");
+    let mut expected = vec![group.clone(), other.clone()];
+    expected.sort();
+    assert_eq!(cloud.security_groups_of(&guarded.arn), expected);
+    cloud.set_security_groups(&guarded.arn, std::slice::from_ref(&other)).await.expect("set");
+    cloud.delete_security_group(&group).await.expect("detached, so deletable");
+    let error = cloud.delete_security_group(&other).await.expect_err("still attached");
+    assert_eq!(error.kind, CloudErrorKind::InUse);
+}
+
+#[tokio::test]
+async fn only_running_instances_become_targets() {
+    let cloud = network();
+    cloud.seed_instance(Instance {
+        id: "i-stopped".into(),
+        vpc_id: "vpc-1".into(),
+        availability_zone: "us-east-1a".into(),
+        state: "stopped".into(),
+        security_groups: vec![],
+    });
+    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
+    let targets = [Target { id: "i-1".into(), port: 80 }, Target { id: "i-stopped".into(), port: 80 }];
+    let error = cloud.register_targets(&tg.arn, &targets).await.expect_err("stopped");
+    assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::InvalidRequest, "InvalidTarget"));
+    assert!(cloud.targets(&tg.arn).is_empty(), "a request registers all or nothing");
+
+    cloud.remove_instance("i-1");
+    let error = cloud.register_targets(&tg.arn, &targets[..1]).await.expect_err("gone");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+}
+
+#[tokio::test]
+async fn a_target_group_holds_at_most_1000_targets() {
+    let cloud = network();
+    let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
+    let targets: Vec<Target> =
+        (0..1000).map(|i| Target { id: format!("10.0.{}.{}", i / 250, i % 250 + 1), port: 8080 }).collect();
+    cloud.register_targets(&tg.arn, &targets).await.expect("1000 targets");
+    cloud.register_targets(&tg.arn, &targets[..10]).await.expect("registering again adds nothing");
+    let error =
+        cloud.register_targets(&tg.arn, &[Target { id: "10.0.9.9".into(), port: 8080 }]).await.expect_err("1001st");
+    assert_eq!(error.kind, CloudErrorKind::LimitExceeded);
+    assert_eq!(cloud.targets(&tg.arn).len(), 1000);
+}
+
+#[tokio::test]
+async fn a_forward_action_names_at_most_five_target_groups() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(alb_input("web")).await.expect("alb");
+    let mut groups = Vec::new();
+    for i in 0..6 {
+        groups.push(cloud.create_target_group(tg_input(&format!("tg-{i}"), 80)).await.expect("tg").arn);
+    }
+    let weighted = |arns: &[String]| Action::Forward {
+        target_groups: arns
+            .iter()
+            .map(|arn| elbow_model::WeightedTargetGroup { target_group: arn.clone(), weight: Some(1) })
+            .collect(),
+    };
+    let mut input = http_listener(&lb.arn, 80, &groups[0]);
+    input.default_actions = vec![weighted(&groups)];
+    assert_eq!(cloud.create_listener(input.clone()).await.expect_err("six").kind, CloudErrorKind::LimitExceeded);
+    input.default_actions = vec![weighted(&groups[..5])];
+    cloud.create_listener(input).await.expect("five");
+    assert_eq!(cloud.target_groups().iter().filter(|tg| tg.load_balancer_arns == [lb.arn.clone()]).count(), 5);
+}
+
+#[tokio::test]
+async fn a_dualstack_load_balancer_keeps_its_address_type() {
+    let cloud = network();
+    let lb = cloud
+        .create_load_balancer(CreateLoadBalancer { ip_address_type: IpAddressType::Dualstack, ..lb_input("web") })
+        .await
+        .expect("lb");
+    assert_eq!(lb.ip_address_type, IpAddressType::Dualstack);
+    let error = cloud.create_load_balancer(lb_input("web")).await.expect_err("ipv4 under the same name");
+    assert_eq!(error.kind, CloudErrorKind::Duplicate);
+    cloud.set_ip_address_type(&lb.arn, IpAddressType::Ipv4).await.expect("set");
+    assert_eq!(cloud.load_balancers()[0].ip_address_type, IpAddressType::Ipv4);
+}
