@@ -1,4 +1,4 @@
-//! Which nodes receive traffic (REFERENCE.md §1): never nodes that are excluded by label, being
+//! Which nodes receive traffic, as the Kubernetes service controller picks them: never nodes that are excluded by label, being
 //! deleted, tainted for removal by the cluster autoscaler or Karpenter, or without a providerID;
 //! among the rest, the Ready ones — or, when none is Ready, the ones whose readiness is Unknown
 //! (as the AWS Load Balancer Controller does), so that a control-plane hiccup does not empty

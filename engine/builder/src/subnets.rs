@@ -1,5 +1,6 @@
 //! Which subnets a load balancer lives in: the ones the user named (ids or `Name` tags), or the
-//! ones tagged for load balancers (REFERENCE.md §4): role tag with value "" or "1", not claimed by
+//! ones tagged for load balancers (`kubernetes.io/role/elb` or `kubernetes.io/role/internal-elb`,
+//! as EKS documents subnet discovery): role tag with value "" or "1", not claimed by
 //! another cluster only, one per availability zone (our own cluster's tag first, then the lowest
 //! id), sorted by id.
 

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-/// Which client-side rate-limit bucket an action draws from (REFERENCE.md §3: LBC's defaults).
+/// Which client-side rate-limit bucket an action draws from (the AWS Load Balancer Controller's client-side defaults; see
+/// `RateLimits::aws_defaults`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum ApiFamily {
     /// ELBv2 Describe* calls.

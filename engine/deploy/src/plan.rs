@@ -1,7 +1,7 @@
 //! The difference between a desired stack and what exists, as an ordered list of steps. Pure: no
 //! I/O, so every rule below is a table test.
 //!
-//! Order (DESIGN.md): security groups and their rules, target groups (+ attributes, targets), the
+//! Order (dependencies first, so each step finds what it refers to): security groups and their rules, target groups (+ attributes, targets), the
 //! load balancer (+ attributes), listeners and their rules, the rules Elbow adds to node groups;
 //! then deletions: load balancers, target groups, node rules, security groups (listeners and
 //! listener rules no longer desired are deleted with the other changes of their load balancer).

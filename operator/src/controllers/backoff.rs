@@ -1,5 +1,5 @@
 //! Per-object retry delays: each object that keeps failing waits longer before its next attempt
-//! (roughly 5 s doubling to 5 min, REFERENCE.md §1), without slowing the objects that succeed.
+//! (5 s doubling to 5 min, in the spirit of the cloud provider's service controller), without slowing the objects that succeed.
 //!
 //! kube-runtime's own backoff types pace watch re-connections, not per-object requeues, and the
 //! `backon` crate (used for cloud-call retries) iterates delays inside one call; a requeue delay

@@ -1,4 +1,4 @@
-//! Which Ingresses are Elbow's (REFERENCE.md §2): the legacy annotation `kubernetes.io/ingress.class`
+//! Which Ingresses are Elbow's: the legacy annotation `kubernetes.io/ingress.class`
 //! when set (it wins over the field, as in the AWS Load Balancer Controller), else
 //! `spec.ingressClassName`, else the one IngressClass marked default. The class must exist and
 //! name Elbow's controller; its `spec.parameters` may point at an IngressClassParams object.

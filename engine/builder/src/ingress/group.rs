@@ -1,4 +1,4 @@
-//! Ingress groups (REFERENCE.md §2): Ingresses naming one group share one application load
+//! Ingress groups, with the AWS Load Balancer Controller's semantics: Ingresses naming one group share one application load
 //! balancer, even across namespaces; an Ingress without a group is a group of its own. The
 //! group's members are ordered by `group.order`, then namespace/name, which is the order of their
 //! listener rules.

@@ -1,4 +1,4 @@
-//! Listen ports (REFERENCE.md §4): each member's `listen-ports` (JSON, default HTTP 80, or HTTPS
+//! Listen ports, as the AWS Load Balancer Controller reads them: each member's `listen-ports` (JSON, default HTTP 80, or HTTPS
 //! 443 when it has certificates), its certificates, SSL policy and inbound CIDRs, merged per port
 //! across the group: members sharing a port must agree on its protocol, SSL policy and CIDRs;
 //! their certificates add up. `ssl-redirect` turns every HTTP listener into a redirect to one

@@ -1,4 +1,4 @@
-//! Listener rules from hosts and paths (REFERENCE.md §2): per Ingress rule, Exact paths first, then
+//! Listener rules from hosts and paths, in the AWS Load Balancer Controller's order: per Ingress rule, Exact paths first, then
 //! Prefix paths longest first, then ImplementationSpecific ones as written; members in group
 //! order; priorities 1..N in that order. Exact `p` matches `[p]`, Prefix `p` matches `[p, p/*]`
 //! (`/` matches `/*`), ImplementationSpecific is an ELBv2 pattern as written. The
