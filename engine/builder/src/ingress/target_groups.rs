@@ -1,8 +1,7 @@
 //! Target groups: one per Ingress, Service and Service port (as the AWS Load Balancer Controller
 //! makes them, so that removing one Ingress from a group removes only its own), in instance mode
-//! on the Service's NodePort. Health checks follow LBC's ALB defaults (the backend protocol
-//! on the traffic port, path `/`, 15 s interval, 5 s timeout, thresholds 2 and 2, success code 200);
-//! the
+//! on the Service's NodePort. Health checks follow LBC's ALB defaults (the backend protocol on the
+//! traffic port, path `/`, 15 s interval, 5 s timeout, thresholds 2 and 2, success code 200); the
 //! health-check and target-group annotations are read from the Ingress, then from the Service,
 //! whose values win.
 
