@@ -517,7 +517,7 @@ pub fn annotations_markdown() -> String {
          meanings and defaults, so manifests written for it keep working. A bad value is reported on the object (a \
          Warning event, and on Services the `elbow.dev/LoadBalancerReady` condition) and changes nothing in the \
          cloud.\n\n\
-         This page is generated from the tables in `engine/model/src/build/annotations.rs`; a test fails when \
+         This page is generated from the tables in `engine/builder/src/annotations.rs`; a test fails when \
          they differ.\n\n\
          ## Services\n\n",
     );
