@@ -20,11 +20,15 @@ pub(crate) fn is_backend_group(owner: &Ownership) -> bool {
     owner.stack.as_str() == SHARED_STACK && owner.resource.as_str() == BACKEND_GROUP_RESOURCE
 }
 
-/// `k8s-traffic-<cluster>-<hash>`, LBC's naming, so a migrated cluster reads familiar names.
+/// `elbow-traffic-<cluster>-<hash>`. Never LBC's `k8s-traffic-<cluster>-<hash>`: LBC strips every
+/// character but letters and digits from the cluster name, so for a cluster named only with those
+/// the two names would be equal, and next to LBC Elbow could create no load balancer at all
+/// (security group names are unique per VPC). A group made under an earlier name is still found,
+/// by its tags.
 pub fn backend_group_name(cluster: &str) -> String {
-    let sanitized: String = cluster.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(232).collect();
+    let sanitized: String = cluster.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(230).collect();
     let hash = hex::encode(Sha256::digest(cluster.as_bytes()));
-    format!("k8s-traffic-{sanitized}-{}", &hash[..10])
+    format!("elbow-traffic-{sanitized}-{}", &hash[..10])
 }
 
 /// Creates the backend group, or finds it when it exists already (created by an earlier run
@@ -62,13 +66,55 @@ pub(crate) async fn create_backend_group(
 
 #[cfg(test)]
 mod tests {
+    use elbow_cloud::SecurityGroup;
+    use elbow_fake::FakeCloud;
+    use elbow_model::Tags;
+
     use super::*;
+
+    /// The name the AWS Load Balancer Controller gives its backend group.
+    fn lbc_backend_group_name(cluster: &str) -> String {
+        let sanitized: String = cluster.chars().filter(char::is_ascii_alphanumeric).collect();
+        let hash = hex::encode(Sha256::digest(cluster.as_bytes()));
+        format!("k8s-traffic-{sanitized}-{}", &hash[..10])
+    }
 
     #[test]
     fn the_backend_group_name_is_stable_and_sanitized() {
         let name = backend_group_name("prod_eu.1");
-        assert!(name.starts_with("k8s-traffic-prodeu1-"), "{name}");
+        assert!(name.starts_with("elbow-traffic-prodeu1-"), "{name}");
         assert_eq!(name, backend_group_name("prod_eu.1"));
         assert_ne!(name, backend_group_name("prod-eu-1"));
+        assert!(backend_group_name(&"c".repeat(300)).len() <= 255, "EC2's limit on group names");
+    }
+
+    #[test]
+    fn the_backend_group_name_is_never_lbcs() {
+        for cluster in ["prod1", "demo", "prod-eu-1", "Prod_EU.1"] {
+            assert_ne!(backend_group_name(cluster), lbc_backend_group_name(cluster), "{cluster}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_backend_group_is_created_next_to_lbcs_in_the_same_vpc() {
+        let cloud = FakeCloud::new();
+        cloud.seed_vpc("vpc-1");
+        let lbc_group = SecurityGroup {
+            id: "sg-lbc".into(),
+            group_name: lbc_backend_group_name("prod1"),
+            description: "[k8s] Shared Backend SecurityGroup for LoadBalancer".into(),
+            vpc_id: "vpc-1".into(),
+            tags: Tags::from([
+                ("elbv2.k8s.aws/cluster".to_string(), "prod1".to_string()),
+                ("elbv2.k8s.aws/resource".to_string(), "backend-sg".to_string()),
+            ]),
+        };
+        cloud.seed_security_group(lbc_group.clone());
+
+        let id = create_backend_group(&cloud, "prod1", "vpc-1").await.expect("created beside LBC's group");
+
+        let groups = cloud.security_groups();
+        assert_ne!(id, lbc_group.id);
+        assert!(groups.contains(&lbc_group), "LBC's group is untouched: {groups:?}");
     }
 }
