@@ -61,3 +61,29 @@ fn elbow_run_accepts_every_option() {
 fn elbow_run_accepts_the_arguments_without_leader_election() {
     parse_rendered("required.yaml", &["leaderElection.enabled=false", "replicaCount=1"]);
 }
+
+/// What values.schema.json refuses, `elbow run` refuses too: a Deployment written by hand (or by
+/// another tool) with such a value stops at start-up naming the flag, rather than running with it.
+#[test]
+fn elbow_run_refuses_what_the_chart_schema_refuses() {
+    // (value, flag with the same bad value)
+    let cases = [
+        ("vpcId=notavpc", "--vpc-id=notavpc"),
+        ("clusterName=my cluster", "--cluster-name=my cluster"),
+        ("clusterName=-prod", "--cluster-name=-prod"),
+        ("concurrency=0", "--concurrency=0"),
+        ("region=europe", "--region=europe"),
+        ("awsEndpoint=localhost:4566", "--aws-endpoint=localhost:4566"),
+    ];
+    let required = values_file("required.yaml");
+    for (set, flag) in cases {
+        let schema_error = elbow_chart_tests::template(&[&required], &[set]).map(|m| m.text).expect_err(set);
+        assert!(schema_error.contains("values don't meet the specifications of the schema"), "{set}: {schema_error}");
+
+        let name = flag.split('=').next().unwrap();
+        let mut args = vec!["run", "--cluster-name=prod", "--vpc-id=vpc-1"];
+        args.push(flag);
+        let error = RunArgs::augment_args(Command::new("run")).try_get_matches_from(&args).expect_err(flag);
+        assert!(error.to_string().contains(name), "{flag}: {error}");
+    }
+}

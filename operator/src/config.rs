@@ -10,7 +10,7 @@ use elbow_model::Scheme;
 pub struct BuildArgs {
     /// The cluster's name: in every ownership tag and in load balancer names. Must be unique per
     /// AWS account and region, and never change.
-    #[arg(long, env = "ELBOW_CLUSTER_NAME")]
+    #[arg(long, env = "ELBOW_CLUSTER_NAME", value_parser = crate::flag_values::cluster_name)]
     pub cluster_name: String,
 
     /// Services with this spec.loadBalancerClass are served.

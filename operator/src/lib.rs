@@ -1,10 +1,11 @@
 //! The `elbow` operator: the Kubernetes controllers, `elbow run` and `elbow plan`, on top of the
-//! engine crates (model and builders, cloud, deployer).
+//! engine crates (model, builders, cloud, deployer).
 
 pub mod config;
 pub mod context;
 pub mod controllers;
 pub mod crds;
+pub mod flag_values;
 pub mod inventory;
 pub mod leader;
 pub mod metrics;

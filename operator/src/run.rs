@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 use tracing::info;
 
 use crate::config::BuildArgs;
+use crate::flag_values;
 use crate::leader::{ElectionConfig, Ended, LeaderElection, Timing, holder_identity, run_while_leading};
 use crate::metrics::cloud::Metered;
 use crate::metrics::{Metrics, MetricsServer, Readiness, ReadyState};
@@ -30,15 +31,15 @@ pub struct RunArgs {
     pub build: BuildArgs,
 
     /// The cluster's VPC: where security groups are created and subnets discovered.
-    #[arg(long, env = "ELBOW_VPC_ID")]
+    #[arg(long, env = "ELBOW_VPC_ID", value_parser = flag_values::vpc_id)]
     pub vpc_id: String,
 
     /// AWS region; default from the standard chain (AWS_REGION, profile, instance metadata).
-    #[arg(long, env = "AWS_REGION")]
+    #[arg(long, env = "AWS_REGION", value_parser = flag_values::region)]
     pub region: Option<String>,
 
     /// An AWS-compatible endpoint (LocalStack, moto) instead of AWS.
-    #[arg(long = "aws-endpoint", env = "AWS_ENDPOINT_URL")]
+    #[arg(long = "aws-endpoint", env = "AWS_ENDPOINT_URL", value_parser = flag_values::endpoint)]
     pub aws_endpoint: Option<String>,
 
     /// The IngressClass `spec.controller` value Elbow serves.
@@ -46,7 +47,7 @@ pub struct RunArgs {
     pub ingress_controller: String,
 
     /// Reconciles running at once.
-    #[arg(long, env = "ELBOW_CONCURRENCY", default_value_t = 8)]
+    #[arg(long, env = "ELBOW_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
 
     /// How long known cloud state is trusted before a full comparison (e.g. 30s, 10m, 1h).
