@@ -13,9 +13,15 @@
 //! - `leader`: 1 while this replica holds the leader-election lease (or runs without election)
 //! - `cached_objects{kind}`: how many Services and Nodes the operator's caches hold, the main
 //!   driver of its memory (docs/operations.md, "Benchmark")
+//! - `build_info{version}`: always 1, labelled with what is running
+//!
+//! And, unprefixed as every Prometheus client names them, the process series of [`process`]:
+//! `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
+//! `process_open_fds`, `process_max_fds`, `process_start_time_seconds`.
 
 pub mod cloud;
 mod managed;
+pub mod process;
 mod reconcile;
 pub mod server;
 
@@ -55,6 +61,11 @@ struct CloudCallLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -103,7 +114,12 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("elbow");
+        let mut root = Registry::default();
+        root.register_collector(Box::new(process::ProcessCollector));
+        let registry = root.sub_registry_with_prefix("elbow");
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        registry.register("build_info", "Always 1; the labels say which Elbow runs", build_info.clone());
+        build_info.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION") }).set(1);
         let reconciles = Family::<ReconcileLabels, Counter>::default();
         registry.register("reconciles", "Reconciles by controller and result", reconciles.clone());
         let reconcile_duration = HistogramFamily::<ControllerLabels>::new_with_constructor(reconcile_histogram as _);
@@ -134,7 +150,7 @@ impl Metrics {
         registry.register("cached_objects", "Objects held in the operator's caches, by kind", cached_objects.clone());
         Self {
             inner: Arc::new(Inner {
-                registry,
+                registry: root,
                 reconciles,
                 reconcile_duration,
                 reconciles_in_flight,
@@ -248,6 +264,12 @@ mod tests {
         let metrics = Metrics::new();
         let text = metrics.encode();
         assert!(text.contains("elbow_leader 0\n") && text.contains("elbow_managed_load_balancers 0\n"), "{text}");
+        let build_info = format!("elbow_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"));
+        assert!(text.contains(&build_info), "{text}");
+        #[cfg(target_os = "linux")]
+        for series in ["process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds "] {
+            assert!(text.lines().any(|line| line.starts_with(series)), "{series} in {text}");
+        }
         // The client leaves out families without a single series; a scrape before the first
         // reconcile or AWS call has none of them, which queries treat as no data.
         assert!(!text.contains("elbow_aws_api_calls_total"), "{text}");
