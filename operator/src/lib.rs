@@ -5,6 +5,7 @@ pub mod config;
 pub mod context;
 pub mod controllers;
 pub mod crds;
+pub mod exit_codes;
 pub mod flag_values;
 pub mod inventory;
 pub mod leader;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use elbow::exit_codes;
 use elbow::plan::{self, PlanArgs};
 use elbow::run::{self, RunArgs};
 
@@ -35,30 +36,30 @@ fn main() -> ExitCode {
                 Ok(runtime) => runtime,
                 Err(error) => {
                     eprintln!("error: failed to start the async runtime: {error}");
-                    return ExitCode::from(2);
+                    return ExitCode::from(exit_codes::CONFIGURATION);
                 }
             };
             match runtime.block_on(run::run(*args)) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::from(exit_codes::SUCCESS),
                 Err(error) => {
                     eprintln!("error: {error:#}");
-                    ExitCode::from(2)
+                    ExitCode::from(error.exit_code())
                 }
             }
         }
         Command::Crds { write } => match elbow::crds::run(write.as_deref(), &mut std::io::stdout()) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => ExitCode::from(exit_codes::SUCCESS),
             Err(error) => {
                 eprintln!("error: {error}");
-                ExitCode::from(2)
+                ExitCode::from(exit_codes::CONFIGURATION)
             }
         },
         Command::Plan(args) => match plan::run(&args, &mut std::io::stdout(), &mut std::io::stderr()) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
+            Ok(true) => ExitCode::from(exit_codes::SUCCESS),
+            Ok(false) => ExitCode::from(exit_codes::PLAN_FOUND_ERRORS),
             Err(error) => {
                 eprintln!("error: {error:#}");
-                ExitCode::from(2)
+                ExitCode::from(exit_codes::CONFIGURATION)
             }
         },
     }

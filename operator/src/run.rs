@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 use tracing::info;
 
 use crate::config::BuildArgs;
+use crate::exit_codes;
 use crate::flag_values;
 use crate::leader::{ElectionConfig, Ended, LeaderElection, Timing, holder_identity, run_while_leading};
 use crate::metrics::cloud::Metered;
@@ -119,7 +120,26 @@ pub enum LogFormat {
     Json,
 }
 
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+/// Why `elbow run` ended other than by a signal; each way has its own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Before the controllers could start.
+    #[error(transparent)]
+    Startup(#[from] anyhow::Error),
+    #[error("lost leadership: {0}; exiting so that a fresh process stands by")]
+    LostLeadership(String),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Startup(_) => exit_codes::CONFIGURATION,
+            Self::LostLeadership(_) => exit_codes::LOST_LEADERSHIP,
+        }
+    }
+}
+
+pub async fn run(args: RunArgs) -> Result<(), RunError> {
     init_logging(args.log_format);
     elbow_aws::install_crypto_provider();
     let metrics = Metrics::new();
@@ -177,7 +197,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         // The controllers were dropped the moment the lease was lost. Exiting (the pod restarts
         // as a standby) rather than standing by again here: tasks they spawned die with the
         // process, and the next term starts from fresh caches.
-        Ended::Lost(loss) => Err(anyhow::anyhow!("lost leadership: {loss}; exiting so that a fresh process stands by")),
+        Ended::Lost(loss) => Err(RunError::LostLeadership(loss.to_string())),
     }
 }
 
@@ -220,7 +240,13 @@ async fn run_controllers_reporting(
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Standard error, as Kubernetes and systemd expect of a service's log; colour only on a
+    // terminal, since escape codes make a collected log line unreadable and ungreppable.
+    let stderr = std::io::stderr();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&stderr));
     // An error only means a subscriber is installed already (tests start several operators).
     let _ = match format {
         LogFormat::Text => builder.try_init(),
