@@ -1,8 +1,10 @@
-//! Which nodes receive traffic, as the Kubernetes service controller picks them: never nodes that are excluded by label, being
-//! deleted, tainted for removal by the cluster autoscaler or Karpenter, or without a providerID;
-//! among the rest, the Ready ones — or, when none is Ready, the ones whose readiness is Unknown
-//! (as the AWS Load Balancer Controller does), so that a control-plane hiccup does not empty
-//! every target group.
+//! Which nodes receive traffic, as the Kubernetes service controller and the AWS Load Balancer
+//! Controller pick them: never nodes that are excluded by label, being deleted, tainted for removal
+//! by the cluster autoscaler or Karpenter, or that are not EC2 instances (Fargate and EKS hybrid
+//! nodes, anything whose providerID names no `i-` instance: one such id makes AWS refuse the whole
+//! RegisterTargets call); among the rest, the Ready ones — or, when none is Ready, the ones whose
+//! readiness is Unknown (as the AWS Load Balancer Controller does), so that a control-plane hiccup
+//! does not empty every target group.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +12,15 @@ use k8s_openapi::api::core::v1::Node;
 
 use elbow_model::stack::Target;
 
+/// Excludes a node when present, whatever its value (upstream's rule since Kubernetes 1.19).
 pub const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
+/// Labels that exclude a node by their mere presence: the above, its alpha predecessor, and the
+/// legacy control-plane role (control-plane nodes are no load balancer targets).
+const EXCLUDING_LABELS: &[&str] =
+    &[EXCLUDE_LABEL, "alpha.service-controller.kubernetes.io/exclude-balancer", "node-role.kubernetes.io/master"];
+/// EKS's compute-type label; Fargate and hybrid nodes are not EC2 instances in the VPC.
+const COMPUTE_TYPE_LABEL: &str = "eks.amazonaws.com/compute-type";
+const NOT_INSTANCES: &[&str] = &["fargate", "hybrid"];
 const REMOVAL_TAINTS: &[(&str, Option<&str>)] =
     &[("ToBeDeletedByClusterAutoscaler", None), ("karpenter.sh/disrupted", Some("NoSchedule"))];
 
@@ -23,14 +33,17 @@ pub enum Readiness {
 
 /// Whether a node may ever be a target, whatever its readiness.
 pub fn is_eligible(node: &Node) -> bool {
-    let excluded = node.metadata.labels.as_ref().and_then(|l| l.get(EXCLUDE_LABEL)).is_some_and(|v| v != "false");
+    let labels = node.metadata.labels.as_ref();
+    let excluded = labels.is_some_and(|l| EXCLUDING_LABELS.iter().any(|key| l.contains_key(*key)));
+    let not_an_instance =
+        labels.and_then(|l| l.get(COMPUTE_TYPE_LABEL)).is_some_and(|t| NOT_INSTANCES.contains(&t.as_str()));
     let deleting = node.metadata.deletion_timestamp.is_some();
     let removal_taint = node.spec.as_ref().and_then(|s| s.taints.as_ref()).is_some_and(|taints| {
         taints
             .iter()
             .any(|t| REMOVAL_TAINTS.iter().any(|(key, effect)| t.key == *key && effect.is_none_or(|e| t.effect == e)))
     });
-    !excluded && !deleting && !removal_taint && instance_id(node).is_some()
+    !excluded && !not_an_instance && !deleting && !removal_taint && instance_id(node).is_some()
 }
 
 pub fn readiness(node: &Node) -> Readiness {
@@ -54,11 +67,14 @@ pub fn target_nodes<'a>(nodes: &[&'a Node]) -> Vec<&'a Node> {
     eligible.into_iter().filter(|n| readiness(n) == Readiness::Unknown).collect()
 }
 
-/// `aws:///us-east-1a/i-0abc` -> `i-0abc`: the last path segment of the providerID.
+/// `aws:///us-east-1a/i-0abc` -> `i-0abc`: the last path segment of the providerID, when it is an
+/// EC2 instance id (`i-` and hexadecimal digits). Fargate's `.../fargate-ip-10-0-1-2` and a hybrid
+/// node's `eks-hybrid:///...` are not.
 pub fn instance_id(node: &Node) -> Option<&str> {
     let provider_id = node.spec.as_ref()?.provider_id.as_deref()?;
     let id = provider_id.rsplit('/').next()?;
-    (!id.is_empty()).then_some(id)
+    let hex = id.strip_prefix("i-")?;
+    (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(id)
 }
 
 /// One instance target per node on `node_port`, sorted, each instance once.
@@ -137,7 +153,40 @@ pub(crate) mod tests {
         let mut no_provider = node("no-provider", "i-7", "True");
         no_provider.spec.get_or_insert_default().provider_id = None;
         let all = [labelled, labelled_false, deleting, autoscaled, disrupted, other_taint, no_provider];
-        assert_eq!(names(target_nodes(&borrowed(&all))), ["labelled-false", "other-taint"]);
+        // The exclusion label excludes by its presence, "false" included, as upstream.
+        assert_eq!(names(target_nodes(&borrowed(&all))), ["other-taint"]);
+    }
+
+    fn labelled(name: &str, key: &str, value: &str) -> Node {
+        let mut node = node(name, "i-0abc", "True");
+        node.metadata.labels.get_or_insert_default().insert(key.into(), value.into());
+        node
+    }
+
+    #[test]
+    fn nodes_that_cannot_be_instance_targets_are_never_registered() {
+        let mut fargate_id = node("fargate-id", "x", "True");
+        fargate_id.spec.get_or_insert_default().provider_id =
+            Some("aws:///us-east-1b/0123456789abcdef/fargate-ip-192-168-1-2.ec2.internal".into());
+        let mut hybrid_id = node("hybrid-id", "x", "True");
+        hybrid_id.spec.get_or_insert_default().provider_id = Some("eks-hybrid:///us-west-2/my-cluster/my-node".into());
+        let mut not_hex = node("not-hex", "i-zz", "True");
+        not_hex.spec.get_or_insert_default().provider_id = Some("aws:///us-east-1a/i-notanid".into());
+        let cases = [
+            fargate_id,
+            hybrid_id,
+            not_hex,
+            labelled("fargate", "eks.amazonaws.com/compute-type", "fargate"),
+            labelled("hybrid", "eks.amazonaws.com/compute-type", "hybrid"),
+            labelled("master", "node-role.kubernetes.io/master", ""),
+            labelled("alpha-excluded", "alpha.service-controller.kubernetes.io/exclude-balancer", "true"),
+            labelled("excluded-false", EXCLUDE_LABEL, "false"),
+        ];
+        for node in &cases {
+            assert!(!is_eligible(node), "{:?} must not be a target", node.metadata.name);
+        }
+        let kept = [labelled("ec2", "eks.amazonaws.com/compute-type", "ec2"), labelled("worker", "role", "worker")];
+        assert!(kept.iter().all(is_eligible));
     }
 
     #[test]
