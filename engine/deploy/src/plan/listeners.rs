@@ -1,0 +1,173 @@
+//! A load balancer's listeners and their rules. Listeners are matched by port and rules by
+//! priority, both unique on their parent, so neither needs tags of its own; a listener no longer
+//! desired is deleted with the other changes of its load balancer, and its rules go with it.
+//! Forward actions name target groups by resource id and are compared through their bindings, so a
+//! listener or rule whose target group is being created or replaced differs and moves to the new one.
+
+use std::collections::BTreeMap;
+
+use elbow_cloud::{Arn, Rule};
+use elbow_model::{Action, ListenerSpec, Protocol, ResourceId, RuleSpec, WeightedTargetGroup};
+
+use super::{Planner, Step};
+use crate::actual::ActualLoadBalancer;
+
+impl Planner<'_> {
+    pub(super) fn listeners(&mut self, lb: &ResourceId, desired: &[&ListenerSpec], actual_lb: &ActualLoadBalancer) {
+        let actual = &actual_lb.listeners;
+        for listener in desired {
+            match actual.iter().find(|a| a.port == listener.port) {
+                None => self.create_listener(lb, listener),
+                Some(existing) => {
+                    if !self.same_listener(listener, existing) {
+                        self.push(Step::ModifyListener {
+                            load_balancer: lb.clone(),
+                            arn: existing.arn.clone(),
+                            spec: (*listener).clone(),
+                        });
+                    }
+                    let rules = actual_lb.rules.get(&existing.arn).map(Vec::as_slice).unwrap_or_default();
+                    self.listener_rules(lb, listener, Some(&existing.arn), rules);
+                }
+            }
+        }
+        for existing in actual {
+            if !desired.iter().any(|l| l.port == existing.port) {
+                // Its rules go with it.
+                self.push(Step::DeleteListener { load_balancer: lb.clone(), arn: existing.arn.clone() });
+            }
+        }
+    }
+
+    /// A new listener and all its rules, on a load balancer that exists or one created earlier in
+    /// the plan.
+    pub(super) fn create_listener(&mut self, lb: &ResourceId, listener: &ListenerSpec) {
+        self.push(Step::CreateListener { load_balancer: lb.clone(), spec: listener.clone() });
+        self.listener_rules(lb, listener, None, &[]);
+    }
+
+    /// Rules are matched by priority (the position in the desired list, from 1): a rule that
+    /// differs is modified in place, a missing one created, one beyond the desired list deleted.
+    /// Matching by priority keeps a re-run after a crash from creating a second rule at a taken
+    /// priority, and never needs two rules to swap priorities.
+    fn listener_rules(&mut self, lb: &ResourceId, listener: &ListenerSpec, arn: Option<&Arn>, actual: &[Rule]) {
+        for (index, desired) in listener.rules.iter().enumerate() {
+            let priority = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            match actual.iter().find(|a| a.priority == Some(priority)) {
+                None => self.push(Step::CreateRule {
+                    load_balancer: lb.clone(),
+                    listener_port: listener.port,
+                    priority,
+                    rule: desired.clone(),
+                    tags: listener.tags.clone(),
+                }),
+                Some(existing) if !self.same_rule(desired, existing) => self.push(Step::ModifyRule {
+                    load_balancer: lb.clone(),
+                    arn: existing.arn.clone(),
+                    rule: desired.clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        if arn.is_none() {
+            return;
+        }
+        let wanted = u32::try_from(listener.rules.len()).unwrap_or(u32::MAX);
+        for extra in actual.iter().filter(|a| a.priority.is_none_or(|p| p > wanted)) {
+            self.push(Step::DeleteRule { load_balancer: lb.clone(), arn: extra.arn.clone() });
+        }
+    }
+
+    fn same_rule(&self, desired: &RuleSpec, actual: &Rule) -> bool {
+        let actions: Option<Vec<Action<Arn>>> =
+            desired.actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
+        desired.conditions == actual.conditions && actions.is_some_and(|a| a == actual.actions)
+    }
+
+    /// Compares settings; target groups are compared through their bindings, so a listener whose
+    /// target group is being created or replaced differs.
+    fn same_listener(&self, desired: &ListenerSpec, actual: &elbow_cloud::Listener) -> bool {
+        let actions: Option<Vec<Action<Arn>>> =
+            desired.default_actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
+        // Certificates and policy mean something only on TLS and HTTPS listeners; some endpoints
+        // (moto) report a default policy on plain ones too.
+        let secure = matches!(desired.protocol, Protocol::Tls | Protocol::Https);
+        desired.protocol == actual.protocol
+            && (!secure || (desired.certificates == actual.certificates && desired.ssl_policy == actual.ssl_policy))
+            && actions.is_some_and(|a| a == actual.default_actions)
+    }
+}
+
+/// An action with target-group resource ids replaced by bound ARNs; `None` if one is unbound.
+pub(crate) fn bind_action(action: &Action<ResourceId>, bindings: &BTreeMap<ResourceId, String>) -> Option<Action<Arn>> {
+    Some(match action {
+        Action::Forward { target_groups } => Action::Forward {
+            target_groups: target_groups
+                .iter()
+                .map(|w| {
+                    Some(WeightedTargetGroup { target_group: bindings.get(&w.target_group)?.clone(), weight: w.weight })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        },
+        Action::Redirect { protocol, port, host, path, query, status_code } => Action::Redirect {
+            protocol: protocol.clone(),
+            port: port.clone(),
+            host: host.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            status_code: status_code.clone(),
+        },
+        Action::FixedResponse { status_code, content_type, message_body } => Action::FixedResponse {
+            status_code: status_code.clone(),
+            content_type: content_type.clone(),
+            message_body: message_body.clone(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use elbow_cloud::Rule;
+    use elbow_model::*;
+
+    use crate::actual::*;
+    use crate::plan::fixtures::*;
+    use crate::plan::*;
+
+    #[test]
+    fn listener_rules_are_matched_by_priority() {
+        let rule = |path: &str| RuleSpec {
+            conditions: vec![RuleCondition::PathPattern(vec![path.into()])],
+            actions: vec![Action::forward(ResourceId::new("TargetGroup/TCP-80"))],
+        };
+        let actual_rule = |priority: u32, path: &str| Rule {
+            arn: format!("arn:rule/{priority}"),
+            priority: Some(priority),
+            conditions: vec![RuleCondition::PathPattern(vec![path.into()])],
+            actions: vec![Action::forward("arn:tg/tg-31000".to_string())],
+        };
+        let mut desired = stack(Scheme::InternetFacing, 31000);
+        desired.listeners[0].rules = vec![rule("/a"), rule("/b")];
+        let mut actual = applied(&desired);
+        actual.load_balancers[0]
+            .rules
+            .insert("arn:listener/80".into(), vec![actual_rule(1, "/a"), actual_rule(2, "/old"), actual_rule(3, "/x")]);
+        let plan = plan(&desired, &actual, &ctx());
+        assert_eq!(kinds(&plan), ["ModifyRule", "DeleteRule"]);
+        assert!(matches!(&plan.steps[0], Step::ModifyRule { arn, .. } if arn == "arn:rule/2"));
+        assert!(matches!(&plan.steps[1], Step::DeleteRule { arn, .. } if arn == "arn:rule/3"));
+
+        let created = crate::plan::plan(&desired, &ActualStack::default(), &ctx());
+        assert_eq!(
+            kinds(&created),
+            [
+                "CreateTargetGroup",
+                "RegisterTargets",
+                "CreateLoadBalancer",
+                "CreateListener",
+                "CreateRule",
+                "CreateRule"
+            ]
+        );
+    }
+}
