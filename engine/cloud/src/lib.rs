@@ -98,9 +98,6 @@ actions! {
         => CreateRule in "elasticloadbalancing", Elbv2Modify;
     async fn modify_rule(&self, input: ModifyRule) -> CloudResult<()>
         => ModifyRule in "elasticloadbalancing", Elbv2Modify;
-    /// `(rule ARN, new priority)` pairs, applied atomically.
-    async fn set_rule_priorities(&self, priorities: &[(Arn, u32)]) -> CloudResult<()>
-        => SetRulePriorities in "elasticloadbalancing", Elbv2Modify;
     async fn delete_rule(&self, arn: &str) -> CloudResult<()>
         => DeleteRule in "elasticloadbalancing", Elbv2Modify;
 
