@@ -3,8 +3,8 @@
 # terraform-tests/ fails when this list and the code's list differ, or a condition goes missing.
 #
 # The rule: a mutating call may touch only resources tagged elbow.dev/cluster = cluster_name, and a
-# create call must carry that tag in its request. The exceptions are the three places where Elbow
-# acts on something that is not its own or IAM offers no resource to condition on; each says why.
+# create call must carry that tag in its request. The exceptions are the two places where Elbow
+# acts on something that is not its own (the cluster's VPC and node security groups); each says why.
 
 data "aws_iam_policy_document" "elbow" {
   # Describe calls support no resource-level permissions: "*" or nothing.
@@ -205,16 +205,6 @@ data "aws_iam_policy_document" "elbow" {
       variable = "aws:TagKeys"
       values   = ["elbow.dev/cluster", "elbow.dev/stack", "elbow.dev/resource"]
     }
-  }
-
-  # Exception: SetRulePriorities supports no resource-level permissions and no condition keys in
-  # IAM, so "*" is the only grant that works. It can only reorder existing rules, and Elbow calls
-  # it only with rule ARNs it found by its tags.
-  statement {
-    sid       = "ReorderRules"
-    effect    = "Allow"
-    actions   = ["elasticloadbalancing:SetRulePriorities"]
-    resources = ["*"]
   }
 
   # ---- EC2 ----

@@ -65,24 +65,14 @@ pub struct Exception {
     pub sid: &'static str,
     pub actions: &'static [Api],
     pub reason: &'static str,
-    /// The statement is the only grant of its actions (IAM offers nothing to condition on).
-    pub sole_grant: bool,
     check: fn(&Statement) -> Vec<String>,
 }
 
 pub const EXCEPTIONS: &[Exception] = &[
     Exception {
-        sid: "ReorderRules",
-        actions: &[Api::SetRulePriorities],
-        reason: "IAM supports no resource-level permission and no condition key for SetRulePriorities",
-        sole_grant: true,
-        check: everything_without_conditions,
-    },
-    Exception {
         sid: "CreateSecurityGroupsInClusterVpc",
         actions: &[Api::CreateSecurityGroup],
         reason: "CreateSecurityGroup is also authorized against the VPC, which is not Elbow's and has no tag of it",
-        sole_grant: false,
         check: only_the_cluster_vpc,
     },
     Exception {
@@ -90,7 +80,6 @@ pub const EXCEPTIONS: &[Exception] = &[
         actions: &[Api::AuthorizeSecurityGroupIngress, Api::RevokeSecurityGroupIngress],
         reason: "the node security group belongs to the cluster (tagged kubernetes.io/cluster/<name>), and Elbow \
                  admits its backend group there",
-        sole_grant: false,
         check: only_node_groups_of_the_cluster,
     },
 ];
@@ -221,8 +210,7 @@ pub fn check_conditions(statements: &[Statement]) -> Vec<String> {
         conditioned_grants.extend(mutating);
     }
     for api in Api::ALL.iter().filter(|api| api.is_mutating()) {
-        let sole = EXCEPTIONS.iter().any(|e| e.sole_grant && e.actions.contains(api));
-        if !sole && !conditioned_grants.contains(api) {
+        if !conditioned_grants.contains(api) {
             problems.push(format!("{}: no statement grants it under the cluster tag condition", api.iam_action()));
         }
     }
@@ -321,17 +309,6 @@ fn creating_calls(service: &str) -> BTreeSet<String> {
         .filter(|api| api.name().starts_with("Create") || CREATING_CALLS_NOT_NAMED_CREATE.contains(api))
         .map(|api| api.name().to_string())
         .collect()
-}
-
-fn everything_without_conditions(statement: &Statement) -> Vec<String> {
-    let mut problems = Vec::new();
-    if statement.resources != ["*"] {
-        problems.push(format!("expected resources [\"*\"], found {:?}", statement.resources));
-    }
-    if !statement.conditions.is_empty() {
-        problems.push(format!("IAM offers no condition here, found {:?}", statement.conditions));
-    }
-    problems
 }
 
 fn only_the_cluster_vpc(statement: &Statement) -> Vec<String> {

@@ -241,12 +241,12 @@ fn an_exception_that_loses_its_narrowing_or_grows_is_reported() {
     let mut statements = policy_statements();
     statement(&mut statements, "ChangeRulesOfNodeSecurityGroups").conditions.retain(|c| c.test != "Null");
     statement(&mut statements, "CreateSecurityGroupsInClusterVpc").resources = vec!["*".into()];
-    statement(&mut statements, "ReorderRules").actions.push("elasticloadbalancing:DeleteRule".into());
+    statement(&mut statements, "CreateSecurityGroupsInClusterVpc").actions.push("ec2:DeleteSecurityGroup".into());
     let problems = check_conditions(&statements);
     for expected in [
         "ChangeRulesOfNodeSecurityGroups: must require the cluster's node group tag",
         "CreateSecurityGroupsInClusterVpc: must be limited to the cluster's VPC",
-        "ReorderRules: an exception",
+        "CreateSecurityGroupsInClusterVpc: an exception",
     ] {
         assert!(problems.iter().any(|p| p.starts_with(expected)), "no {expected:?} in {problems:#?}");
     }

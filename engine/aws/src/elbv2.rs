@@ -502,23 +502,6 @@ impl Elbv2 {
         Ok(())
     }
 
-    pub(crate) async fn set_rule_priorities(&self, priorities: &[(Arn, u32)]) -> CloudResult<()> {
-        let api = self.count(Api::SetRulePriorities);
-        let pairs = priorities
-            .iter()
-            .map(|(arn, p)| {
-                elb::RulePriorityPair::builder().rule_arn(arn).priority(i32::try_from(*p).unwrap_or(i32::MAX)).build()
-            })
-            .collect();
-        self.client
-            .set_rule_priorities()
-            .set_rule_priorities(Some(pairs))
-            .send()
-            .await
-            .map_err(|e| classify(api, e))?;
-        Ok(())
-    }
-
     pub(crate) async fn delete_rule(&self, arn: &str) -> CloudResult<()> {
         let api = self.count(Api::DeleteRule);
         self.client.delete_rule().rule_arn(arn).send().await.map_err(|e| classify(api, e))?;

@@ -124,9 +124,6 @@ impl Cloud for SdkCloud {
     async fn modify_rule(&self, input: ModifyRule) -> CloudResult<()> {
         self.elbv2.modify_rule(input).await
     }
-    async fn set_rule_priorities(&self, priorities: &[(Arn, u32)]) -> CloudResult<()> {
-        self.elbv2.set_rule_priorities(priorities).await
-    }
     async fn delete_rule(&self, arn: &str) -> CloudResult<()> {
         self.elbv2.delete_rule(arn).await
     }

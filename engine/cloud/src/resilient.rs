@@ -5,34 +5,21 @@
 //!
 //! The delay schedule comes from the `backon` crate: maintained, small, and tokio-friendly, where
 //! the `backoff` crate is unmaintained. The loop around it is ours, so that each attempt takes a
-//! token and logs why it waits. A batched call (DescribeTags, Register/DeregisterTargets) takes one
-//! token per batch the trait contract promises to send, before its first request; a paged call takes
-//! one token (how many pages there will be is not known in advance). Either is retried whole, which
-//! is safe: describes have no effect, and registering or deregistering a target twice is a no-op.
+//! token and logs why it waits. It is a [`Layer`]: one loop around every call, whatever the action.
+//! A batched call (DescribeTags, Register/DeregisterTargets) takes one token per batch the trait
+//! contract promises to send ([`Call::requests`]), before its first request; a paged call takes one
+//! token (how many pages there will be is not known in advance). Either is retried whole, which is
+//! safe: describes have no effect, and registering or deregistering a target twice is a no-op.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
-use elbow_model::{Attributes, HealthCheck, IpAddressType, Tags, Target};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::debug;
 
-use crate::types::*;
-use crate::{Api, ApiFamily, Cloud, CloudResult};
-
-/// ARNs per DescribeTags request and targets per Register/DeregisterTargets request, as the
-/// [`Cloud`] trait's contract fixes them.
-const TAGS_PER_REQUEST: usize = 20;
-const TARGETS_PER_REQUEST: usize = 200;
-
-/// Requests a batched call of `items` items sends, `per_request` at a time (at least one).
-fn batches(items: usize, per_request: usize) -> u32 {
-    u32::try_from(items.div_ceil(per_request).max(1)).unwrap_or(u32::MAX)
-}
+use crate::{Api, ApiFamily, Attempt, Call, Cloud, CloudResult, Layer};
 
 /// Requests per second and burst size of one family.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,26 +134,25 @@ impl<C: Cloud> Resilient<C> {
             tokio::time::sleep(wait).await;
         }
     }
+}
 
-    async fn call<T, Fut>(&self, api: Api, attempt: impl FnMut() -> Fut) -> CloudResult<T>
-    where
-        Fut: Future<Output = CloudResult<T>>,
-    {
-        self.call_batched(api, 1, attempt).await
+impl<C: Cloud> Layer for Resilient<C> {
+    type Inner = C;
+
+    fn inner(&self) -> &C {
+        &self.inner
     }
 
-    /// Like [`Self::call`] for a call that sends `requests` requests: each attempt takes that many
-    /// tokens.
-    async fn call_batched<T, Fut>(&self, api: Api, requests: u32, mut attempt: impl FnMut() -> Fut) -> CloudResult<T>
-    where
-        Fut: Future<Output = CloudResult<T>>,
-    {
+    /// Each attempt takes one token per request it sends, so a batched call is paced like the
+    /// requests it really makes.
+    async fn around<T: Send>(&self, call: Call, mut attempt: impl Attempt<T>) -> CloudResult<T> {
+        let api = call.api;
         let mut delays = self.retry.delays();
         loop {
-            for _ in 0..requests {
+            for _ in 0..call.requests {
                 self.take_token(api).await;
             }
-            match attempt().await {
+            match attempt.run().await {
                 Ok(value) => return Ok(value),
                 Err(error) if error.is_retryable() => match delays.next() {
                     Some(delay) => {
@@ -178,148 +164,5 @@ impl<C: Cloud> Resilient<C> {
                 Err(error) => return Err(error),
             }
         }
-    }
-}
-
-#[async_trait]
-impl<C: Cloud> Cloud for Resilient<C> {
-    async fn describe_load_balancers(&self, filter: LoadBalancerFilter) -> CloudResult<Vec<LoadBalancer>> {
-        self.call(Api::DescribeLoadBalancers, || self.inner.describe_load_balancers(filter.clone())).await
-    }
-    async fn describe_load_balancer_attributes(&self, arn: &str) -> CloudResult<AttributeMap> {
-        self.call(Api::DescribeLoadBalancerAttributes, || self.inner.describe_load_balancer_attributes(arn)).await
-    }
-    async fn describe_target_groups(&self, filter: TargetGroupFilter) -> CloudResult<Vec<TargetGroup>> {
-        self.call(Api::DescribeTargetGroups, || self.inner.describe_target_groups(filter.clone())).await
-    }
-    async fn describe_target_group_attributes(&self, arn: &str) -> CloudResult<AttributeMap> {
-        self.call(Api::DescribeTargetGroupAttributes, || self.inner.describe_target_group_attributes(arn)).await
-    }
-    async fn describe_target_health(&self, target_group_arn: &str) -> CloudResult<Vec<TargetHealth>> {
-        self.call(Api::DescribeTargetHealth, || self.inner.describe_target_health(target_group_arn)).await
-    }
-    async fn describe_listeners(&self, load_balancer_arn: &str) -> CloudResult<Vec<Listener>> {
-        self.call(Api::DescribeListeners, || self.inner.describe_listeners(load_balancer_arn)).await
-    }
-    async fn describe_rules(&self, listener_arn: &str) -> CloudResult<Vec<Rule>> {
-        self.call(Api::DescribeRules, || self.inner.describe_rules(listener_arn)).await
-    }
-    async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>> {
-        self.call_batched(Api::DescribeTags, batches(arns.len(), TAGS_PER_REQUEST), || self.inner.describe_tags(arns))
-            .await
-    }
-    async fn create_load_balancer(&self, input: CreateLoadBalancer) -> CloudResult<LoadBalancer> {
-        self.call(Api::CreateLoadBalancer, || self.inner.create_load_balancer(input.clone())).await
-    }
-    async fn delete_load_balancer(&self, arn: &str) -> CloudResult<()> {
-        self.call(Api::DeleteLoadBalancer, || self.inner.delete_load_balancer(arn)).await
-    }
-    async fn set_security_groups(&self, load_balancer_arn: &str, security_groups: &[String]) -> CloudResult<()> {
-        self.call(Api::SetSecurityGroups, || self.inner.set_security_groups(load_balancer_arn, security_groups)).await
-    }
-    async fn set_subnets(&self, load_balancer_arn: &str, subnets: &[String]) -> CloudResult<()> {
-        self.call(Api::SetSubnets, || self.inner.set_subnets(load_balancer_arn, subnets)).await
-    }
-    async fn set_ip_address_type(&self, load_balancer_arn: &str, ip_address_type: IpAddressType) -> CloudResult<()> {
-        self.call(Api::SetIpAddressType, || self.inner.set_ip_address_type(load_balancer_arn, ip_address_type)).await
-    }
-    async fn modify_load_balancer_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
-        self.call(Api::ModifyLoadBalancerAttributes, || self.inner.modify_load_balancer_attributes(arn, attributes))
-            .await
-    }
-    async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
-        self.call(Api::CreateTargetGroup, || self.inner.create_target_group(input.clone())).await
-    }
-    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck) -> CloudResult<()> {
-        self.call(Api::ModifyTargetGroup, || self.inner.modify_target_group(arn, health_check)).await
-    }
-    async fn modify_target_group_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
-        self.call(Api::ModifyTargetGroupAttributes, || self.inner.modify_target_group_attributes(arn, attributes)).await
-    }
-    async fn delete_target_group(&self, arn: &str) -> CloudResult<()> {
-        self.call(Api::DeleteTargetGroup, || self.inner.delete_target_group(arn)).await
-    }
-    async fn register_targets(&self, target_group_arn: &str, targets: &[Target]) -> CloudResult<()> {
-        let requests = batches(targets.len(), TARGETS_PER_REQUEST);
-        self.call_batched(Api::RegisterTargets, requests, || self.inner.register_targets(target_group_arn, targets))
-            .await
-    }
-    async fn deregister_targets(&self, target_group_arn: &str, targets: &[Target]) -> CloudResult<()> {
-        let requests = batches(targets.len(), TARGETS_PER_REQUEST);
-        self.call_batched(Api::DeregisterTargets, requests, || self.inner.deregister_targets(target_group_arn, targets))
-            .await
-    }
-    async fn create_listener(&self, input: CreateListener) -> CloudResult<Listener> {
-        self.call(Api::CreateListener, || self.inner.create_listener(input.clone())).await
-    }
-    async fn modify_listener(&self, input: ModifyListener) -> CloudResult<()> {
-        self.call(Api::ModifyListener, || self.inner.modify_listener(input.clone())).await
-    }
-    async fn delete_listener(&self, arn: &str) -> CloudResult<()> {
-        self.call(Api::DeleteListener, || self.inner.delete_listener(arn)).await
-    }
-    async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule> {
-        self.call(Api::CreateRule, || self.inner.create_rule(input.clone())).await
-    }
-    async fn modify_rule(&self, input: ModifyRule) -> CloudResult<()> {
-        self.call(Api::ModifyRule, || self.inner.modify_rule(input.clone())).await
-    }
-    async fn set_rule_priorities(&self, priorities: &[(Arn, u32)]) -> CloudResult<()> {
-        self.call(Api::SetRulePriorities, || self.inner.set_rule_priorities(priorities)).await
-    }
-    async fn delete_rule(&self, arn: &str) -> CloudResult<()> {
-        self.call(Api::DeleteRule, || self.inner.delete_rule(arn)).await
-    }
-    async fn add_tags(&self, arns: &[Arn], tags: &Tags) -> CloudResult<()> {
-        self.call(Api::AddTags, || self.inner.add_tags(arns, tags)).await
-    }
-    async fn remove_tags(&self, arns: &[Arn], keys: &[String]) -> CloudResult<()> {
-        self.call(Api::RemoveTags, || self.inner.remove_tags(arns, keys)).await
-    }
-    async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
-        self.call(Api::DescribeSubnets, || self.inner.describe_subnets(vpc_id)).await
-    }
-    async fn describe_instances(&self, ids: &[String]) -> CloudResult<Vec<Instance>> {
-        self.call(Api::DescribeInstances, || self.inner.describe_instances(ids)).await
-    }
-    async fn describe_security_groups(&self, filter: SecurityGroupFilter) -> CloudResult<Vec<SecurityGroup>> {
-        self.call(Api::DescribeSecurityGroups, || self.inner.describe_security_groups(filter.clone())).await
-    }
-    async fn describe_security_group_rules(
-        &self,
-        filter: SecurityGroupRuleFilter,
-    ) -> CloudResult<Vec<SecurityGroupRule>> {
-        self.call(Api::DescribeSecurityGroupRules, || self.inner.describe_security_group_rules(filter.clone())).await
-    }
-    async fn create_security_group(
-        &self,
-        group_name: &str,
-        description: &str,
-        vpc_id: &str,
-        tags: &Tags,
-    ) -> CloudResult<String> {
-        self.call(Api::CreateSecurityGroup, || self.inner.create_security_group(group_name, description, vpc_id, tags))
-            .await
-    }
-    async fn delete_security_group(&self, group_id: &str) -> CloudResult<()> {
-        self.call(Api::DeleteSecurityGroup, || self.inner.delete_security_group(group_id)).await
-    }
-    async fn authorize_security_group_ingress(
-        &self,
-        group_id: &str,
-        rules: &[NewIngressRule],
-    ) -> CloudResult<Vec<SecurityGroupRule>> {
-        self.call(Api::AuthorizeSecurityGroupIngress, || self.inner.authorize_security_group_ingress(group_id, rules))
-            .await
-    }
-    async fn revoke_security_group_ingress(&self, group_id: &str, rule_ids: &[String]) -> CloudResult<()> {
-        self.call(Api::RevokeSecurityGroupIngress, || self.inner.revoke_security_group_ingress(group_id, rule_ids))
-            .await
-    }
-    async fn create_tags(&self, resource_ids: &[String], tags: &Tags) -> CloudResult<()> {
-        self.call(Api::CreateTags, || self.inner.create_tags(resource_ids, tags)).await
-    }
-    async fn delete_tags(&self, resource_ids: &[String], keys: &[String]) -> CloudResult<()> {
-        self.call(Api::DeleteTags, || self.inner.delete_tags(resource_ids, keys)).await
     }
 }

@@ -465,11 +465,6 @@ impl Cloud for FakeCloud {
         self.request(api, |s| s.elbv2.modify_rule(api, input))
     }
 
-    async fn set_rule_priorities(&self, priorities: &[(Arn, u32)]) -> CloudResult<()> {
-        let api = Api::SetRulePriorities;
-        self.request(api, |s| s.elbv2.set_rule_priorities(api, priorities))
-    }
-
     async fn delete_rule(&self, arn: &str) -> CloudResult<()> {
         let api = Api::DeleteRule;
         self.request(api, |s| s.elbv2.delete_rule(api, arn))

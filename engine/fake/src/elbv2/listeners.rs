@@ -1,7 +1,7 @@
 //! Listeners and listener rules of the fake ELBv2, and the bookkeeping of which target groups they
 //! forward to (a forwarded-to target group is in use, and serves one network load balancer only).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use elbow_model::{Action, LoadBalancerType, Protocol};
 
@@ -237,40 +237,6 @@ impl Elbv2 {
         if let Some((_, rule)) = self.rules.get_mut(&input.arn) {
             rule.conditions = input.conditions;
             rule.actions = input.actions;
-        }
-        Ok(())
-    }
-
-    /// All or nothing: the end state may not give two rules of a listener the same priority.
-    pub(crate) fn set_rule_priorities(&mut self, api: Api, priorities: &[(Arn, u32)]) -> CloudResult<()> {
-        let mut wanted: BTreeMap<&str, u32> = BTreeMap::new();
-        let mut listeners = BTreeSet::new();
-        for (arn, priority) in priorities {
-            let (listener, _) = self.rules.get(arn).ok_or_else(|| rule_not_found(api, arn))?;
-            check_priority(api, *priority)?;
-            wanted.insert(arn, *priority);
-            listeners.insert(listener.clone());
-        }
-        for listener in &listeners {
-            let mut taken = BTreeSet::new();
-            for rule in self.rules_of(listener) {
-                let priority = wanted.get(rule.arn.as_str()).copied().or(rule.priority);
-                if let Some(p) = priority
-                    && !taken.insert(p)
-                {
-                    return Err(fail(
-                        api,
-                        CloudErrorKind::Duplicate,
-                        "PriorityInUse",
-                        format!("priority '{p}' is currently in use"),
-                    ));
-                }
-            }
-        }
-        for (arn, priority) in wanted {
-            if let Some((_, rule)) = self.rules.get_mut(arn) {
-                rule.priority = Some(priority);
-            }
         }
         Ok(())
     }

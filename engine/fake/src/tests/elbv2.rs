@@ -190,25 +190,6 @@ async fn network_listeners_have_no_rules() {
 }
 
 #[tokio::test]
-async fn rule_priorities_are_swapped_at_once_or_not_at_all() {
-    let cloud = network();
-    let lb = cloud.create_load_balancer(alb_input("web")).await.expect("alb");
-    let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
-    let listener = cloud.create_listener(http_listener(&lb.arn, 80, &tg.arn)).await.expect("listener");
-    let one = cloud.create_rule(path_rule(&listener.arn, 1, &tg.arn)).await.expect("rule");
-    let two = cloud.create_rule(path_rule(&listener.arn, 2, &tg.arn)).await.expect("rule");
-    let three = cloud.create_rule(path_rule(&listener.arn, 3, &tg.arn)).await.expect("rule");
-
-    cloud.set_rule_priorities(&[(one.arn.clone(), 2), (two.arn.clone(), 1)]).await.expect("swapped");
-    let order: Vec<_> = cloud.rules(&listener.arn).into_iter().map(|r| r.arn).collect();
-    assert_eq!(order, [two.arn.clone(), one.arn.clone(), three.arn.clone()]);
-
-    let error = cloud.set_rule_priorities(&[(one.arn.clone(), 3)]).await.expect_err("clashes with three");
-    assert_eq!(error.kind, CloudErrorKind::Duplicate);
-    assert_eq!(cloud.rules(&listener.arn)[1].priority, Some(2), "nothing changed");
-}
-
-#[tokio::test]
 async fn deleting_a_load_balancer_takes_its_listeners_and_rules_and_frees_its_target_groups() {
     let cloud = network();
     let lb = cloud.create_load_balancer(alb_input("web")).await.expect("alb");

@@ -1,0 +1,107 @@
+//! The `actions!` macro. The list of AWS API actions (in the crate root) is written once, each
+//! action as the [`Cloud`](crate::Cloud) method that calls it, and this macro turns it into every
+//! piece of code that used to repeat the list by hand:
+//!
+//! ```text
+//!                   ┌─> trait Cloud            one async method per action, as written
+//!  actions! { .. } ─┼─> enum Api               name, IAM service, rate-limit family
+//!                   ├─> trait Observe          per action: arguments and result, ignored by default
+//!                   └─> impl<L: Layer> Cloud   each method: around(Call) -> inner, then observe
+//! ```
+//!
+//! So a wrapper ([`Layer`](crate::layer::Layer)) is written once against [`Call`](crate::layer::Call)
+//! and never lists the actions, and an action added to the list reaches every wrapper, the call
+//! counters and the IAM policy test without further edits. What is left to write by hand for a new
+//! action is what only a person can: its SDK request (elbow-aws), its in-memory behaviour
+//! (elbow-fake), and its IAM grant (`terraform/iam.tf`, which terraform-tests compares with
+//! [`Api::ALL`](crate::Api::ALL)).
+//!
+//! One entry:
+//!
+//! ```text
+//! /// Docs of the trait method.
+//! async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>>
+//!     => DescribeTags in "elasticloadbalancing", Elbv2Describe, batches of 20 arns;
+//! ```
+//!
+//! `batches of N arg` says the method sends `arg` in requests of at most N items, so that a layer
+//! learns how many requests one call makes (the rate limiter takes a token for each).
+//!
+//! The forwarding impl calls the inner method once per attempt, cloning what it takes by value
+//! (a layer may retry), and hands the arguments themselves to the observer afterwards.
+
+macro_rules! actions {
+    ($(
+        $(#[doc = $doc:literal])*
+        async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty
+            => $variant:ident in $service:literal, $family:ident $(, batches of $per_request:literal $batched:ident)?;
+    )*) => {
+        /// One method per AWS API action; the crate documentation states the contract every
+        /// implementation keeps. Wrappers implement [`Layer`](crate::layer::Layer) instead.
+        #[async_trait::async_trait]
+        pub trait Cloud: Send + Sync {
+            $(
+                $(#[doc = $doc])*
+                async fn $method(&self $(, $arg: $ty)*) -> $ret;
+            )*
+        }
+
+        /// One AWS API action.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        pub enum Api {
+            $( $variant, )*
+        }
+
+        impl Api {
+            pub const ALL: &'static [Api] = &[ $( Api::$variant, )* ];
+
+            /// The action's name as AWS spells it, e.g. `CreateLoadBalancer`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Api::$variant => stringify!($variant), )*
+                }
+            }
+
+            /// The IAM service prefix: `elasticloadbalancing` or `ec2`.
+            pub fn service(self) -> &'static str {
+                match self {
+                    $( Api::$variant => $service, )*
+                }
+            }
+
+            pub fn family(self) -> $crate::api::ApiFamily {
+                match self {
+                    $( Api::$variant => $crate::api::ApiFamily::$family, )*
+                }
+            }
+        }
+
+        /// What a [`Layer`](crate::layer::Layer) that needs typed answers sees: after each call
+        /// through the layer, the method named like the [`Cloud`] method gets its arguments and its
+        /// final result (after the layer's retries, if any). Every method does nothing unless
+        /// overridden, so an observer names only the actions it cares about.
+        pub trait Observe {
+            $(
+                #[doc = concat!("The arguments and result of [`Cloud::", stringify!($method), "`].")]
+                fn $method(&self $(, $arg: $ty)*, result: &$ret) {
+                    let _ = ($($arg,)* result);
+                }
+            )*
+        }
+
+        #[async_trait::async_trait]
+        impl<L: $crate::layer::Layer> Cloud for L {
+            $(
+                async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                    let call = $crate::layer::Call::new(Api::$variant)
+                        $( .batched($batched.len(), $per_request) )?;
+                    let result = self.around(call, || self.inner().$method($(Clone::clone(&$arg)),*)).await;
+                    if let Some(observer) = self.observer() {
+                        observer.$method($($arg,)* &result);
+                    }
+                    result
+                }
+            )*
+        }
+    };
+}
