@@ -20,6 +20,7 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:DescribeListeners",
       "elasticloadbalancing:DescribeRules",
       "elasticloadbalancing:DescribeTags",
+      "ec2:DescribeVpcs",
       "ec2:DescribeSubnets",
       "ec2:DescribeInstances",
       "ec2:DescribeSecurityGroups",

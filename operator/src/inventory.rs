@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use elbow_cloud::{Cloud, CloudResult, SecurityGroupFilter};
+use elbow_cloud::{Api, Cloud, CloudError, CloudErrorKind, CloudResult, SecurityGroupFilter};
 use elbow_model::CloudInventory;
 use elbow_model::inventory::{Instance, SecurityGroup, Subnet};
 use k8s_openapi::api::core::v1::Node;
@@ -80,6 +80,11 @@ impl InventoryCache {
 
     async fn read_network(&self) -> CloudResult<CloudInventory> {
         let subnets = self.cloud.describe_subnets(&self.vpc_id).await?;
+        // A VPC without subnets is almost always a wrong `--vpc-id` (or region): say that, rather
+        // than letting every build report "no subnet tagged". One extra call, only in this case.
+        if subnets.is_empty() && self.cloud.describe_vpcs(std::slice::from_ref(&self.vpc_id)).await?.is_empty() {
+            return Err(missing_vpc(&self.vpc_id));
+        }
         Ok(CloudInventory {
             vpc_id: self.vpc_id.clone(),
             subnets: subnets
@@ -126,6 +131,13 @@ impl InventoryCache {
         inventory.security_groups.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(())
     }
+}
+
+/// The error for a VPC that does not exist, as EC2 would name it.
+pub fn missing_vpc(vpc_id: &str) -> CloudError {
+    let message =
+        format!("VPC {vpc_id} does not exist in this account and region (check --vpc-id and --region, or AWS_REGION)");
+    CloudError::new(Api::DescribeVpcs, CloudErrorKind::NotFound, "InvalidVpcID.NotFound", message)
 }
 
 /// `aws:///us-east-1a/i-0abc` -> `i-0abc`: the last path segment of the providerID.

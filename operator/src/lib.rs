@@ -11,5 +11,6 @@ pub mod inventory;
 pub mod leader;
 pub mod metrics;
 pub mod plan;
+pub mod preflight;
 pub mod run;
 pub mod runtime;

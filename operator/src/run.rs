@@ -16,7 +16,7 @@ use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_deploy::DeploySettings;
 use futures::FutureExt;
 use tokio::sync::oneshot;
-use tracing::info;
+use tracing::{error, info};
 
 use crate::config::BuildArgs;
 use crate::exit_codes;
@@ -161,6 +161,9 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         false => None,
     };
     let sdk = SdkCloud::new(&AwsSettings { region: args.region.clone(), endpoint: args.aws_endpoint.clone() }).await;
+    for problem in sdk.configuration_problems().await {
+        error!("start-up check: {problem}");
+    }
     let limits = if args.client_rate_limits { RateLimits::aws_defaults() } else { RateLimits::unlimited() };
     let build = args.build.to_config();
     // Metered inside Resilient, around the SDK: each throttled request and each retry is counted
@@ -168,6 +171,16 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let metered = Metered::new(sdk, metrics.clone(), &build.cluster_name);
     let cloud = Arc::new(Resilient::new(metered, limits, RetryPolicy::default()));
     info!(cluster = %build.cluster_name, vpc = %args.vpc_id, "starting elbow");
+    // In the background: with an unreachable endpoint the checks wait out their retries, and the
+    // controllers (and /readyz) must not wait for them.
+    tokio::spawn({
+        let (cloud, vpc_id) = (cloud.clone(), args.vpc_id.clone());
+        async move {
+            for problem in crate::preflight::cloud_problems(cloud.as_ref(), &vpc_id).await {
+                error!("start-up check: {problem}");
+            }
+        }
+    });
     let settings = OperatorSettings {
         ingress_controller_name: args.ingress_controller.clone(),
         deploy: DeploySettings {

@@ -39,6 +39,35 @@ pub(crate) async fn load(settings: &AwsSettings) -> SdkConfig {
     loader.load().await
 }
 
+/// See [`crate::SdkCloud::configuration_problems`].
+pub(crate) async fn problems(config: &SdkConfig) -> Vec<String> {
+    use aws_credential_types::provider::ProvideCredentials;
+
+    let mut problems = Vec::new();
+    if config.region().is_none() {
+        problems.push("no AWS region: pass --region, or set AWS_REGION (or a profile's region)".to_string());
+    }
+    match config.credentials_provider() {
+        None => problems.push("no AWS credentials provider is configured".to_string()),
+        Some(provider) => {
+            if let Err(error) = provider.provide_credentials().await {
+                let mut reason = error.to_string();
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    reason.push_str(": ");
+                    reason.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                problems.push(format!(
+                    "no AWS credentials: {reason} (on EKS, give the service account a role through IRSA or \
+                     Pod Identity)"
+                ));
+            }
+        }
+    }
+    problems
+}
+
 /// The AWS SDK brings rustls with aws-lc, and other crates may bring ring: with two providers
 /// compiled in, rustls cannot pick one and panics on the first TLS connection unless the process
 /// installs one. Call it at start-up (main and tests); idempotent.
@@ -49,7 +78,27 @@ pub fn install_crypto_provider() {
 
 #[cfg(test)]
 mod tests {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_region_and_missing_credentials_are_each_one_problem() {
+        let bare = SdkConfig::builder().build();
+        let problems = problems(&bare).await;
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("no AWS region"), "{problems:?}");
+        assert!(problems[1].contains("no AWS credentials"), "{problems:?}");
+
+        let complete = SdkConfig::builder()
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDTEST", "secret", None, None, "test",
+            )))
+            .build();
+        assert_eq!(super::problems(&complete).await, Vec::<String>::new());
+    }
 
     #[tokio::test]
     async fn settings_override_region_and_endpoint_and_retries_stay_off() {

@@ -26,6 +26,19 @@ impl Ec2 {
         api
     }
 
+    /// One request: Elbow asks about its own VPC only, far below a page.
+    pub(crate) async fn describe_vpcs(&self, ids: &[String]) -> CloudResult<Vec<String>> {
+        let api = self.count(Api::DescribeVpcs);
+        let answer = self
+            .client
+            .describe_vpcs()
+            .filters(filter("vpc-id", ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(answer.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_string)).collect())
+    }
+
     pub(crate) async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
         let mut token = None;
         let mut found = Vec::new();

@@ -21,6 +21,8 @@ pub struct SdkCloud {
     elbv2: elbv2::Elbv2,
     ec2: ec2::Ec2,
     calls: Arc<CallCounter>,
+    /// Kept for [`SdkCloud::configuration_problems`].
+    config: aws_config::SdkConfig,
 }
 
 impl SdkCloud {
@@ -38,7 +40,15 @@ impl SdkCloud {
             elbv2: elbv2::Elbv2 { client: aws_sdk_elasticloadbalancingv2::Client::new(&config), calls: calls.clone() },
             ec2: ec2::Ec2 { client: aws_sdk_ec2::Client::new(&config), calls: calls.clone() },
             calls,
+            config,
         }
+    }
+
+    /// What the standard chain could not find, one sentence per problem: no region, or no
+    /// credentials (with the chain's own reason). Every call would fail on either, with an error
+    /// that names neither, so `elbow run` says it once at start-up.
+    pub async fn configuration_problems(&self) -> Vec<String> {
+        config::problems(&self.config).await
     }
 
     /// Requests sent, by action.
@@ -132,6 +142,9 @@ impl Cloud for SdkCloud {
     }
     async fn remove_tags(&self, arns: &[Arn], keys: &[String]) -> CloudResult<()> {
         self.elbv2.remove_tags(arns, keys).await
+    }
+    async fn describe_vpcs(&self, ids: &[String]) -> CloudResult<Vec<String>> {
+        self.ec2.describe_vpcs(ids).await
     }
     async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
         self.ec2.describe_subnets(vpc_id).await

@@ -19,6 +19,12 @@ pub fn role_tag(scheme: Scheme) -> &'static str {
     }
 }
 
+/// Whether a subnet is tagged for load balancers of `scheme`: the role tag with the value "" or
+/// "1", as EKS documents it.
+pub fn is_tagged_for(tags: &elbow_model::Tags, scheme: Scheme) -> bool {
+    tags.get(role_tag(scheme)).is_some_and(|v| v.is_empty() || v == "1")
+}
+
 /// The named subnets (ids or `Name` tags), as ids, sorted. A load balancer takes at most one
 /// subnet per availability zone: two in one zone is the user's to fix, said here rather than by a
 /// failed CreateLoadBalancer later.
@@ -76,7 +82,7 @@ pub fn discover(inventory: &CloudInventory, cluster: &str, scheme: Scheme) -> Re
     let own_tag = format!("{CLUSTER_TAG_PREFIX}{cluster}");
     let mut by_zone: BTreeMap<&str, &Subnet> = BTreeMap::new();
     let candidates = inventory.subnets.iter().filter(|s| {
-        let role_ok = s.tags.get(role).is_some_and(|v| v.is_empty() || v == "1");
+        let role_ok = is_tagged_for(&s.tags, scheme);
         let claimed_by_others = s.tags.keys().any(|k| k.starts_with(CLUSTER_TAG_PREFIX) && *k != own_tag);
         let ours = s.tags.contains_key(&own_tag);
         role_ok && (ours || !claimed_by_others)

@@ -108,6 +108,10 @@ actions! {
 
     // ---- EC2 ----
 
+    /// The ids among `ids` that name an existing VPC (by filter: an unknown id is left out rather
+    /// than failing the request). Asked only to tell "wrong VPC id" from "no tagged subnet".
+    async fn describe_vpcs(&self, ids: &[String]) -> CloudResult<Vec<String>>
+        => DescribeVpcs in "ec2", Ec2Describe;
     /// Subnets of one VPC (paged).
     async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>>
         => DescribeSubnets in "ec2", Ec2Describe;

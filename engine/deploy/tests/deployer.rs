@@ -57,7 +57,7 @@ async fn the_stack_is_created_with_everything_the_data_path_needs() {
             load_balancers: vec!["k8s-default-web-e".into()],
             target_groups: vec![("k8s-default-web-31000".into(), vec!["i-1".into(), "i-2".into()])],
             listeners: vec![("k8s-default-web-e".into(), 80)],
-            groups: vec!["k8s-default-web-fe".into(), backend()],
+            groups: vec![backend(), "k8s-default-web-fe".into()],
             node_rules: vec![31000],
         }
     );
@@ -225,7 +225,7 @@ async fn deleting_removes_everything_of_the_stack_and_nothing_else() {
     assert_eq!(outcome.dns_name, None);
     let now = inventory(&cloud);
     assert_eq!(now.load_balancers, ["k8s-default-kept-e"]);
-    assert_eq!(now.groups, ["k8s-default-kept-fe".to_string(), backend()], "the backend group stays");
+    assert_eq!(now.groups, [backend(), "k8s-default-kept-fe".to_string()], "the backend group stays");
     assert_eq!(now.node_rules, [31000], "kept's rule stays");
     assert!(cloud.load_balancers().iter().any(|lb| lb.arn == foreign.arn), "foreign load balancer untouched");
 

@@ -93,6 +93,11 @@ impl Ec2 {
 
     // ---- describe ----
 
+    /// By filter, as Elbow asks: unknown ids are left out.
+    pub(crate) fn describe_vpcs(&self, ids: &[String]) -> Vec<String> {
+        ids.iter().filter(|id| self.vpcs.contains(id.as_str())).cloned().collect()
+    }
+
     pub(crate) fn describe_subnets(&self, vpc_id: &str) -> Vec<Subnet> {
         self.subnets.values().filter(|s| s.vpc_id == vpc_id).cloned().collect()
     }

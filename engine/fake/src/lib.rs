@@ -480,6 +480,10 @@ impl Cloud for FakeCloud {
         self.request(api, |s| s.elbv2.remove_tags(api, arns, keys))
     }
 
+    async fn describe_vpcs(&self, ids: &[String]) -> CloudResult<Vec<String>> {
+        self.request(Api::DescribeVpcs, |s| Ok(s.ec2.describe_vpcs(ids)))
+    }
+
     async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
         self.request(Api::DescribeSubnets, |s| Ok(s.ec2.describe_subnets(vpc_id)))
     }

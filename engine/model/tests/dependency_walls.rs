@@ -4,6 +4,8 @@
 //! cloud. A new `use kube::...` in one of these crates fails to compile; a new dependency that
 //! drags one in fails here.
 
+#![allow(clippy::expect_used)] // helpers of a test: a failure should stop it
+
 use std::collections::BTreeSet;
 use std::process::Command;
 
