@@ -38,6 +38,11 @@ impl InventoryCache {
         Self { cloud, vpc_id, ttl, cached: Mutex::new(None) }
     }
 
+    /// How long a read of the inventory is kept before the next reconcile reads it again.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// The inventory covering every instance behind `nodes`.
     pub async fn get(&self, nodes: &[&Node]) -> CloudResult<Arc<CloudInventory>> {
         let mut cached = self.cached.lock().await;

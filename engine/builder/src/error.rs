@@ -43,6 +43,11 @@ pub enum BuildError {
         "load balancer name {0:?} is invalid: at most 32 letters, digits and hyphens, not starting or ending with a hyphen or starting with internal-"
     )]
     InvalidName(String),
+    #[error("namespace {0} may not use this IngressClass (its parameters' namespaceSelector)")]
+    NamespaceNotSelected(String),
+    /// The Ingress's class cannot be used as it is; the message says what to fix.
+    #[error("{0}")]
+    IngressClass(String),
     #[error("Ingress {ingress}: {source}")]
     InIngress { ingress: String, source: Box<BuildError> },
     #[error("conflicting {setting} in the Ingress group: {} sets {}, {} sets {}", ingresses[0], values[0], ingresses[1], values[1])]
@@ -75,4 +80,22 @@ pub enum BuildError {
     NoSubnetsMatchTags(String),
     #[error("an application load balancer needs subnets in at least 2 availability zones; found {found}")]
     TooFewSubnets { found: usize },
+}
+
+impl BuildError {
+    /// Whether the mistake lies in cloud state Elbow reads (subnet tags, node security groups)
+    /// rather than in the object alone: such an error may go away without the object changing,
+    /// so it is worth checking again once the cloud inventory is refreshed.
+    pub fn depends_on_cloud(&self) -> bool {
+        match self {
+            Self::UnknownSubnet(_)
+            | Self::SubnetsShareZone { .. }
+            | Self::NoSubnets { .. }
+            | Self::AmbiguousNodeSecurityGroup { .. }
+            | Self::NoSubnetsMatchTags(_)
+            | Self::TooFewSubnets { .. } => true,
+            Self::InIngress { source, .. } => source.depends_on_cloud(),
+            _ => false,
+        }
+    }
 }

@@ -7,10 +7,12 @@ use kube::{Api, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::{Error, object_name};
+
 /// Adds `finalizer` unless present. Returns the updated object, or `None` if nothing was sent.
-pub async fn add<K>(api: &Api<K>, object: &K, finalizer: &str) -> Result<Option<K>, kube::Error>
+pub async fn add<K>(api: &Api<K>, object: &K, finalizer: &str) -> Result<Option<K>, Error>
 where
-    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
     let finalizers = object.finalizers();
     if finalizers.iter().any(|f| f == finalizer) {
@@ -28,13 +30,18 @@ where
             { "op": "add", "path": "/metadata/finalizers/-", "value": finalizer },
         ])
     };
-    patch(api, object, ops).await.map(Some)
+    match patch(api, object, ops).await {
+        Ok(updated) => Ok(Some(updated)),
+        Err(source) => {
+            Err(Error::AddFinalizer { object: object_name(object), finalizer: finalizer.to_string(), source })
+        }
+    }
 }
 
 /// Removes `finalizer` if present. `Ok(None)` when it was absent or the object is already gone.
-pub async fn remove<K>(api: &Api<K>, object: &K, finalizer: &str) -> Result<Option<K>, kube::Error>
+pub async fn remove<K>(api: &Api<K>, object: &K, finalizer: &str) -> Result<Option<K>, Error>
 where
-    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
     let Some(index) = object.finalizers().iter().position(|f| f == finalizer) else {
         return Ok(None);
@@ -48,7 +55,9 @@ where
         Ok(updated) => Ok(Some(updated)),
         // Removing the last finalizer of a deleted object deletes it; it may be gone already.
         Err(kube::Error::Api(status)) if status.is_not_found() => Ok(None),
-        Err(error) => Err(error),
+        Err(source) => {
+            Err(Error::RemoveFinalizer { object: object_name(object), finalizer: finalizer.to_string(), source })
+        }
     }
 }
 

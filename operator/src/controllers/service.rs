@@ -4,10 +4,11 @@
 //! One reconcile: decide whether the Service is ours; if it is not (or is being deleted) and still
 //! carries our finalizer, deploy the empty stack and release the finalizer; if it is, add the
 //! finalizer before any cloud call, build the desired stack (a user error stops here, leaving the
-//! existing load balancer as it was), deploy it, and write status, condition and events.
+//! existing load balancer as it was), deploy it, and write status, condition and events. Every
+//! failure after the finalizer shows on the Service as a Warning event and a False condition
+//! carrying the same message.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use elbow_builder::service::{build_service_stack, is_ours, stack_id};
 use elbow_model::Stack;
@@ -16,13 +17,12 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use serde_json::json;
 use tracing::{info, warn};
 
 use super::conditions::{ReadyReason, with_ready_condition, without_ready_condition};
-use super::{Error, error_chain, finalizers};
+use super::{Error, error_chain, finalizers, instrumented, object_name, retry_after};
 use crate::context::Context;
 
 /// Set on every Service Elbow provisions; released only after its cloud resources are gone.
@@ -40,22 +40,13 @@ mod reasons {
 }
 
 pub async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let key = ObjectRef::from_obj(service.as_ref());
-    let timer = ctx.metrics.reconcile_started("service");
-    let result = reconcile_inner(&service, &ctx).await;
-    timer.finish_with(&result);
-    match &result {
-        Ok(_) => ctx.service_backoff.succeeded(&key),
-        Err(error) => {
-            warn!(service = %key, error = %error_chain(error), "reconcile failed");
-        }
-    }
-    result
+    instrumented("service", service.as_ref(), &ctx.metrics, &ctx.service_backoff, reconcile_inner(&service, &ctx)).await
 }
 
-/// Failed reconciles come back after a per-Service exponential delay.
-pub fn error_policy(service: Arc<Service>, _error: &Error, ctx: Arc<Context>) -> Action {
-    Action::requeue(ctx.service_backoff.failed(&ObjectRef::from_obj(service.as_ref())))
+/// Failed reconciles come back after a per-Service exponential delay; user errors when the
+/// Service changes (or the cloud inventory does, for those that depend on it).
+pub fn error_policy(service: Arc<Service>, error: &Error, ctx: Arc<Context>) -> Action {
+    retry_after(error, service.as_ref(), &ctx.service_backoff, ctx.inventory.ttl())
 }
 
 async fn reconcile_inner(service: &Service, ctx: &Context) -> Result<Action, Error> {
@@ -70,59 +61,70 @@ async fn reconcile_inner(service: &Service, ctx: &Context) -> Result<Action, Err
         return Ok(Action::await_change());
     }
 
-    let service = match finalizers::add(&api, service, FINALIZER).await.map_err(Error::Kube)? {
-        Some(updated) => updated,
-        None => service.clone(),
-    };
-
-    let desired = match build_stack(&service, ctx).await? {
-        Ok(stack) => stack,
-        Err(user_error) => {
-            // The user must change the Service; retrying cannot help, and the existing load
-            // balancer (if any) stays exactly as it is.
-            let message = user_error.to_string();
-            publish(ctx, &service, EventType::Warning, reasons::SYNC_FAILED, &message).await;
-            set_status(&api, &service, None, ReadyReason::InvalidConfiguration, &message).await?;
-            return Ok(Action::await_change());
-        }
-    };
-
-    let had_hostname = current_hostname(&service).is_some();
-    if !had_hostname {
-        publish(ctx, &service, EventType::Normal, reasons::ENSURING, "provisioning a network load balancer").await;
-    }
-    let outcome = match ctx.deployer.deploy(&desired).await {
-        Ok(outcome) => outcome,
+    let service = finalizers::add(&api, service, FINALIZER).await?.unwrap_or_else(|| service.clone());
+    match provision(&api, &service, ctx).await {
+        Ok(action) => Ok(action),
         Err(error) => {
-            let message = format!("failed to provision the load balancer: {}", error_chain(&error));
-            publish(ctx, &service, EventType::Warning, reasons::SYNC_FAILED, &message).await;
-            set_status(&api, &service, None, ReadyReason::ProvisioningFailed, &message).await?;
-            return Err(Error::Deploy(error));
+            report_failure(&api, &service, ctx, &error).await;
+            Err(error)
         }
-    };
+    }
+}
+
+/// Builds and deploys the Service's stack and writes its hostname and condition. A user error
+/// stops before any cloud call, leaving the existing load balancer (if any) exactly as it is.
+async fn provision(api: &Api<Service>, service: &Service, ctx: &Context) -> Result<Action, Error> {
+    let desired = build_stack(service, ctx).await?;
+    let had_hostname = current_hostname(service).is_some();
+    if !had_hostname {
+        publish(ctx, service, EventType::Normal, reasons::ENSURING, "provisioning a network load balancer").await;
+    }
+    let outcome = ctx
+        .deployer
+        .deploy(&desired)
+        .await
+        .map_err(|source| Error::Deploy { stack: desired.id.to_string(), source })?;
     if outcome.changed {
         let reason = if had_hostname { reasons::UPDATED } else { reasons::ENSURED };
         let note = format!("{} step(s) applied", outcome.steps.len());
-        publish(ctx, &service, EventType::Normal, reason, &note).await;
+        publish(ctx, service, EventType::Normal, reason, &note).await;
     }
     let hostname = outcome.dns_name.clone();
     let message = match &hostname {
         Some(name) => format!("load balancer {name} is provisioned"),
         None => "load balancer is provisioned".to_string(),
     };
-    set_status(&api, &service, hostname.as_deref(), ReadyReason::Provisioned, &message).await?;
+    set_status(api, service, hostname.as_deref(), ReadyReason::Provisioned, &message).await?;
     Ok(Action::requeue(ctx.settings.resync_period))
 }
 
-/// The desired stack, or the user's mistake. The outer error is a failure to read what the
-/// builder needs (nodes, the cloud inventory), which is retried.
-async fn build_stack(service: &Service, ctx: &Context) -> Result<Result<Stack, elbow_builder::BuildError>, Error> {
+/// Shows a failed reconcile on the Service: a Warning event (what `kubectl describe` prints) and
+/// the condition, with the same message. A failure to write the condition is only logged: the
+/// reconcile's own error is the one to retry on.
+async fn report_failure(api: &Api<Service>, service: &Service, ctx: &Context, error: &Error) {
+    let (reason, message) = match error {
+        Error::Invalid { source, .. } => (ReadyReason::InvalidConfiguration, source.to_string()),
+        Error::Deploy { source, .. } => {
+            (ReadyReason::ProvisioningFailed, format!("failed to provision the load balancer: {}", error_chain(source)))
+        }
+        other => (ReadyReason::ProvisioningFailed, error_chain(other)),
+    };
+    publish(ctx, service, EventType::Warning, reasons::SYNC_FAILED, &message).await;
+    if let Err(status_error) = set_status(api, service, None, reason, &message).await {
+        warn!(error = %error_chain(&status_error), "could not show the failure in the Service's condition");
+    }
+}
+
+/// The desired stack. Fails with [`Error::Invalid`] for the user's mistakes and
+/// [`Error::Inventory`] when what the builder needs from the cloud cannot be read (retried).
+async fn build_stack(service: &Service, ctx: &Context) -> Result<Stack, Error> {
     // Pointers into the node cache: a deep copy of every node per reconcile, at concurrency 8,
     // kept up to eight copies of the whole cache alive.
     let cached = ctx.nodes.state();
     let nodes: Vec<&Node> = cached.iter().map(AsRef::as_ref).collect();
     let inventory = ctx.inventory.get(&nodes).await.map_err(Error::Inventory)?;
-    Ok(build_service_stack(service, &nodes, &inventory, &ctx.build))
+    build_service_stack(service, &nodes, &inventory, &ctx.build)
+        .map_err(|source| Error::Invalid { object: object_name(service), source })
 }
 
 /// Deletes the Service's cloud resources, clears what Elbow wrote to its status, then releases
@@ -131,18 +133,18 @@ async fn build_stack(service: &Service, ctx: &Context) -> Result<Result<Stack, e
 async fn clean_up(api: &Api<Service>, service: &Service, ctx: &Context) -> Result<(), Error> {
     let empty = Stack::empty(stack_id(service));
     publish(ctx, service, EventType::Normal, reasons::DELETING, "deleting load balancer").await;
-    if let Err(error) = ctx.deployer.deploy(&empty).await {
-        let message = format!("failed to delete the load balancer: {}", error_chain(&error));
+    if let Err(source) = ctx.deployer.deploy(&empty).await {
+        let message = format!("failed to delete the load balancer: {}", error_chain(&source));
         publish(ctx, service, EventType::Warning, reasons::DELETE_FAILED, &message).await;
-        return Err(Error::Deploy(error));
+        return Err(Error::Deploy { stack: empty.id.to_string(), source });
     }
     ctx.deployer.forget(&empty.id);
     if service.metadata.deletion_timestamp.is_none() {
         clear_status(api, service).await?;
     }
-    finalizers::remove(api, service, FINALIZER).await.map_err(Error::Kube)?;
+    finalizers::remove(api, service, FINALIZER).await?;
     publish(ctx, service, EventType::Normal, reasons::DELETED, "deleted load balancer").await;
-    info!(service = %ObjectRef::from_obj(service), "released");
+    info!("released");
     Ok(())
 }
 
@@ -198,16 +200,12 @@ async fn clear_status(api: &Api<Service>, service: &Service) -> Result<(), Error
 }
 
 async fn patch_status(api: &Api<Service>, service: &Service, patch: serde_json::Value) -> Result<(), Error> {
-    api.patch_status(&service.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(Error::Kube)?;
-    Ok(())
+    match api.patch_status(&service.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        Ok(_) => Ok(()),
+        Err(source) => Err(Error::PatchStatus { object: object_name(service), source }),
+    }
 }
 
 async fn publish(ctx: &Context, service: &Service, type_: EventType, reason: &str, note: &str) {
     ctx.events.publish(service, type_, reason, note).await;
-}
-
-/// How often a Service that is fine is looked at again (a cheap no-op unless the drift period
-/// of the deployer has passed).
-pub fn default_resync() -> Duration {
-    Duration::from_secs(600)
 }

@@ -32,11 +32,6 @@ impl ReconcileTimer {
         self.record(result);
     }
 
-    /// `success` for `Ok`, `error` for `Err`.
-    pub fn finish_with<T, E>(self, result: &Result<T, E>) {
-        self.finish(if result.is_ok() { "success" } else { "error" });
-    }
-
     fn record(&mut self, result: &str) {
         if !self.finished {
             self.finished = true;
@@ -62,7 +57,7 @@ mod tests {
         let first = metrics.reconcile_started("service");
         let second = metrics.reconcile_started("service");
         assert!(metrics.encode().contains("elbow_reconciles_in_flight{controller=\"service\"} 2\n"));
-        first.finish_with(&Ok::<(), ()>(()));
+        first.finish("success");
         drop(second);
         let text = metrics.encode();
         assert!(text.contains("elbow_reconciles_in_flight{controller=\"service\"} 0\n"), "{text}");

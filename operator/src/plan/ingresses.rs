@@ -1,14 +1,12 @@
-//! The Ingress half of `elbow plan`: resolve each Ingress's class and group as the controller
-//! does, then build one stack per group from its members.
+//! The Ingress half of `elbow plan`: place each Ingress in its group with the builder's
+//! `standing`, as the controller does, then build one stack per group from its members.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use elbow_builder::BuildConfig;
 use elbow_builder::crd::IngressClassParamsSpec;
-use elbow_builder::ingress::{
-    ClassResolution, DEFAULT_CONTROLLER, GroupId, IngressGroupInput, build_ingress_stack, group_of, resolve_class,
-};
+use elbow_builder::ingress::{DEFAULT_CONTROLLER, GroupId, IngressGroupInput, Standing, build_ingress_stack, standing};
 use elbow_model::CloudInventory;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -30,15 +28,17 @@ pub fn plan(
     let mut groups: BTreeMap<GroupId, (Vec<&Ingress>, Option<IngressClassParamsSpec>)> = BTreeMap::new();
     for ingress in &objects.ingresses {
         let name = format!("Ingress {}/{}", ingress.namespace().unwrap_or_default(), ingress.name_any());
-        match resolve_class(ingress, &objects.ingress_classes, &params, DEFAULT_CONTROLLER) {
-            ClassResolution::NotOurs => {
+        match standing(ingress, &objects.ingress_classes, &params, DEFAULT_CONTROLLER) {
+            Standing::Outside if ingress.metadata.deletion_timestamp.is_some() => {
+                writeln!(notes, "note: skipping {name}: it is being deleted")?;
+            }
+            Standing::Outside => {
                 writeln!(notes, "note: skipping {name}: its class is not served by Elbow ({DEFAULT_CONTROLLER})")?;
             }
-            ClassResolution::Invalid(error) => report.errors.push(PlanError { object: name, error }),
-            ClassResolution::Ours { params, .. } => match group_of(ingress, params.as_ref()) {
-                Ok(group) => groups.entry(group).or_insert_with(|| (Vec::new(), params)).0.push(ingress),
-                Err(error) => report.errors.push(PlanError { object: name, error: error.to_string() }),
-            },
+            Standing::Invalid(error) => report.errors.push(PlanError { object: name, error: error.to_string() }),
+            Standing::Member { group, params } => {
+                groups.entry(group).or_insert_with(|| (Vec::new(), params)).0.push(ingress)
+            }
         }
     }
     for (group, (members, params)) in &groups {

@@ -22,9 +22,10 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tracing::{info, warn};
 
-use crate::context::{Context, IngressContext};
+use crate::context::Context;
 use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
 use crate::controllers::ingress;
+use crate::controllers::ingress::IngressContext;
 use crate::controllers::keyed_locks::KeyedLocks;
 
 /// A running Ingress controller and the cache watches it owns.

@@ -3,8 +3,8 @@
 //! group per (Ingress, Service, port) on the Service's NodePort, the managed frontend security
 //! group, and the node-group rules that let the load balancer reach the NodePorts.
 //!
-//! Class resolution ([`resolve_class`]) and group membership ([`group_of`]) are here too, so the
-//! controller and `elbow plan` decide the same way.
+//! Class resolution and group membership ([`standing`]) are here too, so the controller and
+//! `elbow plan` decide the same way.
 //!
 //! Resource ids inside the stack: `LoadBalancer`, `Listener/<port>`,
 //! `TargetGroup/<ingress namespace>/<ingress name>/<service>:<port>`, `SecurityGroup/frontend`,
@@ -14,6 +14,7 @@ mod actions;
 mod class;
 mod group;
 mod listeners;
+mod membership;
 mod rules;
 mod settings;
 mod target_groups;
@@ -29,6 +30,7 @@ pub use group::{
     GROUP_FINALIZER_PREFIX, GroupId, IMPLICIT_GROUP_FINALIZER, group_finalizer, group_of, group_order, group_stack_id,
     is_valid_group_name,
 };
+pub use membership::{Standing, joined_groups, standing};
 
 use crate::config::BuildConfig;
 use crate::crd::IngressClassParamsSpec;

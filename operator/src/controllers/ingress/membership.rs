@@ -1,17 +1,13 @@
 //! Which Ingresses make up a group, read from the controller's caches: an Ingress is a member
-//! when its class resolves to Elbow, it resolves to that group, it is not being deleted, and it
-//! carries the group's finalizer (so no cloud resource exists for an Ingress Elbow could forget).
-//! The groups an Ingress was part of are read back from its finalizers, which is how a class or
-//! group change is cleaned up even though the old settings are gone.
+//! when it stands in that group (the builder's `standing`: its class is Elbow's, it resolves to
+//! the group, it is not being deleted) and carries the group's finalizer, so no cloud resource
+//! exists for an Ingress Elbow could forget.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use elbow_builder::crd::{IngressClassParams, IngressClassParamsSpec};
-use elbow_builder::ingress::{
-    ClassResolution, GROUP_FINALIZER_PREFIX, GroupId, IMPLICIT_GROUP_FINALIZER, group_finalizer, group_of,
-    resolve_class,
-};
+use elbow_builder::ingress::{GroupId, Standing, group_finalizer, joined_groups, standing};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 use kube::runtime::reflector::Store;
@@ -23,17 +19,6 @@ pub struct ClassView {
     controller: String,
 }
 
-/// Where an Ingress stands now.
-#[allow(clippy::large_enum_variant)] // one per reconcile, moved once: boxing would buy nothing
-pub enum Standing {
-    /// Ours, in this group, with these parameters.
-    Member { group: GroupId, params: Option<IngressClassParamsSpec> },
-    /// Not ours (another controller's class, no class) or being deleted.
-    Outside,
-    /// Meant to be ours but its class or group cannot be resolved; the message says why.
-    Invalid(String),
-}
-
 impl ClassView {
     pub fn new(classes: &Store<IngressClass>, params: &Store<IngressClassParams>, controller: &str) -> Self {
         ClassView {
@@ -43,18 +28,9 @@ impl ClassView {
         }
     }
 
+    /// Where `ingress` stands against this snapshot (see [`standing`]).
     pub fn standing(&self, ingress: &Ingress) -> Standing {
-        if ingress.metadata.deletion_timestamp.is_some() {
-            return Standing::Outside;
-        }
-        match resolve_class(ingress, &self.classes, &self.params, &self.controller) {
-            ClassResolution::NotOurs => Standing::Outside,
-            ClassResolution::Invalid(message) => Standing::Invalid(message),
-            ClassResolution::Ours { params, .. } => match group_of(ingress, params.as_ref()) {
-                Ok(group) => Standing::Member { group, params },
-                Err(error) => Standing::Invalid(error.to_string()),
-            },
-        }
+        standing(ingress, &self.classes, &self.params, &self.controller)
     }
 
     /// The group's current members: ours, resolving to `group`, and holding its finalizer.
@@ -89,19 +65,4 @@ pub struct Roster {
     /// Resolving to the group but joined to no group yet: new arrivals whose own reconcile has not
     /// run, with their class parameters. Adopted by whichever member's reconcile comes first.
     pub arrivals: Vec<(Arc<Ingress>, Option<IngressClassParamsSpec>)>,
-}
-
-/// The groups `ingress` joined, by the finalizers it carries.
-pub fn joined_groups(ingress: &Ingress) -> Vec<GroupId> {
-    ingress
-        .finalizers()
-        .iter()
-        .filter_map(|finalizer| {
-            if finalizer == IMPLICIT_GROUP_FINALIZER {
-                Some(GroupId::Implicit { namespace: ingress.namespace().unwrap_or_default(), name: ingress.name_any() })
-            } else {
-                finalizer.strip_prefix(GROUP_FINALIZER_PREFIX).map(|name| GroupId::Explicit(name.to_string()))
-            }
-        })
-        .collect()
 }

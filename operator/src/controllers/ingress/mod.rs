@@ -11,12 +11,14 @@
 //!
 //! The last member leaving deploys the empty stack, which deletes the ALB.
 
+mod context;
 mod membership;
 mod status;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use elbow_builder::BuildError;
 use elbow_builder::crd::IngressClassParamsSpec;
 use elbow_builder::ingress::{GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id};
 use elbow_deploy::DeployOutcome;
@@ -27,13 +29,14 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
+pub use context::IngressContext;
 pub use elbow_builder::ingress::referenced_service_names;
-pub use membership::{ClassView, Standing, joined_groups};
+pub use elbow_builder::ingress::{Standing, joined_groups};
+pub use membership::ClassView;
 
-use super::{Error, error_chain, finalizers};
-use crate::context::IngressContext;
+use super::{Error, error_chain, finalizers, instrumented, object_name, retry_after};
 
 /// Event reasons as the AWS Load Balancer Controller names them, so existing alerts keep working.
 mod reasons {
@@ -44,20 +47,13 @@ mod reasons {
 }
 
 pub async fn reconcile(ingress: Arc<Ingress>, ctx: Arc<IngressContext>) -> Result<Action, Error> {
-    let key = ObjectRef::from_obj(ingress.as_ref());
-    let timer = ctx.shared.metrics.reconcile_started("ingress");
-    let result = reconcile_inner(&ingress, &ctx).await;
-    timer.finish_with(&result);
-    match &result {
-        Ok(_) => ctx.backoff.succeeded(&key),
-        Err(error) => warn!(ingress = %key, error = %error_chain(error), "reconcile failed"),
-    }
-    result
+    instrumented("ingress", ingress.as_ref(), &ctx.shared.metrics, &ctx.backoff, reconcile_inner(&ingress, &ctx)).await
 }
 
-/// Failed reconciles come back after a per-Ingress exponential delay.
-pub fn error_policy(ingress: Arc<Ingress>, _error: &Error, ctx: Arc<IngressContext>) -> Action {
-    Action::requeue(ctx.backoff.failed(&ObjectRef::from_obj(ingress.as_ref())))
+/// Failed reconciles come back after a per-Ingress exponential delay; user errors when the
+/// Ingress changes (or the cloud inventory does, for those that depend on it).
+pub fn error_policy(ingress: Arc<Ingress>, error: &Error, ctx: Arc<IngressContext>) -> Action {
+    retry_after(error, ingress.as_ref(), &ctx.backoff, ctx.shared.inventory.ttl())
 }
 
 async fn reconcile_inner(ingress: &Ingress, ctx: &IngressContext) -> Result<Action, Error> {
@@ -76,14 +72,17 @@ async fn reconcile_inner(ingress: &Ingress, ctx: &IngressContext) -> Result<Acti
 
     match standing {
         Standing::Outside => Ok(Action::await_change()),
-        Standing::Invalid(message) => {
-            ctx.shared.events.publish(&ingress, EventType::Warning, reasons::BUILD_FAILED, &message).await;
-            Ok(Action::await_change())
+        Standing::Invalid(source) => {
+            ctx.shared.events.publish(&ingress, EventType::Warning, reasons::BUILD_FAILED, &source.to_string()).await;
+            Err(Error::Invalid { object: object_name(&ingress), source })
         }
         Standing::Member { group, params } => {
-            if let Some(message) = namespace_refused(&ingress, params.as_ref(), ctx).await? {
-                ctx.shared.events.publish(&ingress, EventType::Warning, reasons::BUILD_FAILED, &message).await;
-                return Ok(Action::await_change());
+            if let Err(error) = namespace_allowed(&ingress, params.as_ref(), ctx).await {
+                if let Error::Invalid { source, .. } = &error {
+                    let note = source.to_string();
+                    ctx.shared.events.publish(&ingress, EventType::Warning, reasons::BUILD_FAILED, &note).await;
+                }
+                return Err(error);
             }
             join(&api, &ingress, &group, params.as_ref(), &view, ctx).await
         }
@@ -111,7 +110,7 @@ async fn leave(
         _ => None,
     });
     match deploy_group(group, &members, params.as_ref(), ctx).await {
-        Ok(Ok(outcome)) => {
+        Ok(outcome) => {
             if members.is_empty() {
                 ctx.shared.deployer.forget(&group_stack_id(group));
             }
@@ -119,8 +118,8 @@ async fn leave(
         }
         // The remaining members are inconsistent: their load balancer cannot be rebuilt without
         // this Ingress now; it keeps its finalizer until the group is fixed.
-        Ok(Err(message)) => {
-            let note = format!("cannot remove this Ingress from group {}: {message}", group_name(group));
+        Err(Error::Invalid { source, .. }) => {
+            let note = format!("cannot remove this Ingress from group {}: {source}", group_name(group));
             ctx.shared.events.publish(ingress, EventType::Warning, reasons::CLEANUP_FAILED, &note).await;
             return Ok(ingress.clone());
         }
@@ -133,8 +132,8 @@ async fn leave(
     if ingress.metadata.deletion_timestamp.is_none() {
         status::clear_hostname(api, ingress).await?;
     }
-    let released = finalizers::remove(api, ingress, &group_finalizer(group)).await.map_err(Error::Kube)?;
-    info!(ingress = %leaving, group = %group_name(group), "left its group");
+    let released = finalizers::remove(api, ingress, &group_finalizer(group)).await?;
+    info!(group = %group_name(group), "left its group");
     Ok(released.unwrap_or_else(|| ingress.clone()))
 }
 
@@ -149,10 +148,7 @@ async fn join(
     ctx: &IngressContext,
 ) -> Result<Action, Error> {
     let _turn = ctx.group_locks.lock(&group_stack_id(group)).await;
-    let ingress = finalizers::add(api, ingress, &group_finalizer(group))
-        .await
-        .map_err(Error::Kube)?
-        .unwrap_or_else(|| ingress.clone());
+    let ingress = finalizers::add(api, ingress, &group_finalizer(group)).await?.unwrap_or_else(|| ingress.clone());
     let this = ObjectRef::from_obj(&ingress);
     let roster = view.roster(&ctx.ingresses, group);
     let mut members: Vec<Arc<Ingress>> =
@@ -167,22 +163,23 @@ async fn join(
     members.push(Arc::new(ingress.clone()));
 
     let outcome = match deploy_group(group, &members, params, ctx).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(message)) => {
-            for member in &members {
-                ctx.shared.events.publish(member.as_ref(), EventType::Warning, reasons::BUILD_FAILED, &message).await;
-            }
-            return Ok(Action::await_change());
-        }
+        Ok(outcome) => outcome,
         Err(error) => {
-            let note = format!("failed to provision the load balancer: {}", error_chain(&error));
-            ctx.shared.events.publish(&ingress, EventType::Warning, reasons::DEPLOY_FAILED, &note).await;
+            // Every member shares the load balancer, so every member hears why it is not
+            // up to date, with one Warning each.
+            let (reason, note) = match &error {
+                Error::Invalid { source, .. } => (reasons::BUILD_FAILED, source.to_string()),
+                other => {
+                    (reasons::DEPLOY_FAILED, format!("failed to provision the load balancer: {}", error_chain(other)))
+                }
+            };
+            publish_to_members(ctx, &members, EventType::Warning, reason, &note).await;
             return Err(error);
         }
     };
     if outcome.changed {
         let note = format!("group {}: {} step(s) applied", group_name(group), outcome.steps.len());
-        ctx.shared.events.publish(&ingress, EventType::Normal, reasons::RECONCILED, &note).await;
+        publish_to_members(ctx, &members, EventType::Normal, reasons::RECONCILED, &note).await;
     }
     write_hostnames(ctx, &members, outcome.dns_name.as_deref()).await?;
     Ok(Action::requeue(ctx.shared.settings.resync_period))
@@ -199,26 +196,26 @@ async fn adopt(
     group: &GroupId,
     ctx: &IngressContext,
 ) -> Option<Ingress> {
-    if !matches!(namespace_refused(arrival, params, ctx).await, Ok(None)) {
+    if namespace_allowed(arrival, params, ctx).await.is_err() {
         return None;
     }
     let api: Api<Ingress> = Api::namespaced(ctx.shared.client.clone(), &arrival.namespace().unwrap_or_default());
     match finalizers::add(&api, arrival, &group_finalizer(group)).await {
         Ok(updated) => Some(updated.unwrap_or_else(|| arrival.clone())),
         Err(error) => {
-            debug!(ingress = %ObjectRef::from_obj(arrival), %error, "not adopted into its group now; its own reconcile will join it");
+            debug!(arrival = %ObjectRef::from_obj(arrival), error = %error_chain(&error), "not adopted into its group now; its own reconcile will join it");
             None
         }
     }
 }
 
-/// Builds and deploys the group's stack. The inner error is the users' to fix.
+/// Builds and deploys the group's stack. [`Error::Invalid`] is the users' to fix.
 async fn deploy_group(
     group: &GroupId,
     members: &[Arc<Ingress>],
     params: Option<&IngressClassParamsSpec>,
     ctx: &IngressContext,
-) -> Result<Result<DeployOutcome, String>, Error> {
+) -> Result<DeployOutcome, Error> {
     let stack = if members.is_empty() {
         Stack::empty(group_stack_id(group))
     } else {
@@ -241,12 +238,9 @@ async fn deploy_group(
             params,
             config: &ctx.shared.build,
         };
-        match build_ingress_stack(&input) {
-            Ok(stack) => stack,
-            Err(error) => return Ok(Err(error.to_string())),
-        }
+        build_ingress_stack(&input).map_err(|source| Error::Invalid { object: group_label(group), source })?
     };
-    ctx.shared.deployer.deploy(&stack).await.map(Ok).map_err(Error::Deploy)
+    ctx.shared.deployer.deploy(&stack).await.map_err(|source| Error::Deploy { stack: stack.id.to_string(), source })
 }
 
 /// The Services the members name (rules, default backends, forward actions), copied out of the
@@ -275,18 +269,45 @@ async fn write_hostnames(ctx: &IngressContext, members: &[Arc<Ingress>], hostnam
     Ok(())
 }
 
-/// The Warning to give when the class's parameters do not let this Ingress's namespace use it.
-async fn namespace_refused(
+/// Whether the class's parameters let this Ingress's namespace use it: [`Error::Invalid`] when
+/// their namespaceSelector leaves the namespace out.
+async fn namespace_allowed(
     ingress: &Ingress,
     params: Option<&IngressClassParamsSpec>,
     ctx: &IngressContext,
-) -> Result<Option<String>, Error> {
-    let Some(selector) = params.and_then(|p| p.namespace_selector.as_ref()) else { return Ok(None) };
+) -> Result<(), Error> {
+    let Some(selector) = params.and_then(|p| p.namespace_selector.as_ref()) else { return Ok(()) };
     let namespace = ingress.namespace().unwrap_or_default();
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ctx.shared.client.clone());
-    let labels = namespaces.get(&namespace).await.map_err(Error::Kube)?.labels().clone();
-    Ok((!crate::controllers::label_selector::matches(selector, &labels))
-        .then(|| format!("namespace {namespace} may not use this IngressClass (its parameters' namespaceSelector)")))
+    let labels = match namespaces.get(&namespace).await {
+        Ok(found) => found.labels().clone(),
+        Err(source) => return Err(Error::ReadNamespace { namespace, source }),
+    };
+    if crate::controllers::label_selector::matches(selector, &labels) {
+        Ok(())
+    } else {
+        Err(Error::Invalid { object: object_name(ingress), source: BuildError::NamespaceNotSelected(namespace) })
+    }
+}
+
+async fn publish_to_members(
+    ctx: &IngressContext,
+    members: &[Arc<Ingress>],
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
+    for member in members {
+        ctx.shared.events.publish(member.as_ref(), type_, reason, note).await;
+    }
+}
+
+/// How logs and errors name a group: the Ingress itself when it is a group of its own.
+fn group_label(group: &GroupId) -> String {
+    match group {
+        GroupId::Explicit(name) => format!("IngressGroup {name}"),
+        GroupId::Implicit { namespace, name } => format!("Ingress {namespace}/{name}"),
+    }
 }
 
 fn group_name(group: &GroupId) -> String {

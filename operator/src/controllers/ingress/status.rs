@@ -6,7 +6,7 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
-use crate::controllers::Error;
+use crate::controllers::{Error, object_name};
 
 fn hostnames(ingress: &Ingress) -> Vec<&str> {
     let entries = ingress.status.as_ref().and_then(|s| s.load_balancer.as_ref()).and_then(|lb| lb.ingress.as_ref());
@@ -33,6 +33,6 @@ async fn patch_status(api: &Api<Ingress>, ingress: &Ingress, patch: serde_json::
         Ok(_) => Ok(()),
         // Deleted meanwhile: nothing to show the status to.
         Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
-        Err(error) => Err(Error::Kube(error)),
+        Err(source) => Err(Error::PatchStatus { object: object_name(ingress), source }),
     }
 }
