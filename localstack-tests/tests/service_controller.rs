@@ -94,8 +94,13 @@ async fn a_service_gets_an_nlb_that_follows_its_ports_and_nodes_and_goes_with_it
     fx.create("web", web(&[80]), json!({})).await;
     let hostname = fx.hostname("web").await;
 
-    let service = fx.services.get("web").await.unwrap();
-    assert_eq!(ready(&service), Some(("True".into(), "Provisioned".into())));
+    // A new load balancer is `provisioning` in moto's create answer: the hostname comes first,
+    // the Ready condition once a describe says `active`.
+    let service = eventually("the Ready condition to turn True", async || {
+        let service = fx.services.get("web").await.ok()?;
+        (ready(&service) == Some(("True".into(), "Provisioned".into()))).then_some(service)
+    })
+    .await;
     assert!(service.finalizers().contains(&FINALIZER.to_string()));
     let now = fx.owned().await;
     assert_eq!(now.lbs.len(), 1);

@@ -33,4 +33,11 @@ pub struct ControllerSettings {
     /// How often a Service that is fine is reconciled again; cheap (no cloud call) unless the
     /// deployer's drift period has passed.
     pub resync_period: Duration,
+    /// How soon a load balancer AWS still reports `provisioning` is looked at again (one
+    /// describe call each time; AWS takes a few minutes to make a new one active).
+    pub provisioning_recheck: Duration,
 }
+
+/// AWS takes a few minutes to make a new load balancer active; every 10 s is at most a few dozen
+/// describe calls per new load balancer, and the condition turns True within 10 s of it.
+pub const PROVISIONING_RECHECK: Duration = Duration::from_secs(10);

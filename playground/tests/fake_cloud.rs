@@ -16,6 +16,8 @@ use serde_json::json;
 async fn a_load_balancer_service_gets_an_nlb_and_loses_it_on_deletion() {
     let sandbox = Sandbox::start(SandboxOptions::new("e2e", Aws::Fake)).await.unwrap();
     let cloud = sandbox.fake().unwrap();
+    // As on AWS, the new load balancer is not active at once.
+    cloud.hold_provisioning(true);
     let services: Api<Service> = Api::namespaced(sandbox.client(), "default");
     let service: Service = serde_json::from_value(json!({
         "metadata": { "name": "web" },
@@ -37,17 +39,26 @@ async fn a_load_balancer_service_gets_an_nlb_and_loses_it_on_deletion() {
         "the Service controller's reconciles are counted:\n{metrics}"
     );
     assert_eq!(hostname, lbs[0].dns_name);
-    let svc = services.get("web").await.unwrap();
+    // The hostname and the condition come in one status patch.
+    let first = services.get("web").await.unwrap();
+    let first_condition = first.status.unwrap().conditions.unwrap_or_default();
+    let first_condition = first_condition.iter().find(|c| c.type_ == "elbow.dev/LoadBalancerReady").unwrap();
+    assert_eq!(
+        (first_condition.status.as_str(), first_condition.reason.as_str()),
+        ("False", "Provisioning"),
+        "not Ready while AWS reports the load balancer provisioning: {first_condition:?}"
+    );
+    // Once a describe says `active` (the controller looks again every 10 s), the condition turns
+    // True.
+    cloud.hold_provisioning(false);
+    let svc = eventually("the Ready condition to turn True", async || {
+        let svc = services.get("web").await.ok()?;
+        let conditions = svc.status.as_ref()?.conditions.as_ref()?;
+        let condition = conditions.iter().find(|c| c.type_ == "elbow.dev/LoadBalancerReady")?;
+        (condition.status == "True" && condition.reason == "Provisioned").then_some(svc.clone())
+    })
+    .await;
     assert!(svc.finalizers().contains(&"service.elbow.dev/resources".to_string()));
-    let condition = svc
-        .status
-        .unwrap()
-        .conditions
-        .unwrap_or_default()
-        .into_iter()
-        .find(|c| c.type_ == "elbow.dev/LoadBalancerReady")
-        .expect("condition");
-    assert_eq!(condition.status, "True");
     let node_port = svc.spec.unwrap().ports.unwrap()[0].node_port.unwrap() as u16;
     let tg = &cloud.target_groups()[0];
     assert_eq!(tg.port, node_port);
@@ -112,19 +123,21 @@ async fn ingresses_of_one_group_that_arrive_together_cost_one_deploy() {
         .await;
     }
     // Whichever reconcile takes the group's lock first adopts the other two members and deploys
-    // the whole group; the others find nothing to change. Each deploy that changes something is
-    // one SuccessfullyReconciled event, published before any member's status is written.
+    // the whole group; the others find nothing to change. Each deploy that changes something
+    // gives every member of the group one SuccessfullyReconciled event, published before any
+    // member's status is written: one deploy is one such event per member.
     let events: Api<Event> = Api::namespaced(client, "default");
-    let deploys: Vec<String> = events
-        .list(&Default::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.reason.as_deref() == Some("SuccessfullyReconciled"))
-        .filter_map(|e| e.note)
-        .collect();
-    assert_eq!(deploys.len(), 1, "one deploy for the group: {deploys:?}");
+    let mut deploys_seen_by: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for event in events.list(&Default::default()).await.unwrap().items {
+        if event.reason.as_deref() == Some("SuccessfullyReconciled") {
+            let member = event.regarding.and_then(|r| r.name).unwrap_or_default();
+            deploys_seen_by.entry(member).or_default().push(event.note.unwrap_or_default());
+        }
+    }
+    let mut members: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    members.sort();
+    assert_eq!(deploys_seen_by.keys().cloned().collect::<Vec<_>>(), members, "every member hears of the deploy");
+    assert!(deploys_seen_by.values().all(|notes| notes.len() == 1), "one deploy for the group: {deploys_seen_by:?}");
     assert_eq!(prepared.cloud.load_balancers().len(), 1);
     assert_eq!(prepared.cloud.counter().count(elbow_cloud::Api::ModifyRule), 0, "no rule moved");
     let _ = stop.send(());

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use elbow_cloud::Cloud;
+use elbow_cloud::{Cloud, LoadBalancerFilter};
 use elbow_model::{ResourceId, RuleSource, SecurityGroupRef, Stack, StackId, Tags};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -46,6 +46,9 @@ pub struct DeployOutcome {
     /// The load balancer's DNS name (lower case), when the stack has one.
     pub dns_name: Option<String>,
     pub load_balancer_arn: Option<String>,
+    /// The load balancer's state as the cloud last reported it: `provisioning` (a new load
+    /// balancer, for a few minutes), `active`, `active_impaired` or `failed`.
+    pub load_balancer_state: Option<String>,
     /// Whether any change was made.
     pub changed: bool,
     /// What was done, in order ("create load balancer k8s-default-web-0123456789", ...).
@@ -117,6 +120,7 @@ impl Deployer {
         let outcome = DeployOutcome {
             dns_name: None,
             load_balancer_arn: None,
+            load_balancer_state: None,
             changed: !applier.applied.is_empty(),
             steps: std::mem::take(&mut applier.applied),
         };
@@ -130,6 +134,25 @@ impl Deployer {
         }
         self.remember(&desired.id, hash, &outcome);
         Ok(outcome)
+    }
+
+    /// `outcome` with its load balancer's state read again from the cloud (one describe call).
+    /// A new load balancer is `provisioning` for a few minutes, and a deploy that changes nothing
+    /// answers from memory, with the state the load balancer had when it was last described; the
+    /// state read here is remembered for the next such deploy.
+    pub async fn refresh_state(&self, stack: &StackId, outcome: DeployOutcome) -> Result<DeployOutcome, DeployError> {
+        let Some(arn) = outcome.load_balancer_arn.clone() else { return Ok(outcome) };
+        let found = self
+            .cloud
+            .describe_load_balancers(LoadBalancerFilter::Arns(vec![arn]))
+            .await
+            .map_err(DeployError::Discover)?;
+        let state = found.first().map(|lb| lb.state.clone());
+        let mut applied = self.applied.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = applied.get_mut(stack) {
+            last.outcome.load_balancer_state.clone_from(&state);
+        }
+        Ok(DeployOutcome { load_balancer_state: state, ..outcome })
     }
 
     /// Drops what is known about a stack (after its deletion, or when its owner went away).
@@ -348,6 +371,7 @@ fn with_load_balancer(mut outcome: DeployOutcome, desired: &Stack, applier: &App
     if let Some(lb) = applier.actual.load_balancers.iter().find(|lb| &lb.lb.arn == arn) {
         outcome.dns_name = Some(lb.lb.dns_name.to_lowercase());
         outcome.load_balancer_arn = Some(lb.lb.arn.clone());
+        outcome.load_balancer_state = Some(lb.lb.state.clone());
     }
     outcome
 }

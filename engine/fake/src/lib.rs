@@ -76,6 +76,13 @@ impl FakeCloud {
         }
     }
 
+    /// While held, new load balancers answer `provisioning` to every describe, as AWS's do for
+    /// the few minutes it takes to make one; releasing (`false`) makes them `active` at their next
+    /// describe. Not held (the default) is moto's behaviour: the first describe says `active`.
+    pub fn hold_provisioning(&self, hold: bool) {
+        self.lock().elbv2.hold_provisioning(hold);
+    }
+
     /// DescribeLoadBalancers and DescribeTargetGroups page after `page_size` items (400 on AWS),
     /// so paging can be tested small. The SDK adapter counts the pages AWS sends in the same way.
     pub fn with_page_size(mut self, page_size: usize) -> Self {

@@ -11,8 +11,11 @@ pub const READY_CONDITION: &str = "elbow.dev/LoadBalancerReady";
 /// Why the load balancer is (not) ready; the condition's `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadyReason {
-    /// Provisioned and up to date.
+    /// Provisioned and up to date, and AWS reports the load balancer `active`.
     Provisioned,
+    /// Created (the hostname is known), but AWS still reports it `provisioning`: it does not
+    /// route traffic yet. Checked again shortly.
+    Provisioning,
     /// The object asks for something Elbow cannot build; the user must change it.
     InvalidConfiguration,
     /// A cloud or API call failed; Elbow retries with backoff.
@@ -23,6 +26,7 @@ impl ReadyReason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Provisioned => "Provisioned",
+            Self::Provisioning => "Provisioning",
             Self::InvalidConfiguration => "InvalidConfiguration",
             Self::ProvisioningFailed => "ProvisioningFailed",
         }
@@ -31,7 +35,7 @@ impl ReadyReason {
     fn status(self) -> &'static str {
         match self {
             Self::Provisioned => "True",
-            Self::InvalidConfiguration | Self::ProvisioningFailed => "False",
+            Self::Provisioning | Self::InvalidConfiguration | Self::ProvisioningFailed => "False",
         }
     }
 }

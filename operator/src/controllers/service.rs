@@ -79,24 +79,41 @@ async fn provision(api: &Api<Service>, service: &Service, ctx: &Context) -> Resu
     if !had_hostname {
         publish(ctx, service, EventType::Normal, reasons::ENSURING, "provisioning a network load balancer").await;
     }
-    let outcome = ctx
-        .deployer
-        .deploy(&desired)
-        .await
-        .map_err(|source| Error::Deploy { stack: desired.id.to_string(), source })?;
+    let deploy_error = |source| Error::Deploy { stack: desired.id.to_string(), source };
+    let mut outcome = ctx.deployer.deploy(&desired).await.map_err(deploy_error)?;
     if outcome.changed {
         let reason = if had_hostname { reasons::UPDATED } else { reasons::ENSURED };
         let note = format!("{} step(s) applied", outcome.steps.len());
         publish(ctx, service, EventType::Normal, reason, &note).await;
+    } else if outcome.load_balancer_state.as_deref() == Some(PROVISIONING) {
+        // Nothing to change, so the deployer answered from memory: ask AWS whether the load
+        // balancer has become active since.
+        outcome = ctx.deployer.refresh_state(&desired.id, outcome).await.map_err(deploy_error)?;
     }
-    let hostname = outcome.dns_name.clone();
-    let message = match &hostname {
-        Some(name) => format!("load balancer {name} is provisioned"),
-        None => "load balancer is provisioned".to_string(),
+    let hostname = outcome.dns_name.as_deref();
+    let name = hostname.map(|h| format!("load balancer {h}")).unwrap_or_else(|| "load balancer".to_string());
+    let (reason, message, next) = match outcome.load_balancer_state.as_deref() {
+        Some(PROVISIONING) => (
+            ReadyReason::Provisioning,
+            format!("{name} is provisioning; AWS has not made it active yet"),
+            ctx.settings.provisioning_recheck,
+        ),
+        Some("failed") => {
+            (ReadyReason::ProvisioningFailed, format!("AWS reports {name} as failed"), ctx.settings.resync_period)
+        }
+        Some("active_impaired") => (
+            ReadyReason::Provisioned,
+            format!("{name} is provisioned; AWS reports it active_impaired (it cannot scale)"),
+            ctx.settings.resync_period,
+        ),
+        _ => (ReadyReason::Provisioned, format!("{name} is provisioned"), ctx.settings.resync_period),
     };
-    set_status(api, service, hostname.as_deref(), ReadyReason::Provisioned, &message).await?;
-    Ok(Action::requeue(ctx.settings.resync_period))
+    set_status(api, service, hostname, reason, &message).await?;
+    Ok(Action::requeue(next))
 }
+
+/// The state AWS gives a new load balancer until it routes traffic.
+const PROVISIONING: &str = "provisioning";
 
 /// Shows a failed reconcile on the Service: a Warning event (what `kubectl describe` prints) and
 /// the condition, with the same message. A failure to write the condition is only logged: the

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{info, warn};
 
-use crate::context::{Context, ControllerSettings};
+use crate::context::{Context, ControllerSettings, PROVISIONING_RECHECK};
 use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
 use crate::controllers::events::EventPublisher;
 use crate::controllers::service;
@@ -118,7 +118,10 @@ pub async fn run_controllers_signalling_start(
         inventory: InventoryCache::new(cloud, settings.vpc_id.clone(), settings.inventory_ttl),
         events: EventPublisher::new(Recorder::new(client.clone(), reporter)),
         service_backoff: ObjectBackoff::new(BackoffPolicy::default()),
-        settings: ControllerSettings { resync_period: settings.resync_period },
+        settings: ControllerSettings {
+            resync_period: settings.resync_period,
+            provisioning_recheck: PROVISIONING_RECHECK,
+        },
         metrics: settings.metrics.clone(),
     });
     let controller_config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);

@@ -49,9 +49,20 @@ pub(crate) struct Elbv2 {
     /// Rules by ARN, with the listener they belong to.
     rules: HashMap<Arn, (Arn, Rule)>,
     tags: HashMap<Arn, Tags>,
+    /// Whether new load balancers stay `provisioning` (see `FakeCloud::hold_provisioning`).
+    hold_provisioning: bool,
+    /// Load balancers created while held: `provisioning` to every describe until released.
+    still_provisioning: BTreeSet<Arn>,
 }
 
 impl Elbv2 {
+    pub(crate) fn hold_provisioning(&mut self, hold: bool) {
+        self.hold_provisioning = hold;
+        if !hold {
+            self.still_provisioning.clear();
+        }
+    }
+
     fn next_id(&mut self) -> String {
         self.next += 1;
         hex_id(self.next)
@@ -79,8 +90,11 @@ impl Elbv2 {
         let mut found = Vec::with_capacity(arns.len());
         for arn in &arns {
             if let Some(lb) = self.load_balancers.get_mut(arn) {
-                // Like moto: the create answer says `provisioning`, every describe says `active`.
-                lb.state = "active".to_string();
+                // Like moto by default: the create answer says `provisioning`, every describe
+                // says `active`. AWS takes minutes, which `hold_provisioning` stands in for.
+                if !self.still_provisioning.contains(arn) {
+                    lb.state = "active".to_string();
+                }
                 found.push(lb.clone());
             }
         }
@@ -182,6 +196,9 @@ impl Elbv2 {
             subnets,
             security_groups,
         };
+        if self.hold_provisioning {
+            self.still_provisioning.insert(arn.clone());
+        }
         if input.lb_type == LoadBalancerType::Network && lb.security_groups.is_empty() {
             self.lbs_without_security_groups.insert(arn.clone());
         }
@@ -199,6 +216,7 @@ impl Elbv2 {
         self.count_security_group_users(&lb.security_groups, -1);
         self.lb_by_name.remove(&lb.name);
         self.lb_attributes.remove(arn);
+        self.still_provisioning.remove(arn);
         self.lbs_without_security_groups.remove(arn);
         self.tags.remove(arn);
         for listener in self.lb_listeners.remove(arn).unwrap_or_default() {

@@ -71,6 +71,18 @@ async fn a_new_load_balancer_is_provisioning_until_described() {
 }
 
 #[tokio::test]
+async fn a_held_load_balancer_stays_provisioning_until_released_as_on_aws() {
+    let cloud = network();
+    cloud.hold_provisioning(true);
+    cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    let state = async || cloud.describe_load_balancers(LoadBalancerFilter::All).await.expect("all")[0].state.clone();
+    assert_eq!(state().await, "provisioning");
+    assert_eq!(state().await, "provisioning", "however often it is described");
+    cloud.hold_provisioning(false);
+    assert_eq!(state().await, "active");
+}
+
+#[tokio::test]
 async fn target_group_names_are_unique_and_a_repeated_create_is_idempotent() {
     let cloud = network();
     let first = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
