@@ -240,7 +240,12 @@ fn tls_error(error: &std::io::Error) -> String {
             format!("certificate is not valid for any names, but wanted to match {}", expected.to_str())
         }
         C::NotValidForNameContext { expected, presented } => {
-            format!("certificate is valid for {}, not {}", presented.join(", "), expected.to_str())
+            // rustls shows them as `DnsName("a")`, `IpAddress(127.0.0.1)`; Go shows the names.
+            let names: Vec<&str> = presented
+                .iter()
+                .map(|p| p.split_once('(').map_or(p.as_str(), |(_, n)| n.trim_end_matches(')').trim_matches('"')))
+                .collect();
+            format!("certificate is valid for {}, not {}", names.join(", "), expected.to_str())
         }
         C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
             "certificate has expired or is not yet valid".to_string()
