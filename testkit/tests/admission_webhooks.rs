@@ -342,6 +342,77 @@ async fn a_validating_webhook_denies_with_kube_apiservers_message_and_nothing_is
 }
 
 #[tokio::test]
+async fn a_refused_write_holds_no_node_port_and_keeps_those_it_had() {
+    let server = TestServer::start().await.unwrap();
+    let ca = TestCa::new("webhook ca");
+    let hook =
+        Webhook::start(
+            &ca.issue(&["127.0.0.1"]),
+            |call| match call.request()["object"]["metadata"]["labels"]["refuse"].as_str() {
+                Some("yes") => deny(403, "Forbidden", "refused"),
+                _ => allow(),
+            },
+        )
+        .await;
+    validating(
+        &server,
+        "ports",
+        vec![webhook(
+            "ports.elbow.example.com",
+            by_url(&hook, "/v", &ca),
+            rule(&["CREATE", "UPDATE"], &[""], &["services"]),
+        )],
+    )
+    .await;
+    let services: Api<Service> = Api::namespaced(server.client.clone(), "default");
+    let with_node_port = |name: &str, node_port: i32, refuse: bool| {
+        let mut service = service(name);
+        service.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].node_port = Some(node_port);
+        if refuse {
+            service.metadata.labels = Some([("refuse".to_string(), "yes".to_string())].into());
+        }
+        service
+    };
+
+    let refused = services.create(&PostParams::default(), &with_node_port("refused", 30080, true)).await.unwrap_err();
+    assert_eq!(status(refused).code, 403);
+    services
+        .create(&PostParams::default(), &with_node_port("taker", 30080, false))
+        .await
+        .expect("30080 was not held by the refused Service");
+
+    // A refused update giving up 30080 for 30081 keeps 30080 and never takes 30081.
+    let moved = json!({ "metadata": { "labels": { "refuse": "yes" } }, "spec": { "ports": [{ "port": 80, "targetPort": 8080, "nodePort": 30081 }] } });
+    let refused = services.patch("taker", &PatchParams::default(), &Patch::Merge(moved)).await.unwrap_err();
+    assert_eq!(status(refused).code, 403);
+    let taken =
+        status(services.create(&PostParams::default(), &with_node_port("other", 30080, false)).await.unwrap_err());
+    assert_eq!(taken.code, 422, "{}", taken.message);
+    assert!(taken.message.contains("30080: provided port is already allocated"), "{}", taken.message);
+    services.create(&PostParams::default(), &with_node_port("other", 30081, false)).await.expect("30081 is free");
+}
+
+#[tokio::test]
+async fn a_webhook_that_speaks_only_v1beta1_gets_v1beta1_reviews() {
+    let server = TestServer::start().await.unwrap();
+    let ca = TestCa::new("webhook ca");
+    let hook = Webhook::start(&ca.issue(&["127.0.0.1"]), |call| {
+        let mut answer = patch(add_label(&call.request()["object"], "review", "v1beta1"));
+        // v1beta1 answers may leave out the patch type: a patch is a JSON patch.
+        answer.response.as_object_mut().unwrap().remove("patchType");
+        answer
+    })
+    .await;
+    let mut old = webhook("old.elbow.example.com", by_url(&hook, "/m", &ca), rule(&["CREATE"], &[""], &["configmaps"]));
+    old["admissionReviewVersions"] = json!(["v1beta2", "v1beta1"]);
+    mutating(&server, "old", vec![old]).await;
+    let configmaps: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    let created = configmaps.create(&PostParams::default(), &configmap("c", json!({}))).await.unwrap();
+    assert_eq!(created.metadata.labels.unwrap()["review"], "v1beta1");
+    assert_eq!(hook.calls()[0].review["apiVersion"], "admission.k8s.io/v1beta1");
+}
+
+#[tokio::test]
 async fn mutating_webhooks_run_before_validating_ones_which_see_the_object_as_stored() {
     let server = TestServer::start().await.unwrap();
     let ca = TestCa::new("webhook ca");

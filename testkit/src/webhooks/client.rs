@@ -24,9 +24,12 @@ use super::config::{Endpoint, Hook};
 use crate::registry::Registry;
 use crate::store::Store;
 
-/// Where Services' ports lead, by (namespace, name, port): the test's stand-in for cluster IPs.
+/// A Service's port: namespace, name, port.
+type ServicePort = (String, String, u16);
+
+/// Where Services' ports lead: the test's stand-in for cluster IPs.
 #[derive(Debug, Clone, Default)]
-pub struct ServiceRoutes(Arc<RwLock<BTreeMap<(String, String, u16), SocketAddr>>>);
+pub struct ServiceRoutes(Arc<RwLock<BTreeMap<ServicePort, SocketAddr>>>);
 
 impl ServiceRoutes {
     pub fn add(&self, namespace: &str, name: &str, port: u16, address: SocketAddr) {
@@ -316,6 +319,24 @@ mod tests {
             route(&headless, "a", "b", 443, &routes),
             Err("cannot route to service with ClusterIP \"None\"".into())
         );
+    }
+
+    #[test]
+    fn answers_outside_200_to_206_read_as_client_go_words_them() {
+        assert_eq!(
+            unexpected_status(500, b"boom\n", true),
+            r#"failed to call webhook: an error on the server ("boom") has prevented the request from succeeding"#
+        );
+        assert_eq!(
+            unexpected_status(404, b"", true),
+            "failed to call webhook: the server could not find the requested resource"
+        );
+        assert_eq!(
+            unexpected_status(302, b"", false),
+            "failed to call webhook: the server responded with the status code 302 but did not return more information"
+        );
+        let status = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"not today","code":403}"#;
+        assert_eq!(unexpected_status(403, status, true), "failed to call webhook: not today");
     }
 
     #[test]

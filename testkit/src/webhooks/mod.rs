@@ -16,6 +16,7 @@ pub mod review;
 pub mod writes;
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 
@@ -56,13 +57,19 @@ impl<'a> Webhooks<'a> {
     /// The webhooks of the stored configurations; `None` when there are none, so requests go the
     /// way they go without webhooks.
     pub fn load(store: &'a Store, routes: &'a ServiceRoutes) -> Option<Self> {
-        let registry = Registry::default();
-        let read = |resource: &str| -> Vec<Hook> {
-            let Some(info) = registry.get("admissionregistration.k8s.io", "v1", resource) else { return Vec::new() };
+        // Every write asks, so the resources are looked up once.
+        static CONFIGURATIONS: LazyLock<[Option<ResourceInfo>; 2]> = LazyLock::new(|| {
+            let registry = Registry::default();
+            let info = |resource| registry.get("admissionregistration.k8s.io", "v1", resource).cloned();
+            [info("mutatingwebhookconfigurations"), info("validatingwebhookconfigurations")]
+        });
+        let read = |info: &Option<ResourceInfo>| -> Vec<Hook> {
+            let Some(info) = info else { return Vec::new() };
             // Listed in key order, which is name order for cluster-scoped objects.
             store.list(info, None).0.iter().flat_map(|c| config::hooks(c)).collect()
         };
-        let (mutating, validating) = (read("mutatingwebhookconfigurations"), read("validatingwebhookconfigurations"));
+        let [mutating, validating] = &*CONFIGURATIONS;
+        let (mutating, validating) = (read(mutating), read(validating));
         (!mutating.is_empty() || !validating.is_empty()).then(|| Self {
             store,
             routes,
