@@ -93,8 +93,6 @@ type Key = (String, String);
 /// A write worked out under the store's lock, in storage form, not yet made.
 #[derive(Debug)]
 struct Prepared {
-    /// The storage resource.
-    info: ResourceInfo,
     key: Key,
     change: Change,
     reservation: admission::Reservation,
@@ -136,7 +134,7 @@ impl Pending<'_> {
 
     pub fn commit(mut self) -> Result<Arc<Value>, ApiError> {
         let prepared = self.prepared.take().ok_or_else(|| ApiError::internal("a pending write was committed twice"))?;
-        let stored = self.store.lock().commit(self.store, prepared)?;
+        let stored = self.store.lock().commit(self.store, &self.served.storage(), prepared)?;
         Ok(served_shared(&self.served, &stored))
     }
 }
@@ -252,7 +250,7 @@ impl Store {
         let storage = info.storage();
         let mut inner = self.lock();
         let prepared = inner.prepare_create(&storage, namespace, info.to_storage(object))?;
-        let stored = inner.commit(self, prepared)?;
+        let stored = inner.commit(self, &storage, prepared)?;
         drop(inner);
         Ok(served_shared(info, &stored))
     }
@@ -291,7 +289,7 @@ impl Store {
         let prepared = inner.prepare_modify(&storage, namespace, name, part, |old| {
             change(&info.served(old)).map(|new| info.to_storage(new))
         })?;
-        let stored = inner.commit(self, prepared)?;
+        let stored = inner.commit(self, &storage, prepared)?;
         drop(inner);
         Ok(served_shared(info, &stored))
     }
@@ -425,7 +423,7 @@ impl Inner {
         object["apiVersion"] = json!(info.api_version());
         object["kind"] = json!(info.kind);
         let reservation = admission::admit_reserving(&mut self.admission, &self.objects, info, None, &mut object)?;
-        Ok(Prepared { info: info.clone(), key, change: Change::Create(object), reservation })
+        Ok(Prepared { key, change: Change::Create(object), reservation })
     }
 
     /// The update rules, on the storage form of `info`, a storage resource: `change` makes the
@@ -446,7 +444,7 @@ impl Inner {
             .cloned()
             .ok_or_else(|| ApiError::not_found(&info.resource, name))?;
         let mut new = change(&old)?;
-        if !new.is_object() || !new["metadata"].is_object() && !new["metadata"].is_null() {
+        if !new.is_object() || (!new["metadata"].is_object() && !new["metadata"].is_null()) {
             return Err(ApiError::bad_request("the object and its metadata must be JSON objects"));
         }
         if let Some(rv) = new["metadata"]["resourceVersion"].as_str().filter(|rv| !rv.is_empty())
@@ -501,13 +499,14 @@ impl Inner {
             let finalizers_empty = new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty);
             Change::Update { from: old, to: new, remove: deleting && finalizers_empty }
         };
-        Ok(Prepared { info: info.clone(), key, change, reservation })
+        Ok(Prepared { key, change, reservation })
     }
 
     /// Makes a prepared write, unless what it was worked out from changed meanwhile (a create
     /// finds the name taken, an update finds a newer version): then it is given up with 409.
-    fn commit(&mut self, store: &Store, prepared: Prepared) -> Result<Arc<Value>, ApiError> {
-        let Prepared { info, key, change, reservation } = prepared;
+    /// `info` is the storage resource it was prepared in.
+    fn commit(&mut self, store: &Store, info: &ResourceInfo, prepared: Prepared) -> Result<Arc<Value>, ApiError> {
+        let Prepared { key, change, reservation } = prepared;
         let current = self.objects.get(&info.key()).and_then(|o| o.get(&key));
         let stale = match &change {
             Change::Create(_) => current.is_some().then(|| ApiError::already_exists(&info.resource, &key.1)),
@@ -522,15 +521,15 @@ impl Inner {
         admission::settle(&mut self.admission, reservation, true);
         Ok(match change {
             Change::Create(object) => {
-                let stored = self.write(&info, key, object);
-                store.publish(self, &info, stored.clone(), EventType::Added);
+                let stored = self.write(info, key, object);
+                store.publish(self, info, stored.clone(), EventType::Added);
                 stored
             }
             Change::Unchanged(old) => old,
-            Change::Update { remove: true, .. } => self.remove(store, &info, key),
+            Change::Update { remove: true, .. } => self.remove(store, info, key),
             Change::Update { to, .. } => {
-                let stored = self.write(&info, key, to);
-                store.publish(self, &info, stored.clone(), EventType::Modified);
+                let stored = self.write(info, key, to);
+                store.publish(self, info, stored.clone(), EventType::Modified);
                 stored
             }
         })
