@@ -29,7 +29,7 @@ const fn a(suffix: &'static str, reader: Reader, default: &'static str, doc: &'s
     AnnotationInfo { suffix, reader, default, doc }
 }
 
-/// The step of a builder (`build/service.rs`, `build/ingress/`, `build/subnets.rs`) that reads an
+/// The step of a builder (`service/`, `ingress/`, `subnets.rs`) that reads an
 /// annotation, i.e. the resources it shapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reader {
