@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use crate::error::BuildError;
 
-pub const SERVICE_PREFIX: &str = "service.beta.kubernetes.io/aws-load-balancer-";
+/// Service annotations are named after this: LBC's own under `aws-load-balancer-`, and Kubernetes'
+/// core `load-balancer-source-ranges`.
+pub const SERVICE_PREFIX: &str = "service.beta.kubernetes.io/";
 /// Ingress annotations; the health-check and target-group ones may also sit on a backend Service,
 /// where they win over the Ingress's.
 pub const INGRESS_PREFIX: &str = "alb.ingress.kubernetes.io/";
@@ -65,155 +67,165 @@ impl Reader {
 /// Every Service annotation Elbow reads.
 pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
     a(
-        "type",
+        "aws-load-balancer-type",
         Reader::TargetGroups,
         "(unset)",
         "`external` or `nlb`: a network load balancer; `nlb-ip` asks for IP targets, which are not supported yet.",
     ),
     a(
-        "nlb-target-type",
+        "aws-load-balancer-nlb-target-type",
         Reader::TargetGroups,
         "instance",
         "`instance` (nodes on the Service's NodePort). `ip` is not supported yet and is reported as an error.",
     ),
     a(
-        "scheme",
+        "aws-load-balancer-scheme",
         Reader::LoadBalancer,
         "flag `--default-scheme` (internet-facing)",
         "`internal` or `internet-facing`. Changing it replaces the load balancer.",
     ),
     a(
-        "internal",
+        "aws-load-balancer-internal",
         Reader::LoadBalancer,
         "false",
         "Legacy form of `scheme`: `true` means internal. Ignored when `scheme` is set.",
     ),
     a(
-        "name",
+        "aws-load-balancer-name",
         Reader::LoadBalancer,
         "`k8s-<namespace>-<name>-<hash>`",
         "The load balancer's name, at most 32 characters; the default is the AWS Load Balancer Controller's.",
     ),
-    a("ip-address-type", Reader::LoadBalancer, "ipv4", "`ipv4` or `dualstack`."),
+    a("aws-load-balancer-ip-address-type", Reader::LoadBalancer, "ipv4", "`ipv4` or `dualstack`."),
     a(
-        "subnets",
+        "aws-load-balancer-subnets",
         Reader::Subnets,
         "discovered by tags",
         "Comma-separated subnet ids or `Name` tags. Without it, subnets tagged `kubernetes.io/role/elb` (internet-facing) or `kubernetes.io/role/internal-elb` (internal) are used, one per zone.",
     ),
     a(
-        "ssl-cert",
+        "aws-load-balancer-ssl-cert",
         Reader::Listeners,
         "(none)",
         "Comma-separated ACM certificate ARNs; the first is the default. Makes the `ssl-ports` listeners TLS.",
     ),
     a(
-        "ssl-ports",
+        "aws-load-balancer-ssl-ports",
         Reader::Listeners,
         "all ports",
         "Comma-separated port numbers or names that get TLS listeners when `ssl-cert` is set, or `*`.",
     ),
-    a("ssl-negotiation-policy", Reader::Listeners, "ELBSecurityPolicy-2016-08", "The TLS listeners' security policy."),
     a(
-        "backend-protocol",
+        "aws-load-balancer-ssl-negotiation-policy",
+        Reader::Listeners,
+        "ELBSecurityPolicy-2016-08",
+        "The TLS listeners' security policy.",
+    ),
+    a(
+        "aws-load-balancer-backend-protocol",
         Reader::TargetGroups,
         "tcp",
         "`tcp` or `ssl`: whether TLS listeners talk TLS to the targets.",
     ),
     a(
-        "healthcheck-protocol",
+        "aws-load-balancer-healthcheck-protocol",
         Reader::HealthChecks,
         "tcp (http with externalTrafficPolicy: Local)",
         "`tcp`, `http` or `https`.",
     ),
     a(
-        "healthcheck-port",
+        "aws-load-balancer-healthcheck-port",
         Reader::HealthChecks,
         "traffic-port (healthCheckNodePort with externalTrafficPolicy: Local)",
         "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort).",
     ),
     a(
-        "healthcheck-path",
+        "aws-load-balancer-healthcheck-path",
         Reader::HealthChecks,
         "/ (/healthz with externalTrafficPolicy: Local)",
         "The HTTP(S) health check path.",
     ),
-    a("healthcheck-interval", Reader::HealthChecks, "10", "Seconds between health checks, 5 to 300."),
+    a("aws-load-balancer-healthcheck-interval", Reader::HealthChecks, "10", "Seconds between health checks, 5 to 300."),
     a(
-        "healthcheck-timeout",
+        "aws-load-balancer-healthcheck-timeout",
         Reader::HealthChecks,
         "10 (6 with externalTrafficPolicy: Local)",
         "Seconds before a health check fails, 2 to 120.",
     ),
     a(
-        "healthcheck-healthy-threshold",
+        "aws-load-balancer-healthcheck-healthy-threshold",
         Reader::HealthChecks,
         "3 (2 with externalTrafficPolicy: Local)",
         "Consecutive successes before a target is healthy, 2 to 10.",
     ),
     a(
-        "healthcheck-unhealthy-threshold",
+        "aws-load-balancer-healthcheck-unhealthy-threshold",
         Reader::HealthChecks,
         "3 (2 with externalTrafficPolicy: Local)",
         "Consecutive failures before a target is unhealthy, 2 to 10.",
     ),
     a(
-        "healthcheck-success-codes",
+        "aws-load-balancer-healthcheck-success-codes",
         Reader::HealthChecks,
         "200-399",
         "HTTP codes that count as healthy (`200`, `200-299`, `200,204`).",
     ),
     a(
-        "target-group-attributes",
+        "aws-load-balancer-target-group-attributes",
         Reader::TargetGroups,
         "(none)",
         "Comma-separated `key=value` target group attributes, e.g. `deregistration_delay.timeout_seconds=30`.",
     ),
-    a("proxy-protocol", Reader::TargetGroups, "(none)", "`*` turns on proxy protocol v2 on every target group."),
     a(
-        "attributes",
+        "aws-load-balancer-proxy-protocol",
+        Reader::TargetGroups,
+        "(none)",
+        "`*` turns on proxy protocol v2 on every target group.",
+    ),
+    a(
+        "aws-load-balancer-attributes",
         Reader::LoadBalancer,
         "(none)",
         "Comma-separated `key=value` load balancer attributes, e.g. `load_balancing.cross_zone.enabled=true`. The deprecated annotations below win where both set a key, as in the AWS Load Balancer Controller.",
     ),
     a(
-        "access-log-enabled",
+        "aws-load-balancer-access-log-enabled",
         Reader::LoadBalancer,
         "false",
         "Deprecated form of the `access_logs.s3.enabled` attribute.",
     ),
     a(
-        "access-log-s3-bucket-name",
+        "aws-load-balancer-access-log-s3-bucket-name",
         Reader::LoadBalancer,
         "(none)",
         "Deprecated form of the `access_logs.s3.bucket` attribute; read only with `access-log-enabled: true`.",
     ),
     a(
-        "access-log-s3-bucket-prefix",
+        "aws-load-balancer-access-log-s3-bucket-prefix",
         Reader::LoadBalancer,
         "(none)",
         "Deprecated form of the `access_logs.s3.prefix` attribute; read only with `access-log-enabled: true`.",
     ),
     a(
-        "cross-zone-load-balancing-enabled",
+        "aws-load-balancer-cross-zone-load-balancing-enabled",
         Reader::LoadBalancer,
         "false",
         "Deprecated form of the `load_balancing.cross_zone.enabled` attribute.",
     ),
     a(
-        "additional-resource-tags",
+        "aws-load-balancer-additional-resource-tags",
         Reader::Tags,
         "(none)",
         "Comma-separated `key=value` tags on every resource. Elbow's ownership tags cannot be overridden.",
     ),
     a(
-        "security-groups",
+        "aws-load-balancer-security-groups",
         Reader::SecurityGroups,
         "(a managed frontend group)",
         "Comma-separated security group ids (`sg-...`; names are not supported yet) to attach instead of the managed frontend group.",
     ),
     a(
-        "manage-backend-security-group-rules",
+        "aws-load-balancer-manage-backend-security-group-rules",
         Reader::SecurityGroups,
         "true (false with `security-groups`)",
         "Whether Elbow attaches the shared backend group and opens the NodePorts to it on the nodes' group.",
@@ -222,10 +234,10 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "load-balancer-source-ranges",
         Reader::SecurityGroups,
         "0.0.0.0/0",
-        "Comma-separated CIDRs admitted by the frontend group; `spec.loadBalancerSourceRanges` wins when set.",
+        "Kubernetes' core annotation (no `aws-` in its name). Comma-separated CIDRs admitted by the frontend group; `spec.loadBalancerSourceRanges` wins when set, as in the AWS Load Balancer Controller.",
     ),
     a(
-        "target-node-labels",
+        "aws-load-balancer-target-node-labels",
         Reader::Targets,
         "(all nodes)",
         "Comma-separated `key=value` (or `key`) labels; only matching nodes become targets.",
@@ -545,7 +557,7 @@ mod tests {
     use super::*;
 
     fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (format!("{SERVICE_PREFIX}{k}"), v.to_string())).collect()
+        pairs.iter().map(|(k, v)| (format!("{SERVICE_PREFIX}aws-load-balancer-{k}"), v.to_string())).collect()
     }
 
     #[test]
@@ -553,11 +565,13 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/annotations.md");
         let on_disk = std::fs::read_to_string(path).unwrap_or_default();
         if on_disk != annotations_markdown() {
-            // Regenerate with: ELBOW_WRITE_DOCS=1 cargo test -p elbow-model
+            // Regenerate with: ELBOW_WRITE_DOCS=1 cargo test -p elbow-builder
             if std::env::var_os("ELBOW_WRITE_DOCS").is_some() {
                 std::fs::write(path, annotations_markdown()).expect("docs/annotations.md is writable");
             } else {
-                panic!("docs/annotations.md is stale; regenerate it with ELBOW_WRITE_DOCS=1 cargo test -p elbow-model");
+                panic!(
+                    "docs/annotations.md is stale; regenerate it with ELBOW_WRITE_DOCS=1 cargo test -p elbow-builder"
+                );
             }
         }
     }
@@ -614,19 +628,19 @@ mod tests {
             ("attributes", "broken"),
         ]);
         let read = Annotations::service(&values);
-        assert_eq!(read.bool("internal"), Ok(Some(true)));
-        assert_eq!(read.number("healthcheck-interval", 5, 300), Ok(Some(30)));
-        let error = read.number("healthcheck-timeout", 2, 120).expect_err("out of range");
+        assert_eq!(read.bool("aws-load-balancer-internal"), Ok(Some(true)));
+        assert_eq!(read.number("aws-load-balancer-healthcheck-interval", 5, 300), Ok(Some(30)));
+        let error = read.number("aws-load-balancer-healthcheck-timeout", 2, 120).expect_err("out of range");
         assert_eq!(
             error.to_string(),
             "annotation service.beta.kubernetes.io/aws-load-balancer-healthcheck-timeout has an invalid value \"1\": a whole number from 2 to 120"
         );
-        assert_eq!(read.list("subnets"), Some(vec!["subnet-a".to_string(), "subnet-b".to_string()]));
-        let tags = read.pairs("additional-resource-tags", false).expect("valid").expect("present");
+        assert_eq!(read.list("aws-load-balancer-subnets"), Some(vec!["subnet-a".to_string(), "subnet-b".to_string()]));
+        let tags = read.pairs("aws-load-balancer-additional-resource-tags", false).expect("valid").expect("present");
         assert_eq!(tags.get("team").map(String::as_str), Some("web"));
-        let labels = read.pairs("target-node-labels", true).expect("valid").expect("present");
+        let labels = read.pairs("aws-load-balancer-target-node-labels", true).expect("valid").expect("present");
         assert_eq!(labels.get("gpu").map(String::as_str), Some(""));
-        assert!(read.pairs("attributes", false).is_err());
-        assert_eq!(read.bool("scheme"), Ok(None), "absent");
+        assert!(read.pairs("aws-load-balancer-attributes", false).is_err());
+        assert_eq!(read.bool("aws-load-balancer-scheme"), Ok(None), "absent");
     }
 }

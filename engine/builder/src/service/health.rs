@@ -22,7 +22,7 @@ pub(super) struct HealthSettings {
 impl HealthSettings {
     pub fn read(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Self, BuildError> {
         Ok(Self {
-            protocol: a.parse("healthcheck-protocol", "tcp, http or https", |v| {
+            protocol: a.parse("aws-load-balancer-healthcheck-protocol", "tcp, http or https", |v| {
                 match v.to_ascii_lowercase().as_str() {
                     "tcp" => Some(Protocol::Tcp),
                     "http" => Some(Protocol::Http),
@@ -31,17 +31,22 @@ impl HealthSettings {
                 }
             })?,
             port: a.parse(
-                "healthcheck-port",
+                "aws-load-balancer-healthcheck-port",
                 "traffic-port, a port number, or the name of a Service port that has a nodePort",
                 |v| HealthCheckPort::parse(v).or_else(|| named_node_port(ports, v).map(HealthCheckPort::Port)),
             )?,
-            path: a
-                .parse("healthcheck-path", "a path starting with /", |v| v.starts_with('/').then(|| v.to_string()))?,
-            interval: a.number("healthcheck-interval", 5, 300)?,
-            timeout: a.number("healthcheck-timeout", 2, 120)?,
-            healthy: a.number("healthcheck-healthy-threshold", 2, 10)?,
-            unhealthy: a.number("healthcheck-unhealthy-threshold", 2, 10)?,
-            matcher: a.parse("healthcheck-success-codes", "codes like 200, 200-399 or 200,204", valid_success_codes)?,
+            path: a.parse("aws-load-balancer-healthcheck-path", "a path starting with /", |v| {
+                v.starts_with('/').then(|| v.to_string())
+            })?,
+            interval: a.number("aws-load-balancer-healthcheck-interval", 5, 300)?,
+            timeout: a.number("aws-load-balancer-healthcheck-timeout", 2, 120)?,
+            healthy: a.number("aws-load-balancer-healthcheck-healthy-threshold", 2, 10)?,
+            unhealthy: a.number("aws-load-balancer-healthcheck-unhealthy-threshold", 2, 10)?,
+            matcher: a.parse(
+                "aws-load-balancer-healthcheck-success-codes",
+                "codes like 200, 200-399 or 200,204",
+                valid_success_codes,
+            )?,
         })
     }
 

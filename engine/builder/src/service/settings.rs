@@ -40,46 +40,46 @@ pub(super) struct Settings {
 
 impl Settings {
     pub fn read(a: &Annotations<'_>, ports: &[ServicePort], config: &BuildConfig) -> Result<Self, BuildError> {
-        if let Some(kind) = a.get("type") {
+        if let Some(kind) = a.get("aws-load-balancer-type") {
             match kind {
                 "external" | "nlb" => {}
-                "nlb-ip" => return Err(unsupported("IP targets", "type", kind)),
-                other => return Err(a.invalid("type", other, "external or nlb")),
+                "nlb-ip" => return Err(unsupported("IP targets", "aws-load-balancer-type", kind)),
+                other => return Err(a.invalid("aws-load-balancer-type", other, "external or nlb")),
             }
         }
-        match a.get("nlb-target-type") {
+        match a.get("aws-load-balancer-nlb-target-type") {
             None | Some("instance") => {}
-            Some("ip") => return Err(unsupported("IP targets", "nlb-target-type", "ip")),
-            Some(other) => return Err(a.invalid("nlb-target-type", other, "instance or ip")),
+            Some("ip") => return Err(unsupported("IP targets", "aws-load-balancer-nlb-target-type", "ip")),
+            Some(other) => return Err(a.invalid("aws-load-balancer-nlb-target-type", other, "instance or ip")),
         }
-        let scheme = match a.parse("scheme", "internal or internet-facing", |v| match v {
+        let scheme = match a.parse("aws-load-balancer-scheme", "internal or internet-facing", |v| match v {
             "internal" => Some(Scheme::Internal),
             "internet-facing" => Some(Scheme::InternetFacing),
             _ => None,
         })? {
             Some(scheme) => scheme,
-            None => match a.bool("internal")? {
+            None => match a.bool("aws-load-balancer-internal")? {
                 Some(true) => Scheme::Internal,
                 Some(false) => Scheme::InternetFacing,
                 None => config.default_scheme,
             },
         };
-        let name = a.get("name").map(str::to_string);
+        let name = a.get("aws-load-balancer-name").map(str::to_string);
         if let Some(name) = &name
             && !is_valid_elb_name(name)
         {
             return Err(BuildError::InvalidName(name.clone()));
         }
         let ip_address_type = a
-            .parse("ip-address-type", "ipv4 or dualstack", |v| match v {
+            .parse("aws-load-balancer-ip-address-type", "ipv4 or dualstack", |v| match v {
                 "ipv4" => Some(IpAddressType::Ipv4),
                 "dualstack" => Some(IpAddressType::Dualstack),
                 _ => None,
             })?
             .unwrap_or(IpAddressType::Ipv4);
-        let ssl_ports = a.list("ssl-ports").filter(|ports| !ports.iter().any(|p| p == "*"));
+        let ssl_ports = a.list("aws-load-balancer-ssl-ports").filter(|ports| !ports.iter().any(|p| p == "*"));
         let backend_tls = a
-            .parse("backend-protocol", "tcp or ssl", |v| match v.to_ascii_lowercase().as_str() {
+            .parse("aws-load-balancer-backend-protocol", "tcp or ssl", |v| match v.to_ascii_lowercase().as_str() {
                 "tcp" => Some(false),
                 "ssl" => Some(true),
                 _ => None,
@@ -88,24 +88,26 @@ impl Settings {
         let target_group_attributes = target_group_attributes(a)?;
         // Only ids: the inventory knows the nodes' groups, not every group a name could mean, and
         // passing a name on as an id would fail later, in the cloud, far from the annotation.
-        let security_groups = a.parse("security-groups", "comma-separated security group ids (sg-...)", |v| {
-            let ids = split_list(v);
-            ids.iter().all(|id| id.starts_with("sg-")).then_some(ids)
-        })?;
-        let manage_backend_rules = a.bool("manage-backend-security-group-rules")?.unwrap_or(security_groups.is_none());
+        let security_groups =
+            a.parse("aws-load-balancer-security-groups", "comma-separated security group ids (sg-...)", |v| {
+                let ids = split_list(v);
+                ids.iter().all(|id| id.starts_with("sg-")).then_some(ids)
+            })?;
+        let manage_backend_rules =
+            a.bool("aws-load-balancer-manage-backend-security-group-rules")?.unwrap_or(security_groups.is_none());
         Ok(Self {
             scheme,
             name,
             ip_address_type,
-            subnets: a.list("subnets"),
-            certificates: a.list("ssl-cert").unwrap_or_default(),
+            subnets: a.list("aws-load-balancer-subnets"),
+            certificates: a.list("aws-load-balancer-ssl-cert").unwrap_or_default(),
             ssl_ports,
-            ssl_policy: a.get("ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),
+            ssl_policy: a.get("aws-load-balancer-ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),
             backend_tls,
             health: HealthSettings::read(a, ports)?,
             target_group_attributes,
             load_balancer_attributes: load_balancer_attributes(a)?,
-            extra_tags: a.pairs("additional-resource-tags", false)?.unwrap_or_default(),
+            extra_tags: a.pairs("aws-load-balancer-additional-resource-tags", false)?.unwrap_or_default(),
             security_groups,
             manage_backend_rules,
             source_ranges: a.parse(
@@ -116,7 +118,7 @@ impl Settings {
                     cidrs.iter().all(|c| is_cidr(c)).then_some(cidrs)
                 },
             )?,
-            node_labels: a.pairs("target-node-labels", true)?,
+            node_labels: a.pairs("aws-load-balancer-target-node-labels", true)?,
         })
     }
 }

@@ -5,7 +5,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::*;
-use crate::annotations::SERVICE_PREFIX;
 use crate::names;
 use crate::nodes::tests::{borrowed, node};
 use elbow_model::inventory::{Instance, SecurityGroup, Subnet};
@@ -65,6 +64,11 @@ fn port(port: i32, protocol: &str, node_port: Option<i32>) -> ServicePort {
     }
 }
 
+/// LBC's own Service annotations, as the tests name them by what follows.
+const LBC: &str = "service.beta.kubernetes.io/aws-load-balancer-";
+
+/// A Service with `annotations`: a key with a `/` is written as it is, any other is an
+/// `aws-load-balancer-` one.
 fn service(annotations: &[(&str, &str)]) -> Service {
     Service {
         metadata: ObjectMeta {
@@ -72,7 +76,13 @@ fn service(annotations: &[(&str, &str)]) -> Service {
             namespace: Some("default".into()),
             uid: Some(UID.into()),
             annotations: Some(
-                annotations.iter().map(|(k, v)| (format!("{SERVICE_PREFIX}{k}"), v.to_string())).collect(),
+                annotations
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = if k.contains('/') { k.to_string() } else { format!("{LBC}{k}") };
+                        (key, v.to_string())
+                    })
+                    .collect(),
             ),
             ..Default::default()
         },
