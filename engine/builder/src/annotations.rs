@@ -113,7 +113,7 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "aws-load-balancer-ssl-ports",
         Reader::Listeners,
         "all ports",
-        "Comma-separated port numbers or names that get TLS listeners when `ssl-cert` is set, or `*`.",
+        "Comma-separated port numbers or names that get TLS listeners when `ssl-cert` is set, or `*` (every port; LBC does not take `*`). Naming a port the Service lacks is an error, as in LBC.",
     ),
     a(
         "aws-load-balancer-ssl-negotiation-policy",

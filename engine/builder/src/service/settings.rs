@@ -77,7 +77,7 @@ impl Settings {
                 _ => None,
             })?
             .unwrap_or(IpAddressType::Ipv4);
-        let ssl_ports = a.list("aws-load-balancer-ssl-ports").filter(|ports| !ports.iter().any(|p| p == "*"));
+        let ssl_ports = ssl_ports(a, ports)?;
         let backend_tls = a
             .parse("aws-load-balancer-backend-protocol", "tcp or ssl", |v| match v.to_ascii_lowercase().as_str() {
                 "tcp" => Some(false),
@@ -121,6 +121,36 @@ impl Settings {
             node_labels: a.pairs("aws-load-balancer-target-node-labels", true)?,
         })
     }
+}
+
+/// `ssl-ports`: numbers or names of the Service's ports, or `*` for all of them (the in-tree
+/// provider's spelling; `None` stands for every port). One the Service lacks is an error, whether
+/// or not `ssl-cert` is set, as in the AWS Load Balancer Controller: a typo must not leave a port
+/// in plain TCP unnoticed.
+fn ssl_ports(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Option<Vec<String>>, BuildError> {
+    const SUFFIX: &str = "aws-load-balancer-ssl-ports";
+    let Some(listed) = a.list(SUFFIX) else { return Ok(None) };
+    if listed.iter().any(|p| p == "*") {
+        return Ok(None);
+    }
+    let known = |p: &String| ports.iter().any(|port| port.name.as_ref() == Some(p) || port.port.to_string() == *p);
+    let unknown: Vec<&str> = listed.iter().filter(|p| !known(p)).map(String::as_str).collect();
+    if unknown.is_empty() {
+        return Ok(Some(listed));
+    }
+    let have: Vec<String> = ports
+        .iter()
+        .map(|p| match p.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => format!("{} ({name})", p.port),
+            None => p.port.to_string(),
+        })
+        .collect();
+    let expected = format!(
+        "numbers or names of the Service's ports, or *; the Service has no port {} (its ports: {})",
+        unknown.join(", "),
+        have.join(", ")
+    );
+    Err(a.invalid(SUFFIX, a.get(SUFFIX).unwrap_or_default(), &expected))
 }
 
 fn unsupported(feature: &str, annotation: &str, value: &str) -> BuildError {

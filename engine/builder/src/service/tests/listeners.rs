@@ -27,7 +27,7 @@ fn tls_annotations() {
     assert!(error(&[("backend-protocol", "http")]).contains("tcp or ssl"));
 
     // ssl-ports names ports by number or by name; `*` means every port.
-    for ssl_ports in ["p443tcp", "*", "443, 8443"] {
+    for ssl_ports in ["p443tcp", "*", "443, p443tcp"] {
         let mut svc = service(&[("ssl-cert", "arn:cert/1"), ("ssl-ports", ssl_ports)]);
         svc.spec.as_mut().expect("spec").ports =
             Some(vec![port(80, "TCP", Some(31000)), port(443, "TCP", Some(31443))]);
@@ -38,6 +38,27 @@ fn tls_annotations() {
     }
     let plain = built(&[("ssl-ports", "80")]);
     assert_eq!(plain.listeners[0].protocol, Protocol::Tcp, "ssl-ports alone, without ssl-cert, changes nothing");
+}
+
+/// LBC refuses `ssl-ports` naming a port the Service lacks; a typo must not silently leave the
+/// port plain TCP.
+#[test]
+fn ssl_ports_naming_a_port_the_service_lacks_is_an_error() {
+    for annotations in [
+        vec![("ssl-cert", "arn:cert/1"), ("ssl-ports", "443")],
+        vec![("ssl-cert", "arn:cert/1"), ("ssl-ports", "80, https")],
+        vec![("ssl-ports", "8443")],
+    ] {
+        let message = error(&annotations);
+        assert!(
+            message
+                .starts_with("annotation service.beta.kubernetes.io/aws-load-balancer-ssl-ports has an invalid value"),
+            "{message}"
+        );
+        assert!(message.contains("its ports: 80 (p80tcp)"), "{message}");
+    }
+    let message = error(&[("ssl-cert", "arn:cert/1"), ("ssl-ports", "80, https")]);
+    assert!(message.contains("no port https"), "{message}");
 }
 
 #[test]
