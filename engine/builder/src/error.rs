@@ -9,6 +9,17 @@ pub enum BuildError {
     Unsupported { feature: String, annotation: String, value: String },
     #[error("{feature} is not supported yet ({annotation}: {value:?})")]
     NotSupported { feature: String, annotation: String, value: String },
+    #[error(
+        "unknown annotation {annotation}: neither Elbow nor the AWS Load Balancer Controller reads it{}",
+        did_you_mean(.suggestion)
+    )]
+    UnknownAnnotation { annotation: String, suggestion: Option<String> },
+    #[error(
+        "annotation {annotation} is the AWS Load Balancer Controller's for {feature}, which is not supported by Elbow; remove it, or leave this object to that controller"
+    )]
+    AnnotationNotSupported { annotation: String, feature: String },
+    #[error("annotation {annotation} {reason}")]
+    MisplacedAnnotation { annotation: String, reason: String },
     #[error("the Service has no {0}")]
     MissingField(&'static str),
     #[error(
@@ -43,6 +54,8 @@ pub enum BuildError {
         "load balancer name {0:?} is invalid: at most 32 letters, digits and hyphens, not starting or ending with a hyphen or starting with internal-"
     )]
     InvalidName(String),
+    #[error("Service {service}: {source}")]
+    InService { service: String, source: Box<BuildError> },
     #[error("Ingress {ingress}: {source}")]
     InIngress { ingress: String, source: Box<BuildError> },
     #[error("conflicting {setting} in the Ingress group: {} sets {}, {} sets {}", ingresses[0], values[0], ingresses[1], values[1])]
@@ -75,4 +88,8 @@ pub enum BuildError {
     NoSubnetsMatchTags(String),
     #[error("an application load balancer needs subnets in at least 2 availability zones; found {found}")]
     TooFewSubnets { found: usize },
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion.as_ref().map(|key| format!("; did you mean {key}?")).unwrap_or_default()
 }

@@ -905,3 +905,6 @@ fn an_application_load_balancer_needs_two_zones() {
     let error = error(&[&web(&[("subnets", "subnet-a")])]);
     assert_eq!(error, "an application load balancer needs subnets in at least 2 availability zones; found 1");
 }
+
+#[path = "annotation_tests.rs"]
+mod annotation_tests;

@@ -30,6 +30,7 @@ pub use group::{
     is_valid_group_name,
 };
 
+use crate::annotations::{Object, check};
 use crate::config::BuildConfig;
 use crate::crd::IngressClassParamsSpec;
 use crate::error::BuildError;
@@ -39,7 +40,7 @@ use crate::security::{client_rules, node_rules};
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
 use elbow_model::tags::{Tags, ownership_tags};
-use group::{Member, ordered_members};
+use group::{Member, annotations_of, ordered_members};
 use listeners::ListenPort;
 use settings::GroupSettings;
 use target_groups::{TargetGroupContext, TargetGroups};
@@ -73,6 +74,9 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     let members = ordered_members(&input.members)?;
     if members.is_empty() {
         return Ok(Stack::empty(stack_id));
+    }
+    for member in &members {
+        check(annotations_of(member.ingress), Object::Ingress).map_err(|e| member.blame(e))?;
     }
     let config = input.config;
     let settings = GroupSettings::read(&members, input.params, config)?;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
 
-use crate::annotations::{Annotations, valid_success_codes};
+use crate::annotations::{Annotations, Object, check, valid_success_codes};
 use crate::error::BuildError;
 use crate::ingress::group::{GroupId, Member};
 use crate::names::{IngressTargetGroupKey, ingress_target_group_name};
@@ -115,9 +115,12 @@ impl<'a> TargetGroups<'a> {
             .ok_or_else(|| BuildError::MissingServicePort { service: service_name.clone(), port: port.to_string() })?;
         let node_port = node_port_of(service_port)?;
 
+        let own = service.metadata.annotations.clone().unwrap_or_default();
+        check(&own, Object::BackendService)
+            .map_err(|e| BuildError::InService { service: service_name.clone(), source: Box::new(e) })?;
         // The Service's own annotations win over the Ingress's (LBC merges them that way).
         let mut merged = member.ingress.metadata.annotations.clone().unwrap_or_default();
-        merged.extend(service.metadata.annotations.clone().unwrap_or_default());
+        merged.extend(own);
         let a = Annotations::ingress(&merged);
         match a.get("target-type") {
             None | Some("instance") => {}

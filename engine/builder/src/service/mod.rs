@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Service};
 
-use crate::annotations::Annotations;
+use crate::annotations::{Annotations, Object, check};
 use crate::config::BuildConfig;
 use crate::error::BuildError;
 use crate::names::load_balancer_name;
@@ -57,7 +57,9 @@ pub fn build_service_stack(
     let identity = Identity::of(service)?;
     let spec = service.spec.as_ref().ok_or(BuildError::MissingField("spec"))?;
     let empty = BTreeMap::new();
-    let annotations = Annotations::service(service.metadata.annotations.as_ref().unwrap_or(&empty));
+    let values = service.metadata.annotations.as_ref().unwrap_or(&empty);
+    check(values, Object::LoadBalancerService)?;
+    let annotations = Annotations::service(values);
     let service_ports = spec.ports.as_deref().unwrap_or_default();
     let settings = Settings::read(&annotations, service_ports, config)?;
     let stack_id = stack_id(service);

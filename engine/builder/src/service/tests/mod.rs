@@ -107,6 +107,7 @@ fn error(annotations: &[(&str, &str)]) -> String {
     build(&service(annotations)).expect_err("a user error").to_string()
 }
 
+mod annotations;
 mod attributes;
 mod health;
 mod listeners;
