@@ -122,7 +122,7 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
     service(
         "aws-load-balancer-scheme",
         Reader::LoadBalancer,
-        "flag `--default-scheme` (internet-facing)",
+        "flag `--default-scheme` (internal)",
         "`internal` or `internet-facing`. Changing it replaces the load balancer.",
     ),
     service(
@@ -308,8 +308,8 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
     ingress(
         "scheme",
         Reader::LoadBalancer,
-        "flag `--default-scheme` (internet-facing)",
-        "`internal` or `internet-facing`; every member of a group must agree. The IngressClassParams `scheme` wins. The AWS Load Balancer Controller defaults to internal.",
+        "flag `--default-scheme` (internal)",
+        "`internal` or `internet-facing`; every member of a group must agree. The IngressClassParams `scheme` wins.",
     ),
     ingress(
         "ip-address-type",
@@ -458,6 +458,13 @@ const FRONTEND_NLB: &str = "a network load balancer in front of the application 
 const AUTHENTICATION: &str = "authentication with Cognito or OIDC";
 const WAF: &str = "AWS WAF web ACLs";
 
+/// The implemented annotations whose default is not LBC's (by full key), and what LBC does
+/// instead; every other default is LBC's. docs/annotations.md says which is which.
+pub const DEFAULTS_UNLIKE_LBC: &[(&str, &str)] = &[(
+    "alb.ingress.kubernetes.io/certificate-arn",
+    "LBC looks up ACM certificates for the Ingress's hosts; Elbow does not, and an HTTPS listen port without a certificate is an error",
+)];
+
 /// Every LBC annotation Elbow does not implement.
 pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc(
@@ -535,6 +542,12 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("dry-run-plan", Scope::Ingress, "LBC's dry-run plan (`elbow plan` shows Elbow's)"),
     lbc("transforms.<name>", Scope::Ingress, "host and URL rewrites"),
 ];
+
+/// What the docs say of `info`'s default next to LBC's.
+pub fn lbc_default(info: &AnnotationInfo) -> Option<&'static str> {
+    let key = format!("{}{}", info.scope.prefix(), info.suffix);
+    DEFAULTS_UNLIKE_LBC.iter().find(|(k, _)| *k == key).map(|(_, lbc)| *lbc)
+}
 
 #[cfg(test)]
 #[path = "catalogue_tests.rs"]

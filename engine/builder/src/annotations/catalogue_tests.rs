@@ -48,3 +48,14 @@ fn the_catalogue_classifies_exactly_lbcs_keys() {
         "LBC keys missing from the catalogue (or in another scope): {unclassified:#?}\ncatalogued keys LBC does not read there: {invented:#?}"
     );
 }
+
+#[test]
+fn defaults_unlike_lbcs_name_implemented_keys() {
+    for (key, _) in DEFAULTS_UNLIKE_LBC {
+        let implemented = SERVICE_ANNOTATIONS
+            .iter()
+            .chain(INGRESS_ANNOTATIONS)
+            .any(|info| format!("{}{}", info.scope.prefix(), info.suffix) == *key);
+        assert!(implemented, "{key} is not an implemented annotation");
+    }
+}

@@ -1,6 +1,6 @@
 //! docs/annotations.md, generated from the catalogue; a test fails when the file differs.
 
-use super::catalogue::{AnnotationInfo, INGRESS_ANNOTATIONS, NOT_IMPLEMENTED, SERVICE_ANNOTATIONS};
+use super::catalogue::{AnnotationInfo, INGRESS_ANNOTATIONS, NOT_IMPLEMENTED, SERVICE_ANNOTATIONS, lbc_default};
 use super::{INGRESS_PREFIX, SERVICE_PREFIX};
 
 /// The Markdown reference of the annotations: docs/annotations.md is this text.
@@ -18,6 +18,14 @@ pub fn annotations_markdown() -> String {
          `alb.ingress.kubernetes.io/`. The `alb.ingress.kubernetes.io/` keys LBC also reads from backend Services \
          (read from \"Ingress, backend Service\" below) may sit on any Service, a Service of type LoadBalancer \
          included: its own network load balancer leaves them to the Ingresses that use it.\n\n\
+         Defaults are LBC's, the scheme included (`internal`, for Services and Ingresses alike, unless \
+         `--default-scheme` says otherwise, as LBC's `--default-load-balancer-scheme`): the \"default\" column \
+         says \"as LBC\" where they agree and what LBC does where they do not. Two differences have no \
+         annotation of their own: Elbow always serves TCP and UDP on one port number with one TCP_UDP listener \
+         (LBC only with its `EnableTCPUDPListener` feature gate or the \
+         `service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener` annotation), and a Service without \
+         a scheme annotation gets the default scheme even when an earlier load balancer had the other one (LBC \
+         keeps the scheme of the load balancer it finds).\n\n\
          This page is generated from the catalogue in `engine/builder/src/annotations/catalogue.rs`; a test fails \
          when they differ.\n\n\
          ## Services\n\n",
@@ -52,12 +60,16 @@ fn table(out: &mut String, prefix: &str, table: &[AnnotationInfo], with_scope: b
         out.push_str("| annotation | shapes | default | meaning |\n| --- | --- | --- | --- |\n");
     }
     for info in table {
+        let default = match lbc_default(info) {
+            None => format!("{} (as LBC)", info.default),
+            Some(lbc) => format!("{}; unlike LBC: {lbc}", info.default),
+        };
         let scope = if with_scope { format!(" {} |", info.scope.as_str()) } else { String::new() };
         out.push_str(&format!(
             "| `{}` |{scope} {} | {} | {} |\n",
             info.suffix,
             info.reader.as_str(),
-            info.default,
+            default,
             info.doc
         ));
     }

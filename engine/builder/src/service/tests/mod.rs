@@ -136,13 +136,13 @@ fn selection_by_type_and_class() {
 }
 
 #[test]
-fn a_plain_service_gets_an_internet_facing_nlb_on_its_node_port() {
+fn a_plain_service_gets_an_internal_nlb_on_its_node_port() {
     let stack = built(&[]);
     let lb = &stack.load_balancers[0];
-    assert_eq!(lb.name, names::load_balancer_name("my-cluster", "default", "nlb-ip-svc-tls", UID, "internet-facing"));
+    assert_eq!(lb.name, names::load_balancer_name("my-cluster", "default", "nlb-ip-svc-tls", UID, "internal"));
     assert_eq!(lb.lb_type, LoadBalancerType::Network);
-    assert_eq!(lb.scheme, Scheme::InternetFacing);
-    assert_eq!(lb.subnets, ["subnet-a", "subnet-b"]);
+    assert_eq!(lb.scheme, Scheme::Internal, "the default scheme is internal, as LBC's");
+    assert_eq!(lb.subnets, ["subnet-i"]);
     assert_eq!(
         lb.security_groups,
         [SecurityGroupRef::Managed(ResourceId::new("SecurityGroup/frontend")), SecurityGroupRef::SharedBackend]
@@ -211,12 +211,14 @@ fn scheme_annotations() {
     assert_eq!(internal(&[("scheme", "internal")]), Scheme::Internal);
     assert_eq!(internal(&[("internal", "true")]), Scheme::Internal);
     assert_eq!(internal(&[("internal", "true"), ("scheme", "internet-facing")]), Scheme::InternetFacing, "scheme wins");
+    assert_eq!(internal(&[("internal", "false")]), Scheme::InternetFacing);
     assert_eq!(built(&[("scheme", "internal")]).load_balancers[0].subnets, ["subnet-i"], "internal subnets");
+    assert_eq!(built(&[("scheme", "internet-facing")]).load_balancers[0].subnets, ["subnet-a", "subnet-b"]);
     assert!(error(&[("scheme", "public")]).contains("aws-load-balancer-scheme"));
     let mut config = config();
-    config.default_scheme = Scheme::Internal;
+    config.default_scheme = Scheme::InternetFacing;
     let stack = build_service_stack(&service(&[]), &borrowed(&nodes()), &inventory(), &config).expect("built");
-    assert_eq!(stack.load_balancers[0].scheme, Scheme::Internal);
+    assert_eq!(stack.load_balancers[0].scheme, Scheme::InternetFacing, "--default-scheme");
 }
 
 #[test]
@@ -282,7 +284,13 @@ fn lbc_instance_mode_fixtures_get_lbc_names() {
         names(&cluster_mode),
         ["k8s-default-instance-7ca1de7e6c", "k8s-default-instance-0c68c79423", "k8s-default-instance-c200165858"]
     );
-    let local = lbc_service("app", "traffic-local", &[("type", "external"), ("nlb-target-type", "instance")], true);
+    // LBC's fixture reuses an existing internet-facing load balancer, whose scheme LBC keeps.
+    let local = lbc_service(
+        "app",
+        "traffic-local",
+        &[("type", "external"), ("nlb-target-type", "instance"), ("scheme", "internet-facing")],
+        true,
+    );
     assert_eq!(
         names(&local),
         ["k8s-app-trafficl-2af705447d", "k8s-app-trafficl-d2b8571b2f", "k8s-app-trafficl-4be0ac1fb8"]
