@@ -18,7 +18,8 @@ pub struct BuildConfig {
     /// configured otherwise, as the AWS Load Balancer Controller's `--default-load-balancer-scheme`,
     /// so a migrated manifest that sets none stays private.
     pub default_scheme: Scheme,
-    /// Tags on every resource, under the user's own `additional-resource-tags`.
+    /// Tags on every resource, over the user's own (`additional-resource-tags`, `tags`,
+    /// IngressClassParams `tags`), as the AWS Load Balancer Controller's `--default-tags`.
     pub default_tags: Tags,
 }
 

@@ -262,7 +262,7 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "aws-load-balancer-additional-resource-tags",
         Reader::Tags,
         "(none)",
-        "Comma-separated `key=value` tags on every resource. Elbow's ownership tags cannot be overridden.",
+        "Comma-separated `key=value` tags on every resource. The operator's `--default-tag`s win, as in LBC; Elbow's ownership tags cannot be overridden.",
     ),
     service(
         "aws-load-balancer-security-groups",
@@ -357,7 +357,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "tags",
         Reader::Tags,
         "(none)",
-        "Comma-separated `key=value` tags on every resource of the group; the IngressClassParams `tags` win, Elbow's ownership tags cannot be overridden.",
+        "Comma-separated `key=value` tags on every resource of the group; members may not set one key to two values. On a backend Service, tags for its target groups, over the Ingress's. The IngressClassParams `tags` win per key, the operator's `--default-tag`s over those, as in LBC; Elbow's ownership tags cannot be overridden.",
     ),
     ingress(
         "listen-ports",
@@ -452,6 +452,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "200",
         "HTTP codes that count as healthy (`200`, `200-299`, `200,204`).",
     ),
+    backend(
+        "target-node-labels",
+        Reader::Targets,
+        "(all nodes)",
+        "Comma-separated `key=value` (or `key`) labels; only matching nodes become the target group's targets. Also read from the Service, which wins.",
+    ),
 ];
 
 const FRONTEND_NLB: &str = "a network load balancer in front of the application load balancer";
@@ -512,7 +518,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("auth-session-cookie", Scope::IngressAndBackend, AUTHENTICATION),
     lbc("auth-session-timeout", Scope::IngressAndBackend, AUTHENTICATION),
     lbc("jwt-validation", Scope::Ingress, "JWT validation"),
-    lbc("target-node-labels", Scope::IngressAndBackend, "choosing target nodes by label on application load balancers"),
     lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
     lbc("security-group-prefix-lists", Scope::Ingress, "managed prefix lists in the frontend group"),
     lbc("listener-attributes.<protocol>-<port>", Scope::Ingress, "listener attributes"),

@@ -539,8 +539,8 @@ fn ingress_class_params_override_annotations() {
     let lb = &stack.load_balancers[0];
     assert_eq!((lb.scheme, lb.ip_address_type), (Scheme::Internal, IpAddressType::Dualstack));
     assert_eq!(lb.subnets, ["subnet-a", "subnet-j"]);
-    assert_eq!(lb.tags.get("team").map(String::as_str), Some("platform"));
-    assert_eq!(lb.tags.get("cost"), None, "the params' tags replace the annotation's");
+    assert_eq!(lb.tags.get("team").map(String::as_str), Some("platform"), "the params win per key");
+    assert_eq!(lb.tags.get("cost").map(String::as_str), Some("7"), "the annotation's other keys stay, as in LBC");
     assert_eq!(
         lb.attributes,
         Attributes::from([
@@ -908,3 +908,6 @@ fn an_application_load_balancer_needs_two_zones() {
 
 #[path = "annotation_tests.rs"]
 mod annotation_tests;
+
+#[path = "tag_tests.rs"]
+mod tag_tests;

@@ -63,9 +63,10 @@ pub fn build_service_stack(
     let service_ports = spec.ports.as_deref().unwrap_or_default();
     let settings = Settings::read(&annotations, service_ports, config)?;
     let stack_id = stack_id(service);
+    // The operator's default tags win over the Service's own, as in LBC; ownership over both.
     let tags_for = |resource: &ResourceId| {
-        let mut tags = config.default_tags.clone();
-        tags.extend(settings.extra_tags.clone());
+        let mut tags = settings.extra_tags.clone();
+        tags.extend(config.default_tags.clone());
         tags.extend(ownership_tags(&config.cluster_name, &stack_id, resource));
         tags
     };

@@ -10,7 +10,7 @@ use super::listeners::ListenerPort;
 use super::settings::Settings;
 use crate::config::BuildConfig;
 use crate::names::target_group_name;
-use crate::nodes::{target_nodes, targets};
+use crate::nodes::{target_nodes, targets, with_labels};
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::{HealthCheck, IpAddressType, Protocol, ResourceId, TargetGroupSpec, TargetType};
 use elbow_model::tags::Tags;
@@ -65,12 +65,5 @@ pub(super) fn target_group(port: &ListenerPort, context: &TargetGroupContext<'_>
 
 /// Target nodes, narrowed by `target-node-labels` (`key=value` must match, `key` must exist).
 pub(super) fn selected_nodes<'a>(nodes: &[&'a Node], labels: Option<&BTreeMap<String, String>>) -> Vec<&'a Node> {
-    target_nodes(nodes)
-        .into_iter()
-        .filter(|node| {
-            let Some(wanted) = labels else { return true };
-            let have = node.metadata.labels.as_ref();
-            wanted.iter().all(|(k, v)| have.and_then(|l| l.get(k)).is_some_and(|actual| v.is_empty() || actual == v))
-        })
-        .collect()
+    with_labels(&target_nodes(nodes), labels)
 }

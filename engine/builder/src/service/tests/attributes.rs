@@ -34,15 +34,18 @@ fn attribute_annotations() {
 }
 
 #[test]
-fn tags_cannot_override_ownership() {
+/// As in LBC: the operator's `--default-tag`s win over `additional-resource-tags`, and nothing
+/// overrides Elbow's ownership tags.
+fn default_tags_win_and_nothing_overrides_ownership() {
     let mut config = config();
     config.default_tags =
         Tags::from([("env".to_string(), "prod".to_string()), ("team".to_string(), "platform".to_string())]);
-    let svc = service(&[("additional-resource-tags", "team=web,elbow.dev/cluster=evil")]);
+    let svc = service(&[("additional-resource-tags", "team=web,cost=7,elbow.dev/cluster=evil")]);
     let stack = build_service_stack(&svc, &borrowed(&nodes()), &inventory(), &config).expect("built");
     for tags in [&stack.load_balancers[0].tags, &stack.target_groups[0].tags, &stack.security_groups[0].tags] {
         assert_eq!(tags.get("env").map(String::as_str), Some("prod"));
-        assert_eq!(tags.get("team").map(String::as_str), Some("web"), "the annotation wins over defaults");
+        assert_eq!(tags.get("team").map(String::as_str), Some("platform"), "--default-tag wins over the annotation");
+        assert_eq!(tags.get("cost").map(String::as_str), Some("7"), "the annotation's other keys stay");
         assert_eq!(tags.get("elbow.dev/cluster").map(String::as_str), Some("my-cluster"));
     }
 }
