@@ -29,7 +29,7 @@ fn elbow_run_accepts_the_default_arguments() {
     let run = parse_rendered("required.yaml", &[]);
     assert_eq!(run.build.cluster_name, "prod-eu");
     assert_eq!(run.vpc_id, "vpc-0a1b2c3d4e5f60718");
-    assert_eq!(run.build.default_scheme, Scheme::InternetFacing);
+    assert_eq!(run.build.default_scheme, Scheme::Internal, "LBC's default");
     assert_eq!(run.build.load_balancer_class, "elbow.dev/nlb");
     assert!(run.build.default_load_balancer);
     assert!(run.build.default_tags.is_empty());
@@ -43,7 +43,7 @@ fn elbow_run_accepts_every_option() {
     let run = parse_rendered("every-option.yaml", &[]);
     assert_eq!(run.region.as_deref(), Some("eu-west-1"));
     assert_eq!(run.aws_endpoint.as_deref(), Some("http://127.0.0.1:4566"));
-    assert_eq!(run.build.default_scheme, Scheme::Internal);
+    assert_eq!(run.build.default_scheme, Scheme::InternetFacing);
     assert_eq!(run.build.load_balancer_class, "example.com/nlb");
     assert!(!run.build.default_load_balancer);
     assert_eq!(

@@ -102,7 +102,7 @@ fn the_deployment_runs_two_hardened_replicas_with_leader_election_and_probes() {
     for arg in [
         "--cluster-name=prod-eu",
         "--vpc-id=vpc-0a1b2c3d4e5f60718",
-        "--default-scheme=internet-facing",
+        "--default-scheme=internal",
         "--load-balancer-class=elbow.dev/nlb",
         "--default-load-balancer=true",
         "--ingress-controller=elbow.dev/alb",
@@ -260,7 +260,7 @@ fn every_option_renders_as_the_values_ask() {
     for arg in [
         "--region=eu-west-1",
         "--aws-endpoint=http://127.0.0.1:4566",
-        "--default-scheme=internal",
+        "--default-scheme=internet-facing",
         "--load-balancer-class=example.com/nlb",
         "--default-load-balancer=false",
         "--ingress-controller=example.com/alb",

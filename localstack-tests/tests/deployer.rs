@@ -100,8 +100,10 @@ impl Fixture {
 
     fn stack(&self, service: &Service, nodes: &[Node]) -> Stack {
         let nodes: Vec<&Node> = nodes.iter().collect();
-        build_service_stack(service, &nodes, &self.net.inventory, &BuildConfig::new(self.net.cluster.clone()))
-            .expect("a valid Service")
+        // Public, as the fixture's subnets and assertions expect (the default is internal).
+        let config =
+            BuildConfig { default_scheme: Scheme::InternetFacing, ..BuildConfig::new(self.net.cluster.clone()) };
+        build_service_stack(service, &nodes, &self.net.inventory, &config).expect("a valid Service")
     }
 
     async fn deploy(&self, deployer: &Deployer, service: &Service, nodes: &[Node]) -> DeployOutcome {

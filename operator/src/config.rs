@@ -21,8 +21,9 @@ pub struct BuildArgs {
     #[arg(long, env = "ELBOW_DEFAULT_LOAD_BALANCER", default_value_t = true, action = ArgAction::Set)]
     pub default_load_balancer: bool,
 
-    /// The scheme of load balancers whose Service does not choose one.
-    #[arg(long, env = "ELBOW_DEFAULT_SCHEME", default_value = "internet-facing", value_parser = parse_scheme)]
+    /// The scheme of load balancers whose Service or Ingress does not choose one (internal, as the
+    /// AWS Load Balancer Controller's default).
+    #[arg(long, env = "ELBOW_DEFAULT_SCHEME", default_value = "internal", value_parser = parse_scheme)]
     pub default_scheme: Scheme,
 
     /// A tag on every resource, as key=value; repeat the flag or separate with commas.

@@ -40,10 +40,10 @@ fn the_example_plans_one_nlb_per_service_on_the_node_ports() {
     assert_eq!(stacks.len(), 2);
     let web = stacks.iter().find(|s| s["id"] == "shop/web").expect("shop/web");
     let lb = &web["loadBalancers"][0];
-    assert_eq!(lb["scheme"], "internet-facing");
+    assert_eq!(lb["scheme"], "internal", "the default scheme, as LBC's");
     assert_eq!(lb["type"], "network");
-    assert_eq!(lb["name"], load_balancer_name("demo", "shop", "web", WEB_UID, "internet-facing"));
-    assert_eq!(lb["subnets"], serde_json::json!(["subnet-0public-a", "subnet-0public-b"]));
+    assert_eq!(lb["name"], load_balancer_name("demo", "shop", "web", WEB_UID, "internal"));
+    assert_eq!(lb["subnets"], serde_json::json!(["subnet-0private-a", "subnet-0private-b"]));
     let tg = &web["targetGroups"][0];
     assert_eq!(tg["port"], 31080, "the NodePort");
     assert_eq!(
@@ -135,12 +135,19 @@ fn services_elbow_does_not_serve_and_other_kinds_are_noted_and_skipped() {
 fn the_flags_change_the_plan() {
     let output = plan(
         &[docs().join("examples/services.yaml")],
-        &["--default-scheme", "internal", "--load-balancer-class", "example.com/lb", "--default-tag", "team=web"],
+        &[
+            "--default-scheme",
+            "internet-facing",
+            "--load-balancer-class",
+            "example.com/lb",
+            "--default-tag",
+            "team=web",
+        ],
     );
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let web = plan["stacks"].as_array().expect("stacks").iter().find(|s| s["id"] == "shop/web").expect("shop/web");
-    assert_eq!(web["loadBalancers"][0]["scheme"], "internal", "--default-scheme");
+    assert_eq!(web["loadBalancers"][0]["scheme"], "internet-facing", "--default-scheme");
     assert_eq!(web["loadBalancers"][0]["tags"]["team"], "web", "--default-tag");
 
     let not_default = plan_with(&["--default-load-balancer", "false"]);

@@ -17,6 +17,7 @@ use elbow_cloud::Cloud;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_deploy::DeploySettings;
 use elbow_fake::FakeCloud;
+use elbow_model::Scheme;
 use elbow_testkit::{ServerOptions, TestServer};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -190,7 +191,10 @@ async fn install_crds(client: &kube::Client) -> kube::Result<()> {
 fn operator_settings(options: &SandboxOptions, vpc_id: &str, metrics: elbow::metrics::Metrics) -> OperatorSettings {
     OperatorSettings {
         ingress_controller_name: elbow_builder::ingress::DEFAULT_CONTROLLER.to_string(),
-        build: BuildConfig::new(&options.cluster),
+        // Explicitly public, as `elbow run --default-scheme internet-facing` (the operator's default,
+        // like LBC's, is internal): the tour's `kubectl get service --watch` shows a hostname a
+        // person would reach, and the seeded VPC has an internet gateway for it.
+        build: BuildConfig { default_scheme: Scheme::InternetFacing, ..BuildConfig::new(&options.cluster) },
         deploy: DeploySettings {
             cluster_name: options.cluster.clone(),
             vpc_id: vpc_id.to_string(),

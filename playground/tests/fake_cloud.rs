@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use elbow_model::Scheme;
 use elbow_playground::{Aws, Prepared, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
 use k8s_openapi::api::core::v1::Service;
@@ -33,6 +34,7 @@ async fn a_load_balancer_service_gets_an_nlb_and_loses_it_on_deletion() {
     .await;
     let lbs = cloud.load_balancers();
     assert_eq!(lbs.len(), 1);
+    assert_eq!(lbs[0].scheme, Scheme::InternetFacing, "the playground asks for public load balancers");
     let metrics = sandbox.metrics.encode();
     assert!(
         metrics.lines().any(|l| l.starts_with(r#"elbow_reconciles_total{controller="service",result="success"}"#)),

@@ -14,9 +14,12 @@ pub struct BuildConfig {
     pub load_balancer_class: String,
     /// Whether Services without a class are ours (Elbow as the cluster's default implementation).
     pub default_load_balancer: bool,
-    /// The scheme when neither annotation sets one.
+    /// The scheme when neither annotation (nor IngressClassParams) sets one: `internal` unless
+    /// configured otherwise, as the AWS Load Balancer Controller's `--default-load-balancer-scheme`,
+    /// so a migrated manifest that sets none stays private.
     pub default_scheme: Scheme,
-    /// Tags on every resource, under the user's own `additional-resource-tags`.
+    /// Tags on every resource, over the user's own (`additional-resource-tags`, `tags`,
+    /// IngressClassParams `tags`), as the AWS Load Balancer Controller's `--default-tags`.
     pub default_tags: Tags,
 }
 
@@ -26,7 +29,7 @@ impl BuildConfig {
             cluster_name: cluster_name.into(),
             load_balancer_class: DEFAULT_LOAD_BALANCER_CLASS.to_string(),
             default_load_balancer: true,
-            default_scheme: Scheme::InternetFacing,
+            default_scheme: Scheme::Internal,
             default_tags: Tags::new(),
         }
     }

@@ -9,6 +9,17 @@ pub enum BuildError {
     Unsupported { feature: String, annotation: String, value: String },
     #[error("{feature} is not supported yet ({annotation}: {value:?})")]
     NotSupported { feature: String, annotation: String, value: String },
+    #[error(
+        "unknown annotation {annotation}: neither Elbow nor the AWS Load Balancer Controller reads it{}",
+        did_you_mean(.suggestion)
+    )]
+    UnknownAnnotation { annotation: String, suggestion: Option<String> },
+    #[error(
+        "annotation {annotation} is the AWS Load Balancer Controller's for {feature}, which is not supported by Elbow; remove it, or leave this object to that controller"
+    )]
+    AnnotationNotSupported { annotation: String, feature: String },
+    #[error("annotation {annotation} {reason}")]
+    MisplacedAnnotation { annotation: String, reason: String },
     #[error("the Service has no {0}")]
     MissingField(&'static str),
     #[error(
@@ -48,6 +59,8 @@ pub enum BuildError {
     /// The Ingress's class cannot be used as it is; the message says what to fix.
     #[error("{0}")]
     IngressClass(String),
+    #[error("Service {service}: {source}")]
+    InService { service: String, source: Box<BuildError> },
     #[error("Ingress {ingress}: {source}")]
     InIngress { ingress: String, source: Box<BuildError> },
     #[error("conflicting {setting} in the Ingress group: {} sets {}, {} sets {}", ingresses[0], values[0], ingresses[1], values[1])]
@@ -94,8 +107,12 @@ impl BuildError {
             | Self::AmbiguousNodeSecurityGroup { .. }
             | Self::NoSubnetsMatchTags(_)
             | Self::TooFewSubnets { .. } => true,
-            Self::InIngress { source, .. } => source.depends_on_cloud(),
+            Self::InIngress { source, .. } | Self::InService { source, .. } => source.depends_on_cloud(),
             _ => false,
         }
     }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion.as_ref().map(|key| format!("; did you mean {key}?")).unwrap_or_default()
 }

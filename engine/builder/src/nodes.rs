@@ -67,6 +67,23 @@ pub fn target_nodes<'a>(nodes: &[&'a Node]) -> Vec<&'a Node> {
     eligible.into_iter().filter(|n| readiness(n) == Readiness::Unknown).collect()
 }
 
+/// The `nodes` that carry `labels` (`target-node-labels`: a `key=value` must match, a bare `key`
+/// must exist); all of them without labels.
+pub fn with_labels<'a>(
+    nodes: &[&'a Node],
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> Vec<&'a Node> {
+    let Some(wanted) = labels else { return nodes.to_vec() };
+    nodes
+        .iter()
+        .copied()
+        .filter(|node| {
+            let have = node.metadata.labels.as_ref();
+            wanted.iter().all(|(k, v)| have.and_then(|l| l.get(k)).is_some_and(|actual| v.is_empty() || actual == v))
+        })
+        .collect()
+}
+
 /// `aws:///us-east-1a/i-0abc` -> `i-0abc`: the last path segment of the providerID, when it is an
 /// EC2 instance id (`i-` and hexadecimal digits). Fargate's `.../fargate-ip-10-0-1-2` and a hybrid
 /// node's `eks-hybrid:///...` are not.

@@ -195,10 +195,10 @@ fn a_plain_ingress_gets_an_application_load_balancer_with_its_rules() {
 
     let lb = &stack.load_balancers[0];
     let group = GroupId::Implicit { namespace: "shop".into(), name: "web".into() };
-    assert_eq!(lb.name, group_load_balancer_name(CLUSTER, &group, "internet-facing"));
+    assert_eq!(lb.name, group_load_balancer_name(CLUSTER, &group, "internal"));
     assert_eq!(lb.lb_type, LoadBalancerType::Application);
-    assert_eq!(lb.scheme, Scheme::InternetFacing, "BuildConfig's default scheme");
-    assert_eq!(lb.subnets, ["subnet-a", "subnet-b"]);
+    assert_eq!(lb.scheme, Scheme::Internal, "BuildConfig's default scheme, internal as LBC's");
+    assert_eq!(lb.subnets, ["subnet-i", "subnet-j"]);
     assert_eq!(
         lb.security_groups,
         [SecurityGroupRef::Managed(ResourceId::new("SecurityGroup/frontend")), SecurityGroupRef::SharedBackend]
@@ -427,7 +427,7 @@ fn a_group_shares_one_load_balancer_with_rules_in_group_order() {
     assert_eq!(stack.id.as_str(), "ingress-group:shared");
     assert_eq!(stack.load_balancers.len(), 1);
     let group = GroupId::Explicit("shared".into());
-    assert_eq!(stack.load_balancers[0].name, group_load_balancer_name(CLUSTER, &group, "internet-facing"));
+    assert_eq!(stack.load_balancers[0].name, group_load_balancer_name(CLUSTER, &group, "internal"));
     let hosts: Vec<String> = routes(listener(&stack, 80)).into_iter().flat_map(|(hosts, _)| hosts).collect();
     assert_eq!(hosts, ["first.example.com", "second.example.com", "third.example.com"]);
     let ids: Vec<&str> = stack.target_groups.iter().map(|t| t.resource_id.as_str()).collect();
@@ -539,8 +539,8 @@ fn ingress_class_params_override_annotations() {
     let lb = &stack.load_balancers[0];
     assert_eq!((lb.scheme, lb.ip_address_type), (Scheme::Internal, IpAddressType::Dualstack));
     assert_eq!(lb.subnets, ["subnet-a", "subnet-j"]);
-    assert_eq!(lb.tags.get("team").map(String::as_str), Some("platform"));
-    assert_eq!(lb.tags.get("cost"), None, "the params' tags replace the annotation's");
+    assert_eq!(lb.tags.get("team").map(String::as_str), Some("platform"), "the params win per key");
+    assert_eq!(lb.tags.get("cost").map(String::as_str), Some("7"), "the annotation's other keys stay, as in LBC");
     assert_eq!(
         lb.attributes,
         Attributes::from([
@@ -605,9 +605,9 @@ fn names_are_deterministic_overridable_and_checked() {
     let one = built(&[&web(&[])]);
     let two = built(&[&web(&[])]);
     assert_eq!(one.load_balancers[0].name, two.load_balancers[0].name);
-    let internal = built(&[&web(&[("scheme", "internal")])]);
-    assert_ne!(internal.load_balancers[0].name, one.load_balancers[0].name, "the scheme is part of the hash");
-    for stack in [&one, &internal] {
+    let public = built(&[&web(&[("scheme", "internet-facing")])]);
+    assert_ne!(public.load_balancers[0].name, one.load_balancers[0].name, "the scheme is part of the hash");
+    for stack in [&one, &public] {
         assert!(crate::names::is_valid_elb_name(&stack.load_balancers[0].name));
         assert!(stack.target_groups.iter().all(|t| crate::names::is_valid_elb_name(&t.name)));
     }
@@ -905,3 +905,9 @@ fn an_application_load_balancer_needs_two_zones() {
     let error = error(&[&web(&[("subnets", "subnet-a")])]);
     assert_eq!(error, "an application load balancer needs subnets in at least 2 availability zones; found 1");
 }
+
+#[path = "annotation_tests.rs"]
+mod annotation_tests;
+
+#[path = "tag_tests.rs"]
+mod tag_tests;

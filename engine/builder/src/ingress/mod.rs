@@ -17,6 +17,7 @@ mod listeners;
 mod membership;
 mod rules;
 mod settings;
+mod tags;
 mod target_groups;
 
 use k8s_openapi::api::core::v1::{Node, Service};
@@ -32,18 +33,20 @@ pub use group::{
 };
 pub use membership::{Standing, joined_groups, standing};
 
+use crate::annotations::{Object, check};
 use crate::config::BuildConfig;
 use crate::crd::IngressClassParamsSpec;
 use crate::error::BuildError;
 use crate::names::{group_frontend_group_name, group_load_balancer_name};
-use crate::nodes::target_nodes;
+use crate::nodes::{instance_id, target_nodes};
 use crate::security::{client_rules, node_rules};
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
-use elbow_model::tags::{Tags, ownership_tags};
-use group::{Member, ordered_members};
+use elbow_model::tags::Tags;
+use group::{Member, annotations_of, ordered_members};
 use listeners::ListenPort;
 use settings::GroupSettings;
+use tags::GroupTags;
 use target_groups::{TargetGroupContext, TargetGroups};
 
 /// The IngressClass controller name Elbow serves unless told otherwise.
@@ -76,16 +79,15 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     if members.is_empty() {
         return Ok(Stack::empty(stack_id));
     }
+    for member in &members {
+        check(annotations_of(member.ingress), Object::Ingress).map_err(|e| member.blame(e))?;
+    }
     let config = input.config;
     let settings = GroupSettings::read(&members, input.params, config)?;
     let listen = listeners::listen_ports(&members, input.params, settings.ip_address_type)?;
     let ssl_redirect = listeners::ssl_redirect(&members, &listen)?;
-    let tags_for = |resource: &ResourceId| {
-        let mut tags = config.default_tags.clone();
-        tags.extend(settings.tags.clone());
-        tags.extend(ownership_tags(&config.cluster_name, &stack_id, resource));
-        tags
-    };
+    let group_tags = GroupTags::read(&members, input.params, config, &stack_id)?;
+    let tags_for = |resource: &ResourceId| group_tags.resource(resource);
     let nodes = target_nodes(input.nodes);
     let lb_id = ResourceId::new("LoadBalancer");
 
@@ -95,7 +97,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         services: input.services,
         nodes: &nodes,
         vpc_id: &input.inventory.vpc_id,
-        tags_for: &tags_for,
+        tags: &group_tags,
     });
     let mut stack = Stack::empty(stack_id.clone());
     for listener in &listen {
@@ -141,8 +143,17 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     }
     if settings.manage_backend_rules {
         security_groups.push(SecurityGroupRef::SharedBackend);
+        // Only the nodes some target group has: `target-node-labels` may leave others out.
+        let targeted: Vec<&Node> = nodes
+            .iter()
+            .copied()
+            .filter(|node| {
+                instance_id(node)
+                    .is_some_and(|id| stack.target_groups.iter().any(|tg| tg.targets.iter().any(|t| t.id == id)))
+            })
+            .collect();
         stack.node_security_group_rules =
-            node_rules(&stack.target_groups, &nodes, input.inventory, &config.cluster_name)?;
+            node_rules(&stack.target_groups, &targeted, input.inventory, &config.cluster_name)?;
     }
 
     let subnets = settings::group_subnets(&members, input.params, settings.scheme, input.inventory, config)?;

@@ -14,7 +14,6 @@ use crate::names::is_valid_elb_name;
 use crate::subnets;
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::{Attributes, IpAddressType, Scheme, TargetType};
-use elbow_model::tags::Tags;
 
 pub(crate) struct GroupSettings {
     pub scheme: Scheme,
@@ -24,8 +23,6 @@ pub(crate) struct GroupSettings {
     /// Attached instead of the managed frontend group.
     pub security_groups: Option<Vec<String>>,
     pub manage_backend_rules: bool,
-    /// Under the cluster's default tags, over nothing; Elbow's ownership tags go on top.
-    pub tags: Tags,
     pub attributes: Attributes,
 }
 
@@ -84,15 +81,11 @@ impl GroupSettings {
             m.annotations().bool("manage-backend-security-group-rules")
         })?
         .unwrap_or(security_groups.is_none());
-        let tags = match params.and_then(|p| p.tags.as_ref()) {
-            Some(tags) => pairs(tags),
-            None => merged_pairs(members, "tags")?,
-        };
-        let mut attributes = merged_pairs(members, "load-balancer-attributes")?;
+        let mut attributes = merged_pairs_except(members, "load-balancer-attributes", &BTreeMap::new())?;
         if let Some(overrides) = params.and_then(|p| p.load_balancer_attributes.as_ref()) {
             attributes.extend(pairs(overrides));
         }
-        Ok(Self { scheme, ip_address_type, name, security_groups, manage_backend_rules, tags, attributes })
+        Ok(Self { scheme, ip_address_type, name, security_groups, manage_backend_rules, attributes })
     }
 }
 
@@ -220,12 +213,16 @@ impl Shown for elbow_model::stack::Protocol {
 }
 
 /// `key=value` annotations of every member, one map: a key two members set differently is a
-/// conflict naming the key.
-fn merged_pairs(members: &[Member<'_>], suffix: &str) -> Result<BTreeMap<String, String>, BuildError> {
+/// conflict naming the key, unless `overridden` sets it (its value wins anyway).
+pub(crate) fn merged_pairs_except(
+    members: &[Member<'_>],
+    suffix: &str,
+    overridden: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, BuildError> {
     let mut merged: BTreeMap<String, (String, &str)> = BTreeMap::new();
     for member in members {
         let Some(pairs) = member.annotations().pairs(suffix, false).map_err(|e| member.blame(e))? else { continue };
-        for (key, value) in pairs {
+        for (key, value) in pairs.into_iter().filter(|(key, _)| !overridden.contains_key(key)) {
             match merged.get(&key) {
                 Some((existing, owner)) if *existing != value => {
                     return Err(BuildError::GroupConflict {

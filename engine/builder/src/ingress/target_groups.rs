@@ -9,15 +9,15 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
 
-use crate::annotations::{Annotations, valid_success_codes};
+use crate::annotations::{Annotations, Object, check, valid_success_codes};
 use crate::error::BuildError;
 use crate::ingress::group::{GroupId, Member};
+use crate::ingress::tags::GroupTags;
 use crate::names::{IngressTargetGroupKey, ingress_target_group_name};
-use crate::nodes::targets;
+use crate::nodes::{targets, with_labels};
 use elbow_model::stack::{
     Attributes, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ResourceId, TargetGroupSpec, TargetType,
 };
-use elbow_model::tags::Tags;
 
 /// The only protocol version the model carries; it is part of LBC's target group name hash.
 const PROTOCOL_VERSION: &str = "HTTP1";
@@ -45,7 +45,7 @@ pub(crate) struct TargetGroupContext<'a> {
     pub services: &'a [Service],
     pub nodes: &'a [&'a Node],
     pub vpc_id: &'a str,
-    pub tags_for: &'a dyn Fn(&ResourceId) -> Tags,
+    pub tags: &'a GroupTags<'a>,
 }
 
 /// The target groups the listeners refer to, made once each.
@@ -115,10 +115,16 @@ impl<'a> TargetGroups<'a> {
             .ok_or_else(|| BuildError::MissingServicePort { service: service_name.clone(), port: port.to_string() })?;
         let node_port = node_port_of(service_port)?;
 
+        let own = service.metadata.annotations.clone().unwrap_or_default();
+        check(&own, Object::BackendService)
+            .map_err(|e| BuildError::InService { service: service_name.clone(), source: Box::new(e) })?;
         // The Service's own annotations win over the Ingress's (LBC merges them that way).
         let mut merged = member.ingress.metadata.annotations.clone().unwrap_or_default();
-        merged.extend(service.metadata.annotations.clone().unwrap_or_default());
+        merged.extend(own.clone());
         let a = Annotations::ingress(&merged);
+        let tags = self.context.tags.target_group(&Annotations::ingress(&own), &resource_id)?;
+        // Per target group, as in LBC: the Service's labels win over the Ingress's.
+        let nodes = with_labels(self.context.nodes, a.pairs("target-node-labels", true)?.as_ref());
         match a.get("target-type") {
             None | Some("instance") => {}
             Some("ip") => {
@@ -175,8 +181,8 @@ impl<'a> TargetGroups<'a> {
             ip_address_type: IpAddressType::Ipv4,
             health_check,
             attributes,
-            tags: (self.context.tags_for)(&resource_id),
-            targets: targets(self.context.nodes, node_port),
+            tags,
+            targets: targets(&nodes, node_port),
             resource_id,
         })
     }

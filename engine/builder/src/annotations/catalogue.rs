@@ -1,0 +1,559 @@
+//! The catalogue of annotation keys: every one Elbow reads (where it applies, what it shapes, its
+//! default and meaning: the source of docs/annotations.md), and every one the AWS Load Balancer
+//! Controller (LBC) reads that Elbow does not implement. A key under LBC's prefixes that is in
+//! neither list is unknown; the checks in `check.rs` turn both cases into user errors, so nothing
+//! in a migrated manifest is ignored silently.
+
+/// Which objects an annotation is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A Service Elbow gives a network load balancer (`service.beta.kubernetes.io/` keys).
+    Service,
+    /// An Ingress (`alb.ingress.kubernetes.io/` keys).
+    Ingress,
+    /// An Ingress, and also the backend Services its target groups are made for, whose value wins
+    /// (LBC reads these `alb.ingress.kubernetes.io/` keys from both).
+    IngressAndBackend,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Service => "Service",
+            Self::Ingress => "Ingress",
+            Self::IngressAndBackend => "Ingress, backend Service",
+        }
+    }
+
+    /// The prefix of the keys of this scope.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Service => super::SERVICE_PREFIX,
+            Self::Ingress | Self::IngressAndBackend => super::INGRESS_PREFIX,
+        }
+    }
+}
+
+/// One annotation Elbow reads, as documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnotationInfo {
+    /// The name after the prefix; a trailing `<...>` stands for any non-empty text.
+    pub suffix: &'static str,
+    pub scope: Scope,
+    /// The part of the builder that reads it.
+    pub reader: Reader,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+const fn service(suffix: &'static str, reader: Reader, default: &'static str, doc: &'static str) -> AnnotationInfo {
+    AnnotationInfo { suffix, scope: Scope::Service, reader, default, doc }
+}
+
+const fn ingress(suffix: &'static str, reader: Reader, default: &'static str, doc: &'static str) -> AnnotationInfo {
+    AnnotationInfo { suffix, scope: Scope::Ingress, reader, default, doc }
+}
+
+const fn backend(suffix: &'static str, reader: Reader, default: &'static str, doc: &'static str) -> AnnotationInfo {
+    AnnotationInfo { suffix, scope: Scope::IngressAndBackend, reader, default, doc }
+}
+
+/// An LBC annotation Elbow does not implement: using it is an error saying so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotImplemented {
+    /// The name after the prefix; a trailing `<...>` stands for any non-empty text.
+    pub suffix: &'static str,
+    pub scope: Scope,
+    /// What LBC does with it, for the error message.
+    pub feature: &'static str,
+}
+
+const fn lbc(suffix: &'static str, scope: Scope, feature: &'static str) -> NotImplemented {
+    NotImplemented { suffix, scope, feature }
+}
+
+/// The step of a builder (`service/`, `ingress/`, `subnets.rs`) that reads an
+/// annotation, i.e. the resources it shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    LoadBalancer,
+    Subnets,
+    Listeners,
+    TargetGroups,
+    HealthChecks,
+    Targets,
+    SecurityGroups,
+    Tags,
+    Groups,
+    Rules,
+}
+
+impl Reader {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoadBalancer => "load balancer",
+            Self::Subnets => "subnets",
+            Self::Listeners => "listeners",
+            Self::TargetGroups => "target groups",
+            Self::HealthChecks => "health checks",
+            Self::Targets => "targets",
+            Self::SecurityGroups => "security groups",
+            Self::Tags => "tags",
+            Self::Groups => "groups",
+            Self::Rules => "listener rules",
+        }
+    }
+}
+
+/// Every Service annotation Elbow reads.
+pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
+    service(
+        "aws-load-balancer-type",
+        Reader::TargetGroups,
+        "(unset)",
+        "`external` or `nlb`: a network load balancer; `nlb-ip` asks for IP targets, which are not supported yet.",
+    ),
+    service(
+        "aws-load-balancer-nlb-target-type",
+        Reader::TargetGroups,
+        "instance",
+        "`instance` (nodes on the Service's NodePort). `ip` is not supported yet and is reported as an error.",
+    ),
+    service(
+        "aws-load-balancer-scheme",
+        Reader::LoadBalancer,
+        "flag `--default-scheme` (internal)",
+        "`internal` or `internet-facing`. Changing it replaces the load balancer.",
+    ),
+    service(
+        "aws-load-balancer-internal",
+        Reader::LoadBalancer,
+        "false",
+        "Legacy form of `scheme`: `true` means internal. Ignored when `scheme` is set.",
+    ),
+    service(
+        "aws-load-balancer-name",
+        Reader::LoadBalancer,
+        "`k8s-<namespace>-<name>-<hash>`",
+        "The load balancer's name, at most 32 characters; the default is the AWS Load Balancer Controller's.",
+    ),
+    service("aws-load-balancer-ip-address-type", Reader::LoadBalancer, "ipv4", "`ipv4` or `dualstack`."),
+    service(
+        "aws-load-balancer-subnets",
+        Reader::Subnets,
+        "discovered by tags",
+        "Comma-separated subnet ids or `Name` tags. Without it, subnets tagged `kubernetes.io/role/elb` (internet-facing) or `kubernetes.io/role/internal-elb` (internal) are used, one per zone.",
+    ),
+    service(
+        "aws-load-balancer-ssl-cert",
+        Reader::Listeners,
+        "(none)",
+        "Comma-separated ACM certificate ARNs; the first is the default. Makes the `ssl-ports` listeners TLS.",
+    ),
+    service(
+        "aws-load-balancer-ssl-ports",
+        Reader::Listeners,
+        "all ports",
+        "Comma-separated port numbers or names that get TLS listeners when `ssl-cert` is set, or `*` (every port; LBC does not take `*`). Naming a port the Service lacks is an error, as in LBC.",
+    ),
+    service(
+        "aws-load-balancer-ssl-negotiation-policy",
+        Reader::Listeners,
+        "ELBSecurityPolicy-2016-08",
+        "The TLS listeners' security policy.",
+    ),
+    service(
+        "aws-load-balancer-backend-protocol",
+        Reader::TargetGroups,
+        "tcp",
+        "`tcp` or `ssl`: whether TLS listeners talk TLS to the targets.",
+    ),
+    service(
+        "aws-load-balancer-healthcheck-protocol",
+        Reader::HealthChecks,
+        "tcp (http with externalTrafficPolicy: Local)",
+        "`tcp`, `http` or `https`.",
+    ),
+    service(
+        "aws-load-balancer-healthcheck-port",
+        Reader::HealthChecks,
+        "traffic-port (healthCheckNodePort with externalTrafficPolicy: Local)",
+        "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort).",
+    ),
+    service(
+        "aws-load-balancer-healthcheck-path",
+        Reader::HealthChecks,
+        "/ (/healthz with externalTrafficPolicy: Local)",
+        "The HTTP(S) health check path.",
+    ),
+    service(
+        "aws-load-balancer-healthcheck-interval",
+        Reader::HealthChecks,
+        "10",
+        "Seconds between health checks, 5 to 300.",
+    ),
+    service(
+        "aws-load-balancer-healthcheck-timeout",
+        Reader::HealthChecks,
+        "10 (6 with externalTrafficPolicy: Local)",
+        "Seconds before a health check fails, 2 to 120.",
+    ),
+    service(
+        "aws-load-balancer-healthcheck-healthy-threshold",
+        Reader::HealthChecks,
+        "3 (2 with externalTrafficPolicy: Local)",
+        "Consecutive successes before a target is healthy, 2 to 10.",
+    ),
+    service(
+        "aws-load-balancer-healthcheck-unhealthy-threshold",
+        Reader::HealthChecks,
+        "3 (2 with externalTrafficPolicy: Local)",
+        "Consecutive failures before a target is unhealthy, 2 to 10.",
+    ),
+    service(
+        "aws-load-balancer-healthcheck-success-codes",
+        Reader::HealthChecks,
+        "200-399",
+        "HTTP codes that count as healthy (`200`, `200-299`, `200,204`).",
+    ),
+    service(
+        "aws-load-balancer-target-group-attributes",
+        Reader::TargetGroups,
+        "(none)",
+        "Comma-separated `key=value` target group attributes, e.g. `deregistration_delay.timeout_seconds=30`.",
+    ),
+    service(
+        "aws-load-balancer-proxy-protocol",
+        Reader::TargetGroups,
+        "(none)",
+        "`*` turns on proxy protocol v2 on every target group.",
+    ),
+    service(
+        "aws-load-balancer-attributes",
+        Reader::LoadBalancer,
+        "(none)",
+        "Comma-separated `key=value` load balancer attributes, e.g. `load_balancing.cross_zone.enabled=true`. The deprecated annotations below win where both set a key, as in the AWS Load Balancer Controller.",
+    ),
+    service(
+        "aws-load-balancer-access-log-enabled",
+        Reader::LoadBalancer,
+        "false",
+        "Deprecated form of the `access_logs.s3.enabled` attribute.",
+    ),
+    service(
+        "aws-load-balancer-access-log-s3-bucket-name",
+        Reader::LoadBalancer,
+        "(none)",
+        "Deprecated form of the `access_logs.s3.bucket` attribute; read only with `access-log-enabled: true`.",
+    ),
+    service(
+        "aws-load-balancer-access-log-s3-bucket-prefix",
+        Reader::LoadBalancer,
+        "(none)",
+        "Deprecated form of the `access_logs.s3.prefix` attribute; read only with `access-log-enabled: true`.",
+    ),
+    service(
+        "aws-load-balancer-cross-zone-load-balancing-enabled",
+        Reader::LoadBalancer,
+        "false",
+        "Deprecated form of the `load_balancing.cross_zone.enabled` attribute.",
+    ),
+    service(
+        "aws-load-balancer-additional-resource-tags",
+        Reader::Tags,
+        "(none)",
+        "Comma-separated `key=value` tags on every resource. The operator's `--default-tag`s win, as in LBC; Elbow's ownership tags cannot be overridden.",
+    ),
+    service(
+        "aws-load-balancer-security-groups",
+        Reader::SecurityGroups,
+        "(a managed frontend group)",
+        "Comma-separated security group ids (`sg-...`; names are not supported yet) to attach instead of the managed frontend group.",
+    ),
+    service(
+        "aws-load-balancer-manage-backend-security-group-rules",
+        Reader::SecurityGroups,
+        "true (false with `security-groups`)",
+        "Whether Elbow attaches the shared backend group and opens the NodePorts to it on the nodes' group.",
+    ),
+    service(
+        "load-balancer-source-ranges",
+        Reader::SecurityGroups,
+        "0.0.0.0/0",
+        "Kubernetes' core annotation (no `aws-` in its name). Comma-separated CIDRs admitted by the frontend group; `spec.loadBalancerSourceRanges` wins when set, as in the AWS Load Balancer Controller.",
+    ),
+    service(
+        "aws-load-balancer-target-node-labels",
+        Reader::Targets,
+        "(all nodes)",
+        "Comma-separated `key=value` (or `key`) labels; only matching nodes become targets.",
+    ),
+];
+
+/// Every Ingress annotation Elbow reads. `<name>` stands for the backend Service name an Ingress
+/// path refers to.
+pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
+    ingress(
+        "group.name",
+        Reader::Groups,
+        "(the Ingress is its own group)",
+        "Puts the Ingress on the shared load balancer of this group, across namespaces: lowercase letters, digits, `-` and `.`, at most 63 characters. The IngressClassParams `group.name` wins.",
+    ),
+    ingress(
+        "group.order",
+        Reader::Groups,
+        "0",
+        "The Ingress's place in its group's rules, -1000 to 1000; lower comes first, ties by namespace/name.",
+    ),
+    ingress(
+        "scheme",
+        Reader::LoadBalancer,
+        "flag `--default-scheme` (internal)",
+        "`internal` or `internet-facing`; every member of a group must agree. The IngressClassParams `scheme` wins.",
+    ),
+    ingress(
+        "ip-address-type",
+        Reader::LoadBalancer,
+        "ipv4",
+        "`ipv4` or `dualstack`; members must agree. The IngressClassParams `ipAddressType` wins.",
+    ),
+    ingress(
+        "load-balancer-name",
+        Reader::LoadBalancer,
+        "`k8s-<namespace>-<name>-<hash>` or `k8s-<group>-<hash>`",
+        "The load balancer's name, at most 32 characters; the default is the AWS Load Balancer Controller's.",
+    ),
+    ingress(
+        "load-balancer-attributes",
+        Reader::LoadBalancer,
+        "(none)",
+        "Comma-separated `key=value` attributes, e.g. `idle_timeout.timeout_seconds=120`; members may not set one key to two values. The IngressClassParams `loadBalancerAttributes` win.",
+    ),
+    ingress(
+        "subnets",
+        Reader::Subnets,
+        "discovered by tags",
+        "Comma-separated subnet ids or `Name` tags, at least two zones; members must agree. The IngressClassParams `subnets` win.",
+    ),
+    ingress(
+        "security-groups",
+        Reader::SecurityGroups,
+        "(a managed frontend group)",
+        "Comma-separated security group ids (`sg-...`) to attach instead of the managed frontend group; members must agree.",
+    ),
+    ingress(
+        "manage-backend-security-group-rules",
+        Reader::SecurityGroups,
+        "true (false with `security-groups`)",
+        "Whether Elbow attaches the shared backend group and opens the NodePorts to it on the nodes' group.",
+    ),
+    ingress(
+        "inbound-cidrs",
+        Reader::SecurityGroups,
+        "0.0.0.0/0 (and ::/0 for dualstack)",
+        "Comma-separated CIDRs the frontend group admits on the Ingress's listen ports. The IngressClassParams `inboundCIDRs` win.",
+    ),
+    backend(
+        "tags",
+        Reader::Tags,
+        "(none)",
+        "Comma-separated `key=value` tags on every resource of the group; members may not set one key to two values. On a backend Service, tags for its target groups, over the Ingress's. The IngressClassParams `tags` win per key, the operator's `--default-tag`s over those, as in LBC; Elbow's ownership tags cannot be overridden.",
+    ),
+    ingress(
+        "listen-ports",
+        Reader::Listeners,
+        "`[{\"HTTP\": 80}]`, or `[{\"HTTPS\": 443}]` with certificates",
+        "JSON list of `{\"HTTP\": port}` / `{\"HTTPS\": port}`; members sharing a port must agree on its protocol.",
+    ),
+    ingress(
+        "certificate-arn",
+        Reader::Listeners,
+        "(none)",
+        "Comma-separated ACM certificate ARNs for the HTTPS listeners; the first is the default. The IngressClassParams `certificateArn` wins.",
+    ),
+    ingress(
+        "ssl-policy",
+        Reader::Listeners,
+        "ELBSecurityPolicy-2016-08",
+        "The HTTPS listeners' security policy. The IngressClassParams `sslPolicy` wins.",
+    ),
+    ingress(
+        "ssl-redirect",
+        Reader::Listeners,
+        "(none)",
+        "An HTTPS listen port: every HTTP listener then answers with a 301 redirect to it and has no other rules.",
+    ),
+    ingress(
+        "actions.<name>",
+        Reader::Rules,
+        "(none)",
+        "JSON action for paths whose backend is Service `<name>` with port name `use-annotation`: `forward` (`forwardConfig.targetGroups` of `serviceName`/`servicePort`/`weight`), `redirect` (`redirectConfig`) or `fixed-response` (`fixedResponseConfig`).",
+    ),
+    ingress(
+        "conditions.<name>",
+        Reader::Rules,
+        "(none)",
+        "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`.",
+    ),
+    backend(
+        "target-type",
+        Reader::TargetGroups,
+        "instance",
+        "`instance` (nodes on the Service's NodePort; the Service must be NodePort or LoadBalancer). `ip` is not supported yet. Also read from the Service.",
+    ),
+    backend(
+        "backend-protocol",
+        Reader::TargetGroups,
+        "HTTP",
+        "`HTTP` or `HTTPS`: how the load balancer talks to the targets. Also read from the Service, which wins.",
+    ),
+    backend(
+        "backend-protocol-version",
+        Reader::TargetGroups,
+        "HTTP1",
+        "Only `HTTP1` is supported yet. Also read from the Service, which wins.",
+    ),
+    backend(
+        "target-group-attributes",
+        Reader::TargetGroups,
+        "(none)",
+        "Comma-separated `key=value` target group attributes. Also read from the Service, which wins.",
+    ),
+    backend(
+        "healthcheck-protocol",
+        Reader::HealthChecks,
+        "the backend protocol",
+        "`HTTP` or `HTTPS`. This and the other health-check annotations are also read from the Service, which wins.",
+    ),
+    backend(
+        "healthcheck-port",
+        Reader::HealthChecks,
+        "traffic-port",
+        "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort).",
+    ),
+    backend("healthcheck-path", Reader::HealthChecks, "/", "The health check path."),
+    backend("healthcheck-interval-seconds", Reader::HealthChecks, "15", "Seconds between health checks, 5 to 300."),
+    backend("healthcheck-timeout-seconds", Reader::HealthChecks, "5", "Seconds before a health check fails, 2 to 120."),
+    backend(
+        "healthy-threshold-count",
+        Reader::HealthChecks,
+        "2",
+        "Consecutive successes before a target is healthy, 2 to 10.",
+    ),
+    backend(
+        "unhealthy-threshold-count",
+        Reader::HealthChecks,
+        "2",
+        "Consecutive failures before a target is unhealthy, 2 to 10.",
+    ),
+    backend(
+        "success-codes",
+        Reader::HealthChecks,
+        "200",
+        "HTTP codes that count as healthy (`200`, `200-299`, `200,204`).",
+    ),
+    backend(
+        "target-node-labels",
+        Reader::Targets,
+        "(all nodes)",
+        "Comma-separated `key=value` (or `key`) labels; only matching nodes become the target group's targets. Also read from the Service, which wins.",
+    ),
+];
+
+const FRONTEND_NLB: &str = "a network load balancer in front of the application load balancer";
+const AUTHENTICATION: &str = "authentication with Cognito or OIDC";
+const WAF: &str = "AWS WAF web ACLs";
+
+/// The implemented annotations whose default is not LBC's (by full key), and what LBC does
+/// instead; every other default is LBC's. docs/annotations.md says which is which.
+pub const DEFAULTS_UNLIKE_LBC: &[(&str, &str)] = &[(
+    "alb.ingress.kubernetes.io/certificate-arn",
+    "LBC looks up ACM certificates for the Ingress's hosts; Elbow does not, and an HTTPS listen port without a certificate is an error",
+)];
+
+/// Every LBC annotation Elbow does not implement.
+pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
+    lbc(
+        "aws-load-balancer-proxy-protocol-per-target-group",
+        Scope::Service,
+        "proxy protocol on some target groups only",
+    ),
+    lbc("aws-load-balancer-eip-allocations", Scope::Service, "Elastic IP addresses for the load balancer"),
+    lbc("aws-load-balancer-eip-allocations-discovery-tags", Scope::Service, "Elastic IP addresses found by tags"),
+    lbc("aws-load-balancer-private-ipv4-addresses", Scope::Service, "fixed private IPv4 addresses"),
+    lbc("aws-load-balancer-ipv6-addresses", Scope::Service, "fixed IPv6 addresses"),
+    lbc("aws-load-balancer-alpn-policy", Scope::Service, "ALPN policies on TLS listeners"),
+    lbc(
+        "aws-load-balancer-inbound-sg-rules-on-private-link-traffic",
+        Scope::Service,
+        "security group rules for PrivateLink traffic",
+    ),
+    lbc("aws-load-balancer-security-group-prefix-lists", Scope::Service, "managed prefix lists in the frontend group"),
+    lbc("aws-load-balancer-listener-attributes.<protocol>-<port>", Scope::Service, "listener attributes"),
+    lbc("aws-load-balancer-multi-cluster-target-group", Scope::Service, "target groups shared between clusters"),
+    lbc("aws-load-balancer-enable-prefix-for-ipv6-source-nat", Scope::Service, "IPv6 prefixes for source NAT"),
+    lbc("aws-load-balancer-source-nat-ipv6-prefixes", Scope::Service, "IPv6 prefixes for source NAT"),
+    lbc("aws-load-balancer-minimum-load-balancer-capacity", Scope::Service, "load balancer capacity reservations"),
+    lbc("aws-load-balancer-enable-icmp-for-path-mtu-discovery", Scope::Service, "ICMP for path MTU discovery"),
+    lbc(
+        "aws-load-balancer-enable-tcp-udp-listener",
+        Scope::Service,
+        "switching TCP_UDP listeners on or off (Elbow always serves TCP and UDP on one port with one TCP_UDP listener)",
+    ),
+    lbc("aws-load-balancer-disable-nlb-sg", Scope::Service, "network load balancers without security groups"),
+    lbc("aws-load-balancer-quic-enabled-ports", Scope::Service, "QUIC listeners"),
+    lbc("aws-load-balancer-quic-enabled-containers", Scope::Service, "QUIC (LBC reads it from Pods)"),
+    lbc("actions.<protocol>-<port>", Scope::Service, "listener default actions from an annotation"),
+    lbc("customer-owned-ipv4-pool", Scope::Ingress, "customer-owned IPv4 pools (Outposts)"),
+    lbc("wafv2-acl-arn", Scope::Ingress, WAF),
+    lbc("wafv2-acl-name", Scope::Ingress, WAF),
+    lbc("waf-acl-id", Scope::Ingress, "AWS WAF Classic web ACLs"),
+    lbc("web-acl-id", Scope::Ingress, "AWS WAF Classic web ACLs"),
+    lbc("shield-advanced-protection", Scope::Ingress, "AWS Shield Advanced"),
+    lbc("auth-type", Scope::IngressAndBackend, AUTHENTICATION),
+    lbc("auth-idp-cognito", Scope::IngressAndBackend, AUTHENTICATION),
+    lbc("auth-idp-oidc", Scope::IngressAndBackend, AUTHENTICATION),
+    lbc("auth-on-unauthenticated-request", Scope::IngressAndBackend, AUTHENTICATION),
+    lbc("auth-scope", Scope::IngressAndBackend, AUTHENTICATION),
+    lbc("auth-session-cookie", Scope::IngressAndBackend, AUTHENTICATION),
+    lbc("auth-session-timeout", Scope::IngressAndBackend, AUTHENTICATION),
+    lbc("jwt-validation", Scope::Ingress, "JWT validation"),
+    lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
+    lbc("security-group-prefix-lists", Scope::Ingress, "managed prefix lists in the frontend group"),
+    lbc("listener-attributes.<protocol>-<port>", Scope::Ingress, "listener attributes"),
+    lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),
+    lbc("minimum-load-balancer-capacity", Scope::Ingress, "load balancer capacity reservations"),
+    lbc("ipam-ipv4-pool-id", Scope::Ingress, "IPv4 addresses from an IPAM pool"),
+    lbc("enable-frontend-nlb", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-scheme", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-subnets", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-security-groups", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-listener-port-mapping", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-eip-allocations", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-healthcheck-port", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-healthcheck-protocol", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-healthcheck-path", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-healthcheck-interval-seconds", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-healthcheck-timeout-seconds", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-healthcheck-healthy-threshold-count", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-healthcheck-unhealthy-threshold-count", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-healthcheck-success-codes", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-attributes", Scope::Ingress, FRONTEND_NLB),
+    lbc("frontend-nlb-tags", Scope::Ingress, FRONTEND_NLB),
+    lbc("use-regex-path-match", Scope::Ingress, "regular-expression path matching"),
+    lbc("target-control-port.<service>.<port>", Scope::IngressAndBackend, "target control ports"),
+    lbc("create-acm-cert", Scope::Ingress, "certificates requested from ACM on demand"),
+    lbc("acm-pca-arn", Scope::Ingress, "certificates requested from ACM on demand"),
+    lbc("dry-run-plan", Scope::Ingress, "LBC's dry-run plan (`elbow plan` shows Elbow's)"),
+    lbc("transforms.<name>", Scope::Ingress, "host and URL rewrites"),
+];
+
+/// What the docs say of `info`'s default next to LBC's.
+pub fn lbc_default(info: &AnnotationInfo) -> Option<&'static str> {
+    let key = format!("{}{}", info.scope.prefix(), info.suffix);
+    DEFAULTS_UNLIKE_LBC.iter().find(|(k, _)| *k == key).map(|(_, lbc)| *lbc)
+}
+
+#[cfg(test)]
+#[path = "catalogue_tests.rs"]
+mod tests;

@@ -1,0 +1,157 @@
+//! Service -> Stack: one network load balancer per Service of ours, a listener and an
+//! instance-mode target group per Service port (on its NodePort), a managed frontend security
+//! group, and the node-group rules that let the load balancer reach the NodePorts.
+//!
+//! Resource ids inside the stack: `LoadBalancer`, `Listener/<port>`, `TargetGroup/<port>`,
+//! `SecurityGroup/frontend`, `NodeRule/<group>/<tcp|udp>/<node port>`.
+
+mod attributes;
+mod frontend;
+mod health;
+mod listeners;
+mod settings;
+mod target_groups;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Node, Service};
+
+use crate::annotations::{Annotations, Object, check};
+use crate::config::BuildConfig;
+use crate::error::BuildError;
+use crate::names::load_balancer_name;
+use crate::security::node_rules;
+use crate::subnets;
+use elbow_model::inventory::CloudInventory;
+use elbow_model::stack::*;
+use elbow_model::tags::ownership_tags;
+use settings::Settings;
+
+/// Whether Elbow serves this Service: type LoadBalancer, not being deleted, and our class (or no
+/// class while Elbow is the cluster's default implementation). Any other class is never touched.
+pub fn is_ours(service: &Service, config: &BuildConfig) -> bool {
+    let Some(spec) = service.spec.as_ref() else { return false };
+    if service.metadata.deletion_timestamp.is_some() || spec.type_.as_deref() != Some("LoadBalancer") {
+        return false;
+    }
+    match spec.load_balancer_class.as_deref() {
+        Some(class) => class == config.load_balancer_class,
+        None => config.default_load_balancer,
+    }
+}
+
+/// `namespace/name`: the owner recorded in the `elbow.dev/stack` tag.
+pub fn stack_id(service: &Service) -> StackId {
+    let namespace = service.metadata.namespace.as_deref().unwrap_or("default");
+    let name = service.metadata.name.as_deref().unwrap_or_default();
+    StackId::new(format!("{namespace}/{name}"))
+}
+
+/// The Service's desired stack, or what the user must fix.
+pub fn build_service_stack(
+    service: &Service,
+    nodes: &[&Node],
+    inventory: &CloudInventory,
+    config: &BuildConfig,
+) -> Result<Stack, BuildError> {
+    let identity = Identity::of(service)?;
+    let spec = service.spec.as_ref().ok_or(BuildError::MissingField("spec"))?;
+    let empty = BTreeMap::new();
+    let values = service.metadata.annotations.as_ref().unwrap_or(&empty);
+    check(values, Object::LoadBalancerService)?;
+    let annotations = Annotations::service(values);
+    let service_ports = spec.ports.as_deref().unwrap_or_default();
+    let settings = Settings::read(&annotations, service_ports, config)?;
+    let stack_id = stack_id(service);
+    // The operator's default tags win over the Service's own, as in LBC; ownership over both.
+    let tags_for = |resource: &ResourceId| {
+        let mut tags = settings.extra_tags.clone();
+        tags.extend(config.default_tags.clone());
+        tags.extend(ownership_tags(&config.cluster_name, &stack_id, resource));
+        tags
+    };
+
+    let ports = listeners::listener_ports(service_ports, &settings)?;
+    let local = spec.external_traffic_policy.as_deref() == Some("Local");
+    let health_check_node_port = spec.health_check_node_port.and_then(|p| u16::try_from(p).ok());
+    let nodes = target_groups::selected_nodes(nodes, settings.node_labels.as_ref());
+    let lb_id = ResourceId::new("LoadBalancer");
+
+    let health_check = settings.health.resolve(local, health_check_node_port)?;
+    let context = target_groups::TargetGroupContext {
+        identity: &identity,
+        settings: &settings,
+        health_check: &health_check,
+        nodes: &nodes,
+        inventory,
+        config,
+        tags_for: &tags_for,
+    };
+    let mut stack = Stack::empty(stack_id.clone());
+    for port in &ports {
+        let target_group = target_groups::target_group(port, &context);
+        stack.listeners.push(listeners::listener(port, &settings, &lb_id, &target_group.resource_id, &tags_for));
+        stack.target_groups.push(target_group);
+    }
+
+    let mut security_groups = Vec::new();
+    match &settings.security_groups {
+        Some(groups) => security_groups.extend(groups.iter().cloned().map(SecurityGroupRef::Existing)),
+        None => {
+            let frontend = frontend::frontend_group(&identity, spec, &settings, &ports, inventory, config, &tags_for)?;
+            security_groups.push(SecurityGroupRef::Managed(frontend.resource_id.clone()));
+            stack.security_groups.push(frontend);
+        }
+    }
+    if settings.manage_backend_rules {
+        security_groups.push(SecurityGroupRef::SharedBackend);
+        stack.node_security_group_rules = node_rules(&stack.target_groups, &nodes, inventory, &config.cluster_name)?;
+    }
+
+    let subnets = match &settings.subnets {
+        Some(requested) => subnets::resolve(requested, inventory)?,
+        None => subnets::discover(inventory, &config.cluster_name, settings.scheme)?,
+    };
+    let name = match &settings.name {
+        Some(name) => name.clone(),
+        None => load_balancer_name(
+            &config.cluster_name,
+            &identity.namespace,
+            &identity.name,
+            &identity.uid,
+            settings.scheme.as_str(),
+        ),
+    };
+    stack.load_balancers.push(LoadBalancerSpec {
+        resource_id: lb_id.clone(),
+        name,
+        lb_type: LoadBalancerType::Network,
+        scheme: settings.scheme,
+        ip_address_type: settings.ip_address_type,
+        subnets,
+        security_groups,
+        attributes: settings.load_balancer_attributes.clone(),
+        tags: tags_for(&lb_id),
+    });
+    Ok(stack)
+}
+
+/// What names a Service's resources: its namespace, name and uid.
+struct Identity {
+    namespace: String,
+    name: String,
+    uid: String,
+}
+
+impl Identity {
+    fn of(service: &Service) -> Result<Self, BuildError> {
+        Ok(Self {
+            namespace: service.metadata.namespace.clone().unwrap_or_else(|| "default".to_string()),
+            name: service.metadata.name.clone().ok_or(BuildError::MissingField("metadata.name"))?,
+            uid: service.metadata.uid.clone().ok_or(BuildError::MissingField("metadata.uid"))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+//! What a Service's annotations ask for, read and validated once, before anything is built: a
+//! bad value is a user error naming the annotation.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ServicePort;
+
+use super::attributes::{load_balancer_attributes, target_group_attributes};
+use super::health::HealthSettings;
+use crate::annotations::{Annotations, split_list};
+use crate::config::BuildConfig;
+use crate::error::BuildError;
+use crate::names::is_valid_elb_name;
+use crate::security::is_cidr;
+use elbow_model::stack::{Attributes, IpAddressType, Scheme};
+use elbow_model::tags::Tags;
+
+const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
+
+/// What the annotations ask for, validated.
+pub(super) struct Settings {
+    pub scheme: Scheme,
+    pub name: Option<String>,
+    pub ip_address_type: IpAddressType,
+    pub subnets: Option<Vec<String>>,
+    pub certificates: Vec<String>,
+    /// Port numbers or names; `None`: every port.
+    pub ssl_ports: Option<Vec<String>>,
+    pub ssl_policy: String,
+    pub backend_tls: bool,
+    pub health: HealthSettings,
+    pub target_group_attributes: Attributes,
+    pub load_balancer_attributes: Attributes,
+    pub extra_tags: Tags,
+    pub security_groups: Option<Vec<String>>,
+    pub manage_backend_rules: bool,
+    pub source_ranges: Option<Vec<String>>,
+    pub node_labels: Option<BTreeMap<String, String>>,
+}
+
+impl Settings {
+    pub fn read(a: &Annotations<'_>, ports: &[ServicePort], config: &BuildConfig) -> Result<Self, BuildError> {
+        if let Some(kind) = a.get("aws-load-balancer-type") {
+            match kind {
+                "external" | "nlb" => {}
+                "nlb-ip" => return Err(unsupported("IP targets", "aws-load-balancer-type", kind)),
+                other => return Err(a.invalid("aws-load-balancer-type", other, "external or nlb")),
+            }
+        }
+        match a.get("aws-load-balancer-nlb-target-type") {
+            None | Some("instance") => {}
+            Some("ip") => return Err(unsupported("IP targets", "aws-load-balancer-nlb-target-type", "ip")),
+            Some(other) => return Err(a.invalid("aws-load-balancer-nlb-target-type", other, "instance or ip")),
+        }
+        let scheme = match a.parse("aws-load-balancer-scheme", "internal or internet-facing", |v| match v {
+            "internal" => Some(Scheme::Internal),
+            "internet-facing" => Some(Scheme::InternetFacing),
+            _ => None,
+        })? {
+            Some(scheme) => scheme,
+            None => match a.bool("aws-load-balancer-internal")? {
+                Some(true) => Scheme::Internal,
+                Some(false) => Scheme::InternetFacing,
+                None => config.default_scheme,
+            },
+        };
+        let name = a.get("aws-load-balancer-name").map(str::to_string);
+        if let Some(name) = &name
+            && !is_valid_elb_name(name)
+        {
+            return Err(BuildError::InvalidName(name.clone()));
+        }
+        let ip_address_type = a
+            .parse("aws-load-balancer-ip-address-type", "ipv4 or dualstack", |v| match v {
+                "ipv4" => Some(IpAddressType::Ipv4),
+                "dualstack" => Some(IpAddressType::Dualstack),
+                _ => None,
+            })?
+            .unwrap_or(IpAddressType::Ipv4);
+        let ssl_ports = ssl_ports(a, ports)?;
+        let backend_tls = a
+            .parse("aws-load-balancer-backend-protocol", "tcp or ssl", |v| match v.to_ascii_lowercase().as_str() {
+                "tcp" => Some(false),
+                "ssl" => Some(true),
+                _ => None,
+            })?
+            .unwrap_or(false);
+        let target_group_attributes = target_group_attributes(a)?;
+        // Only ids: the inventory knows the nodes' groups, not every group a name could mean, and
+        // passing a name on as an id would fail later, in the cloud, far from the annotation.
+        let security_groups =
+            a.parse("aws-load-balancer-security-groups", "comma-separated security group ids (sg-...)", |v| {
+                let ids = split_list(v);
+                ids.iter().all(|id| id.starts_with("sg-")).then_some(ids)
+            })?;
+        let manage_backend_rules =
+            a.bool("aws-load-balancer-manage-backend-security-group-rules")?.unwrap_or(security_groups.is_none());
+        Ok(Self {
+            scheme,
+            name,
+            ip_address_type,
+            subnets: a.list("aws-load-balancer-subnets"),
+            certificates: a.list("aws-load-balancer-ssl-cert").unwrap_or_default(),
+            ssl_ports,
+            ssl_policy: a.get("aws-load-balancer-ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),
+            backend_tls,
+            health: HealthSettings::read(a, ports)?,
+            target_group_attributes,
+            load_balancer_attributes: load_balancer_attributes(a)?,
+            extra_tags: a.pairs("aws-load-balancer-additional-resource-tags", false)?.unwrap_or_default(),
+            security_groups,
+            manage_backend_rules,
+            source_ranges: a.parse(
+                "load-balancer-source-ranges",
+                "comma-separated CIDR blocks like 10.0.0.0/8",
+                |v| {
+                    let cidrs = split_list(v);
+                    cidrs.iter().all(|c| is_cidr(c)).then_some(cidrs)
+                },
+            )?,
+            node_labels: a.pairs("aws-load-balancer-target-node-labels", true)?,
+        })
+    }
+}
+
+/// `ssl-ports`: numbers or names of the Service's ports, or `*` for all of them (the in-tree
+/// provider's spelling; `None` stands for every port). One the Service lacks is an error, whether
+/// or not `ssl-cert` is set, as in the AWS Load Balancer Controller: a typo must not leave a port
+/// in plain TCP unnoticed.
+fn ssl_ports(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Option<Vec<String>>, BuildError> {
+    const SUFFIX: &str = "aws-load-balancer-ssl-ports";
+    let Some(listed) = a.list(SUFFIX) else { return Ok(None) };
+    if listed.iter().any(|p| p == "*") {
+        return Ok(None);
+    }
+    let known = |p: &String| ports.iter().any(|port| port.name.as_ref() == Some(p) || port.port.to_string() == *p);
+    let unknown: Vec<&str> = listed.iter().filter(|p| !known(p)).map(String::as_str).collect();
+    if unknown.is_empty() {
+        return Ok(Some(listed));
+    }
+    let have: Vec<String> = ports
+        .iter()
+        .map(|p| match p.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => format!("{} ({name})", p.port),
+            None => p.port.to_string(),
+        })
+        .collect();
+    let expected = format!(
+        "numbers or names of the Service's ports, or *; the Service has no port {} (its ports: {})",
+        unknown.join(", "),
+        have.join(", ")
+    );
+    Err(a.invalid(SUFFIX, a.get(SUFFIX).unwrap_or_default(), &expected))
+}
+
+fn unsupported(feature: &str, annotation: &str, value: &str) -> BuildError {
+    BuildError::Unsupported {
+        feature: feature.to_string(),
+        annotation: format!("{}{annotation}", crate::annotations::SERVICE_PREFIX),
+        value: value.to_string(),
+    }
+}

@@ -1,0 +1,92 @@
+use super::*;
+
+#[test]
+fn tls_annotations() {
+    let mut svc = service(&[("ssl-cert", "arn:cert/1,arn:cert/2"), ("ssl-ports", "443")]);
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(80, "TCP", Some(31000)), port(443, "TCP", Some(31443))]);
+    let stack = build(&svc).expect("built");
+    let by_port: BTreeMap<u16, &ListenerSpec> = stack.listeners.iter().map(|l| (l.port, l)).collect();
+    assert_eq!(by_port[&80].protocol, Protocol::Tcp);
+    assert_eq!(by_port[&443].protocol, Protocol::Tls);
+    assert_eq!(by_port[&443].certificates, ["arn:cert/1", "arn:cert/2"]);
+    assert_eq!(by_port[&443].ssl_policy.as_deref(), Some("ELBSecurityPolicy-2016-08"));
+    assert_eq!(
+        stack.target_groups.iter().find(|t| t.port == 31443).expect("tg").protocol,
+        Protocol::Tcp,
+        "plain to the targets"
+    );
+
+    let all = built(&[
+        ("ssl-cert", "arn:cert/1"),
+        ("ssl-negotiation-policy", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+        ("backend-protocol", "ssl"),
+    ]);
+    assert_eq!(all.listeners[0].protocol, Protocol::Tls, "every port without ssl-ports");
+    assert_eq!(all.listeners[0].ssl_policy.as_deref(), Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
+    assert_eq!(all.target_groups[0].protocol, Protocol::Tls, "backend-protocol ssl");
+    assert!(error(&[("backend-protocol", "http")]).contains("tcp or ssl"));
+
+    // ssl-ports names ports by number or by name; `*` means every port.
+    for ssl_ports in ["p443tcp", "*", "443, p443tcp"] {
+        let mut svc = service(&[("ssl-cert", "arn:cert/1"), ("ssl-ports", ssl_ports)]);
+        svc.spec.as_mut().expect("spec").ports =
+            Some(vec![port(80, "TCP", Some(31000)), port(443, "TCP", Some(31443))]);
+        let stack = build(&svc).expect("built");
+        let tls: Vec<u16> = stack.listeners.iter().filter(|l| l.protocol == Protocol::Tls).map(|l| l.port).collect();
+        let expected: &[u16] = if ssl_ports == "*" { &[80, 443] } else { &[443] };
+        assert_eq!(tls, expected, "ssl-ports {ssl_ports}");
+    }
+    let plain = built(&[("ssl-ports", "80")]);
+    assert_eq!(plain.listeners[0].protocol, Protocol::Tcp, "ssl-ports alone, without ssl-cert, changes nothing");
+}
+
+/// LBC refuses `ssl-ports` naming a port the Service lacks; a typo must not silently leave the
+/// port plain TCP.
+#[test]
+fn ssl_ports_naming_a_port_the_service_lacks_is_an_error() {
+    for annotations in [
+        vec![("ssl-cert", "arn:cert/1"), ("ssl-ports", "443")],
+        vec![("ssl-cert", "arn:cert/1"), ("ssl-ports", "80, https")],
+        vec![("ssl-ports", "8443")],
+    ] {
+        let message = error(&annotations);
+        assert!(
+            message
+                .starts_with("annotation service.beta.kubernetes.io/aws-load-balancer-ssl-ports has an invalid value"),
+            "{message}"
+        );
+        assert!(message.contains("its ports: 80 (p80tcp)"), "{message}");
+    }
+    let message = error(&[("ssl-cert", "arn:cert/1"), ("ssl-ports", "80, https")]);
+    assert!(message.contains("no port https"), "{message}");
+}
+
+#[test]
+fn tcp_and_udp_on_one_port_share_a_tcp_udp_listener() {
+    let mut svc = service(&[]);
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(53, "TCP", Some(30053)), port(53, "UDP", Some(30053))]);
+    let stack = build(&svc).expect("built");
+    assert_eq!(stack.listeners.len(), 1);
+    assert_eq!(stack.listeners[0].protocol, Protocol::TcpUdp);
+    assert_eq!(stack.target_groups[0].protocol, Protocol::TcpUdp);
+    let protocols: Vec<&str> = stack.node_security_group_rules.iter().map(|r| r.rule.ip_protocol.as_str()).collect();
+    assert_eq!(protocols, ["tcp", "udp"]);
+
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(53, "TCP", Some(30053)), port(53, "UDP", Some(30054))]);
+    assert!(matches!(build(&svc), Err(BuildError::MixedProtocolNodePorts { port: 53 })));
+}
+
+#[test]
+fn bad_ports_are_user_errors() {
+    let with_ports = |ports: Vec<ServicePort>| {
+        let mut svc = service(&[]);
+        svc.spec.as_mut().expect("spec").ports = Some(ports);
+        build(&svc)
+    };
+    assert!(matches!(with_ports(vec![port(80, "TCP", None)]), Err(BuildError::MissingNodePort { port: 80, .. })));
+    assert!(matches!(with_ports(vec![port(80, "SCTP", Some(31000))]), Err(BuildError::UnsupportedProtocol { .. })));
+    assert!(matches!(with_ports(vec![]), Err(BuildError::NoPorts)));
+    assert_eq!(with_ports(vec![port(70000, "TCP", Some(31000))]), Err(BuildError::InvalidPort(70000)));
+    let message = with_ports(vec![port(80, "TCP", None)]).expect_err("no node port").to_string();
+    assert!(message.contains("allocateLoadBalancerNodePorts"), "{message}");
+}
