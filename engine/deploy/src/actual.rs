@@ -10,7 +10,8 @@ pub struct ActualStack {
     pub load_balancers: Vec<ActualLoadBalancer>,
     pub target_groups: Vec<ActualTargetGroup>,
     pub security_groups: Vec<ActualSecurityGroup>,
-    /// Rules this stack added to groups it does not own.
+    /// Rules of Elbow's in groups it does not own (node groups) that this stack claims; other
+    /// stacks may claim them too.
     pub node_rules: Vec<ActualNodeRule>,
     /// Permissions this stack wanted on a node group that a rule not of ours already grants
     /// (EC2 refused the duplicate). Satisfied, remembered so that later deploys do not ask again,

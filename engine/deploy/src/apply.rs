@@ -8,28 +8,30 @@ use elbow_cloud::{
     Arn, Cloud, CloudError, CloudErrorKind, CreateListener, CreateLoadBalancer, CreateRule, CreateTargetGroup,
     ModifyListener, ModifyRule, SecurityGroup, SecurityGroupFilter,
 };
-use elbow_model::tags::RESOURCE_TAG;
-use elbow_model::{
-    Action, IngressRule, ListenerSpec, Ownership, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec,
-};
-use tracing::{debug, warn};
+use elbow_model::{Action, ListenerSpec, Ownership, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec};
+use tracing::debug;
 
-use crate::actual::{
-    ActualLoadBalancer, ActualNodeRule, ActualSecurityGroup, ActualStack, ActualTargetGroup, SatisfiedNodeRule,
-};
+use crate::actual::{ActualLoadBalancer, ActualSecurityGroup, ActualStack, ActualTargetGroup, SatisfiedNodeRule};
 use crate::error::DeployError;
+use crate::node_claims::Claims;
 use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action};
 
 pub(crate) struct Applier<'a> {
     cloud: &'a dyn Cloud,
+    claims: Claims<'a>,
     bindings: BTreeMap<ResourceId, String>,
     pub(crate) actual: ActualStack,
     pub(crate) applied: Vec<String>,
 }
 
 impl<'a> Applier<'a> {
-    pub(crate) fn new(cloud: &'a dyn Cloud, plan_bindings: BTreeMap<ResourceId, String>, actual: ActualStack) -> Self {
-        Self { cloud, bindings: plan_bindings, actual, applied: Vec::new() }
+    pub(crate) fn new(
+        cloud: &'a dyn Cloud,
+        claims: Claims<'a>,
+        plan_bindings: BTreeMap<ResourceId, String>,
+        actual: ActualStack,
+    ) -> Self {
+        Self { cloud, claims, bindings: plan_bindings, actual, applied: Vec::new() }
     }
 
     /// Applies every step in order; stops at the first failure (the steps before it took effect,
@@ -89,40 +91,43 @@ impl<'a> Applier<'a> {
                     rules: Vec::new(),
                 });
             }
-            Step::AuthorizeIngress { group, rules, node } => {
+            Step::AuthorizeIngress { group, rules } => {
                 let group_id = self.group_id(&group)?;
                 let mut new_rules = Vec::with_capacity(rules.len());
                 for rule in rules {
                     let source = self.rule_source_group(&rule)?;
                     new_rules.push(rule.into_new(source));
                 }
-                let created = match cloud.authorize_security_group_ingress(&group_id, &new_rules).await {
-                    Ok(created) => created,
-                    Err(error) if node && error.kind == CloudErrorKind::Duplicate => {
-                        let (created, satisfied) = self.authorize_one_by_one(&group_id, &new_rules).await?;
-                        self.actual.satisfied_node_rules.extend(
-                            satisfied.into_iter().map(|rule| SatisfiedNodeRule { group_id: group_id.clone(), rule }),
-                        );
-                        created
-                    }
-                    Err(error) => return Err(error.into()),
-                };
-                for rule in created {
-                    if node {
-                        let resource_id = ResourceId::new(rule.tags.get(RESOURCE_TAG).cloned().unwrap_or_default());
-                        self.actual.node_rules.push(ActualNodeRule { resource_id, rule });
-                    } else if let Some(sg) = self.actual.security_groups.iter_mut().find(|g| g.group.id == group_id) {
-                        sg.rules.push(rule);
-                    }
+                let created = cloud.authorize_security_group_ingress(&group_id, &new_rules).await?;
+                if let Some(sg) = self.actual.security_groups.iter_mut().find(|g| g.group.id == group_id) {
+                    sg.rules.extend(created);
                 }
             }
-            Step::RevokeIngress { group_id, rule_ids, node } => {
+            Step::RevokeIngress { group_id, rule_ids } => {
                 ignore_not_found(cloud.revoke_security_group_ingress(&group_id, &rule_ids).await)?;
-                if node {
-                    self.actual.node_rules.retain(|r| !rule_ids.contains(&r.rule.rule_id));
-                } else if let Some(sg) = self.actual.security_groups.iter_mut().find(|g| g.group.id == group_id) {
+                if let Some(sg) = self.actual.security_groups.iter_mut().find(|g| g.group.id == group_id) {
                     sg.rules.retain(|r| !rule_ids.contains(&r.rule_id));
                 }
+            }
+            Step::ClaimNodeRules { group_id, rules } => {
+                let mut wanted = Vec::with_capacity(rules.len());
+                for rule in rules {
+                    let source = self.rule_source_group(&rule)?;
+                    wanted.push(rule.into_new(source));
+                }
+                let claimed = self.claims.claim(cloud, &group_id, &wanted).await?;
+                for rule in claimed.rules {
+                    if !self.actual.node_rules.iter().any(|r| r.rule.rule_id == rule.rule.rule_id) {
+                        self.actual.node_rules.push(rule);
+                    }
+                }
+                self.actual.satisfied_node_rules.extend(
+                    claimed.satisfied.into_iter().map(|rule| SatisfiedNodeRule { group_id: group_id.clone(), rule }),
+                );
+            }
+            Step::ReleaseNodeRules { group_id, rule_ids } => {
+                self.claims.release(cloud, &group_id, &rule_ids).await?;
+                self.actual.node_rules.retain(|r| !rule_ids.contains(&r.rule.rule_id));
             }
             Step::CreateTargetGroup { spec } => {
                 let tg = cloud
@@ -389,30 +394,6 @@ impl<'a> Applier<'a> {
             RuleSource::SecurityGroup(SecurityGroupRef::Managed(rid)) => Ok(Some(self.bound(rid)?)),
             _ => Ok(None),
         }
-    }
-
-    /// EC2 rejects a whole batch when one rule already exists. Rules Elbow adds to a node group may
-    /// already be there (added by hand, or by another tool); such a rule is satisfied, not an
-    /// error, but it is not Elbow's and is never revoked by it.
-    /// Returns the rules created and the permissions found granted already.
-    async fn authorize_one_by_one(
-        &self,
-        group_id: &str,
-        rules: &[elbow_cloud::NewIngressRule],
-    ) -> Result<(Vec<elbow_cloud::SecurityGroupRule>, Vec<IngressRule>), StepError> {
-        let mut created = Vec::new();
-        let mut satisfied = Vec::new();
-        for rule in rules {
-            match self.cloud.authorize_security_group_ingress(group_id, std::slice::from_ref(rule)).await {
-                Ok(mut rules) => created.append(&mut rules),
-                Err(error) if error.kind == CloudErrorKind::Duplicate => {
-                    warn!(group_id, rule = ?rule.rule, "an identical rule not tagged as Elbow's already exists; leaving it as it is");
-                    satisfied.push(rule.rule.clone());
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Ok((created, satisfied))
     }
 
     /// Actions with their target groups' ARNs; `what` names the owner for the error.

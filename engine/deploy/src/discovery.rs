@@ -8,11 +8,12 @@ use elbow_cloud::{
     Cloud, CloudResult, LoadBalancerFilter, SecurityGroup, SecurityGroupFilter, SecurityGroupRule,
     SecurityGroupRuleFilter, TargetGroupFilter,
 };
-use elbow_model::tags::{CLUSTER_TAG, STACK_TAG};
+use elbow_model::tags::{CLUSTER_TAG, RESOURCE_TAG, STACK_TAG};
 use elbow_model::{LoadBalancerType, Ownership, ResourceId, Stack, StackId, Tags};
 use tokio::time::Instant;
 
 use crate::actual::{ActualLoadBalancer, ActualNodeRule, ActualSecurityGroup, ActualStack, ActualTargetGroup};
+use crate::node_claims::{claim_key, claimants};
 use crate::shared::{SHARED_STACK, is_backend_group};
 
 /// Everything of ours in the account and region, by stack, plus the names that are taken by
@@ -120,24 +121,24 @@ fn sort_groups(index: &mut ClusterIndex, groups: Vec<SecurityGroup>, cluster: &s
     ids
 }
 
-/// Rules of ours in groups that are not ours, by stack.
+/// Rules of ours in groups that are not ours, under each stack that claims them.
 fn node_rules(
     rules: Vec<SecurityGroupRule>,
     own_groups: &HashSet<String>,
     cluster: &str,
 ) -> Vec<(StackId, ActualNodeRule)> {
-    rules
-        .into_iter()
-        .filter(|rule| !own_groups.contains(&rule.group_id))
-        .filter_map(|rule| {
-            let owner = owner(&rule.tags, cluster)?;
-            Some((owner.stack, ActualNodeRule { resource_id: owner.resource, rule }))
-        })
-        .collect()
+    let mut claimed = Vec::new();
+    for rule in rules.into_iter().filter(|rule| !own_groups.contains(&rule.group_id)) {
+        let resource_id = ResourceId::new(rule.tags.get(RESOURCE_TAG).cloned().unwrap_or_default());
+        for stack in claimants(&rule.tags, cluster).unwrap_or_default() {
+            claimed.push((stack, ActualNodeRule { resource_id: resource_id.clone(), rule: rule.clone() }));
+        }
+    }
+    claimed
 }
 
 /// Finds one stack's resources again after a failed deploy: by the names it wanted and had, and by
-/// its stack tag for security groups and rules.
+/// its stack tag for security groups, by its claims for node rules.
 pub(crate) async fn discover_stack(
     cloud: &dyn Cloud,
     cluster: &str,
@@ -193,12 +194,24 @@ pub(crate) async fn discover_stack(
             actual.security_groups.push(ActualSecurityGroup { resource_id: owner.resource, group, rules: Vec::new() });
         }
     }
-    let rules = cloud
+    // The stack's claims, and the rules an earlier version tagged with the stack as their owner.
+    let mut rules = cloud
+        .describe_security_group_rules(SecurityGroupRuleFilter::Tag {
+            key: claim_key(stack),
+            value: stack.as_str().into(),
+        })
+        .await?;
+    let owned = cloud
         .describe_security_group_rules(SecurityGroupRuleFilter::Tag {
             key: STACK_TAG.into(),
             value: stack.as_str().into(),
         })
         .await?;
+    for rule in owned {
+        if !rules.iter().any(|r| r.rule_id == rule.rule_id) {
+            rules.push(rule);
+        }
+    }
     actual.node_rules =
         node_rules(rules, &own_groups, cluster).into_iter().filter(|(s, _)| s == stack).map(|(_, rule)| rule).collect();
     Ok(actual)

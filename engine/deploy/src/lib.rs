@@ -5,11 +5,16 @@
 //! ([`plan`], pure), applies it in dependency order ([`apply`]) and keeps what it did as the stack's
 //! known state. A deploy whose desired stack hashes the same as the last one applied makes no
 //! cloud call at all until the drift period has passed. Deleting is deploying [`Stack::empty`].
+//!
+//! Two things belong to the cluster rather than to one stack: the shared backend security group
+//! ([`shared`]), and the node rules admitting it, which every stack needing one claims
+//! (`node_claims`).
 
 pub mod actual;
 mod apply;
 mod discovery;
 pub mod error;
+mod node_claims;
 pub mod plan;
 pub mod shared;
 
@@ -29,6 +34,7 @@ pub use error::DeployError;
 
 use crate::apply::Applier;
 use crate::discovery::{ClusterIndex, StackEntry, discover_cluster, discover_stack, load_details};
+use crate::node_claims::{Claims, NodeGroups};
 use crate::plan::PlanContext;
 
 #[derive(Debug, Clone)]
@@ -71,6 +77,8 @@ pub struct Deployer {
     /// set some), dropped by [`Deployer::forget`]; lost on restart, when tags dropped from the
     /// desired state in the meantime stay.
     tags_asked: StdMutex<HashMap<StackId, BTreeMap<ResourceId, Tags>>>,
+    /// The node groups' rules and the locks under which stacks claim and release them.
+    node_groups: NodeGroups,
 }
 
 struct Applied {
@@ -88,6 +96,7 @@ impl Deployer {
             deploys_in_flight: AtomicUsize::new(0),
             applied: StdMutex::new(HashMap::new()),
             tags_asked: StdMutex::new(HashMap::new()),
+            node_groups: NodeGroups::default(),
         }
     }
 
@@ -115,7 +124,8 @@ impl Deployer {
             &entry.actual,
             &PlanContext { cluster: self.settings.cluster_name.clone(), backend_group, previous_tags },
         );
-        let mut applier = Applier::new(cloud, plan.bindings.clone(), entry.actual);
+        let claims = Claims { groups: &self.node_groups, cluster: &self.settings.cluster_name, stack: &desired.id };
+        let mut applier = Applier::new(cloud, claims, plan.bindings.clone(), entry.actual);
         let result = applier.run(plan).await;
         let outcome = DeployOutcome {
             dns_name: None,
@@ -214,9 +224,14 @@ impl Deployer {
         let stale = guard.as_ref().is_none_or(|index| index.built_at.elapsed() >= self.settings.drift_period);
         let index = match guard.take().filter(|_| !stale) {
             Some(index) => index,
-            None => discover_cluster(self.cloud.as_ref(), &self.settings.cluster_name)
-                .await
-                .map_err(DeployError::Discover)?,
+            None => {
+                let index = discover_cluster(self.cloud.as_ref(), &self.settings.cluster_name)
+                    .await
+                    .map_err(DeployError::Discover)?;
+                // What the index found of the node rules is read again where claims change.
+                self.node_groups.read_again();
+                index
+            }
         };
         let index = guard.insert(index);
         let entry = index.stacks.get(&desired.id).cloned().unwrap_or_default();

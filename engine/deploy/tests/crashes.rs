@@ -14,13 +14,16 @@ mod support;
 
 use support::*;
 
-/// A cloud where `before` has been deployed, with the counter reset.
-async fn cloud_with(before: &Stack) -> Arc<FakeCloud> {
+/// A cloud where `before`, then `bystander` (another stack, left alone by the change), have been
+/// deployed, with the counter reset.
+async fn cloud_with(before: &Stack, bystander: Option<&Stack>) -> Arc<FakeCloud> {
     let cloud = cloud();
-    if !before.is_empty()
-        && let Err(error) = deployer(&cloud).deploy(before).await
-    {
-        panic!("deploying the starting stack: {error}");
+    for stack in std::iter::once(before).chain(bystander) {
+        if !stack.is_empty()
+            && let Err(error) = deployer(&cloud).deploy(stack).await
+        {
+            panic!("deploying the starting stack {}: {error}", stack.id);
+        }
     }
     cloud.counter().reset();
     cloud
@@ -28,12 +31,33 @@ async fn cloud_with(before: &Stack) -> Arc<FakeCloud> {
 
 /// Crashes the change from `before` to `after` at each of its mutating calls and checks recovery.
 async fn crash_everywhere(before: Stack, after: Stack) {
+    crash_everywhere_beside(None, before, after).await;
+}
+
+/// As [`crash_everywhere`], with `bystander` deployed beside: its node rules (which `before` and
+/// `after` may share) must stay in place at every point, and the change must leave it as it was.
+async fn crash_everywhere_beside(bystander: Option<Stack>, before: Stack, after: Stack) {
+    let bystander = bystander.as_ref();
     let (expected, calls) = {
-        let cloud = cloud_with(&before).await;
+        let cloud = cloud_with(&before, bystander).await;
         if let Err(error) = deployer(&cloud).deploy(&after).await {
             panic!("uninterrupted run: {error}");
         }
         (inventory(&cloud), cloud.counter().mutating())
+    };
+    // What the bystander alone leaves, and the node ports it needs throughout.
+    let (bystander_alone, bystander_ports) = match bystander {
+        Some(stack) => {
+            let cloud = cloud_with(stack, None).await;
+            let alone = inventory(&cloud);
+            let ports = alone.node_rules.clone();
+            (alone, ports)
+        }
+        None => (inventory(&cloud()), Vec::new()),
+    };
+    let needed_by_bystander = |cloud: &FakeCloud| {
+        let rules = inventory(cloud).node_rules;
+        bystander_ports.iter().all(|port| rules.contains(port))
     };
     assert!(calls > 0, "the change must make calls to be worth crashing");
     for (landed, restart) in [(false, true), (true, true), (false, false), (true, false)] {
@@ -41,7 +65,7 @@ async fn crash_everywhere(before: Stack, after: Stack) {
             let kind = [CloudErrorKind::ServerError, CloudErrorKind::Timeout, CloudErrorKind::Throttled]
                 [crash_at as usize % 3];
             let context = format!("crash at call {crash_at} of {calls} ({kind:?}, landed {landed}, restart {restart})");
-            let cloud = cloud_with(&before).await;
+            let cloud = cloud_with(&before, bystander).await;
             let crashing = deployer(&cloud);
             let mut failure = Failure::any(kind).mutating_only().after(crash_at as u32);
             if landed {
@@ -51,6 +75,7 @@ async fn crash_everywhere(before: Stack, after: Stack) {
             let Err(crashed) = crashing.deploy(&after).await else { panic!("{context}: the crash must surface") };
             assert!(crashed.is_retryable(), "{context}: {crashed}");
             cloud.clear_failures();
+            assert!(needed_by_bystander(&cloud), "{context}: the bystander lost a node rule: {:?}", inventory(&cloud));
 
             // Without a restart the same deployer re-runs, finding what the crashed run left by tags.
             let rerun = if restart { deployer(&cloud) } else { crashing };
@@ -61,10 +86,14 @@ async fn crash_everywhere(before: Stack, after: Stack) {
             assert_eq!(cloud.counter().mutating(), 0, "{context}: converged {:?}", cloud.counter().snapshot());
 
             deployer(&cloud).deploy(&Stack::empty(after.id.clone())).await.unwrap_or_else(|e| panic!("{context}: {e}"));
+            assert_eq!(inventory(&cloud), bystander_alone, "{context}: nothing of the stack is left");
+            if let Some(stack) = bystander {
+                deployer(&cloud)
+                    .deploy(&Stack::empty(stack.id.clone()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{context}: {e}"));
+            }
             let left = inventory(&cloud);
-            assert_eq!(left.load_balancers, Vec::<String>::new(), "{context}");
-            assert_eq!(left.target_groups, Vec::<(String, Vec<String>)>::new(), "{context}");
-            assert_eq!(left.listeners, Vec::<(String, u16)>::new(), "{context}");
             assert_eq!(left.node_rules, Vec::<u16>::new(), "{context}");
             assert_eq!(left.groups, Vec::<String>::new(), "{context}: the backend group goes with the last stack");
         }
@@ -125,4 +154,19 @@ async fn deleting() {
     let mut before = Svc::new("web");
     before.ports = vec![(80, 31000), (443, 31443)];
     crash_everywhere(before.stack(), Stack::empty(before.id())).await;
+}
+
+#[tokio::test]
+async fn deleting_a_stack_that_shares_its_node_port_with_another() {
+    let web = Svc::new("web");
+    crash_everywhere_beside(Some(alb_stack("shop", &[31000], &[])), web.stack(), Stack::empty(web.id())).await;
+}
+
+/// The change joins a rule the bystander made (32000) and gives up one it shares with it (31000).
+#[tokio::test]
+async fn moving_to_a_node_port_another_stack_uses_from_one_it_shares() {
+    let before = Svc::new("web");
+    let mut after = before.clone();
+    after.ports = vec![(80, 32000)];
+    crash_everywhere_beside(Some(alb_stack("shop", &[31000, 32000], &[])), before.stack(), after.stack()).await;
 }

@@ -11,6 +11,9 @@ use elbow_cloud::api::Api;
 use elbow_cloud::error::{CloudError, CloudErrorKind, CloudResult};
 use elbow_cloud::types::*;
 
+/// EC2's limit on tags per resource, tags whose key starts with `aws:` aside.
+const MAX_TAGS_PER_RESOURCE: usize = 50;
+
 fn fail(api: Api, kind: CloudErrorKind, code: &str, message: impl Into<String>) -> CloudError {
     CloudError::new(api, kind, code, message)
 }
@@ -327,9 +330,21 @@ impl Ec2 {
 
     // ---- tags ----
 
-    /// All ids must exist before any is tagged.
+    /// All ids must exist before any is tagged, and none may end up with more than 50 tags.
     pub(crate) fn create_tags(&mut self, api: Api, resource_ids: &[String], tags: &Tags) -> CloudResult<()> {
         self.check_taggable(api, resource_ids)?;
+        for id in resource_ids {
+            let current = self.tags_of(id).unwrap_or_default();
+            let after = current.keys().chain(tags.keys()).filter(|k| !k.starts_with("aws:")).collect::<BTreeSet<_>>();
+            if after.len() > MAX_TAGS_PER_RESOURCE {
+                return Err(fail(
+                    api,
+                    CloudErrorKind::LimitExceeded,
+                    "TagLimitExceeded",
+                    format!("the maximum number of tags ({MAX_TAGS_PER_RESOURCE}) for resource {id} has been reached"),
+                ));
+            }
+        }
         for id in resource_ids {
             if let Some(current) = self.tags_mut(id) {
                 current.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -9,8 +9,8 @@
 //! target_groups     + attributes, targets
 //! load_balancer     + attributes, subnets, security groups, IP address type
 //!   listeners       its listeners and their rules
-//! node_rules        the rules Elbow adds to node groups
-//! deletions         load balancers, target groups, node rules, security groups
+//! node_rules        the stack's claims on the rules Elbow adds to node groups
+//! deletions         load balancers, target groups, node rule claims, security groups
 //! ```
 //!
 //! Deletions run in that order because target groups and security groups are in use until the load
@@ -76,7 +76,7 @@ struct Doomed {
     already_deleted_load_balancers: BTreeSet<Arn>,
     target_groups: BTreeSet<Arn>,
     security_groups: BTreeSet<String>,
-    /// Node rules to revoke, by group.
+    /// Claims on node rules to give up, by group.
     rules: BTreeMap<String, Vec<String>>,
 }
 
@@ -105,7 +105,7 @@ impl Planner<'_> {
             self.push(Step::DeleteTargetGroup { arn });
         }
         for (group_id, rule_ids) in std::mem::take(&mut self.doomed.rules) {
-            self.push(Step::RevokeIngress { group_id, rule_ids, node: true });
+            self.push(Step::ReleaseNodeRules { group_id, rule_ids });
         }
         for id in std::mem::take(&mut self.doomed.security_groups) {
             self.push(Step::DeleteSecurityGroup { id });

@@ -57,15 +57,10 @@ impl Planner<'_> {
                         self.push(Step::AuthorizeIngress {
                             group: GroupRef::Id(actual.group.id.clone()),
                             rules: missing,
-                            node: false,
                         });
                     }
                     if !extra.is_empty() {
-                        self.push(Step::RevokeIngress {
-                            group_id: actual.group.id.clone(),
-                            rule_ids: extra,
-                            node: false,
-                        });
+                        self.push(Step::RevokeIngress { group_id: actual.group.id.clone(), rule_ids: extra });
                     }
                     self.retag(&desired.resource_id, TagApi::Ec2(&actual.group.id), &desired.tags, &actual.group.tags);
                 }
@@ -75,7 +70,6 @@ impl Planner<'_> {
                         self.push(Step::AuthorizeIngress {
                             group: GroupRef::Managed(desired.resource_id.clone()),
                             rules: wanted,
-                            node: false,
                         });
                     }
                 }

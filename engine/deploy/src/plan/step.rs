@@ -20,16 +20,25 @@ pub enum Step {
     CreateSecurityGroup {
         spec: SecurityGroupSpec,
     },
-    /// `node` rules go to a group Elbow does not own.
+    /// Rules of one of the stack's own groups.
     AuthorizeIngress {
         group: GroupRef,
         rules: Vec<PlannedRule>,
-        node: bool,
     },
     RevokeIngress {
         group_id: String,
         rule_ids: Vec<String>,
-        node: bool,
+    },
+    /// Node rules the stack needs on a node group it does not own: its claim on Elbow's rule where
+    /// one exists, the rule (with the claim among `tags`) where none grants the permission.
+    ClaimNodeRules {
+        group_id: String,
+        rules: Vec<PlannedRule>,
+    },
+    /// The stack's claims on node rules it no longer needs; a rule losing its last claim is revoked.
+    ReleaseNodeRules {
+        group_id: String,
+        rule_ids: Vec<String>,
     },
     CreateTargetGroup {
         spec: TargetGroupSpec,
@@ -160,11 +169,15 @@ impl Step {
     pub fn describe(&self) -> String {
         match self {
             Step::CreateSecurityGroup { spec } => format!("create security group {}", spec.group_name),
-            Step::AuthorizeIngress { group, rules, .. } => {
+            Step::AuthorizeIngress { group, rules } => {
                 format!("authorize {} ingress rule(s) on {}", rules.len(), group_name(group))
             }
-            Step::RevokeIngress { group_id, rule_ids, .. } => {
+            Step::RevokeIngress { group_id, rule_ids } => {
                 format!("revoke {} ingress rule(s) on {group_id}", rule_ids.len())
+            }
+            Step::ClaimNodeRules { group_id, rules } => format!("claim {} node rule(s) on {group_id}", rules.len()),
+            Step::ReleaseNodeRules { group_id, rule_ids } => {
+                format!("release {} node rule(s) on {group_id}", rule_ids.len())
             }
             Step::CreateTargetGroup { spec } => format!("create target group {}", spec.name),
             Step::ModifyTargetGroup { resource_id, .. } => format!("modify the health check of {resource_id}"),

@@ -218,6 +218,26 @@ async fn ec2_tags_need_existing_resources() {
 }
 
 #[tokio::test]
+async fn a_rule_holds_at_most_fifty_tags_and_retagging_a_key_is_no_new_tag() {
+    let cloud = network();
+    let group = cloud.create_security_group("g", "d", "vpc-1", &Tags::new()).await.expect("sg");
+    let rule = tagged(tcp_from_cidr(443, "0.0.0.0/0"), "k0", "v");
+    let id = cloud.authorize_security_group_ingress(&group, &[rule]).await.expect("rule").remove(0).rule_id;
+    for i in 1..50 {
+        cloud.create_tags(std::slice::from_ref(&id), &Tags::from([(format!("k{i}"), "v".into())])).await.expect("tag");
+    }
+    cloud.create_tags(std::slice::from_ref(&id), &Tags::from([("k7".into(), "other".into())])).await.expect("same key");
+    let error = cloud
+        .create_tags(std::slice::from_ref(&id), &Tags::from([("k50".into(), "v".into())]))
+        .await
+        .expect_err("a 51st tag");
+    assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::LimitExceeded, "TagLimitExceeded"));
+    assert_eq!(cloud.tags(&id).len(), 50, "nothing tagged");
+    cloud.delete_tags(std::slice::from_ref(&id), &["k0".into()]).await.expect("untagged");
+    cloud.create_tags(std::slice::from_ref(&id), &Tags::from([("k50".into(), "v".into())])).await.expect("room again");
+}
+
+#[tokio::test]
 async fn the_rules_per_group_quota_applies_when_asked_for() {
     let cloud = FakeCloud::new().with_rules_per_security_group(2);
     cloud.seed_vpc("vpc-1");
