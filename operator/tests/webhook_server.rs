@@ -44,7 +44,7 @@ fn policy() -> ClassPolicy {
 /// An HTTPS client that trusts only the CAs in `ca_bundle` and expects the certificate to name
 /// `server_name` (the connection goes to 127.0.0.1, as kube-apiserver's goes to the Service's
 /// cluster IP).
-fn client(address: SocketAddr, ca_bundle: &[u8], server_name: &str) -> kube::Client {
+fn https_client(address: SocketAddr, ca_bundle: &[u8], server_name: &str) -> kube::Client {
     let mut config = kube::Config::new(format!("https://{address}").parse().unwrap());
     config.root_cert = Some(pem::certificates(ca_bundle).unwrap().into_iter().map(|c| c.as_ref().to_vec()).collect());
     config.tls_server_name = Some(server_name.to_string());
@@ -93,7 +93,7 @@ fn patch_of(answer: &Value) -> Option<Value> {
 async fn a_class_less_load_balancer_service_is_given_the_class_over_https() {
     let data = issue();
     let (server, _certificate) = serve(&data, policy()).await;
-    let client = client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
+    let client = https_client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
 
     let answer = post(&client, serde_json::to_vec(&review(json!({ "type": "LoadBalancer" }))).unwrap()).await.unwrap();
     assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
@@ -117,7 +117,7 @@ async fn a_class_less_load_balancer_service_is_given_the_class_over_https() {
     }
 
     // The longer DNS name is in the certificate too.
-    let long = client(server.local_addr(), &data[CA_CRT], &format!("{SERVICE_DNS}.cluster.local"));
+    let long = https_client(server.local_addr(), &data[CA_CRT], &format!("{SERVICE_DNS}.cluster.local"));
     let answer = post(&long, serde_json::to_vec(&review(json!({ "type": "LoadBalancer" }))).unwrap()).await.unwrap();
     assert!(patch_of(&answer).is_some());
 }
@@ -126,7 +126,7 @@ async fn a_class_less_load_balancer_service_is_given_the_class_over_https() {
 async fn with_the_mutation_off_every_service_passes_unchanged() {
     let data = issue();
     let (server, _certificate) = serve(&data, ClassPolicy { set_class: false, ..policy() }).await;
-    let client = client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
+    let client = https_client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
     let answer = post(&client, serde_json::to_vec(&review(json!({ "type": "LoadBalancer" }))).unwrap()).await.unwrap();
     assert_eq!(answer["response"]["allowed"], true);
     assert_eq!(patch_of(&answer), None);
@@ -136,7 +136,7 @@ async fn with_the_mutation_off_every_service_passes_unchanged() {
 async fn a_body_that_is_no_admission_review_is_a_bad_request_and_never_a_denial() {
     let data = issue();
     let (server, _certificate) = serve(&data, policy()).await;
-    let client = client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
+    let client = https_client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
     for body in [
         b"{ not json".to_vec(),
         br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}}"#.to_vec(),
@@ -159,10 +159,10 @@ async fn a_client_refuses_the_certificate_for_another_name_or_without_the_ca() {
     let data = issue();
     let (server, _certificate) = serve(&data, policy()).await;
     let body = serde_json::to_vec(&review(json!({ "type": "LoadBalancer" }))).unwrap();
-    let wrong_name = client(server.local_addr(), &data[CA_CRT], "elbow-webhook.other-namespace.svc");
+    let wrong_name = https_client(server.local_addr(), &data[CA_CRT], "elbow-webhook.other-namespace.svc");
     assert!(post(&wrong_name, body.clone()).await.is_err(), "the certificate names only the Service");
     let other_ca = issue();
-    let wrong_ca = client(server.local_addr(), &other_ca[CA_CRT], SERVICE_DNS);
+    let wrong_ca = https_client(server.local_addr(), &other_ca[CA_CRT], SERVICE_DNS);
     assert!(post(&wrong_ca, body).await.is_err(), "only the CA that signed it is trusted");
 }
 
@@ -171,15 +171,15 @@ async fn a_renewed_certificate_is_served_from_the_next_connection_without_a_rest
     let data = issue();
     let (server, certificate) = serve(&data, policy()).await;
     let body = serde_json::to_vec(&review(json!({ "type": "LoadBalancer" }))).unwrap();
-    let before = client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
+    let before = https_client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
     post(&before, body.clone()).await.unwrap();
 
     // A new CA (as after a CA replacement) makes the difference visible to a client.
     let renewed = issue();
     certificate.set(material::load_serving(&renewed).unwrap().certified);
-    let after = client(server.local_addr(), &renewed[CA_CRT], SERVICE_DNS);
+    let after = https_client(server.local_addr(), &renewed[CA_CRT], SERVICE_DNS);
     post(&after, body.clone()).await.unwrap();
-    let stale = client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
+    let stale = https_client(server.local_addr(), &data[CA_CRT], SERVICE_DNS);
     assert!(post(&stale, body).await.is_err(), "the old certificate is no longer served");
 }
 
@@ -193,18 +193,24 @@ async fn go_s_tls_stack_accepts_the_self_issued_certificate_and_the_answer() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.crt");
     std::fs::write(&ca, &data[CA_CRT]).unwrap();
+    // An empty kubeconfig: every connection setting comes from the flags.
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\n").unwrap();
     let review_file = dir.path().join("review.json");
     std::fs::write(&review_file, serde_json::to_vec(&review(json!({ "type": "LoadBalancer" }))).unwrap()).unwrap();
     let kubectl = elbow_testkit::tools::kubectl_path();
-    let run = |server_name: &str| {
+    let address = server.local_addr();
+    let run = move |server_name: &str| {
         std::process::Command::new(&kubectl)
-            .args(["create", "--raw", "/mutate-v1-service", "-f"])
+            // A token, so that kubectl does not prompt for a user name; the webhook ignores it.
+            .args(["create", "--raw", "/mutate-v1-service", "--token=unused", "-f"])
             .arg(&review_file)
-            .arg(format!("--server=https://{}", server.local_addr()))
+            .arg(format!("--server=https://{address}"))
             .arg(format!("--certificate-authority={}", ca.display()))
             .arg(format!("--tls-server-name={server_name}"))
-            .arg(format!("--kubeconfig={}", dir.path().join("none").display()))
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
             .env_remove("KUBECONFIG")
+            .stdin(std::process::Stdio::null())
             .output()
             .unwrap()
     };
