@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Command, FromArgMatches};
 use elbow::run::{LogFormat, RunArgs};
+use elbow::webhook::CertificateMode;
 use elbow_chart_tests::{operator_args, render, values_file};
 use elbow_model::Scheme;
 
@@ -36,6 +37,24 @@ fn elbow_run_accepts_the_default_arguments() {
     assert_eq!(run.log_format, LogFormat::Text);
     assert_eq!(run.concurrency, 8);
     assert_eq!(run.drift_period, Duration::from_secs(600));
+
+    let webhook = &run.webhook;
+    assert!(webhook.enabled);
+    assert!(webhook.set_load_balancer_class);
+    assert_eq!(webhook.bind_address, "0.0.0.0:9443".parse().unwrap());
+    assert_eq!(webhook.certificate_mode, CertificateMode::SelfManaged);
+    assert_eq!(
+        (webhook.namespace.as_str(), webhook.service_name.as_str(), webhook.secret_name.as_str()),
+        ("elbow-system", "elbow-webhook", "elbow-webhook-tls")
+    );
+    assert_eq!(webhook.configuration_name, "elbow");
+    assert_eq!(webhook.certificate_check_period, Duration::from_secs(600));
+    let settings = webhook.settings(&run.build.load_balancer_class);
+    assert_eq!(settings.policy.load_balancer_class, "elbow.dev/nlb", "the webhook sets the class Elbow serves");
+    assert_eq!(
+        settings.certificate.dns_names(),
+        ["elbow-webhook.elbow-system.svc", "elbow-webhook.elbow-system.svc.cluster.local"]
+    );
 }
 
 #[test]
@@ -55,6 +74,26 @@ fn elbow_run_accepts_every_option() {
     assert_eq!(run.drift_period, Duration::from_secs(1800));
     assert_eq!(run.resync_period, Duration::from_secs(90));
     assert_eq!(run.inventory_ttl, Duration::from_secs(3600));
+    assert!(run.webhook.enabled);
+    assert_eq!(run.webhook.bind_address, "[::]:10443".parse().unwrap());
+    assert_eq!(run.webhook.certificate_mode, CertificateMode::External);
+    assert_eq!(run.webhook.service_name, "lb-controller-webhook");
+    assert_eq!(run.webhook.secret_name, "lb-controller-webhook-cert");
+    assert_eq!(run.webhook.configuration_name, "lb-controller");
+    assert_eq!(run.webhook.certificate_check_period, Duration::from_secs(3600));
+    assert_eq!(run.webhook.settings(&run.build.load_balancer_class).policy.load_balancer_class, "example.com/nlb");
+}
+
+#[test]
+fn elbow_run_accepts_the_arguments_without_the_webhook() {
+    let run = parse_rendered("required.yaml", &["webhook.enabled=false"]);
+    assert!(!run.webhook.enabled);
+}
+
+#[test]
+fn elbow_run_accepts_the_cert_manager_mode() {
+    let run = parse_rendered("required.yaml", &["webhook.certificate.mode=cert-manager"]);
+    assert_eq!(run.webhook.certificate_mode, CertificateMode::External);
 }
 
 #[test]
@@ -74,6 +113,8 @@ fn elbow_run_refuses_what_the_chart_schema_refuses() {
         ("concurrency=0", "--concurrency=0"),
         ("region=europe", "--region=europe"),
         ("awsEndpoint=localhost:4566", "--aws-endpoint=localhost:4566"),
+        ("webhook.certificate.checkPeriod=ten", "--webhook-certificate-check-period=ten"),
+        ("webhook.bindHost=", "--webhook-bind-address=:9443"),
     ];
     let required = values_file("required.yaml");
     for (set, flag) in cases {

@@ -63,6 +63,13 @@ fn default_values_render_exactly_the_always_on_objects() {
         ("Deployment", "elbow"),
         ("PodDisruptionBudget", "elbow"),
         ("Service", "elbow-metrics"),
+        // The admission webhook, on by default, with its certificate made by the operator.
+        ("MutatingWebhookConfiguration", "elbow"),
+        ("Service", "elbow-webhook"),
+        ("Role", "elbow-webhook"),
+        ("RoleBinding", "elbow-webhook"),
+        ("ClusterRole", "elbow-webhook"),
+        ("ClusterRoleBinding", "elbow-webhook"),
     ]
     .into_iter()
     .map(|(kind, name)| (kind.to_string(), name.to_string()))
@@ -71,7 +78,8 @@ fn default_values_render_exactly_the_always_on_objects() {
     // CRDs come first, so applying the stream in order works.
     assert_eq!(manifests.objects[0]["kind"], "CustomResourceDefinition");
     for object in manifests.objects.iter().filter(|o| o["kind"] != "CustomResourceDefinition") {
-        let namespaced = !["ClusterRole", "ClusterRoleBinding"].contains(&object["kind"].as_str().unwrap());
+        let cluster_scoped = ["ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"];
+        let namespaced = !cluster_scoped.contains(&object["kind"].as_str().unwrap());
         assert_eq!(object["metadata"]["namespace"] == NAMESPACE, namespaced, "{object}");
         assert_eq!(object["metadata"]["labels"]["app.kubernetes.io/instance"], "elbow", "{object}");
     }
@@ -111,13 +119,27 @@ fn the_deployment_runs_two_hardened_replicas_with_leader_election_and_probes() {
         "--leader-election-namespace=elbow-system",
         "--leader-election-lease-name=elbow",
         "--metrics-bind-address=0.0.0.0:8080",
+        "--webhook=true",
+        "--webhook-bind-address=0.0.0.0:9443",
+        "--webhook-certificate-mode=self",
+        "--webhook-namespace=elbow-system",
+        "--webhook-service-name=elbow-webhook",
+        "--webhook-secret-name=elbow-webhook-tls",
+        "--webhook-configuration-name=elbow",
+        "--webhook-certificate-check-period=10m",
     ] {
         assert!(has_arg(&args, arg), "{arg} missing from {args:?}");
     }
     assert!(!args.iter().any(|a| a.starts_with("--region") || a.starts_with("--aws-endpoint")), "{args:?}");
     assert!(!args.iter().any(|a| a.starts_with("--default-tag")), "{args:?}");
 
-    assert_eq!(container["ports"], json!([{ "name": "metrics", "containerPort": 8080, "protocol": "TCP" }]));
+    assert_eq!(
+        container["ports"],
+        json!([
+            { "name": "metrics", "containerPort": 8080, "protocol": "TCP" },
+            { "name": "webhook", "containerPort": 9443, "protocol": "TCP" }
+        ])
+    );
     assert_eq!(container["livenessProbe"]["httpGet"], json!({ "path": "/healthz", "port": "metrics" }));
     assert_eq!(container["readinessProbe"]["httpGet"], json!({ "path": "/readyz", "port": "metrics" }));
     let env = container["env"].as_array().unwrap();
@@ -275,9 +297,28 @@ fn every_option_renders_as_the_values_ask() {
         "--leader-election-namespace=kube-system",
         "--leader-election-lease-name=elbow-leader",
         "--metrics-bind-address=[::]:9100",
+        "--webhook=true",
+        "--webhook-bind-address=[::]:10443",
+        "--webhook-certificate-mode=external",
+        "--webhook-namespace=elbow-system",
+        "--webhook-service-name=lb-controller-webhook",
+        "--webhook-secret-name=lb-controller-webhook-cert",
+        "--webhook-configuration-name=lb-controller",
+        "--webhook-certificate-check-period=1h",
     ] {
         assert!(has_arg(&args, arg), "{arg} missing from {args:?}");
     }
+
+    assert_eq!(container["ports"][1], json!({ "name": "webhook", "containerPort": 10443, "protocol": "TCP" }));
+    let webhook = &manifests.get("MutatingWebhookConfiguration", "lb-controller")["webhooks"][0];
+    assert_eq!(webhook["failurePolicy"], "Ignore");
+    assert_eq!(webhook["timeoutSeconds"], 5);
+    assert_eq!(webhook["namespaceSelector"], values["webhook"]["namespaceSelector"]);
+    assert_eq!(webhook["objectSelector"], values["webhook"]["objectSelector"]);
+    let certificate = manifests.get("Certificate", "lb-controller-webhook");
+    assert_eq!(certificate["spec"]["issuerRef"], values["webhook"]["certificate"]["certManager"]["issuerRef"]);
+    assert_eq!(certificate["spec"]["secretName"], "lb-controller-webhook-cert");
+    assert!(manifests.of_kind("Issuer").next().is_none(), "an issuer of the platform's own is used");
 
     let service = manifests.get("Service", "lb-controller-metrics");
     assert_eq!(service["spec"]["ports"][0]["port"], 9100);
@@ -322,11 +363,19 @@ fn optional_objects_follow_their_switches() {
             "serviceAccount.name=existing",
             "rbac.create=false",
             "ingressClass.enabled=true",
+            "webhook.enabled=false",
         ],
     );
     let kinds: BTreeSet<String> = manifests.kinds_and_names().into_iter().map(|(kind, _)| kind).collect();
-    for absent in ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "PodDisruptionBudget"]
-    {
+    for absent in [
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "PodDisruptionBudget",
+        "MutatingWebhookConfiguration",
+    ] {
         assert!(!kinds.contains(absent), "{absent} rendered: {kinds:?}");
     }
     let deployment = manifests.get("Deployment", "elbow");
@@ -334,6 +383,10 @@ fn optional_objects_follow_their_switches() {
     let args = operator_args(deployment);
     assert!(has_arg(&args, "--leader-elect=false"), "{args:?}");
     assert!(!args.iter().any(|a| a.starts_with("--leader-election-")), "{args:?}");
+    assert!(has_arg(&args, "--webhook=false"), "{args:?}");
+    assert!(!args.iter().any(|a| a.starts_with("--webhook-")), "{args:?}");
+    assert_eq!(manifests.find("Service", "elbow-webhook"), None);
+    assert_eq!(operator_container(deployment)["ports"].as_array().unwrap().len(), 1, "only the metrics port");
     // A class that is neither default nor parameterised.
     let class = manifests.get("IngressClass", "elbow");
     assert!(class["metadata"].get("annotations").is_none(), "{class}");
@@ -464,6 +517,7 @@ fn install_notes_name_the_objects_and_the_missing_credentials() {
 /// then reveals). The two custom kinds are checked by their CRDs' schemas instead.
 #[test]
 fn every_builtin_object_is_well_formed_kubernetes() {
+    use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::{Service, ServiceAccount};
     use k8s_openapi::api::networking::v1::IngressClass;
@@ -491,7 +545,8 @@ fn every_builtin_object_is_well_formed_kubernetes() {
                 "PodDisruptionBudget" => round_trip::<PodDisruptionBudget>(object),
                 "Service" => round_trip::<Service>(object),
                 "IngressClass" => round_trip::<IngressClass>(object),
-                "ServiceMonitor" | "IngressClassParams" => continue,
+                "MutatingWebhookConfiguration" => round_trip::<MutatingWebhookConfiguration>(object),
+                "ServiceMonitor" | "IngressClassParams" | "Certificate" | "Issuer" => continue,
                 other => panic!("no typed check for {other}; add it here"),
             };
             if let Some(difference) = first_difference(object, &typed, kind) {
@@ -500,7 +555,7 @@ fn every_builtin_object_is_well_formed_kubernetes() {
             checked.insert(kind.to_string());
         }
     }
-    assert_eq!(checked.len(), 10, "{checked:?}");
+    assert_eq!(checked.len(), 11, "{checked:?}");
 }
 
 /// Where `rendered` and its typed round trip differ, named by path. A quantity written as a

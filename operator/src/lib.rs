@@ -14,3 +14,4 @@ pub mod plan;
 pub mod preflight;
 pub mod run;
 pub mod runtime;
+pub mod webhook;

@@ -112,6 +112,9 @@ pub struct RunArgs {
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     #[arg(long, env = "ELBOW_METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8080")]
     pub metrics_bind_address: SocketAddr,
+
+    #[command(flatten)]
+    pub webhook: crate::webhook::WebhookArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,6 +155,13 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let config = kube::Config::infer().await.context("failed to find a Kubernetes configuration")?;
     // Elbow's user agent, so that audit logs tell its requests apart.
     let client = kube::Client::try_from(identify(config)).context("failed to build a Kubernetes client")?;
+    // Every replica, leader or not, serves the webhook; held until `run` returns.
+    let _webhook = match args.webhook.enabled {
+        true => {
+            Some(crate::webhook::start(client.clone(), args.webhook.settings(&args.build.load_balancer_class)).await?)
+        }
+        false => None,
+    };
     let election = match args.leader_elect {
         true => Some(
             LeaderElection::new(client.clone(), election_config(&args))

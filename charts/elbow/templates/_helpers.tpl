@@ -55,3 +55,28 @@ app.kubernetes.io/part-of: elbow
 {{- define "elbow.ingressClassParamsName" -}}
 {{- default .Values.ingressClass.name .Values.ingressClass.params.name }}
 {{- end }}
+
+{{/* The webhook's Service: the certificate names <this>.<namespace>.svc. */}}
+{{- define "elbow.webhookServiceName" -}}
+{{- printf "%s-webhook" (include "elbow.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The Secret holding the webhook's certificate. */}}
+{{- define "elbow.webhookSecretName" -}}
+{{- default (printf "%s-webhook-tls" (include "elbow.fullname" .)) .Values.webhook.certificate.secretName }}
+{{- end }}
+
+{{/* The MutatingWebhookConfiguration (cluster-scoped). */}}
+{{- define "elbow.webhookConfigurationName" -}}
+{{- include "elbow.fullname" . }}
+{{- end }}
+
+{{/* The cert-manager Certificate of the serving certificate (mode cert-manager). */}}
+{{- define "elbow.webhookCertificateName" -}}
+{{- printf "%s-webhook" (include "elbow.fullname" .) }}
+{{- end }}
+
+{{/* `elbow run`'s certificate mode for the chart's. */}}
+{{- define "elbow.webhookCertificateFlag" -}}
+{{- if eq .Values.webhook.certificate.mode "cert-manager" }}external{{ else }}self{{ end }}
+{{- end }}

@@ -1,0 +1,173 @@
+//! `elbow run`'s webhook flags, and the settings they make.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, ValueEnum};
+
+use super::review::ClassPolicy;
+
+/// Where the serving certificate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CertificateMode {
+    /// The operator makes a CA and a serving certificate, keeps them in the Secret, renews them,
+    /// and writes the CA into the webhook configuration's `caBundle`.
+    #[value(name = "self")]
+    SelfManaged,
+    /// Another party (cert-manager) writes the Secret and the `caBundle`; the operator only reads
+    /// the Secret.
+    External,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Serve the mutating admission webhook that gives class-less LoadBalancer Services Elbow's
+    /// class (the chart turns it on together with its webhook configuration). `--webhook` alone
+    /// means true.
+    #[arg(
+        long = "webhook",
+        env = "ELBOW_WEBHOOK",
+        default_value_t = false,
+        action = ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub enabled: bool,
+
+    /// Where the webhook's HTTPS endpoint is served.
+    #[arg(long = "webhook-bind-address", env = "ELBOW_WEBHOOK_BIND_ADDRESS", default_value = "0.0.0.0:9443")]
+    pub bind_address: SocketAddr,
+
+    /// Set `--load-balancer-class` on LoadBalancer Services created without a class. False: the
+    /// webhook answers every request but changes nothing.
+    #[arg(long = "webhook-set-load-balancer-class", default_value_t = true, action = ArgAction::Set)]
+    pub set_load_balancer_class: bool,
+
+    /// `self`: the operator issues and renews the certificate and patches the `caBundle`;
+    /// `external`: cert-manager (or another tool) does, and the operator only reads the Secret.
+    #[arg(long = "webhook-certificate-mode", value_enum, default_value_t = CertificateMode::SelfManaged)]
+    pub certificate_mode: CertificateMode,
+
+    /// Namespace of the webhook's Service and of its certificate Secret.
+    #[arg(long = "webhook-namespace", default_value = "default")]
+    pub namespace: String,
+
+    /// The Service kube-apiserver calls: the certificate is for `<name>.<namespace>.svc` and
+    /// `<name>.<namespace>.svc.cluster.local`.
+    #[arg(long = "webhook-service-name", default_value = "elbow-webhook")]
+    pub service_name: String,
+
+    /// The Secret (type kubernetes.io/tls) holding `tls.crt`, `tls.key` and `ca.crt`.
+    #[arg(long = "webhook-secret-name", default_value = "elbow-webhook-tls")]
+    pub secret_name: String,
+
+    /// The MutatingWebhookConfiguration whose `caBundle` the operator keeps (mode `self`).
+    #[arg(long = "webhook-configuration-name", default_value = "elbow")]
+    pub configuration_name: String,
+
+    /// How often the Secret is read again: a renewed certificate is served from then on without
+    /// a restart, and (mode `self`) one within 30 days of expiry is renewed.
+    #[arg(long = "webhook-certificate-check-period", default_value = "10m", value_parser = crate::run::parse_duration)]
+    pub certificate_check_period: Duration,
+}
+
+/// Everything the webhook needs to run.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub bind_address: SocketAddr,
+    pub policy: ClassPolicy,
+    pub certificate: CertificateSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct CertificateSettings {
+    pub mode: CertificateMode,
+    pub namespace: String,
+    pub service_name: String,
+    pub secret_name: String,
+    pub configuration_name: String,
+    pub check_period: Duration,
+    /// How soon a failed check (or a missing webhook configuration) is tried again.
+    pub retry_delay: Duration,
+    /// How long start-up waits for a first usable certificate before it fails.
+    pub startup_timeout: Duration,
+}
+
+impl CertificateSettings {
+    /// The names kube-apiserver may dial the Service by.
+    pub fn dns_names(&self) -> Vec<String> {
+        let short = format!("{}.{}.svc", self.service_name, self.namespace);
+        vec![short.clone(), format!("{short}.cluster.local")]
+    }
+}
+
+impl WebhookArgs {
+    pub fn settings(&self, load_balancer_class: &str) -> WebhookSettings {
+        WebhookSettings {
+            bind_address: self.bind_address,
+            policy: ClassPolicy {
+                load_balancer_class: load_balancer_class.to_string(),
+                set_class: self.set_load_balancer_class,
+            },
+            certificate: CertificateSettings {
+                mode: self.certificate_mode,
+                namespace: self.namespace.clone(),
+                service_name: self.service_name.clone(),
+                secret_name: self.secret_name.clone(),
+                configuration_name: self.configuration_name.clone(),
+                check_period: self.certificate_check_period,
+                retry_delay: Duration::from_secs(5),
+                // cert-manager issues within seconds once its Certificate exists; a pod that has
+                // no certificate after this restarts and tries again, which is visible.
+                startup_timeout: Duration::from_secs(120),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Command, FromArgMatches};
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<WebhookArgs, clap::Error> {
+        let matches = WebhookArgs::augment_args(Command::new("run"))
+            .try_get_matches_from(std::iter::once("run").chain(args.iter().copied()))?;
+        WebhookArgs::from_arg_matches(&matches)
+    }
+
+    #[test]
+    fn the_webhook_is_off_by_default_and_on_with_the_flag() {
+        let defaults = parse(&[]).unwrap();
+        assert!(!defaults.enabled);
+        assert!(defaults.set_load_balancer_class);
+        assert_eq!(defaults.bind_address, "0.0.0.0:9443".parse().unwrap());
+        assert_eq!(defaults.certificate_mode, CertificateMode::SelfManaged);
+        assert_eq!(defaults.certificate_check_period, Duration::from_secs(600));
+        assert!(parse(&["--webhook"]).unwrap().enabled);
+        assert!(parse(&["--webhook=true"]).unwrap().enabled);
+        assert!(!parse(&["--webhook=false"]).unwrap().enabled);
+        assert!(parse(&["--webhook=yes"]).is_err());
+        assert!(parse(&["--webhook-certificate-mode=cert-manager"]).is_err());
+        assert!(parse(&["--webhook-bind-address=9443"]).is_err(), "an address is host:port");
+    }
+
+    #[test]
+    fn settings_name_the_service_dns_names_and_carry_the_class() {
+        let args = parse(&[
+            "--webhook-namespace=elbow-system",
+            "--webhook-service-name=lb-webhook",
+            "--webhook-certificate-mode=external",
+            "--webhook-set-load-balancer-class=false",
+        ])
+        .unwrap();
+        let settings = args.settings("example.com/nlb");
+        assert_eq!(
+            settings.certificate.dns_names(),
+            ["lb-webhook.elbow-system.svc", "lb-webhook.elbow-system.svc.cluster.local"]
+        );
+        assert_eq!(settings.certificate.mode, CertificateMode::External);
+        assert_eq!(settings.policy, ClassPolicy { load_balancer_class: "example.com/nlb".into(), set_class: false });
+    }
+}
