@@ -3,7 +3,8 @@
 //! requested ports kept, taken ones refused), healthCheckNodePort for `externalTrafficPolicy:
 //! Local`, the `loadBalancerClass` rules, releasing ports when the type changes, the
 //! DefaultIngressClass plugin, a namespace's `Active` phase, and the status kube-apiserver's CRD
-//! controllers give a CustomResourceDefinition once its resources are served (see `crd_status`).
+//! controllers give a CustomResourceDefinition once its resources are served (see `crd_status`),
+//! and the validation and defaults of admission webhook configurations (see `webhooks::config`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::RangeInclusive;
@@ -89,7 +90,97 @@ pub fn admit(
             crd_status(old, new);
             Ok(())
         }
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations" | "validatingwebhookconfigurations") => {
+            crate::webhooks::config::admit_configuration(info, new)
+        }
         _ => Ok(()),
+    }
+}
+
+/// The defaults kube-apiserver gives an object as it decodes it (for a Service,
+/// `SetDefaults_Service`): what mutating admission webhooks already see, and what is given again
+/// after each webhook's patch. Allocation (cluster IP, node ports) comes later, in `admit`.
+pub fn defaults(info: &ResourceInfo, object: &mut Value) {
+    if info.group.is_empty() && info.resource == "services" && object.is_object() {
+        let spec = &mut object["spec"];
+        if !spec.is_object() {
+            *spec = json!({});
+        }
+        let kind = spec["type"].as_str().unwrap_or("ClusterIP").to_string();
+        spec["type"] = json!(kind);
+        service_spec_defaults(spec, &kind);
+    }
+}
+
+fn service_spec_defaults(spec: &mut Value, kind: &str) {
+    if spec["sessionAffinity"].is_null() {
+        spec["sessionAffinity"] = json!("None");
+    }
+    if spec["internalTrafficPolicy"].is_null() {
+        spec["internalTrafficPolicy"] = json!("Cluster");
+    }
+    let external = matches!(kind, "NodePort" | "LoadBalancer");
+    if external && spec["externalTrafficPolicy"].is_null() {
+        spec["externalTrafficPolicy"] = json!("Cluster");
+    }
+    if kind == "LoadBalancer" && spec["allocateLoadBalancerNodePorts"].is_null() {
+        spec["allocateLoadBalancerNodePorts"] = json!(true);
+    }
+    if let Some(ports) = spec["ports"].as_array_mut() {
+        for port in ports.iter_mut().filter(|p| p.is_object()) {
+            if port["protocol"].is_null() {
+                port["protocol"] = json!("TCP");
+            }
+            if port["targetPort"].is_null() {
+                port["targetPort"] = port["port"].clone();
+            }
+        }
+    }
+}
+
+/// The built-in mutating admission plugins, which kube-apiserver runs before mutating webhooks
+/// (and once more after them when a webhook changed the object): here DefaultIngressClass.
+/// `admit` runs them too, so writes without webhooks get them in one step; they change nothing
+/// the second time.
+pub fn plugins(objects: &Objects, info: &ResourceInfo, creating: bool, object: &mut Value) {
+    if creating && info.group == "networking.k8s.io" && info.resource == "ingresses" && object.is_object() {
+        default_ingress_class(objects, object);
+    }
+}
+
+/// What one write holds of the node ports between being admitted and being written (or given up):
+/// the ports its Service held before and those it holds after. Until the write is settled it
+/// holds both, so a port it gives up is not handed to another Service before the write is made.
+#[derive(Debug, Default)]
+pub struct Reservation {
+    held: Option<(String, BTreeSet<u16>, BTreeSet<u16>)>,
+}
+
+/// `admit` for a write that is not made at once: what the object now holds stays reserved
+/// beside what it held before, until `settle`.
+pub fn admit_reserving(
+    state: &mut AdmissionState,
+    objects: &Objects,
+    info: &ResourceInfo,
+    old: Option<&Value>,
+    new: &mut Value,
+) -> Result<Reservation, ApiError> {
+    if !(info.group.is_empty() && info.resource == "services") {
+        admit(state, objects, info, old, new)?;
+        return Ok(Reservation::default());
+    }
+    let owner = owner(new);
+    let before = state.held_by.get(&owner).cloned().unwrap_or_default();
+    admit(state, objects, info, old, new)?;
+    let after = state.held_by.get(&owner).cloned().unwrap_or_default();
+    state.hold(&owner, before.union(&after).copied().collect());
+    Ok(Reservation { held: Some((owner, before, after)) })
+}
+
+/// Ends a reservation: the ports after the write when it was made, else those before it.
+pub fn settle(state: &mut AdmissionState, reservation: Reservation, written: bool) {
+    if let Some((owner, before, after)) = reservation.held {
+        state.hold(&owner, if written { after } else { before });
     }
 }
 
@@ -140,22 +231,10 @@ fn admit_service(state: &mut AdmissionState, old: Option<&Value>, new: &mut Valu
         return Err(invalid("spec.loadBalancerClass: Invalid value: field is immutable".into()));
     }
 
-    // Defaults.
-    if spec["sessionAffinity"].is_null() {
-        spec["sessionAffinity"] = json!("None");
-    }
-    if spec["internalTrafficPolicy"].is_null() {
-        spec["internalTrafficPolicy"] = json!("Cluster");
-    }
+    service_spec_defaults(spec, &kind);
     let external = matches!(kind.as_str(), "NodePort" | "LoadBalancer");
-    if external && spec["externalTrafficPolicy"].is_null() {
-        spec["externalTrafficPolicy"] = json!("Cluster");
-    }
     if !external && let Some(s) = spec.as_object_mut() {
         s.remove("externalTrafficPolicy");
-    }
-    if kind == "LoadBalancer" && spec["allocateLoadBalancerNodePorts"].is_null() {
-        spec["allocateLoadBalancerNodePorts"] = json!(true);
     }
     let cluster_ip = match old_spec
         .map(|s| s["clusterIP"].clone())
@@ -189,12 +268,6 @@ fn admit_service(state: &mut AdmissionState, old: Option<&Value>, new: &mut Valu
     };
     let mut by_number: BTreeMap<i64, u16> = BTreeMap::new();
     for port in &mut ports {
-        if port["protocol"].is_null() {
-            port["protocol"] = json!("TCP");
-        }
-        if port["targetPort"].is_null() {
-            port["targetPort"] = port["port"].clone();
-        }
         if !wants_node_ports && (kind == "ClusterIP" || kind == "ExternalName" || port["nodePort"].is_null()) {
             if let Some(p) = port.as_object_mut() {
                 p.remove("nodePort");

@@ -1,6 +1,8 @@
 //! API errors as `Status` objects with the reason and code kube-apiserver uses, so clients'
 //! helpers (`is_not_found()`, conflict handling) work on them.
 
+use std::borrow::Cow;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -8,13 +10,31 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: u16,
-    pub reason: &'static str,
+    /// One of kube-apiserver's reasons, or what an admission webhook's denial carried (possibly
+    /// empty).
+    pub reason: Cow<'static, str>,
     pub message: String,
+    /// The Status `details`, when there are any.
+    pub details: Option<Value>,
 }
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { code, reason, message: message.into() }
+        Self { code, reason: Cow::Borrowed(reason), message: message.into(), details: None }
+    }
+
+    /// A Status as something else (an admission webhook) wrote it.
+    pub fn with_status(code: u16, reason: String, message: String, details: Option<Value>) -> Self {
+        Self { code, reason: Cow::Owned(reason), message, details }
+    }
+
+    /// apimachinery's `NewInternalError`: a 500 whose cause is `error`.
+    pub fn internal(error: impl Into<String>) -> Self {
+        let error = error.into();
+        Self {
+            details: Some(json!({ "causes": [{ "message": error }] })),
+            ..Self::new(500, "InternalError", format!("Internal error occurred: {error}"))
+        }
     }
 
     pub fn not_found(kind: &str, name: &str) -> Self {
@@ -56,7 +76,7 @@ impl ApiError {
     }
 
     pub fn status(&self) -> Value {
-        json!({
+        let mut status = json!({
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
@@ -64,7 +84,11 @@ impl ApiError {
             "message": self.message,
             "reason": self.reason,
             "code": self.code,
-        })
+        });
+        if let Some(details) = &self.details {
+            status["details"] = details.clone();
+        }
+        status
     }
 }
 

@@ -4,8 +4,10 @@
 
 pub mod admission;
 pub mod audit;
+pub mod certs;
 pub mod errors;
 pub mod events;
+pub mod object_locks;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
@@ -15,8 +17,10 @@ pub mod server;
 pub mod store;
 pub mod table;
 pub mod tools;
+pub mod validation;
 pub mod wait;
 pub mod watch;
+pub mod webhooks;
 
 pub use wait::eventually;
 
@@ -75,6 +79,8 @@ impl TestServer {
             watches: watch::WatchControl::default(),
             registry: RwLock::new(registry::Registry::default()),
             audit: AuditLog::default(),
+            service_routes: webhooks::client::ServiceRoutes::default(),
+            object_locks: object_locks::ObjectLocks::default(),
         });
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
@@ -106,6 +112,14 @@ impl TestServer {
 
     pub fn store(&self) -> &store::Store {
         &self.state.store
+    }
+
+    /// Makes port `port` of Service `namespace/name` lead to `address`, for admission webhooks
+    /// configured with that Service: kube-apiserver dials a Service's cluster IP, which a test
+    /// has no network for. The Service must still exist and declare the port, and the webhook's
+    /// certificate must be valid for `<name>.<namespace>.svc`, as on a cluster.
+    pub fn route_service(&self, namespace: &str, name: &str, port: u16, address: SocketAddr) {
+        self.state.service_routes.add(namespace, name, port, address);
     }
 
     /// Ends every open watch, as an API server restart does; clients reconnect.

@@ -149,6 +149,24 @@ impl Default for Registry {
             builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", &[], false, false),
             builtin("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", &["pdb"], true, true),
             builtin(
+                "admissionregistration.k8s.io",
+                "v1",
+                "mutatingwebhookconfigurations",
+                "MutatingWebhookConfiguration",
+                &[],
+                false,
+                false,
+            ),
+            builtin(
+                "admissionregistration.k8s.io",
+                "v1",
+                "validatingwebhookconfigurations",
+                "ValidatingWebhookConfiguration",
+                &[],
+                false,
+                false,
+            ),
+            builtin(
                 "apiextensions.k8s.io",
                 "v1",
                 "customresourcedefinitions",
@@ -173,6 +191,11 @@ impl Registry {
 
     pub fn remove_group_resource(&mut self, group: &str, resource: &str) {
         self.resources.retain(|(g, _, r), _| !(g == group && r == resource));
+    }
+
+    /// Every resource served, by group, version and resource.
+    pub fn all(&self) -> impl Iterator<Item = &ResourceInfo> {
+        self.resources.values()
     }
 
     pub fn get(&self, group: &str, version: &str, resource: &str) -> Option<&ResourceInfo> {

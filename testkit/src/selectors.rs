@@ -1,9 +1,10 @@
-//! Label selectors (equality- and set-based), and field selectors with the labels kube-apiserver
+//! Label selectors (equality- and set-based, from a query's text or from a `LabelSelector` object
+//! with `matchLabels` and `matchExpressions`), and field selectors with the labels kube-apiserver
 //! accepts for each resource: `metadata.name` and `metadata.namespace` everywhere they apply, and
 //! the resource's own (an Event's `involvedObject.*`, a Pod's `spec.nodeName`, ...). A label the
 //! resource does not support is refused with kube-apiserver's message.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::registry::ResourceInfo;
 
@@ -50,8 +51,83 @@ impl LabelSelector {
         Ok(Self { requirements })
     }
 
+    /// A `metav1.LabelSelector` object, as admission webhooks carry them (`namespaceSelector`,
+    /// `objectSelector`), checked as kube-apiserver checks one: the errors name fields under
+    /// `path`. A null selector is the empty one, which matches everything.
+    pub fn from_object(selector: &Value, path: &str) -> Result<Self, Vec<String>> {
+        use crate::validation::{forbidden, go_value, invalid, label_value_errors, qualified_name_errors, required};
+        let mut requirements = Vec::new();
+        let mut errors = Vec::new();
+        if let Some(labels) = selector["matchLabels"].as_object() {
+            for (key, value) in labels {
+                let at = format!("{path}.matchLabels");
+                errors.extend(qualified_name_errors(key).iter().map(|e| invalid(&at, &go_value(&json!(key)), e)));
+                let value = value.as_str().unwrap_or_default();
+                errors.extend(label_value_errors(value).iter().map(|e| invalid(&at, &go_value(&json!(value)), e)));
+                requirements.push(Requirement::Equals(key.clone(), value.to_string()));
+            }
+        }
+        let expressions = selector["matchExpressions"].as_array().map(Vec::as_slice).unwrap_or_default();
+        for (i, expression) in expressions.iter().enumerate() {
+            let at = format!("{path}.matchExpressions[{i}]");
+            let key = expression["key"].as_str().unwrap_or_default().to_string();
+            let values: Vec<String> = expression["values"]
+                .as_array()
+                .map(|v| v.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect())
+                .unwrap_or_default();
+            let operator = expression["operator"].as_str().unwrap_or_default();
+            let requirement = match operator {
+                "In" | "NotIn" if values.is_empty() => {
+                    errors.push(required(
+                        &format!("{at}.values"),
+                        "must be specified when `operator` is 'In' or 'NotIn'",
+                    ));
+                    None
+                }
+                "In" => Some(Requirement::In(key.clone(), values.clone())),
+                "NotIn" => Some(Requirement::NotIn(key.clone(), values.clone())),
+                "Exists" | "DoesNotExist" if !values.is_empty() => {
+                    errors.push(forbidden(
+                        &format!("{at}.values"),
+                        "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                    ));
+                    None
+                }
+                "Exists" => Some(Requirement::Exists(key.clone())),
+                "DoesNotExist" => Some(Requirement::NotExists(key.clone())),
+                other => {
+                    errors.push(invalid(
+                        &format!("{at}.operator"),
+                        &go_value(&json!(other)),
+                        "not a valid selector operator",
+                    ));
+                    None
+                }
+            };
+            errors.extend(
+                qualified_name_errors(&key).iter().map(|e| invalid(&format!("{at}.key"), &go_value(&json!(key)), e)),
+            );
+            for (j, value) in values.iter().enumerate() {
+                let at = format!("{at}.values[{j}]");
+                errors.extend(label_value_errors(value).iter().map(|e| invalid(&at, &go_value(&json!(value)), e)));
+            }
+            requirements.extend(requirement);
+        }
+        if errors.is_empty() { Ok(Self { requirements }) } else { Err(errors) }
+    }
+
+    /// Whether the selector selects everything (kube-apiserver's `selector.Empty()`).
+    pub fn is_empty(&self) -> bool {
+        self.requirements.is_empty()
+    }
+
+    /// Whether an object's labels match.
     pub fn matches(&self, object: &Value) -> bool {
-        let labels = &object["metadata"]["labels"];
+        self.matches_labels(&object["metadata"]["labels"])
+    }
+
+    /// Whether a label map matches.
+    pub fn matches_labels(&self, labels: &Value) -> bool {
         let get = |key: &str| labels.get(key).and_then(Value::as_str);
         self.requirements.iter().all(|r| match r {
             Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
@@ -323,8 +399,6 @@ fn unescape(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
@@ -344,6 +418,34 @@ mod tests {
         ] {
             assert_eq!(LabelSelector::parse(selector).expect(selector).matches(&object), expected, "{selector}");
         }
+    }
+
+    #[test]
+    fn label_selector_objects() {
+        let selector = json!({
+            "matchLabels": { "team": "web" },
+            "matchExpressions": [
+                { "key": "tier", "operator": "In", "values": ["front", "back"] },
+                { "key": "legacy", "operator": "DoesNotExist" },
+            ],
+        });
+        let selector = LabelSelector::from_object(&selector, "s").expect("valid");
+        assert!(selector.matches_labels(&json!({ "team": "web", "tier": "front" })));
+        assert!(!selector.matches_labels(&json!({ "team": "web", "tier": "front", "legacy": "yes" })));
+        assert!(!selector.matches_labels(&json!({ "team": "web" })));
+        assert!(LabelSelector::from_object(&Value::Null, "s").expect("empty").is_empty());
+        let refused = LabelSelector::from_object(
+            &json!({ "matchExpressions": [{ "key": "a", "operator": "In" }, { "key": "b", "operator": "Exists", "values": ["x"] }, { "key": "c", "operator": "Has" }] }),
+            "s",
+        );
+        assert_eq!(
+            refused,
+            Err(vec![
+                "s.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'".to_string(),
+                "s.matchExpressions[1].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'".to_string(),
+                "s.matchExpressions[2].operator: Invalid value: \"Has\": not a valid selector operator".to_string(),
+            ])
+        );
     }
 
     fn info(group: &str, resource: &str) -> ResourceInfo {

@@ -13,6 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::errors::ApiError;
+use crate::object_locks::ObjectLocks;
 use crate::patch;
 use crate::protobuf;
 use crate::registry::{Registry, ResourceInfo};
@@ -20,12 +21,19 @@ use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{Part, Store};
 use crate::table::TableOptions;
 use crate::watch::{self, WatchRequest};
+use crate::webhooks::client::ServiceRoutes;
+use crate::webhooks::writes::{self, Write};
+use crate::webhooks::{self, Webhooks};
 
 pub struct ServerState {
     pub store: Arc<Store>,
     pub watches: watch::WatchControl,
     pub registry: RwLock<Registry>,
     pub audit: AuditLog,
+    /// Where Services' ports lead, for webhooks configured with a Service.
+    pub service_routes: ServiceRoutes,
+    /// Per-object write locks, for writes that call webhooks between their read and their write.
+    pub object_locks: ObjectLocks,
 }
 
 /// A parsed resource path.
@@ -72,20 +80,92 @@ pub async fn handle(state: Arc<ServerState>, method: Method, uri: Uri, headers: 
         namespace: target.namespace.clone().unwrap_or_default(),
         user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
     });
+    let mut warnings = Vec::new();
+    let request = WriteRequest { state: &state, target: &target, query: &query, headers: &headers, body: &body };
     let result = match verb {
         "watch" => return start_watch(&state, &target, &query, &headers),
         "get" => get(&state, &target, &query, &headers),
         "list" => return list(&state, &target, &query, &headers).unwrap_or_else(IntoResponse::into_response),
-        "create" => create(&state, &target, &body),
-        "update" => update(&state, &target, &body),
-        "patch" => patch_object(&state, &target, &headers, &body, &query),
-        "delete" => delete(&state, &target),
+        "create" => create(&request, &mut warnings).await,
+        "update" => update(&request, &mut warnings).await,
+        "patch" => patch_object(&request, &mut warnings).await,
+        "delete" => delete(&request, &mut warnings).await,
         _ => Err(ApiError::method_not_allowed(format!("{method} is not supported on this path"))),
     };
-    match result {
+    let mut response = match result {
         Ok((status, value)) => json_response(status, &value),
         Err(error) => error.into_response(),
+    };
+    for warning in warnings {
+        // apiserver's warning recorder: code 299, no agent, the text quoted.
+        if let Ok(value) = format!("299 - {warning:?}").parse() {
+            response.headers_mut().append("warning", value);
+        }
     }
+    response
+}
+
+/// A write request and what admission needs of it.
+struct WriteRequest<'a> {
+    state: &'a ServerState,
+    target: &'a Target,
+    query: &'a HashMap<String, String>,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+}
+
+impl WriteRequest<'_> {
+    /// The configured admission webhooks, unless there are none or the resource is exempt.
+    fn webhooks(&self) -> Option<Webhooks<'_>> {
+        if webhooks::exempt(&self.target.info) {
+            return None;
+        }
+        Webhooks::load(&self.state.store, &self.state.service_routes)
+    }
+
+    fn write(&self) -> Write<'_> {
+        Write {
+            state: self.state,
+            info: &self.target.info,
+            namespace: namespace_of(self.target),
+            name: name_of(self.target),
+            subresource: self.target.subresource.as_deref().unwrap_or_default(),
+            user: user_info(self.headers),
+            field_manager: self.query.get("fieldManager").cloned(),
+            field_validation: self.query.get("fieldValidation").cloned(),
+        }
+    }
+}
+
+/// Who the request is from, as webhooks are told: the user it impersonates, else anonymous (the
+/// server does not authenticate; kube-apiserver calls a request without credentials
+/// `system:anonymous`).
+fn user_info(headers: &HeaderMap) -> Value {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let Some(username) = text("impersonate-user") else {
+        return json!({ "username": "system:anonymous", "groups": ["system:unauthenticated"] });
+    };
+    let mut groups: Vec<String> =
+        headers.get_all("impersonate-group").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
+    if username != "system:anonymous" && !groups.iter().any(|g| g == "system:authenticated") {
+        groups.push("system:authenticated".to_string());
+    }
+    let mut user = json!({ "username": username, "groups": groups });
+    if let Some(uid) = text("impersonate-uid") {
+        user["uid"] = json!(uid);
+    }
+    user
+}
+
+/// Runs an admitted write and passes on the webhooks' warnings, whatever the outcome.
+async fn admitted<T>(
+    webhooks: &Webhooks<'_>,
+    warnings: &mut Vec<String>,
+    write: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let result = write.await;
+    warnings.extend(webhooks.warnings());
+    result
 }
 
 /// An answer: an object shared with the store, or one made for this request (a Table).
@@ -250,12 +330,16 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))
 }
 
-fn create(state: &ServerState, target: &Target, body: &Bytes) -> Result<Reply, ApiError> {
+async fn create(request: &WriteRequest<'_>, warnings: &mut Vec<String>) -> Result<Reply, ApiError> {
+    let (state, target) = (request.state, request.target);
     if target.name.is_some() {
         return Err(ApiError::method_not_allowed("POST to a named object"));
     }
-    let object = parse_body(body)?;
-    let created = state.store.create(&target.info, namespace_of(target), object)?;
+    let object = parse_body(request.body)?;
+    let created = match request.webhooks() {
+        None => state.store.create(&target.info, namespace_of(target), object)?,
+        Some(hooks) => admitted(&hooks, warnings, writes::create(&request.write(), &hooks, object)).await?,
+    };
     after_write(state, &target.info, &created);
     Ok((StatusCode::CREATED, created))
 }
@@ -268,21 +352,24 @@ fn part(target: &Target) -> Result<Part, ApiError> {
     }
 }
 
-fn update(state: &ServerState, target: &Target, body: &Bytes) -> Result<Reply, ApiError> {
-    let object = parse_body(body)?;
-    let updated = state.store.update(&target.info, namespace_of(target), name_of(target), object, part(target)?)?;
+async fn update(request: &WriteRequest<'_>, warnings: &mut Vec<String>) -> Result<Reply, ApiError> {
+    let (state, target) = (request.state, request.target);
+    let object = parse_body(request.body)?;
+    let part = part(target)?;
+    let updated = match request.webhooks() {
+        None => state.store.update(&target.info, namespace_of(target), name_of(target), object, part)?,
+        Some(hooks) => {
+            admitted(&hooks, warnings, writes::update(&request.write(), &hooks, part, |_| Ok(object))).await?
+        }
+    };
     after_write(state, &target.info, &updated);
     Ok((StatusCode::OK, updated))
 }
 
-fn patch_object(
-    state: &ServerState,
-    target: &Target,
-    headers: &HeaderMap,
-    body: &Bytes,
-    query: &HashMap<String, String>,
-) -> Result<Reply, ApiError> {
-    let content_type = headers
+async fn patch_object(request: &WriteRequest<'_>, warnings: &mut Vec<String>) -> Result<Reply, ApiError> {
+    let (state, target, body) = (request.state, request.target, request.body);
+    let content_type = request
+        .headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
@@ -300,18 +387,22 @@ fn patch_object(
     };
     let part = part(target)?;
     let (namespace, name) = (namespace_of(target), name_of(target));
-    let field_manager = query.get("fieldManager").cloned().unwrap_or_else(|| "unknown".to_string());
+    let field_manager = request.query.get("fieldManager").cloned().unwrap_or_else(|| "unknown".to_string());
     let exists = state.store.get(&target.info, namespace, name).is_ok();
+    let hooks = request.webhooks();
     if apply && !exists && part == Part::Main {
         // Server-side apply of a new object is a create.
         let mut object = patch_value;
         record_manager(&mut object, &field_manager, "Apply");
         object["metadata"]["name"] = json!(name);
-        let created = state.store.create(&target.info, namespace, object)?;
+        let created = match &hooks {
+            None => state.store.create(&target.info, namespace, object)?,
+            Some(hooks) => admitted(hooks, warnings, writes::create(&request.write(), hooks, object)).await?,
+        };
         after_write(state, &target.info, &created);
         return Ok((StatusCode::CREATED, created));
     }
-    let updated = state.store.modify(&target.info, namespace, name, part, |current| {
+    let change = |current: &Value| {
         let mut object = current.clone();
         match content_type.as_str() {
             "application/merge-patch+json" => patch::merge(&mut object, &patch_value),
@@ -335,7 +426,11 @@ fn patch_object(
             m.remove("resourceVersion");
         }
         Ok(object)
-    })?;
+    };
+    let updated = match &hooks {
+        None => state.store.modify(&target.info, namespace, name, part, change)?,
+        Some(hooks) => admitted(hooks, warnings, writes::update(&request.write(), hooks, part, change)).await?,
+    };
     after_write(state, &target.info, &updated);
     Ok((StatusCode::OK, updated))
 }
@@ -349,14 +444,38 @@ fn record_manager(object: &mut Value, manager: &str, operation: &str) {
     object["metadata"]["managedFields"] = json!(fields);
 }
 
-fn delete(state: &ServerState, target: &Target) -> Result<Reply, ApiError> {
-    let deleted = state.store.delete(&target.info, namespace_of(target), name_of(target))?;
+async fn delete(request: &WriteRequest<'_>, warnings: &mut Vec<String>) -> Result<Reply, ApiError> {
+    let (state, target) = (request.state, request.target);
+    let deleted = match request.webhooks() {
+        None => state.store.delete(&target.info, namespace_of(target), name_of(target))?,
+        Some(hooks) => {
+            let options = delete_options(request);
+            admitted(&hooks, warnings, writes::delete(&request.write(), &hooks, options)).await?
+        }
+    };
     if target.info.resource == "customresourcedefinitions" && deleted["metadata"]["deletionTimestamp"].is_null() {
         let group = deleted["spec"]["group"].as_str().unwrap_or_default();
         let plural = deleted["spec"]["names"]["plural"].as_str().unwrap_or_default();
         state.registry.write().unwrap_or_else(|p| p.into_inner()).remove_group_resource(group, plural);
     }
     Ok((StatusCode::OK, deleted))
+}
+
+/// The DeleteOptions of a request: its body's (kubectl sends one), then the query's.
+fn delete_options(request: &WriteRequest<'_>) -> Value {
+    let mut options = serde_json::from_slice::<Value>(request.body).ok().filter(Value::is_object).unwrap_or(json!({}));
+    for field in ["propagationPolicy", "gracePeriodSeconds", "dryRun"] {
+        if let Some(value) = request.query.get(field) {
+            options[field] = match field {
+                "gracePeriodSeconds" => value.parse::<i64>().map(|v| json!(v)).unwrap_or(json!(value)),
+                "dryRun" => json!([value]),
+                _ => json!(value),
+            };
+        }
+    }
+    options["kind"] = json!("DeleteOptions");
+    options["apiVersion"] = json!("meta.k8s.io/v1");
+    options
 }
 
 /// Side effects of writes: a CRD starts serving its resources.

@@ -90,6 +90,63 @@ pub enum Part {
 
 type Key = (String, String);
 
+/// A write worked out under the store's lock, in storage form, not yet made.
+#[derive(Debug)]
+struct Prepared {
+    key: Key,
+    change: Change,
+    reservation: admission::Reservation,
+}
+
+#[derive(Debug)]
+enum Change {
+    Create(Value),
+    /// `remove`: the update completes a deletion (a deletionTimestamp and no finalizers left).
+    Update {
+        from: Arc<Value>,
+        to: Value,
+        remove: bool,
+    },
+    Unchanged(Arc<Value>),
+}
+
+/// A write the store has worked out (metadata, the update rules, the registry's admission:
+/// allocated cluster IPs and node ports) and not yet made, so validating admission webhooks can
+/// see the object as it would be stored. `commit` makes it, unless the object changed meanwhile
+/// (409); dropping it unmade gives back what it reserved (node ports).
+pub struct Pending<'a> {
+    store: &'a Store,
+    /// The resource the write came through, whose form `object` and `commit` return.
+    served: ResourceInfo,
+    prepared: Option<Prepared>,
+}
+
+impl Pending<'_> {
+    /// The object as it would be stored, in the form the write came through.
+    pub fn object(&self) -> Value {
+        let stored = match self.prepared.as_ref().map(|p| &p.change) {
+            Some(Change::Create(object) | Change::Update { to: object, .. }) => object,
+            Some(Change::Unchanged(old)) => &**old,
+            None => return Value::Null,
+        };
+        self.served.served(stored).into_owned()
+    }
+
+    pub fn commit(mut self) -> Result<Arc<Value>, ApiError> {
+        let prepared = self.prepared.take().ok_or_else(|| ApiError::internal("a pending write was committed twice"))?;
+        let stored = self.store.lock().commit(self.store, &self.served.storage(), prepared)?;
+        Ok(served_shared(&self.served, &stored))
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(prepared) = self.prepared.take() {
+            admission::settle(&mut self.store.lock().admission, prepared.reservation, false);
+        }
+    }
+}
+
 /// Events to replay, and the receiver of those still to come.
 pub type WatchStart = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
 
@@ -190,52 +247,19 @@ impl Store {
     }
 
     pub fn create(&self, info: &ResourceInfo, namespace: &str, object: Value) -> Result<Arc<Value>, ApiError> {
-        let stored = self.create_stored(&info.storage(), namespace, info.to_storage(object))?;
+        let storage = info.storage();
+        let mut inner = self.lock();
+        let prepared = inner.prepare_create(&storage, namespace, info.to_storage(object))?;
+        let stored = inner.commit(self, &storage, prepared)?;
+        drop(inner);
         Ok(served_shared(info, &stored))
     }
 
-    /// `create` of an object already in the storage form of `info`, itself a storage resource.
-    fn create_stored(&self, info: &ResourceInfo, namespace: &str, mut object: Value) -> Result<Arc<Value>, ApiError> {
-        let mut inner = self.lock();
-        let name = match object["metadata"]["name"].as_str().filter(|n| !n.is_empty()) {
-            Some(name) => name.to_string(),
-            None => match object["metadata"]["generateName"].as_str() {
-                Some(prefix) => format!("{prefix}{}", random_suffix(inner.resource_version)),
-                None => {
-                    return Err(ApiError::invalid(
-                        &info.kind,
-                        "",
-                        "metadata.name: Required value: name or generateName is required",
-                    ));
-                }
-            },
-        };
-        if info.namespaced && !inner.has_namespace(namespace) {
-            return Err(ApiError::not_found("namespaces", namespace));
-        }
-        let key = (namespace.to_string(), name.clone());
-        if inner.objects.get(&info.key()).is_some_and(|o| o.contains_key(&key)) {
-            return Err(ApiError::already_exists(&info.resource, &name));
-        }
-        let metadata =
-            object["metadata"].as_object_mut().ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
-        metadata.insert("name".into(), json!(name));
-        if info.namespaced {
-            metadata.insert("namespace".into(), json!(namespace));
-        } else {
-            metadata.remove("namespace");
-        }
-        metadata.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
-        metadata.insert("creationTimestamp".into(), json!(now()));
-        metadata.insert("generation".into(), json!(1));
-        metadata.remove("deletionTimestamp");
-        object["apiVersion"] = json!(info.api_version());
-        object["kind"] = json!(info.kind);
-        let Inner { admission, objects, .. } = &mut *inner;
-        admission::admit(admission, objects, info, None, &mut object)?;
-        let stored = inner.write(info, key, object);
-        self.publish(&mut inner, info, stored.clone(), EventType::Added);
-        Ok(stored)
+    /// A create worked out (name, uid, timestamps, the registry's admission) but not yet written,
+    /// for validating admission webhooks to see first. See [`Pending`].
+    pub fn prepare_create(&self, info: &ResourceInfo, namespace: &str, object: Value) -> Result<Pending<'_>, ApiError> {
+        let prepared = self.lock().prepare_create(&info.storage(), namespace, info.to_storage(object))?;
+        Ok(Pending { store: self, served: info.clone(), prepared: Some(prepared) })
     }
 
     /// A full replacement (PUT) of one part of the object, or of the whole when the resource has
@@ -260,87 +284,47 @@ impl Store {
         part: Part,
         change: impl FnOnce(&Value) -> Result<Value, ApiError>,
     ) -> Result<Arc<Value>, ApiError> {
-        let stored = self.modify_stored(&info.storage(), namespace, name, part, |old| {
+        let storage = info.storage();
+        let mut inner = self.lock();
+        let prepared = inner.prepare_modify(&storage, namespace, name, part, |old| {
             change(&info.served(old)).map(|new| info.to_storage(new))
         })?;
+        let stored = inner.commit(self, &storage, prepared)?;
+        drop(inner);
         Ok(served_shared(info, &stored))
     }
 
-    /// `modify` with `change` working on the storage form of `info`, itself a storage resource.
-    fn modify_stored(
+    /// An update of `from` (the object as read, in the form `info` serves) to `new`, worked out
+    /// with the update rules but not yet written. 409 Conflict if the object is no longer `from`.
+    pub fn prepare_update(
         &self,
         info: &ResourceInfo,
         namespace: &str,
         name: &str,
         part: Part,
-        change: impl FnOnce(&Value) -> Result<Value, ApiError>,
-    ) -> Result<Arc<Value>, ApiError> {
-        let mut inner = self.lock();
-        let key = (namespace.to_string(), name.to_string());
-        let old = inner
-            .objects
-            .get(&info.key())
-            .and_then(|o| o.get(&key))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(&info.resource, name))?;
-        let mut new = change(&old)?;
-        if let Some(rv) = new["metadata"]["resourceVersion"].as_str().filter(|rv| !rv.is_empty())
-            && old["metadata"]["resourceVersion"].as_str() != Some(rv)
-        {
-            return Err(ApiError::conflict(&info.resource, name));
-        }
-        if new["metadata"]["name"].as_str().is_some_and(|n| n != name) {
-            return Err(ApiError::bad_request("the name of the object does not match the name in the URL"));
-        }
-        // What no client may change, and what the part being written may not touch.
-        for field in ["uid", "creationTimestamp", "deletionTimestamp", "generation", "name", "namespace"] {
-            match old["metadata"].get(field) {
-                Some(value) => new["metadata"][field] = value.clone(),
-                None => {
-                    if let Some(m) = new["metadata"].as_object_mut() {
-                        m.remove(field);
-                    }
-                }
+        from: &Value,
+        new: Value,
+    ) -> Result<Pending<'_>, ApiError> {
+        let read_at = from["metadata"]["resourceVersion"].clone();
+        let prepared = self.lock().prepare_modify(&info.storage(), namespace, name, part, |old| {
+            if old["metadata"]["resourceVersion"] != read_at {
+                return Err(ApiError::conflict(&info.resource, name));
             }
-        }
-        new["apiVersion"] = json!(info.api_version());
-        new["kind"] = json!(info.kind);
-        if info.has_status {
-            match part {
-                Part::Main => copy_field(&old, &mut new, "status"),
-                Part::Status => {
-                    let status = new.get("status").cloned();
-                    new = Value::clone(&old);
-                    match status {
-                        Some(status) => new["status"] = status,
-                        None => {
-                            if let Some(o) = new.as_object_mut() {
-                                o.remove("status");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if !same_except(&old, &new, &["metadata", "status"], &[]) {
-            let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
-            new["metadata"]["generation"] = json!(generation);
-        }
-        let Inner { admission, objects, .. } = &mut *inner;
-        admission::admit(admission, objects, info, Some(&old), &mut new)?;
-        // An update that changes nothing writes nothing, as on kube-apiserver: no new
-        // resourceVersion, no event.
-        if same_except(&old, &new, &[], &["resourceVersion", "managedFields"]) {
-            return Ok(old);
-        }
-        let deleting = new["metadata"]["deletionTimestamp"].is_string();
-        let finalizers_empty = new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty);
-        if deleting && finalizers_empty {
-            return Ok(inner.remove(self, info, key));
-        }
-        let stored = inner.write(info, key, new);
-        self.publish(&mut inner, info, stored.clone(), EventType::Modified);
-        Ok(stored)
+            Ok(info.to_storage(new))
+        })?;
+        Ok(Pending { store: self, served: info.clone(), prepared: Some(prepared) })
+    }
+
+    /// Whether `namespace` exists (kube-apiserver's NamespaceLifecycle admission refuses writes
+    /// into one that does not, before any webhook is called).
+    pub fn has_namespace(&self, namespace: &str) -> bool {
+        self.lock().has_namespace(namespace)
+    }
+
+    /// Runs the built-in mutating admission plugins on `object` (see `admission::plugins`).
+    pub fn run_plugins(&self, info: &ResourceInfo, creating: bool, object: &mut Value) {
+        let inner = self.lock();
+        admission::plugins(&inner.objects, info, creating, object);
     }
 
     /// Deletes, or with finalizers marks for deletion. Returns the object as it now is (or was).
@@ -397,6 +381,160 @@ impl Store {
 }
 
 impl Inner {
+    /// `create`'s rules, on an object in the storage form of `info`, a storage resource.
+    fn prepare_create(
+        &mut self,
+        info: &ResourceInfo,
+        namespace: &str,
+        mut object: Value,
+    ) -> Result<Prepared, ApiError> {
+        let name = match object["metadata"]["name"].as_str().filter(|n| !n.is_empty()) {
+            Some(name) => name.to_string(),
+            None => match object["metadata"]["generateName"].as_str() {
+                Some(prefix) => format!("{prefix}{}", random_suffix(self.resource_version)),
+                None => {
+                    return Err(ApiError::invalid(
+                        &info.kind,
+                        "",
+                        "metadata.name: Required value: name or generateName is required",
+                    ));
+                }
+            },
+        };
+        if info.namespaced && !self.has_namespace(namespace) {
+            return Err(ApiError::not_found("namespaces", namespace));
+        }
+        let key = (namespace.to_string(), name.clone());
+        if self.objects.get(&info.key()).is_some_and(|o| o.contains_key(&key)) {
+            return Err(ApiError::already_exists(&info.resource, &name));
+        }
+        let metadata =
+            object["metadata"].as_object_mut().ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
+        metadata.insert("name".into(), json!(name));
+        if info.namespaced {
+            metadata.insert("namespace".into(), json!(namespace));
+        } else {
+            metadata.remove("namespace");
+        }
+        metadata.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        metadata.insert("creationTimestamp".into(), json!(now()));
+        metadata.insert("generation".into(), json!(1));
+        metadata.remove("deletionTimestamp");
+        object["apiVersion"] = json!(info.api_version());
+        object["kind"] = json!(info.kind);
+        let reservation = admission::admit_reserving(&mut self.admission, &self.objects, info, None, &mut object)?;
+        Ok(Prepared { key, change: Change::Create(object), reservation })
+    }
+
+    /// The update rules, on the storage form of `info`, a storage resource: `change` makes the
+    /// new form from the stored one.
+    fn prepare_modify(
+        &mut self,
+        info: &ResourceInfo,
+        namespace: &str,
+        name: &str,
+        part: Part,
+        change: impl FnOnce(&Value) -> Result<Value, ApiError>,
+    ) -> Result<Prepared, ApiError> {
+        let key = (namespace.to_string(), name.to_string());
+        let old = self
+            .objects
+            .get(&info.key())
+            .and_then(|o| o.get(&key))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(&info.resource, name))?;
+        let mut new = change(&old)?;
+        if !new.is_object() || (!new["metadata"].is_object() && !new["metadata"].is_null()) {
+            return Err(ApiError::bad_request("the object and its metadata must be JSON objects"));
+        }
+        if let Some(rv) = new["metadata"]["resourceVersion"].as_str().filter(|rv| !rv.is_empty())
+            && old["metadata"]["resourceVersion"].as_str() != Some(rv)
+        {
+            return Err(ApiError::conflict(&info.resource, name));
+        }
+        if new["metadata"]["name"].as_str().is_some_and(|n| n != name) {
+            return Err(ApiError::bad_request("the name of the object does not match the name in the URL"));
+        }
+        // What no client may change, and what the part being written may not touch.
+        for field in ["uid", "creationTimestamp", "deletionTimestamp", "generation", "name", "namespace"] {
+            match old["metadata"].get(field) {
+                Some(value) => new["metadata"][field] = value.clone(),
+                None => {
+                    if let Some(m) = new["metadata"].as_object_mut() {
+                        m.remove(field);
+                    }
+                }
+            }
+        }
+        new["apiVersion"] = json!(info.api_version());
+        new["kind"] = json!(info.kind);
+        if info.has_status {
+            match part {
+                Part::Main => copy_field(&old, &mut new, "status"),
+                Part::Status => {
+                    let status = new.get("status").cloned();
+                    new = Value::clone(&old);
+                    match status {
+                        Some(status) => new["status"] = status,
+                        None => {
+                            if let Some(o) = new.as_object_mut() {
+                                o.remove("status");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !same_except(&old, &new, &["metadata", "status"], &[]) {
+            let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+            new["metadata"]["generation"] = json!(generation);
+        }
+        let reservation = admission::admit_reserving(&mut self.admission, &self.objects, info, Some(&old), &mut new)?;
+        // An update that changes nothing writes nothing, as on kube-apiserver: no new
+        // resourceVersion, no event.
+        let change = if same_except(&old, &new, &[], &["resourceVersion", "managedFields"]) {
+            Change::Unchanged(old)
+        } else {
+            let deleting = new["metadata"]["deletionTimestamp"].is_string();
+            let finalizers_empty = new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty);
+            Change::Update { from: old, to: new, remove: deleting && finalizers_empty }
+        };
+        Ok(Prepared { key, change, reservation })
+    }
+
+    /// Makes a prepared write, unless what it was worked out from changed meanwhile (a create
+    /// finds the name taken, an update finds a newer version): then it is given up with 409.
+    /// `info` is the storage resource it was prepared in.
+    fn commit(&mut self, store: &Store, info: &ResourceInfo, prepared: Prepared) -> Result<Arc<Value>, ApiError> {
+        let Prepared { key, change, reservation } = prepared;
+        let current = self.objects.get(&info.key()).and_then(|o| o.get(&key));
+        let stale = match &change {
+            Change::Create(_) => current.is_some().then(|| ApiError::already_exists(&info.resource, &key.1)),
+            Change::Update { from, .. } | Change::Unchanged(from) => current
+                .is_none_or(|c| c["metadata"]["resourceVersion"] != from["metadata"]["resourceVersion"])
+                .then(|| ApiError::conflict(&info.resource, &key.1)),
+        };
+        if let Some(error) = stale {
+            admission::settle(&mut self.admission, reservation, false);
+            return Err(error);
+        }
+        admission::settle(&mut self.admission, reservation, true);
+        Ok(match change {
+            Change::Create(object) => {
+                let stored = self.write(info, key, object);
+                store.publish(self, info, stored.clone(), EventType::Added);
+                stored
+            }
+            Change::Unchanged(old) => old,
+            Change::Update { remove: true, .. } => self.remove(store, info, key),
+            Change::Update { to, .. } => {
+                let stored = self.write(info, key, to);
+                store.publish(self, info, stored.clone(), EventType::Modified);
+                stored
+            }
+        })
+    }
+
     fn has_namespace(&self, namespace: &str) -> bool {
         self.objects.get("/namespaces").is_some_and(|ns| ns.contains_key(&(String::new(), namespace.to_string())))
     }

@@ -123,6 +123,9 @@ pub(super) fn printer(group: &str, resource: &str) -> Option<Printer> {
             ],
             event,
         ),
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations" | "validatingwebhookconfigurations") => {
+            (&[("Name", "string", 0), ("Webhooks", "integer", 0), ("Age", "string", 0)], webhook_configuration)
+        }
         // The apiextensions server prints CRDs with the generic server's default columns.
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
             (&[("Name", "string", 0), ("Created At", "date", 0)], created_at)
@@ -385,6 +388,11 @@ fn event(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         json!(count),
         json!(name(o)),
     ]
+}
+
+fn webhook_configuration(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let webhooks = o["webhooks"].as_array().map_or(0, Vec::len);
+    vec![json!(name(o)), json!(webhooks), json!(age(o, now))]
 }
 
 fn created_at(o: &Value, _: DateTime<Utc>) -> Vec<Value> {
@@ -705,6 +713,17 @@ mod tests {
         assert_eq!(headers(&table), ["NAME", "CREATED AT"]);
         assert_eq!(cells(&table, 0), ["widgets.example.com", "2026-01-10T11:00:00Z"]);
         assert_eq!(table["columnDefinitions"][1]["type"], "date");
+    }
+
+    #[test]
+    fn webhook_configurations_show_how_many_webhooks_they_hold() {
+        let configuration = json!({
+            "metadata": { "name": "elbow", "creationTimestamp": "2026-01-10T11:57:00Z" },
+            "webhooks": [{ "name": "a.elbow.example.com" }, { "name": "b.elbow.example.com" }],
+        });
+        let table = table("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", &[configuration]);
+        assert_eq!(headers(&table), ["NAME", "WEBHOOKS", "AGE"]);
+        assert_eq!(table["rows"][0]["cells"][1], json!(2));
     }
 
     #[test]
