@@ -113,7 +113,7 @@ pub fn named_bits(bits: &[u8]) -> Vec<u8> {
     for bit in bits {
         bytes[usize::from(bit / 8)] |= 0x80 >> (bit % 8);
     }
-    let unused = (7 - highest % 8) as u8;
+    let unused = 7 - highest % 8;
     let mut content = vec![unused];
     content.extend(bytes);
     tlv(tag::BIT_STRING, &content)
