@@ -22,10 +22,16 @@ fn cluster() -> Cluster {
     Cluster(KubectlServer::start())
 }
 
-/// The tests below leave the admission webhook out: the test server here does not serve
-/// admissionregistration.k8s.io. The webhook's objects are applied by
-/// `the_chart_with_the_webhook_applies_in_either_certificate_mode`, ignored until it does.
-const WITHOUT_WEBHOOK: &str = "webhook.enabled=false";
+/// `manifests` without the webhook configuration's CEL match conditions, which the test server
+/// refuses because it cannot evaluate them (the webhook makes the same decision itself).
+fn without_match_conditions(mut manifests: Manifests) -> Manifests {
+    for object in manifests.objects.iter_mut().filter(|o| o["kind"] == "MutatingWebhookConfiguration") {
+        for webhook in object["webhooks"].as_array_mut().unwrap() {
+            webhook.as_object_mut().unwrap().remove("matchConditions");
+        }
+    }
+    manifests
+}
 
 fn manifest(name: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests").join(name)).unwrap()
@@ -113,7 +119,7 @@ fn missing_from(expected: &Value, actual: &Value, path: &str) -> Option<String> 
 #[test]
 fn the_chart_with_default_values_applies_and_every_object_exists() {
     let cluster = cluster();
-    let manifests = render(&[&values_file("required.yaml")], &[WITHOUT_WEBHOOK]);
+    let manifests = without_match_conditions(render(&[&values_file("required.yaml")], &[]));
     cluster.install(&manifests);
     assert_installed(&cluster, &manifests);
     // kubectl sees the CRD's kind once the chart is in.
@@ -124,10 +130,11 @@ fn the_chart_with_default_values_applies_and_every_object_exists() {
 #[test]
 fn the_chart_with_every_option_applies_and_every_object_exists() {
     let cluster = cluster();
-    let manifests = render(&[&values_file("every-option.yaml")], &[WITHOUT_WEBHOOK]);
-    // The ServiceMonitor's kind comes from the Prometheus Operator, which a cluster that turns the
-    // option on has installed.
+    let manifests = without_match_conditions(render(&[&values_file("every-option.yaml")], &[]));
+    // The ServiceMonitor's kind comes from the Prometheus Operator and the Certificate's from
+    // cert-manager, which a cluster that turns those options on has installed.
     cluster.apply(&manifest("servicemonitor-crd.yaml"));
+    cluster.apply(&manifest("cert-manager-crds.yaml"));
     cluster.install(&manifests);
     assert_installed(&cluster, &manifests);
     for kind in ["ServiceMonitor", "IngressClass", "IngressClassParams"] {
@@ -140,25 +147,15 @@ fn the_chart_with_every_option_applies_and_every_object_exists() {
 }
 
 #[test]
-#[ignore = "the testkit does not serve admissionregistration.k8s.io yet"]
-fn the_chart_with_the_webhook_applies_in_either_certificate_mode() {
-    for mode in ["self", "cert-manager"] {
-        let cluster = cluster();
-        if mode == "cert-manager" {
-            // Installed by cert-manager on a cluster that uses this mode.
-            cluster.apply(&manifest("cert-manager-crds.yaml"));
-        }
-        let set = format!("webhook.certificate.mode={mode}");
-        let mut manifests = render(&[&values_file("required.yaml")], &[&set]);
-        for object in manifests.objects.iter_mut().filter(|o| o["kind"] == "MutatingWebhookConfiguration") {
-            // The test server refuses CEL match conditions it cannot evaluate; the webhook makes the
-            // same decision itself, so leaving them out changes what is sent, not what is changed.
-            for webhook in object["webhooks"].as_array_mut().unwrap() {
-                webhook.as_object_mut().unwrap().remove("matchConditions");
-            }
-        }
-        cluster.install(&manifests);
-        assert_installed(&cluster, &manifests);
-        assert_eq!(manifests.of_kind("MutatingWebhookConfiguration").count(), 1, "{mode}");
+fn the_chart_with_cert_manager_issuing_the_webhook_certificate_applies() {
+    let cluster = cluster();
+    // Installed by cert-manager on a cluster that uses this mode.
+    cluster.apply(&manifest("cert-manager-crds.yaml"));
+    let manifests =
+        without_match_conditions(render(&[&values_file("required.yaml")], &["webhook.certificate.mode=cert-manager"]));
+    cluster.install(&manifests);
+    assert_installed(&cluster, &manifests);
+    for (kind, count) in [("MutatingWebhookConfiguration", 1), ("Certificate", 2), ("Issuer", 2)] {
+        assert_eq!(manifests.of_kind(kind).count(), count, "{kind}");
     }
 }

@@ -114,9 +114,7 @@ async fn in_mode_self_the_webhook_role_grants_exactly_what_the_operator_uses_on_
     assert!(anything_else.is_subset(&cluster_role), "not granted: {:?}", anything_else.difference(&cluster_role));
 }
 
-/// Needs the testkit to serve `admissionregistration.k8s.io/v1` MutatingWebhookConfigurations.
 #[tokio::test]
-#[ignore = "the testkit does not serve admissionregistration.k8s.io yet"]
 async fn in_mode_self_the_webhook_cluster_role_grants_exactly_what_the_operator_uses() {
     let (server, operator) = cluster().await;
     let manifests = render(&[&values_file("required.yaml")], &[]);

@@ -1,8 +1,8 @@
 //! The webhook's certificate Secret against the testkit API server through a real `kube::Client`:
 //! mode `self` creates it, reuses it on a restart, renews it in place (with the resourceVersion it
 //! read) before it expires, lets one of two racing replicas win, and serves a replaced Secret
-//! without a restart; mode `external` only ever reads it. The `caBundle` of the webhook
-//! configuration is checked once the testkit serves admissionregistration.k8s.io.
+//! without a restart; mode `external` only ever reads it. Mode `self` also writes the CA into the
+//! `caBundle` of every webhook of the configuration.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -233,9 +233,7 @@ async fn external_mode_only_reads_the_secret_and_serves_what_cert_manager_renews
     assert_eq!(writes, 2, "only the test's own create and update: {verbs:?}");
 }
 
-/// Needs the testkit to serve `admissionregistration.k8s.io/v1` MutatingWebhookConfigurations.
 #[tokio::test]
-#[ignore = "the testkit does not serve admissionregistration.k8s.io yet"]
 async fn self_mode_writes_the_ca_into_every_webhook_of_the_configuration() {
     use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
     let server = server().await;
