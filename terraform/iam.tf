@@ -270,11 +270,18 @@ data "aws_iam_policy_document" "elbow" {
     }
   }
 
+  # Groups are re-tagged like load balancers. A node rule is tagged when a stack claims a rule
+  # another stack made, or when a rule of an earlier version passes from its one owner to the
+  # stacks that still claim it; un-tagged when a stack drops its claim while others still need
+  # the rule (deploy/node_claims.rs).
   statement {
-    sid       = "RetagOwnSecurityGroups"
-    effect    = "Allow"
-    actions   = ["ec2:CreateTags"]
-    resources = ["${local.ec2_arn}:security-group/*"]
+    sid     = "RetagOwnSecurityGroups"
+    effect  = "Allow"
+    actions = ["ec2:CreateTags"]
+    resources = [
+      "${local.ec2_arn}:security-group/*",
+      "${local.ec2_arn}:security-group-rule/*",
+    ]
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/elbow.dev/cluster"
@@ -288,10 +295,13 @@ data "aws_iam_policy_document" "elbow" {
   }
 
   statement {
-    sid       = "UntagOwnSecurityGroups"
-    effect    = "Allow"
-    actions   = ["ec2:DeleteTags"]
-    resources = ["${local.ec2_arn}:security-group/*"]
+    sid     = "UntagOwnSecurityGroups"
+    effect  = "Allow"
+    actions = ["ec2:DeleteTags"]
+    resources = [
+      "${local.ec2_arn}:security-group/*",
+      "${local.ec2_arn}:security-group-rule/*",
+    ]
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/elbow.dev/cluster"
@@ -319,8 +329,9 @@ data "aws_iam_policy_document" "elbow" {
     }
   }
 
-  # Elbow revokes only rules it finds by their ownership tags. Where EC2 authorizes the revoked
-  # rules as security-group-rule resources, this statement holds it to exactly those.
+  # Elbow revokes only rules it finds by their ownership tags (a node rule, once no stack claims
+  # it any more). Where EC2 authorizes the revoked rules as security-group-rule resources, this
+  # statement holds it to exactly those.
   statement {
     sid       = "RevokeOwnSecurityGroupRules"
     effect    = "Allow"
@@ -334,7 +345,7 @@ data "aws_iam_policy_document" "elbow" {
   }
 
   # Exception: the node security group belongs to the cluster, not to Elbow. Elbow admits its
-  # backend group there on the NodePorts (deploy/plan.rs node_rules) and picks the group the way
+  # backend group there on the NodePorts (deploy/node_claims.rs) and picks the group the way
   # build/security.rs node_groups does: the instance's group tagged kubernetes.io/cluster/<name>.
   # So the grant requires that tag (any value: EKS writes "owned", other tools "shared") and this
   # VPC. The rules themselves are held to our tag by the two security-group-rule statements above.

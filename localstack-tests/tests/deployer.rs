@@ -13,7 +13,7 @@ use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::*;
 use elbow_deploy::{DeployOutcome, DeploySettings, Deployer};
 use elbow_localstack_tests::owned::{Owned, owned};
-use elbow_localstack_tests::{Network, cloud, unique};
+use elbow_localstack_tests::{Network, cloud, sdk_config, unique};
 use elbow_model::{HealthCheckPort, IpAddressType, LoadBalancerType, RuleSource, Scheme, Stack, StackId, Tags};
 use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -270,4 +270,65 @@ async fn two_services_deploy_at_once_through_rate_limits_and_retries() {
     let owned = f.owned().await;
     let left: Vec<String> = owned.groups.iter().map(|g| g.group_name.clone()).collect();
     assert!(owned.is_empty(), "two last stacks deleted at once take the backend group with them: {left:?}");
+}
+
+/// The ingress rules of the node group admitting `source` on `port`, with their tags, as moto's
+/// EC2 API answers DescribeSecurityGroupRules (the SDK itself, not Elbow's adapter).
+async fn node_rules_admitting(net: &Network, source: &str, port: i32) -> Vec<aws_sdk_ec2::types::SecurityGroupRule> {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let answer = ec2
+        .describe_security_group_rules()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("group-id").values(&net.node_group).build())
+        .send()
+        .await
+        .expect("DescribeSecurityGroupRules");
+    answer
+        .security_group_rules()
+        .iter()
+        .filter(|r| r.is_egress() == Some(false) && r.from_port() == Some(port) && r.to_port() == Some(port))
+        .filter(|r| r.referenced_group_info().and_then(|g| g.group_id()) == Some(source))
+        .cloned()
+        .collect()
+}
+
+/// Two stacks whose target groups use one NodePort need one node rule: here two Services given the
+/// same NodePort (an Ingress routing to a LoadBalancer Service is the everyday case; the rule is
+/// the same). Deleting the stack that created the rule must not revoke it under the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_rule_two_stacks_share_outlives_the_deletion_of_the_one_that_made_it() {
+    let f = Fixture::new("deploy-shared").await;
+    let deployer = f.deployer();
+    let nodes = f.nodes(2);
+    let web = f.service(&[(80, 31095)], &[], &[]);
+    let mut api = f.service(&[(8080, 31095)], &[], &[]);
+    let api_name = unique("api");
+    api.metadata.uid = Some(format!("uid-{api_name}"));
+    api.metadata.name = Some(api_name);
+    let (web_stack, api_stack) = (f.stack(&web, &nodes), f.stack(&api, &nodes));
+    deployer.deploy(&web_stack).await.expect("web deployed");
+    let api_lb = deployer.deploy(&api_stack).await.expect("api deployed").load_balancer_arn.expect("api's LB");
+
+    let backend_name = elbow_deploy::shared::backend_group_name(&f.net.cluster);
+    let owned = f.owned().await;
+    let backend = owned.groups.iter().find(|g| g.group_name == backend_name).expect("the backend group").id.clone();
+    let rules = node_rules_admitting(&f.net, &backend, 31095).await;
+    assert_eq!(rules.len(), 1, "one rule serves both: {rules:?}");
+
+    // Deleted by a restarted deployer: what api needs is read back from the cloud, not remembered.
+    f.deployer().deploy(&Stack::empty(web_stack.id.clone())).await.expect("web deleted");
+    let still = node_rules_admitting(&f.net, &backend, 31095).await;
+    assert_eq!(
+        still.iter().map(|r| r.security_group_rule_id()).collect::<Vec<_>>(),
+        rules.iter().map(|r| r.security_group_rule_id()).collect::<Vec<_>>(),
+        "api's path to the nodes is still open"
+    );
+    let api_lbs = f.cloud.describe_load_balancers(LoadBalancerFilter::Arns(vec![api_lb])).await.expect("api's LB");
+    assert!(api_lbs[0].security_groups.contains(&backend), "{:?}", api_lbs[0].security_groups);
+
+    // Another restart: a deployer that still counted web would keep the backend group for it.
+    f.deployer().deploy(&Stack::empty(api_stack.id.clone())).await.expect("api deleted");
+    assert!(node_rules_admitting(&f.net, &backend, 31095).await.is_empty(), "the last user revokes it");
+    let owned = f.owned().await;
+    let left: Vec<String> = owned.groups.iter().map(|g| g.group_name.clone()).collect();
+    assert!(owned.is_empty(), "left: {left:?}");
 }

@@ -21,9 +21,14 @@
 //!
 //! AWS calls: a rule only one stack needs costs what a stack-owned rule did (the authorize that
 //! creates it, the revoke that deletes it); a stack joining or leaving a shared rule costs one tag
-//! call. Decisions read the group's rules, one DescribeSecurityGroupRules per node group, only
-//! the first time a group is touched after the cluster index was rebuilt (once per drift period)
-//! or after a call on it failed; in between, the calls made keep the copy exact.
+//! call. Decisions read the group's rules (one DescribeSecurityGroupRules). A release always reads
+//! them first: whether a claim is the last must not rest on a copy that something else (another
+//! process, a hand) may have outdated, since a wrong answer either revokes a rule another stack
+//! needs or leaves one nobody claims. A claim decides from the copy kept since the group was last
+//! read (once per drift period, when the cluster index is rebuilt, or after a failed call): EC2
+//! itself refuses what an outdated copy gets wrong (a duplicate rule, a tag on a rule that is
+//! gone), and the claim then reads the group and decides again. So creating a stack, by far the
+//! most frequent change, reads nothing while the copy is current.
 //!
 //! Crash safety: each change is one call, complete on its own. A rule is created with its claim,
 //! never without one; a claim comes and goes with one tag call; only the stack holding the last
@@ -43,8 +48,8 @@
 //! go while others hold on, it re-tags the rule `_shared`; when it lets go last, it revokes.
 //!
 //! A limit: EC2 allows 50 tags on a rule, three of them ownership tags, so 47 stacks can share
-//! one. A 48th stack's deploy fails with EC2's TagLimitExceeded, not retried, until another one
-//! stops using the port.
+//! one. A 48th stack's deploy fails with EC2's TagLimitExceeded (not a retryable error: the
+//! object is requeued with the usual backoff) until another one stops using the port.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -235,7 +240,16 @@ impl Claims<'_> {
             }
             if !join.is_empty() {
                 let claim = Tags::from([(claim_key(self.stack), self.stack.as_str().to_string())]);
-                cloud.create_tags(&join, &claim).await?;
+                match cloud.create_tags(&join, &claim).await {
+                    Ok(()) => {}
+                    // A rule of the copy is gone (revoked by hand, or by another process).
+                    Err(error) if error.is_not_found() && !read_again => {
+                        read_again = true;
+                        view.read = None;
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                }
                 for rule in rules.iter_mut().filter(|r| join.contains(&r.rule_id)) {
                     rule.tags.extend(claim.clone());
                     claimed.push(node_rule(rule));
@@ -251,6 +265,8 @@ impl Claims<'_> {
         let view = self.groups.view(group_id);
         let mut view = view.lock().await;
         let epoch = self.groups.epoch.load(Ordering::SeqCst);
+        // Read afresh: that a claim is the last (or that others remain) must not rest on a copy.
+        view.read = None;
         let result = self.release_locked(&mut view, cloud, group_id, rule_ids, epoch).await;
         if result.is_err() {
             view.read = None;

@@ -291,3 +291,29 @@ async fn a_lost_answer_while_claiming_or_releasing_is_read_again_not_guessed() {
         assert_eq!(ours(&cloud), [], "{api}");
     }
 }
+
+#[tokio::test]
+async fn a_claim_on_a_rule_revoked_behind_the_deployers_back_makes_the_rule_again() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    deployer.deploy(&Svc::new("web").stack()).await.expect("the Service");
+    let rule = ours(&cloud).remove(0);
+    cloud.revoke_security_group_ingress(NODE_GROUP, std::slice::from_ref(&rule.rule_id)).await.expect("by hand");
+
+    deployer.deploy(&shop(&[31000])).await.expect("the Ingress, in one attempt");
+    assert!(path_open(&cloud, SHOP_LB, 31000), "{:?}", ours(&cloud));
+}
+
+#[tokio::test]
+async fn a_release_reads_the_claims_afresh_whatever_another_deployer_did_meanwhile() {
+    let cloud = cloud();
+    let first = deployer(&cloud);
+    let web = Svc::new("web");
+    first.deploy(&web.stack()).await.expect("the Service");
+    first.deploy(&shop(&[31000])).await.expect("the Ingress");
+    // Another process (a restart's) deletes the Service behind the first deployer's back.
+    deployer(&cloud).deploy(&Stack::empty(web.id())).await.expect("the Service deleted elsewhere");
+
+    first.deploy(&Stack::empty(shop(&[31000]).id)).await.expect("the Ingress deleted");
+    assert_eq!(ours(&cloud), [], "the last claim went, and the rule with it");
+}
