@@ -8,6 +8,7 @@ use elbow_builder::BuildConfig;
 use elbow_builder::crd::IngressClassParamsSpec;
 use elbow_builder::ingress::{
     ClassResolution, DEFAULT_CONTROLLER, GroupId, IngressGroupInput, build_ingress_stack, group_of, resolve_class,
+    unserved_legacy_class,
 };
 use elbow_model::CloudInventory;
 use k8s_openapi::api::core::v1::Node;
@@ -32,7 +33,13 @@ pub fn plan(
         let name = format!("Ingress {}/{}", ingress.namespace().unwrap_or_default(), ingress.name_any());
         match resolve_class(ingress, &objects.ingress_classes, &params, DEFAULT_CONTROLLER) {
             ClassResolution::NotOurs => {
-                writeln!(notes, "note: skipping {name}: its class is not served by Elbow ({DEFAULT_CONTROLLER})")?;
+                match unserved_legacy_class(ingress, &objects.ingress_classes, DEFAULT_CONTROLLER) {
+                    Some(warning) => writeln!(notes, "warning: skipping {name}: {warning}")?,
+                    None => writeln!(
+                        notes,
+                        "note: skipping {name}: its class is not served by Elbow ({DEFAULT_CONTROLLER})"
+                    )?,
+                }
             }
             ClassResolution::Invalid(error) => report.errors.push(PlanError { object: name, error }),
             ClassResolution::Ours { params, .. } => match group_of(ingress, params.as_ref()) {
