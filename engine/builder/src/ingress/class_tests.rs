@@ -135,10 +135,10 @@ fn parameters_come_from_the_named_ingress_class_params() {
 #[test]
 fn lbcs_legacy_class_without_an_ingress_class_is_told_apart() {
     let legacy = ingress(None, Some("alb"));
-    let elbow = class("elbow", OURS, true);
+    let elbow = [class("elbow", OURS, true)];
     let none = BTreeMap::new();
-    assert_eq!(resolve_class(&legacy, &[elbow.clone()], &none, OURS), ClassResolution::NotOurs);
-    let warning = unserved_legacy_class(&legacy, &[elbow.clone()], OURS).expect("told apart");
+    assert_eq!(resolve_class(&legacy, &elbow, &none, OURS), ClassResolution::NotOurs);
+    let warning = unserved_legacy_class(&legacy, &elbow, OURS).expect("told apart");
     assert_eq!(warning, BuildError::UnservedLegacyClass { class: "alb".into(), controller: OURS.into() });
     let message = warning.to_string();
     assert!(
@@ -151,9 +151,9 @@ fn lbcs_legacy_class_without_an_ingress_class_is_told_apart() {
     assert_eq!(unserved_legacy_class(&legacy, &[class("alb", "ingress.k8s.aws/alb", false)], OURS), None);
     assert_eq!(unserved_legacy_class(&legacy, &[class("alb", OURS, false)], OURS), None);
     assert_eq!(resolve_class(&legacy, &[class("alb", OURS, false)], &none, OURS), ours("alb"));
-    assert_eq!(unserved_legacy_class(&ingress(None, Some("nginx")), &[elbow.clone()], OURS), None);
+    assert_eq!(unserved_legacy_class(&ingress(None, Some("nginx")), &elbow, OURS), None);
     assert_eq!(
-        unserved_legacy_class(&ingress(Some("alb"), None), &[elbow.clone()], OURS),
+        unserved_legacy_class(&ingress(Some("alb"), None), &elbow, OURS),
         None,
         "the field is not LBC's legacy"
     );
