@@ -152,11 +152,7 @@ fn lbcs_legacy_class_without_an_ingress_class_is_told_apart() {
     assert_eq!(unserved_legacy_class(&legacy, &[class("alb", OURS, false)], OURS), None);
     assert_eq!(resolve_class(&legacy, &[class("alb", OURS, false)], &none, OURS), ours("alb"));
     assert_eq!(unserved_legacy_class(&ingress(None, Some("nginx")), &elbow, OURS), None);
-    assert_eq!(
-        unserved_legacy_class(&ingress(Some("alb"), None), &elbow, OURS),
-        None,
-        "the field is not LBC's legacy"
-    );
+    assert_eq!(unserved_legacy_class(&ingress(Some("alb"), None), &elbow, OURS), None, "the field is not LBC's legacy");
     assert!(
         unserved_legacy_class(&ingress(None, Some(" alb ")), &[], OURS).is_some(),
         "trimmed, as resolve_class does"
