@@ -21,6 +21,12 @@ pub struct BuildArgs {
     #[arg(long, env = "ELBOW_DEFAULT_LOAD_BALANCER", default_value_t = true, action = ArgAction::Set)]
     pub default_load_balancer: bool,
 
+    /// Also serve class-less Services marked for the AWS Load Balancer Controller
+    /// (aws-load-balancer-type external or nlb-ip), which are otherwise left to it: for after it
+    /// is uninstalled.
+    #[arg(long, env = "ELBOW_TAKE_OVER_LBC_SERVICES", default_value_t = false, action = ArgAction::Set)]
+    pub take_over_lbc_services: bool,
+
     /// The scheme of load balancers whose Service or Ingress does not choose one (internal, as the
     /// AWS Load Balancer Controller's default).
     #[arg(long, env = "ELBOW_DEFAULT_SCHEME", default_value = "internal", value_parser = parse_scheme)]
@@ -37,6 +43,7 @@ impl BuildArgs {
             cluster_name: self.cluster_name.clone(),
             load_balancer_class: self.load_balancer_class.clone(),
             default_load_balancer: self.default_load_balancer,
+            take_over_lbc_services: self.take_over_lbc_services,
             default_scheme: self.default_scheme,
             default_tags: self.default_tags.iter().cloned().collect(),
         }

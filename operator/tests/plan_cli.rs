@@ -225,3 +225,27 @@ fn ingresses_of_our_class_are_planned_as_one_alb_per_group() {
     // group.order -10 puts the search Ingress's rule first.
     assert_eq!(rules[0]["conditions"][1], serde_json::json!({ "field": "path-pattern", "values": ["/search"] }));
 }
+
+#[test]
+fn lbcs_legacy_class_and_refused_annotations_are_reported() {
+    let dir = std::env::temp_dir().join(format!("elbow-plan-legacy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = dir.join("legacy.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: old\n  namespace: shop\n  annotations:\n    kubernetes.io/ingress.class: alb\nspec:\n  rules:\n  - http:\n      paths:\n      - { path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: typo\n  namespace: shop\n  uid: 0b6c1f7e-1d2a-4c59-9a0e-5d3b7f1e2a44\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-shceme: internal\nspec:\n  type: LoadBalancer\n  ports:\n  - { port: 80, nodePort: 31998 }\n",
+    )
+    .unwrap();
+    let output = plan(&[docs().join("examples/services.yaml"), manifest], &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!output.status.success(), "the typo is a user error");
+    let notes = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        notes.contains("warning: skipping Ingress shop/old: the Ingress asks for class alb with the legacy annotation"),
+        "{notes}"
+    );
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(plan["errors"][0]["object"], "Service shop/typo");
+    let error = plan["errors"][0]["error"].as_str().expect("message");
+    assert!(error.ends_with("did you mean service.beta.kubernetes.io/aws-load-balancer-scheme?"), "{error}");
+}

@@ -14,6 +14,10 @@ pub struct BuildConfig {
     pub load_balancer_class: String,
     /// Whether Services without a class are ours (Elbow as the cluster's default implementation).
     pub default_load_balancer: bool,
+    /// Whether class-less Services carrying the AWS Load Balancer Controller's own markers are
+    /// ours too. Off by default: next to that controller they are its Services (see
+    /// [`crate::service::carries_lbc_marker`]); turn it on once it is uninstalled.
+    pub take_over_lbc_services: bool,
     /// The scheme when neither annotation (nor IngressClassParams) sets one: `internal` unless
     /// configured otherwise, as the AWS Load Balancer Controller's `--default-load-balancer-scheme`,
     /// so a migrated manifest that sets none stays private.
@@ -29,6 +33,7 @@ impl BuildConfig {
             cluster_name: cluster_name.into(),
             load_balancer_class: DEFAULT_LOAD_BALANCER_CLASS.to_string(),
             default_load_balancer: true,
+            take_over_lbc_services: false,
             default_scheme: Scheme::Internal,
             default_tags: Tags::new(),
         }

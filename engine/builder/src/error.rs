@@ -59,6 +59,10 @@ pub enum BuildError {
     /// The Ingress's class cannot be used as it is; the message says what to fix.
     #[error("{0}")]
     IngressClass(String),
+    #[error(
+        "the Ingress asks for class {class} with the legacy annotation kubernetes.io/ingress.class, the AWS Load Balancer Controller's class, and no IngressClass {class} exists; Elbow serves Ingresses of an IngressClass whose controller is {controller}: set spec.ingressClassName to such a class and remove the annotation (it wins over the field), or create IngressClass {class} with controller {controller}"
+    )]
+    UnservedLegacyClass { class: String, controller: String },
     #[error("Service {service}: {source}")]
     InService { service: String, source: Box<BuildError> },
     #[error("Ingress {ingress}: {source}")]

@@ -6,7 +6,9 @@ use std::io::Write;
 
 use elbow_builder::BuildConfig;
 use elbow_builder::crd::IngressClassParamsSpec;
-use elbow_builder::ingress::{DEFAULT_CONTROLLER, GroupId, IngressGroupInput, Standing, build_ingress_stack, standing};
+use elbow_builder::ingress::{
+    DEFAULT_CONTROLLER, GroupId, IngressGroupInput, Standing, build_ingress_stack, standing, unserved_legacy_class,
+};
 use elbow_model::CloudInventory;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -32,9 +34,12 @@ pub fn plan(
             Standing::Outside if ingress.metadata.deletion_timestamp.is_some() => {
                 writeln!(notes, "note: skipping {name}: it is being deleted")?;
             }
-            Standing::Outside => {
-                writeln!(notes, "note: skipping {name}: its class is not served by Elbow ({DEFAULT_CONTROLLER})")?;
-            }
+            Standing::Outside => match unserved_legacy_class(ingress, &objects.ingress_classes, DEFAULT_CONTROLLER) {
+                Some(warning) => writeln!(notes, "warning: skipping {name}: {warning}")?,
+                None => {
+                    writeln!(notes, "note: skipping {name}: its class is not served by Elbow ({DEFAULT_CONTROLLER})")?
+                }
+            },
             Standing::Invalid(error) => report.errors.push(PlanError { object: name, error: error.to_string() }),
             Standing::Member { group, params } => {
                 groups.entry(group).or_insert_with(|| (Vec::new(), params)).0.push(ingress)

@@ -387,13 +387,13 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "actions.<name>",
         Reader::Rules,
         "(none)",
-        "JSON action for paths whose backend is Service `<name>` with port name `use-annotation`: `forward` (`forwardConfig.targetGroups` of `serviceName`/`servicePort`/`weight`), `redirect` (`redirectConfig`) or `fixed-response` (`fixedResponseConfig`).",
+        "JSON action for paths whose backend is Service `<name>` with port name `use-annotation`: `forward` (`forwardConfig.targetGroups` of `serviceName`/`servicePort`/`weight`), `redirect` (`redirectConfig`) or `fixed-response` (`fixedResponseConfig`). Keys match in any case (`Type`, `ForwardConfig`, `ServiceName`, ...), as in LBC; target groups by ARN or name are refused.",
     ),
     ingress(
         "conditions.<name>",
         Reader::Rules,
         "(none)",
-        "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`.",
+        "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`. Keys match in any case (`Field`, `HostHeaderConfig`, `Values`, ...), as in LBC; `regexValues` are refused.",
     ),
     backend(
         "target-type",

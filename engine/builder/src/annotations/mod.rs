@@ -65,6 +65,23 @@ impl<'a> Annotations<'a> {
             .map_err(|error| self.invalid(suffix, value, &format!("{expected} ({error})")))
     }
 
+    /// A JSON value read as LBC reads it, with Go's `encoding/json`: an object key names the field
+    /// it equals, else the one of `fields` it equals ignoring ASCII case (`Type`, `ForwardConfig`,
+    /// `ServiceName` are LBC's documented spellings as much as `type`...). Keys that match no field
+    /// are ignored, there as here.
+    pub fn go_json<T: serde::de::DeserializeOwned>(
+        &self,
+        suffix: &str,
+        expected: &str,
+        fields: &[&str],
+    ) -> Result<Option<T>, BuildError> {
+        let Some(value) = self.get(suffix) else { return Ok(None) };
+        let invalid = |error: serde_json::Error| self.invalid(suffix, value, &format!("{expected} ({error})"));
+        let mut parsed: serde_json::Value = serde_json::from_str(value).map_err(invalid)?;
+        fold_keys(&mut parsed, fields);
+        serde_json::from_value(parsed).map(Some).map_err(invalid)
+    }
+
     /// The trimmed value, `None` when absent or empty.
     pub fn get(&self, suffix: &str) -> Option<&'a str> {
         self.values.get(&self.name(suffix)).map(|v| v.trim()).filter(|v| !v.is_empty())
@@ -128,6 +145,33 @@ impl<'a> Annotations<'a> {
             }
             Some(pairs)
         })
+    }
+}
+
+/// Renames every object key (at any depth) that equals one of `fields` ignoring ASCII case to that
+/// field. Where an object has both an exact key and a differently cased one, the exact one wins
+/// (Go keeps the last in the document; a map here has no document order to go by).
+fn fold_keys(value: &mut serde_json::Value, fields: &[&str]) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let entries = std::mem::take(map);
+            let mut folded = Vec::new();
+            for (key, mut item) in entries {
+                fold_keys(&mut item, fields);
+                let exact = fields.contains(&key.as_str());
+                match fields.iter().find(|field| !exact && field.eq_ignore_ascii_case(&key)) {
+                    Some(field) => folded.push((field.to_string(), item)),
+                    None => {
+                        map.insert(key, item);
+                    }
+                }
+            }
+            for (key, item) in folded {
+                map.entry(key).or_insert(item);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| fold_keys(item, fields)),
+        _ => {}
     }
 }
 

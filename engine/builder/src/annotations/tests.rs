@@ -61,3 +61,30 @@ fn typed_readers_accept_good_values_and_name_the_annotation_on_bad_ones() {
     assert!(read.pairs("aws-load-balancer-attributes", false).is_err());
     assert_eq!(read.bool("aws-load-balancer-scheme"), Ok(None), "absent");
 }
+
+#[test]
+fn go_json_matches_keys_ignoring_case_and_prefers_the_exact_one() {
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Shape {
+        status_code: Option<String>,
+        target_groups: Option<Vec<BTreeMap<String, String>>>,
+    }
+    let values: BTreeMap<String, String> = [
+        ("alb.ingress.kubernetes.io/actions.a", r#"{"StatusCode":"200","TARGETGROUPS":[{"ServiceName":"web"}]}"#),
+        ("alb.ingress.kubernetes.io/actions.b", r#"{"StatusCode":"500","statusCode":"200","Other":1}"#),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let read = Annotations::ingress(&values);
+    let fields = ["statusCode", "targetGroups", "serviceName"];
+    let a: Shape = read.go_json("actions.a", "a shape", &fields).expect("valid").expect("present");
+    assert_eq!(a.status_code.as_deref(), Some("200"));
+    let tuple = &a.target_groups.expect("folded")[0];
+    assert_eq!(tuple.get("serviceName").map(String::as_str), Some("web"), "nested keys are folded too");
+    let b: Shape = read.go_json("actions.b", "a shape", &fields).expect("valid").expect("present");
+    assert_eq!(b.status_code.as_deref(), Some("200"), "the exact key wins; unknown keys are ignored");
+    let plain: Option<Shape> = read.json("actions.a", "a shape").expect("valid JSON");
+    assert_eq!(plain.and_then(|s| s.status_code), None, "plain json is case-sensitive");
+}

@@ -1,7 +1,8 @@
 //! What a rule or listener does with a request: forward to a backend's target group, or what the
 //! `actions.<name>` annotation says for a backend whose port name is `use-annotation` (forward,
 //! weighted over several Services; redirect; fixed response). The AWS Load Balancer Controller's
-//! JSON shapes are accepted as they are. A backend Service that does not exist yet, or an
+//! JSON shapes are accepted as they are, keys in any case (`Type`, `ForwardConfig`, ...), as LBC
+//! decodes them with Go's case-insensitive `encoding/json`. A backend Service that does not exist yet, or an
 //! `actions.<name>` that is missing, answers 503 rather than failing the group, as there.
 
 use std::collections::BTreeSet;
@@ -38,7 +39,7 @@ pub fn referenced_service_names(ingress: &Ingress) -> BTreeSet<String> {
             continue;
         }
         let suffix = format!("actions.{}", service.name);
-        if let Ok(Some(action)) = annotations.json::<AnnotatedAction>(&suffix, ACTION_SHAPE) {
+        if let Ok(Some(action)) = annotations.go_json::<AnnotatedAction>(&suffix, ACTION_SHAPE, ACTION_FIELDS) {
             let tuples = action.forward_config.map(|config| config.target_groups).unwrap_or_default();
             names.extend(tuples.into_iter().filter_map(|tuple| tuple.service_name));
         }
@@ -131,6 +132,7 @@ struct AnnotatedAction {
     kind: String,
     #[serde(rename = "targetGroupARN")]
     target_group_arn: Option<String>,
+    target_group_name: Option<String>,
     forward_config: Option<ForwardConfig>,
     redirect_config: Option<RedirectConfig>,
     fixed_response_config: Option<FixedResponseConfig>,
@@ -149,6 +151,7 @@ struct ForwardConfig {
 struct TargetGroupTuple {
     #[serde(rename = "targetGroupARN")]
     target_group_arn: Option<String>,
+    target_group_name: Option<String>,
     service_name: Option<String>,
     /// A number, or a port name; LBC also takes a number written as a string.
     service_port: Option<serde_json::Value>,
@@ -181,6 +184,32 @@ struct FixedResponseConfig {
 
 const ACTION_SHAPE: &str = "a JSON action of type forward, redirect or fixed-response";
 
+/// The fields of LBC's action, as its Go types name them; keys match them ignoring case, as Go's
+/// `encoding/json` matches them for LBC.
+const ACTION_FIELDS: &[&str] = &[
+    "type",
+    "targetGroupARN",
+    "targetGroupName",
+    "forwardConfig",
+    "redirectConfig",
+    "fixedResponseConfig",
+    "targetGroups",
+    "targetGroupStickinessConfig",
+    "serviceName",
+    "servicePort",
+    "weight",
+    "enabled",
+    "durationSeconds",
+    "host",
+    "path",
+    "port",
+    "protocol",
+    "query",
+    "statusCode",
+    "contentType",
+    "messageBody",
+];
+
 fn annotated_action(
     member: &Member<'_>,
     service: &str,
@@ -188,14 +217,14 @@ fn annotated_action(
 ) -> Result<Action<ResourceId>, BuildError> {
     let a = member.annotations();
     let suffix = format!("actions.{service}");
-    let Some(action) = a.json::<AnnotatedAction>(&suffix, ACTION_SHAPE)? else {
+    let Some(action) = a.go_json::<AnnotatedAction>(&suffix, ACTION_SHAPE, ACTION_FIELDS)? else {
         return Ok(service_unavailable("Backend action does not exist"));
     };
     let raw = a.get(&suffix).unwrap_or_default();
     let invalid = |why: &str| a.invalid(&suffix, raw, &format!("{ACTION_SHAPE}; {why}"));
     match action.kind.as_str() {
         "forward" => {
-            if action.target_group_arn.is_some() {
+            if action.target_group_arn.is_some() || action.target_group_name.is_some() {
                 return Err(unsupported_arn(&a.name(&suffix)));
             }
             let config = action.forward_config.ok_or_else(|| invalid("forward needs forwardConfig"))?;
@@ -251,7 +280,7 @@ fn forward_many(
     let several = tuples.len() > 1;
     let mut weighted = Vec::with_capacity(tuples.len());
     for tuple in tuples {
-        if tuple.target_group_arn.is_some() {
+        if tuple.target_group_arn.is_some() || tuple.target_group_name.is_some() {
             return Err(unsupported_arn(annotation));
         }
         let service = tuple.service_name.ok_or_else(|| invalid("every target group needs serviceName"))?;
@@ -285,9 +314,9 @@ fn forward_many(
 
 fn unsupported_arn(annotation: &str) -> BuildError {
     BuildError::NotSupported {
-        feature: "forwarding to a target group by ARN".into(),
+        feature: "forwarding to a target group by ARN or name".into(),
         annotation: annotation.to_string(),
-        value: "targetGroupARN".into(),
+        value: "targetGroupARN / targetGroupName".into(),
     }
 }
 

@@ -791,7 +791,7 @@ fn actions_annotations_forward_weighted_redirect_and_respond() {
         .contains("weight must be set"));
     assert!(
         bad(r#"{"type":"forward","targetGroupARN":"arn:tg"}"#)
-            .contains("forwarding to a target group by ARN is not supported yet")
+            .contains("forwarding to a target group by ARN or name is not supported yet")
     );
     assert!(bad(r#"{"type":"forward","forwardConfig":{"targetGroups":[{"serviceName":"web","servicePort":80}],"targetGroupStickinessConfig":{"enabled":true}}}"#)
         .contains("target group stickiness is not supported yet"));
@@ -911,3 +911,6 @@ mod annotation_tests;
 
 #[path = "tag_tests.rs"]
 mod tag_tests;
+
+#[path = "json_case_tests.rs"]
+mod json_case_tests;

@@ -4,16 +4,22 @@
 //! name Elbow's controller; its `spec.parameters` may point at an IngressClassParams object.
 //!
 //! An Ingress of a class Elbow cannot see (missing, or another controller's) is simply not ours:
-//! another controller may serve it, so Elbow must not so much as warn about it.
+//! another controller may serve it, so Elbow must not so much as warn about it. The one exception
+//! is told apart by [`unserved_legacy_class`]: `kubernetes.io/ingress.class: alb` with no
+//! IngressClass `alb`, LBC's legacy spelling, which LBC served without any IngressClass and which a
+//! migrated manifest still carries; Elbow does not serve it either, but says why.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 
 use crate::crd::IngressClassParamsSpec;
+use crate::error::BuildError;
 
 /// The legacy way to pick a class, still honoured: it names an IngressClass.
 pub const LEGACY_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+/// The class LBC serves through the legacy annotation, with or without an IngressClass of that name.
+pub const LBC_LEGACY_CLASS: &str = "alb";
 /// Marks the IngressClass that class-less Ingresses belong to.
 pub const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 /// What `IngressClass.spec.parameters` must name for Elbow to read it.
@@ -69,6 +75,22 @@ pub fn resolve_class(
         Ok(params) => ClassResolution::Ours { class_name, params },
         Err(message) => ClassResolution::Invalid(message),
     }
+}
+
+/// The distinct outcome of a [`ClassResolution::NotOurs`] that deserves a Warning: the Ingress
+/// says `kubernetes.io/ingress.class: alb`, LBC's legacy class, and no IngressClass `alb` exists,
+/// so no IngressClass of any controller claims it. The error says how to hand it to Elbow.
+///
+/// The controller calls this when [`resolve_class`] answers `NotOurs`, and reports `Some` as a
+/// Warning event on the Ingress (reason `FailedBuildModel`, as for other user errors), touching
+/// nothing else: the Ingress stays outside every group, no finalizer is added. A cluster still
+/// running LBC serves such Ingresses; a controller that must stay silent then can skip the call.
+pub fn unserved_legacy_class(ingress: &Ingress, classes: &[IngressClass], controller: &str) -> Option<BuildError> {
+    let annotated = ingress.metadata.annotations.as_ref()?.get(LEGACY_CLASS_ANNOTATION)?.trim();
+    if annotated != LBC_LEGACY_CLASS || classes.iter().any(|c| c.metadata.name.as_deref() == Some(annotated)) {
+        return None;
+    }
+    Some(BuildError::UnservedLegacyClass { class: annotated.to_string(), controller: controller.to_string() })
 }
 
 /// The class a class-less Ingress belongs to. Several defaults are an error only when one of them

@@ -129,3 +129,32 @@ fn parameters_come_from_the_named_ingress_class_params() {
     let foreign = with_params(class("nginx", "k8s.io/ingress-nginx", false), "k8s.example", "Config", "x", None);
     assert_eq!(resolve_class(&ingress(Some("nginx"), None), &[foreign], &params, OURS), ClassResolution::NotOurs);
 }
+
+/// LBC served `kubernetes.io/ingress.class: alb` without any IngressClass; Elbow does not, but a
+/// migrated Ingress must learn why instead of silently getting no load balancer.
+#[test]
+fn lbcs_legacy_class_without_an_ingress_class_is_told_apart() {
+    let legacy = ingress(None, Some("alb"));
+    let elbow = [class("elbow", OURS, true)];
+    let none = BTreeMap::new();
+    assert_eq!(resolve_class(&legacy, &elbow, &none, OURS), ClassResolution::NotOurs);
+    let warning = unserved_legacy_class(&legacy, &elbow, OURS).expect("told apart");
+    assert_eq!(warning, BuildError::UnservedLegacyClass { class: "alb".into(), controller: OURS.into() });
+    let message = warning.to_string();
+    assert!(
+        message.contains("kubernetes.io/ingress.class") && message.contains("no IngressClass alb exists"),
+        "{message}"
+    );
+    assert!(message.contains("set spec.ingressClassName") && message.contains("controller elbow.dev/alb"), "{message}");
+
+    // An IngressClass alb decides, whoever's it is; other values are other controllers' business.
+    assert_eq!(unserved_legacy_class(&legacy, &[class("alb", "ingress.k8s.aws/alb", false)], OURS), None);
+    assert_eq!(unserved_legacy_class(&legacy, &[class("alb", OURS, false)], OURS), None);
+    assert_eq!(resolve_class(&legacy, &[class("alb", OURS, false)], &none, OURS), ours("alb"));
+    assert_eq!(unserved_legacy_class(&ingress(None, Some("nginx")), &elbow, OURS), None);
+    assert_eq!(unserved_legacy_class(&ingress(Some("alb"), None), &elbow, OURS), None, "the field is not LBC's legacy");
+    assert!(
+        unserved_legacy_class(&ingress(None, Some(" alb ")), &[], OURS).is_some(),
+        "trimmed, as resolve_class does"
+    );
+}

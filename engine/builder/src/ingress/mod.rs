@@ -25,7 +25,8 @@ use k8s_openapi::api::networking::v1::Ingress;
 
 pub use actions::{USE_ANNOTATION, referenced_service_names};
 pub use class::{
-    ClassResolution, DEFAULT_CLASS_ANNOTATION, LEGACY_CLASS_ANNOTATION, PARAMS_API_GROUP, PARAMS_KIND, resolve_class,
+    ClassResolution, DEFAULT_CLASS_ANNOTATION, LBC_LEGACY_CLASS, LEGACY_CLASS_ANNOTATION, PARAMS_API_GROUP,
+    PARAMS_KIND, resolve_class, unserved_legacy_class,
 };
 pub use group::{
     GROUP_FINALIZER_PREFIX, GroupId, IMPLICIT_GROUP_FINALIZER, group_finalizer, group_of, group_order, group_stack_id,

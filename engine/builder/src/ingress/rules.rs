@@ -147,7 +147,7 @@ struct AnnotatedCondition {
     host_header_config: Option<Values>,
     path_pattern_config: Option<Values>,
     http_request_method_config: Option<Values>,
-    #[serde(rename = "sourceIPConfig", alias = "sourceIpConfig")]
+    #[serde(rename = "sourceIPConfig")]
     source_ip_config: Option<Values>,
     http_header_config: Option<HttpHeaderConfig>,
     query_string_config: Option<QueryStringConfig>,
@@ -157,6 +157,8 @@ struct AnnotatedCondition {
 struct Values {
     #[serde(default)]
     values: Vec<String>,
+    #[serde(default, rename = "regexValues")]
+    regex_values: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,6 +167,8 @@ struct HttpHeaderConfig {
     http_header_name: String,
     #[serde(default)]
     values: Vec<String>,
+    #[serde(default)]
+    regex_values: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,17 +183,48 @@ struct QueryStringValue {
     value: String,
 }
 
+/// The fields of LBC's condition, as its Go types name them; keys match them ignoring case, as
+/// Go's `encoding/json` matches them for LBC.
+const CONDITION_FIELDS: &[&str] = &[
+    "field",
+    "hostHeaderConfig",
+    "httpHeaderConfig",
+    "httpRequestMethodConfig",
+    "pathPatternConfig",
+    "queryStringConfig",
+    "sourceIPConfig",
+    "values",
+    "regexValues",
+    "httpHeaderName",
+    "key",
+    "value",
+];
+
 const CONDITIONS_SHAPE: &str =
     "a JSON list of conditions (host-header, path-pattern, http-header, http-request-method, query-string, source-ip)";
 
 fn annotated_conditions(member: &Member<'_>, service: &str) -> Result<Vec<RuleCondition>, BuildError> {
     let a = member.annotations();
     let suffix = format!("conditions.{service}");
-    let Some(items) = a.json::<Vec<AnnotatedCondition>>(&suffix, CONDITIONS_SHAPE)? else { return Ok(Vec::new()) };
+    let Some(items) = a.go_json::<Vec<AnnotatedCondition>>(&suffix, CONDITIONS_SHAPE, CONDITION_FIELDS)? else {
+        return Ok(Vec::new());
+    };
     let raw = a.get(&suffix).unwrap_or_default();
     let invalid = |why: String| a.invalid(&suffix, raw, &format!("{CONDITIONS_SHAPE}; {why}"));
+    // LBC's regexValues need ELBv2's regular-expression conditions, which Elbow does not make;
+    // dropping them would match more than the user asked for.
+    let no_regex = |regex: &[String]| match regex.is_empty() {
+        true => Ok(()),
+        false => Err(BuildError::NotSupported {
+            feature: "regular-expression conditions".into(),
+            annotation: a.name(&suffix),
+            value: "regexValues".into(),
+        }),
+    };
     let values = |config: Option<Values>, name: &str| {
-        let values = config.map(|c| c.values).unwrap_or_default();
+        let config = config.unwrap_or(Values { values: Vec::new(), regex_values: Vec::new() });
+        no_regex(&config.regex_values)?;
+        let values = config.values;
         if values.is_empty() {
             return Err(invalid(format!("{name} needs {name}Config.values")));
         }
@@ -213,6 +248,7 @@ fn annotated_conditions(member: &Member<'_>, service: &str) -> Result<Vec<RuleCo
             "http-header" => {
                 let config =
                     item.http_header_config.ok_or_else(|| invalid("http-header needs httpHeaderConfig".into()))?;
+                no_regex(&config.regex_values)?;
                 if config.http_header_name.is_empty() || config.values.is_empty() {
                     return Err(invalid("httpHeaderConfig needs httpHeaderName and values".into()));
                 }

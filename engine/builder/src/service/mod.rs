@@ -36,8 +36,19 @@ pub fn is_ours(service: &Service, config: &BuildConfig) -> bool {
     }
     match spec.load_balancer_class.as_deref() {
         Some(class) => class == config.load_balancer_class,
-        None => config.default_load_balancer,
+        None => config.default_load_balancer && (config.take_over_lbc_services || !carries_lbc_marker(service)),
     }
+}
+
+/// The annotation the AWS Load Balancer Controller (LBC) reads its markers from.
+const LBC_TYPE_ANNOTATION: &str = "service.beta.kubernetes.io/aws-load-balancer-type";
+
+/// Whether a class-less Service says it is LBC's: `aws-load-balancer-type: external` or `nlb-ip`.
+/// LBC serves such Services without a class, and the cloud provider's service controller skips
+/// them for that reason, so Elbow taking them too would give them two load balancers.
+pub fn carries_lbc_marker(service: &Service) -> bool {
+    let Some(annotations) = service.metadata.annotations.as_ref() else { return false };
+    annotations.get(LBC_TYPE_ANNOTATION).is_some_and(|value| matches!(value.trim(), "external" | "nlb-ip"))
 }
 
 /// `namespace/name`: the owner recorded in the `elbow.dev/stack` tag.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use elbow_builder::crd::{IngressClassParams, IngressClassParamsSpec};
-use elbow_builder::ingress::{GroupId, Standing, group_finalizer, joined_groups, standing};
+use elbow_builder::ingress::{GroupId, Standing, group_finalizer, joined_groups, standing, unserved_legacy_class};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 use kube::runtime::reflector::Store;
@@ -31,6 +31,12 @@ impl ClassView {
     /// Where `ingress` stands against this snapshot (see [`standing`]).
     pub fn standing(&self, ingress: &Ingress) -> Standing {
         standing(ingress, &self.classes, &self.params, &self.controller)
+    }
+
+    /// The Warning for an Ingress outside every group that names LBC's legacy class `alb` when
+    /// no IngressClass of that name exists: likely migrated and silently unserved otherwise.
+    pub fn unserved_legacy_class(&self, ingress: &Ingress) -> Option<elbow_builder::BuildError> {
+        unserved_legacy_class(ingress, &self.classes, &self.controller)
     }
 
     /// The group's current members: ours, resolving to `group`, and holding its finalizer.

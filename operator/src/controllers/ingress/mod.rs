@@ -71,7 +71,17 @@ async fn reconcile_inner(ingress: &Ingress, ctx: &IngressContext) -> Result<Acti
     }
 
     match standing {
-        Standing::Outside => Ok(Action::await_change()),
+        Standing::Outside => {
+            if ingress.metadata.deletion_timestamp.is_none()
+                && let Some(warning) = view.unserved_legacy_class(&ingress)
+            {
+                ctx.shared
+                    .events
+                    .publish(&ingress, EventType::Warning, reasons::BUILD_FAILED, &warning.to_string())
+                    .await;
+            }
+            Ok(Action::await_change())
+        }
         Standing::Invalid(source) => {
             ctx.shared.events.publish(&ingress, EventType::Warning, reasons::BUILD_FAILED, &source.to_string()).await;
             Err(Error::Invalid { object: object_name(&ingress), source })

@@ -115,6 +115,25 @@ mod security;
 mod target_groups;
 
 #[test]
+fn class_less_services_marked_for_lbc_are_left_to_it_unless_taken_over() {
+    let config = config();
+    for (key, value) in [
+        ("service.beta.kubernetes.io/aws-load-balancer-type", "external"),
+        ("service.beta.kubernetes.io/aws-load-balancer-type", "nlb-ip"),
+    ] {
+        let marked = service(&[(key, value)]);
+        assert!(!is_ours(&marked, &config), "{key}: {value} is LBC's");
+        let taking_over = BuildConfig { take_over_lbc_services: true, ..config.clone() };
+        assert!(is_ours(&marked, &taking_over), "{key}: {value} is ours once taken over");
+        let mut classed = marked.clone();
+        classed.spec.as_mut().expect("spec").load_balancer_class = Some("elbow.dev/nlb".into());
+        assert!(is_ours(&classed, &config), "Elbow's class wins over the marker");
+    }
+    let plain_nlb = service(&[("service.beta.kubernetes.io/aws-load-balancer-type", "nlb")]);
+    assert!(is_ours(&plain_nlb, &config), "nlb is no LBC marker: the cloud provider's value");
+}
+
+#[test]
 fn selection_by_type_and_class() {
     let mut config = config();
     let mut svc = service(&[]);
