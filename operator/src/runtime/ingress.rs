@@ -20,8 +20,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::UnboundedReceiverStream;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
+use super::watch_health::WatchHealth;
 use crate::context::Context;
 use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
 use crate::controllers::ingress;
@@ -109,16 +110,29 @@ where
 {
     let (store, writer) = reflector::store::<K>();
     let watch = tokio::spawn(async move {
-        let events = watcher(api, watcher::Config::default()).default_backoff().reflect(writer).touched_objects();
+        let events = watcher(api, watcher::Config::default()).default_backoff().reflect(writer);
         futures::pin_mut!(events);
+        let kind = K::kind(&());
+        let mut health = WatchHealth::default();
         while let Some(event) = events.next().await {
             match event {
-                Ok(_) => {
-                    if let Some(changed) = &changed {
+                Ok(event) => {
+                    // Any answer, an empty initial list included, ends a failure streak.
+                    if health.succeeded() {
+                        info!(%kind, "watch works again");
+                    }
+                    let touched = matches!(
+                        event,
+                        watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitApply(_)
+                    );
+                    if touched && let Some(changed) = &changed {
                         let _ = changed.send(());
                     }
                 }
-                Err(error) => warn!(%error, kind = %K::kind(&()), "watch failed; retrying"),
+                Err(error) => match health.failed(&kind, &error) {
+                    Some(line) => warn!(%kind, "{line}"),
+                    None => debug!(%kind, %error, "watch still failing"),
+                },
             }
         }
     });

@@ -30,6 +30,7 @@ use crate::metrics::Metrics;
 mod ingress;
 mod nodes;
 mod services;
+mod watch_health;
 
 /// Objects per list request of the Node and Service watches (kube-runtime's default is 500). A
 /// list page is held whole, as JSON and decoded, before the watch slims its objects: 500 Nodes
