@@ -45,9 +45,15 @@ pub(crate) fn target(t: &Target) -> elb::TargetDescription {
     elb::TargetDescription::builder().id(&t.id).port(i32::from(t.port)).build()
 }
 
+/// A listener's `Certificates` parameter: none at all when empty. Sent as given, so that AWS
+/// judges the count (it takes exactly one default certificate).
 pub(crate) fn certificates(arns: &[String]) -> Option<Vec<elb::Certificate>> {
-    (!arns.is_empty())
-        .then(|| arns.iter().map(|arn| elb::Certificate::builder().certificate_arn(arn).build()).collect())
+    (!arns.is_empty()).then(|| certificate_list(arns))
+}
+
+/// Certificates by ARN, `IsDefault` unset (AWS refuses it on input).
+pub(crate) fn certificate_list(arns: &[String]) -> Vec<elb::Certificate> {
+    arns.iter().map(|arn| elb::Certificate::builder().certificate_arn(arn).build()).collect()
 }
 
 pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {

@@ -165,6 +165,11 @@ impl FakeCloud {
         self.lock().elbv2.rules_of(listener_arn)
     }
 
+    /// A listener's certificate list (DescribeListenerCertificates without the default entry).
+    pub fn certificate_list(&self, listener_arn: &str) -> Vec<String> {
+        self.lock().elbv2.certificate_list(listener_arn).to_vec()
+    }
+
     pub fn targets(&self, target_group_arn: &str) -> Vec<Target> {
         self.lock().elbv2.targets_of(target_group_arn)
     }
@@ -367,6 +372,11 @@ impl Cloud for FakeCloud {
         self.request(api, |s| s.elbv2.describe_rules(api, listener_arn))
     }
 
+    async fn describe_listener_certificates(&self, listener_arn: &str) -> CloudResult<Vec<ListenerCertificate>> {
+        let api = Api::DescribeListenerCertificates;
+        self.paged(api, DEFAULT_PAGE_SIZE, |s| s.elbv2.describe_listener_certificates(api, listener_arn))
+    }
+
     async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>> {
         let api = Api::DescribeTags;
         let batches = self.batched(api, arns, DESCRIBE_TAGS_BATCH, |s, batch| Ok(s.elbv2.tags_of(batch)))?;
@@ -453,6 +463,16 @@ impl Cloud for FakeCloud {
     async fn delete_listener(&self, arn: &str) -> CloudResult<()> {
         let api = Api::DeleteListener;
         self.request(api, |s| s.elbv2.delete_listener(api, arn))
+    }
+
+    async fn add_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()> {
+        let api = Api::AddListenerCertificates;
+        self.request(api, |s| s.elbv2.add_listener_certificates(api, listener_arn, certificates))
+    }
+
+    async fn remove_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()> {
+        let api = Api::RemoveListenerCertificates;
+        self.request(api, |s| s.elbv2.remove_listener_certificates(api, listener_arn, certificates))
     }
 
     async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule> {
