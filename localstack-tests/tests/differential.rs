@@ -18,7 +18,7 @@ use elbow_cloud::*;
 use elbow_deploy::{DeploySettings, Deployer};
 use elbow_fake::FakeCloud;
 use elbow_localstack_tests::snapshot::{Snapshot, snapshot};
-use elbow_localstack_tests::{Network, cloud, endpoint, unique};
+use elbow_localstack_tests::{Network, cloud, endpoint, sdk_config, unique};
 use elbow_model::tags::ownership_tags;
 use elbow_model::*;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Service, ServicePort, ServiceSpec};
@@ -402,4 +402,48 @@ async fn both_refuse_several_certificates_where_aws_takes_one_or_moto_is_known_t
         // moto 5 adds both.
         Ok(()) => assert!(emulated, "AWS must refuse two certificates in AddListenerCertificates"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_with_prefix_lists_and_no_source_ranges_admits_only_the_prefix_lists_on_both() {
+    let twins = Twins::new("diff-pl").await;
+    // A managed prefix list at the endpoint, and the same one in the fake.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let created = ec2
+        .create_managed_prefix_list()
+        .prefix_list_name(unique("office"))
+        .address_family("IPv4")
+        .max_entries(5)
+        .entries(aws_sdk_ec2::types::AddPrefixListEntry::builder().cidr("203.0.113.0/24").build())
+        .send()
+        .await
+        .expect("a managed prefix list");
+    let prefix_list = created.prefix_list().and_then(|p| p.prefix_list_id()).expect("its id").to_string();
+    twins.fake.seed_prefix_list(&prefix_list, 5);
+
+    let name = unique("web");
+    let service = twins.service_stack_with(&name, &[("security-group-prefix-lists", &prefix_list)], &[]);
+    twins.deploy(&service).await;
+    let state = twins.same_state("a Service with a prefix list and no source ranges").await;
+    let frontend = state
+        .security_groups
+        .values()
+        .find(|g| g.tags.get("elbow.dev/resource").map(String::as_str) == Some("SecurityGroup/frontend"))
+        .expect("the frontend group");
+    let sources: Vec<(&str, u16)> = frontend.ingress.iter().map(|r| (r.source.as_str(), r.from_port)).collect();
+    assert_eq!(sources, [(prefix_list.as_str(), 80), (prefix_list.as_str(), 8080)], "nothing but the prefix list");
+
+    // Adding a source range keeps the prefix list and admits the range next to it.
+    let both = twins.service_stack_with(&name, &[("security-group-prefix-lists", &prefix_list)], &["10.0.0.0/8"]);
+    twins.deploy(&both).await;
+    let state = twins.same_state("adding a source range").await;
+    let frontend = state
+        .security_groups
+        .values()
+        .find(|g| g.tags.get("elbow.dev/resource").map(String::as_str) == Some("SecurityGroup/frontend"))
+        .expect("the frontend group");
+    assert_eq!(frontend.ingress.len(), 4, "{:?}", frontend.ingress);
+
+    twins.deploy(&Stack::empty(service.id.clone())).await;
+    assert!(twins.same_state("deleting the Service").await.is_empty());
 }

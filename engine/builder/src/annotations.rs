@@ -225,6 +225,12 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "Comma-separated CIDRs admitted by the frontend group; `spec.loadBalancerSourceRanges` wins when set.",
     ),
     a(
+        "security-group-prefix-lists",
+        Reader::SecurityGroups,
+        "(none)",
+        "Comma-separated managed prefix list ids (`pl-...`) the frontend group admits on every listener port, next to the source ranges; with prefix lists and no source ranges, only the prefix lists are admitted.",
+    ),
+    a(
         "target-node-labels",
         Reader::Targets,
         "(all nodes)",
@@ -294,6 +300,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         Reader::SecurityGroups,
         "0.0.0.0/0 (and ::/0 for dualstack)",
         "Comma-separated CIDRs the frontend group admits on the Ingress's listen ports. The IngressClassParams `inboundCIDRs` win.",
+    ),
+    a(
+        "security-group-prefix-lists",
+        Reader::SecurityGroups,
+        "(none)",
+        "Comma-separated managed prefix list ids (`pl-...`) the frontend group admits on the Ingress's listen ports, next to `inbound-cidrs`; members sharing a port must agree. With prefix lists and no CIDRs, only the prefix lists are admitted.",
     ),
     a(
         "tags",

@@ -14,7 +14,7 @@ use crate::config::BuildConfig;
 use crate::error::BuildError;
 use crate::names::{frontend_group_name, is_valid_elb_name, load_balancer_name, target_group_name};
 use crate::nodes::{target_nodes, targets};
-use crate::security::{client_rules, is_cidr, node_rules};
+use crate::security::{client_rules, is_cidr, node_rules, parse_prefix_lists, prefix_list_rules};
 use crate::subnets;
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
@@ -194,6 +194,8 @@ struct Settings {
     security_groups: Option<Vec<String>>,
     manage_backend_rules: bool,
     source_ranges: Option<Vec<String>>,
+    /// `security-group-prefix-lists`: managed prefix lists the frontend group admits.
+    prefix_lists: Option<Vec<String>>,
     node_labels: Option<BTreeMap<String, String>>,
 }
 
@@ -280,6 +282,11 @@ impl Settings {
                     let cidrs = split_list(v);
                     cidrs.iter().all(|c| is_cidr(c)).then_some(cidrs)
                 },
+            )?,
+            prefix_lists: a.parse(
+                "security-group-prefix-lists",
+                "comma-separated managed prefix list ids like pl-0123456789abcdef0",
+                parse_prefix_lists,
             )?,
             node_labels: a.pairs("target-node-labels", true)?,
         })
@@ -467,9 +474,13 @@ fn frontend_group(
     tags_for: &dyn Fn(&ResourceId) -> Tags,
 ) -> Result<SecurityGroupSpec, BuildError> {
     let from_spec = spec.load_balancer_source_ranges.clone().filter(|r| !r.is_empty());
+    let prefix_lists = settings.prefix_lists.clone().unwrap_or_default();
+    // Prefix lists without source ranges admit only the prefix lists, as the AWS Load Balancer
+    // Controller has it; the world is let in only when neither is given.
     let cidrs = match (from_spec, &settings.source_ranges) {
         (Some(ranges), _) => ranges,
         (None, Some(ranges)) => ranges.clone(),
+        (None, None) if !prefix_lists.is_empty() => Vec::new(),
         (None, None) if settings.ip_address_type == IpAddressType::Dualstack => vec!["0.0.0.0/0".into(), "::/0".into()],
         (None, None) => vec!["0.0.0.0/0".into()],
     };
@@ -478,6 +489,7 @@ fn frontend_group(
         return Err(BuildError::InvalidSourceRange(bad.clone()));
     }
     let mut ingress: Vec<IngressRule> = ports.iter().flat_map(|p| client_rules(p.port, p.protocol, &cidrs)).collect();
+    ingress.extend(ports.iter().flat_map(|p| prefix_list_rules(p.port, p.protocol, &prefix_lists)));
     ingress.sort();
     ingress.dedup();
     let resource_id = ResourceId::new("SecurityGroup/frontend");

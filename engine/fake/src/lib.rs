@@ -115,6 +115,12 @@ impl FakeCloud {
         self.lock().ec2.remove_instance(instance_id);
     }
 
+    /// A managed prefix list (`pl-...`) rules may name; `max_entries` is what a rule naming it
+    /// counts as against a group's rule limit.
+    pub fn seed_prefix_list(&self, id: &str, max_entries: usize) {
+        self.lock().ec2.seed_prefix_list(id, max_entries);
+    }
+
     pub fn seed_security_group(&self, group: SecurityGroup) {
         self.lock().ec2.seed_group(group);
     }
