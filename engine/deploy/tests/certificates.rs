@@ -3,6 +3,8 @@
 //! more as AWS does); the rest are its certificate list, changed one certificate per
 //! AddListenerCertificates and RemoveListenerCertificates request and only where it differs.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: failing loudly is the point
+
 use elbow_cloud::{Api, Cloud, CloudErrorKind};
 use elbow_fake::{Failure, FakeCloud};
 use elbow_model::{Protocol, Stack};

@@ -1,6 +1,8 @@
 //! Listener certificates: one default certificate per listener, a certificate list changed one
 //! certificate per request, and the refusals AWS answers with.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: failing loudly is the point
+
 use elbow_model::{LoadBalancerType, Protocol};
 
 use super::*;
