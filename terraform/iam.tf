@@ -19,6 +19,7 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:DescribeTargetHealth",
       "elasticloadbalancing:DescribeListeners",
       "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeListenerCertificates",
       "elasticloadbalancing:DescribeTags",
       "ec2:DescribeVpcs",
       "ec2:DescribeSubnets",
@@ -142,13 +143,16 @@ data "aws_iam_policy_document" "elbow" {
 
   # Listeners and rules carry the ownership tags from their create call on, so they are
   # conditioned like load balancers (AWS LBC leaves these unconditioned: its older listeners
-  # were created untagged).
+  # were created untagged). Add/RemoveListenerCertificates change a listener's certificate list
+  # and are authorized against the listener, so they are held to its tag too.
   statement {
     sid    = "ChangeOwnListenersAndRules"
     effect = "Allow"
     actions = [
       "elasticloadbalancing:ModifyListener",
       "elasticloadbalancing:DeleteListener",
+      "elasticloadbalancing:AddListenerCertificates",
+      "elasticloadbalancing:RemoveListenerCertificates",
       "elasticloadbalancing:ModifyRule",
       "elasticloadbalancing:DeleteRule",
     ]

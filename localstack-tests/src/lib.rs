@@ -10,6 +10,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test harness: failing loudly is the point
 
 pub mod owned;
+pub mod snapshot;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

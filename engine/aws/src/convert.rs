@@ -45,9 +45,15 @@ pub(crate) fn target(t: &Target) -> elb::TargetDescription {
     elb::TargetDescription::builder().id(&t.id).port(i32::from(t.port)).build()
 }
 
+/// A listener's `Certificates` parameter: none at all when empty. Sent as given, so that AWS
+/// judges the count (it takes exactly one default certificate).
 pub(crate) fn certificates(arns: &[String]) -> Option<Vec<elb::Certificate>> {
-    (!arns.is_empty())
-        .then(|| arns.iter().map(|arn| elb::Certificate::builder().certificate_arn(arn).build()).collect())
+    (!arns.is_empty()).then(|| certificate_list(arns))
+}
+
+/// Certificates by ARN, `IsDefault` unset (AWS refuses it on input).
+pub(crate) fn certificate_list(arns: &[String]) -> Vec<elb::Certificate> {
+    arns.iter().map(|arn| elb::Certificate::builder().certificate_arn(arn).build()).collect()
 }
 
 pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {
@@ -365,6 +371,9 @@ pub(crate) fn ip_permission(rule: &IngressRule) -> ec2::IpPermission {
         RuleSource::CidrIpv6(cidr) => {
             builder.ipv6_ranges(ec2::Ipv6Range::builder().cidr_ipv6(cidr).set_description(description).build()).build()
         }
+        RuleSource::PrefixList(id) => builder
+            .prefix_list_ids(ec2::PrefixListId::builder().prefix_list_id(id).set_description(description).build())
+            .build(),
         RuleSource::SecurityGroup(group) => {
             let id = match group {
                 SecurityGroupRef::Existing(id) => id.clone(),
@@ -388,6 +397,8 @@ pub(crate) fn security_group_rule(rule: &ec2::SecurityGroupRule) -> Option<Secur
         RuleSource::CidrIpv4(cidr.to_string())
     } else if let Some(cidr) = rule.cidr_ipv6() {
         RuleSource::CidrIpv6(cidr.to_string())
+    } else if let Some(id) = rule.prefix_list_id() {
+        RuleSource::PrefixList(id.to_string())
     } else {
         RuleSource::SecurityGroup(SecurityGroupRef::Existing(rule.referenced_group_info()?.group_id()?.to_string()))
     };

@@ -229,7 +229,20 @@ impl Ec2 {
                 .send()
                 .await
                 .map_err(|e| classify(api, e))?;
-            created.extend(out.security_group_rules().iter().filter_map(security_group_rule));
+            let answered: Vec<SecurityGroupRule> =
+                out.security_group_rules().iter().filter_map(security_group_rule).collect();
+            if answered.len() < batch.len() {
+                // Every rule was created (the request is all or nothing), but the answer names
+                // fewer (moto names only the last of several prefix-list rules): read the group's
+                // rules and take the ones asked for, so that none is taken for missing later.
+                let rules =
+                    self.describe_security_group_rules(SecurityGroupRuleFilter::Group(group_id.to_string())).await?;
+                created.extend(
+                    rules.into_iter().filter(|r| batch.iter().any(|asked| same_permission(&asked.rule, &r.rule))),
+                );
+            } else {
+                created.extend(answered);
+            }
         }
         // Report rules in the order they were asked for, whatever order EC2 answered in.
         created.sort_by_key(|r| {
@@ -277,4 +290,9 @@ impl Ec2 {
             .map_err(|e| classify(api, e))?;
         Ok(())
     }
+}
+
+/// The same permission: what EC2 tells rules apart by (a description is not part of it).
+fn same_permission(a: &elbow_model::IngressRule, b: &elbow_model::IngressRule) -> bool {
+    (&a.ip_protocol, a.from_port, a.to_port, &a.source) == (&b.ip_protocol, b.from_port, b.to_port, &b.source)
 }

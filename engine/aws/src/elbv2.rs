@@ -473,6 +473,60 @@ impl Elbv2 {
         Ok(())
     }
 
+    pub(crate) async fn describe_listener_certificates(
+        &self,
+        listener_arn: &str,
+    ) -> CloudResult<Vec<ListenerCertificate>> {
+        let mut marker = None;
+        let mut found = Vec::new();
+        loop {
+            let api = self.count(Api::DescribeListenerCertificates);
+            let page = self
+                .client
+                .describe_listener_certificates()
+                .listener_arn(listener_arn)
+                .page_size(PAGE_SIZE)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| classify(api, e))?;
+            found.extend(page.certificates().iter().filter_map(|c| {
+                Some(ListenerCertificate {
+                    arn: c.certificate_arn()?.to_string(),
+                    is_default: c.is_default().unwrap_or(false),
+                })
+            }));
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    pub(crate) async fn add_listener_certificates(&self, listener_arn: &str, arns: &[String]) -> CloudResult<()> {
+        let api = self.count(Api::AddListenerCertificates);
+        self.client
+            .add_listener_certificates()
+            .listener_arn(listener_arn)
+            .set_certificates(Some(certificate_list(arns)))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn remove_listener_certificates(&self, listener_arn: &str, arns: &[String]) -> CloudResult<()> {
+        let api = self.count(Api::RemoveListenerCertificates);
+        self.client
+            .remove_listener_certificates()
+            .listener_arn(listener_arn)
+            .set_certificates(Some(certificate_list(arns)))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+
     pub(crate) async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule> {
         let api = self.count(Api::CreateRule);
         let out = self

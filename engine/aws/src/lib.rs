@@ -80,6 +80,9 @@ impl Cloud for SdkCloud {
     async fn describe_rules(&self, listener_arn: &str) -> CloudResult<Vec<Rule>> {
         self.elbv2.describe_rules(listener_arn).await
     }
+    async fn describe_listener_certificates(&self, listener_arn: &str) -> CloudResult<Vec<ListenerCertificate>> {
+        self.elbv2.describe_listener_certificates(listener_arn).await
+    }
     async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>> {
         self.elbv2.describe_tags(arns).await
     }
@@ -127,6 +130,12 @@ impl Cloud for SdkCloud {
     }
     async fn delete_listener(&self, arn: &str) -> CloudResult<()> {
         self.elbv2.delete_listener(arn).await
+    }
+    async fn add_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()> {
+        self.elbv2.add_listener_certificates(listener_arn, certificates).await
+    }
+    async fn remove_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()> {
+        self.elbv2.remove_listener_certificates(listener_arn, certificates).await
     }
     async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule> {
         self.elbv2.create_rule(input).await

@@ -1,6 +1,6 @@
 //! The security-group side of the NodePort data path: the managed frontend group admitting the
-//! clients on the listener ports, and the rules on the nodes' group admitting the shared backend
-//! group on the NodePorts and health-check ports.
+//! clients on the listener ports (CIDR blocks and managed prefix lists), and the rules on the
+//! nodes' group admitting the shared backend group on the NodePorts and health-check ports.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,6 +43,38 @@ pub fn client_rules(port: u16, protocol: Protocol, cidrs: &[String]) -> Vec<Ingr
         }
     }
     rules
+}
+
+/// Rules admitting every managed prefix list on `port` for `protocol`.
+pub fn prefix_list_rules(port: u16, protocol: Protocol, prefix_lists: &[String]) -> Vec<IngressRule> {
+    let mut rules = Vec::new();
+    for ip_protocol in ip_protocols(protocol) {
+        for id in prefix_lists {
+            rules.push(IngressRule {
+                ip_protocol: ip_protocol.to_string(),
+                from_port: port,
+                to_port: port,
+                source: RuleSource::PrefixList(id.clone()),
+                description: None,
+            });
+        }
+    }
+    rules
+}
+
+/// An EC2 managed prefix list id, as EC2 writes them: `pl-` and lower-case hexadecimal digits.
+pub fn is_prefix_list_id(id: &str) -> bool {
+    id.strip_prefix("pl-")
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+/// Comma-separated prefix list ids, as the `security-group-prefix-lists` annotations take them:
+/// sorted, once each; `None` unless every one is a `pl-` id.
+pub fn parse_prefix_lists(value: &str) -> Option<Vec<String>> {
+    let mut ids = crate::annotations::split_list(value);
+    ids.sort();
+    ids.dedup();
+    (!ids.is_empty() && ids.iter().all(|id| is_prefix_list_id(id))).then_some(ids)
 }
 
 /// A rule admitting the shared backend group on one node port.

@@ -52,6 +52,10 @@ actions! {
         => DescribeListeners in "elasticloadbalancing", Elbv2Describe;
     async fn describe_rules(&self, listener_arn: &str) -> CloudResult<Vec<Rule>>
         => DescribeRules in "elasticloadbalancing", Elbv2Describe;
+    /// The default certificate (`is_default`) and the certificate list of an HTTPS or TLS listener
+    /// (paged). As on AWS, a certificate that is the default and also in the list is there twice.
+    async fn describe_listener_certificates(&self, listener_arn: &str) -> CloudResult<Vec<ListenerCertificate>>
+        => DescribeListenerCertificates in "elasticloadbalancing", Elbv2Describe;
     /// Tags of load balancers, target groups, listeners and rules, by ARN; batches of 20 ARNs per
     /// request. ARNs that no longer exist are left out.
     async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>>
@@ -93,6 +97,14 @@ actions! {
         => ModifyListener in "elasticloadbalancing", Elbv2Modify;
     async fn delete_listener(&self, arn: &str) -> CloudResult<()>
         => DeleteListener in "elasticloadbalancing", Elbv2Modify;
+    /// Adds to the listener's certificate list (not its default certificate) in one request. AWS
+    /// takes one certificate per request; one already in the list is not added again.
+    async fn add_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()>
+        => AddListenerCertificates in "elasticloadbalancing", Elbv2Modify;
+    /// Removes from the listener's certificate list in one request (AWS takes one certificate per
+    /// request); the default certificate is changed with `modify_listener` only.
+    async fn remove_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()>
+        => RemoveListenerCertificates in "elasticloadbalancing", Elbv2Modify;
 
     async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule>
         => CreateRule in "elasticloadbalancing", Elbv2Modify;

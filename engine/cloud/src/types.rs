@@ -47,10 +47,27 @@ pub struct Listener {
     pub load_balancer_arn: Arn,
     pub port: u16,
     pub protocol: Protocol,
-    /// Certificate ARNs, default first.
+    /// As DescribeListeners reports them: AWS lists the default certificate only (the rest of
+    /// the listener's certificates are in DescribeListenerCertificates); moto lists the whole
+    /// certificate list, default first. Only the first one is the default certificate.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
     pub default_actions: Vec<Action<Arn>>,
+}
+
+impl Listener {
+    /// The default certificate, whatever else the endpoint lists with it.
+    pub fn default_certificate(&self) -> Option<&str> {
+        self.certificates.first().map(String::as_str)
+    }
+}
+
+/// One entry of DescribeListenerCertificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerCertificate {
+    pub arn: String,
+    /// The listener's default certificate; `false` for the entries of its certificate list.
+    pub is_default: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +134,8 @@ pub struct CreateListener {
     pub load_balancer_arn: Arn,
     pub port: u16,
     pub protocol: Protocol,
+    /// The default certificate: AWS takes exactly one on a TLS or HTTPS listener (and refuses
+    /// more); the others go to the certificate list with AddListenerCertificates.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
     pub default_actions: Vec<Action<Arn>>,
@@ -129,6 +148,7 @@ pub struct ModifyListener {
     pub arn: Arn,
     pub port: u16,
     pub protocol: Protocol,
+    /// The default certificate, as for [`CreateListener`]; the certificate list is left as it is.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
     pub default_actions: Vec<Action<Arn>>,

@@ -38,6 +38,10 @@ pub struct ActualLoadBalancer {
     /// The rules of each listener (by listener ARN) other than its default rule, matched by
     /// priority. Application load balancers only: a network load balancer's listeners have none.
     pub rules: BTreeMap<Arn, Vec<Rule>>,
+    /// The certificate list of each TLS or HTTPS listener (by listener ARN), sorted: the
+    /// certificates it serves besides its default one. DescribeListenerCertificates' entries with
+    /// `IsDefault` false; the default certificate is on the listener.
+    pub certificate_lists: BTreeMap<Arn, Vec<String>>,
     /// Only the keys the desired state sets are read and compared.
     pub attributes: Attributes,
 }

@@ -8,13 +8,15 @@ use elbow_cloud::{
     Arn, Cloud, CloudError, CloudErrorKind, CreateListener, CreateLoadBalancer, CreateRule, CreateTargetGroup,
     ModifyListener, ModifyRule, SecurityGroup, SecurityGroupFilter,
 };
-use elbow_model::{Action, ListenerSpec, Ownership, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec};
+use elbow_model::{
+    Action, ListenerSpec, Ownership, Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec,
+};
 use tracing::debug;
 
 use crate::actual::{ActualLoadBalancer, ActualSecurityGroup, ActualStack, ActualTargetGroup, SatisfiedNodeRule};
 use crate::error::DeployError;
 use crate::node_claims::Claims;
-use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action};
+use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action, default_certificate};
 
 pub(crate) struct Applier<'a> {
     cloud: &'a dyn Cloud,
@@ -201,6 +203,7 @@ impl<'a> Applier<'a> {
                     tags: spec.tags,
                     listeners: Vec::new(),
                     rules: Default::default(),
+                    certificate_lists: Default::default(),
                     attributes: Default::default(),
                 });
             }
@@ -248,6 +251,9 @@ impl<'a> Applier<'a> {
                     })
                     .await?;
                 if let Some(lb) = self.load_balancer(&lb_arn) {
+                    if matches!(listener.protocol, Protocol::Tls | Protocol::Https) {
+                        lb.certificate_lists.insert(listener.arn.clone(), Vec::new());
+                    }
                     lb.listeners.push(listener);
                 }
             }
@@ -272,15 +278,40 @@ impl<'a> Applier<'a> {
                 if let Some(lb) = self.load_balancer(&lb_arn) {
                     lb.listeners.retain(|l| l.arn != arn);
                     lb.rules.remove(&arn);
+                    lb.certificate_lists.remove(&arn);
+                }
+            }
+            Step::AddListenerCertificates { load_balancer, listener_port, certificates } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                let listener_arn = self.listener_arn(&lb_arn, listener_port)?;
+                // One certificate per request, as AWS takes them; each one that lands is recorded
+                // at once, so a failure part-way leaves the copy of the actual state true.
+                for certificate in certificates {
+                    cloud.add_listener_certificates(&listener_arn, std::slice::from_ref(&certificate)).await?;
+                    if let Some(lb) = self.load_balancer(&lb_arn) {
+                        let list = lb.certificate_lists.entry(listener_arn.clone()).or_default();
+                        list.push(certificate);
+                        list.sort();
+                        list.dedup();
+                    }
+                }
+            }
+            Step::RemoveListenerCertificates { load_balancer, arn, certificates } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                for certificate in certificates {
+                    ignore_not_found(
+                        cloud.remove_listener_certificates(&arn, std::slice::from_ref(&certificate)).await,
+                    )?;
+                    if let Some(lb) = self.load_balancer(&lb_arn)
+                        && let Some(list) = lb.certificate_lists.get_mut(&arn)
+                    {
+                        list.retain(|c| c != &certificate);
+                    }
                 }
             }
             Step::CreateRule { load_balancer, listener_port, priority, rule, tags } => {
                 let lb_arn = self.bound(&load_balancer)?;
-                let listener_arn = self
-                    .load_balancer(&lb_arn)
-                    .and_then(|lb| lb.listeners.iter().find(|l| l.port == listener_port))
-                    .map(|l| l.arn.clone())
-                    .ok_or_else(|| StepError::Deploy(DeployError::Unbound(format!("listener {listener_port}"))))?;
+                let listener_arn = self.listener_arn(&lb_arn, listener_port)?;
                 let actions = self.bind_actions(&rule.actions, || format!("a target group of rule {priority}"))?;
                 let created = cloud
                     .create_rule(CreateRule {
@@ -409,6 +440,16 @@ impl<'a> Applier<'a> {
             .ok_or_else(|| StepError::Deploy(DeployError::Unbound(what())))
     }
 
+    /// The listener at `port` of a load balancer, created earlier in this plan or found.
+    fn listener_arn(&mut self, lb_arn: &str, port: u16) -> Result<Arn, StepError> {
+        self.load_balancer(lb_arn)
+            .and_then(|lb| lb.listeners.iter().find(|l| l.port == port))
+            .map(|l| l.arn.clone())
+            .ok_or_else(|| StepError::Deploy(DeployError::Unbound(format!("listener {port}"))))
+    }
+
+    /// What CreateListener and ModifyListener send: the default certificate only, as AWS takes
+    /// exactly one there; the rest are the listener's certificate list, changed by their own steps.
     fn listener_settings(&self, spec: &ListenerSpec) -> Result<ModifyListener, StepError> {
         let default_actions =
             self.bind_actions(&spec.default_actions, || format!("a target group of listener {}", spec.port))?;
@@ -416,7 +457,7 @@ impl<'a> Applier<'a> {
             arn: String::new(),
             port: spec.port,
             protocol: spec.protocol,
-            certificates: spec.certificates.clone(),
+            certificates: default_certificate(spec).map(str::to_string).into_iter().collect(),
             ssl_policy: spec.ssl_policy.clone(),
             default_actions,
         })

@@ -9,7 +9,7 @@ use elbow_cloud::{
     SecurityGroupRuleFilter, TargetGroupFilter,
 };
 use elbow_model::tags::{CLUSTER_TAG, RESOURCE_TAG, STACK_TAG};
-use elbow_model::{LoadBalancerType, Ownership, ResourceId, Stack, StackId, Tags};
+use elbow_model::{LoadBalancerType, Ownership, Protocol, ResourceId, Stack, StackId, Tags};
 use tokio::time::Instant;
 
 use crate::actual::{ActualLoadBalancer, ActualNodeRule, ActualSecurityGroup, ActualStack, ActualTargetGroup};
@@ -65,6 +65,7 @@ pub(crate) async fn discover_cluster(cloud: &dyn Cloud, cluster: &str) -> CloudR
                 tags,
                 listeners: Vec::new(),
                 rules: Default::default(),
+                certificate_lists: Default::default(),
                 attributes: Default::default(),
             }),
             None => {
@@ -160,6 +161,7 @@ pub(crate) async fn discover_stack(
                     tags: lb_tags,
                     listeners: Vec::new(),
                     rules: Default::default(),
+                    certificate_lists: Default::default(),
                     attributes: Default::default(),
                 });
             }
@@ -227,6 +229,10 @@ pub(crate) async fn load_details(cloud: &dyn Cloud, actual: &mut ActualStack, de
     for lb in &mut actual.load_balancers {
         lb.listeners = cloud.describe_listeners(&lb.lb.arn).await?;
         lb.rules.clear();
+        lb.certificate_lists.clear();
+        for listener in lb.listeners.iter().filter(|l| matches!(l.protocol, Protocol::Tls | Protocol::Https)) {
+            lb.certificate_lists.insert(listener.arn.clone(), certificate_list(cloud, &listener.arn).await?);
+        }
         if lb.lb.lb_type == LoadBalancerType::Application {
             for listener in &lb.listeners {
                 let mut rules: Vec<_> =
@@ -254,6 +260,21 @@ pub(crate) async fn load_details(cloud: &dyn Cloud, actual: &mut ActualStack, de
             cloud.describe_security_group_rules(SecurityGroupRuleFilter::Group(group.group.id.clone())).await?;
     }
     Ok(())
+}
+
+/// A listener's certificate list: the entries AWS marks as not the default. (The default
+/// certificate is listed first with `IsDefault`; one that is also in the list appears twice.)
+async fn certificate_list(cloud: &dyn Cloud, listener_arn: &str) -> CloudResult<Vec<String>> {
+    let mut list: Vec<String> = cloud
+        .describe_listener_certificates(listener_arn)
+        .await?
+        .into_iter()
+        .filter(|c| !c.is_default)
+        .map(|c| c.arn)
+        .collect();
+    list.sort();
+    list.dedup();
+    Ok(list)
 }
 
 fn cluster_tag_filter(cluster: &str) -> SecurityGroupFilter {

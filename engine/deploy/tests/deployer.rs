@@ -634,3 +634,30 @@ async fn a_foreign_load_balancer_taking_our_name_after_the_index_was_built_is_re
     assert!(matches!(second, DeployError::NameConflict { kind: "load balancer", .. }), "{second}");
     assert!(!second.is_retryable());
 }
+
+#[tokio::test]
+async fn prefix_list_sources_are_authorized_compared_and_replaced_like_cidrs() {
+    let cloud = cloud();
+    cloud.seed_prefix_list("pl-0123abcd", 10);
+    cloud.seed_prefix_list("pl-00ff", 10);
+    let with_prefix_list = |id: &str| {
+        let mut stack = Svc::new("web").stack();
+        for rule in &mut stack.security_groups[0].ingress {
+            rule.source = RuleSource::PrefixList(id.into());
+        }
+        stack
+    };
+    let frontend_sources = |cloud: &elbow_fake::FakeCloud| {
+        let group = cloud.security_groups().into_iter().find(|g| g.group_name == "k8s-default-web-fe").expect("fe");
+        cloud.security_group_rules(&group.id).into_iter().map(|r| r.rule.source).collect::<Vec<_>>()
+    };
+    deployer(&cloud).deploy(&with_prefix_list("pl-0123abcd")).await.expect("created");
+    assert_eq!(frontend_sources(&cloud), [RuleSource::PrefixList("pl-0123abcd".into())]);
+
+    cloud.counter().reset();
+    deployer(&cloud).deploy(&with_prefix_list("pl-0123abcd")).await.expect("found again");
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+
+    deployer(&cloud).deploy(&with_prefix_list("pl-00ff")).await.expect("another list");
+    assert_eq!(frontend_sources(&cloud), [RuleSource::PrefixList("pl-00ff".into())]);
+}

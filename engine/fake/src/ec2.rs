@@ -37,6 +37,9 @@ pub(crate) struct Ec2 {
     references: HashMap<String, usize>,
     /// Ingress rules per group; `None` for no limit (AWS: 60 by default, 1,000 at most).
     pub(crate) rules_per_group: Option<usize>,
+    /// Managed prefix lists, with their maximum number of entries: a rule naming one counts as
+    /// that many rules against the group's limit, as on AWS.
+    prefix_lists: HashMap<String, usize>,
 }
 
 impl Ec2 {
@@ -64,6 +67,18 @@ impl Ec2 {
 
     pub(crate) fn remove_instance(&mut self, instance_id: &str) {
         self.instances.remove(instance_id);
+    }
+
+    pub(crate) fn seed_prefix_list(&mut self, id: &str, max_entries: usize) {
+        self.prefix_lists.insert(id.to_string(), max_entries.max(1));
+    }
+
+    /// How many rules a permission counts as against its group's limit.
+    fn weight(&self, source: &RuleSource) -> usize {
+        match source {
+            RuleSource::PrefixList(id) => self.prefix_lists.get(id).copied().unwrap_or(1),
+            _ => 1,
+        }
     }
 
     pub(crate) fn seed_group(&mut self, group: SecurityGroup) {
@@ -223,8 +238,8 @@ impl Ec2 {
 
     // ---- rules ----
 
-    /// All rules or none: each source group must exist, and a permission the group already has
-    /// (or that the request names twice) is `InvalidPermission.Duplicate`.
+    /// All rules or none: each source group and prefix list must exist, and a permission the group
+    /// already has (or that the request names twice) is `InvalidPermission.Duplicate`.
     pub(crate) fn authorize_ingress(
         &mut self,
         api: Api,
@@ -235,8 +250,10 @@ impl Ec2 {
             return Err(group_not_found(api, group_id));
         }
         let existing = self.group_permissions.get(group_id);
+        let in_use: usize = existing.into_iter().flatten().map(|p| self.weight(&p.source)).sum();
+        let asked: usize = rules.iter().map(|r| self.weight(&r.rule.source)).sum();
         if let Some(limit) = self.rules_per_group
-            && existing.map_or(0, HashSet::len) + rules.len() > limit
+            && in_use + asked > limit
         {
             return Err(fail(
                 api,
@@ -247,6 +264,16 @@ impl Ec2 {
         }
         let mut seen = HashSet::new();
         for new in rules {
+            if let RuleSource::PrefixList(id) = &new.rule.source
+                && !self.prefix_lists.contains_key(id)
+            {
+                return Err(fail(
+                    api,
+                    CloudErrorKind::NotFound,
+                    "InvalidPrefixListId.NotFound",
+                    format!("The prefix list ID '{id}' does not exist"),
+                ));
+            }
             if let RuleSource::SecurityGroup(reference) = &new.rule.source {
                 match reference {
                     SecurityGroupRef::Existing(source) if self.groups.contains_key(source) => {}

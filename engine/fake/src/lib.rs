@@ -122,6 +122,12 @@ impl FakeCloud {
         self.lock().ec2.remove_instance(instance_id);
     }
 
+    /// A managed prefix list (`pl-...`) rules may name; `max_entries` is what a rule naming it
+    /// counts as against a group's rule limit.
+    pub fn seed_prefix_list(&self, id: &str, max_entries: usize) {
+        self.lock().ec2.seed_prefix_list(id, max_entries);
+    }
+
     pub fn seed_security_group(&self, group: SecurityGroup) {
         self.lock().ec2.seed_group(group);
     }
@@ -170,6 +176,11 @@ impl FakeCloud {
     /// A listener's rules by priority, without the default rule.
     pub fn rules(&self, listener_arn: &str) -> Vec<Rule> {
         self.lock().elbv2.rules_of(listener_arn)
+    }
+
+    /// A listener's certificate list (DescribeListenerCertificates without the default entry).
+    pub fn certificate_list(&self, listener_arn: &str) -> Vec<String> {
+        self.lock().elbv2.certificate_list(listener_arn).to_vec()
     }
 
     pub fn targets(&self, target_group_arn: &str) -> Vec<Target> {
@@ -374,6 +385,11 @@ impl Cloud for FakeCloud {
         self.request(api, |s| s.elbv2.describe_rules(api, listener_arn))
     }
 
+    async fn describe_listener_certificates(&self, listener_arn: &str) -> CloudResult<Vec<ListenerCertificate>> {
+        let api = Api::DescribeListenerCertificates;
+        self.paged(api, DEFAULT_PAGE_SIZE, |s| s.elbv2.describe_listener_certificates(api, listener_arn))
+    }
+
     async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>> {
         let api = Api::DescribeTags;
         let batches = self.batched(api, arns, DESCRIBE_TAGS_BATCH, |s, batch| Ok(s.elbv2.tags_of(batch)))?;
@@ -460,6 +476,16 @@ impl Cloud for FakeCloud {
     async fn delete_listener(&self, arn: &str) -> CloudResult<()> {
         let api = Api::DeleteListener;
         self.request(api, |s| s.elbv2.delete_listener(api, arn))
+    }
+
+    async fn add_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()> {
+        let api = Api::AddListenerCertificates;
+        self.request(api, |s| s.elbv2.add_listener_certificates(api, listener_arn, certificates))
+    }
+
+    async fn remove_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()> {
+        let api = Api::RemoveListenerCertificates;
+        self.request(api, |s| s.elbv2.remove_listener_certificates(api, listener_arn, certificates))
     }
 
     async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule> {

@@ -422,6 +422,8 @@ pub enum RuleSource {
     CidrIpv4(String),
     CidrIpv6(String),
     SecurityGroup(SecurityGroupRef),
+    /// An EC2 managed prefix list (`pl-...`): every CIDR it holds, now and after it changes.
+    PrefixList(String),
 }
 
 /// A rule Elbow adds to a security group it does not own (a node group). Tagged with the stack's

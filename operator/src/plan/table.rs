@@ -115,7 +115,7 @@ fn condition(condition: &RuleCondition) -> String {
 
 fn source(source: &RuleSource) -> String {
     match source {
-        RuleSource::CidrIpv4(cidr) | RuleSource::CidrIpv6(cidr) => cidr.clone(),
+        RuleSource::CidrIpv4(cidr) | RuleSource::CidrIpv6(cidr) | RuleSource::PrefixList(cidr) => cidr.clone(),
         RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend) => "the shared backend group".into(),
         RuleSource::SecurityGroup(SecurityGroupRef::Managed(id)) => id.to_string(),
         RuleSource::SecurityGroup(SecurityGroupRef::Existing(id)) => id.clone(),

@@ -283,6 +283,12 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "Kubernetes' core annotation (no `aws-` in its name). Comma-separated CIDRs admitted by the frontend group; `spec.loadBalancerSourceRanges` wins when set, as in the AWS Load Balancer Controller.",
     ),
     service(
+        "aws-load-balancer-security-group-prefix-lists",
+        Reader::SecurityGroups,
+        "(none)",
+        "Comma-separated managed prefix list ids (`pl-...`) the frontend group admits on every listener port, next to the source ranges; with prefix lists and no source ranges, only the prefix lists are admitted.",
+    ),
+    service(
         "aws-load-balancer-target-node-labels",
         Reader::Targets,
         "(all nodes)",
@@ -352,6 +358,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         Reader::SecurityGroups,
         "0.0.0.0/0 (and ::/0 for dualstack)",
         "Comma-separated CIDRs the frontend group admits on the Ingress's listen ports. The IngressClassParams `inboundCIDRs` win.",
+    ),
+    ingress(
+        "security-group-prefix-lists",
+        Reader::SecurityGroups,
+        "(none)",
+        "Comma-separated managed prefix list ids (`pl-...`) the frontend group admits on the Ingress's listen ports, next to `inbound-cidrs`; members sharing a port must agree. With prefix lists and no CIDRs, only the prefix lists are admitted.",
     ),
     backend(
         "tags",
@@ -488,7 +500,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
         Scope::Service,
         "security group rules for PrivateLink traffic",
     ),
-    lbc("aws-load-balancer-security-group-prefix-lists", Scope::Service, "managed prefix lists in the frontend group"),
     lbc("aws-load-balancer-listener-attributes.<protocol>-<port>", Scope::Service, "listener attributes"),
     lbc("aws-load-balancer-multi-cluster-target-group", Scope::Service, "target groups shared between clusters"),
     lbc("aws-load-balancer-enable-prefix-for-ipv6-source-nat", Scope::Service, "IPv6 prefixes for source NAT"),
@@ -519,7 +530,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("auth-session-timeout", Scope::IngressAndBackend, AUTHENTICATION),
     lbc("jwt-validation", Scope::Ingress, "JWT validation"),
     lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
-    lbc("security-group-prefix-lists", Scope::Ingress, "managed prefix lists in the frontend group"),
     lbc("listener-attributes.<protocol>-<port>", Scope::Ingress, "listener attributes"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),
     lbc("minimum-load-balancer-capacity", Scope::Ingress, "load balancer capacity reservations"),

@@ -586,6 +586,29 @@ fn dualstack_admits_ipv6_and_ipv4_only_drops_it() {
 }
 
 #[test]
+fn prefix_lists_are_admitted_alone_or_next_to_the_inbound_cidrs() {
+    let sources = |stack: &Stack| stack.security_groups[0].ingress.iter().map(|r| r.source.clone()).collect::<Vec<_>>();
+    let prefix_list = |id: &str| RuleSource::PrefixList(id.into());
+    let alone = built(&[&web(&[("security-group-prefix-lists", "pl-0123abcd,pl-00ff")])]);
+    assert_eq!(sources(&alone), [prefix_list("pl-00ff"), prefix_list("pl-0123abcd")], "not the world");
+    let both = built(&[&web(&[("security-group-prefix-lists", "pl-0123abcd"), ("inbound-cidrs", "10.0.0.0/8")])]);
+    assert_eq!(sources(&both), [RuleSource::CidrIpv4("10.0.0.0/8".into()), prefix_list("pl-0123abcd")]);
+
+    // Members sharing a port agree on its prefix lists; one that sets none takes the others'.
+    let services = vec![service("a", "web", &[]), service("b", "web", &[])];
+    let one = member("a", "one", &[("security-group-prefix-lists", "pl-0123abcd")], "one.example.com");
+    let two = member("b", "two", &[("security-group-prefix-lists", "pl-00ff")], "two.example.com");
+    let quiet = member("b", "two", &[], "two.example.com");
+    let message = build_with(&[&one, &two], &services, None).expect_err("conflict").to_string();
+    assert!(message.starts_with("conflicting security-group-prefix-lists of listen port 80"), "{message}");
+    let shared = build_with(&[&one, &quiet], &services, None).expect("agreed");
+    assert_eq!(sources(&shared), [prefix_list("pl-0123abcd")]);
+
+    let message = error(&[&web(&[("security-group-prefix-lists", "sg-0123abcd")])]);
+    assert!(message.contains("security-group-prefix-lists has an invalid value"), "{message}");
+}
+
+#[test]
 fn named_security_groups_replace_the_managed_one() {
     let stack = built(&[&web(&[("security-groups", "sg-2, sg-1")])]);
     assert!(stack.security_groups.is_empty());

@@ -1,8 +1,9 @@
 //! Listen ports, as the AWS Load Balancer Controller reads them: each member's `listen-ports` (JSON, default HTTP 80, or HTTPS
-//! 443 when it has certificates), its certificates, SSL policy and inbound CIDRs, merged per port
-//! across the group: members sharing a port must agree on its protocol, SSL policy and CIDRs;
-//! their certificates add up. `ssl-redirect` turns every HTTP listener into a redirect to one
-//! HTTPS port.
+//! 443 when it has certificates), its certificates, SSL policy, inbound CIDRs and
+//! `security-group-prefix-lists`, merged per port across the group: members sharing a port must
+//! agree on its protocol, SSL policy, CIDRs and prefix lists; their certificates add up. A port
+//! with neither CIDRs nor prefix lists is open to the world. `ssl-redirect` turns every HTTP
+//! listener into a redirect to one HTTPS port.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use crate::crd::IngressClassParamsSpec;
 use crate::error::BuildError;
 use crate::ingress::group::Member;
 use crate::ingress::settings::{agree, agreed};
-use crate::security::is_cidr;
+use crate::security::{is_cidr, parse_prefix_lists};
 use elbow_model::stack::{IpAddressType, Protocol};
 
 pub(crate) const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
@@ -24,8 +25,9 @@ pub(crate) struct ListenPort {
     pub certificates: Vec<String>,
     /// HTTPS only.
     pub ssl_policy: Option<String>,
-    /// Who the frontend group admits on this port.
+    /// Who the frontend group admits on this port: CIDR blocks and managed prefix lists.
     pub cidrs: Vec<String>,
+    pub prefix_lists: Vec<String>,
     /// Indexes (into the ordered members) of the members listening here, in rule order.
     pub members: Vec<usize>,
 }
@@ -36,6 +38,7 @@ struct MemberPorts {
     certificates: Vec<String>,
     ssl_policy: Option<String>,
     cidrs: Option<Vec<String>>,
+    prefix_lists: Option<Vec<String>>,
 }
 
 /// The group's listeners, by port.
@@ -73,17 +76,22 @@ pub(crate) fn listen_ports(
                 return Err(BuildError::MissingCertificate { port });
             }
         }
+        let prefix_list_wishes = here.iter().filter_map(|(_, m, w)| Some((*m, w.prefix_lists.clone()?))).collect();
+        let prefix_lists = agree(&format!("security-group-prefix-lists of listen port {port}"), prefix_list_wishes)?
+            .unwrap_or_default();
         let cidr_wishes = here.iter().filter_map(|(_, m, w)| Some((*m, w.cidrs.clone()?))).collect();
         let cidrs = match agree(&format!("inbound-cidrs of listen port {port}"), cidr_wishes)? {
             // IPv6 clients reach only a dualstack load balancer; admitting them elsewhere is noise.
             Some(cidrs) => {
                 cidrs.into_iter().filter(|c| ip_address_type == IpAddressType::Dualstack || !c.contains(':')).collect()
             }
+            // Prefix lists alone admit only themselves.
+            None if !prefix_lists.is_empty() => Vec::new(),
             None if ip_address_type == IpAddressType::Dualstack => vec!["0.0.0.0/0".into(), "::/0".into()],
             None => vec!["0.0.0.0/0".into()],
         };
         let members = here.iter().map(|(index, _, _)| *index).collect();
-        listeners.push(ListenPort { port, protocol, certificates, ssl_policy, cidrs, members });
+        listeners.push(ListenPort { port, protocol, certificates, ssl_policy, cidrs, prefix_lists, members });
     }
     Ok(listeners)
 }
@@ -119,6 +127,11 @@ fn member_ports(member: &Member<'_>, params: Option<&IngressClassParamsSpec>) ->
         cidrs.dedup();
         cidrs
     });
+    let prefix_lists = a.parse(
+        "security-group-prefix-lists",
+        "comma-separated managed prefix list ids like pl-0123456789abcdef0",
+        parse_prefix_lists,
+    )?;
     let expected = r#"a JSON list like [{"HTTP": 80}, {"HTTPS": 443}]"#;
     let ports = match a.json::<Vec<BTreeMap<String, i64>>>("listen-ports", expected)? {
         None if certificates.is_empty() => BTreeMap::from([(80, Protocol::Http)]),
@@ -155,7 +168,7 @@ fn member_ports(member: &Member<'_>, params: Option<&IngressClassParamsSpec>) ->
             ports
         }
     };
-    Ok(MemberPorts { ports, certificates, ssl_policy, cidrs })
+    Ok(MemberPorts { ports, certificates, ssl_policy, cidrs, prefix_lists })
 }
 
 /// The HTTPS port every HTTP listener redirects to, if any member asks for one (they must agree).

@@ -40,7 +40,7 @@ use crate::crd::IngressClassParamsSpec;
 use crate::error::BuildError;
 use crate::names::{group_frontend_group_name, group_load_balancer_name};
 use crate::nodes::{instance_id, target_nodes};
-use crate::security::{client_rules, node_rules};
+use crate::security::{client_rules, node_rules, prefix_list_rules};
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
 use elbow_model::tags::Tags;
@@ -195,7 +195,7 @@ fn default_action(
     }
 }
 
-/// The managed frontend group: every listener's port open to its CIDRs.
+/// The managed frontend group: every listener's port open to its CIDRs and prefix lists.
 fn frontend_group(
     group: &GroupId,
     listen: &[ListenPort],
@@ -205,6 +205,7 @@ fn frontend_group(
 ) -> SecurityGroupSpec {
     let mut ingress: Vec<IngressRule> =
         listen.iter().flat_map(|l| client_rules(l.port, l.protocol, &l.cidrs)).collect();
+    ingress.extend(listen.iter().flat_map(|l| prefix_list_rules(l.port, l.protocol, &l.prefix_lists)));
     ingress.sort();
     ingress.dedup();
     let resource_id = ResourceId::new("SecurityGroup/frontend");

@@ -11,7 +11,7 @@ use crate::annotations::{Annotations, split_list};
 use crate::config::BuildConfig;
 use crate::error::BuildError;
 use crate::names::is_valid_elb_name;
-use crate::security::is_cidr;
+use crate::security::{is_cidr, parse_prefix_lists};
 use elbow_model::stack::{Attributes, IpAddressType, Scheme};
 use elbow_model::tags::Tags;
 
@@ -35,6 +35,8 @@ pub(super) struct Settings {
     pub security_groups: Option<Vec<String>>,
     pub manage_backend_rules: bool,
     pub source_ranges: Option<Vec<String>>,
+    /// `security-group-prefix-lists`: managed prefix lists the frontend group admits.
+    pub prefix_lists: Option<Vec<String>>,
     pub node_labels: Option<BTreeMap<String, String>>,
 }
 
@@ -117,6 +119,11 @@ impl Settings {
                     let cidrs = split_list(v);
                     cidrs.iter().all(|c| is_cidr(c)).then_some(cidrs)
                 },
+            )?,
+            prefix_lists: a.parse(
+                "aws-load-balancer-security-group-prefix-lists",
+                "comma-separated managed prefix list ids like pl-0123456789abcdef0",
+                parse_prefix_lists,
             )?,
             node_labels: a.pairs("aws-load-balancer-target-node-labels", true)?,
         })

@@ -97,6 +97,7 @@ pub(super) fn applied(stack: &Stack) -> ActualStack {
             }],
             attributes: Attributes::new(),
             rules: BTreeMap::new(),
+            certificate_lists: BTreeMap::new(),
         }],
         target_groups: vec![ActualTargetGroup {
             resource_id: tg.resource_id.clone(),

@@ -1,8 +1,17 @@
-//! A load balancer's listeners and their rules. Listeners are matched by port and rules by
-//! priority, both unique on their parent, so neither needs tags of its own; a listener no longer
-//! desired is deleted with the other changes of its load balancer, and its rules go with it.
-//! Forward actions name target groups by resource id and are compared through their bindings, so a
-//! listener or rule whose target group is being created or replaced differs and moves to the new one.
+//! A load balancer's listeners, their certificates and their rules. Listeners are matched by port
+//! and rules by priority, both unique on their parent, so neither needs tags of its own; a listener
+//! no longer desired is deleted with the other changes of its load balancer, and its rules and
+//! certificates go with it. Forward actions name target groups by resource id and are compared
+//! through their bindings, so a listener or rule whose target group is being created or replaced
+//! differs and moves to the new one.
+//!
+//! A TLS or HTTPS listener has one default certificate, the first one desired, which
+//! CreateListener and ModifyListener set (AWS takes exactly one there), and a certificate list for
+//! the rest, which only AddListenerCertificates and RemoveListenerCertificates change. Certificates
+//! leaving the list are removed before the listener is modified and new ones added after it, so
+//! that a certificate moving between the default and the list is never in both places at a
+//! removal, removals free the load balancer's certificate quota before additions use it, and a
+//! listener turning to HTTPS is HTTPS by the time certificates are added.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +28,16 @@ impl Planner<'_> {
             match actual.iter().find(|a| a.port == listener.port) {
                 None => self.create_listener(lb, listener),
                 Some(existing) => {
+                    let wanted = certificate_list(listener);
+                    let current = actual_lb.certificate_lists.get(&existing.arn).map(Vec::as_slice).unwrap_or_default();
+                    let leaving: Vec<String> = current.iter().filter(|c| !wanted.contains(c)).cloned().collect();
+                    if !leaving.is_empty() {
+                        self.push(Step::RemoveListenerCertificates {
+                            load_balancer: lb.clone(),
+                            arn: existing.arn.clone(),
+                            certificates: leaving,
+                        });
+                    }
                     if !self.same_listener(listener, existing) {
                         self.push(Step::ModifyListener {
                             load_balancer: lb.clone(),
@@ -26,6 +45,8 @@ impl Planner<'_> {
                             spec: (*listener).clone(),
                         });
                     }
+                    let arriving: Vec<String> = wanted.into_iter().filter(|c| !current.contains(c)).collect();
+                    self.add_certificates(lb, listener.port, arriving);
                     let rules = actual_lb.rules.get(&existing.arn).map(Vec::as_slice).unwrap_or_default();
                     self.listener_rules(lb, listener, Some(&existing.arn), rules);
                 }
@@ -43,7 +64,14 @@ impl Planner<'_> {
     /// the plan.
     pub(super) fn create_listener(&mut self, lb: &ResourceId, listener: &ListenerSpec) {
         self.push(Step::CreateListener { load_balancer: lb.clone(), spec: listener.clone() });
+        self.add_certificates(lb, listener.port, certificate_list(listener));
         self.listener_rules(lb, listener, None, &[]);
+    }
+
+    fn add_certificates(&mut self, lb: &ResourceId, listener_port: u16, certificates: Vec<String>) {
+        if !certificates.is_empty() {
+            self.push(Step::AddListenerCertificates { load_balancer: lb.clone(), listener_port, certificates });
+        }
     }
 
     /// Rules are matched by priority (the position in the desired list, from 1): a rule that
@@ -90,12 +118,34 @@ impl Planner<'_> {
         let actions: Option<Vec<Action<Arn>>> =
             desired.default_actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
         // Certificates and policy mean something only on TLS and HTTPS listeners; some endpoints
-        // (moto) report a default policy on plain ones too.
-        let secure = matches!(desired.protocol, Protocol::Tls | Protocol::Https);
+        // (moto) report a default policy on plain ones too. Only the default certificate is a
+        // setting of the listener; the rest are its certificate list.
+        let secure = is_secure(desired.protocol);
         desired.protocol == actual.protocol
-            && (!secure || (desired.certificates == actual.certificates && desired.ssl_policy == actual.ssl_policy))
+            && (!secure
+                || (default_certificate(desired) == actual.default_certificate()
+                    && desired.ssl_policy == actual.ssl_policy))
             && actions.is_some_and(|a| a == actual.default_actions)
     }
+}
+
+fn is_secure(protocol: Protocol) -> bool {
+    matches!(protocol, Protocol::Tls | Protocol::Https)
+}
+
+/// The certificate CreateListener and ModifyListener send: the first one desired.
+pub(crate) fn default_certificate(listener: &ListenerSpec) -> Option<&str> {
+    listener.certificates.first().filter(|_| is_secure(listener.protocol)).map(String::as_str)
+}
+
+/// The rest of a TLS or HTTPS listener's certificates, sorted, without the default one; none on
+/// other listeners.
+fn certificate_list(listener: &ListenerSpec) -> Vec<String> {
+    let Some(default) = default_certificate(listener) else { return Vec::new() };
+    let mut list: Vec<String> = listener.certificates.iter().filter(|c| *c != default).cloned().collect();
+    list.sort();
+    list.dedup();
+    list
 }
 
 /// An action with target-group resource ids replaced by bound ARNs; `None` if one is unbound.
@@ -169,5 +219,72 @@ mod tests {
                 "CreateRule"
             ]
         );
+    }
+
+    /// A TLS listener serving `desired` (default first), and the plan from one whose default
+    /// certificate is `default` (as DescribeListeners reports it) with certificate list `list`.
+    fn certificate_plan(desired: &[&str], reported: &[&str], list: &[&str]) -> Plan {
+        let mut stack = stack(Scheme::InternetFacing, 31000);
+        stack.listeners[0].protocol = Protocol::Tls;
+        stack.listeners[0].ssl_policy = Some("ELBSecurityPolicy-2016-08".into());
+        stack.listeners[0].certificates = desired.iter().map(|c| c.to_string()).collect();
+        let mut actual = applied(&stack);
+        let lb = &mut actual.load_balancers[0];
+        lb.listeners[0].protocol = Protocol::Tls;
+        lb.listeners[0].ssl_policy = Some("ELBSecurityPolicy-2016-08".into());
+        lb.listeners[0].certificates = reported.iter().map(|c| c.to_string()).collect();
+        lb.certificate_lists.insert("arn:listener/80".into(), list.iter().map(|c| c.to_string()).collect());
+        plan(&stack, &actual, &ctx())
+    }
+
+    fn certificates_of(step: &Step) -> Vec<String> {
+        match step {
+            Step::AddListenerCertificates { certificates, .. }
+            | Step::RemoveListenerCertificates { certificates, .. } => certificates.clone(),
+            Step::ModifyListener { spec, .. } => spec.certificates.clone(),
+            other => panic!("not a certificate step: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn certificates_beyond_the_default_are_the_certificate_list_and_change_only_where_they_differ() {
+        assert_eq!(certificate_plan(&["a", "b", "c"], &["a"], &["b", "c"]).steps, [], "as desired");
+        // moto's DescribeListeners names the whole list, default first: only the first counts.
+        assert_eq!(certificate_plan(&["a", "b", "c"], &["a", "b", "c"], &["b", "c"]).steps, []);
+
+        let added = certificate_plan(&["a", "b", "c", "d"], &["a"], &["b", "c"]);
+        assert_eq!(kinds(&added), ["AddListenerCertificates"]);
+        assert_eq!(certificates_of(&added.steps[0]), ["d"]);
+
+        let removed = certificate_plan(&["a", "c"], &["a"], &["b", "c"]);
+        assert_eq!(kinds(&removed), ["RemoveListenerCertificates"]);
+        assert_eq!(certificates_of(&removed.steps[0]), ["b"]);
+
+        // A new default: it leaves the list first, then ModifyListener sets it (alone, with the
+        // full settings); the old default joins the list afterwards if it is still wanted.
+        let swapped = certificate_plan(&["c", "a"], &["a"], &["b", "c"]);
+        assert_eq!(kinds(&swapped), ["RemoveListenerCertificates", "ModifyListener", "AddListenerCertificates"]);
+        assert_eq!(certificates_of(&swapped.steps[0]), ["b", "c"]);
+        assert!(matches!(&swapped.steps[1], Step::ModifyListener { spec, .. } if spec.certificates[0] == "c"));
+        assert_eq!(certificates_of(&swapped.steps[2]), ["a"]);
+    }
+
+    #[test]
+    fn a_new_listener_gets_its_certificate_list_right_after_it_is_created() {
+        let mut desired = stack(Scheme::InternetFacing, 31000);
+        desired.listeners[0].protocol = Protocol::Tls;
+        desired.listeners[0].ssl_policy = Some("ELBSecurityPolicy-2016-08".into());
+        desired.listeners[0].certificates = vec!["a".into(), "c".into(), "b".into(), "c".into()];
+        let plan = crate::plan::plan(&desired, &ActualStack::default(), &ctx());
+        assert_eq!(
+            kinds(&plan),
+            ["CreateTargetGroup", "RegisterTargets", "CreateLoadBalancer", "CreateListener", "AddListenerCertificates"]
+        );
+        assert_eq!(certificates_of(&plan.steps[4]), ["b", "c"], "sorted, once each, without the default");
+
+        // A plain listener has no certificate list, whatever the spec carries.
+        desired.listeners[0].protocol = Protocol::Tcp;
+        let plan = crate::plan::plan(&desired, &ActualStack::default(), &ctx());
+        assert!(!kinds(&plan).contains(&"AddListenerCertificates".to_string()));
     }
 }

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use elbow_cloud::Arn;
 use elbow_model::{IngressRule, ResourceId, RuleSource, SecurityGroupRef, Stack, Tags};
 
-pub(crate) use self::listeners::bind_action;
+pub(crate) use self::listeners::{bind_action, default_certificate};
 pub use self::step::{GroupRef, PlannedRule, Step};
 pub use self::tags::desired_tags;
 use crate::actual::ActualStack;

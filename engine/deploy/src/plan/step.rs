@@ -93,6 +93,20 @@ pub enum Step {
         load_balancer: ResourceId,
         arn: Arn,
     },
+    /// Certificates for the certificate list of the listener at `listener_port` of
+    /// `load_balancer` (which may be created earlier in the same plan): the ones it serves besides
+    /// its default certificate. One request each, as AWS takes one certificate per call.
+    AddListenerCertificates {
+        load_balancer: ResourceId,
+        listener_port: u16,
+        certificates: Vec<String>,
+    },
+    /// Certificates to take off the certificate list of an existing listener, one request each.
+    RemoveListenerCertificates {
+        load_balancer: ResourceId,
+        arn: Arn,
+        certificates: Vec<String>,
+    },
     /// A rule at `priority` on the listener at `listener_port` of `load_balancer` (which may be
     /// created earlier in the same plan).
     CreateRule {
@@ -196,6 +210,12 @@ impl Step {
             Step::CreateListener { spec, .. } => format!("create listener {}", spec.port),
             Step::ModifyListener { spec, .. } => format!("modify listener {}", spec.port),
             Step::DeleteListener { arn, .. } => format!("delete listener {arn}"),
+            Step::AddListenerCertificates { listener_port, certificates, .. } => {
+                format!("add {} certificate(s) to listener {listener_port}", certificates.len())
+            }
+            Step::RemoveListenerCertificates { arn, certificates, .. } => {
+                format!("remove {} certificate(s) from listener {arn}", certificates.len())
+            }
             Step::CreateRule { listener_port, priority, .. } => {
                 format!("create rule {priority} of listener {listener_port}")
             }

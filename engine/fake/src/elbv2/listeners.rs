@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use elbow_model::{Action, LoadBalancerType, Protocol};
 
+use super::certificates::{check_certificate_allowed, check_one_certificate};
 use super::{Elbv2, fail, lb_not_found, listener_not_found, rule_not_found, tg_not_found};
 use crate::names::arn;
 use elbow_cloud::api::Api;
@@ -72,6 +73,7 @@ impl Elbv2 {
     /// A listener on a port that is taken returns the existing listener when the settings are the
     /// same (AWS's idempotency) and fails as a duplicate otherwise.
     pub(crate) fn create_listener(&mut self, api: Api, input: CreateListener) -> CloudResult<Listener> {
+        check_one_certificate(api, &input.certificates)?;
         let lb = self
             .load_balancers
             .get(&input.load_balancer_arn)
@@ -126,6 +128,7 @@ impl Elbv2 {
     }
 
     pub(crate) fn modify_listener(&mut self, api: Api, input: ModifyListener) -> CloudResult<()> {
+        check_one_certificate(api, &input.certificates)?;
         let listener = self.listeners.get(&input.arn).ok_or_else(|| listener_not_found(api, &input.arn))?;
         let lb_arn = listener.load_balancer_arn.clone();
         let old_actions = listener.default_actions.clone();
@@ -176,6 +179,7 @@ impl Elbv2 {
             self.detach(arn, &listener.default_actions);
         }
         self.default_rules.remove(arn);
+        self.certificate_lists.remove(arn);
         self.tags.remove(arn);
     }
 
@@ -333,7 +337,7 @@ fn rule_arn(listener_arn: &str, id: &str) -> Arn {
 }
 
 /// NLB listeners speak TCP, UDP, TCP_UDP or TLS; ALB listeners HTTP or HTTPS; TLS and HTTPS need
-/// a certificate.
+/// a certificate, and the others take none.
 fn check_protocol(api: Api, lb_type: LoadBalancerType, protocol: Protocol, certificates: &[String]) -> CloudResult<()> {
     let allowed = match lb_type {
         LoadBalancerType::Network => {
@@ -349,6 +353,7 @@ fn check_protocol(api: Api, lb_type: LoadBalancerType, protocol: Protocol, certi
             format!("protocol {} is not supported by a {} load balancer", protocol.as_str(), lb_type.as_str()),
         ));
     }
+    check_certificate_allowed(api, protocol, certificates)?;
     if matches!(protocol, Protocol::Tls | Protocol::Https) && certificates.is_empty() {
         return Err(fail(
             api,

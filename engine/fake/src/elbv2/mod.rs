@@ -4,6 +4,7 @@
 //! Every lookup goes through an index (by ARN, by name, listeners per load balancer, rules per
 //! listener, users per target group), so ten thousand load balancers cost no more per call than ten.
 
+mod certificates;
 mod listeners;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -48,6 +49,8 @@ pub(crate) struct Elbv2 {
     default_rules: HashMap<Arn, Arn>,
     /// Rules by ARN, with the listener they belong to.
     rules: HashMap<Arn, (Arn, Rule)>,
+    /// The certificate list of each listener (its default certificate is on the listener).
+    certificate_lists: HashMap<Arn, Vec<String>>,
     tags: HashMap<Arn, Tags>,
     /// Whether new load balancers stay `provisioning` (see `FakeCloud::hold_provisioning`).
     hold_provisioning: bool,

@@ -260,3 +260,32 @@ async fn instances_and_subnets_are_described_from_the_seed() {
     let found = cloud.describe_instances(&["i-404".into(), "i-1".into()]).await.expect("instances");
     assert_eq!(found.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["i-1"], "unknown ids are left out");
 }
+
+fn tcp_from_prefix_list(port: u16, id: &str) -> IngressRule {
+    IngressRule { source: RuleSource::PrefixList(id.into()), ..tcp_from_cidr(port, "unused") }
+}
+
+#[tokio::test]
+async fn a_prefix_list_rule_names_an_existing_list_and_counts_as_its_max_entries() {
+    let cloud = network().with_rules_per_security_group(60);
+    cloud.seed_prefix_list("pl-0123abcd", 50);
+    let group = cloud.create_security_group("web", "d", "vpc-1", &Tags::new()).await.expect("sg");
+    let unknown = tagged(tcp_from_prefix_list(443, "pl-00ff"), "owner", "me");
+    let error = cloud.authorize_security_group_ingress(&group, &[unknown]).await.expect_err("no such list");
+    assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::NotFound, "InvalidPrefixListId.NotFound"));
+    assert_eq!(error.message, "The prefix list ID 'pl-00ff' does not exist");
+
+    let rule = tagged(tcp_from_prefix_list(443, "pl-0123abcd"), "owner", "me");
+    let created = cloud.authorize_security_group_ingress(&group, std::slice::from_ref(&rule)).await.expect("added");
+    assert_eq!(created[0].rule.source, RuleSource::PrefixList("pl-0123abcd".into()));
+    assert_eq!(cloud.security_group_rules(&group)[0].rule, rule.rule, "described as authorized");
+    let error = cloud.authorize_security_group_ingress(&group, &[rule]).await.expect_err("again");
+    assert_eq!(error.code, "RulesPerSecurityGroupLimitExceeded", "a second 50 do not fit in 60");
+
+    // 50 for the list, so 10 plain rules fit and the 11th does not.
+    let plain: Vec<NewIngressRule> =
+        (0..11).map(|n| tagged(tcp_from_cidr(8000 + n, "10.0.0.0/8"), "owner", "me")).collect();
+    let error = cloud.authorize_security_group_ingress(&group, &plain).await.expect_err("over the limit");
+    assert_eq!(error.kind, CloudErrorKind::LimitExceeded);
+    cloud.authorize_security_group_ingress(&group, &plain[..10]).await.expect("within the limit");
+}

@@ -41,6 +41,24 @@ fn source_ranges_come_from_the_spec_then_the_annotation() {
 }
 
 #[test]
+fn prefix_lists_are_admitted_alone_or_next_to_the_source_ranges() {
+    let sources = |stack: &Stack| stack.security_groups[0].ingress.iter().map(|r| r.source.clone()).collect::<Vec<_>>();
+    let prefix_list = |id: &str| RuleSource::PrefixList(id.into());
+    // Prefix lists and no source ranges: only the prefix lists, not the world.
+    let alone = built(&[("security-group-prefix-lists", "pl-0123abcd, pl-00ff,pl-0123abcd")]);
+    assert_eq!(sources(&alone), [prefix_list("pl-00ff"), prefix_list("pl-0123abcd")]);
+    assert!(alone.security_groups[0].ingress.iter().all(|r| (r.ip_protocol.as_str(), r.from_port) == ("tcp", 80)));
+    let both = built(&[("security-group-prefix-lists", "pl-0123abcd"), (SOURCE_RANGES, "10.0.0.0/8")]);
+    assert_eq!(sources(&both), [RuleSource::CidrIpv4("10.0.0.0/8".into()), prefix_list("pl-0123abcd")]);
+    let dualstack = built(&[("security-group-prefix-lists", "pl-0123abcd"), ("ip-address-type", "dualstack")]);
+    assert_eq!(sources(&dualstack), [prefix_list("pl-0123abcd")]);
+    for bad in ["sg-0123abcd", "pl-XYZ", "pl-", " , "] {
+        let message = error(&[("security-group-prefix-lists", bad)]);
+        assert!(message.contains("aws-load-balancer-security-group-prefix-lists"), "{bad}: {message}");
+    }
+}
+
+#[test]
 fn ambiguous_node_groups_are_reported() {
     let mut inv = inventory();
     inv.security_groups[0].tags.clear();

@@ -1,0 +1,449 @@
+//! The in-memory fake against the endpoint (moto by default), through the same deployer: each
+//! scenario is deployed to both, from the same stacks over the same seeded network, and the
+//! resulting cloud states must be equal once normalized (names instead of ARNs and ids; see
+//! `snapshot`). The fake is what most of Elbow's tests run against, so a difference here is the
+//! fake accepting or doing what the real API does not (or the other way round).
+//!
+//! Bad requests are sent to both as well. Where moto accepts what AWS refuses (it does for several
+//! certificates in one request), the test says so and holds the fake to AWS's documented answer.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use elbow_builder::BuildConfig;
+use elbow_builder::service::build_service_stack;
+use elbow_cloud::*;
+use elbow_deploy::{DeploySettings, Deployer};
+use elbow_fake::FakeCloud;
+use elbow_localstack_tests::snapshot::{Snapshot, snapshot};
+use elbow_localstack_tests::{Network, cloud, endpoint, sdk_config, unique};
+use elbow_model::tags::ownership_tags;
+use elbow_model::*;
+use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Service, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+const SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
+
+/// IAM server-certificate ARNs: moto checks ACM certificate ARNs against its ACM on
+/// CreateListener, and these against nothing, so the scenarios need no certificate import.
+fn cert(name: &str) -> String {
+    format!("arn:aws:iam::123456789012:server-certificate/{name}")
+}
+
+/// One seeded network at the endpoint, the same network in a fake, and a deployer for each.
+struct Twins {
+    net: Network,
+    endpoint: Arc<elbow_aws::SdkCloud>,
+    fake: Arc<FakeCloud>,
+    on_endpoint: Deployer,
+    on_fake: Deployer,
+}
+
+impl Twins {
+    async fn new(prefix: &str) -> Self {
+        let net = Network::seed(prefix, 3).await;
+        let endpoint = Arc::new(cloud().await);
+        let fake = Arc::new(mirror(&net));
+        let settings = DeploySettings {
+            cluster_name: net.cluster.clone(),
+            vpc_id: net.inventory.vpc_id.clone(),
+            drift_period: Duration::from_secs(3600),
+        };
+        let on_endpoint = Deployer::new(endpoint.clone(), settings.clone());
+        let on_fake = Deployer::new(fake.clone(), settings);
+        Self { net, endpoint, fake, on_endpoint, on_fake }
+    }
+
+    /// Deploys `stack` to both; both must take it.
+    async fn deploy(&self, stack: &Stack) {
+        self.on_endpoint.deploy(stack).await.unwrap_or_else(|e| panic!("endpoint refused {}: {e}", stack.id));
+        self.on_fake.deploy(stack).await.unwrap_or_else(|e| panic!("fake refused {}: {e}", stack.id));
+    }
+
+    /// Both clouds' states, which must be equal; returned for further checks.
+    async fn same_state(&self, after: &str) -> Snapshot {
+        let endpoint = snapshot(self.endpoint.as_ref(), &self.net.cluster, &self.net.node_group).await;
+        let fake = snapshot(self.fake.as_ref(), &self.net.cluster, &self.net.node_group).await;
+        assert_eq!(endpoint, fake, "after {after}: the endpoint's state (left) differs from the fake's (right)");
+        endpoint
+    }
+
+    fn nodes(&self) -> Vec<Node> {
+        self.net
+            .inventory
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, instance)| Node {
+                metadata: ObjectMeta { name: Some(format!("node-{i}")), ..Default::default() },
+                spec: Some(NodeSpec {
+                    provider_id: Some(format!("aws:///{}/{}", instance.availability_zone, instance.id)),
+                    ..Default::default()
+                }),
+                status: Some(NodeStatus {
+                    conditions: Some(vec![NodeCondition {
+                        type_: "Ready".into(),
+                        status: "True".into(),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+            })
+            .collect()
+    }
+
+    /// A Service's stack from the real builder: two TCP ports, source ranges.
+    fn service_stack(&self, name: &str) -> Stack {
+        self.service_stack_with(name, &[], &["10.0.0.0/8", "192.168.0.0/16"])
+    }
+
+    /// A Service's stack with `annotations` (without their prefix) and `source_ranges`.
+    fn service_stack_with(&self, name: &str, annotations: &[(&str, &str)], source_ranges: &[&str]) -> Stack {
+        let service = Service {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                namespace: Some("default".into()),
+                uid: Some(format!("uid-{name}")),
+                annotations: Some(
+                    annotations
+                        .iter()
+                        .map(|(k, v)| (format!("service.beta.kubernetes.io/aws-load-balancer-{k}"), v.to_string()))
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+            spec: Some(ServiceSpec {
+                type_: Some("LoadBalancer".into()),
+                ports: Some(
+                    [(80, 31080), (8080, 31081)]
+                        .into_iter()
+                        .map(|(port, node_port)| ServicePort {
+                            port,
+                            node_port: Some(node_port),
+                            protocol: Some("TCP".into()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                load_balancer_source_ranges: (!source_ranges.is_empty())
+                    .then(|| source_ranges.iter().map(|s| s.to_string()).collect()),
+                ..Default::default()
+            }),
+            status: None,
+        };
+        let nodes = self.nodes();
+        let nodes: Vec<&Node> = nodes.iter().collect();
+        build_service_stack(&service, &nodes, &self.net.inventory, &BuildConfig::new(self.net.cluster.clone()))
+            .expect("a valid Service")
+    }
+
+    /// An Ingress-shaped stack: an application load balancer in the public subnets with an HTTPS
+    /// listener serving `certificates` (default first), forwarding to one target group of every
+    /// instance on NodePort 30480, with one path rule; its frontend group admits the world on 443.
+    fn alb_stack(&self, name: &str, certificates: &[&str]) -> Stack {
+        let id = StackId::new(format!("ingress/{name}"));
+        let tags = |resource: &ResourceId| ownership_tags(&self.net.cluster, &id, resource);
+        let lb_id = ResourceId::new("LoadBalancer");
+        let sg_id = ResourceId::new("SecurityGroup/frontend");
+        let tg_id = ResourceId::new("TargetGroup/30480");
+        let listener_id = ResourceId::new("Listener/HTTPS-443");
+        let node_port = 30480;
+        let mut stack = Stack::empty(id.clone());
+        let subnets: Vec<String> = self
+            .net
+            .inventory
+            .subnets
+            .iter()
+            .filter(|s| s.tags.contains_key("kubernetes.io/role/elb"))
+            .map(|s| s.id.clone())
+            .collect();
+        stack.load_balancers.push(LoadBalancerSpec {
+            resource_id: lb_id.clone(),
+            name: name.to_string(),
+            lb_type: LoadBalancerType::Application,
+            scheme: Scheme::InternetFacing,
+            ip_address_type: IpAddressType::Ipv4,
+            subnets,
+            security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
+            attributes: Attributes::new(),
+            tags: tags(&lb_id),
+        });
+        stack.target_groups.push(TargetGroupSpec {
+            resource_id: tg_id.clone(),
+            name: format!("{name}-tg"),
+            target_type: TargetType::Instance,
+            protocol: Protocol::Http,
+            port: node_port,
+            vpc_id: self.net.inventory.vpc_id.clone(),
+            ip_address_type: IpAddressType::Ipv4,
+            health_check: HealthCheck {
+                protocol: Protocol::Http,
+                port: HealthCheckPort::TrafficPort,
+                path: Some("/healthz".into()),
+                interval_seconds: 15,
+                timeout_seconds: 5,
+                healthy_threshold_count: 2,
+                unhealthy_threshold_count: 2,
+                matcher: Some("200-399".into()),
+            },
+            attributes: Attributes::new(),
+            tags: tags(&tg_id),
+            targets: self.net.instances.iter().map(|id| Target { id: id.clone(), port: node_port }).collect(),
+        });
+        stack.listeners.push(ListenerSpec {
+            resource_id: listener_id.clone(),
+            load_balancer: lb_id,
+            port: 443,
+            protocol: Protocol::Https,
+            certificates: certificates.iter().map(|c| cert(c)).collect(),
+            ssl_policy: Some(SSL_POLICY.into()),
+            default_actions: vec![Action::forward(tg_id.clone())],
+            rules: vec![RuleSpec {
+                conditions: vec![RuleCondition::PathPattern(vec!["/api/*".into()])],
+                actions: vec![Action::forward(tg_id.clone())],
+            }],
+            tags: tags(&listener_id),
+        });
+        stack.security_groups.push(SecurityGroupSpec {
+            resource_id: sg_id.clone(),
+            group_name: format!("{name}-fe"),
+            description: "frontend".into(),
+            vpc_id: self.net.inventory.vpc_id.clone(),
+            ingress: vec![IngressRule {
+                ip_protocol: "tcp".into(),
+                from_port: 443,
+                to_port: 443,
+                source: RuleSource::CidrIpv4("0.0.0.0/0".into()),
+                description: None,
+            }],
+            tags: tags(&sg_id),
+        });
+        stack.node_security_group_rules.push(NodeSecurityGroupRule {
+            resource_id: ResourceId::new(format!("NodeRule/{}/tcp/{node_port}", self.net.node_group)),
+            group_id: self.net.node_group.clone(),
+            rule: IngressRule {
+                ip_protocol: "tcp".into(),
+                from_port: node_port,
+                to_port: node_port,
+                source: RuleSource::SecurityGroup(SecurityGroupRef::SharedBackend),
+                description: None,
+            },
+        });
+        stack
+    }
+}
+
+/// A fake holding the endpoint's seeded network under the same ids: the VPC, its subnets with
+/// their role tags, the running instances and the node group.
+fn mirror(net: &Network) -> FakeCloud {
+    let fake = FakeCloud::new();
+    let vpc = &net.inventory.vpc_id;
+    fake.seed_vpc(vpc);
+    for subnet in &net.inventory.subnets {
+        fake.seed_subnet(Subnet {
+            id: subnet.id.clone(),
+            vpc_id: vpc.clone(),
+            availability_zone: subnet.availability_zone.clone(),
+            cidr_block: subnet.cidr_block.clone(),
+            tags: subnet.tags.clone(),
+        });
+    }
+    for group in &net.inventory.security_groups {
+        fake.seed_security_group(SecurityGroup {
+            id: group.id.clone(),
+            group_name: group.group_name.clone(),
+            description: "the cluster's nodes".into(),
+            vpc_id: vpc.clone(),
+            tags: group.tags.clone(),
+        });
+    }
+    for instance in &net.inventory.instances {
+        fake.seed_instance(Instance {
+            id: instance.id.clone(),
+            vpc_id: vpc.clone(),
+            availability_zone: instance.availability_zone.clone(),
+            state: "running".into(),
+            security_groups: instance.security_groups.clone(),
+        });
+    }
+    fake
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fake_ends_where_the_endpoint_ends_for_the_same_deploys() {
+    let twins = Twins::new("diff-life").await;
+    let service = twins.service_stack(&unique("web"));
+    let alb_name = unique("shop");
+
+    twins.deploy(&service).await;
+    let state = twins.same_state("creating a Service's network load balancer").await;
+    assert_eq!(state.load_balancers.len(), 1);
+    assert_eq!(state.node_rules.len(), 2, "{:?}", state.node_rules);
+
+    twins.deploy(&twins.alb_stack(&alb_name, &["a", "b", "c"])).await;
+    let state = twins.same_state("creating an HTTPS listener with three certificates").await;
+    let listener = &state.load_balancers[&alb_name].listeners[&443];
+    assert_eq!(listener.default_certificate, Some(cert("a")));
+    assert_eq!(listener.certificate_list, [cert("b"), cert("c")].into());
+
+    // A member of the group left: its certificate goes, the default stays. (A new default goes
+    // through ModifyListener, which moto turns into a different state than AWS: see the README.)
+    twins.deploy(&twins.alb_stack(&alb_name, &["a", "c"])).await;
+    let state = twins.same_state("removing one certificate").await;
+    let listener = &state.load_balancers[&alb_name].listeners[&443];
+    assert_eq!(listener.certificate_list, [cert("c")].into());
+
+    twins.deploy(&Stack::empty(service.id.clone())).await;
+    twins.deploy(&Stack::empty(StackId::new(format!("ingress/{alb_name}")))).await;
+    let state = twins.same_state("deleting both stacks").await;
+    assert!(state.is_empty(), "{state:?}");
+}
+
+/// An application load balancer and a target group for the refusal checks, on `cloud`.
+async fn alb_with_target_group(cloud: &dyn Cloud, twins: &Twins, name: &str) -> (LoadBalancer, TargetGroup) {
+    let group = cloud
+        .create_security_group(&format!("{name}-sg"), "bad requests", &twins.net.inventory.vpc_id, &Tags::new())
+        .await
+        .expect("group");
+    let subnets = twins
+        .net
+        .inventory
+        .subnets
+        .iter()
+        .filter(|s| s.tags.contains_key("kubernetes.io/role/elb"))
+        .map(|s| s.id.clone())
+        .collect();
+    let lb = cloud
+        .create_load_balancer(CreateLoadBalancer {
+            name: name.to_string(),
+            lb_type: LoadBalancerType::Application,
+            scheme: Scheme::InternetFacing,
+            ip_address_type: IpAddressType::Ipv4,
+            subnets,
+            security_groups: vec![group],
+            tags: Tags::new(),
+        })
+        .await
+        .expect("alb");
+    let tg = cloud
+        .create_target_group(CreateTargetGroup {
+            name: format!("{name}-tg"),
+            target_type: TargetType::Instance,
+            protocol: Protocol::Http,
+            port: 30480,
+            vpc_id: twins.net.inventory.vpc_id.clone(),
+            ip_address_type: IpAddressType::Ipv4,
+            health_check: HealthCheck {
+                protocol: Protocol::Http,
+                port: HealthCheckPort::TrafficPort,
+                path: Some("/".into()),
+                interval_seconds: 15,
+                timeout_seconds: 5,
+                healthy_threshold_count: 2,
+                unhealthy_threshold_count: 2,
+                matcher: Some("200".into()),
+            },
+            tags: Tags::new(),
+        })
+        .await
+        .expect("target group");
+    (lb, tg)
+}
+
+fn https(lb: &LoadBalancer, tg: &TargetGroup, certificates: &[&str]) -> CreateListener {
+    CreateListener {
+        load_balancer_arn: lb.arn.clone(),
+        port: 443,
+        protocol: Protocol::Https,
+        certificates: certificates.iter().map(|c| cert(c)).collect(),
+        ssl_policy: Some(SSL_POLICY.into()),
+        default_actions: vec![Action::forward(tg.arn.clone())],
+        tags: Tags::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_refuse_several_certificates_where_aws_takes_one_or_moto_is_known_to_differ() {
+    let twins = Twins::new("diff-bad").await;
+    let name = unique("bad");
+    let (fake_lb, fake_tg) = alb_with_target_group(twins.fake.as_ref(), &twins, &name).await;
+    let (lb, tg) = alb_with_target_group(twins.endpoint.as_ref(), &twins, &name).await;
+    // AWS itself refuses each of these; an emulator (moto, LocalStack) is allowed its documented
+    // difference, and the fake is held to AWS's answer on its own.
+    let emulated = endpoint().is_some();
+
+    // CreateListener with two certificates: AWS answers TooManyCertificates.
+    let refused = twins.fake.create_listener(https(&fake_lb, &fake_tg, &["a", "b"])).await.expect_err("fake");
+    assert_eq!((refused.kind, refused.code.as_str()), (CloudErrorKind::LimitExceeded, "TooManyCertificates"));
+    assert_eq!(refused.message, "Up to '1' certificate ARNs can be specified, but '2' were specified");
+    let fake_listener = twins.fake.create_listener(https(&fake_lb, &fake_tg, &["a"])).await.expect("one is fine");
+    let listener = match twins.endpoint.create_listener(https(&lb, &tg, &["a", "b"])).await {
+        Err(error) => {
+            assert_eq!(error.code, refused.code, "{error}");
+            twins.endpoint.create_listener(https(&lb, &tg, &["a"])).await.expect("one is fine")
+        }
+        Ok(listener) => {
+            // moto 5 takes the first certificate as the default and drops the second silently.
+            assert!(emulated, "AWS must refuse two certificates in CreateListener: {listener:?}");
+            let described = twins.endpoint.describe_listener_certificates(&listener.arn).await.expect("described");
+            assert_eq!(described, [ListenerCertificate { arn: cert("a"), is_default: true }]);
+            listener
+        }
+    };
+
+    // AddListenerCertificates: one certificate per request, as the API reference says.
+    let two = [cert("b"), cert("c")];
+    let refused = twins.fake.add_listener_certificates(&fake_listener.arn, &two).await.expect_err("fake");
+    assert_eq!((refused.kind, refused.code.as_str()), (CloudErrorKind::LimitExceeded, "TooManyCertificates"));
+    match twins.endpoint.add_listener_certificates(&listener.arn, &two).await {
+        Err(error) => assert_eq!(error.code, refused.code, "{error}"),
+        // moto 5 adds both.
+        Ok(()) => assert!(emulated, "AWS must refuse two certificates in AddListenerCertificates"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_with_prefix_lists_and_no_source_ranges_admits_only_the_prefix_lists_on_both() {
+    let twins = Twins::new("diff-pl").await;
+    // A managed prefix list at the endpoint, and the same one in the fake.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let created = ec2
+        .create_managed_prefix_list()
+        .prefix_list_name(unique("office"))
+        .address_family("IPv4")
+        .max_entries(5)
+        .entries(aws_sdk_ec2::types::AddPrefixListEntry::builder().cidr("203.0.113.0/24").build())
+        .send()
+        .await
+        .expect("a managed prefix list");
+    let prefix_list = created.prefix_list().and_then(|p| p.prefix_list_id()).expect("its id").to_string();
+    twins.fake.seed_prefix_list(&prefix_list, 5);
+
+    let name = unique("web");
+    let service = twins.service_stack_with(&name, &[("security-group-prefix-lists", &prefix_list)], &[]);
+    twins.deploy(&service).await;
+    let state = twins.same_state("a Service with a prefix list and no source ranges").await;
+    let frontend = state
+        .security_groups
+        .values()
+        .find(|g| g.tags.get("elbow.dev/resource").map(String::as_str) == Some("SecurityGroup/frontend"))
+        .expect("the frontend group");
+    let sources: Vec<(&str, u16)> = frontend.ingress.iter().map(|r| (r.source.as_str(), r.from_port)).collect();
+    assert_eq!(sources, [(prefix_list.as_str(), 80), (prefix_list.as_str(), 8080)], "nothing but the prefix list");
+
+    // Adding a source range keeps the prefix list and admits the range next to it.
+    let both = twins.service_stack_with(&name, &[("security-group-prefix-lists", &prefix_list)], &["10.0.0.0/8"]);
+    twins.deploy(&both).await;
+    let state = twins.same_state("adding a source range").await;
+    let frontend = state
+        .security_groups
+        .values()
+        .find(|g| g.tags.get("elbow.dev/resource").map(String::as_str) == Some("SecurityGroup/frontend"))
+        .expect("the frontend group");
+    assert_eq!(frontend.ingress.len(), 4, "{:?}", frontend.ingress);
+
+    twins.deploy(&Stack::empty(service.id.clone())).await;
+    assert!(twins.same_state("deleting the Service").await.is_empty());
+}
