@@ -145,3 +145,52 @@ async fn ingresses_of_one_group_that_arrive_together_cost_one_deploy() {
     let _ = stop.send(());
     operator.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_whose_service_is_missing_answers_503_and_its_ingress_hears_why() {
+    let prepared = Prepared::fake("e2e-ghost", 2).await.unwrap();
+    let client = prepared.server.client.clone();
+    let class: IngressClass =
+        serde_json::from_value(json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }))
+            .unwrap();
+    Api::<IngressClass>::all(client.clone()).create(&PostParams::default(), &class).await.unwrap();
+    let ingress: Ingress = serde_json::from_value(json!({
+        "metadata": { "name": "shop" },
+        "spec": { "ingressClassName": "elbow", "rules": [{ "host": "shop.example.com", "http": { "paths": [{
+            "path": "/", "pathType": "Prefix",
+            "backend": { "service": { "name": "ghost", "port": { "number": 80 } } }
+        }] } }] }
+    }))
+    .unwrap();
+    let ingresses: Api<Ingress> = Api::namespaced(client.clone(), "default");
+    ingresses.create(&PostParams::default(), &ingress).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = prepared.operator_settings(elbow::metrics::Metrics::new());
+    let operator = tokio::spawn(elbow::runtime::run_controllers(
+        prepared.operator_client().unwrap(),
+        prepared.cloud.clone(),
+        settings,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let events: Api<Event> = Api::namespaced(client, "default");
+    let note = eventually("a Warning naming the missing Service", async || {
+        let listed = events.list(&Default::default()).await.ok()?;
+        listed
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("BackendServiceNotFound"))
+            .and_then(|e| (e.regarding?.name? == "shop").then_some(e.note?))
+    })
+    .await;
+    assert!(note.contains("Service ghost does not exist") && note.contains("503"), "{note}");
+    // The group is still served: the rule answers 503 instead of failing the load balancer.
+    assert_eq!(prepared.cloud.load_balancers().len(), 1);
+    let listener = &prepared.cloud.listeners()[0];
+    let rules = prepared.cloud.rules(&listener.arn);
+    assert!(rules.iter().any(|r| format!("{:?}", r.actions).contains("503")), "the rule answers 503: {rules:?}");
+    let _ = stop.send(());
+    operator.await.unwrap();
+}

@@ -44,6 +44,8 @@ mod reasons {
     pub const BUILD_FAILED: &str = "FailedBuildModel";
     pub const DEPLOY_FAILED: &str = "FailedDeployModel";
     pub const CLEANUP_FAILED: &str = "FailedCleanup";
+    /// Elbow's own: the AWS Load Balancer Controller fails the whole group instead.
+    pub const MISSING_SERVICE: &str = "BackendServiceNotFound";
 }
 
 pub async fn reconcile(ingress: Arc<Ingress>, ctx: Arc<IngressContext>) -> Result<Action, Error> {
@@ -191,6 +193,7 @@ async fn join(
         let note = format!("group {}: {} step(s) applied", group_name(group), outcome.steps.len());
         publish_to_members(ctx, &members, EventType::Normal, reasons::RECONCILED, &note).await;
     }
+    warn_of_missing_services(ctx, &members).await;
     write_hostnames(ctx, &members, outcome.dns_name.as_deref()).await?;
     Ok(Action::requeue(ctx.shared.settings.resync_period))
 }
@@ -297,6 +300,29 @@ async fn namespace_allowed(
         Ok(())
     } else {
         Err(Error::Invalid { object: object_name(ingress), source: BuildError::NamespaceNotSelected(namespace) })
+    }
+}
+
+/// A rule whose Service does not exist answers 503 (so one missing Service never breaks the
+/// group's other rules); the member that names it gets a Warning saying which, on every
+/// reconcile until the Service exists.
+async fn warn_of_missing_services(ctx: &IngressContext, members: &[Arc<Ingress>]) {
+    let services = ctx.services.state();
+    for member in members {
+        let namespace = member.namespace().unwrap_or_default();
+        let missing: Vec<String> = referenced_service_names(member)
+            .into_iter()
+            .filter(|name| {
+                !services.iter().any(|s| s.namespace().as_deref() == Some(&namespace) && &s.name_any() == name)
+            })
+            .collect();
+        if !missing.is_empty() {
+            let note = format!(
+                "Service {} does not exist in namespace {namespace}; the rules that forward to it answer 503 until it does",
+                missing.join(", ")
+            );
+            ctx.shared.events.publish(member.as_ref(), EventType::Warning, reasons::MISSING_SERVICE, &note).await;
+        }
     }
 }
 
