@@ -307,14 +307,22 @@ async fn namespace_allowed(
 /// group's other rules); the member that names it gets a Warning saying which, on every
 /// reconcile until the Service exists.
 async fn warn_of_missing_services(ctx: &IngressContext, members: &[Arc<Ingress>]) {
+    let named: Vec<(String, BTreeSet<String>)> =
+        members.iter().map(|m| (m.namespace().unwrap_or_default(), referenced_service_names(m))).collect();
+    // One pass over the Service cache, keeping only the names the members use.
+    let wanted: BTreeSet<(&str, &str)> =
+        named.iter().flat_map(|(ns, names)| names.iter().map(move |n| (ns.as_str(), n.as_str()))).collect();
     let services = ctx.services.state();
-    for member in members {
-        let namespace = member.namespace().unwrap_or_default();
-        let missing: Vec<String> = referenced_service_names(member)
-            .into_iter()
-            .filter(|name| {
-                !services.iter().any(|s| s.namespace().as_deref() == Some(&namespace) && &s.name_any() == name)
-            })
+    let existing: BTreeSet<(String, String)> = services
+        .iter()
+        .map(|s| (s.namespace().unwrap_or_default(), s.name_any()))
+        .filter(|(ns, name)| wanted.contains(&(ns.as_str(), name.as_str())))
+        .collect();
+    for (member, (namespace, names)) in members.iter().zip(&named) {
+        let missing: Vec<&str> = names
+            .iter()
+            .filter(|name| !existing.contains(&(namespace.clone(), (*name).clone())))
+            .map(String::as_str)
             .collect();
         if !missing.is_empty() {
             let note = format!(
