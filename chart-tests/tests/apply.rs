@@ -22,17 +22,6 @@ fn cluster() -> Cluster {
     Cluster(KubectlServer::start())
 }
 
-/// `manifests` without the webhook configuration's CEL match conditions, which the test server
-/// refuses because it cannot evaluate them (the webhook makes the same decision itself).
-fn without_match_conditions(mut manifests: Manifests) -> Manifests {
-    for object in manifests.objects.iter_mut().filter(|o| o["kind"] == "MutatingWebhookConfiguration") {
-        for webhook in object["webhooks"].as_array_mut().unwrap() {
-            webhook.as_object_mut().unwrap().remove("matchConditions");
-        }
-    }
-    manifests
-}
-
 fn manifest(name: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests").join(name)).unwrap()
 }
@@ -119,7 +108,7 @@ fn missing_from(expected: &Value, actual: &Value, path: &str) -> Option<String> 
 #[test]
 fn the_chart_with_default_values_applies_and_every_object_exists() {
     let cluster = cluster();
-    let manifests = without_match_conditions(render(&[&values_file("required.yaml")], &[]));
+    let manifests = render(&[&values_file("required.yaml")], &[]);
     cluster.install(&manifests);
     assert_installed(&cluster, &manifests);
     // kubectl sees the CRD's kind once the chart is in.
@@ -130,7 +119,7 @@ fn the_chart_with_default_values_applies_and_every_object_exists() {
 #[test]
 fn the_chart_with_every_option_applies_and_every_object_exists() {
     let cluster = cluster();
-    let manifests = without_match_conditions(render(&[&values_file("every-option.yaml")], &[]));
+    let manifests = render(&[&values_file("every-option.yaml")], &[]);
     // The ServiceMonitor's kind comes from the Prometheus Operator and the Certificate's from
     // cert-manager, which a cluster that turns those options on has installed.
     cluster.apply(&manifest("servicemonitor-crd.yaml"));
@@ -151,8 +140,7 @@ fn the_chart_with_cert_manager_issuing_the_webhook_certificate_applies() {
     let cluster = cluster();
     // Installed by cert-manager on a cluster that uses this mode.
     cluster.apply(&manifest("cert-manager-crds.yaml"));
-    let manifests =
-        without_match_conditions(render(&[&values_file("required.yaml")], &["webhook.certificate.mode=cert-manager"]));
+    let manifests = render(&[&values_file("required.yaml")], &["webhook.certificate.mode=cert-manager"]);
     cluster.install(&manifests);
     assert_installed(&cluster, &manifests);
     for (kind, count) in [("MutatingWebhookConfiguration", 1), ("Certificate", 2), ("Issuer", 2)] {

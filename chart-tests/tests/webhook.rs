@@ -60,6 +60,17 @@ fn the_configuration_sends_only_class_less_load_balancer_creates_to_the_webhook_
     assert!(webhook.get("namespaceSelector").is_none() && webhook.get("objectSelector").is_none(), "{webhook}");
 }
 
+/// The playground installs the operator's own copy of the configuration; with the chart's
+/// defaults the two are the same, so the playground routes requests as a cluster does.
+#[test]
+fn the_rendered_configuration_is_the_one_the_operator_describes() {
+    let manifests = required(&[]);
+    let rendered = manifests.get("MutatingWebhookConfiguration", "elbow");
+    let described = elbow::webhook::configuration::mutating_webhook_configuration("elbow", NAMESPACE, "elbow-webhook");
+    assert_eq!(rendered["webhooks"], described["webhooks"]);
+    assert_eq!((&rendered["apiVersion"], &rendered["kind"]), (&described["apiVersion"], &described["kind"]));
+}
+
 #[test]
 fn the_webhook_service_leads_to_the_pods_webhook_port_and_the_operator_is_told_every_name() {
     let manifests = required(&[]);

@@ -149,10 +149,26 @@ async fn a_service_gets_an_nlb_that_follows_its_ports_and_nodes_and_goes_with_it
     eventually("the Service to be gone", async || fx.services.get_opt("web").await.ok()?.is_none().then_some(())).await;
     let now = fx.owned().await;
     assert!(now.is_empty(), "nothing left: {:?} {:?} {:?}", now.lbs, now.listeners, now.node_rules);
-    let reasons: Vec<String> = fx.events("web").await.into_iter().map(|(_, reason, _)| reason).collect();
+    let events = fx.events("web").await;
+    let reasons: Vec<&str> = events.iter().map(|(_, reason, _)| reason.as_str()).collect();
     for expected in ["EnsuringLoadBalancer", "EnsuredLoadBalancer", "UpdatedLoadBalancer", "DeletedLoadBalancer"] {
-        assert!(reasons.iter().any(|r| r == expected), "{expected} missing from {reasons:?}");
+        assert!(reasons.contains(&expected), "{expected} missing from {reasons:?}");
     }
+    // The events say what changed, by kind, not only that something did.
+    let notes = |reason: &str| -> Vec<&str> {
+        events.iter().filter(|(_, r, _)| r == reason).map(|(_, _, note)| note.as_str()).collect()
+    };
+    let ensured = notes("EnsuredLoadBalancer");
+    assert!(
+        ensured.iter().any(|n| n.starts_with("created 1 load balancer, 1 listener, 1 target group")
+            && n.contains("registered 3 targets")),
+        "{ensured:?}"
+    );
+    let updated = notes("UpdatedLoadBalancer");
+    assert!(
+        updated.iter().any(|n| n.starts_with("created 1 listener, 1 target group")),
+        "the second port: {updated:?}"
+    );
     fx.sandbox.stop().await;
 }
 

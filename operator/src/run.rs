@@ -191,21 +191,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             }
         }
     });
-    let settings = OperatorSettings {
-        ingress_controller_name: args.ingress_controller.clone(),
-        deploy: DeploySettings {
-            cluster_name: build.cluster_name.clone(),
-            vpc_id: args.vpc_id.clone(),
-            drift_period: args.drift_period,
-        },
-        build,
-        vpc_id: args.vpc_id,
-        concurrency: args.concurrency,
-        resync_period: args.resync_period,
-        inventory_ttl: args.inventory_ttl,
-        instance: args.instance,
-        metrics: metrics.clone(),
-    };
+    let settings = operator_settings(&args, build, metrics.clone());
     let shutdown = shutdown_signal().boxed().shared();
     // Not polled, so not started, until this replica leads (or at once without election).
     let controllers = run_controllers_reporting(client, cloud, settings, shutdown.clone(), metrics, readiness.clone());
@@ -221,6 +207,25 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         // as a standby) rather than standing by again here: tasks they spawned die with the
         // process, and the next term starts from fresh caches.
         Ended::Lost(loss) => Err(RunError::LostLeadership(loss.to_string())),
+    }
+}
+
+/// What the controllers run with, from `elbow run`'s flags (`build` is `args.build.to_config()`).
+pub fn operator_settings(args: &RunArgs, build: elbow_builder::BuildConfig, metrics: Metrics) -> OperatorSettings {
+    OperatorSettings {
+        ingress_controller_name: args.ingress_controller.clone(),
+        deploy: DeploySettings {
+            cluster_name: build.cluster_name.clone(),
+            vpc_id: args.vpc_id.clone(),
+            drift_period: args.drift_period,
+        },
+        build,
+        vpc_id: args.vpc_id.clone(),
+        concurrency: args.concurrency,
+        resync_period: args.resync_period,
+        inventory_ttl: args.inventory_ttl,
+        instance: args.instance.clone(),
+        metrics,
     }
 }
 

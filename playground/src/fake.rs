@@ -6,7 +6,8 @@ use elbow_model::inventory::CloudInventory;
 
 use crate::environment::{self, Environment, NodeSeed, SUBNET_ROLES, ZONES};
 
-const VPC: &str = "vpc-0playground";
+// Hexadecimal, as AWS ids are and as the chart's schema and `elbow run` require.
+const VPC: &str = "vpc-0e1b0e1b0e1b0e1b0";
 
 /// A fake cloud holding `nodes` running instances, and the environment it was seeded with.
 pub fn seeded(cluster: &str, nodes: usize) -> (FakeCloud, Environment) {

@@ -5,6 +5,7 @@ pub mod environment;
 pub mod fake;
 pub mod nodes;
 pub mod sandbox;
+pub mod webhook;
 
 pub use environment::{Environment, NodeSeed};
 pub use sandbox::{Aws, Prepared, Sandbox, SandboxOptions};

@@ -33,8 +33,12 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     elbow::run::init_logging(elbow::run::LogFormat::Text);
     let aws = args.aws_endpoint.clone().map_or(Aws::Fake, Aws::Endpoint);
-    let options =
-        SandboxOptions { port: args.port, nodes: args.nodes, ..SandboxOptions::new(&args.cluster_name, aws.clone()) };
+    let options = SandboxOptions {
+        port: args.port,
+        nodes: args.nodes,
+        webhook: true,
+        ..SandboxOptions::new(&args.cluster_name, aws.clone())
+    };
     let sandbox = Sandbox::start(options).await?;
     elbow_testkit::write_kubeconfig(&args.kubeconfig, &sandbox.server.url())
         .with_context(|| format!("writing {}", args.kubeconfig.display()))?;
@@ -46,6 +50,9 @@ async fn main() -> anyhow::Result<()> {
     println!("  AWS         {cloud}: {}, subnets in 3 zones", environment.vpc_id());
     for node in &environment.nodes {
         println!("  node        {} -> {}", node.name, node.provider_id());
+    }
+    if let Some(address) = sandbox.webhook_address() {
+        println!("  webhook     https://{address} (class-less LoadBalancer Services get Elbow's class)");
     }
     println!("  kubeconfig  {}", args.kubeconfig.display());
     println!();

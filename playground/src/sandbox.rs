@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::environment::Environment;
-use crate::{endpoint, fake, nodes};
+use crate::{endpoint, fake, nodes, webhook};
 
 /// Where the load balancers are made.
 #[derive(Debug, Clone)]
@@ -48,6 +48,10 @@ pub struct SandboxOptions {
     pub aws: Aws,
     /// How often every Service is reconciled again without a change.
     pub resync_period: Duration,
+    /// Serve Elbow's admission webhook as the chart does (class-less LoadBalancer Services get
+    /// Elbow's class as they are created). The playground binary turns it on; tests that look at
+    /// class-less Services themselves leave it off.
+    pub webhook: bool,
 }
 
 /// A sandbox's pieces before any operator runs: the server with its Nodes and CRDs, and the
@@ -81,7 +85,14 @@ impl Prepared {
 
 impl SandboxOptions {
     pub fn new(cluster: &str, aws: Aws) -> Self {
-        SandboxOptions { port: 0, cluster: cluster.to_string(), nodes: 3, aws, resync_period: Duration::from_secs(600) }
+        SandboxOptions {
+            port: 0,
+            cluster: cluster.to_string(),
+            nodes: 3,
+            aws,
+            resync_period: Duration::from_secs(600),
+            webhook: false,
+        }
     }
 }
 
@@ -94,6 +105,8 @@ pub struct Sandbox {
     pub sdk: Option<SdkConfig>,
     /// The operator's metrics, as `/metrics` would show them.
     pub metrics: elbow::metrics::Metrics,
+    /// The admission webhook, when the options asked for it; stops when dropped.
+    webhook: Option<elbow::webhook::Webhook>,
     stop: Option<oneshot::Sender<()>>,
     operator: JoinHandle<()>,
 }
@@ -131,6 +144,12 @@ impl Sandbox {
         populate(&server.client, &environment).await?;
 
         let settings = operator_settings(&options, environment.vpc_id(), metrics.clone());
+        let webhook = match options.webhook {
+            true => {
+                Some(webhook::install(&server, operator_client(&server)?, &settings.build.load_balancer_class).await?)
+            }
+            false => None,
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let (started, running) = oneshot::channel();
         let shutdown = async {
@@ -140,7 +159,12 @@ impl Sandbox {
         let client = operator_client(&server)?;
         let operator = tokio::spawn(run_controllers_signalling_start(client, cloud, settings, shutdown, started));
         running.await.context("the controllers stopped before they started")?;
-        Ok(Sandbox { server, environment, metered_fake: fake, sdk, metrics, stop: Some(stop), operator })
+        Ok(Sandbox { server, environment, metered_fake: fake, sdk, metrics, webhook, stop: Some(stop), operator })
+    }
+
+    /// Where the admission webhook listens, when the sandbox serves it.
+    pub fn webhook_address(&self) -> Option<std::net::SocketAddr> {
+        self.webhook.as_ref().map(elbow::webhook::Webhook::local_addr)
     }
 
     /// The fake cloud, for inspection, when the sandbox runs on it.

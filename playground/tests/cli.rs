@@ -93,6 +93,10 @@ fn kubectl_expose_gets_a_load_balancer_hostname_within_seconds() {
     assert_eq!(columns[..2], ["web", "LoadBalancer"], "{row}");
     assert!(columns[3].ends_with(".elb.us-east-1.amazonaws.com"), "EXTERNAL-IP shows the DNS name: {row}");
     assert!(columns[4].starts_with("80:3"), "PORT(S) shows the NodePort: {row}");
+    // The playground serves Elbow's admission webhook as the chart does: the Service was stored
+    // with Elbow's class, so a cloud provider's service controller would leave it alone.
+    let class = kubectl.ok(&["get", "service", "web", "-o", "jsonpath={.spec.loadBalancerClass}"]);
+    assert_eq!(class, "elbow.dev/nlb");
 
     let status = playground.interrupt();
     assert!(status.success(), "Ctrl-C is a clean exit: {status}");

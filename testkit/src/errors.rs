@@ -59,6 +59,11 @@ impl ApiError {
         Self::new(422, "Invalid", format!("{kind} \"{name}\" is invalid: {}", detail.into()))
     }
 
+    /// apimachinery's `NewForbidden`: `<resource> "<name>" is forbidden: <why>`.
+    pub fn forbidden(resource: &str, name: &str, why: impl Into<String>) -> Self {
+        Self::new(403, "Forbidden", format!("{resource} \"{name}\" is forbidden: {}", why.into()))
+    }
+
     pub fn gone(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message)
     }

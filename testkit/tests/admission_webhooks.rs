@@ -483,6 +483,60 @@ async fn failure_policy_fail_refuses_and_ignore_goes_on_when_the_webhook_is_down
     assert!(configmaps.get_opt("a").await.unwrap().is_none());
 }
 
+/// Services as `kubectl expose --type=LoadBalancer` and friends send them, to a webhook that
+/// wants only class-less LoadBalancers and says so in a CEL match condition.
+#[tokio::test]
+async fn match_conditions_choose_the_requests_and_a_failing_one_follows_the_failure_policy() {
+    let server = TestServer::start().await.unwrap();
+    let ca = TestCa::new("webhook ca");
+    let hook = Webhook::start(&ca.issue(&["127.0.0.1"]), |_| allow()).await;
+    let mut class_less =
+        webhook("lb.elbow.example.com", by_url(&hook, "/lb", &ca), rule(&["CREATE"], &[""], &["services"]));
+    class_less["matchConditions"] = json!([{
+        "name": "class-less-load-balancer",
+        "expression": "has(object.spec.type) && object.spec.type == 'LoadBalancer' && \
+            (!has(object.spec.loadBalancerClass) || object.spec.loadBalancerClass == '')",
+    }]);
+    // Selecting a field the object lacks is an evaluation error, unless another condition is false.
+    let mut failing =
+        webhook("fail.elbow.example.com", by_url(&hook, "/fail", &ca), rule(&["CREATE"], &[""], &["services"]));
+    failing["objectSelector"] = json!({ "matchLabels": { "probe": "fail" } });
+    failing["matchConditions"] =
+        json!([{ "name": "needs-a-class", "expression": "object.spec.loadBalancerClass == 'x'" }]);
+    let mut ignoring = failing.clone();
+    ignoring["name"] = json!("ignore.elbow.example.com");
+    ignoring["clientConfig"] = by_url(&hook, "/ignore", &ca);
+    ignoring["objectSelector"] = json!({ "matchLabels": { "probe": "ignore" } });
+    ignoring["failurePolicy"] = json!("Ignore");
+    mutating(&server, "conditions", vec![class_less, failing, ignoring]).await;
+
+    let services: Api<Service> = Api::namespaced(server.client.clone(), "default");
+    let create = |name: &str, change: &dyn Fn(&mut Value)| {
+        let mut object = serde_json::to_value(service(name)).unwrap();
+        change(&mut object);
+        let object: Service = serde_json::from_value(object).unwrap();
+        let services = services.clone();
+        async move { services.create(&PostParams::default(), &object).await }
+    };
+    create("plain", &|_| {}).await.unwrap();
+    create("classed", &|s| s["spec"]["loadBalancerClass"] = json!("service.k8s.aws/nlb")).await.unwrap();
+    create("internal", &|s| s["spec"]["type"] = json!("ClusterIP")).await.unwrap();
+    let paths: Vec<String> =
+        hook.calls().iter().map(|c| format!("{} {}", c.path, c.request()["name"].as_str().unwrap())).collect();
+    assert_eq!(paths, ["/lb plain"], "only the class-less LoadBalancer is sent");
+
+    let labelled = |probe: &'static str| move |s: &mut Value| s["metadata"]["labels"] = json!({ "probe": probe });
+    let refused = status(create("probe-fail", &labelled("fail")).await.unwrap_err());
+    assert_eq!((refused.code, refused.reason.as_str()), (403, "Forbidden"));
+    assert!(refused.message.contains("no such key: loadBalancerClass"), "{}", refused.message);
+    assert!(services.get_opt("probe-fail").await.unwrap().is_none());
+    create("probe-ignore", &labelled("ignore")).await.unwrap();
+    assert!(
+        hook.calls().iter().all(|c| c.path != "/fail" && c.path != "/ignore"),
+        "neither erroring webhook was called"
+    );
+}
+
 #[tokio::test]
 async fn a_webhook_slower_than_its_timeout_is_given_up_on() {
     let server = TestServer::start().await.unwrap();

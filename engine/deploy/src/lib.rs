@@ -12,6 +12,7 @@
 
 pub mod actual;
 mod apply;
+pub mod changes;
 mod discovery;
 pub mod error;
 mod node_claims;
@@ -30,6 +31,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+pub use changes::Changes;
 pub use error::DeployError;
 
 use crate::apply::Applier;
@@ -59,6 +61,8 @@ pub struct DeployOutcome {
     pub changed: bool,
     /// What was done, in order ("create load balancer k8s-default-web-0123456789", ...).
     pub steps: Vec<String>,
+    /// The same, counted by kind of resource ("created 1 load balancer, 1 listener").
+    pub changes: Changes,
 }
 
 pub struct Deployer {
@@ -133,6 +137,7 @@ impl Deployer {
             load_balancer_state: None,
             changed: !applier.applied.is_empty(),
             steps: std::mem::take(&mut applier.applied),
+            changes: std::mem::take(&mut applier.changes),
         };
         let outcome = with_load_balancer(outcome, desired, &applier);
         self.record_tags(desired, result.is_ok());
@@ -140,7 +145,7 @@ impl Deployer {
         result?;
         released?;
         if outcome.changed {
-            info!(stack = %desired.id, steps = outcome.steps.len(), "deployed");
+            info!(stack = %desired.id, changes = %outcome.changes, "deployed");
         }
         self.remember(&desired.id, hash, &outcome);
         Ok(outcome)
@@ -207,6 +212,7 @@ impl Deployer {
         (last.hash == *hash && last.at.elapsed() < self.settings.drift_period).then(|| DeployOutcome {
             changed: false,
             steps: Vec::new(),
+            changes: Changes::default(),
             ..last.outcome.clone()
         })
     }

@@ -83,7 +83,7 @@ async fn provision(api: &Api<Service>, service: &Service, ctx: &Context) -> Resu
     let mut outcome = ctx.deployer.deploy(&desired).await.map_err(deploy_error)?;
     if outcome.changed {
         let reason = if had_hostname { reasons::UPDATED } else { reasons::ENSURED };
-        let note = format!("{} step(s) applied", outcome.steps.len());
+        let note = outcome.changes.to_string();
         publish(ctx, service, EventType::Normal, reason, &note).await;
     } else if outcome.load_balancer_state.as_deref() == Some(PROVISIONING) {
         // Nothing to change, so the deployer answered from memory: ask AWS whether the load

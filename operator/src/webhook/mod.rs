@@ -12,6 +12,7 @@
 
 pub mod args;
 pub mod ca_bundle;
+pub mod configuration;
 pub mod der;
 pub mod material;
 pub mod pem;

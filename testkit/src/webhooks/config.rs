@@ -2,6 +2,7 @@
 //! the defaults kube-apiserver gives them and the validation it refuses them with, on every write,
 //! and the webhooks they declare as the dispatcher reads them back.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use base64::Engine;
@@ -11,9 +12,11 @@ use crate::errors::ApiError;
 use crate::registry::ResourceInfo;
 use crate::selectors::LabelSelector;
 use crate::validation::{
-    dns1035_label_errors, dns1123_subdomain_errors, duplicate, forbidden, fully_qualified_name_errors, go_value,
-    invalid, invalid_object, not_supported, required,
+    dns1035_label_errors, dns1123_subdomain_errors, duplicate, fully_qualified_name_errors, go_value, invalid,
+    invalid_object, not_supported, qualified_name_errors, required,
 };
+
+use super::cel;
 
 /// The AdmissionReview versions kube-apiserver speaks, in the order it prefers them.
 pub const REVIEW_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
@@ -172,15 +175,56 @@ fn validate_webhook(webhook: &Value, mutating: bool, path: &str) -> Vec<String> 
         one_of("reinvocationPolicy", &REINVOCATION_POLICIES, &mut errors);
     }
     errors.extend(validate_client_config(&webhook["clientConfig"], &format!("{path}.clientConfig")));
-    // CEL is out of this server's reach; a condition it cannot evaluate is refused rather than
-    // ignored, which would send the webhook requests kube-apiserver would not.
-    if webhook["matchConditions"].as_array().is_some_and(|c| !c.is_empty()) {
-        errors.push(forbidden(
-            &format!("{path}.matchConditions"),
-            "elbow-testkit does not evaluate CEL match conditions (see docs/testkit.md)",
-        ));
+    errors.extend(validate_match_conditions(&webhook["matchConditions"], &format!("{path}.matchConditions")));
+    errors
+}
+
+/// kube-apiserver's checks of `matchConditions`: at most 64, each with a unique qualified name and
+/// an expression that compiles. Here "compiles" means it is in the CEL subset [`cel`] evaluates,
+/// so a condition this server would misjudge is refused instead of stored.
+fn validate_match_conditions(conditions: &Value, path: &str) -> Vec<String> {
+    let Some(conditions) = conditions.as_array() else { return Vec::new() };
+    let mut errors = Vec::new();
+    if conditions.len() > MAX_MATCH_CONDITIONS {
+        errors.push(too_many(path, conditions.len(), MAX_MATCH_CONDITIONS));
+    }
+    let mut names = BTreeSet::new();
+    for (i, condition) in conditions.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        match condition["name"].as_str().unwrap_or_default() {
+            "" => errors.push(required(&format!("{at}.name"), "")),
+            name => {
+                let problems = qualified_name_errors(name);
+                if !problems.is_empty() {
+                    errors.push(invalid(&format!("{at}.name"), &go_value(&json!(name)), &problems.join(", ")));
+                } else if !names.insert(name) {
+                    errors.push(duplicate(&format!("{at}.name"), &json!(name)));
+                }
+            }
+        }
+        match condition["expression"].as_str().unwrap_or_default() {
+            "" => errors.push(required(&format!("{at}.expression"), "")),
+            expression => {
+                if let Err(problem) = cel::parse(expression) {
+                    errors.push(invalid(
+                        &format!("{at}.expression"),
+                        &go_value(&json!(expression)),
+                        &format!(
+                            "compilation failed: {problem} (see docs/testkit.md for the CEL elbow-testkit evaluates)"
+                        ),
+                    ));
+                }
+            }
+        }
     }
     errors
+}
+
+/// kube-apiserver's limit on match conditions per webhook.
+const MAX_MATCH_CONDITIONS: usize = 64;
+
+fn too_many(path: &str, actual: usize, max: usize) -> String {
+    format!("{path}: Too many: {actual}: must have at most {max} items")
 }
 
 fn validate_rule(rule: &Value, path: &str) -> Vec<String> {
@@ -461,6 +505,14 @@ pub struct Hook {
     pub timeout: Duration,
     pub review_versions: Vec<String>,
     pub reinvoke_if_needed: bool,
+    /// Every one must hold for the webhook to be called.
+    pub match_conditions: Vec<MatchCondition>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchCondition {
+    pub name: String,
+    pub expression: cel::Expr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -516,6 +568,17 @@ fn hook(configuration: &str, index: usize, webhook: &Value) -> Hook {
         timeout: Duration::from_secs(webhook["timeoutSeconds"].as_u64().unwrap_or(10)),
         review_versions: strings(&webhook["admissionReviewVersions"]),
         reinvoke_if_needed: webhook["reinvocationPolicy"] == json!("IfNeeded"),
+        // Stored configurations passed validation, so every expression parses.
+        match_conditions: webhook["matchConditions"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| {
+                let expression = cel::parse(c["expression"].as_str()?).ok()?;
+                Some(MatchCondition { name: c["name"].as_str().unwrap_or_default().to_string(), expression })
+            })
+            .collect(),
     }
 }
 
@@ -621,8 +684,17 @@ mod tests {
             r#"webhooks[0].clientConfig.service.path: Invalid value: "/Mutate": segment[0]: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"#
         );
         assert!(
-            refused(&|w| w["matchConditions"] = json!([{ "name": "x", "expression": "true" }]))
-                .contains("matchConditions: Forbidden")
+            refused(&|w| w["matchConditions"] = json!([{ "name": "x", "expression": "size(object) > 1" }]))
+                .starts_with(r#"webhooks[0].matchConditions[0].expression: Invalid value: "size(object) > 1": compilation failed"#)
+        );
+        let twice = json!([{ "name": "a", "expression": "true" }, { "name": "a", "expression": "false" }]);
+        assert_eq!(
+            refused(&|w| w["matchConditions"] = twice.clone()),
+            r#"webhooks[0].matchConditions[1].name: Duplicate value: "a""#
+        );
+        assert_eq!(
+            refused(&|w| w["matchConditions"] = json!([{ "name": "a" }])),
+            "webhooks[0].matchConditions[0].expression: Required value"
         );
     }
 

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use super::cel;
 use super::config::{Hook, Rule};
 use crate::errors::ApiError;
 use crate::registry::ResourceInfo;
@@ -71,7 +72,51 @@ pub fn should_call(
     match (called_as, namespace_match) {
         (None, _) => Ok(None),
         (Some(_), Err(error)) => Err(error),
-        (Some(info), Ok(_)) => Ok(Some(info)),
+        (Some(info), Ok(_)) => Ok(conditions_hold(hook, attributes)?.then_some(info)),
+    }
+}
+
+/// The match conditions, last, as kube-apiserver evaluates them: any condition false skips the
+/// webhook (whatever the others did); otherwise an evaluation error fails the request under
+/// `failurePolicy: Fail` and skips the webhook under `Ignore`.
+fn conditions_hold(hook: &Hook, attributes: &Attributes<'_>) -> Result<bool, ApiError> {
+    if hook.match_conditions.is_empty() {
+        return Ok(true);
+    }
+    let request = serde_json::json!({
+        "operation": attributes.operation.as_str(),
+        "namespace": attributes.namespace,
+        "subResource": attributes.subresource,
+        "resource": {
+            "group": attributes.info.group,
+            "version": attributes.info.version,
+            "resource": attributes.info.resource,
+        },
+    });
+    let vars = cel::Variables {
+        object: attributes.object.unwrap_or(&Value::Null),
+        old_object: attributes.old.unwrap_or(&Value::Null),
+        request: &request,
+    };
+    let mut errors = Vec::new();
+    for condition in &hook.match_conditions {
+        match cel::evaluate_condition(&condition.expression, &vars) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(error) => errors.push(format!("{}: {error}", condition.name)),
+        }
+    }
+    match errors.is_empty() || hook.ignore_failures {
+        true => Ok(errors.is_empty()),
+        false => Err(ApiError::forbidden(
+            &attributes.info.resource,
+            [attributes.object, attributes.old]
+                .into_iter()
+                .flatten()
+                .find_map(|o| o["metadata"]["name"].as_str())
+                .unwrap_or_default(),
+            format!("failed evaluating match conditions of webhook {}: {}", hook.name, errors.join(", ")),
+        )),
     }
 }
 

@@ -9,6 +9,7 @@
 //! and [`Webhooks::validate`] on the object the store has worked out and not yet written (see
 //! `store::Pending`), as kube-apiserver calls validating admission inside its storage layer.
 
+pub mod cel;
 pub mod client;
 pub mod config;
 pub mod matching;

@@ -190,7 +190,7 @@ async fn join(
         }
     };
     if outcome.changed {
-        let note = format!("group {}: {} step(s) applied", group_name(group), outcome.steps.len());
+        let note = format!("group {}: {}", group_name(group), outcome.changes);
         publish_to_members(ctx, &members, EventType::Normal, reasons::RECONCILED, &note).await;
     }
     warn_of_missing_services(ctx, &members).await;

@@ -1,0 +1,201 @@
+//! What a deploy changed, counted by what was done to which kind of resource: the summary a
+//! reconcile logs at info level and puts in its event ("created 1 load balancer, 2 listeners;
+//! registered 3 targets"). A step count says that something happened; this says what.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::plan::Step;
+
+/// What a step did, in the order the summary lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verb {
+    Created,
+    Modified,
+    Deleted,
+    Registered,
+    Deregistered,
+    /// A claim on a node security-group rule (the rule itself is made when none grants it).
+    Claimed,
+    /// A claim given up (the rule goes with its last claim).
+    Released,
+    Retagged,
+}
+
+impl Verb {
+    fn word(self) -> &'static str {
+        match self {
+            Verb::Created => "created",
+            Verb::Modified => "modified",
+            Verb::Deleted => "deleted",
+            Verb::Registered => "registered",
+            Verb::Deregistered => "deregistered",
+            Verb::Claimed => "claimed",
+            Verb::Released => "released",
+            Verb::Retagged => "retagged",
+        }
+    }
+}
+
+/// The kind of resource a step touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    LoadBalancer,
+    Listener,
+    ListenerCertificate,
+    Rule,
+    TargetGroup,
+    Target,
+    SecurityGroup,
+    SecurityGroupRule,
+    NodeRule,
+    /// Any resource whose tags changed (a load balancer, a target group or a security group).
+    Resource,
+}
+
+impl Kind {
+    fn noun(self, count: usize) -> &'static str {
+        let (one, many) = match self {
+            Kind::LoadBalancer => ("load balancer", "load balancers"),
+            Kind::Listener => ("listener", "listeners"),
+            Kind::ListenerCertificate => ("listener certificate", "listener certificates"),
+            Kind::Rule => ("rule", "rules"),
+            Kind::TargetGroup => ("target group", "target groups"),
+            Kind::Target => ("target", "targets"),
+            Kind::SecurityGroup => ("security group", "security groups"),
+            Kind::SecurityGroupRule => ("security group rule", "security group rules"),
+            Kind::NodeRule => ("node rule", "node rules"),
+            Kind::Resource => ("resource", "resources"),
+        };
+        if count == 1 { one } else { many }
+    }
+}
+
+/// Counts per (verb, kind); empty when nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Changes(BTreeMap<(Verb, Kind), usize>);
+
+impl Changes {
+    /// Counts what `step` does, once it has been applied.
+    pub(crate) fn record(&mut self, step: &Step) {
+        let (verb, kind, count) = effect(step);
+        if count > 0 {
+            *self.0.entry((verb, kind)).or_default() += count;
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: Changes) {
+        for (key, count) in other.0 {
+            *self.0.entry(key).or_default() += count;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many resources of `kind` had `verb` done to them.
+    pub fn count(&self, verb: Verb, kind: Kind) -> usize {
+        self.0.get(&(verb, kind)).copied().unwrap_or(0)
+    }
+}
+
+/// "created 1 load balancer, 1 listener; registered 2 targets", or "no change".
+impl fmt::Display for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("no change");
+        }
+        let mut current: Option<Verb> = None;
+        for (&(verb, kind), &count) in &self.0 {
+            match current {
+                Some(previous) if previous == verb => f.write_str(", ")?,
+                Some(_) => write!(f, "; {} ", verb.word())?,
+                None => write!(f, "{} ", verb.word())?,
+            }
+            current = Some(verb);
+            write!(f, "{count} {}", kind.noun(count))?;
+        }
+        Ok(())
+    }
+}
+
+/// What one step does: a verb, a kind and how many resources of that kind.
+fn effect(step: &Step) -> (Verb, Kind, usize) {
+    match step {
+        Step::CreateSecurityGroup { .. } => (Verb::Created, Kind::SecurityGroup, 1),
+        Step::AuthorizeIngress { rules, .. } => (Verb::Created, Kind::SecurityGroupRule, rules.len()),
+        Step::RevokeIngress { rule_ids, .. } => (Verb::Deleted, Kind::SecurityGroupRule, rule_ids.len()),
+        Step::ClaimNodeRules { rules, .. } => (Verb::Claimed, Kind::NodeRule, rules.len()),
+        Step::ReleaseNodeRules { rule_ids, .. } => (Verb::Released, Kind::NodeRule, rule_ids.len()),
+        Step::CreateTargetGroup { .. } => (Verb::Created, Kind::TargetGroup, 1),
+        Step::ModifyTargetGroup { .. } | Step::ModifyTargetGroupAttributes { .. } => {
+            (Verb::Modified, Kind::TargetGroup, 1)
+        }
+        Step::RegisterTargets { targets, .. } => (Verb::Registered, Kind::Target, targets.len()),
+        Step::DeregisterTargets { targets, .. } => (Verb::Deregistered, Kind::Target, targets.len()),
+        Step::CreateLoadBalancer { .. } => (Verb::Created, Kind::LoadBalancer, 1),
+        Step::SetSubnets { .. }
+        | Step::SetSecurityGroups { .. }
+        | Step::SetIpAddressType { .. }
+        | Step::ModifyLoadBalancerAttributes { .. } => (Verb::Modified, Kind::LoadBalancer, 1),
+        Step::CreateListener { .. } => (Verb::Created, Kind::Listener, 1),
+        Step::ModifyListener { .. } => (Verb::Modified, Kind::Listener, 1),
+        Step::DeleteListener { .. } => (Verb::Deleted, Kind::Listener, 1),
+        Step::AddListenerCertificates { certificates, .. } => {
+            (Verb::Created, Kind::ListenerCertificate, certificates.len())
+        }
+        Step::RemoveListenerCertificates { certificates, .. } => {
+            (Verb::Deleted, Kind::ListenerCertificate, certificates.len())
+        }
+        Step::CreateRule { .. } => (Verb::Created, Kind::Rule, 1),
+        Step::ModifyRule { .. } => (Verb::Modified, Kind::Rule, 1),
+        Step::DeleteRule { .. } => (Verb::Deleted, Kind::Rule, 1),
+        Step::AddTags { .. } | Step::CreateTags { .. } | Step::RemoveTags { .. } | Step::DeleteTags { .. } => {
+            (Verb::Retagged, Kind::Resource, 1)
+        }
+        Step::DeleteLoadBalancer { .. } => (Verb::Deleted, Kind::LoadBalancer, 1),
+        Step::DeleteTargetGroup { .. } => (Verb::Deleted, Kind::TargetGroup, 1),
+        Step::DeleteSecurityGroup { .. } => (Verb::Deleted, Kind::SecurityGroup, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use elbow_model::{ResourceId, Target};
+
+    use super::*;
+
+    fn register(n: usize) -> Step {
+        let targets = (0..n).map(|i| Target { id: format!("i-{i}"), port: 30080 }).collect();
+        Step::RegisterTargets { resource_id: ResourceId::new("tg"), targets }
+    }
+
+    #[test]
+    fn a_summary_groups_counts_by_verb_in_a_fixed_order() {
+        let mut changes = Changes::default();
+        for step in [
+            register(2),
+            Step::DeleteListener { load_balancer: ResourceId::new("lb"), arn: "arn:l/1".into() },
+            Step::RevokeIngress { group_id: "sg-1".into(), rule_ids: vec!["sgr-1".into(), "sgr-2".into()] },
+            Step::DeleteTargetGroup { arn: "arn:tg/1".into() },
+            Step::ReleaseNodeRules { group_id: "sg-2".into(), rule_ids: vec!["sgr-3".into()] },
+            register(1),
+        ] {
+            changes.record(&step);
+        }
+        assert_eq!(
+            changes.to_string(),
+            "deleted 1 listener, 1 target group, 2 security group rules; registered 3 targets; released 1 node rule"
+        );
+        assert_eq!(changes.count(Verb::Registered, Kind::Target), 3);
+    }
+
+    #[test]
+    fn steps_that_touch_nothing_are_not_counted() {
+        let mut changes = Changes::default();
+        changes.record(&register(0));
+        assert!(changes.is_empty());
+        assert_eq!(changes.to_string(), "no change");
+    }
+}

@@ -1,0 +1,48 @@
+//! The MutatingWebhookConfiguration that sends Elbow its requests, as the chart renders it with
+//! its default values (a chart test holds the two equal). The playground installs this one, so
+//! it routes `kubectl expose` through the webhook exactly as a cluster with the chart does.
+
+use serde_json::{Value, json};
+
+use super::review;
+
+/// The webhook's name in the configuration.
+pub const WEBHOOK_NAME: &str = "mservice.elbow.dev";
+
+/// Only class-less LoadBalancer Services are sent, so creating any other Service never waits
+/// for (or fails with) Elbow. The webhook makes the same decision itself for servers that do
+/// not evaluate match conditions.
+pub const CLASS_LESS_LOAD_BALANCER: &str = "has(object.spec.type) && object.spec.type == 'LoadBalancer' && (!has(object.spec.loadBalancerClass) || object.spec.loadBalancerClass == '')";
+
+/// The configuration `name`, calling the webhook through Service `service_name` in `namespace`
+/// on port 443. No `caBundle`: the operator (mode self) or cert-manager writes it.
+pub fn mutating_webhook_configuration(name: &str, namespace: &str, service_name: &str) -> Value {
+    json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": { "name": name },
+        "webhooks": [{
+            "name": WEBHOOK_NAME,
+            "admissionReviewVersions": ["v1"],
+            "clientConfig": {
+                "service": { "name": service_name, "namespace": namespace, "path": review::PATH, "port": 443 },
+            },
+            // The class is immutable once the Service exists, so only CREATE matters.
+            "rules": [{
+                "operations": ["CREATE"],
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "resources": ["services"],
+                "scope": "Namespaced",
+            }],
+            "matchConditions": [{ "name": "class-less-load-balancer", "expression": CLASS_LESS_LOAD_BALANCER }],
+            // Fail: while no replica answers, such a Service cannot be created, and the error says
+            // why. Ignore would create it without a class, for the cloud provider to serve too.
+            "failurePolicy": "Fail",
+            "matchPolicy": "Equivalent",
+            "sideEffects": "None",
+            "timeoutSeconds": 10,
+            "reinvocationPolicy": "Never",
+        }],
+    })
+}
