@@ -72,7 +72,7 @@ fn helm_install_then_kubectl_expose_gives_the_service_elbows_class_and_a_load_ba
     let webhook = cluster.runtime.block_on(elbow::webhook::start(operator.clone(), webhook_settings)).unwrap();
     cluster.server.route_service(NAMESPACE, &run.webhook.service_name, 443, webhook.local_addr());
 
-    let settings = elbow::run::operator_settings(&run, run.build.to_config(), elbow::metrics::Metrics::new());
+    let settings = elbow::run::operator_settings(&run, elbow::metrics::Metrics::new());
     let (stop, stopped) = oneshot::channel::<()>();
     let (started, running) = oneshot::channel();
     let controllers = cluster.runtime.spawn(elbow::runtime::run_controllers_signalling_start(

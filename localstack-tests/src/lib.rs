@@ -21,7 +21,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use elbow_aws::SdkCloud;
-use elbow_model::CloudInventory;
+use elbow_model::{CloudInventory, HealthCheck, HealthCheckPort, Protocol};
+use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// The endpoint under test; `None`: AWS's own endpoints.
 pub fn endpoint() -> Option<String> {
@@ -106,5 +108,55 @@ impl Network {
             inventory: environment.inventory,
             node_group: environment.node_group,
         }
+    }
+}
+
+impl Network {
+    /// Ready Nodes (`node-0`, `node-1`, ...) for the first `count` seeded instances, with the
+    /// providerID the AWS cloud provider writes, as the builder reads them.
+    pub fn ready_nodes(&self, count: usize) -> Vec<Node> {
+        self.inventory.instances[..count]
+            .iter()
+            .enumerate()
+            .map(|(i, instance)| Node {
+                metadata: ObjectMeta { name: Some(format!("node-{i}")), ..Default::default() },
+                spec: Some(NodeSpec {
+                    provider_id: Some(format!("aws:///{}/{}", instance.availability_zone, instance.id)),
+                    ..Default::default()
+                }),
+                status: Some(NodeStatus {
+                    conditions: Some(vec![NodeCondition {
+                        type_: "Ready".into(),
+                        status: "True".into(),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+            })
+            .collect()
+    }
+
+    /// The subnets tagged for internet-facing load balancers.
+    pub fn public_subnets(&self) -> Vec<String> {
+        self.inventory
+            .subnets
+            .iter()
+            .filter(|s| s.tags.contains_key("kubernetes.io/role/elb"))
+            .map(|s| s.id.clone())
+            .collect()
+    }
+}
+
+/// An HTTP health check with settings other than AWS's defaults, so a test sees them kept.
+pub fn http_health_check() -> HealthCheck {
+    HealthCheck {
+        protocol: Protocol::Http,
+        port: HealthCheckPort::TrafficPort,
+        path: Some("/healthz".into()),
+        interval_seconds: 15,
+        timeout_seconds: 5,
+        healthy_threshold_count: 2,
+        unhealthy_threshold_count: 2,
+        matcher: Some("200-399".into()),
     }
 }

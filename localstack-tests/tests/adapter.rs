@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use elbow_cloud::*;
-use elbow_localstack_tests::{Network, cloud, unique};
+use elbow_localstack_tests::{Network, cloud, http_health_check, unique};
 use elbow_model::{
     Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition,
     RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType,
@@ -203,19 +203,6 @@ async fn the_network_is_read_as_the_builders_need_it() {
     assert_eq!(instances.len(), 2, "unknown ids are left out");
     assert_eq!(cloud.calls().count(Api::DescribeInstances), 2);
     assert!(instances.iter().all(|i| i.security_groups == vec![net.node_group.clone()]));
-}
-
-fn http_health_check() -> HealthCheck {
-    HealthCheck {
-        protocol: Protocol::Http,
-        port: HealthCheckPort::TrafficPort,
-        path: Some("/healthz".into()),
-        interval_seconds: 15,
-        timeout_seconds: 5,
-        healthy_threshold_count: 2,
-        unhealthy_threshold_count: 2,
-        matcher: Some("200-399".into()),
-    }
 }
 
 fn target_group_input(net: &Network, protocol: Protocol, target_type: TargetType, owner: &Tags) -> CreateTargetGroup {

@@ -15,7 +15,7 @@ use elbow_deploy::{DeployOutcome, DeploySettings, Deployer};
 use elbow_localstack_tests::owned::{Owned, owned};
 use elbow_localstack_tests::{Network, cloud, sdk_config, unique};
 use elbow_model::{HealthCheckPort, IpAddressType, LoadBalancerType, RuleSource, Scheme, Stack, StackId, Tags};
-use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{Node, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 struct Fixture {
@@ -39,28 +39,6 @@ impl Fixture {
             vpc_id: self.net.inventory.vpc_id.clone(),
             drift_period: Duration::from_secs(3600),
         }
-    }
-
-    fn nodes(&self, count: usize) -> Vec<Node> {
-        self.net.inventory.instances[..count]
-            .iter()
-            .enumerate()
-            .map(|(i, instance)| Node {
-                metadata: ObjectMeta { name: Some(format!("node-{i}")), ..Default::default() },
-                spec: Some(NodeSpec {
-                    provider_id: Some(format!("aws:///{}/{}", instance.availability_zone, instance.id)),
-                    ..Default::default()
-                }),
-                status: Some(NodeStatus {
-                    conditions: Some(vec![NodeCondition {
-                        type_: "Ready".into(),
-                        status: "True".into(),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                }),
-            })
-            .collect()
     }
 
     fn service(&self, ports: &[(i32, i32)], annotations: &[(&str, &str)], source_ranges: &[&str]) -> Service {
@@ -120,7 +98,7 @@ impl Fixture {
 async fn a_service_lifecycle_creates_updates_and_deletes_everything() {
     let f = Fixture::new("deploy-life").await;
     let deployer = f.deployer();
-    let three = f.nodes(3);
+    let three = f.net.ready_nodes(3);
 
     let created = f.deploy(&deployer, &f.service(&[(80, 31080)], &[], &[]), &three).await;
     assert!(created.dns_name.as_deref().is_some_and(|d| !d.is_empty()));
@@ -138,13 +116,13 @@ async fn a_service_lifecycle_creates_updates_and_deletes_everything() {
     // A restarted operator finds it all by tags and changes nothing.
     f.cloud.calls().reset();
     let again = f.deploy(&f.deployer(), &f.service(&[(80, 31080)], &[], &[]), &three).await;
-    assert!(!again.changed, "{:?}", again.steps);
+    assert!(!again.changed, "{:?}", again.changes);
     assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
     assert_eq!(again.dns_name, created.dns_name);
 
     // Ports, health check, source ranges and nodes change in place.
     let updated = f.service(&[(80, 31080), (443, 31443)], &[("healthcheck-interval", "30")], &["10.0.0.0/8"]);
-    let two = f.nodes(2);
+    let two = f.net.ready_nodes(2);
     f.deploy(&deployer, &updated, &two).await;
     let owned = f.owned().await;
     assert_eq!(owned.lbs.len(), 1, "same load balancer");
@@ -190,7 +168,7 @@ async fn a_service_lifecycle_creates_updates_and_deletes_everything() {
 async fn a_scheme_change_replaces_the_load_balancer_and_keeps_the_targets() {
     let f = Fixture::new("deploy-scheme").await;
     let deployer = f.deployer();
-    let nodes = f.nodes(2);
+    let nodes = f.net.ready_nodes(2);
     let before = f.deploy(&deployer, &f.service(&[(80, 31081)], &[], &[]), &nodes).await;
     let after = f.deploy(&deployer, &f.service(&[(80, 31081)], &[("scheme", "internal")], &[]), &nodes).await;
     assert_ne!(before.load_balancer_arn, after.load_balancer_arn);
@@ -205,7 +183,7 @@ async fn a_scheme_change_replaces_the_load_balancer_and_keeps_the_targets() {
 async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
     let f = Fixture::new("deploy-foreign").await;
     let deployer = f.deployer();
-    let stack = f.stack(&f.service(&[(80, 31082)], &[], &[]), &f.nodes(1));
+    let stack = f.stack(&f.service(&[(80, 31082)], &[], &[]), &f.net.ready_nodes(1));
     let our_name = stack.load_balancers[0].name.clone();
     let similar = format!("{}x", &our_name[..our_name.len() - 1]);
     let foreign_tags = Tags::from([("team".to_string(), "someone-else".to_string())]);
@@ -240,7 +218,7 @@ async fn two_services_deploy_at_once_through_rate_limits_and_retries() {
     // As `elbow run` wires it: the SDK behind the client-side rate limits and retries.
     let production = Arc::new(Resilient::new(cloud().await, RateLimits::aws_defaults(), RetryPolicy::default()));
     let deployer = Deployer::new(production.clone(), f.settings());
-    let nodes = f.nodes(2);
+    let nodes = f.net.ready_nodes(2);
     let web = f.service(&[(80, 31090)], &[], &[]);
     let mut api = f.service(&[(8080, 31091)], &[], &[]);
     let api_name = unique("api");
@@ -298,7 +276,7 @@ async fn node_rules_admitting(net: &Network, source: &str, port: i32) -> Vec<aws
 async fn a_node_rule_two_stacks_share_outlives_the_deletion_of_the_one_that_made_it() {
     let f = Fixture::new("deploy-shared").await;
     let deployer = f.deployer();
-    let nodes = f.nodes(2);
+    let nodes = f.net.ready_nodes(2);
     let web = f.service(&[(80, 31095)], &[], &[]);
     let mut api = f.service(&[(8080, 31095)], &[], &[]);
     let api_name = unique("api");

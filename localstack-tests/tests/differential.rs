@@ -18,10 +18,10 @@ use elbow_cloud::*;
 use elbow_deploy::{DeploySettings, Deployer};
 use elbow_fake::FakeCloud;
 use elbow_localstack_tests::snapshot::{Snapshot, snapshot};
-use elbow_localstack_tests::{Network, cloud, endpoint, sdk_config, unique};
+use elbow_localstack_tests::{Network, cloud, endpoint, http_health_check, sdk_config, unique};
 use elbow_model::tags::ownership_tags;
 use elbow_model::*;
-use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{Node, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 const SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
@@ -70,30 +70,6 @@ impl Twins {
         endpoint
     }
 
-    fn nodes(&self) -> Vec<Node> {
-        self.net
-            .inventory
-            .instances
-            .iter()
-            .enumerate()
-            .map(|(i, instance)| Node {
-                metadata: ObjectMeta { name: Some(format!("node-{i}")), ..Default::default() },
-                spec: Some(NodeSpec {
-                    provider_id: Some(format!("aws:///{}/{}", instance.availability_zone, instance.id)),
-                    ..Default::default()
-                }),
-                status: Some(NodeStatus {
-                    conditions: Some(vec![NodeCondition {
-                        type_: "Ready".into(),
-                        status: "True".into(),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                }),
-            })
-            .collect()
-    }
-
     /// A Service's stack from the real builder: two TCP ports, source ranges.
     fn service_stack(&self, name: &str) -> Stack {
         self.service_stack_with(name, &[], &["10.0.0.0/8", "192.168.0.0/16"])
@@ -133,7 +109,7 @@ impl Twins {
             }),
             status: None,
         };
-        let nodes = self.nodes();
+        let nodes = self.net.ready_nodes(self.net.inventory.instances.len());
         let nodes: Vec<&Node> = nodes.iter().collect();
         build_service_stack(&service, &nodes, &self.net.inventory, &BuildConfig::new(self.net.cluster.clone()))
             .expect("a valid Service")
@@ -151,14 +127,7 @@ impl Twins {
         let listener_id = ResourceId::new("Listener/HTTPS-443");
         let node_port = 30480;
         let mut stack = Stack::empty(id.clone());
-        let subnets: Vec<String> = self
-            .net
-            .inventory
-            .subnets
-            .iter()
-            .filter(|s| s.tags.contains_key("kubernetes.io/role/elb"))
-            .map(|s| s.id.clone())
-            .collect();
+        let subnets = self.net.public_subnets();
         stack.load_balancers.push(LoadBalancerSpec {
             resource_id: lb_id.clone(),
             name: name.to_string(),
@@ -178,16 +147,7 @@ impl Twins {
             port: node_port,
             vpc_id: self.net.inventory.vpc_id.clone(),
             ip_address_type: IpAddressType::Ipv4,
-            health_check: HealthCheck {
-                protocol: Protocol::Http,
-                port: HealthCheckPort::TrafficPort,
-                path: Some("/healthz".into()),
-                interval_seconds: 15,
-                timeout_seconds: 5,
-                healthy_threshold_count: 2,
-                unhealthy_threshold_count: 2,
-                matcher: Some("200-399".into()),
-            },
+            health_check: http_health_check(),
             attributes: Attributes::new(),
             tags: tags(&tg_id),
             targets: self.net.instances.iter().map(|id| Target { id: id.clone(), port: node_port }).collect(),
@@ -307,14 +267,7 @@ async fn alb_with_target_group(cloud: &dyn Cloud, twins: &Twins, name: &str) -> 
         .create_security_group(&format!("{name}-sg"), "bad requests", &twins.net.inventory.vpc_id, &Tags::new())
         .await
         .expect("group");
-    let subnets = twins
-        .net
-        .inventory
-        .subnets
-        .iter()
-        .filter(|s| s.tags.contains_key("kubernetes.io/role/elb"))
-        .map(|s| s.id.clone())
-        .collect();
+    let subnets = twins.net.public_subnets();
     let lb = cloud
         .create_load_balancer(CreateLoadBalancer {
             name: name.to_string(),

@@ -175,12 +175,13 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         error!("start-up check: {problem}");
     }
     let limits = if args.client_rate_limits { RateLimits::aws_defaults() } else { RateLimits::unlimited() };
-    let build = args.build.to_config();
+    let settings = operator_settings(&args, metrics.clone());
+    let cluster = settings.build.cluster_name.clone();
     // Metered inside Resilient, around the SDK: each throttled request and each retry is counted
     // and timed as the request it is (see metrics::cloud).
-    let metered = Metered::new(sdk, metrics.clone(), &build.cluster_name);
+    let metered = Metered::new(sdk, metrics.clone(), &cluster);
     let cloud = Arc::new(Resilient::new(metered, limits, RetryPolicy::default()));
-    info!(cluster = %build.cluster_name, vpc = %args.vpc_id, "starting elbow");
+    info!(%cluster, vpc = %args.vpc_id, "starting elbow");
     // In the background: with an unreachable endpoint the checks wait out their retries, and the
     // controllers (and /readyz) must not wait for them.
     tokio::spawn({
@@ -191,7 +192,6 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             }
         }
     });
-    let settings = operator_settings(&args, build, metrics.clone());
     let shutdown = shutdown_signal().boxed().shared();
     // Not polled, so not started, until this replica leads (or at once without election).
     let controllers = run_controllers_reporting(client, cloud, settings, shutdown.clone(), metrics, readiness.clone());
@@ -210,8 +210,9 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     }
 }
 
-/// What the controllers run with, from `elbow run`'s flags (`build` is `args.build.to_config()`).
-pub fn operator_settings(args: &RunArgs, build: elbow_builder::BuildConfig, metrics: Metrics) -> OperatorSettings {
+/// What the controllers run with, from `elbow run`'s flags.
+pub fn operator_settings(args: &RunArgs, metrics: Metrics) -> OperatorSettings {
+    let build = args.build.to_config();
     OperatorSettings {
         ingress_controller_name: args.ingress_controller.clone(),
         deploy: DeploySettings {

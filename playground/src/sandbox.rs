@@ -144,10 +144,10 @@ impl Sandbox {
         populate(&server.client, &environment).await?;
 
         let settings = operator_settings(&options, environment.vpc_id(), metrics.clone());
+        // Its own client, identified as the operator, so the audit log separates its requests.
+        let client = operator_client(&server)?;
         let webhook = match options.webhook {
-            true => {
-                Some(webhook::install(&server, operator_client(&server)?, &settings.build.load_balancer_class).await?)
-            }
+            true => Some(webhook::install(&server, client.clone(), &settings.build.load_balancer_class).await?),
             false => None,
         };
         let (stop, stopped) = oneshot::channel::<()>();
@@ -155,8 +155,6 @@ impl Sandbox {
         let shutdown = async {
             let _ = stopped.await;
         };
-        // Its own client, identified as the operator, so the audit log separates its requests.
-        let client = operator_client(&server)?;
         let operator = tokio::spawn(run_controllers_signalling_start(client, cloud, settings, shutdown, started));
         running.await.context("the controllers stopped before they started")?;
         Ok(Sandbox { server, environment, metered_fake: fake, sdk, metrics, webhook, stop: Some(stop), operator })

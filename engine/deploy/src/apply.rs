@@ -14,7 +14,7 @@ use elbow_model::{
 use tracing::debug;
 
 use crate::actual::{ActualLoadBalancer, ActualSecurityGroup, ActualStack, ActualTargetGroup, SatisfiedNodeRule};
-use crate::changes::Changes;
+use crate::changes::{self, Changes};
 use crate::error::DeployError;
 use crate::node_claims::Claims;
 use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action, default_certificate};
@@ -24,8 +24,8 @@ pub(crate) struct Applier<'a> {
     claims: Claims<'a>,
     bindings: BTreeMap<ResourceId, String>,
     pub(crate) actual: ActualStack,
-    pub(crate) applied: Vec<String>,
-    /// What the applied steps changed, by kind.
+    /// How many steps took effect, and what they changed, by kind.
+    pub(crate) applied_steps: usize,
     pub(crate) changes: Changes,
 }
 
@@ -36,7 +36,7 @@ impl<'a> Applier<'a> {
         plan_bindings: BTreeMap<ResourceId, String>,
         actual: ActualStack,
     ) -> Self {
-        Self { cloud, claims, bindings: plan_bindings, actual, applied: Vec::new(), changes: Changes::default() }
+        Self { cloud, claims, bindings: plan_bindings, actual, applied_steps: 0, changes: Changes::default() }
     }
 
     /// Applies every step in order; stops at the first failure (the steps before it took effect,
@@ -45,14 +45,13 @@ impl<'a> Applier<'a> {
         for step in plan.steps {
             let description = step.describe();
             debug!(step = %description, "applying");
-            let mut changed = Changes::default();
-            changed.record(&step);
+            let effect = changes::effect(&step);
             self.step(step).await.map_err(|error| match error {
                 StepError::Cloud(source) => DeployError::Apply { step: description.clone(), source },
                 StepError::Deploy(error) => error,
             })?;
-            self.applied.push(description);
-            self.changes.merge(changed);
+            self.applied_steps += 1;
+            self.changes.add(effect);
         }
         Ok(())
     }

@@ -76,17 +76,10 @@ impl Kind {
 pub struct Changes(BTreeMap<(Verb, Kind), usize>);
 
 impl Changes {
-    /// Counts what `step` does, once it has been applied.
-    pub(crate) fn record(&mut self, step: &Step) {
-        let (verb, kind, count) = effect(step);
+    /// Counts one step's effect (see [`effect`]), once the step has been applied.
+    pub(crate) fn add(&mut self, (verb, kind, count): Effect) {
         if count > 0 {
             *self.0.entry((verb, kind)).or_default() += count;
-        }
-    }
-
-    pub(crate) fn merge(&mut self, other: Changes) {
-        for (key, count) in other.0 {
-            *self.0.entry(key).or_default() += count;
         }
     }
 
@@ -121,7 +114,9 @@ impl fmt::Display for Changes {
 }
 
 /// What one step does: a verb, a kind and how many resources of that kind.
-fn effect(step: &Step) -> (Verb, Kind, usize) {
+pub(crate) type Effect = (Verb, Kind, usize);
+
+pub(crate) fn effect(step: &Step) -> Effect {
     match step {
         Step::CreateSecurityGroup { .. } => (Verb::Created, Kind::SecurityGroup, 1),
         Step::AuthorizeIngress { rules, .. } => (Verb::Created, Kind::SecurityGroupRule, rules.len()),
@@ -182,7 +177,7 @@ mod tests {
             Step::ReleaseNodeRules { group_id: "sg-2".into(), rule_ids: vec!["sgr-3".into()] },
             register(1),
         ] {
-            changes.record(&step);
+            changes.add(effect(&step));
         }
         assert_eq!(
             changes.to_string(),
@@ -194,7 +189,7 @@ mod tests {
     #[test]
     fn steps_that_touch_nothing_are_not_counted() {
         let mut changes = Changes::default();
-        changes.record(&register(0));
+        changes.add(effect(&register(0)));
         assert!(changes.is_empty());
         assert_eq!(changes.to_string(), "no change");
     }

@@ -59,9 +59,7 @@ pub struct DeployOutcome {
     pub load_balancer_state: Option<String>,
     /// Whether any change was made.
     pub changed: bool,
-    /// What was done, in order ("create load balancer k8s-default-web-0123456789", ...).
-    pub steps: Vec<String>,
-    /// The same, counted by kind of resource ("created 1 load balancer, 1 listener").
+    /// What was changed, counted by kind of resource ("created 1 load balancer, 1 listener").
     pub changes: Changes,
 }
 
@@ -135,8 +133,7 @@ impl Deployer {
             dns_name: None,
             load_balancer_arn: None,
             load_balancer_state: None,
-            changed: !applier.applied.is_empty(),
-            steps: std::mem::take(&mut applier.applied),
+            changed: applier.applied_steps > 0,
             changes: std::mem::take(&mut applier.changes),
         };
         let outcome = with_load_balancer(outcome, desired, &applier);
@@ -211,7 +208,6 @@ impl Deployer {
         let last = applied.get(stack)?;
         (last.hash == *hash && last.at.elapsed() < self.settings.drift_period).then(|| DeployOutcome {
             changed: false,
-            steps: Vec::new(),
             changes: Changes::default(),
             ..last.outcome.clone()
         })

@@ -2,8 +2,6 @@
 //! by priority, deleted when no longer desired, and found again after a crash at any call.
 
 use elbow_cloud::Api;
-use elbow_cloud::CloudErrorKind;
-use elbow_fake::Failure;
 use elbow_model::Stack;
 
 mod support;
@@ -50,28 +48,5 @@ async fn rules_are_created_modified_in_place_and_deleted() {
 async fn a_crash_at_any_call_while_changing_rules_is_repaired_by_a_rerun() {
     let before = alb_stack("shop", &[30080, 30081], &[("/api/*", 1)]);
     let after = alb_stack("shop", &[30080, 30081, 30082], &[("/static/*", 2), ("/api/*", 1), ("/v2/*", 1)]);
-    let (expected, expected_rules, calls) = {
-        let cloud = cloud();
-        deployer(&cloud).deploy(&before).await.expect("before");
-        cloud.counter().reset();
-        deployer(&cloud).deploy(&after).await.expect("after");
-        (inventory(&cloud), listener_rules(&cloud), cloud.counter().mutating())
-    };
-    for landed in [false, true] {
-        for crash_at in 0..calls {
-            let context = format!("crash at call {crash_at} of {calls}, landed {landed}");
-            let cloud = cloud();
-            deployer(&cloud).deploy(&before).await.expect("before");
-            let mut failure = Failure::any(CloudErrorKind::ServerError).mutating_only().after(crash_at as u32);
-            if landed {
-                failure = failure.landed();
-            }
-            cloud.inject(failure);
-            deployer(&cloud).deploy(&after).await.expect_err(&context);
-            cloud.clear_failures();
-            deployer(&cloud).deploy(&after).await.unwrap_or_else(|e| panic!("{context}: {e}"));
-            assert_eq!(inventory(&cloud), expected, "{context}");
-            assert_eq!(listener_rules(&cloud), expected_rules, "{context}");
-        }
-    }
+    crash_at_every_call(&before, &after, |cloud| (inventory(cloud), listener_rules(cloud))).await;
 }

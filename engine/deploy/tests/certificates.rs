@@ -5,8 +5,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: failing loudly is the point
 
-use elbow_cloud::{Api, Cloud, CloudErrorKind};
-use elbow_fake::{Failure, FakeCloud};
+use elbow_cloud::{Api, Cloud};
+use elbow_fake::FakeCloud;
 use elbow_model::{Protocol, Stack};
 
 mod support;
@@ -143,33 +143,6 @@ async fn the_fake_refuses_a_listener_created_with_several_certificates_as_aws_do
 
 #[tokio::test]
 async fn a_crash_at_any_call_while_adding_certificates_is_repaired_by_a_rerun() {
-    let before = https_stack(&["a"]);
-    let after = https_stack(&["b", "c", "d"]);
-    let (expected, calls) = {
-        let cloud = cloud();
-        deployer(&cloud).deploy(&before).await.expect("before");
-        cloud.counter().reset();
-        deployer(&cloud).deploy(&after).await.expect("after");
-        (certificates(&cloud), cloud.counter().mutating())
-    };
+    let calls = crash_at_every_call(&https_stack(&["a"]), &https_stack(&["b", "c", "d"]), certificates).await;
     assert_eq!(calls, 3, "a new default and two list entries");
-    for landed in [false, true] {
-        for crash_at in 0..calls {
-            let context = format!("crash at call {crash_at} of {calls}, landed {landed}");
-            let cloud = cloud();
-            deployer(&cloud).deploy(&before).await.expect("before");
-            let mut failure = Failure::any(CloudErrorKind::ServerError).mutating_only().after(crash_at as u32);
-            if landed {
-                failure = failure.landed();
-            }
-            cloud.inject(failure);
-            deployer(&cloud).deploy(&after).await.expect_err(&context);
-            cloud.clear_failures();
-            deployer(&cloud).deploy(&after).await.unwrap_or_else(|e| panic!("{context}: {e}"));
-            assert_eq!(certificates(&cloud), expected, "{context}");
-            cloud.counter().reset();
-            deployer(&cloud).deploy(&after).await.unwrap_or_else(|e| panic!("{context}: {e}"));
-            assert_eq!(cloud.counter().mutating(), 0, "{context}: settled");
-        }
-    }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use elbow_cloud::CloudErrorKind;
-use elbow_fake::{Failure, FakeCloud};
+use elbow_fake::FakeCloud;
 use elbow_model::Stack;
 
 mod support;
@@ -67,11 +67,7 @@ async fn crash_everywhere_beside(bystander: Option<Stack>, before: Stack, after:
             let context = format!("crash at call {crash_at} of {calls} ({kind:?}, landed {landed}, restart {restart})");
             let cloud = cloud_with(&before, bystander).await;
             let crashing = deployer(&cloud);
-            let mut failure = Failure::any(kind).mutating_only().after(crash_at as u32);
-            if landed {
-                failure = failure.landed();
-            }
-            cloud.inject(failure);
+            cloud.inject(support::crash_at(kind, crash_at, landed));
             let Err(crashed) = crashing.deploy(&after).await else { panic!("{context}: the crash must surface") };
             assert!(crashed.is_retryable(), "{context}: {crashed}");
             cloud.clear_failures();

@@ -334,11 +334,7 @@ async fn a_crash_between_any_two_calls_is_repaired_by_a_rerun_after_a_restart() 
         for kind in [CloudErrorKind::ServerError, CloudErrorKind::Timeout, CloudErrorKind::Throttled] {
             for crash_at in 0..total_calls {
                 let cloud = cloud();
-                let mut failure = Failure::any(kind).mutating_only().after(crash_at);
-                if landed {
-                    failure = failure.landed();
-                }
-                cloud.inject(failure);
+                cloud.inject(support::crash_at(kind, crash_at, landed));
                 let first = deployer(&cloud).deploy(&stack).await;
                 assert!(first.is_err(), "crash at call {crash_at} ({kind:?}, landed {landed}) must surface");
                 assert!(first.expect_err("checked").is_retryable());
@@ -351,11 +347,7 @@ async fn a_crash_between_any_two_calls_is_repaired_by_a_rerun_after_a_restart() 
 
                 let leftovers = {
                     let partial = self::cloud();
-                    let mut failure = Failure::any(kind).mutating_only().after(crash_at);
-                    if landed {
-                        failure = failure.landed();
-                    }
-                    partial.inject(failure);
+                    partial.inject(support::crash_at(kind, crash_at, landed));
                     let _ = deployer(&partial).deploy(&stack).await;
                     partial.clear_failures();
                     deployer(&partial)

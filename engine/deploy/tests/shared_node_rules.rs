@@ -79,7 +79,7 @@ async fn claims_are_read_back_from_the_rules_by_a_restarted_deployer() {
     let restarted = deployer(&cloud);
     cloud.counter().reset();
     let outcome = restarted.deploy(&shop(&[31000])).await.expect("the Ingress again");
-    assert_eq!(cloud.counter().mutating(), 0, "its claim is found: {:?}", outcome.steps);
+    assert_eq!(cloud.counter().mutating(), 0, "its claim is found: {:?}", outcome.changes);
     restarted.deploy(&Stack::empty(shop(&[31000]).id)).await.expect("the Ingress deleted");
     assert_eq!(inventory(&cloud).node_rules, Vec::<u16>::new());
 }

@@ -190,47 +190,54 @@ impl fmt::Display for Token {
     }
 }
 
+/// Operators and punctuation, two-character ones first so that `!=` is not read as `!`.
+/// A lone `=`, `&` or `|` is no CEL operator and falls through to the error for unknown characters.
+const SYMBOLS: [(&str, Token); 8] = [
+    ("&&", Token::And),
+    ("||", Token::Or),
+    ("==", Token::Eq),
+    ("!=", Token::Ne),
+    ("!", Token::Not),
+    (".", Token::Dot),
+    ("(", Token::Open),
+    (")", Token::Close),
+];
+
 fn tokenize(source: &str) -> Result<Vec<Token>, String> {
     let chars: Vec<char> = source.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match c {
-            c if c.is_whitespace() => i += 1,
-            '.' => (tokens.push(Token::Dot), i += 1).1,
-            '(' => (tokens.push(Token::Open), i += 1).1,
-            ')' => (tokens.push(Token::Close), i += 1).1,
-            '&' if next == Some('&') => (tokens.push(Token::And), i += 2).1,
-            '|' if next == Some('|') => (tokens.push(Token::Or), i += 2).1,
-            '=' if next == Some('=') => (tokens.push(Token::Eq), i += 2).1,
-            '!' if next == Some('=') => (tokens.push(Token::Ne), i += 2).1,
-            '!' => (tokens.push(Token::Not), i += 1).1,
-            '\'' | '"' => {
-                let (text, end) = string_literal(&chars, i)?;
-                tokens.push(Token::Str(text));
-                i = end;
-            }
-            c if c.is_ascii_digit() => {
-                let start = i;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-                let digits: String = chars[start..i].iter().collect();
-                tokens.push(Token::Int(digits.parse().map_err(|_| format!("integer {digits} out of range"))?));
-            }
-            c if c.is_ascii_alphabetic() || c == '_' => {
-                let start = i;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
-                    i += 1;
-                }
-                tokens.push(Token::Ident(chars[start..i].iter().collect()));
-            }
-            other => return Err(format!("'{other}' is outside the CEL subset elbow-testkit evaluates")),
+        let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
+        if let Some((symbol, token)) = SYMBOLS.iter().find(|(symbol, _)| rest.starts_with(symbol)) {
+            tokens.push(token.clone());
+            i += symbol.len();
+        } else if c.is_whitespace() {
+            i += 1;
+        } else if c == '\'' || c == '"' {
+            let (text, end) = string_literal(&chars, i)?;
+            tokens.push(Token::Str(text));
+            i = end;
+        } else if c.is_ascii_digit() {
+            let digits = take_while(&chars, &mut i, |c| c.is_ascii_digit());
+            tokens.push(Token::Int(digits.parse().map_err(|_| format!("integer {digits} out of range"))?));
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            tokens.push(Token::Ident(take_while(&chars, &mut i, |c| c.is_ascii_alphanumeric() || c == '_')));
+        } else {
+            return Err(format!("'{c}' is outside the CEL subset elbow-testkit evaluates"));
         }
     }
     Ok(tokens)
+}
+
+/// The characters from `*i` on that satisfy `keep`, advancing `*i` past them.
+fn take_while(chars: &[char], i: &mut usize, keep: impl Fn(char) -> bool) -> String {
+    let start = *i;
+    while *i < chars.len() && keep(chars[*i]) {
+        *i += 1;
+    }
+    chars[start..*i].iter().collect()
 }
 
 /// A quoted string from `start` (the quote): its text and the index after the closing quote.
@@ -251,7 +258,10 @@ fn string_literal(chars: &[char], start: usize) -> Result<(String, usize), Strin
                 });
                 i += 2;
             }
-            c => (text.push(c), i += 1).1,
+            c => {
+                text.push(c);
+                i += 1;
+            }
         }
     }
     Err("unterminated string literal".into())

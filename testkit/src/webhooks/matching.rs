@@ -106,18 +106,18 @@ fn conditions_hold(hook: &Hook, attributes: &Attributes<'_>) -> Result<bool, Api
             Err(error) => errors.push(format!("{}: {error}", condition.name)),
         }
     }
-    match errors.is_empty() || hook.ignore_failures {
-        true => Ok(errors.is_empty()),
-        false => Err(ApiError::forbidden(
-            &attributes.info.resource,
-            [attributes.object, attributes.old]
-                .into_iter()
-                .flatten()
-                .find_map(|o| o["metadata"]["name"].as_str())
-                .unwrap_or_default(),
-            format!("failed evaluating match conditions of webhook {}: {}", hook.name, errors.join(", ")),
-        )),
+    if errors.is_empty() {
+        return Ok(true);
     }
+    if hook.ignore_failures {
+        return Ok(false);
+    }
+    let name = [attributes.object, attributes.old].into_iter().flatten().find_map(|o| o["metadata"]["name"].as_str());
+    Err(ApiError::forbidden(
+        &attributes.info.resource,
+        name.unwrap_or_default(),
+        format!("failed evaluating match conditions of webhook {}: {}", hook.name, errors.join(", ")),
+    ))
 }
 
 fn namespace_selector_matches(

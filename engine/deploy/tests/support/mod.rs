@@ -2,13 +2,14 @@
 //! builder (the real builder lives elsewhere; these tests must not depend on it) and a compact
 //! inventory of what the fake holds for the test cluster.
 #![allow(dead_code)] // each test binary uses a different part of it
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: failing loudly is the point
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use elbow_cloud::{Instance, SecurityGroup, Subnet};
+use elbow_cloud::{CloudErrorKind, Instance, SecurityGroup, Subnet};
 use elbow_deploy::{DeploySettings, Deployer};
-use elbow_fake::FakeCloud;
+use elbow_fake::{Failure, FakeCloud};
 use elbow_model::tags::{CLUSTER_TAG, ownership_tags};
 use elbow_model::*;
 
@@ -48,6 +49,46 @@ pub fn seeded() -> FakeCloud {
         tags: Tags::from([(format!("kubernetes.io/cluster/{CLUSTER}"), "owned".to_string())]),
     });
     cloud
+}
+
+/// A crash at mutating call `crash_at` (counted from 0): the request fails with `kind`, or, when
+/// `landed`, takes effect and its answer is lost.
+pub fn crash_at(kind: CloudErrorKind, crash_at: u64, landed: bool) -> Failure {
+    let failure = Failure::any(kind).mutating_only().after(crash_at as u32);
+    if landed { failure.landed() } else { failure }
+}
+
+/// Changes `before` into `after`, crashing at each mutating call in turn (failed, then landed),
+/// and checks that a re-run after a restart leaves what `observe` saw after an uninterrupted run,
+/// and that a further run makes no call. Returns how many calls the change makes.
+pub async fn crash_at_every_call<T: PartialEq + std::fmt::Debug>(
+    before: &Stack,
+    after: &Stack,
+    observe: impl Fn(&FakeCloud) -> T,
+) -> u64 {
+    let (expected, calls) = {
+        let cloud = cloud();
+        deployer(&cloud).deploy(before).await.expect("before");
+        cloud.counter().reset();
+        deployer(&cloud).deploy(after).await.expect("after");
+        (observe(&cloud), cloud.counter().mutating())
+    };
+    for landed in [false, true] {
+        for at in 0..calls {
+            let context = format!("crash at call {at} of {calls}, landed {landed}");
+            let cloud = cloud();
+            deployer(&cloud).deploy(before).await.expect("before");
+            cloud.inject(crash_at(CloudErrorKind::ServerError, at, landed));
+            deployer(&cloud).deploy(after).await.expect_err(&context);
+            cloud.clear_failures();
+            deployer(&cloud).deploy(after).await.unwrap_or_else(|e| panic!("{context}: {e}"));
+            assert_eq!(observe(&cloud), expected, "{context}");
+            cloud.counter().reset();
+            deployer(&cloud).deploy(after).await.unwrap_or_else(|e| panic!("{context}: {e}"));
+            assert_eq!(cloud.counter().mutating(), 0, "{context}: settled");
+        }
+    }
+    calls
 }
 
 pub fn deployer(cloud: &Arc<FakeCloud>) -> Deployer {
