@@ -5,7 +5,7 @@
 //! afterwards), and the cloud provider, which ignores Services with any class, leaves it alone.
 //!
 //! Every replica serves the webhook, leader or not. The serving certificate comes from a Secret
-//! ([`secret`]): made and renewed here (mode `self`, [`material`], [`x509`]) or by cert-manager
+//! ([`secret`]): made and renewed here (mode `self`, [`material`], [`x509`] from elbow-certs) or by cert-manager
 //! (mode `external`); it is read again every check period and swapped in without a restart
 //! ([`resolver`]). In mode `self` the CA also goes into the webhook configuration's `caBundle`
 //! ([`ca_bundle`]).
@@ -13,14 +13,14 @@
 pub mod args;
 pub mod ca_bundle;
 pub mod configuration;
-pub mod der;
 pub mod material;
-pub mod pem;
 pub mod resolver;
 pub mod review;
 pub mod secret;
 pub mod server;
-pub mod x509;
+
+/// The certificates themselves: written and read by elbow-certs, which the testkit shares.
+pub use elbow_certs::{der, pem, x509};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

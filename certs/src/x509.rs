@@ -15,7 +15,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use super::der::{self, DerError, Reader, tag};
+use crate::der::{self, DerError, Reader, tag};
 
 /// How long a generated CA is valid: long, because replacing it means a new `caBundle`.
 pub const CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -89,18 +89,20 @@ impl std::fmt::Debug for Authority {
 }
 
 impl Authority {
-    /// A new self-signed CA valid from (about) `now` for [`CA_VALIDITY`].
+    /// A new self-signed CA valid from (about) `now` for [`CA_VALIDITY`]. Its name is distinct
+    /// per CA: during a CA replacement the bundle holds two, and chain building looks issuers up
+    /// by name.
     pub fn generate(now: DateTime<Utc>) -> Result<Self, CertificateError> {
+        Self::generate_named(&format!("elbow webhook CA {}", now.format("%Y%m%dT%H%M%SZ")), now)
+    }
+
+    /// [`Authority::generate`] with the common name `common_name`.
+    pub fn generate_named(common_name: &str, now: DateTime<Utc>) -> Result<Self, CertificateError> {
         let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING)
             .map_err(|_| CertificateError::Crypto("generate a key"))?;
         let public_key = key.public_key().as_ref().to_vec();
         let key_id = key_identifier(&public_key);
-        // A distinct name per CA: during a CA replacement the bundle holds two, and chain
-        // building looks issuers up by name.
-        let subject = name(&[
-            (oid::ORGANIZATION, "elbow"),
-            (oid::COMMON_NAME, &format!("elbow webhook CA {}", now.format("%Y%m%dT%H%M%SZ"))),
-        ]);
+        let subject = name(&[(oid::ORGANIZATION, "elbow"), (oid::COMMON_NAME, common_name)]);
         let extensions = [
             extension(oid::BASIC_CONSTRAINTS, true, &der::sequence(&[&der::boolean(true)])),
             extension(oid::KEY_USAGE, true, &der::named_bits(&[key_usage::KEY_CERT_SIGN, key_usage::CRL_SIGN])),
@@ -133,17 +135,18 @@ impl Authority {
         &self.issued
     }
 
-    /// A serving certificate for `dns_names` (the first is also the common name), valid from
-    /// (about) `now` for [`SERVING_VALIDITY`], never past the CA's own expiry.
-    pub fn issue_serving(&self, dns_names: &[String], now: DateTime<Utc>) -> Result<Issued, CertificateError> {
+    /// A serving certificate for `names` (the first is also the common name), valid from
+    /// (about) `now` for [`SERVING_VALIDITY`], never past the CA's own expiry. A name that is an
+    /// IP address (a test server dialled as `127.0.0.1`) becomes an iPAddress alternative name,
+    /// any other a dNSName.
+    pub fn issue_serving(&self, names: &[String], now: DateTime<Utc>) -> Result<Issued, CertificateError> {
         let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING)
             .map_err(|_| CertificateError::Crypto("generate a key"))?;
         let public_key = key.public_key().as_ref().to_vec();
         let ca_expiry = CertificateFields::read(&self.issued.certificate)?.not_after;
         let not_after = (now + SERVING_VALIDITY).min(ca_expiry);
-        let subject = name(&[(oid::COMMON_NAME, dns_names.first().map(String::as_str).unwrap_or("elbow-webhook"))]);
-        let alt_names: Vec<Vec<u8>> =
-            dns_names.iter().map(|n| der::tlv(tag::context_primitive(2), n.as_bytes())).collect();
+        let subject = name(&[(oid::COMMON_NAME, names.first().map(String::as_str).unwrap_or("elbow-webhook"))]);
+        let alt_names: Vec<Vec<u8>> = names.iter().map(|n| alternative_name(n)).collect();
         let alt_names: Vec<&[u8]> = alt_names.iter().map(Vec::as_slice).collect();
         let extensions = [
             // An empty BasicConstraints: cA defaults to false.
@@ -213,6 +216,15 @@ pub fn sec1_private_key(pkcs8: &[u8]) -> Result<Vec<u8>, CertificateError> {
 /// RFC 7093 method 1: the leftmost 160 bits of the SHA-256 of the public key.
 fn key_identifier(public_key: &[u8]) -> Vec<u8> {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, public_key).as_ref()[..20].to_vec()
+}
+
+/// A GeneralName (RFC 5280, 4.2.1.6): `[7]` iPAddress with the address's octets, or `[2]` dNSName.
+fn alternative_name(name: &str) -> Vec<u8> {
+    match name.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => der::tlv(tag::context_primitive(7), &ip.octets()),
+        Ok(std::net::IpAddr::V6(ip)) => der::tlv(tag::context_primitive(7), &ip.octets()),
+        Err(_) => der::tlv(tag::context_primitive(2), name.as_bytes()),
+    }
 }
 
 /// A Name of one attribute per RDN, in order.
