@@ -49,7 +49,7 @@ fn elbow_run_accepts_the_default_arguments() {
     );
     assert_eq!(webhook.configuration_name, "elbow");
     assert_eq!(webhook.certificate_check_period, Duration::from_secs(600));
-    let settings = webhook.settings(&run.build.load_balancer_class);
+    let settings = webhook.settings(&run.build.to_config());
     assert_eq!(settings.policy.load_balancer_class, "elbow.dev/nlb", "the webhook sets the class Elbow serves");
     assert_eq!(
         settings.certificate.dns_names(),
@@ -81,7 +81,7 @@ fn elbow_run_accepts_every_option() {
     assert_eq!(run.webhook.secret_name, "lb-controller-webhook-cert");
     assert_eq!(run.webhook.configuration_name, "lb-controller");
     assert_eq!(run.webhook.certificate_check_period, Duration::from_secs(3600));
-    assert_eq!(run.webhook.settings(&run.build.load_balancer_class).policy.load_balancer_class, "example.com/nlb");
+    assert_eq!(run.webhook.settings(&run.build.to_config()).policy.load_balancer_class, "example.com/nlb");
 }
 
 #[test]

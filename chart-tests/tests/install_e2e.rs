@@ -62,7 +62,7 @@ fn helm_install_then_kubectl_expose_gives_the_service_elbows_class_and_a_load_ba
     let run = RunArgs::from_arg_matches(&matches).unwrap();
     assert_eq!(run.build.cluster_name, CLUSTER);
     assert!(run.webhook.enabled, "the chart turns the webhook on");
-    let mut webhook_settings = run.webhook.settings(&run.build.load_balancer_class);
+    let mut webhook_settings = run.webhook.settings(&run.build.to_config());
     webhook_settings.bind_address = "127.0.0.1:0".parse().unwrap();
     webhook_settings.certificate.retry_delay = Duration::from_millis(100);
     let operator = kube::Client::try_from(elbow::runtime::identify(kube::Config::new(

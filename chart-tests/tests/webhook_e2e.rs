@@ -51,7 +51,7 @@ async fn a_class_less_load_balancer_service_is_stored_with_elbows_class() {
     let args = operator_args(manifests.get("Deployment", "elbow"));
     let matches = RunArgs::augment_args(Command::new("run")).try_get_matches_from(&args).unwrap();
     let run = RunArgs::from_arg_matches(&matches).unwrap();
-    let mut settings = run.webhook.settings(&run.build.load_balancer_class);
+    let mut settings = run.webhook.settings(&run.build.to_config());
     settings.bind_address = "127.0.0.1:0".parse().unwrap();
     settings.certificate.retry_delay = Duration::from_millis(100);
     let operator = kube::Client::try_from(elbow::runtime::identify(kube::Config::new(

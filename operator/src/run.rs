@@ -157,9 +157,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let client = kube::Client::try_from(identify(config)).context("failed to build a Kubernetes client")?;
     // Every replica, leader or not, serves the webhook; held until `run` returns.
     let _webhook = match args.webhook.enabled {
-        true => {
-            Some(crate::webhook::start(client.clone(), args.webhook.settings(&args.build.load_balancer_class)).await?)
-        }
+        true => Some(crate::webhook::start(client.clone(), args.webhook.settings(&args.build.to_config())).await?),
         false => None,
     };
     let election = match args.leader_elect {

@@ -28,7 +28,11 @@ const SECRET: &str = "elbow-webhook-tls";
 fn settings(mode: CertificateMode) -> WebhookSettings {
     WebhookSettings {
         bind_address: "127.0.0.1:0".parse().unwrap(),
-        policy: ClassPolicy { load_balancer_class: "elbow.dev/nlb".into(), set_class: true },
+        policy: ClassPolicy {
+            load_balancer_class: "elbow.dev/nlb".into(),
+            set_class: true,
+            take_over_lbc_services: false,
+        },
         certificate: CertificateSettings {
             mode,
             namespace: NAMESPACE.into(),

@@ -38,7 +38,7 @@ async fn serve(data: &SecretData, policy: ClassPolicy) -> (WebhookServer, Arc<Re
 }
 
 fn policy() -> ClassPolicy {
-    ClassPolicy { load_balancer_class: "elbow.dev/nlb".into(), set_class: true }
+    ClassPolicy { load_balancer_class: "elbow.dev/nlb".into(), set_class: true, take_over_lbc_services: false }
 }
 
 /// An HTTPS client that trusts only the CAs in `ca_bundle` and expects the certificate to name

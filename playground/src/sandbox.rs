@@ -147,7 +147,7 @@ impl Sandbox {
         // Its own client, identified as the operator, so the audit log separates its requests.
         let client = operator_client(&server)?;
         let webhook = match options.webhook {
-            true => Some(webhook::install(&server, client.clone(), &settings.build.load_balancer_class).await?),
+            true => Some(webhook::install(&server, client.clone(), &settings.build).await?),
             false => None,
         };
         let (stop, stopped) = oneshot::channel::<()>();

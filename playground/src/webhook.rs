@@ -21,13 +21,13 @@ pub const NAMESPACE: &str = "elbow-system";
 const SERVICE: &str = "elbow-webhook";
 const CONFIGURATION: &str = "elbow";
 
-/// Installs the configuration and Service, starts the webhook for `load_balancer_class`, and
-/// returns once the configuration carries its CA (before that, with `failurePolicy: Fail`, a
-/// class-less LoadBalancer Service could not be created). The webhook stops when dropped.
+/// Installs the configuration and Service, starts the webhook beside controllers built with
+/// `build`, and returns once the configuration carries its CA (before that, with `failurePolicy:
+/// Fail`, a class-less LoadBalancer Service could not be created). The webhook stops when dropped.
 pub async fn install(
     server: &TestServer,
     operator: kube::Client,
-    load_balancer_class: &str,
+    build: &elbow_builder::BuildConfig,
 ) -> anyhow::Result<Webhook> {
     let client = server.client.clone();
     let namespace = serde_json::from_value(json!({ "metadata": { "name": NAMESPACE } }))?;
@@ -43,7 +43,7 @@ pub async fn install(
     configurations.create(&PostParams::default(), &serde_json::from_value(configuration)?).await?;
 
     let args = webhook_args()?;
-    let mut settings = args.settings(load_balancer_class);
+    let mut settings = args.settings(build);
     settings.certificate.retry_delay = Duration::from_millis(200);
     let webhook = elbow::webhook::start(operator, settings).await.context("starting the admission webhook")?;
     // kube-proxy's part: the Service's port leads to the webhook.

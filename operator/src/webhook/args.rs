@@ -102,12 +102,15 @@ impl CertificateSettings {
 }
 
 impl WebhookArgs {
-    pub fn settings(&self, load_balancer_class: &str) -> WebhookSettings {
+    /// The settings for a webhook beside controllers built with `build`: the class they serve,
+    /// and whether they take LBC-marked Services over.
+    pub fn settings(&self, build: &elbow_builder::BuildConfig) -> WebhookSettings {
         WebhookSettings {
             bind_address: self.bind_address,
             policy: ClassPolicy {
-                load_balancer_class: load_balancer_class.to_string(),
+                load_balancer_class: build.load_balancer_class.clone(),
                 set_class: self.set_load_balancer_class,
+                take_over_lbc_services: build.take_over_lbc_services,
             },
             certificate: CertificateSettings {
                 mode: self.certificate_mode,
@@ -162,12 +165,24 @@ mod tests {
             "--webhook-set-load-balancer-class=false",
         ])
         .unwrap();
-        let settings = args.settings("example.com/nlb");
+        let build = elbow_builder::BuildConfig {
+            load_balancer_class: "example.com/nlb".into(),
+            take_over_lbc_services: true,
+            ..elbow_builder::BuildConfig::new("prod")
+        };
+        let settings = args.settings(&build);
         assert_eq!(
             settings.certificate.dns_names(),
             ["lb-webhook.elbow-system.svc", "lb-webhook.elbow-system.svc.cluster.local"]
         );
         assert_eq!(settings.certificate.mode, CertificateMode::External);
-        assert_eq!(settings.policy, ClassPolicy { load_balancer_class: "example.com/nlb".into(), set_class: false });
+        assert_eq!(
+            settings.policy,
+            ClassPolicy {
+                load_balancer_class: "example.com/nlb".into(),
+                set_class: false,
+                take_over_lbc_services: true
+            }
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use k8s_openapi::api::core::v1::Service;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,6 +21,10 @@ pub struct ClassPolicy {
     pub load_balancer_class: String,
     /// Off: every request is allowed unchanged (`--webhook-set-load-balancer-class=false`).
     pub set_class: bool,
+    /// `--take-over-lbc-services`: Services marked for the AWS Load Balancer Controller get
+    /// Elbow's class too. Otherwise they are left class-less, for LBC, exactly as the Service
+    /// controller leaves them ([`elbow_builder::service::carries_lbc_marker`]).
+    pub take_over_lbc_services: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,7 +78,7 @@ pub fn class_patch(request: &AdmissionRequest, policy: &ClassPolicy) -> Option<j
         return None;
     }
     let class_is_set = spec.get("loadBalancerClass").and_then(Value::as_str).is_some_and(|c| !c.is_empty());
-    if class_is_set {
+    if class_is_set || (!policy.take_over_lbc_services && marked_for_lbc(request)) {
         return None;
     }
     // `add` replaces a member that is there (the empty class) and creates one that is not.
@@ -81,6 +86,14 @@ pub fn class_patch(request: &AdmissionRequest, policy: &ClassPolicy) -> Option<j
         { "op": "add", "path": "/spec/loadBalancerClass", "value": policy.load_balancer_class }
     ]))
     .ok()
+}
+
+/// Whether the Service being created carries LBC's own markers, read by the same rule the
+/// Service controller applies.
+fn marked_for_lbc(request: &AdmissionRequest) -> bool {
+    let metadata = request.object.as_ref().and_then(|o| o.get("metadata")).cloned().unwrap_or(Value::Null);
+    let service = Service { metadata: serde_json::from_value(metadata).unwrap_or_default(), ..Service::default() };
+    elbow_builder::service::carries_lbc_marker(&service)
 }
 
 /// A review answered: always allowed, with the patch when there is one.
@@ -129,7 +142,7 @@ mod tests {
     use super::*;
 
     fn policy() -> ClassPolicy {
-        ClassPolicy { load_balancer_class: "elbow.dev/nlb".into(), set_class: true }
+        ClassPolicy { load_balancer_class: "elbow.dev/nlb".into(), set_class: true, take_over_lbc_services: false }
     }
 
     fn request(operation: &str, spec: Value) -> AdmissionRequest {
@@ -168,10 +181,22 @@ mod tests {
 
     #[test]
     fn the_class_set_is_the_configured_one() {
-        let custom = ClassPolicy { load_balancer_class: "example.com/nlb".into(), set_class: true };
+        let custom = ClassPolicy { load_balancer_class: "example.com/nlb".into(), set_class: true, ..policy() };
         let request = request("CREATE", lb(json!({})));
         let patch = class_patch(&request, &custom).unwrap();
         assert_eq!(patched(&request, &patch)["spec"]["loadBalancerClass"], "example.com/nlb");
+    }
+
+    #[test]
+    fn services_marked_for_lbc_stay_class_less_unless_taken_over() {
+        for marker in ["external", "nlb-ip"] {
+            let mut request = request("CREATE", lb(json!({})));
+            request.object.as_mut().unwrap()["metadata"] = json!({ "name": "web", "annotations": { "service.beta.kubernetes.io/aws-load-balancer-type": marker } });
+            assert_eq!(class_patch(&request, &policy()), None, "{marker}: left to LBC");
+            let taking_over = ClassPolicy { take_over_lbc_services: true, ..policy() };
+            let patch = class_patch(&request, &taking_over).expect("taken over");
+            assert_eq!(patched(&request, &patch)["spec"]["loadBalancerClass"], "elbow.dev/nlb");
+        }
     }
 
     #[test]
