@@ -14,4 +14,5 @@ pub mod plan;
 pub mod preflight;
 pub mod run;
 pub mod runtime;
+pub mod version;
 pub mod webhook;

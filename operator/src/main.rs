@@ -8,7 +8,7 @@ use elbow::plan::{self, PlanArgs};
 use elbow::run::{self, RunArgs};
 
 #[derive(Debug, Parser)]
-#[command(name = "elbow", version, about = "Gives Kubernetes Services real AWS load balancers")]
+#[command(name = "elbow", version = elbow::version::LONG_VERSION, about = "Gives Kubernetes Services real AWS load balancers")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -13,7 +13,7 @@
 //! - `leader`: 1 while this replica holds the leader-election lease (or runs without election)
 //! - `cached_objects{kind}`: how many Services and Nodes the operator's caches hold, the main
 //!   driver of its memory (docs/operations.md, "Benchmark")
-//! - `build_info{version}`: always 1, labelled with what is running
+//! - `build_info{version, commit}`: always 1, labelled with what is running
 //!
 //! And, unprefixed as every Prometheus client names them, the process series of [`process`]:
 //! `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
@@ -66,6 +66,7 @@ struct KindLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
+    commit: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -119,7 +120,9 @@ impl Metrics {
         let registry = root.sub_registry_with_prefix("elbow");
         let build_info = Family::<BuildLabels, Gauge>::default();
         registry.register("build_info", "Always 1; the labels say which Elbow runs", build_info.clone());
-        build_info.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION") }).set(1);
+        build_info
+            .get_or_create(&BuildLabels { version: crate::version::VERSION, commit: crate::version::COMMIT })
+            .set(1);
         let reconciles = Family::<ReconcileLabels, Counter>::default();
         registry.register("reconciles", "Reconciles by controller and result", reconciles.clone());
         let reconcile_duration = HistogramFamily::<ControllerLabels>::new_with_constructor(reconcile_histogram as _);
