@@ -5,6 +5,12 @@
 //! a tree without `.git`, such as a Docker build context, pass it in), else from `git rev-parse`,
 //! else it is `unknown`. Uncommitted changes are not marked: the script reruns when HEAD moves,
 //! not on every edit, so a mark could not be kept true.
+//!
+//! Only release builds (what `scripts/image` and the Dockerfile ship) rerun when HEAD moves. A
+//! new commit changes this crate's environment, which rebuilds the crate and everything that
+//! depends on it (the playground and every test crate), minutes on a small machine after each
+//! commit. A debug build reads the commit again only when this crate's sources change, which
+//! rebuilds those anyway.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,6 +26,10 @@ fn main() {
 
 fn commit_from_git() -> Option<String> {
     let commit = git(&["rev-parse", "--short=12", "HEAD"])?;
+    if std::env::var("PROFILE").as_deref() != Ok("release") {
+        println!("cargo:rerun-if-changed=src");
+        return Some(commit);
+    }
     // Rebuild when HEAD moves: HEAD itself (checkouts), the branch it names (commits) and
     // packed-refs (refs packed by gc). Paths come from git, so worktrees work too.
     for path in ["HEAD", "packed-refs"] {
