@@ -368,3 +368,35 @@ fn a_variable_without_description_type_or_validation_is_reported() {
     // The unchanged file passes.
     assert_none(check_variables(&module.files[0]));
 }
+
+// ---- terraform fmt ----
+
+/// `scripts/terraform fmt -check -diff` on `dir`: whether it passed, and what it printed.
+fn terraform_fmt_check(dir: &std::path::Path) -> (bool, String) {
+    let script = repo_root().join("scripts/terraform");
+    let output = std::process::Command::new(&script)
+        .args(["fmt", "-check", "-recursive", "-diff", "-no-color"])
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {}: {e}", script.display()));
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), printed)
+}
+
+#[test]
+fn the_module_is_laid_out_as_terraform_fmt_lays_it_out() {
+    let (clean, printed) = terraform_fmt_check(&terraform_dir());
+    assert!(
+        clean,
+        "terraform fmt would change these files (run `scripts/terraform fmt -recursive terraform/`):\n{printed}"
+    );
+    // The check is real: a file terraform would lay out differently fails it, by name.
+    let dir = std::env::temp_dir().join(format!("elbow-terraform-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("crooked.tf"), "variable \"x\" {\n type=string\n}\n").unwrap();
+    let (clean, printed) = terraform_fmt_check(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!clean, "terraform fmt -check passed a misformatted file:\n{printed}");
+    assert!(printed.contains("crooked.tf") && printed.contains("+  type = string"), "{printed}");
+}
