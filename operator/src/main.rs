@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use elbow::exit_codes;
+use elbow::inventory::command::{self as inventory, InventoryArgs};
 use elbow::plan::{self, PlanArgs};
 use elbow::run::{self, RunArgs};
 
@@ -20,6 +21,9 @@ enum Command {
     Run(Box<RunArgs>),
     /// Print the load balancers Elbow would create for some manifests (offline, read-only).
     Plan(PlanArgs),
+    /// Print the cluster's network (VPC, subnets, the Nodes' instances and security groups) as the
+    /// inventory file `elbow plan` reads, using read-only EC2 calls.
+    Inventory(InventoryArgs),
     /// Print Elbow's CustomResourceDefinitions (or write them into a directory).
     Crds {
         /// Write one file per CRD into this directory instead of printing.
@@ -32,18 +36,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("error: failed to start the async runtime: {error}");
-                    return ExitCode::from(exit_codes::CONFIGURATION);
-                }
-            };
+            let Some(runtime) = runtime() else { return ExitCode::from(exit_codes::CONFIGURATION) };
             match runtime.block_on(run::run(*args)) {
                 Ok(()) => ExitCode::from(exit_codes::SUCCESS),
                 Err(error) => {
                     eprintln!("error: {error:#}");
                     ExitCode::from(error.exit_code())
+                }
+            }
+        }
+        Command::Inventory(args) => {
+            let Some(runtime) = runtime() else { return ExitCode::from(exit_codes::CONFIGURATION) };
+            let dumped = runtime.block_on(inventory::run(&args, &mut std::io::stdout(), &mut std::io::stderr()));
+            match dumped {
+                Ok(()) => ExitCode::from(exit_codes::SUCCESS),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(exit_codes::CONFIGURATION)
                 }
             }
         }
@@ -62,5 +71,15 @@ fn main() -> ExitCode {
                 ExitCode::from(exit_codes::CONFIGURATION)
             }
         },
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            eprintln!("error: failed to start the async runtime: {error}");
+            None
+        }
     }
 }
