@@ -140,7 +140,7 @@ async fn build_stack(service: &Service, ctx: &Context) -> Result<Stack, Error> {
     let cached = ctx.nodes.state();
     let nodes: Vec<&Node> = cached.iter().map(AsRef::as_ref).collect();
     let inventory = ctx.inventory.get(&nodes).await.map_err(Error::Inventory)?;
-    build_service_stack(service, &nodes, &inventory, &ctx.build)
+    build_service_stack(service, &nodes, &[], &inventory, &ctx.build)
         .map_err(|source| Error::Invalid { object: object_name(service), source })
 }
 

@@ -247,6 +247,7 @@ async fn deploy_group(
             members: member_refs,
             services: &services,
             nodes: &nodes,
+            endpoint_slices: &[],
             inventory: &inventory,
             params,
             config: &ctx.shared.build,
