@@ -54,6 +54,16 @@ pub fn carries_lbc_marker(service: &Service) -> bool {
     annotations.get(LBC_TYPE_ANNOTATION).is_some_and(|value| matches!(value.trim(), "external" | "nlb-ip"))
 }
 
+/// Whether the Service asks for ip targets (`type: nlb-ip` or `nlb-target-type: ip`): only then
+/// do its EndpointSlices matter to its load balancer. An invalid value counts as no; the build
+/// reports it.
+pub fn uses_ip_targets(service: &Service) -> bool {
+    let Some(annotations) = service.metadata.annotations.as_ref() else { return false };
+    let value = |suffix: &str| annotations.get(&format!("{}{suffix}", crate::annotations::SERVICE_PREFIX));
+    value("aws-load-balancer-type").is_some_and(|v| v == "nlb-ip")
+        || value("aws-load-balancer-nlb-target-type").is_some_and(|v| v == "ip")
+}
+
 /// `namespace/name`: the owner recorded in the `elbow.dev/stack` tag.
 pub fn stack_id(service: &Service) -> StackId {
     let namespace = service.metadata.namespace.as_deref().unwrap_or("default");

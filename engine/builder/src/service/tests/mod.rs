@@ -246,7 +246,12 @@ fn type_and_target_type_annotations() {
     assert!(build(&service(&[("type", "external")])).is_ok());
     assert!(build(&service(&[("type", "nlb")])).is_ok());
     assert!(build(&service(&[("nlb-target-type", "instance")])).is_ok());
-    let target_type = |annotations: &[(&str, &str)]| built(annotations).target_groups[0].target_type;
+    let target_type = |annotations: &[(&str, &str)]| {
+        let stack = built(annotations);
+        let ip = stack.target_groups[0].target_type == TargetType::Ip;
+        assert_eq!(uses_ip_targets(&service(annotations)), ip, "{annotations:?}: the watch's view of the Service");
+        stack.target_groups[0].target_type
+    };
     assert_eq!(target_type(&[]), TargetType::Instance);
     assert_eq!(target_type(&[("nlb-target-type", "instance")]), TargetType::Instance);
     assert_eq!(target_type(&[("nlb-target-type", "ip")]), TargetType::Ip);
