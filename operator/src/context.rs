@@ -1,12 +1,16 @@
 //! What every reconcile shares: the Kubernetes client, the deployer (and through it the cloud),
-//! the builders' configuration, the node cache, the cloud inventory, events and backoff. The
-//! Ingress controller's own state lives with it (`controllers::ingress::IngressContext`).
+//! the builders' configuration, the node and EndpointSlice caches, the cloud inventory, events and
+//! backoff. The Ingress controller's own state lives with it
+//! (`controllers::ingress::IngressContext`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use elbow_builder::BuildConfig;
+use elbow_builder::endpoints::belongs_to;
 use elbow_deploy::Deployer;
 use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Client;
 use kube::runtime::reflector::{ObjectRef, Store};
 
@@ -21,11 +25,25 @@ pub struct Context {
     pub build: BuildConfig,
     /// Every node, from one shared watch.
     pub nodes: Store<Node>,
+    /// Every EndpointSlice, slimmed, from one shared watch: the pods of ip targets.
+    pub endpoint_slices: Store<EndpointSlice>,
     pub inventory: InventoryCache,
     pub events: EventPublisher,
     pub service_backoff: ObjectBackoff<ObjectRef<Service>>,
     pub settings: ControllerSettings,
     pub metrics: Metrics,
+}
+
+impl Context {
+    /// The cached slices of the Services `names` in `namespace`: pointers into the cache, as
+    /// the builders take them.
+    pub fn slices_of(&self, namespace: &str, names: &[&str]) -> Vec<Arc<EndpointSlice>> {
+        self.endpoint_slices
+            .state()
+            .into_iter()
+            .filter(|slice| names.iter().any(|name| belongs_to(slice, namespace, name)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]

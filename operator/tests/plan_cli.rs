@@ -264,3 +264,30 @@ fn lbcs_legacy_class_and_refused_annotations_are_reported() {
     let error = plan["errors"][0]["error"].as_str().expect("message");
     assert!(error.ends_with("did you mean service.beta.kubernetes.io/aws-load-balancer-scheme?"), "{error}");
 }
+
+#[test]
+fn an_ip_mode_service_is_planned_with_the_ready_pods_of_its_endpoint_slices() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("ip.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n  namespace: shop\n  uid: u-ip\n  annotations:\n\
+         \x20   service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip\n\
+         spec:\n  type: LoadBalancer\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n---\n\
+         apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: api-x1\n  namespace: shop\n\
+         \x20 labels:\n    kubernetes.io/service-name: api\naddressType: IPv4\nports:\n- name: http\n  port: 8080\n\
+         endpoints:\n- addresses: [10.0.32.15]\n  conditions: {ready: true}\n  nodeName: ip-10-0-1-10.ec2.internal\n\
+         \x20 targetRef: {kind: Pod, name: api-1}\n\
+         - addresses: [10.0.32.16]\n  conditions: {ready: false}\n  nodeName: ip-10-0-1-10.ec2.internal\n\
+         \x20 targetRef: {kind: Pod, name: api-2}\n",
+    )
+    .expect("written");
+    let output = plan(&[docs().join("examples/services.yaml"), file], &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let api = plan["stacks"].as_array().expect("stacks").iter().find(|s| s["id"] == "shop/api").expect("shop/api");
+    let tg = &api["targetGroups"][0];
+    assert_eq!((tg["targetType"].as_str(), tg["port"].as_u64()), (Some("ip"), Some(8080)));
+    assert_eq!(tg["targets"], serde_json::json!([{ "id": "10.0.32.15", "port": 8080 }]), "the ready pod only");
+    assert_eq!(tg["name"], target_group_name("demo", "shop", "api", "u-ip", 8080, "80", "ip", "TCP", "TCP", 10));
+}

@@ -37,6 +37,22 @@ impl Environment {
     pub fn vpc_id(&self) -> &str {
         &self.inventory.vpc_id
     }
+
+    /// An address for pod `pod` (0-based, up to 240) on node `node`: in the private subnet of
+    /// the node's zone, as the VPC CNI gives pods addresses from their node's subnets, so that
+    /// the cloud takes it as an ip target.
+    pub fn pod_address(&self, node: usize, pod: u8) -> String {
+        let (_, zone) = node_placement(node);
+        let private = SUBNET_ROLES[1].0;
+        let subnet =
+            self.inventory.subnets.iter().find(|s| s.availability_zone == zone && s.tags.contains_key(private));
+        let base = subnet
+            .and_then(|s| s.cidr_block.split('/').next())
+            .and_then(|b| b.parse::<std::net::Ipv4Addr>().ok())
+            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+        let [a, b, c, _] = base.octets();
+        format!("{a}.{b}.{c}.{}", u16::from(pod) + 10)
+    }
 }
 
 /// The tags of a subnet with `role` (`kubernetes.io/role/elb` or `.../internal-elb`).

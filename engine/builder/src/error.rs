@@ -5,8 +5,6 @@
 pub enum BuildError {
     #[error("annotation {annotation} has an invalid value {value:?}: {expected}")]
     InvalidAnnotation { annotation: String, value: String, expected: String },
-    #[error("{feature} is not supported yet ({annotation}: {value:?}); use instance targets")]
-    Unsupported { feature: String, annotation: String, value: String },
     #[error("{feature} is not supported yet ({annotation}: {value:?})")]
     NotSupported { feature: String, annotation: String, value: String },
     #[error(
@@ -30,6 +28,8 @@ pub enum BuildError {
     UnsupportedProtocol { port: i32, protocol: String },
     #[error("ports {port}/TCP and {port}/UDP must share one nodePort to be served by one TCP_UDP listener")]
     MixedProtocolNodePorts { port: i32 },
+    #[error("ports {port}/TCP and {port}/UDP must share one targetPort to be served by one TCP_UDP listener")]
+    MixedProtocolTargetPorts { port: i32 },
     #[error("port {port} is listed twice for {protocol}")]
     DuplicatePort { port: i32, protocol: String },
     #[error("the Service has no ports")]

@@ -9,6 +9,7 @@
 pub mod annotations;
 pub mod config;
 pub mod crd;
+pub mod endpoints;
 pub mod error;
 pub mod ingress;
 pub mod names;

@@ -1,6 +1,7 @@
-//! The security-group side of the NodePort data path: the managed frontend group admitting the
-//! clients on the listener ports (CIDR blocks and managed prefix lists), and the rules on the
-//! nodes' group admitting the shared backend group on the NodePorts and health-check ports.
+//! The security-group side of the data path: the managed frontend group admitting the clients on
+//! the listener ports (CIDR blocks and managed prefix lists), and the rules on the nodes' group
+//! admitting the shared backend group on the NodePorts (instance targets) or the pods' ports (ip
+//! targets) and the health-check ports.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +12,7 @@ use crate::nodes::instance_id;
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::{
     HealthCheckPort, IngressRule, NodeSecurityGroupRule, Protocol, ResourceId, RuleSource, SecurityGroupRef,
-    TargetGroupSpec,
+    TargetGroupSpec, TargetType,
 };
 
 /// EC2's protocol names for the rules an ELBv2 protocol needs (TCP_UDP needs both).
@@ -121,8 +122,10 @@ pub fn node_groups(nodes: &[&Node], inventory: &CloudInventory, cluster: &str) -
     Ok(groups)
 }
 
-/// The rules that let the shared backend group reach every target group's NodePort and its
-/// health-check port on each node group; a port both need is opened once.
+/// The rules that let the shared backend group reach every target group's traffic ports and its
+/// health-check port on each node group; a port both need is opened once. An instance target
+/// group's traffic port is its NodePort; an ip target group's are the ports its pods were
+/// registered on (the numeric target port, or each pod's resolution of a named one).
 pub fn node_rules(
     target_groups: &[TargetGroupSpec],
     nodes: &[&Node],
@@ -133,14 +136,20 @@ pub fn node_rules(
     let mut rules: BTreeMap<ResourceId, NodeSecurityGroupRule> = BTreeMap::new();
     for group in &groups {
         for tg in target_groups {
-            let mut ports: Vec<(&str, u16)> = ip_protocols(tg.protocol).iter().map(|p| (*p, tg.port)).collect();
-            // Every health check (TCP, HTTP, HTTPS) is a TCP connection: a UDP target group checked
-            // on its traffic port needs a tcp rule on the NodePort too.
-            let health_port = match tg.health_check.port {
-                HealthCheckPort::Port(port) => port,
-                HealthCheckPort::TrafficPort => tg.port,
+            let traffic: BTreeSet<u16> = match tg.target_type {
+                TargetType::Instance => BTreeSet::from([tg.port]),
+                TargetType::Ip => tg.targets.iter().map(|t| t.port).collect(),
             };
-            ports.push(("tcp", health_port));
+            let mut ports: Vec<(&str, u16)> = Vec::new();
+            for port in &traffic {
+                ports.extend(ip_protocols(tg.protocol).iter().map(|p| (*p, *port)));
+            }
+            // Every health check (TCP, HTTP, HTTPS) is a TCP connection: a UDP target group checked
+            // on its traffic port needs a tcp rule on that port too.
+            match tg.health_check.port {
+                HealthCheckPort::Port(port) => ports.push(("tcp", port)),
+                HealthCheckPort::TrafficPort => ports.extend(traffic.iter().map(|port| ("tcp", *port))),
+            }
             for (ip_protocol, port) in ports {
                 let resource_id = ResourceId::new(format!("NodeRule/{group}/{ip_protocol}/{port}"));
                 rules.insert(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use elbow_cloud::resilient::{Rate, RateLimits, Resilient, RetryPolicy};
-use elbow_cloud::{Api, ApiFamily, Cloud, CloudErrorKind, CreateTargetGroup, TargetGroupFilter};
+use elbow_cloud::{Api, ApiFamily, Cloud, CloudErrorKind, CreateTargetGroup, Subnet, TargetGroupFilter};
 use elbow_fake::{Failure, FakeCloud};
 use elbow_model::{HealthCheck, HealthCheckPort, IpAddressType, Protocol, Tags, Target, TargetType};
 use tokio::time::Instant;
@@ -117,7 +117,15 @@ async fn the_rate_limit_spaces_calls_after_the_burst() {
 async fn a_batched_call_takes_one_token_per_request_it_sends() {
     let limits = RateLimits { rates: BTreeMap::from([(ApiFamily::Elbv2Targets, Rate { per_second: 1.0, burst: 1 })]) };
     let fake = FakeCloud::new();
-    // IP targets, so that the fake needs no instances behind them.
+    // IP targets, so that the fake needs no instances behind them; in a subnet of the group's
+    // VPC, as AWS requires of them.
+    fake.seed_subnet(Subnet {
+        id: "subnet-pods".into(),
+        vpc_id: "vpc-1".into(),
+        availability_zone: "us-east-1a".into(),
+        cidr_block: "10.0.0.0/16".into(),
+        tags: Tags::new(),
+    });
     let group = fake.seed_target_group(CreateTargetGroup { target_type: TargetType::Ip, ..tg("batched") });
     let group = group.expect("seeded");
     let cloud = Resilient::new(fake, limits, fast());

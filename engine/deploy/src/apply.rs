@@ -18,6 +18,7 @@ use crate::changes::{self, Changes};
 use crate::error::DeployError;
 use crate::node_claims::Claims;
 use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action, default_certificate};
+use crate::targets;
 
 pub(crate) struct Applier<'a> {
     cloud: &'a dyn Cloud,
@@ -174,19 +175,15 @@ impl<'a> Applier<'a> {
             }
             Step::RegisterTargets { resource_id, targets } => {
                 let arn = self.bound(&resource_id)?;
-                cloud.register_targets(&arn, &targets).await?;
-                if let Some(tg) = self.target_group(&arn) {
-                    tg.targets.extend(targets);
-                    tg.targets.sort();
-                    tg.targets.dedup();
-                }
+                let mut scratch = Vec::new();
+                let registered = self.target_group(&arn).map_or(&mut scratch, |tg| &mut tg.targets);
+                targets::register(cloud, &arn, &targets, registered).await.map_err(|e| StepError::Cloud(e.source))?;
             }
             Step::DeregisterTargets { resource_id, targets } => {
                 let arn = self.bound(&resource_id)?;
-                cloud.deregister_targets(&arn, &targets).await?;
-                if let Some(tg) = self.target_group(&arn) {
-                    tg.targets.retain(|t| !targets.contains(t));
-                }
+                let mut scratch = Vec::new();
+                let registered = self.target_group(&arn).map_or(&mut scratch, |tg| &mut tg.targets);
+                targets::deregister(cloud, &arn, &targets, registered).await.map_err(|e| StepError::Cloud(e.source))?;
             }
             Step::CreateLoadBalancer { spec, security_groups } => {
                 let groups = security_groups.iter().map(|g| self.group_id(g)).collect::<Result<Vec<_>, _>>()?;

@@ -246,11 +246,7 @@ pub(crate) async fn load_details(cloud: &dyn Cloud, actual: &mut ActualStack, de
         }
     }
     for tg in &mut actual.target_groups {
-        let health = cloud.describe_target_health(&tg.tg.arn).await?;
-        // A draining target is on its way out; registering it again is what a desired node needs.
-        tg.targets = health.into_iter().filter(|h| h.state != "draining").map(|h| h.target).collect();
-        tg.targets.sort();
-        tg.targets.dedup();
+        tg.targets = crate::targets::registered_targets(cloud, &tg.tg.arn).await?;
         if wants_attributes("tg", &tg.resource_id) {
             tg.attributes = cloud.describe_target_group_attributes(&tg.tg.arn).await?;
         }

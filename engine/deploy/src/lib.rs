@@ -3,8 +3,13 @@
 //! A deploy finds the stack's actual resources by their ownership tags (through a cluster-wide
 //! index built once per drift period, so a new stack costs no describe call), plans the difference
 //! ([`plan`], pure), applies it in dependency order ([`apply`]) and keeps what it did as the stack's
-//! known state. A deploy whose desired stack hashes the same as the last one applied makes no
-//! cloud call at all until the drift period has passed. Deleting is deploying [`Stack::empty`].
+//! known state. Deleting is deploying [`Stack::empty`].
+//!
+//! Targets (nodes, pods) change far more often than anything else, so they are not part of the
+//! stack's hash: a deploy whose desired stack hashes the same as the last one applied compares
+//! only the targets, with what is known to be registered ([`targets`], the one target
+//! synchroniser), and makes no cloud call at all when they are equal too. Past the drift period a
+//! deploy compares everything with the cloud again.
 //!
 //! Two things belong to the cluster rather than to one stack: the shared backend security group
 //! ([`shared`]), and the node rules admitting it, which every stack needing one claims
@@ -18,6 +23,7 @@ pub mod error;
 mod node_claims;
 pub mod plan;
 pub mod shared;
+pub mod targets;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,7 +31,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use elbow_cloud::{Cloud, LoadBalancerFilter};
-use elbow_model::{ResourceId, RuleSource, SecurityGroupRef, Stack, StackId, Tags};
+use elbow_model::{ResourceId, RuleSource, SecurityGroupRef, Stack, StackId, Tags, Target};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -104,9 +110,77 @@ impl Deployer {
 
     pub async fn deploy(&self, desired: &Stack) -> Result<DeployOutcome, DeployError> {
         let hash = stack_hash(desired);
-        if let Some(outcome) = self.unchanged(&desired.id, &hash) {
-            return Ok(outcome);
+        if let Some(outcome) = self.unchanged(&desired.id, &hash)
+            && let Some(result) = self.sync_targets(desired, outcome).await
+        {
+            return result;
         }
+        self.deploy_all(desired, hash).await
+    }
+
+    /// The quick path of a deploy whose stack is unchanged but for its targets: each target group's
+    /// desired targets against those known to be registered (read by the last full comparison,
+    /// and kept since), registered and deregistered in batches; no call when they are equal.
+    /// `None` when the known state does not cover the stack (a full deploy then compares).
+    async fn sync_targets(
+        &self,
+        desired: &Stack,
+        outcome: DeployOutcome,
+    ) -> Option<Result<DeployOutcome, DeployError>> {
+        let known: Vec<(String, Vec<Target>)> = {
+            let guard = self.index.lock().await;
+            let entry = guard.as_ref()?.stacks.get(&desired.id).filter(|e| e.detailed && !e.rediscover)?;
+            let mut known = Vec::with_capacity(desired.target_groups.len());
+            for tg in &desired.target_groups {
+                let actual = entry
+                    .actual
+                    .target_groups
+                    .iter()
+                    .find(|a| a.resource_id == tg.resource_id && a.tg.name == tg.name)?;
+                known.push((actual.tg.arn.clone(), actual.targets.clone()));
+            }
+            known
+        };
+        let mut changes = Changes::default();
+        let mut synced: Vec<(String, Vec<Target>)> = Vec::new();
+        let mut failure = None;
+        for ((arn, mut registered), spec) in known.into_iter().zip(&desired.target_groups) {
+            let result = targets::sync(self.cloud.as_ref(), &arn, &spec.targets, &mut registered).await;
+            // What a failed sync did register or deregister is recorded too.
+            synced.push((arn, registered));
+            match result {
+                Ok(done) => {
+                    changes.add((changes::Verb::Registered, changes::Kind::Target, done.register.len()));
+                    changes.add((changes::Verb::Deregistered, changes::Kind::Target, done.deregister.len()));
+                }
+                Err(error) => {
+                    failure = Some(DeployError::Apply { step: error.step, source: error.source });
+                    break;
+                }
+            }
+        }
+        {
+            let mut guard = self.index.lock().await;
+            if let Some(entry) = guard.as_mut().and_then(|index| index.stacks.get_mut(&desired.id)) {
+                for (arn, registered) in synced {
+                    if let Some(tg) = entry.actual.target_groups.iter_mut().find(|t| t.tg.arn == arn) {
+                        tg.targets = registered;
+                    }
+                }
+            }
+        }
+        if let Some(error) = failure {
+            // The next deploy compares everything again.
+            self.forget_outcome(&desired.id);
+            return Some(Err(error));
+        }
+        if !changes.is_empty() {
+            info!(stack = %desired.id, changes = %changes, "synchronised targets");
+        }
+        Some(Ok(DeployOutcome { changed: !changes.is_empty(), changes, ..outcome }))
+    }
+
+    async fn deploy_all(&self, desired: &Stack, hash: [u8; 32]) -> Result<DeployOutcome, DeployError> {
         let (mut entry, backend_group, in_flight) = self.checkout(desired).await?;
         let cloud = self.cloud.as_ref();
         if entry.rediscover {
@@ -393,9 +467,15 @@ fn with_load_balancer(mut outcome: DeployOutcome, desired: &Stack, applier: &App
     outcome
 }
 
-/// SHA-256 of the stack's JSON: equal stacks (the builders emit sorted lists) hash equal.
+/// SHA-256 of the stack's JSON without its targets: equal stacks (the builders emit sorted lists)
+/// hash equal, and a stack whose targets alone changed hashes as before (see [`targets`]).
 fn stack_hash(stack: &Stack) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    let mut without_targets = stack.clone();
+    for tg in &mut without_targets.target_groups {
+        tg.targets.clear();
+    }
     // Serializing plain data with string keys cannot fail; an empty input would only cost a deploy.
-    let bytes = serde_json::to_vec(stack).unwrap_or_default();
-    Sha256::digest(&bytes).into()
+    hasher.update(serde_json::to_vec(&without_targets).unwrap_or_default());
+    hasher.finalize().into()
 }

@@ -101,6 +101,16 @@ impl Ec2 {
     }
 
     /// Only running instances can be registered as targets.
+    /// Whether `address` lies in one of `vpc_id`'s subnets (by their CIDR blocks).
+    pub(crate) fn in_subnet_of(&self, vpc_id: &str, address: std::net::Ipv4Addr) -> bool {
+        self.subnets.values().filter(|s| s.vpc_id == vpc_id).any(|s| {
+            let Some((base, bits)) = s.cidr_block.split_once('/') else { return false };
+            let (Ok(base), Ok(bits)) = (base.parse::<std::net::Ipv4Addr>(), bits.parse::<u32>()) else { return false };
+            let mask = u32::MAX.checked_shl(32 - bits.min(32)).unwrap_or(0);
+            u32::from(address) & mask == u32::from(base) & mask
+        })
+    }
+
     pub(crate) fn instance_is_running(&self, id: &str) -> bool {
         self.instances.get(id).is_some_and(|i| i.state == "running")
     }

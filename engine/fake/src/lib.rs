@@ -452,7 +452,13 @@ impl Cloud for FakeCloud {
         let api = Api::RegisterTargets;
         self.batched(api, targets, TARGETS_BATCH, |s, batch| {
             let ec2 = &s.ec2;
-            s.elbv2.register_targets(api, target_group_arn, batch, |id| ec2.instance_is_running(id))
+            s.elbv2.register_targets(
+                api,
+                target_group_arn,
+                batch,
+                |id| ec2.instance_is_running(id),
+                |vpc, address| ec2.in_subnet_of(vpc, address),
+            )
         })?;
         Ok(())
     }

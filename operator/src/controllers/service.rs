@@ -10,9 +10,10 @@
 
 use std::sync::Arc;
 
-use elbow_builder::service::{build_service_stack, is_ours, stack_id};
+use elbow_builder::service::{build_service_stack, is_ours, stack_id, uses_ip_targets};
 use elbow_model::Stack;
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -140,7 +141,13 @@ async fn build_stack(service: &Service, ctx: &Context) -> Result<Stack, Error> {
     let cached = ctx.nodes.state();
     let nodes: Vec<&Node> = cached.iter().map(AsRef::as_ref).collect();
     let inventory = ctx.inventory.get(&nodes).await.map_err(Error::Inventory)?;
-    build_service_stack(service, &nodes, &inventory, &ctx.build)
+    // Only ip targets read the Service's EndpointSlices.
+    let slices = match uses_ip_targets(service) {
+        true => ctx.slices_of(&service.namespace().unwrap_or_default(), &[&service.name_any()]),
+        false => Vec::new(),
+    };
+    let slices: Vec<&EndpointSlice> = slices.iter().map(AsRef::as_ref).collect();
+    build_service_stack(service, &nodes, &slices, &inventory, &ctx.build)
         .map_err(|source| Error::Invalid { object: object_name(service), source })
 }
 

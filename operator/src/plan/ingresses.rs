@@ -11,6 +11,7 @@ use elbow_builder::ingress::{
 };
 use elbow_model::CloudInventory;
 use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;
 
@@ -27,6 +28,7 @@ pub fn plan(
     let params: BTreeMap<String, IngressClassParamsSpec> =
         objects.ingress_class_params.iter().map(|p| (p.name_any(), p.spec.clone())).collect();
     let nodes: Vec<&Node> = objects.nodes.iter().collect();
+    let slices: Vec<&EndpointSlice> = objects.endpoint_slices.iter().collect();
     let mut groups: BTreeMap<GroupId, (Vec<&Ingress>, Option<IngressClassParamsSpec>)> = BTreeMap::new();
     for ingress in &objects.ingresses {
         let name = format!("Ingress {}/{}", ingress.namespace().unwrap_or_default(), ingress.name_any());
@@ -52,6 +54,7 @@ pub fn plan(
             members: members.clone(),
             services: &objects.services,
             nodes: &nodes,
+            endpoint_slices: &slices,
             inventory,
             params: params.as_ref(),
             config,

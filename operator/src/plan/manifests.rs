@@ -4,6 +4,7 @@ use std::io::Write;
 
 use elbow_builder::crd::IngressClassParams;
 use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use serde_json::Value;
 
@@ -14,6 +15,8 @@ pub struct Objects {
     pub ingresses: Vec<Ingress>,
     pub ingress_classes: Vec<IngressClass>,
     pub ingress_class_params: Vec<IngressClassParams>,
+    /// The pods of ip-mode Services.
+    pub endpoint_slices: Vec<EndpointSlice>,
 }
 
 impl Objects {
@@ -30,7 +33,13 @@ impl Objects {
         let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
         match kind.as_str() {
             "" if object.is_null() => {}
-            "List" | "ServiceList" | "NodeList" | "IngressList" | "IngressClassList" | "IngressClassParamsList" => {
+            "List"
+            | "ServiceList"
+            | "NodeList"
+            | "IngressList"
+            | "IngressClassList"
+            | "IngressClassParamsList"
+            | "EndpointSliceList" => {
                 let items = object.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
                 for item in items {
                     self.add(item, notes)?;
@@ -58,9 +67,14 @@ impl Objects {
             }
             "IngressClass" => self.ingress_classes.push(serde_json::from_value(object)?),
             "IngressClassParams" => self.ingress_class_params.push(serde_json::from_value(object)?),
+            "EndpointSlice" => {
+                let mut slice: EndpointSlice = serde_json::from_value(object)?;
+                slice.metadata.namespace.get_or_insert_with(|| "default".to_string());
+                self.endpoint_slices.push(slice);
+            }
             other => writeln!(
                 notes,
-                "note: skipping a {} (only Services, Nodes, Ingresses, IngressClasses and IngressClassParams are planned)",
+                "note: skipping a {} (only Services, Nodes, EndpointSlices, Ingresses, IngressClasses and IngressClassParams are planned)",
                 if other.is_empty() { "document without kind" } else { other }
             )?,
         }

@@ -1,5 +1,6 @@
 //! `elbow plan`: what `elbow run` would create for some manifests, offline and read-only. Reads
-//! Services, Ingresses (with their IngressClasses and IngressClassParams) and Nodes from YAML files, the cluster's network from an inventory file, and prints
+//! Services, Ingresses (with their IngressClasses and IngressClassParams), Nodes and EndpointSlices
+//! (the pods of ip-mode Services) from YAML files, the cluster's network from an inventory file, and prints
 //! the desired stacks as JSON (the format of docs/plan-format.md) or as a table.
 
 mod ingresses;
@@ -14,6 +15,7 @@ use clap::{Args, ValueEnum};
 use elbow_builder::service::{build_service_stack, is_ours, stack_id};
 use elbow_model::{CloudInventory, Stack};
 use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::Serialize;
 
 use crate::config::BuildArgs;
@@ -88,6 +90,7 @@ fn plan(
     let config = build.to_config();
     let mut report = PlanReport { stacks: Vec::new(), errors: Vec::new() };
     let nodes: Vec<&Node> = objects.nodes.iter().collect();
+    let slices: Vec<&EndpointSlice> = objects.endpoint_slices.iter().collect();
     for service in &objects.services {
         if !is_ours(service, &config) {
             // Say why, so that a Service missing from the plan is not a mystery.
@@ -101,7 +104,7 @@ fn plan(
             )?;
             continue;
         }
-        match build_service_stack(service, &nodes, inventory, &config) {
+        match build_service_stack(service, &nodes, &slices, inventory, &config) {
             Ok(stack) => report.stacks.push(stack),
             Err(error) => report
                 .errors

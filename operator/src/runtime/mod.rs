@@ -1,5 +1,5 @@
 //! Starts Elbow's controllers on a Kubernetes client and a cloud: the one place where the node
-//! watch, the Service and Ingress controllers and their shared context are wired together. `elbow run` calls
+//! and EndpointSlice watches, the Service and Ingress controllers and their shared context are wired together. `elbow run` calls
 //! it with the AWS SDK; the playground and the end-to-end tests call it with the fake cloud or
 //! an AWS-compatible endpoint.
 
@@ -12,12 +12,13 @@ use elbow_cloud::Cloud;
 use elbow_deploy::{DeploySettings, Deployer};
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::Controller;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
 use kube::{Api, Client};
 use tokio::sync::{mpsc, oneshot};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 use tracing::{info, warn};
 
 use crate::context::{Context, ControllerSettings, PROVISIONING_RECHECK};
@@ -27,6 +28,7 @@ use crate::controllers::service;
 use crate::inventory::InventoryCache;
 use crate::metrics::Metrics;
 
+mod endpoints;
 mod ingress;
 mod nodes;
 mod services;
@@ -103,10 +105,26 @@ pub async fn run_controllers_signalling_start(
     );
     let node_task = tokio::spawn(node_watch);
 
-    // Building a stack before the node cache is filled would find no targets and deregister
-    // every node from every target group.
+    let (slice_store, slice_writer) = reflector::store::<EndpointSlice>();
+    let (service_slices_changed, service_slice_changes) = mpsc::unbounded_channel();
+    let (ingress_slices_changed, ingress_slice_changes) = mpsc::unbounded_channel();
+    let slice_task = tokio::spawn(endpoints::watch_endpoint_slices(
+        Api::all(client.clone()),
+        slice_writer,
+        vec![service_slices_changed, ingress_slices_changed],
+        settings.metrics.cached_objects("EndpointSlice"),
+    ));
+
+    // Building a stack before the node and EndpointSlice caches are filled would find no targets
+    // and deregister every node and pod from every target group.
     if node_store.wait_until_ready().await.is_err() {
         warn!("the node watch ended before its first list; not starting controllers");
+        slice_task.abort();
+        return;
+    }
+    if slice_store.wait_until_ready().await.is_err() {
+        warn!("the EndpointSlice watch ended before its first list; not starting controllers");
+        node_task.abort();
         return;
     }
 
@@ -116,6 +134,7 @@ pub async fn run_controllers_signalling_start(
         deployer: Deployer::new(cloud.clone(), settings.deploy.clone()),
         build: settings.build.clone(),
         nodes: node_store,
+        endpoint_slices: slice_store,
         inventory: InventoryCache::new(cloud, settings.vpc_id.clone(), settings.inventory_ttl),
         events: EventPublisher::new(Recorder::new(client.clone(), reporter)),
         service_backoff: ObjectBackoff::new(BackoffPolicy::default()),
@@ -133,12 +152,17 @@ pub async fn run_controllers_signalling_start(
     let services = services::watch_services(
         Api::<Service>::all(client),
         ReceiverStream::new(service_node_changes),
+        UnboundedReceiverStream::new(service_slice_changes),
         settings.metrics.cached_objects("Service"),
     );
+    // An EndpointSlice change is a change of its Service for the Ingresses sending traffic to it.
+    let service_cache = services.store.clone();
+    let endpoint_services = UnboundedReceiverStream::new(ingress_slice_changes)
+        .filter_map(move |service| std::future::ready(service_cache.get(&service).map(|s| Service::clone(&s))));
     let Some(ingresses) = ingress::controller(
         ctx.clone(),
         services.store.clone(),
-        ReceiverStream::new(services.ingress_trigger),
+        futures::stream::select(ReceiverStream::new(services.ingress_trigger), endpoint_services),
         &settings.ingress_controller_name,
         ReceiverStream::new(ingress_node_changes),
         controller_config.clone(),
@@ -148,6 +172,7 @@ pub async fn run_controllers_signalling_start(
     else {
         warn!("the Ingress controller's caches never filled; not starting controllers");
         node_task.abort();
+        slice_task.abort();
         return;
     };
 
@@ -162,5 +187,6 @@ pub async fn run_controllers_signalling_start(
     tokio::join!(service_controller, ingresses.run);
     stop_watches();
     node_task.abort();
+    slice_task.abort();
     info!("controllers stopped");
 }

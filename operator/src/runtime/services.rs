@@ -1,5 +1,6 @@
 //! The one Service watch: it keeps the one Service cache both controllers read, triggers the
-//! Service controller, and forwards every Service change to the Ingress controller. Services are
+//! Service controller (also when the node set changes, and when an ip-mode Service's
+//! EndpointSlices change), and forwards every Service change to the Ingress controller. Services are
 //! decoded once per change and cached once.
 //!
 //! Most Services of a cluster are ClusterIP Services Elbow never acts on, yet the cache must hold
@@ -13,7 +14,7 @@
 use futures::{Stream, StreamExt, stream};
 use k8s_openapi::api::core::v1::{Service, ServiceSpec};
 use kube::Api;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::Event;
 use kube::runtime::{WatchStreamExt, watcher};
 use prometheus_client::metrics::gauge::Gauge;
@@ -22,6 +23,8 @@ use tracing::warn;
 
 use super::{LIST_PAGE_SIZE, record_cache_size};
 use crate::controllers::service::FINALIZER;
+use elbow_builder::annotations::INGRESS_PREFIX;
+use elbow_builder::service::uses_ip_targets;
 
 /// Written by `kubectl apply`: a copy of the whole applied manifest.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -41,11 +44,13 @@ pub struct ServiceWatch<S> {
     pub ingress_trigger: mpsc::Receiver<Service>,
 }
 
-/// Watches every Service through `api`; `node_changes` says when the node set changed, `cached`
-/// is kept at the number of Services cached.
+/// Watches every Service through `api`; `node_changes` says when the node set changed,
+/// `endpoint_changes` which Service's EndpointSlices changed; `cached` is kept at the number of
+/// Services cached.
 pub fn watch_services(
     api: Api<Service>,
     node_changes: impl Stream<Item = ()> + Send + 'static,
+    endpoint_changes: impl Stream<Item = ObjectRef<Service>> + Send + 'static,
     cached: Gauge,
 ) -> ServiceWatch<impl Stream<Item = Result<Service, watcher::Error>> + Send + 'static> {
     let (store, writer) = reflector::store::<Service>();
@@ -83,7 +88,13 @@ pub fn watch_services(
         let services = with_load_balancers.state();
         stream::iter(services.into_iter().filter(|s| wakes_service_controller(s)).map(|s| Ok(Service::clone(&s))))
     });
-    let service_trigger = stream::select(changes, node_wakeups);
+    // Endpoints move only the targets of ip-mode load balancers: other Services are not woken.
+    let with_endpoints = store.clone();
+    let endpoint_wakeups = endpoint_changes.filter_map(move |service| {
+        let found = with_endpoints.get(&service).filter(|s| wakes_service_controller(s) && uses_ip_targets(s));
+        std::future::ready(found.map(|s| Ok(Service::clone(&s))))
+    });
+    let service_trigger = stream::select(stream::select(changes, node_wakeups), endpoint_wakeups);
     ServiceWatch { store, service_trigger, ingress_trigger }
 }
 
@@ -100,14 +111,21 @@ fn keep_what_elbow_reads(service: &mut Service) {
     }
     // Kept: name, namespace, uid and resourceVersion (the cache key and events), finalizers and
     // deletionTimestamp (what a reconcile checks first), the type and class (whether the Service
-    // is ours, and the error an Ingress naming a ClusterIP Service gets).
+    // is ours, and the error an Ingress naming a ClusterIP Service in instance mode gets), and
+    // what an ip-mode Ingress reads of any backend Service: its ports (the port an Ingress names,
+    // its targetPort) and its `alb.ingress.kubernetes.io/` annotations (target type, health
+    // check), usually none.
     let metadata = &mut service.metadata;
     metadata.labels = None;
-    metadata.annotations = None;
+    if let Some(annotations) = metadata.annotations.as_mut() {
+        annotations.retain(|key, _| key.starts_with(INGRESS_PREFIX));
+    }
+    metadata.annotations = metadata.annotations.take().filter(|a| !a.is_empty());
     metadata.owner_references = None;
     service.spec = service.spec.take().map(|spec| ServiceSpec {
         type_: spec.type_,
         load_balancer_class: spec.load_balancer_class,
+        ports: spec.ports,
         ..ServiceSpec::default()
     });
     service.status = None;
@@ -208,9 +226,9 @@ mod tests {
     }
 
     #[test]
-    fn other_services_keep_only_identity_type_and_class() {
+    fn other_services_keep_only_identity_type_class_and_what_an_ip_mode_ingress_reads() {
         for type_ in ["ClusterIP", "ExternalName"] {
-            let original = service(type_, &["example.com/other"]);
+            let mut original = service(type_, &["example.com/other"]);
             let kept = slimmed(&original);
             let metadata = &kept.metadata;
             assert_eq!((metadata.name.as_deref(), metadata.namespace.as_deref()), (Some("web"), Some("shop")));
@@ -220,8 +238,18 @@ mod tests {
             let spec = kept.spec.expect("spec kept");
             assert_eq!(spec.type_.as_deref(), Some(type_));
             assert_eq!(spec.load_balancer_class.as_deref(), Some("elbow.dev/nlb"));
-            assert_eq!((spec.ports, spec.selector), (None, None));
+            assert_eq!(spec.selector, None);
+            assert_eq!(spec.ports, original.spec.as_ref().and_then(|s| s.ports.clone()), "an ip-mode backend's ports");
             assert_eq!(kept.status, None);
+
+            let ingress_key = "alb.ingress.kubernetes.io/healthcheck-path".to_string();
+            original.metadata.annotations.get_or_insert_default().insert(ingress_key.clone(), "/healthz".into());
+            let kept = slimmed(&original);
+            assert_eq!(
+                kept.metadata.annotations,
+                Some(BTreeMap::from([(ingress_key, "/healthz".to_string())])),
+                "an ip-mode backend's Ingress annotations, and nothing else"
+            );
         }
     }
 }

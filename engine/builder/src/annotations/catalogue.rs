@@ -111,13 +111,13 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "aws-load-balancer-type",
         Reader::TargetGroups,
         "(unset)",
-        "`external` or `nlb`: a network load balancer; `nlb-ip` asks for IP targets, which are not supported yet.",
+        "`external` or `nlb`: a network load balancer; `nlb-ip`: one with ip targets, whatever `nlb-target-type` says.",
     ),
     service(
         "aws-load-balancer-nlb-target-type",
         Reader::TargetGroups,
         "instance",
-        "`instance` (nodes on the Service's NodePort). `ip` is not supported yet and is reported as an error.",
+        "`instance` (nodes on the Service's NodePort) or `ip` (the Service's ready pods, from its EndpointSlices, on their target ports; no NodePort needed; health check on the pods whatever `externalTrafficPolicy` says). Changing it replaces the target groups.",
     ),
     service(
         "aws-load-balancer-scheme",
@@ -177,8 +177,8 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
     service(
         "aws-load-balancer-healthcheck-port",
         Reader::HealthChecks,
-        "traffic-port (healthCheckNodePort with externalTrafficPolicy: Local)",
-        "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort).",
+        "traffic-port (healthCheckNodePort with externalTrafficPolicy: Local, instance targets)",
+        "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort; with ip targets its numeric targetPort).",
     ),
     service(
         "aws-load-balancer-healthcheck-path",
@@ -411,7 +411,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "target-type",
         Reader::TargetGroups,
         "instance",
-        "`instance` (nodes on the Service's NodePort; the Service must be NodePort or LoadBalancer). `ip` is not supported yet. Also read from the Service.",
+        "`instance` (nodes on the Service's NodePort; the Service must be NodePort or LoadBalancer) or `ip` (the Service's ready pods, from its EndpointSlices, on their target ports; any Service type). Also read from the Service, which wins; IngressClassParams `targetType` wins over both.",
     ),
     backend(
         "backend-protocol",
@@ -441,7 +441,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "healthcheck-port",
         Reader::HealthChecks,
         "traffic-port",
-        "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort).",
+        "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort; with ip targets its numeric targetPort).",
     ),
     backend("healthcheck-path", Reader::HealthChecks, "/", "The health check path."),
     backend("healthcheck-interval-seconds", Reader::HealthChecks, "15", "Seconds between health checks, 5 to 300."),

@@ -3,15 +3,18 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule as KubeIngressRule,
     IngressServiceBackend, IngressSpec, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::*;
 use crate::annotations::INGRESS_PREFIX;
 use crate::crd::{IngressGroupParams, KeyValue, SubnetSelector};
+use crate::endpoints::tests::{endpoint, slice};
 use crate::names::{IngressTargetGroupKey, ingress_target_group_name};
 use crate::nodes::tests::{borrowed, node};
 use elbow_model::inventory::{Instance, SecurityGroup, Subnet};
@@ -131,6 +134,7 @@ fn build_with(
         members: members.to_vec(),
         services,
         nodes: &borrowed(&nodes),
+        endpoint_slices: &[],
         inventory: &inventory,
         params,
         config: &config,
@@ -262,6 +266,7 @@ fn no_members_is_the_empty_stack() {
         members: Vec::new(),
         services: &[],
         nodes: &borrowed(&nodes),
+        endpoint_slices: &[],
         inventory: &inventory,
         params: None,
         config: &config,
@@ -565,7 +570,8 @@ fn ingress_class_params_override_annotations() {
     assert_eq!(stack.load_balancers[0].subnets, ["subnet-b", "subnet-i"]);
 
     let ip = IngressClassParamsSpec { target_type: Some(TargetType::Ip), ..Default::default() };
-    assert!(build_with(&[&web(&[])], &services(), Some(&ip)).expect_err("ip").to_string().contains("IP targets"));
+    let stack = build_with(&[&web(&[("target-type", "instance")])], &services(), Some(&ip)).expect("ip");
+    assert_eq!(stack.target_groups[0].target_type, TargetType::Ip, "the parameters win over the annotation");
     let both = IngressClassParamsSpec {
         subnets: Some(SubnetSelector { ids: Some(strings(&["subnet-a"])), tags: Some(BTreeMap::new()) }),
         ..Default::default()
@@ -745,7 +751,6 @@ fn health_checks_take_ingress_then_service_annotations() {
             "{message}"
         );
     }
-    assert!(error(&[&web(&[("target-type", "ip")])]).contains("IP targets is not supported yet"));
     assert!(error(&[&web(&[("backend-protocol-version", "GRPC")])]).contains("backend protocol version GRPC"));
 }
 
@@ -937,3 +942,96 @@ mod tag_tests;
 
 #[path = "json_case_tests.rs"]
 mod json_case_tests;
+
+/// `build_with`, with EndpointSlices.
+fn build_with_slices(
+    members: &[&Ingress],
+    services: &[Service],
+    slices: &[EndpointSlice],
+) -> Result<Stack, BuildError> {
+    let group = group_of(members[0], None).expect("a valid group");
+    let (nodes, inventory, config) = (nodes(), inventory(), config());
+    let slices: Vec<&EndpointSlice> = slices.iter().collect();
+    let input = IngressGroupInput {
+        group: &group,
+        members: members.to_vec(),
+        services,
+        nodes: &borrowed(&nodes),
+        endpoint_slices: &slices,
+        inventory: &inventory,
+        params: None,
+        config: &config,
+    };
+    build_ingress_stack(&input)
+}
+
+/// Pods of `shop/web` port `http` on n1 and n2, one of them not ready, and a pod of `shop/api`.
+fn web_slices() -> Vec<EndpointSlice> {
+    vec![
+        slice(
+            "shop",
+            "web",
+            &[("http", 8080)],
+            vec![
+                endpoint("10.0.1.10", "n1", Some(true), None),
+                endpoint("10.0.2.20", "n2", Some(true), None),
+                endpoint("10.0.2.21", "n2", Some(false), None),
+            ],
+        ),
+        slice("shop", "api", &[("http", 8080)], vec![endpoint("10.0.3.30", "n1", Some(true), None)]),
+    ]
+}
+
+#[test]
+fn target_type_ip_on_the_ingress_or_the_service_registers_the_services_ready_pods() {
+    let mut clusterip = services();
+    for svc in &mut clusterip {
+        // Pods are reached directly: the Service needs no NodePort.
+        let spec = svc.spec.as_mut().expect("spec");
+        spec.type_ = Some("ClusterIP".into());
+        spec.ports.as_mut().expect("ports").iter_mut().for_each(|p| {
+            p.node_port = None;
+            p.target_port = Some(IntOrString::String("web".into()));
+        });
+    }
+    let on_ingress = build_with_slices(&[&web(&[("target-type", "ip")])], &clusterip, &web_slices()).expect("builds");
+    let mut on_service = clusterip.clone();
+    on_service[0].metadata.annotations =
+        Some(BTreeMap::from([(format!("{INGRESS_PREFIX}target-type"), "ip".to_string())]));
+    let from_service = build_with_slices(&[&web(&[])], &on_service, &web_slices()).expect("builds");
+    for stack in [on_ingress, from_service] {
+        let tg = &stack.target_groups[0];
+        assert_eq!((tg.target_type, tg.port), (TargetType::Ip, 1), "a named target port: port 1");
+        let targets: Vec<(&str, u16)> = tg.targets.iter().map(|t| (t.id.as_str(), t.port)).collect();
+        assert_eq!(targets, [("10.0.1.10", 8080), ("10.0.2.20", 8080)]);
+        let key = IngressTargetGroupKey {
+            group: &GroupId::Implicit { namespace: "shop".into(), name: "web".into() },
+            ingress_namespace: "shop",
+            ingress_name: "web",
+            service_namespace: "shop",
+            service_name: "web",
+            service_uid: "uid-web",
+            service_port: "http",
+        };
+        assert_eq!(tg.name, ingress_target_group_name(CLUSTER, &key, 1, "ip", "HTTP", "HTTP1"));
+        let rules: Vec<(&str, u16)> =
+            stack.node_security_group_rules.iter().map(|r| (r.group_id.as_str(), r.rule.from_port)).collect();
+        assert_eq!(rules, [("sg-nodes", 8080)], "the pods' port, not a NodePort");
+    }
+    // Instance mode still needs a NodePort Service.
+    let message = build_with_slices(&[&web(&[])], &clusterip, &web_slices()).expect_err("ClusterIP").to_string();
+    assert!(message.contains("instance targets need type NodePort or LoadBalancer"), "{message}");
+}
+
+#[test]
+fn an_ip_target_group_on_a_numeric_target_port_has_that_port() {
+    let mut svcs = services();
+    svcs[0].spec.as_mut().expect("spec").ports.as_mut().expect("ports")[0].target_port = Some(IntOrString::Int(8080));
+    let stack = build_with_slices(&[&web(&[("target-type", "ip")])], &svcs, &web_slices()).expect("builds");
+    assert_eq!(stack.target_groups[0].port, 8080);
+    // The named health-check port is the port's target port.
+    let stack =
+        build_with_slices(&[&web(&[("target-type", "ip"), ("healthcheck-port", "http")])], &svcs, &web_slices())
+            .expect("builds");
+    assert_eq!(stack.target_groups[0].health_check.port, HealthCheckPort::Port(8080));
+}

@@ -1,7 +1,8 @@
 //! Ingress group -> Stack: one application load balancer per Ingress group, its listeners from
-//! the members' listen ports, listener rules from their hosts and paths, an instance-mode target
-//! group per (Ingress, Service, port) on the Service's NodePort, the managed frontend security
-//! group, and the node-group rules that let the load balancer reach the NodePorts.
+//! the members' listen ports, listener rules from their hosts and paths, a target group per
+//! (Ingress, Service, port) — instance mode on the Service's NodePort, ip mode on its pods — the
+//! managed frontend security group, and the node-group rules that let the load balancer reach
+//! the NodePorts or the pods.
 //!
 //! Class resolution and group membership ([`standing`]) are here too, so the controller and
 //! `elbow plan` decide the same way.
@@ -20,7 +21,10 @@ mod settings;
 mod tags;
 mod target_groups;
 
+use std::collections::BTreeSet;
+
 use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 
 pub use actions::{USE_ANNOTATION, referenced_service_names};
@@ -66,6 +70,9 @@ pub struct IngressGroupInput<'a> {
     pub services: &'a [Service],
     /// Borrowed from the node cache: a reconcile must not copy every node.
     pub nodes: &'a [&'a Node],
+    /// EndpointSlices, borrowed from their cache; those of the referenced Services are read
+    /// (ip mode only).
+    pub endpoint_slices: &'a [&'a EndpointSlice],
     pub inventory: &'a CloudInventory,
     /// The IngressClassParams of the members' class, whose values override annotations.
     pub params: Option<&'a IngressClassParamsSpec>,
@@ -97,6 +104,9 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         group: input.group,
         services: input.services,
         nodes: &nodes,
+        all_nodes: input.nodes,
+        slices: input.endpoint_slices,
+        target_type: input.params.and_then(|p| p.target_type),
         vpc_id: &input.inventory.vpc_id,
         tags: &group_tags,
     });
@@ -131,7 +141,8 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     if target_groups.len() > MAX_TARGET_GROUPS {
         return Err(BuildError::TooManyTargetGroups(target_groups.len()));
     }
-    stack.target_groups = target_groups.into_specs();
+    let pod_nodes;
+    (stack.target_groups, pod_nodes) = target_groups.into_specs();
 
     let mut security_groups = Vec::new();
     match &settings.security_groups {
@@ -144,13 +155,22 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     }
     if settings.manage_backend_rules {
         security_groups.push(SecurityGroupRef::SharedBackend);
-        // Only the nodes some target group has: `target-node-labels` may leave others out.
-        let targeted: Vec<&Node> = nodes
+        // Only the nodes some target group has (`target-node-labels` may leave others out), and
+        // those the pods of ip target groups run on (the VPC CNI gives a pod's network interface
+        // its node's groups).
+        let instances: BTreeSet<&str> = stack
+            .target_groups
+            .iter()
+            .filter(|tg| tg.target_type == TargetType::Instance)
+            .flat_map(|tg| tg.targets.iter().map(|t| t.id.as_str()))
+            .collect();
+        let targeted: Vec<&Node> = input
+            .nodes
             .iter()
             .copied()
             .filter(|node| {
-                instance_id(node)
-                    .is_some_and(|id| stack.target_groups.iter().any(|tg| tg.targets.iter().any(|t| t.id == id)))
+                instance_id(node).is_some_and(|id| instances.contains(id))
+                    || node.metadata.name.as_ref().is_some_and(|name| pod_nodes.contains(name))
             })
             .collect();
         stack.node_security_group_rules =

@@ -13,7 +13,7 @@ use crate::ingress::group::Member;
 use crate::names::is_valid_elb_name;
 use crate::subnets;
 use elbow_model::inventory::CloudInventory;
-use elbow_model::stack::{Attributes, IpAddressType, Scheme, TargetType};
+use elbow_model::stack::{Attributes, IpAddressType, Scheme};
 
 pub(crate) struct GroupSettings {
     pub scheme: Scheme,
@@ -32,13 +32,6 @@ impl GroupSettings {
         params: Option<&IngressClassParamsSpec>,
         config: &BuildConfig,
     ) -> Result<Self, BuildError> {
-        if let Some(TargetType::Ip) = params.and_then(|p| p.target_type) {
-            return Err(BuildError::Unsupported {
-                feature: "IP targets".into(),
-                annotation: "IngressClassParams targetType".into(),
-                value: "ip".into(),
-            });
-        }
         let scheme = match params.and_then(|p| p.scheme) {
             Some(scheme) => scheme,
             None => agreed(members, "scheme", |m| {

@@ -1,15 +1,20 @@
 //! Target groups: one per Ingress, Service and Service port (as the AWS Load Balancer Controller
-//! makes them, so that removing one Ingress from a group removes only its own), in instance mode
-//! on the Service's NodePort. Health checks follow LBC's ALB defaults (the backend protocol on the
+//! makes them, so that removing one Ingress from a group removes only its own): in instance mode
+//! on the Service's NodePort with the nodes as targets, in ip mode on the numeric target port (1
+//! for a named one) with the Service's ready pods as targets. The target type is the
+//! IngressClassParams `targetType`, else the `target-type` annotation. Health checks follow LBC's ALB defaults (the backend protocol on the
 //! traffic port, path `/`, 15 s interval, 5 s timeout, thresholds 2 and 2, success code 200); the
 //! health-check and target-group annotations are read from the Ingress, then from the Service,
 //! whose values win.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::annotations::{Annotations, Object, check, valid_success_codes};
+use crate::endpoints::{pod_targets, slices_of, target_group_port};
 use crate::error::BuildError;
 use crate::ingress::group::{GroupId, Member};
 use crate::ingress::tags::GroupTags;
@@ -43,7 +48,14 @@ pub(crate) struct TargetGroupContext<'a> {
     pub cluster: &'a str,
     pub group: &'a GroupId,
     pub services: &'a [Service],
+    /// The target nodes (instance mode).
     pub nodes: &'a [&'a Node],
+    /// Every node of the cluster, whose readiness decides fail-open for pods (ip mode).
+    pub all_nodes: &'a [&'a Node],
+    /// EndpointSlices; each Service's own are picked out (ip mode).
+    pub slices: &'a [&'a EndpointSlice],
+    /// IngressClassParams `targetType`, which wins over the annotations.
+    pub target_type: Option<TargetType>,
     pub vpc_id: &'a str,
     pub tags: &'a GroupTags<'a>,
 }
@@ -52,11 +64,13 @@ pub(crate) struct TargetGroupContext<'a> {
 pub(crate) struct TargetGroups<'a> {
     context: TargetGroupContext<'a>,
     built: BTreeMap<ResourceId, TargetGroupSpec>,
+    /// The nodes the registered pods of ip target groups run on.
+    pod_nodes: BTreeSet<String>,
 }
 
 impl<'a> TargetGroups<'a> {
     pub fn new(context: TargetGroupContext<'a>) -> Self {
-        Self { context, built: BTreeMap::new() }
+        Self { context, built: BTreeMap::new(), pod_nodes: BTreeSet::new() }
     }
 
     /// The target group for `member`'s backend `service`:`port`; `None` when the Service does not
@@ -76,13 +90,15 @@ impl<'a> TargetGroups<'a> {
                 && s.metadata.name.as_deref() == Some(service)
         });
         let Some(found) = found else { return Ok(None) };
-        let spec = self.build(member, found, port, resource_id.clone())?;
+        let (spec, pod_nodes) = self.build(member, found, port, resource_id.clone())?;
+        self.pod_nodes.extend(pod_nodes);
         self.built.insert(resource_id.clone(), spec);
         Ok(Some(resource_id))
     }
 
-    pub fn into_specs(self) -> Vec<TargetGroupSpec> {
-        self.built.into_values().collect()
+    /// The target groups, and the nodes their pods run on (ip mode).
+    pub fn into_specs(self) -> (Vec<TargetGroupSpec>, BTreeSet<String>) {
+        (self.built.into_values().collect(), self.pod_nodes)
     }
 
     pub fn len(&self) -> usize {
@@ -95,11 +111,25 @@ impl<'a> TargetGroups<'a> {
         service: &Service,
         port: &BackendPort,
         resource_id: ResourceId,
-    ) -> Result<TargetGroupSpec, BuildError> {
+    ) -> Result<(TargetGroupSpec, BTreeSet<String>), BuildError> {
         let service_name = service.metadata.name.clone().unwrap_or_default();
         let spec = service.spec.as_ref();
+        let own = service.metadata.annotations.clone().unwrap_or_default();
+        check(&own, Object::BackendService)
+            .map_err(|e| BuildError::InService { service: service_name.clone(), source: Box::new(e) })?;
+        // The Service's own annotations win over the Ingress's (LBC merges them that way).
+        let mut merged = member.ingress.metadata.annotations.clone().unwrap_or_default();
+        merged.extend(own.clone());
+        let a = Annotations::ingress(&merged);
+        let target_type = match (self.context.target_type, a.get("target-type")) {
+            (Some(target_type), _) => target_type,
+            (None, None | Some("instance")) => TargetType::Instance,
+            (None, Some("ip")) => TargetType::Ip,
+            (None, Some(other)) => return Err(a.invalid("target-type", other, "instance or ip")),
+        };
         let service_type = spec.and_then(|s| s.type_.as_deref()).unwrap_or("ClusterIP");
-        if !matches!(service_type, "NodePort" | "LoadBalancer") {
+        // Pods are reached directly: any Service type that has endpoints will do.
+        if target_type == TargetType::Instance && !matches!(service_type, "NodePort" | "LoadBalancer") {
             return Err(BuildError::ServiceNotExposed {
                 service: service_name,
                 service_type: service_type.to_string(),
@@ -113,29 +143,20 @@ impl<'a> TargetGroups<'a> {
                 BackendPort::Name(name) => p.name.as_deref() == Some(name),
             })
             .ok_or_else(|| BuildError::MissingServicePort { service: service_name.clone(), port: port.to_string() })?;
-        let node_port = node_port_of(service_port)?;
-
-        let own = service.metadata.annotations.clone().unwrap_or_default();
-        check(&own, Object::BackendService)
-            .map_err(|e| BuildError::InService { service: service_name.clone(), source: Box::new(e) })?;
-        // The Service's own annotations win over the Ingress's (LBC merges them that way).
-        let mut merged = member.ingress.metadata.annotations.clone().unwrap_or_default();
-        merged.extend(own.clone());
-        let a = Annotations::ingress(&merged);
         let tags = self.context.tags.target_group(&Annotations::ingress(&own), &resource_id)?;
         // Per target group, as in LBC: the Service's labels win over the Ingress's.
         let nodes = with_labels(self.context.nodes, a.pairs("target-node-labels", true)?.as_ref());
-        match a.get("target-type") {
-            None | Some("instance") => {}
-            Some("ip") => {
-                return Err(BuildError::Unsupported {
-                    feature: "IP targets".into(),
-                    annotation: a.name("target-type"),
-                    value: "ip".into(),
-                });
+        let (tg_port, targets, pod_nodes) = match target_type {
+            TargetType::Instance => {
+                let node_port = node_port_of(service_port)?;
+                (node_port, targets(&nodes, node_port), BTreeSet::new())
             }
-            Some(other) => return Err(a.invalid("target-type", other, "instance or ip")),
-        }
+            TargetType::Ip => {
+                let slices = slices_of(self.context.slices, &member.namespace, &service_name);
+                let pods = pod_targets(&slices, service_port, self.context.all_nodes);
+                (target_group_port(service_port), pods.targets, pods.nodes)
+            }
+        };
         let protocol = a
             .parse("backend-protocol", "HTTP or HTTPS", |v| match v {
                 "HTTP" => Some(Protocol::Http),
@@ -154,7 +175,7 @@ impl<'a> TargetGroups<'a> {
             }
             Some(other) => return Err(a.invalid("backend-protocol-version", other, "HTTP1, HTTP2 or GRPC")),
         }
-        let health_check = health_check(&a, protocol, ports)?;
+        let health_check = health_check(&a, protocol, ports, target_type)?;
         let attributes: Attributes = a.pairs("target-group-attributes", false)?.unwrap_or_default();
         let key = IngressTargetGroupKey {
             group: self.context.group,
@@ -165,26 +186,27 @@ impl<'a> TargetGroups<'a> {
             service_uid: service.metadata.uid.as_deref().unwrap_or_default(),
             service_port: &port.to_string(),
         };
-        Ok(TargetGroupSpec {
+        let spec = TargetGroupSpec {
             name: ingress_target_group_name(
                 self.context.cluster,
                 &key,
-                node_port,
-                TargetType::Instance.as_str(),
+                tg_port,
+                target_type.as_str(),
                 protocol.as_str(),
                 PROTOCOL_VERSION,
             ),
-            target_type: TargetType::Instance,
+            target_type,
             protocol,
-            port: node_port,
+            port: tg_port,
             vpc_id: self.context.vpc_id.to_string(),
             ip_address_type: IpAddressType::Ipv4,
             health_check,
             attributes,
             tags,
-            targets: targets(&nodes, node_port),
+            targets,
             resource_id,
-        })
+        };
+        Ok((spec, pod_nodes))
     }
 }
 
@@ -197,7 +219,12 @@ fn node_port_of(port: &ServicePort) -> Result<u16, BuildError> {
 
 /// The ALB health check: HTTP(S) like the backend, on the traffic port, `/`, every 15 s, 5 s
 /// timeout, 2 and 2 thresholds, `200`; each part may be annotated.
-fn health_check(a: &Annotations<'_>, protocol: Protocol, ports: &[ServicePort]) -> Result<HealthCheck, BuildError> {
+fn health_check(
+    a: &Annotations<'_>,
+    protocol: Protocol,
+    ports: &[ServicePort],
+    target_type: TargetType,
+) -> Result<HealthCheck, BuildError> {
     let protocol = a
         .parse("healthcheck-protocol", "HTTP or HTTPS", |v| match v {
             "HTTP" => Some(Protocol::Http),
@@ -208,11 +235,25 @@ fn health_check(a: &Annotations<'_>, protocol: Protocol, ports: &[ServicePort]) 
     let port = a
         .parse(
             "healthcheck-port",
-            "traffic-port, a port number, or the name of a Service port that has a nodePort",
+            match target_type {
+                TargetType::Instance => {
+                    "traffic-port, a port number, or the name of a Service port that has a nodePort"
+                }
+                TargetType::Ip => {
+                    "traffic-port, a port number, or the name of a Service port whose targetPort is a number"
+                }
+            },
             |v| {
                 HealthCheckPort::parse(v).or_else(|| {
                     let named = ports.iter().find(|p| p.name.as_deref() == Some(v))?;
-                    node_port_of(named).ok().map(HealthCheckPort::Port)
+                    match target_type {
+                        TargetType::Instance => node_port_of(named).ok().map(HealthCheckPort::Port),
+                        // A named targetPort may differ from pod to pod: LBC refuses it too.
+                        TargetType::Ip => match &named.target_port {
+                            Some(IntOrString::String(_)) => None,
+                            _ => Some(HealthCheckPort::Port(target_group_port(named))),
+                        },
+                    }
                 })
             },
         )?

@@ -2,10 +2,11 @@
 //! policy.
 
 use k8s_openapi::api::core::v1::ServicePort;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::annotations::{Annotations, valid_success_codes};
 use crate::error::BuildError;
-use elbow_model::stack::{HealthCheck, HealthCheckPort, Protocol};
+use elbow_model::stack::{HealthCheck, HealthCheckPort, Protocol, TargetType};
 
 /// Health-check annotations; unset fields take the defaults of the traffic policy.
 pub(super) struct HealthSettings {
@@ -20,7 +21,7 @@ pub(super) struct HealthSettings {
 }
 
 impl HealthSettings {
-    pub fn read(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Self, BuildError> {
+    pub fn read(a: &Annotations<'_>, ports: &[ServicePort], target_type: TargetType) -> Result<Self, BuildError> {
         Ok(Self {
             protocol: a.parse("aws-load-balancer-healthcheck-protocol", "tcp, http or https", |v| {
                 match v.to_ascii_lowercase().as_str() {
@@ -32,8 +33,15 @@ impl HealthSettings {
             })?,
             port: a.parse(
                 "aws-load-balancer-healthcheck-port",
-                "traffic-port, a port number, or the name of a Service port that has a nodePort",
-                |v| HealthCheckPort::parse(v).or_else(|| named_node_port(ports, v).map(HealthCheckPort::Port)),
+                match target_type {
+                    TargetType::Instance => {
+                        "traffic-port, a port number, or the name of a Service port that has a nodePort"
+                    }
+                    TargetType::Ip => {
+                        "traffic-port, a port number, or the name of a Service port whose targetPort is a number"
+                    }
+                },
+                |v| HealthCheckPort::parse(v).or_else(|| named_port(ports, v, target_type).map(HealthCheckPort::Port)),
             )?,
             path: a.parse("aws-load-balancer-healthcheck-path", "a path starting with /", |v| {
                 v.starts_with('/').then(|| v.to_string())
@@ -52,6 +60,7 @@ impl HealthSettings {
 
     /// With `externalTrafficPolicy: Local`, kube-proxy answers `/healthz` on the health-check
     /// NodePort with 200 only on nodes holding a ready endpoint: the check must ask it there.
+    /// `local` is false for ip targets: the pods are checked directly, as in LBC.
     pub fn resolve(&self, local: bool, health_check_node_port: Option<u16>) -> Result<HealthCheck, BuildError> {
         let protocol = self.protocol.unwrap_or(if local { Protocol::Http } else { Protocol::Tcp });
         let port = match (self.port, local) {
@@ -76,8 +85,18 @@ impl HealthSettings {
     }
 }
 
-/// A named Service port stands for its NodePort: that is where instance targets answer.
-fn named_node_port(ports: &[ServicePort], name: &str) -> Option<u16> {
+/// A named Service port stands for where the targets answer it: its NodePort for instance
+/// targets, its numeric targetPort for ip targets (a named targetPort may differ from pod to pod,
+/// so LBC refuses it, as here).
+fn named_port(ports: &[ServicePort], name: &str, target_type: TargetType) -> Option<u16> {
     let port = ports.iter().find(|p| p.name.as_deref() == Some(name))?;
-    port.node_port.and_then(|n| u16::try_from(n).ok()).filter(|n| *n > 0)
+    let number = match target_type {
+        TargetType::Instance => port.node_port?,
+        TargetType::Ip => match &port.target_port {
+            Some(IntOrString::Int(number)) => *number,
+            Some(IntOrString::String(_)) => return None,
+            None => port.port,
+        },
+    };
+    u16::try_from(number).ok().filter(|n| *n > 0)
 }

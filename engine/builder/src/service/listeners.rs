@@ -4,17 +4,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::ServicePort;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::settings::Settings;
 use crate::error::BuildError;
-use elbow_model::stack::{Action, ListenerSpec, Protocol, ResourceId};
+use elbow_model::stack::{Action, ListenerSpec, Protocol, ResourceId, TargetType};
 use elbow_model::tags::Tags;
 
-/// One listener: a port, its protocol, and where its traffic goes on the nodes.
+/// One listener: a port, its protocol, and where its traffic goes.
 pub(super) struct ListenerPort {
     pub port: u16,
     pub protocol: Protocol,
-    pub node_port: u16,
+    /// Where instance targets receive it; `None` only for ip targets, which need no NodePort.
+    pub node_port: Option<u16>,
+    /// The Service port (the first, for TCP_UDP): its targetPort and name say where pods receive
+    /// the traffic.
+    pub service_port: ServicePort,
 }
 
 pub(super) fn listener_ports(ports: &[ServicePort], settings: &Settings) -> Result<Vec<ListenerPort>, BuildError> {
@@ -30,10 +35,14 @@ pub(super) fn listener_ports(ports: &[ServicePort], settings: &Settings) -> Resu
     for (number, same) in by_number {
         let protocol_of = |p: &ServicePort| p.protocol.clone().unwrap_or_else(|| "TCP".to_string());
         let node_port_of = |p: &ServicePort| {
-            p.node_port
-                .and_then(|n| u16::try_from(n).ok())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| BuildError::MissingNodePort { port: p.port, protocol: protocol_of(p) })
+            let node_port = p.node_port.and_then(|n| u16::try_from(n).ok()).filter(|n| *n > 0);
+            match (node_port, settings.target_type) {
+                (Some(node_port), _) => Ok(Some(node_port)),
+                (None, TargetType::Ip) => Ok(None),
+                (None, TargetType::Instance) => {
+                    Err(BuildError::MissingNodePort { port: p.port, protocol: protocol_of(p) })
+                }
+            }
         };
         let protocols: BTreeSet<String> = same.iter().map(|p| protocol_of(p)).collect();
         if protocols.len() != same.len() {
@@ -45,9 +54,21 @@ pub(super) fn listener_ports(ports: &[ServicePort], settings: &Settings) -> Resu
             ["TCP"] => Protocol::Tcp,
             ["UDP"] => Protocol::Udp,
             ["TCP", "UDP"] => {
-                let node_ports: BTreeSet<u16> = same.iter().map(|p| node_port_of(p)).collect::<Result<_, _>>()?;
-                if node_ports.len() > 1 {
-                    return Err(BuildError::MixedProtocolNodePorts { port: i32::from(number) });
+                // One target group serves both: its targets must take both on one port.
+                match settings.target_type {
+                    TargetType::Instance => {
+                        let node_ports: BTreeSet<Option<u16>> =
+                            same.iter().map(|p| node_port_of(p)).collect::<Result<_, _>>()?;
+                        if node_ports.len() > 1 {
+                            return Err(BuildError::MixedProtocolNodePorts { port: i32::from(number) });
+                        }
+                    }
+                    TargetType::Ip => {
+                        let target_ports: BTreeSet<String> = same.iter().map(|p| target_port_of(p)).collect();
+                        if target_ports.len() > 1 {
+                            return Err(BuildError::MixedProtocolTargetPorts { port: i32::from(number) });
+                        }
+                    }
                 }
                 Protocol::TcpUdp
             }
@@ -56,9 +77,23 @@ pub(super) fn listener_ports(ports: &[ServicePort], settings: &Settings) -> Resu
                 return Err(BuildError::UnsupportedProtocol { port: i32::from(number), protocol: bad });
             }
         };
-        listeners.push(ListenerPort { port: number, protocol, node_port: node_port_of(first)? });
+        listeners.push(ListenerPort {
+            port: number,
+            protocol,
+            node_port: node_port_of(first)?,
+            service_port: first.clone(),
+        });
     }
     Ok(listeners)
+}
+
+/// A port's targetPort as written (a number or a name); unset is the port itself.
+fn target_port_of(port: &ServicePort) -> String {
+    match &port.target_port {
+        Some(IntOrString::Int(number)) => number.to_string(),
+        Some(IntOrString::String(name)) => name.clone(),
+        None => port.port.to_string(),
+    }
 }
 
 fn tls_port(settings: &Settings, number: u16, name: Option<&str>) -> bool {

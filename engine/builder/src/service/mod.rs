@@ -1,6 +1,7 @@
-//! Service -> Stack: one network load balancer per Service of ours, a listener and an
-//! instance-mode target group per Service port (on its NodePort), a managed frontend security
-//! group, and the node-group rules that let the load balancer reach the NodePorts.
+//! Service -> Stack: one network load balancer per Service of ours, a listener and a target
+//! group per Service port (instance mode: on its NodePort, the nodes as targets; ip mode: on its
+//! target port, the ready pods of its EndpointSlices as targets), a managed frontend security
+//! group, and the node-group rules that let the load balancer reach the NodePorts or the pods.
 //!
 //! Resource ids inside the stack: `LoadBalancer`, `Listener/<port>`, `TargetGroup/<port>`,
 //! `SecurityGroup/frontend`, `NodeRule/<group>/<tcp|udp>/<node port>`.
@@ -12,12 +13,14 @@ mod listeners;
 mod settings;
 mod target_groups;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::annotations::{Annotations, Object, check};
 use crate::config::BuildConfig;
+use crate::endpoints;
 use crate::error::BuildError;
 use crate::names::load_balancer_name;
 use crate::security::node_rules;
@@ -51,6 +54,16 @@ pub fn carries_lbc_marker(service: &Service) -> bool {
     annotations.get(LBC_TYPE_ANNOTATION).is_some_and(|value| matches!(value.trim(), "external" | "nlb-ip"))
 }
 
+/// Whether the Service asks for ip targets (`type: nlb-ip` or `nlb-target-type: ip`): only then
+/// do its EndpointSlices matter to its load balancer. An invalid value counts as no; the build
+/// reports it.
+pub fn uses_ip_targets(service: &Service) -> bool {
+    let Some(annotations) = service.metadata.annotations.as_ref() else { return false };
+    let value = |suffix: &str| annotations.get(&format!("{}{suffix}", crate::annotations::SERVICE_PREFIX));
+    value("aws-load-balancer-type").is_some_and(|v| v == "nlb-ip")
+        || value("aws-load-balancer-nlb-target-type").is_some_and(|v| v == "ip")
+}
+
 /// `namespace/name`: the owner recorded in the `elbow.dev/stack` tag.
 pub fn stack_id(service: &Service) -> StackId {
     let namespace = service.metadata.namespace.as_deref().unwrap_or("default");
@@ -58,10 +71,12 @@ pub fn stack_id(service: &Service) -> StackId {
     StackId::new(format!("{namespace}/{name}"))
 }
 
-/// The Service's desired stack, or what the user must fix.
+/// The Service's desired stack, or what the user must fix. `nodes` are every node of the
+/// cluster; `slices` EndpointSlices, of which those of this Service are read (ip mode only).
 pub fn build_service_stack(
     service: &Service,
     nodes: &[&Node],
+    slices: &[&EndpointSlice],
     inventory: &CloudInventory,
     config: &BuildConfig,
 ) -> Result<Stack, BuildError> {
@@ -83,9 +98,13 @@ pub fn build_service_stack(
     };
 
     let ports = listeners::listener_ports(service_ports, &settings)?;
-    let local = spec.external_traffic_policy.as_deref() == Some("Local");
+    // kube-proxy's health-check NodePort speaks for nodes; pods are checked directly.
+    let local =
+        spec.external_traffic_policy.as_deref() == Some("Local") && settings.target_type == TargetType::Instance;
     let health_check_node_port = spec.health_check_node_port.and_then(|p| u16::try_from(p).ok());
+    let all_nodes = nodes;
     let nodes = target_groups::selected_nodes(nodes, settings.node_labels.as_ref());
+    let slices = endpoints::slices_of(slices, &identity.namespace, &identity.name);
     let lb_id = ResourceId::new("LoadBalancer");
 
     let health_check = settings.health.resolve(local, health_check_node_port)?;
@@ -94,13 +113,17 @@ pub fn build_service_stack(
         settings: &settings,
         health_check: &health_check,
         nodes: &nodes,
+        all_nodes,
+        slices: &slices,
         inventory,
         config,
         tags_for: &tags_for,
     };
     let mut stack = Stack::empty(stack_id.clone());
+    let mut pod_nodes = BTreeSet::new();
     for port in &ports {
-        let target_group = target_groups::target_group(port, &context);
+        let (target_group, on_nodes) = target_groups::target_group(port, &context);
+        pod_nodes.extend(on_nodes);
         stack.listeners.push(listeners::listener(port, &settings, &lb_id, &target_group.resource_id, &tags_for));
         stack.target_groups.push(target_group);
     }
@@ -116,7 +139,17 @@ pub fn build_service_stack(
     }
     if settings.manage_backend_rules {
         security_groups.push(SecurityGroupRef::SharedBackend);
-        stack.node_security_group_rules = node_rules(&stack.target_groups, &nodes, inventory, &config.cluster_name)?;
+        // Pods are reached through the groups of the nodes they run on (the VPC CNI gives a
+        // pod's network interface its node's groups).
+        let reached: Vec<&Node> = match settings.target_type {
+            TargetType::Instance => nodes.clone(),
+            TargetType::Ip => all_nodes
+                .iter()
+                .copied()
+                .filter(|n| n.metadata.name.as_ref().is_some_and(|name| pod_nodes.contains(name)))
+                .collect(),
+        };
+        stack.node_security_group_rules = node_rules(&stack.target_groups, &reached, inventory, &config.cluster_name)?;
     }
 
     let subnets = match &settings.subnets {

@@ -12,13 +12,15 @@ use crate::config::BuildConfig;
 use crate::error::BuildError;
 use crate::names::is_valid_elb_name;
 use crate::security::{is_cidr, parse_prefix_lists};
-use elbow_model::stack::{Attributes, IpAddressType, Scheme};
+use elbow_model::stack::{Attributes, IpAddressType, Scheme, TargetType};
 use elbow_model::tags::Tags;
 
 const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
 
 /// What the annotations ask for, validated.
 pub(super) struct Settings {
+    /// `instance` (nodes on the NodePort) or `ip` (pods, from the Service's EndpointSlices).
+    pub target_type: TargetType,
     pub scheme: Scheme,
     pub name: Option<String>,
     pub ip_address_type: IpAddressType,
@@ -42,18 +44,18 @@ pub(super) struct Settings {
 
 impl Settings {
     pub fn read(a: &Annotations<'_>, ports: &[ServicePort], config: &BuildConfig) -> Result<Self, BuildError> {
-        if let Some(kind) = a.get("aws-load-balancer-type") {
-            match kind {
-                "external" | "nlb" => {}
-                "nlb-ip" => return Err(unsupported("IP targets", "aws-load-balancer-type", kind)),
-                other => return Err(a.invalid("aws-load-balancer-type", other, "external or nlb")),
-            }
-        }
-        match a.get("aws-load-balancer-nlb-target-type") {
-            None | Some("instance") => {}
-            Some("ip") => return Err(unsupported("IP targets", "aws-load-balancer-nlb-target-type", "ip")),
+        // `type: nlb-ip` means ip targets whatever `nlb-target-type` says, as in LBC.
+        let nlb_ip = match a.get("aws-load-balancer-type") {
+            None | Some("external" | "nlb") => false,
+            Some("nlb-ip") => true,
+            Some(other) => return Err(a.invalid("aws-load-balancer-type", other, "external, nlb or nlb-ip")),
+        };
+        let target_type = match a.get("aws-load-balancer-nlb-target-type") {
+            _ if nlb_ip => TargetType::Ip,
+            None | Some("instance") => TargetType::Instance,
+            Some("ip") => TargetType::Ip,
             Some(other) => return Err(a.invalid("aws-load-balancer-nlb-target-type", other, "instance or ip")),
-        }
+        };
         let scheme = match a.parse("aws-load-balancer-scheme", "internal or internet-facing", |v| match v {
             "internal" => Some(Scheme::Internal),
             "internet-facing" => Some(Scheme::InternetFacing),
@@ -98,6 +100,7 @@ impl Settings {
         let manage_backend_rules =
             a.bool("aws-load-balancer-manage-backend-security-group-rules")?.unwrap_or(security_groups.is_none());
         Ok(Self {
+            target_type,
             scheme,
             name,
             ip_address_type,
@@ -106,7 +109,7 @@ impl Settings {
             ssl_ports,
             ssl_policy: a.get("aws-load-balancer-ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),
             backend_tls,
-            health: HealthSettings::read(a, ports)?,
+            health: HealthSettings::read(a, ports, target_type)?,
             target_group_attributes,
             load_balancer_attributes: load_balancer_attributes(a)?,
             extra_tags: a.pairs("aws-load-balancer-additional-resource-tags", false)?.unwrap_or_default(),
@@ -158,12 +161,4 @@ fn ssl_ports(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Option<Vec<St
         have.join(", ")
     );
     Err(a.invalid(SUFFIX, a.get(SUFFIX).unwrap_or_default(), &expected))
-}
-
-fn unsupported(feature: &str, annotation: &str, value: &str) -> BuildError {
-    BuildError::Unsupported {
-        feature: feature.to_string(),
-        annotation: format!("{}{annotation}", crate::annotations::SERVICE_PREFIX),
-        value: value.to_string(),
-    }
 }

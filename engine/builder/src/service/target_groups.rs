@@ -1,14 +1,18 @@
-//! Target groups: one per listener, in instance mode on the port's NodePort, with the Service's
-//! one health check and the nodes `target-node-labels` selects as targets.
+//! Target groups: one per listener, with the Service's one health check. In instance mode they
+//! are on the port's NodePort and the nodes `target-node-labels` selects are the targets; in ip
+//! mode they are on the numeric target port (1 for a named one) and the targets are the ready
+//! pods of the Service's EndpointSlices, each on the port its slice gives.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use super::Identity;
 use super::listeners::ListenerPort;
 use super::settings::Settings;
 use crate::config::BuildConfig;
+use crate::endpoints::{pod_targets, target_group_port};
 use crate::names::target_group_name;
 use crate::nodes::{target_nodes, targets, with_labels};
 use elbow_model::inventory::CloudInventory;
@@ -21,46 +25,65 @@ pub(super) struct TargetGroupContext<'a> {
     pub settings: &'a Settings,
     /// One health check for every target group, as the annotations are per Service.
     pub health_check: &'a HealthCheck,
+    /// The target nodes (instance mode).
     pub nodes: &'a [&'a Node],
+    /// Every node of the cluster, whose readiness decides fail-open for pods (ip mode).
+    pub all_nodes: &'a [&'a Node],
+    /// The Service's own EndpointSlices (ip mode).
+    pub slices: &'a [&'a EndpointSlice],
     pub inventory: &'a CloudInventory,
     pub config: &'a BuildConfig,
     pub tags_for: &'a dyn Fn(&ResourceId) -> Tags,
 }
 
-/// The target group behind `port`'s listener. A TLS listener talks plain TCP to the targets
-/// unless `backend-protocol: ssl`.
-pub(super) fn target_group(port: &ListenerPort, context: &TargetGroupContext<'_>) -> TargetGroupSpec {
-    let TargetGroupContext { identity, settings, health_check, nodes, inventory, config, tags_for } = context;
+/// The target group behind `port`'s listener, and (ip mode) the nodes its pods run on. A TLS
+/// listener talks plain TCP to the targets unless `backend-protocol: ssl`.
+pub(super) fn target_group(
+    port: &ListenerPort,
+    context: &TargetGroupContext<'_>,
+) -> (TargetGroupSpec, BTreeSet<String>) {
+    let TargetGroupContext { identity, settings, health_check, nodes, all_nodes, slices, inventory, config, tags_for } =
+        context;
     let health_check = (*health_check).clone();
     let protocol = match port.protocol {
         Protocol::Tls if !settings.backend_tls => Protocol::Tcp,
         other => other,
     };
+    let target_type = settings.target_type;
+    let (tg_port, targets, pod_nodes) = match (target_type, port.node_port) {
+        (TargetType::Instance, Some(node_port)) => (node_port, targets(nodes, node_port), BTreeSet::new()),
+        // Instance ports without a NodePort were refused when the listeners were read.
+        (TargetType::Instance, None) | (TargetType::Ip, _) => {
+            let pods = pod_targets(slices, &port.service_port, all_nodes);
+            (target_group_port(&port.service_port), pods.targets, pods.nodes)
+        }
+    };
     let resource_id = ResourceId::new(format!("TargetGroup/{}", port.port));
-    TargetGroupSpec {
+    let spec = TargetGroupSpec {
         name: target_group_name(
             &config.cluster_name,
             &identity.namespace,
             &identity.name,
             &identity.uid,
-            port.node_port,
+            tg_port,
             &port.port.to_string(),
-            TargetType::Instance.as_str(),
+            target_type.as_str(),
             protocol.as_str(),
             health_check.protocol.as_str(),
             health_check.interval_seconds,
         ),
-        target_type: TargetType::Instance,
+        target_type,
         protocol,
-        port: port.node_port,
+        port: tg_port,
         vpc_id: inventory.vpc_id.clone(),
         ip_address_type: IpAddressType::Ipv4,
         health_check,
         attributes: settings.target_group_attributes.clone(),
         tags: tags_for(&resource_id),
-        targets: targets(nodes, port.node_port),
+        targets,
         resource_id,
-    }
+    };
+    (spec, pod_nodes)
 }
 
 /// Target nodes, narrowed by `target-node-labels` (`key=value` must match, `key` must exist).

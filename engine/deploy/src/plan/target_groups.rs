@@ -6,11 +6,12 @@
 
 use std::collections::BTreeSet;
 
-use elbow_model::{Target, TargetGroupSpec};
+use elbow_model::TargetGroupSpec;
 
 use super::tags::TagApi;
 use super::{Planner, Step, changed_entries};
 use crate::actual::ActualTargetGroup;
+use crate::targets::TargetChanges;
 
 impl Planner<'_> {
     pub(super) fn target_groups(&mut self) {
@@ -36,10 +37,8 @@ impl Planner<'_> {
                     if !attributes.is_empty() {
                         self.push(Step::ModifyTargetGroupAttributes { resource_id: id.clone(), attributes });
                     }
-                    let register: Vec<Target> =
-                        desired.targets.iter().filter(|t| !actual.targets.contains(t)).cloned().collect();
-                    let deregister: Vec<Target> =
-                        actual.targets.iter().filter(|t| !desired.targets.contains(t)).cloned().collect();
+                    let TargetChanges { register, deregister } =
+                        TargetChanges::between(&desired.targets, &actual.targets);
                     if !register.is_empty() {
                         self.push(Step::RegisterTargets { resource_id: id.clone(), targets: register });
                     }

@@ -116,6 +116,27 @@ pub struct Svc {
     pub lb_name: Option<&'static str>,
     /// The `additional-resource-tags` annotation: on every resource Elbow creates.
     pub extra_tags: Vec<(&'static str, &'static str)>,
+    /// ip mode: these pod addresses, on [`POD_PORT`], instead of the nodes on the NodePort.
+    pub pods: Option<Vec<String>>,
+}
+
+/// Where the pods of an ip-mode [`Svc`] listen.
+pub const POD_PORT: u16 = 8080;
+
+/// A /16 of the test VPC from which pods get their addresses, as the VPC CNI gives them.
+pub fn seed_pod_subnet(cloud: &FakeCloud) {
+    cloud.seed_subnet(Subnet {
+        id: "subnet-pods".into(),
+        vpc_id: "vpc-1".into(),
+        availability_zone: "us-east-1c".into(),
+        cidr_block: "10.1.0.0/16".into(),
+        tags: Tags::new(),
+    });
+}
+
+/// `count` pod addresses of the pod subnet, from `first` on.
+pub fn pods(first: u32, count: u32) -> Vec<String> {
+    (first..first + count).map(|i| format!("10.1.{}.{}", i / 250, i % 250 + 1)).collect()
 }
 
 impl Svc {
@@ -129,6 +150,7 @@ impl Svc {
             health_interval: 10,
             lb_name: None,
             extra_tags: Vec::new(),
+            pods: None,
         }
     }
 
@@ -161,10 +183,25 @@ impl Svc {
         let mut ingress = Vec::new();
         for &(port, node_port) in &self.ports {
             let tg_id = ResourceId::new(format!("TargetGroup/TCP-{port}"));
+            // In ip mode the target group is on the pods' port, which the node rule opens.
+            let (target_type, node_port, targets) = match &self.pods {
+                None => (
+                    TargetType::Instance,
+                    node_port,
+                    self.nodes.iter().map(|id| Target { id: id.to_string(), port: node_port }).collect::<Vec<_>>(),
+                ),
+                Some(pods) => {
+                    let mut targets: Vec<Target> =
+                        pods.iter().map(|ip| Target { id: ip.clone(), port: POD_PORT }).collect();
+                    targets.sort();
+                    (TargetType::Ip, POD_PORT, targets)
+                }
+            };
+            let kind = if target_type == TargetType::Ip { "ip-" } else { "" };
             stack.target_groups.push(TargetGroupSpec {
                 resource_id: tg_id.clone(),
-                name: format!("k8s-default-{}-{node_port}", self.name),
-                target_type: TargetType::Instance,
+                name: format!("k8s-default-{}-{kind}{node_port}", self.name),
+                target_type,
                 protocol: Protocol::Tcp,
                 port: node_port,
                 vpc_id: "vpc-1".into(),
@@ -181,7 +218,7 @@ impl Svc {
                 },
                 attributes: Attributes::new(),
                 tags: self.tags(&tg_id),
-                targets: self.nodes.iter().map(|id| Target { id: id.to_string(), port: node_port }).collect(),
+                targets,
             });
             let listener_id = ResourceId::new(format!("Listener/TCP-{port}"));
             stack.listeners.push(ListenerSpec {

@@ -8,6 +8,7 @@ mod certificates;
 mod listeners;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv4Addr;
 
 use elbow_model::{Attributes, HealthCheck, IpAddressType, LoadBalancerType, Scheme, Tags, Target, TargetType};
 
@@ -375,24 +376,58 @@ impl Elbv2 {
         Ok(())
     }
 
-    /// One request: every target is checked before any is added.
+    /// One request: every target is checked before any is added. Instance targets must be
+    /// running instances; ip targets, as AWS has it, IPv4 addresses in a subnet of the target
+    /// group's VPC (an address in the private ranges outside the VPC needs an Availability Zone
+    /// of `all`, which Elbow never sends; a public one is refused outright), never instance ids.
     pub(crate) fn register_targets(
         &mut self,
         api: Api,
         arn: &str,
         targets: &[Target],
         instance_exists: impl Fn(&str) -> bool,
+        in_vpc_subnet: impl Fn(&str, Ipv4Addr) -> bool,
     ) -> CloudResult<()> {
         let tg = self.target_groups.get(arn).ok_or_else(|| tg_not_found(api, arn))?;
-        if tg.target_type == TargetType::Instance
-            && let Some(unknown) = targets.iter().find(|t| !instance_exists(&t.id))
-        {
+        let invalid = |message: String| fail(api, CloudErrorKind::InvalidRequest, "InvalidTarget", message);
+        if let Some(zero) = targets.iter().find(|t| t.port == 0) {
             return Err(fail(
                 api,
                 CloudErrorKind::InvalidRequest,
-                "InvalidTarget",
-                format!("the following targets are not in a running state and can't be registered: '{}'", unknown.id),
+                "ValidationError",
+                format!("target '{}' has port 0; ports are 1 to 65535", zero.id),
             ));
+        }
+        match tg.target_type {
+            TargetType::Instance => {
+                if let Some(unknown) = targets.iter().find(|t| !instance_exists(&t.id)) {
+                    return Err(invalid(format!(
+                        "the following targets are not in a running state and can't be registered: '{}'",
+                        unknown.id
+                    )));
+                }
+            }
+            TargetType::Ip => {
+                for target in targets {
+                    let Ok(address) = target.id.parse::<Ipv4Addr>() else {
+                        return Err(invalid(format!(
+                            "the IP address '{}' is not a valid IPv4 address; a target group of type ip takes IP addresses, not instance ids",
+                            target.id
+                        )));
+                    };
+                    if in_vpc_subnet(&tg.vpc_id, address) {
+                        continue;
+                    }
+                    return Err(invalid(if is_private(address) {
+                        format!(
+                            "the IP address '{address}' is outside the VPC '{}'; an Availability Zone of 'all' must be specified",
+                            tg.vpc_id
+                        )
+                    } else {
+                        format!("the IP address '{address}' is publicly routable and can't be registered")
+                    }));
+                }
+            }
         }
         let registered = self.targets.entry(arn.to_string()).or_default();
         let new: BTreeSet<&Target> = targets.iter().filter(|t| !registered.contains(*t)).collect();
@@ -486,6 +521,13 @@ impl Elbv2 {
             None => Ok(()),
         }
     }
+}
+
+/// RFC 1918 and RFC 6598 (carrier-grade NAT): the ranges ELBv2 takes ip targets from outside the
+/// target group's VPC.
+fn is_private(address: Ipv4Addr) -> bool {
+    let [a, b, ..] = address.octets();
+    address.is_private() || (a == 100 && (64..128).contains(&b))
 }
 
 fn sorted(items: &[String]) -> Vec<String> {

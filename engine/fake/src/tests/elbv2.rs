@@ -3,7 +3,7 @@
 
 use elbow_model::{Action, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme, Tags, Target, TargetType};
 
-use super::{health_check, lb_input, listener_input, network, tg_input};
+use super::{health_check, lb_input, listener_input, network, pod_subnet, tg_input};
 use elbow_cloud::Cloud;
 use elbow_cloud::error::CloudErrorKind;
 use elbow_cloud::types::*;
@@ -347,8 +347,36 @@ async fn only_running_instances_become_targets() {
 }
 
 #[tokio::test]
+async fn ip_targets_are_addresses_in_the_vpcs_subnets_as_aws_has_it() {
+    let cloud = network();
+    let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
+    let target = |id: &str| Target { id: id.into(), port: 8080 };
+    cloud.register_targets(&tg.arn, &[target("10.0.0.7")]).await.expect("in subnet-a's 10.0.0.0/24");
+    #[rustfmt::skip]
+    let refused = [
+        ("i-1", "not a valid IPv4 address"),
+        ("10.1.0.7", "outside the VPC"),
+        ("100.64.0.7", "outside the VPC"),
+        ("52.1.2.3", "publicly routable"),
+    ];
+    for (id, message) in refused {
+        let error = cloud.register_targets(&tg.arn, &[target(id)]).await.expect_err(id);
+        assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::InvalidRequest, "InvalidTarget"), "{id}");
+        assert!(error.message.contains(message), "{id}: {}", error.message);
+    }
+    let error = cloud.register_targets(&tg.arn, &[Target { id: "10.0.0.8".into(), port: 0 }]).await.expect_err("0");
+    assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
+    // An instance target group takes no addresses.
+    let instances = cloud.create_target_group(tg_input("nodes", 80)).await.expect("tg");
+    let error = cloud.register_targets(&instances.arn, &[target("10.0.0.7")]).await.expect_err("an address");
+    assert_eq!(error.code, "InvalidTarget");
+    assert_eq!(cloud.targets(&tg.arn), [target("10.0.0.7")], "nothing refused was registered");
+}
+
+#[tokio::test]
 async fn a_target_group_holds_at_most_1000_targets() {
     let cloud = network();
+    cloud.seed_subnet(pod_subnet());
     let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
     let targets: Vec<Target> =
         (0..1000).map(|i| Target { id: format!("10.0.{}.{}", i / 250, i % 250 + 1), port: 8080 }).collect();

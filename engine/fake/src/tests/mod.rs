@@ -33,6 +33,17 @@ fn network() -> FakeCloud {
     cloud
 }
 
+/// A /16 of the VPC for pods, as the VPC CNI gives them addresses from the node subnets.
+pub(super) fn pod_subnet() -> Subnet {
+    Subnet {
+        id: "subnet-pods".into(),
+        vpc_id: "vpc-1".into(),
+        availability_zone: "us-east-1c".into(),
+        cidr_block: "10.0.0.0/16".into(),
+        tags: Tags::new(),
+    }
+}
+
 fn lb_input(name: &str) -> CreateLoadBalancer {
     CreateLoadBalancer {
         name: name.into(),

@@ -2,7 +2,7 @@
 
 use elbow_model::{Tags, Target, TargetType};
 
-use super::{lb_input, network, tg_input};
+use super::{lb_input, network, pod_subnet, tg_input};
 use crate::{Failure, FakeCloud};
 use elbow_cloud::Cloud;
 use elbow_cloud::api::Api;
@@ -61,6 +61,7 @@ async fn describe_calls_count_requests_as_the_sdk_adapter_sends_them() {
 #[tokio::test]
 async fn target_batches_are_separate_requests_and_a_failed_batch_stops_the_call() {
     let cloud = network();
+    cloud.seed_subnet(pod_subnet());
     let tg = cloud.create_target_group(CreateTargetGroup { target_type: TargetType::Ip, ..tg_input("pods", 80) });
     let tg = tg.await.expect("tg");
     cloud.counter().reset();

@@ -20,10 +20,12 @@ use std::sync::Arc;
 
 use elbow_builder::BuildError;
 use elbow_builder::crd::IngressClassParamsSpec;
+use elbow_builder::endpoints::SERVICE_NAME_LABEL;
 use elbow_builder::ingress::{GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id};
 use elbow_deploy::DeployOutcome;
 use elbow_model::Stack;
 use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -241,12 +243,15 @@ async fn deploy_group(
         // cache not yet filled, a rule whose Service is missing would answer a fixed 503.
         ctx.services.wait_until_ready().await.map_err(|_| Error::ServiceCacheClosed)?;
         let services = referenced_services(members, &ctx.services.state());
+        let slices = referenced_slices(&services, &ctx.shared.endpoint_slices.state());
+        let slices: Vec<&EndpointSlice> = slices.iter().map(AsRef::as_ref).collect();
         let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();
         let input = IngressGroupInput {
             group,
             members: member_refs,
             services: &services,
             nodes: &nodes,
+            endpoint_slices: &slices,
             inventory: &inventory,
             params,
             config: &ctx.shared.build,
@@ -270,6 +275,20 @@ fn referenced_services(members: &[Arc<Ingress>], services: &[Arc<Service>]) -> V
         .iter()
         .filter(|s| wanted.contains(&(s.namespace().unwrap_or_default(), s.name_any())))
         .map(|s| s.as_ref().clone())
+        .collect()
+}
+
+/// The EndpointSlices of `services` (pointers into the cache): the pods of ip target groups.
+fn referenced_slices(services: &[Service], slices: &[Arc<EndpointSlice>]) -> Vec<Arc<EndpointSlice>> {
+    let wanted: BTreeSet<(String, String)> =
+        services.iter().map(|s| (s.namespace().unwrap_or_default(), s.name_any())).collect();
+    slices
+        .iter()
+        .filter(|slice| {
+            let service = slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL));
+            service.is_some_and(|name| wanted.contains(&(slice.namespace().unwrap_or_default(), name.clone())))
+        })
+        .cloned()
         .collect()
 }
 

@@ -96,7 +96,7 @@ fn service(annotations: &[(&str, &str)]) -> Service {
 }
 
 fn build(service: &Service) -> Result<Stack, BuildError> {
-    build_service_stack(service, &borrowed(&nodes()), &inventory(), &config())
+    build_service_stack(service, &borrowed(&nodes()), &[], &inventory(), &config())
 }
 
 fn built(annotations: &[(&str, &str)]) -> Stack {
@@ -110,6 +110,7 @@ fn error(annotations: &[(&str, &str)]) -> String {
 mod annotations;
 mod attributes;
 mod health;
+mod ip_targets;
 mod listeners;
 mod security;
 mod target_groups;
@@ -236,7 +237,7 @@ fn scheme_annotations() {
     assert!(error(&[("scheme", "public")]).contains("aws-load-balancer-scheme"));
     let mut config = config();
     config.default_scheme = Scheme::InternetFacing;
-    let stack = build_service_stack(&service(&[]), &borrowed(&nodes()), &inventory(), &config).expect("built");
+    let stack = build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &inventory(), &config).expect("built");
     assert_eq!(stack.load_balancers[0].scheme, Scheme::InternetFacing, "--default-scheme");
 }
 
@@ -245,10 +246,20 @@ fn type_and_target_type_annotations() {
     assert!(build(&service(&[("type", "external")])).is_ok());
     assert!(build(&service(&[("type", "nlb")])).is_ok());
     assert!(build(&service(&[("nlb-target-type", "instance")])).is_ok());
-    assert!(error(&[("type", "nlb-ip")]).contains("not supported yet"));
-    assert!(error(&[("nlb-target-type", "ip")]).contains("not supported yet"));
+    let target_type = |annotations: &[(&str, &str)]| {
+        let stack = built(annotations);
+        let ip = stack.target_groups[0].target_type == TargetType::Ip;
+        assert_eq!(uses_ip_targets(&service(annotations)), ip, "{annotations:?}: the watch's view of the Service");
+        stack.target_groups[0].target_type
+    };
+    assert_eq!(target_type(&[]), TargetType::Instance);
+    assert_eq!(target_type(&[("nlb-target-type", "instance")]), TargetType::Instance);
+    assert_eq!(target_type(&[("nlb-target-type", "ip")]), TargetType::Ip);
+    assert_eq!(target_type(&[("type", "nlb-ip")]), TargetType::Ip);
+    assert_eq!(target_type(&[("type", "nlb-ip"), ("nlb-target-type", "instance")]), TargetType::Ip, "nlb-ip wins");
+    assert_eq!(target_type(&[("type", "external"), ("nlb-target-type", "ip")]), TargetType::Ip);
     assert!(error(&[("nlb-target-type", "pod")]).contains("instance or ip"));
-    assert!(error(&[("type", "clb")]).contains("external or nlb"));
+    assert!(error(&[("type", "clb")]).contains("external, nlb or nlb-ip"));
 }
 
 #[test]

@@ -1,0 +1,280 @@
+//! Which pods receive traffic in `ip` mode, as the AWS Load Balancer Controller (LBC) picks them
+//! from a Service's `discovery.k8s.io/v1` EndpointSlices (those labelled
+//! `kubernetes.io/service-name=<service>` in its namespace):
+//!
+//! ```text
+//! slice ports ── named like the Service port ──> the endpoint's port (a named targetPort, resolved)
+//! endpoints   ── backed by a Pod, IPv4 ──────────> first address
+//!     ready (or ready unset)         registered
+//!     terminating                    never registered
+//!     not ready, node Ready=Unknown  registered only while no endpoint is ready (fail-open)
+//! ```
+//!
+//! LBC's fail-open rule also asks the pod whether its containers are ready; Elbow keeps no pod
+//! cache and lets the node's Unknown readiness stand for "the control plane lost touch, the pod
+//! may be fine". An endpoint that is not ready on a node known to be up waits until it is (pod
+//! readiness gates, which make such endpoints worth registering early, plug in here).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{Node, ServicePort};
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::nodes::{Readiness, readiness};
+use elbow_model::stack::Target;
+
+/// The label the EndpointSlice controller puts on every slice of a Service.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// Of `slices`, those of Service `namespace`/`service`.
+pub fn slices_of<'a>(slices: &[&'a EndpointSlice], namespace: &str, service: &str) -> Vec<&'a EndpointSlice> {
+    slices.iter().copied().filter(|slice| belongs_to(slice, namespace, service)).collect()
+}
+
+/// Whether `slice` is one of Service `namespace`/`service`'s.
+pub fn belongs_to(slice: &EndpointSlice, namespace: &str, service: &str) -> bool {
+    slice.metadata.namespace.as_deref().unwrap_or("default") == namespace
+        && slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)).map(String::as_str) == Some(service)
+}
+
+/// The port an `ip` target group is created with: the numeric target port, or 1 for a named one
+/// (each pod may resolve the name differently; every target is registered with its own port, so
+/// the group's port carries no traffic). An unset targetPort is the Service port, as the API
+/// server defaults it.
+pub fn target_group_port(port: &ServicePort) -> u16 {
+    match &port.target_port {
+        Some(IntOrString::Int(number)) => u16::try_from(*number).ok().filter(|n| *n > 0).unwrap_or(1),
+        Some(IntOrString::String(_)) => 1,
+        None => u16::try_from(port.port).ok().filter(|n| *n > 0).unwrap_or(1),
+    }
+}
+
+/// The pods a target group of `service_port` sends traffic to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodTargets {
+    /// Sorted, each (address, port) once.
+    pub targets: Vec<Target>,
+    /// The nodes the registered pods run on, as the slices name them: whose security groups
+    /// must admit the load balancer.
+    pub nodes: BTreeSet<String>,
+}
+
+/// The registered pods of `service_port` among `slices` (the Service's own), judged by the rules
+/// in the module docs; `nodes` are every node of the cluster, whose readiness decides fail-open.
+pub fn pod_targets(slices: &[&EndpointSlice], service_port: &ServicePort, nodes: &[&Node]) -> PodTargets {
+    let name = service_port.name.as_deref().unwrap_or_default();
+    let mut ready: BTreeMap<Target, Option<String>> = BTreeMap::new();
+    let mut unknown: BTreeMap<Target, Option<String>> = BTreeMap::new();
+    for slice in slices.iter().filter(|s| s.address_type == "IPv4") {
+        for port in slice.ports.iter().flatten() {
+            // A Service with one unnamed port has slices with one unnamed port; with several
+            // ports, every port is named and the slice port carries the Service port's name.
+            if !name.is_empty() && port.name.as_deref() != Some(name) {
+                continue;
+            }
+            let Some(number) = port.port.and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0) else { continue };
+            for endpoint in &slice.endpoints {
+                let Some(address) = pod_address(endpoint) else { continue };
+                let target = Target { id: address.to_string(), port: number };
+                match judge(endpoint, nodes) {
+                    Verdict::Ready => ready.insert(target, endpoint.node_name.clone()),
+                    Verdict::Unknown => unknown.insert(target, endpoint.node_name.clone()),
+                    Verdict::No => None,
+                };
+            }
+        }
+    }
+    let chosen = if ready.is_empty() { unknown } else { ready };
+    PodTargets { nodes: chosen.values().flatten().cloned().collect(), targets: chosen.into_keys().collect() }
+}
+
+/// The address of an endpoint backed by a pod: LBC registers only those, and only their first
+/// address (the API says all addresses of an endpoint are the same pod's, and one is enough).
+fn pod_address(endpoint: &Endpoint) -> Option<&str> {
+    let pod = endpoint.target_ref.as_ref().is_some_and(|r| r.kind.as_deref() == Some("Pod"));
+    let address = endpoint.addresses.first()?;
+    (pod && address.parse::<std::net::Ipv4Addr>().is_ok()).then_some(address.as_str())
+}
+
+enum Verdict {
+    Ready,
+    /// Not ready, but its node's readiness is unknown: registered only when nothing is ready.
+    Unknown,
+    No,
+}
+
+fn judge(endpoint: &Endpoint, nodes: &[&Node]) -> Verdict {
+    let conditions = endpoint.conditions.clone().unwrap_or_default();
+    if conditions.terminating == Some(true) {
+        return Verdict::No;
+    }
+    // "A nil value should be interpreted as true" (the EndpointSlice API).
+    if conditions.ready != Some(false) {
+        return Verdict::Ready;
+    }
+    let node =
+        endpoint.node_name.as_deref().and_then(|name| nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)));
+    match node.map(|n| readiness(n)) {
+        Some(Readiness::Unknown) => Verdict::Unknown,
+        _ => Verdict::No,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::api::discovery::v1::{EndpointConditions, EndpointPort};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use super::*;
+    use crate::nodes::tests::node;
+
+    /// An endpoint of a pod at `address` on `node`; `ready` and `terminating` as given (`None`:
+    /// unset).
+    pub(crate) fn endpoint(address: &str, node: &str, ready: Option<bool>, terminating: Option<bool>) -> Endpoint {
+        Endpoint {
+            addresses: vec![address.into()],
+            conditions: Some(EndpointConditions { ready, serving: ready, terminating }),
+            node_name: Some(node.into()),
+            target_ref: Some(ObjectReference {
+                kind: Some("Pod".into()),
+                name: Some(format!("pod-{address}")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A slice of Service `namespace`/`service` with `ports` (name, number) and `endpoints`.
+    pub(crate) fn slice(
+        namespace: &str,
+        service: &str,
+        ports: &[(&str, i32)],
+        endpoints: Vec<Endpoint>,
+    ) -> EndpointSlice {
+        EndpointSlice {
+            metadata: ObjectMeta {
+                name: Some(format!("{service}-{}", endpoints.len())),
+                namespace: Some(namespace.into()),
+                labels: Some(BTreeMap::from([(SERVICE_NAME_LABEL.to_string(), service.to_string())])),
+                ..Default::default()
+            },
+            address_type: "IPv4".into(),
+            endpoints,
+            ports: Some(
+                ports
+                    .iter()
+                    .map(|(name, port)| EndpointPort {
+                        name: (!name.is_empty()).then(|| name.to_string()),
+                        port: Some(*port),
+                        protocol: Some("TCP".into()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn service_port(name: &str, target: IntOrString) -> ServicePort {
+        ServicePort {
+            name: (!name.is_empty()).then(|| name.to_string()),
+            port: 80,
+            target_port: Some(target),
+            ..Default::default()
+        }
+    }
+
+    fn ids(targets: &PodTargets) -> Vec<String> {
+        targets.targets.iter().map(|t| format!("{}:{}", t.id, t.port)).collect()
+    }
+
+    #[test]
+    fn which_endpoints_are_registered() {
+        let nodes = [node("up", "i-1", "True"), node("lost", "i-2", "Unknown"), node("down", "i-3", "False")];
+        let nodes: Vec<&Node> = nodes.iter().collect();
+        #[rustfmt::skip]
+        let cases: [(&str, Vec<Endpoint>, &[&str]); 7] = [
+            ("ready", vec![endpoint("10.0.0.1", "up", Some(true), None)], &["10.0.0.1:8080"]),
+            ("ready unset counts as ready", vec![endpoint("10.0.0.1", "up", None, None)], &["10.0.0.1:8080"]),
+            ("not ready", vec![endpoint("10.0.0.1", "up", Some(false), None)], &[]),
+            ("terminating, even while ready", vec![endpoint("10.0.0.1", "up", Some(true), Some(true))], &[]),
+            (
+                "fail-open: not ready on a node of unknown readiness, nothing else ready",
+                vec![endpoint("10.0.0.1", "lost", Some(false), None), endpoint("10.0.0.2", "down", Some(false), None)],
+                &["10.0.0.1:8080"],
+            ),
+            (
+                "no fail-open while something is ready",
+                vec![endpoint("10.0.0.1", "lost", Some(false), None), endpoint("10.0.0.2", "up", Some(true), None)],
+                &["10.0.0.2:8080"],
+            ),
+            (
+                "terminating on a lost node stays out",
+                vec![endpoint("10.0.0.1", "lost", Some(false), Some(true))],
+                &[],
+            ),
+        ];
+        for (what, endpoints, expected) in cases {
+            let slices = [slice("shop", "web", &[("http", 8080)], endpoints)];
+            let slices: Vec<&EndpointSlice> = slices.iter().collect();
+            let found = pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &nodes);
+            assert_eq!(ids(&found), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_named_target_port_is_resolved_per_endpoint_from_its_slice() {
+        // Two generations of a Deployment name the port differently: each slice says where.
+        let slices = [
+            slice("shop", "web", &[("http", 8080), ("metrics", 9090)], vec![endpoint("10.0.0.1", "n", None, None)]),
+            slice("shop", "web", &[("http", 8081)], vec![endpoint("10.0.0.2", "n", None, None)]),
+        ];
+        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        let found = pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &[]);
+        assert_eq!(ids(&found), ["10.0.0.1:8080", "10.0.0.2:8081"]);
+        assert_eq!(found.nodes, BTreeSet::from(["n".to_string()]));
+    }
+
+    #[test]
+    fn an_unnamed_service_port_takes_the_slices_only_port() {
+        let slices = [slice("shop", "web", &[("", 8080)], vec![endpoint("10.0.0.1", "n", Some(true), None)])];
+        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        assert_eq!(ids(&pod_targets(&slices, &service_port("", IntOrString::Int(8080)), &[])), ["10.0.0.1:8080"]);
+    }
+
+    #[test]
+    fn endpoints_not_of_pods_or_not_ipv4_and_duplicates_are_left_out() {
+        let mut not_a_pod = endpoint("10.0.0.3", "n", Some(true), None);
+        not_a_pod.target_ref = None;
+        let mut ipv6 = slice("shop", "web", &[("http", 8080)], vec![endpoint("fd00::1", "n", Some(true), None)]);
+        ipv6.address_type = "IPv6".into();
+        let slices = [
+            slice("shop", "web", &[("http", 8080)], vec![endpoint("10.0.0.1", "n", Some(true), None), not_a_pod]),
+            // The same endpoint in two slices while the controller moves it.
+            slice("shop", "web", &[("http", 8080)], vec![endpoint("10.0.0.1", "n", Some(true), None)]),
+            ipv6,
+        ];
+        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        assert_eq!(ids(&pod_targets(&slices, &service_port("http", IntOrString::Int(8080)), &[])), ["10.0.0.1:8080"]);
+    }
+
+    #[test]
+    fn slices_are_found_by_namespace_and_service_name_label() {
+        let slices =
+            [slice("shop", "web", &[], vec![]), slice("other", "web", &[], vec![]), slice("shop", "api", &[], vec![])];
+        let all: Vec<&EndpointSlice> = slices.iter().collect();
+        let found = slices_of(&all, "shop", "web");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].metadata.namespace.as_deref(), Some("shop"));
+    }
+
+    #[test]
+    fn the_target_group_port_is_the_numeric_target_port_else_1() {
+        assert_eq!(target_group_port(&service_port("http", IntOrString::Int(8080))), 8080);
+        assert_eq!(target_group_port(&service_port("http", IntOrString::String("web".into()))), 1);
+        assert_eq!(target_group_port(&ServicePort { port: 443, ..Default::default() }), 443);
+    }
+}

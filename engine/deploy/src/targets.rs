@@ -1,0 +1,132 @@
+//! The one target synchroniser: makes a target group's registered targets (nodes on a NodePort,
+//! or pods on their ports) equal the desired ones, whoever asks — a full deploy of a Service or
+//! Ingress stack, the quick path that follows an EndpointSlice or node change (the rest of the
+//! stack unchanged: only targets are compared, from what is known to be registered), or a binding
+//! to a target group made outside Kubernetes.
+//!
+//! ```text
+//! desired ─┐
+//!          ├─ TargetChanges::between ─> register (batches of 200) ─> deregister (batches of 200)
+//! registered (DescribeTargetHealth, or kept since)
+//! ```
+//!
+//! Registering comes first, so a rolling update that replaces every pod never leaves the group
+//! without a target. Nothing to change makes no call. A batch that fails stops the sync; the
+//! batches before it took effect and `registered` says so, so a re-run sends only the rest.
+
+use elbow_cloud::{Cloud, CloudError};
+use elbow_model::Target;
+
+/// At most this many targets per Register/DeregisterTargets call, as the AWS Load Balancer
+/// Controller sends them: one call per 200 changed pods keeps a large rollout within the
+/// Register/Deregister rate limit.
+pub const BATCH_SIZE: usize = 200;
+
+/// What must be registered and deregistered for `registered` to become `desired`. Both sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetChanges {
+    pub register: Vec<Target>,
+    pub deregister: Vec<Target>,
+}
+
+impl TargetChanges {
+    pub fn between(desired: &[Target], registered: &[Target]) -> Self {
+        let wanted: std::collections::BTreeSet<&Target> = desired.iter().collect();
+        let have: std::collections::BTreeSet<&Target> = registered.iter().collect();
+        Self {
+            register: wanted.difference(&have).map(|t| (*t).clone()).collect(),
+            deregister: have.difference(&wanted).map(|t| (*t).clone()).collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.register.is_empty() && self.deregister.is_empty()
+    }
+}
+
+/// A failed Register/DeregisterTargets batch, and what it was.
+#[derive(Debug)]
+pub struct BatchError {
+    /// "register 200 targets with <arn>".
+    pub step: String,
+    pub source: CloudError,
+}
+
+/// The targets registered with `arn`, as DescribeTargetHealth reports them. A draining target is
+/// on its way out: it is not counted, so a desired target that is draining is registered again.
+pub async fn registered_targets(cloud: &dyn Cloud, arn: &str) -> Result<Vec<Target>, CloudError> {
+    let health = cloud.describe_target_health(arn).await?;
+    let mut targets: Vec<Target> = health.into_iter().filter(|h| h.state != "draining").map(|h| h.target).collect();
+    targets.sort();
+    targets.dedup();
+    Ok(targets)
+}
+
+/// Makes `arn`'s targets `desired`, given that `registered` are registered now; `registered` is
+/// kept true as batches succeed. Returns what changed.
+pub async fn sync(
+    cloud: &dyn Cloud,
+    arn: &str,
+    desired: &[Target],
+    registered: &mut Vec<Target>,
+) -> Result<TargetChanges, BatchError> {
+    let changes = TargetChanges::between(desired, registered);
+    register(cloud, arn, &changes.register, registered).await?;
+    deregister(cloud, arn, &changes.deregister, registered).await?;
+    Ok(changes)
+}
+
+/// Registers `targets` with `arn` in batches, adding each batch to `registered` once it is.
+pub async fn register(
+    cloud: &dyn Cloud,
+    arn: &str,
+    targets: &[Target],
+    registered: &mut Vec<Target>,
+) -> Result<(), BatchError> {
+    for batch in targets.chunks(BATCH_SIZE) {
+        cloud
+            .register_targets(arn, batch)
+            .await
+            .map_err(|source| BatchError { step: format!("register {} target(s) with {arn}", batch.len()), source })?;
+        registered.extend(batch.iter().cloned());
+        registered.sort();
+        registered.dedup();
+    }
+    Ok(())
+}
+
+/// Deregisters `targets` from `arn` in batches, removing each batch from `registered` once it is.
+pub async fn deregister(
+    cloud: &dyn Cloud,
+    arn: &str,
+    targets: &[Target],
+    registered: &mut Vec<Target>,
+) -> Result<(), BatchError> {
+    for batch in targets.chunks(BATCH_SIZE) {
+        cloud.deregister_targets(arn, batch).await.map_err(|source| BatchError {
+            step: format!("deregister {} target(s) from {arn}", batch.len()),
+            source,
+        })?;
+        registered.retain(|t| !batch.contains(t));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(last: u16) -> Target {
+        Target { id: format!("10.0.{}.{}", last / 250, last % 250), port: 8080 }
+    }
+
+    #[test]
+    fn changes_are_the_two_differences() {
+        let changes = TargetChanges::between(&[ip(1), ip(2)], &[ip(2), ip(3)]);
+        assert_eq!(changes, TargetChanges { register: vec![ip(1)], deregister: vec![ip(3)] });
+        assert!(TargetChanges::between(&[ip(1)], &[ip(1)]).is_empty());
+        // Same address, another port: a different target.
+        let moved = Target { port: 9090, ..ip(1) };
+        assert_eq!(TargetChanges::between(std::slice::from_ref(&moved), &[ip(1)]).register, [moved]);
+    }
+}
