@@ -55,7 +55,7 @@ pub fn carries_lbc_marker(service: &Service) -> bool {
 pub fn stack_id(service: &Service) -> StackId {
     let namespace = service.metadata.namespace.as_deref().unwrap_or("default");
     let name = service.metadata.name.as_deref().unwrap_or_default();
-    StackId::new(format!("{namespace}/{name}"))
+    crate::owner::StackOwner::Service { namespace: namespace.into(), name: name.into() }.stack_id()
 }
 
 /// The Service's desired stack, or what the user must fix.

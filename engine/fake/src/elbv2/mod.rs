@@ -198,6 +198,7 @@ impl Elbv2 {
             state: "provisioning".to_string(),
             subnets,
             security_groups,
+            created_time: Some(std::time::SystemTime::now()),
         };
         if self.hold_provisioning {
             self.still_provisioning.insert(arn.clone());
