@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use elbow::exit_codes;
+use elbow::gc::{self, GcArgs};
 use elbow::plan::{self, PlanArgs};
 use elbow::run::{self, RunArgs};
 
@@ -20,6 +21,8 @@ enum Command {
     Run(Box<RunArgs>),
     /// Print the load balancers Elbow would create for some manifests (offline, read-only).
     Plan(PlanArgs),
+    /// Find load balancers whose Service or Ingress is gone, and delete them with --delete.
+    Gc(GcArgs),
     /// Print Elbow's CustomResourceDefinitions (or write them into a directory).
     Crds {
         /// Write one file per CRD into this directory instead of printing.
@@ -32,18 +35,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("error: failed to start the async runtime: {error}");
-                    return ExitCode::from(exit_codes::CONFIGURATION);
-                }
-            };
+            let Some(runtime) = runtime() else { return ExitCode::from(exit_codes::CONFIGURATION) };
             match runtime.block_on(run::run(*args)) {
                 Ok(()) => ExitCode::from(exit_codes::SUCCESS),
                 Err(error) => {
                     eprintln!("error: {error:#}");
                     ExitCode::from(error.exit_code())
+                }
+            }
+        }
+        Command::Gc(args) => {
+            let Some(runtime) = runtime() else { return ExitCode::from(exit_codes::CONFIGURATION) };
+            match runtime.block_on(gc::run(&args, &mut std::io::stdout())) {
+                Ok(code) => ExitCode::from(code),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(exit_codes::CONFIGURATION)
                 }
             }
         }
@@ -62,5 +69,16 @@ fn main() -> ExitCode {
                 ExitCode::from(exit_codes::CONFIGURATION)
             }
         },
+    }
+}
+
+/// The async runtime `run` and `gc` need; `None` (said on standard error) if it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            eprintln!("error: failed to start the async runtime: {error}");
+            None
+        }
     }
 }
