@@ -275,6 +275,9 @@ pub fn log_report(report: &SweepReport, settings: &SweepSettings) {
             OrphanAction::Failed { .. } => {
                 warn!(stack, %resources, %age, action = %action, "failed to delete an orphaned stack");
             }
+            OrphanAction::OwnerReturned => {
+                info!(stack, %resources, action = %action, "kept a stack: its owner is back")
+            }
             _ => warn!(stack, %resources, %age, action = %action, "found an orphaned stack: its owner is gone"),
         }
     }
