@@ -133,7 +133,7 @@ pub fn print_report(report: &SweepReport, settings: &SweepSettings, out: &mut dy
             OrphanAction::Reported | OrphanAction::OwnerReturned => {}
         }
     }
-    let deleted = report.orphans.len() - report.left().count();
+    let deleted = report.orphans.iter().filter(|o| matches!(o.action, OrphanAction::Deleted { .. })).count();
     writeln!(
         out,
         "{} orphaned stack(s): {deleted} deleted, {} left; {} owned; {} with a key Elbow does not recognise (kept)",

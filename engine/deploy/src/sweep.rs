@@ -294,9 +294,10 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
-    /// Orphans still in the cloud after the sweep (reported, waiting, kept or failed).
+    /// Orphans still in the cloud after the sweep: reported, waiting out the grace period, or
+    /// whose deletion failed. (Deleted ones are gone; one whose owner came back is no orphan.)
     pub fn left(&self) -> impl Iterator<Item = &Orphan> {
-        self.orphans.iter().filter(|o| !matches!(o.action, OrphanAction::Deleted { .. }))
+        self.orphans.iter().filter(|o| !matches!(o.action, OrphanAction::Deleted { .. } | OrphanAction::OwnerReturned))
     }
 }
 

@@ -355,6 +355,7 @@ async fn an_owner_back_just_before_the_deletion_keeps_its_stack() {
         .unwrap();
 
     assert_eq!(action_of(&report, &web.id()), &OrphanAction::OwnerReturned);
+    assert_eq!(report.left().count(), 0, "an owned stack is no orphan left behind");
     assert_eq!(inventory(&cloud), before);
     let calls = owners.calls.lock().unwrap();
     assert_eq!(*calls, [vec![web.id()], vec![web.id()]], "asked after the listing, and again before deleting");
