@@ -32,6 +32,13 @@
 //!
 //! Just before deleting, the sweep asks about that one owner again; an owner that came back is
 //! left alone.
+//!
+//! One resource belongs to no stack: the cluster's shared backend security group, which the
+//! deployer deletes with the last stack. Should that deletion have failed and its process ended
+//! (AWS holds a group for minutes after a network load balancer goes), the group outlives every
+//! stack. The sweep reports it as the orphan `_shared` once no stack of the cluster is left, judged
+//! by the sweeps' clock alone (a security group has no creation time), and deletes it only while
+//! this deployer has no deploy under way, as the deployer itself would.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -41,8 +48,10 @@ use std::time::{Duration, SystemTime};
 
 use elbow_model::{Stack, StackId};
 
+use crate::changes::{Kind, Verb};
 use crate::discovery::ClusterIndex;
 use crate::error::DeployError;
+use crate::shared::SHARED_STACK;
 use crate::{Changes, Deployer};
 
 /// Whether a sweep deletes what it finds or only reports it.
@@ -177,6 +186,16 @@ impl StackResources {
     }
 
     fn of(index: &ClusterIndex) -> BTreeMap<StackId, StackResources> {
+        let mut stacks = Self::stacks(index);
+        if let (true, Some(id)) = (stacks.is_empty(), &index.backend_group) {
+            let group =
+                StackResources { security_groups: vec![format!("{id} (shared backend group)")], ..Self::default() };
+            stacks.insert(StackId::new(SHARED_STACK), group);
+        }
+        stacks
+    }
+
+    fn stacks(index: &ClusterIndex) -> BTreeMap<StackId, StackResources> {
         let mut stacks = BTreeMap::new();
         for (id, entry) in &index.stacks {
             let actual = &entry.actual;
@@ -337,7 +356,8 @@ impl OrphanSweeper {
         now: SystemTime,
     ) -> Result<SweepReport, SweepError> {
         let listed = deployer.relist().await.map_err(SweepError::List)?;
-        let keys: Vec<StackId> = listed.keys().cloned().collect();
+        let shared = StackId::new(SHARED_STACK);
+        let keys: Vec<StackId> = listed.keys().filter(|k| **k != shared).cloned().collect();
         let states = if keys.is_empty() {
             HashMap::new()
         } else {
@@ -346,6 +366,11 @@ impl OrphanSweeper {
         let mut report = SweepReport::default();
         let mut orphaned = Vec::new();
         for (stack, resources) in listed {
+            if stack == shared {
+                // Listed only when no stack is left: it has no owner to ask about.
+                orphaned.push((stack, resources));
+                continue;
+            }
             match states.get(&stack).copied().unwrap_or(OwnerState::Unrecognised) {
                 OwnerState::Owned => report.owned += 1,
                 OwnerState::Unrecognised => report.unrecognised.push(stack),
@@ -373,6 +398,21 @@ impl OrphanSweeper {
     }
 
     async fn delete<O: Owners + Sync>(&mut self, deployer: &Deployer, owners: &O, stack: &StackId) -> OrphanAction {
+        if stack.as_str() == SHARED_STACK {
+            return match deployer.delete_unused_backend_group().await {
+                Ok(true) => {
+                    self.first_seen.remove(stack);
+                    let mut changes = Changes::default();
+                    changes.add((Verb::Deleted, Kind::SecurityGroup, 1));
+                    OrphanAction::Deleted { changes }
+                }
+                Ok(false) => {
+                    self.first_seen.remove(stack);
+                    OrphanAction::OwnerReturned
+                }
+                Err(error) => OrphanAction::Failed { error: error_chain(&error) },
+            };
+        }
         match owners.owners(std::slice::from_ref(stack)).await {
             Ok(states) if states.get(stack) == Some(&OwnerState::Gone) => {}
             Ok(_) => {
@@ -417,6 +457,18 @@ impl Deployer {
         let listed = StackResources::of(&index);
         *guard = Some(index);
         Ok(listed)
+    }
+
+    /// Deletes the shared backend group when no stack of the cluster is known and no deploy is
+    /// under way (the deployer's own rule for it); `false` when one is, and the group is kept.
+    async fn delete_unused_backend_group(&self) -> Result<bool, DeployError> {
+        let mut guard = self.index.lock().await;
+        let Some(index) = guard.as_mut() else { return Ok(false) };
+        if !index.stacks.is_empty() || self.deploys_in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            return Ok(false);
+        }
+        self.release_backend_group(index).await?;
+        Ok(true)
     }
 
     /// Deletes a stack whose owner is gone: deploys its empty stack, after forgetting the last

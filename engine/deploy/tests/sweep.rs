@@ -9,9 +9,9 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use elbow_cloud::{CreateLoadBalancer, CreateTargetGroup, SecurityGroup};
+use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, CreateTargetGroup, SecurityGroup};
 use elbow_deploy::sweep::{OrphanAction, OrphanSweeper, OwnerState, Owners, SweepMode, SweepReport, SweepSettings};
-use elbow_fake::FakeCloud;
+use elbow_fake::{Failure, FakeCloud};
 use elbow_model::tags::{CLUSTER_TAG, ownership_tags};
 use elbow_model::*;
 
@@ -401,4 +401,49 @@ async fn the_sweep_deletes_what_it_listed_even_when_its_deployer_knew_the_stack_
 
     assert!(matches!(action_of(&report, &web.id()), OrphanAction::Deleted { .. }), "{report:?}");
     assert_eq!(inventory(&cloud).load_balancers, ["k8s-default-first-e"]);
+}
+
+/// The shared backend group outlives every stack when its deletion failed (AWS holds a group for
+/// minutes after a network load balancer goes) and the deployer that tried is gone. Once no
+/// stack is left, the sweep finds it, waits out the grace period on its own clock (a group has no
+/// creation time) and deletes it.
+#[tokio::test]
+async fn a_backend_group_left_without_any_stack_is_swept_after_the_grace_period() {
+    let cloud = cloud();
+    let web = Svc::new("web");
+    let first = deployer(&cloud);
+    first.deploy(&web.stack()).await.unwrap();
+    // The frontend group's deletion goes through; the backend group's is refused.
+    cloud.inject(Failure::on(Api::DeleteSecurityGroup, CloudErrorKind::InUse).after(1));
+    first.deploy(&Stack::empty(web.id())).await.expect_err("the backend group is still in use");
+    cloud.clear_failures();
+    assert_eq!(inventory(&cloud).groups, [backend()], "nothing left but the backend group");
+
+    let restarted = deployer(&cloud);
+    let owners = TestOwners::default();
+    let delete = settings(SweepMode::Delete, HOUR);
+    let t0 = SystemTime::now();
+    let mut sweeper = OrphanSweeper::new();
+    let first_sweep = sweeper.sweep(&restarted, &owners, &delete, t0).await.unwrap();
+    let shared = StackId::new(elbow_deploy::shared::SHARED_STACK);
+    assert!(matches!(action_of(&first_sweep, &shared), OrphanAction::Waiting { .. }), "{first_sweep:?}");
+    assert!(first_sweep.orphans[0].resources.security_groups[0].contains("shared backend group"));
+    assert!(owners.calls.lock().unwrap().is_empty(), "no owner to ask about");
+    let later_sweep = sweeper.sweep(&restarted, &owners, &delete, t0 + HOUR).await.unwrap();
+    assert!(matches!(action_of(&later_sweep, &shared), OrphanAction::Deleted { .. }), "{later_sweep:?}");
+    assert!(inventory(&cloud).groups.is_empty());
+}
+
+#[tokio::test]
+async fn the_backend_group_is_no_orphan_while_any_stack_is_left() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    deployer.deploy(&Svc::new("web").stack()).await.unwrap();
+    let owners = TestOwners::owned(&[&Svc::new("web").id()]);
+    let report = OrphanSweeper::new()
+        .sweep(&deployer, &owners, &settings(SweepMode::Delete, Duration::ZERO), later(2 * HOUR))
+        .await
+        .unwrap();
+    assert!(report.orphans.is_empty(), "{report:?}");
+    assert!(inventory(&cloud).groups.contains(&backend()));
 }
