@@ -5,7 +5,8 @@
 //! An owner is read with plain LISTs, the verb the controllers' watches already hold, never from
 //! the controllers' caches: the sweep asks after listing the cloud, and a fresh read from the API
 //! server is what makes "owned when listed" hold (a cache may not have seen a new Service yet).
-//! Asking about one stack again just before deleting it is a LIST narrowed to its name.
+//! Asking about one Service or Ingress of its own again, just before deleting its stack, is a
+//! LIST narrowed to its name; an Ingress group needs every Ingress, wherever its members are.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
