@@ -30,8 +30,8 @@ pub struct Context {
 
 #[derive(Debug, Clone)]
 pub struct ControllerSettings {
-    /// How often a Service that is fine is reconciled again; cheap (no cloud call) unless the
-    /// deployer's drift period has passed.
+    /// How soon a Service or Ingress group that reconciled fine is reconciled again; cheap (no
+    /// cloud call) unless the deployer's drift period has passed.
     pub resync_period: Duration,
     /// How soon a load balancer AWS still reports `provisioning` is looked at again (one
     /// describe call each time; AWS takes a few minutes to make a new one active).

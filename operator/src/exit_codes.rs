@@ -9,7 +9,8 @@ pub const PLAN_FOUND_ERRORS: u8 = 1;
 /// The command line is wrong: an unknown flag or a value the flag refuses (clap's own code).
 pub const USAGE: u8 = 2;
 /// `elbow run` could not start: no Kubernetes configuration, a port in use, inconsistent
-/// leader-election timings; or another command failed on its input.
+/// leader-election timings; or another command failed on its input (`elbow inventory`: on
+/// reading the network from AWS).
 pub const CONFIGURATION: u8 = 3;
 /// This replica lost the leader-election lease and exits so that a fresh process stands by.
 /// Expected now and then (a slow API server); often, it points at the API server or the node.

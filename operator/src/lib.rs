@@ -16,4 +16,5 @@ pub mod preflight;
 pub mod run;
 pub mod runtime;
 pub mod sweep;
+pub mod version;
 pub mod webhook;

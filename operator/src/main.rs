@@ -5,11 +5,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use elbow::exit_codes;
 use elbow::gc::{self, GcArgs};
+use elbow::inventory::command::{self as inventory, InventoryArgs};
 use elbow::plan::{self, PlanArgs};
 use elbow::run::{self, RunArgs};
 
 #[derive(Debug, Parser)]
-#[command(name = "elbow", version, about = "Gives Kubernetes Services real AWS load balancers")]
+#[command(name = "elbow", version = elbow::version::LONG_VERSION, about = "Gives Kubernetes Services real AWS load balancers")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,6 +22,9 @@ enum Command {
     Run(Box<RunArgs>),
     /// Print the load balancers Elbow would create for some manifests (offline, read-only).
     Plan(PlanArgs),
+    /// Print the cluster's network (VPC, subnets, the Nodes' instances and security groups) as the
+    /// inventory file `elbow plan` reads, using read-only EC2 calls.
+    Inventory(InventoryArgs),
     /// Find load balancers whose Service or Ingress is gone, and delete them with --delete.
     Gc(GcArgs),
     /// Print Elbow's CustomResourceDefinitions (or write them into a directory).
@@ -41,6 +45,17 @@ fn main() -> ExitCode {
                 Err(error) => {
                     eprintln!("error: {error:#}");
                     ExitCode::from(error.exit_code())
+                }
+            }
+        }
+        Command::Inventory(args) => {
+            let Some(runtime) = runtime() else { return ExitCode::from(exit_codes::CONFIGURATION) };
+            let dumped = runtime.block_on(inventory::run(&args, &mut std::io::stdout(), &mut std::io::stderr()));
+            match dumped {
+                Ok(()) => ExitCode::from(exit_codes::SUCCESS),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(exit_codes::CONFIGURATION)
                 }
             }
         }
@@ -72,7 +87,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// The async runtime `run` and `gc` need; `None` (said on standard error) if it cannot start.
+/// The async runtime the commands that call AWS or the cluster need; `None` (said on standard
+/// error) if it cannot start.
 fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => Some(runtime),

@@ -55,7 +55,9 @@ pub struct RunArgs {
     #[arg(long, env = "ELBOW_DRIFT_PERIOD", default_value = "10m", value_parser = parse_duration)]
     pub drift_period: Duration,
 
-    /// How often every Service is looked at again (cheap while nothing changed).
+    /// How long after a successful reconcile each Service and Ingress group Elbow serves is
+    /// reconciled again (no AWS call while nothing changed, until the drift period has passed).
+    /// Objects it does not serve wait for a change; failed reconciles retry with backoff.
     #[arg(long, env = "ELBOW_RESYNC_PERIOD", default_value = "5m", value_parser = parse_duration)]
     pub resync_period: Duration,
 

@@ -184,6 +184,21 @@ fn the_plan_format_doc_covers_every_field() {
     let doc = std::fs::read_to_string(docs().join("plan-format.md")).expect("plan-format.md");
     let mut paths = BTreeSet::new();
     collect_paths(&example_plan(), "", &mut paths);
+    // The Ingress examples: a group of two Ingresses, and one with every kind of action and
+    // condition (redirects, a fixed response, header, query-string, source and method matches).
+    let examples = ["services.yaml", "ingresses.yaml", "ingress-actions.yaml"];
+    let output = plan(&examples.map(|name| docs().join("examples").join(name)), &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let with_ingresses: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    collect_paths(&with_ingresses, "", &mut paths);
+    for expected in [
+        "stacks[].listeners[].rules[].conditions[].values.name",
+        "stacks[].listeners[].rules[].conditions[].values[].key",
+        "stacks[].listeners[].defaultActions[].host",
+        "stacks[].listeners[].rules[].actions[].messageBody",
+    ] {
+        assert!(paths.contains(expected), "the examples no longer show {expected}: {paths:#?}");
+    }
     let missing: Vec<&String> = paths.iter().filter(|p| !doc.contains(&format!("`{p}`"))).collect();
     assert!(missing.is_empty(), "undocumented fields: {missing:?}");
 }

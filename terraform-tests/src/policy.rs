@@ -396,10 +396,91 @@ fn resolve(template: &str, values: &BTreeMap<String, String>) -> Result<String, 
         }
         current = next;
     }
-    if current.contains("${") {
+    // What is left of `${` must have come in with a value (a placeholder of the JSON file, such
+    // as CloudFormation's `${AWS::Region}`), not from the module.
+    let mut unresolved = current.clone();
+    for value in values.values() {
+        unresolved = unresolved.replace(value.as_str(), "");
+    }
+    if unresolved.contains("${") {
         return Err(format!("cannot render {template:?}: {current:?} still has a reference"));
     }
     Ok(current)
+}
+
+/// The placeholders of `terraform/iam-policy.json`, in place of the module's references: the
+/// three CloudFormation pseudo parameters, which `Fn::Sub` fills in as it is, and two parameters
+/// the user names (`ClusterName`, `VpcId`), which `Fn::Sub`, CDK's `Fn.sub` or `sed` fill in.
+pub const JSON_PLACEHOLDERS: &[(&str, &str)] = &[
+    ("local.partition", "${AWS::Partition}"),
+    ("local.region", "${AWS::Region}"),
+    ("local.account", "${AWS::AccountId}"),
+    ("var.cluster_name", "${ClusterName}"),
+    ("var.vpc_id", "${VpcId}"),
+];
+
+/// The module's file that holds the policy as JSON, for those who do not use Terraform.
+pub const JSON_POLICY_FILE: &str = "iam-policy.json";
+
+/// The policy as `terraform/iam-policy.json` holds it: the statements of the module's files,
+/// rendered with [`JSON_PLACEHOLDERS`], pretty-printed.
+pub fn json_policy(files: &[TfFile]) -> Result<String, String> {
+    let statements = statements(files)?;
+    let mut values = string_locals(files);
+    values.extend(JSON_PLACEHOLDERS.iter().map(|(name, placeholder)| (name.to_string(), placeholder.to_string())));
+    let rendered: Value =
+        serde_json::from_str(&render(&statements, &values)?).map_err(|e| format!("rendered no JSON: {e}"))?;
+    let mut text = serde_json::to_string_pretty(&rendered).map_err(|e| format!("failed to print the policy: {e}"))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Reads an IAM policy document (the JSON file) back into statements, with the two user-named
+/// placeholders turned back into the module's references, so that the checks above hold the JSON
+/// file to the code exactly as they hold the module.
+pub fn statements_from_json(text: &str) -> Result<Vec<Statement>, String> {
+    let document: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let back = |s: &str| {
+        JSON_PLACEHOLDERS
+            .iter()
+            .filter(|(name, _)| name.starts_with("var."))
+            .fold(s.to_string(), |s, (name, placeholder)| s.replace(placeholder, &format!("${{{name}}}")))
+    };
+    let strings = |value: Option<&Value>, what: &str, sid: &str| -> Result<Vec<String>, String> {
+        match value {
+            Some(Value::String(one)) => Ok(vec![back(one)]),
+            Some(Value::Array(many)) => many
+                .iter()
+                .map(|v| v.as_str().map(back).ok_or_else(|| format!("statement {sid}: {what} holds a non-string")))
+                .collect(),
+            _ => Err(format!("statement {sid}: {what} must be a string or a list of strings")),
+        }
+    };
+    let list = document.get("Statement").and_then(Value::as_array).ok_or("no Statement list")?;
+    list.iter()
+        .map(|item| {
+            let sid = item.get("Sid").and_then(Value::as_str).ok_or("a statement without a Sid")?.to_string();
+            let mut conditions = Vec::new();
+            for (test, variables) in item.get("Condition").and_then(Value::as_object).into_iter().flatten() {
+                let variables =
+                    variables.as_object().ok_or_else(|| format!("statement {sid}: condition {test} is no object"))?;
+                for (variable, values) in variables {
+                    conditions.push(Condition {
+                        test: test.clone(),
+                        variable: back(variable),
+                        values: strings(Some(values), "a condition's values", &sid)?,
+                    });
+                }
+            }
+            Ok(Statement {
+                effect: item.get("Effect").and_then(Value::as_str).unwrap_or_default().to_string(),
+                actions: strings(item.get("Action"), "Action", &sid)?,
+                resources: strings(item.get("Resource"), "Resource", &sid)?,
+                conditions,
+                sid,
+            })
+        })
+        .collect()
 }
 
 /// IAM counts a policy's size without whitespace.

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use elbow_terraform_tests::hcl::{Module, blocks, nested, repo_root, text};
+use elbow_terraform_tests::hcl::{Module, blocks, nested, repo_root, terraform_dir, text};
 use elbow_terraform_tests::module::{
     check_chart_values, check_module_call, check_outputs, check_variables, check_versions,
 };
@@ -124,14 +124,74 @@ fn the_chart_is_found_next_to_the_module_and_takes_the_values_it_is_given() {
     assert!(problems.iter().any(|p| p.contains("requires vpcId")), "{problems:#?}");
 }
 
+/// The statements of `terraform/iam-policy.json`, as the checks read them.
+fn json_statements() -> Vec<Statement> {
+    let path = terraform_dir().join(policy::JSON_POLICY_FILE);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()));
+    policy::statements_from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 #[test]
 fn the_policy_grants_exactly_the_actions_elbow_calls() {
-    check_actions(&policy_statements()).unwrap_or_else(|e| panic!("{e}"));
+    check_actions(&policy_statements()).unwrap_or_else(|e| panic!("terraform/iam.tf: {e}"));
+    check_actions(&json_statements()).unwrap_or_else(|e| panic!("terraform/iam-policy.json: {e}"));
 }
 
 #[test]
 fn every_mutating_action_is_held_to_the_cluster_tag() {
     assert_none(check_conditions(&policy_statements()));
+    assert_none(check_conditions(&json_statements()));
+}
+
+/// `terraform/iam-policy.json` is generated from `terraform/iam.tf`, the one source: this test
+/// writes it with `ELBOW_WRITE_POLICY=1` and otherwise fails when the two disagree.
+#[test]
+fn the_json_policy_is_the_terraform_policy_with_placeholders() {
+    let module = Module::load_only(&["iam.tf", "main.tf"]).unwrap_or_else(|e| panic!("{e}"));
+    let generated = policy::json_policy(&module.files).unwrap_or_else(|e| panic!("{e}"));
+    let path = terraform_dir().join(policy::JSON_POLICY_FILE);
+    if std::env::var("ELBOW_WRITE_POLICY").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &generated).unwrap_or_else(|e| panic!("failed to write {}: {e}", path.display()));
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()));
+    // Compared as JSON values: key order depends on serde_json's features in the build at hand.
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert!(
+        parse(&on_disk) == parse(&generated),
+        "terraform/iam-policy.json is not the policy of terraform/iam.tf; regenerate it with\n  \
+         ELBOW_WRITE_POLICY=1 cargo nextest run -p elbow-terraform-tests the_json_policy\nexpected:\n{generated}"
+    );
+    // Only the documented placeholders are left for the user to fill in.
+    let mut rest = generated.clone();
+    for (_, placeholder) in policy::JSON_PLACEHOLDERS {
+        assert!(rest.contains(placeholder), "{placeholder} is not used");
+        rest = rest.replace(placeholder, "");
+    }
+    assert!(!rest.contains("${"), "a reference other than the placeholders is left:\n{generated}");
+    // Read back, it is the module's policy statement for statement.
+    assert_eq!(policy::statements_from_json(&generated).unwrap().len(), policy_statements().len());
+}
+
+#[test]
+fn a_json_policy_that_lost_an_action_or_a_condition_is_reported() {
+    let module = Module::load_only(&["iam.tf", "main.tf"]).unwrap_or_else(|e| panic!("{e}"));
+    let mut edited: serde_json::Value = serde_json::from_str(&policy::json_policy(&module.files).unwrap()).unwrap();
+    let target_groups = edited["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["Sid"] == "ChangeOwnTargetGroups")
+        .expect("statement ChangeOwnTargetGroups");
+    target_groups["Action"].as_array_mut().unwrap().retain(|a| a != "elasticloadbalancing:DeleteTargetGroup");
+    target_groups.as_object_mut().unwrap().remove("Condition");
+    let statements = policy::statements_from_json(&edited.to_string()).unwrap();
+    let error = check_actions(&statements).expect_err("an action is missing");
+    assert!(error.contains("called but not granted (1): [\"elasticloadbalancing:DeleteTargetGroup\"]"), "{error}");
+    let problems = check_conditions(&statements);
+    assert!(
+        problems.iter().any(|p| p.starts_with("ChangeOwnTargetGroups: changes existing resources")),
+        "{problems:#?}"
+    );
 }
 
 #[test]
@@ -307,4 +367,36 @@ fn a_variable_without_description_type_or_validation_is_reported() {
     assert_eq!(problems.len(), 4, "{problems:#?}");
     // The unchanged file passes.
     assert_none(check_variables(&module.files[0]));
+}
+
+// ---- terraform fmt ----
+
+/// `scripts/terraform fmt -check -diff` on `dir`: whether it passed, and what it printed.
+fn terraform_fmt_check(dir: &std::path::Path) -> (bool, String) {
+    let script = repo_root().join("scripts/terraform");
+    let output = std::process::Command::new(&script)
+        .args(["fmt", "-check", "-recursive", "-diff", "-no-color"])
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {}: {e}", script.display()));
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), printed)
+}
+
+#[test]
+fn the_module_is_laid_out_as_terraform_fmt_lays_it_out() {
+    let (clean, printed) = terraform_fmt_check(&terraform_dir());
+    assert!(
+        clean,
+        "terraform fmt would change these files (run `scripts/terraform fmt -recursive terraform/`):\n{printed}"
+    );
+    // The check is real: a file terraform would lay out differently fails it, by name.
+    let dir = std::env::temp_dir().join(format!("elbow-terraform-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("crooked.tf"), "variable \"x\" {\n type=string\n}\n").unwrap();
+    let (clean, printed) = terraform_fmt_check(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!clean, "terraform fmt -check passed a misformatted file:\n{printed}");
+    assert!(printed.contains("crooked.tf") && printed.contains("+  type = string"), "{printed}");
 }

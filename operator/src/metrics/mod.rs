@@ -13,7 +13,7 @@
 //! - `leader`: 1 while this replica holds the leader-election lease (or runs without election)
 //! - `cached_objects{kind}`: how many Services and Nodes the operator's caches hold, the main
 //!   driver of its memory (docs/operations.md, "Benchmark")
-//! - `build_info{version}`: always 1, labelled with what is running
+//! - `build_info{version, commit}`: always 1, labelled with what is running
 //! - `orphan_resources_found_total{kind}`, `orphan_resources_deleted_total{kind}` and
 //!   `orphan_resources{kind}`: what the orphan sweep found (counted once per stack, the first
 //!   time this process finds it orphaned), what it deleted, and what the last sweep left in place;
@@ -76,6 +76,7 @@ struct ResultLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
+    commit: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -133,7 +134,9 @@ impl Metrics {
         let registry = root.sub_registry_with_prefix("elbow");
         let build_info = Family::<BuildLabels, Gauge>::default();
         registry.register("build_info", "Always 1; the labels say which Elbow runs", build_info.clone());
-        build_info.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION") }).set(1);
+        build_info
+            .get_or_create(&BuildLabels { version: crate::version::VERSION, commit: crate::version::COMMIT })
+            .set(1);
         let reconciles = Family::<ReconcileLabels, Counter>::default();
         registry.register("reconciles", "Reconciles by controller and result", reconciles.clone());
         let reconcile_duration = HistogramFamily::<ControllerLabels>::new_with_constructor(reconcile_histogram as _);

@@ -3,7 +3,7 @@
 //! the desired stacks as JSON (the format of docs/plan-format.md) or as a table.
 
 mod ingresses;
-mod manifests;
+pub(crate) mod manifests;
 mod table;
 
 use std::io::Write;

@@ -4,6 +4,10 @@
 //! Building one Service must not cost EC2 calls: the inventory is read once, kept for `ttl`, and
 //! extended only for instances it has not seen (a new node costs one DescribeInstances and, if
 //! the node brings a security group not seen before, one DescribeSecurityGroups).
+//!
+//! [`command`] is `elbow inventory`: the same reading, written as the file `elbow plan` takes.
+
+pub mod command;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
