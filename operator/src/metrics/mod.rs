@@ -364,7 +364,11 @@ mod tests {
         let metrics = Metrics::new();
         let text = metrics.encode();
         assert!(text.contains("elbow_leader 0\n") && text.contains("elbow_managed_load_balancers 0\n"), "{text}");
-        let build_info = format!("elbow_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"));
+        let build_info = format!(
+            "elbow_build_info{{version=\"{}\",commit=\"{}\"}} 1\n",
+            crate::version::VERSION,
+            crate::version::COMMIT
+        );
         assert!(text.contains(&build_info), "{text}");
         #[cfg(target_os = "linux")]
         for series in ["process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds "] {
