@@ -10,6 +10,7 @@ use clap::{Args, Command, FromArgMatches};
 use elbow::run::{LogFormat, RunArgs};
 use elbow::webhook::CertificateMode;
 use elbow_chart_tests::{operator_args, render, values_file};
+use elbow_deploy::sweep::SweepMode;
 use elbow_model::Scheme;
 
 /// What `elbow run` makes of the rendered Deployment's arguments (the first, `run`, standing in
@@ -37,6 +38,10 @@ fn elbow_run_accepts_the_default_arguments() {
     assert_eq!(run.log_format, LogFormat::Text);
     assert_eq!(run.concurrency, 8);
     assert_eq!(run.drift_period, Duration::from_secs(600));
+    let sweep = run.orphan_sweep.settings();
+    assert_eq!(sweep.interval, Duration::from_secs(3600));
+    assert_eq!(sweep.sweep.mode, SweepMode::Report, "the chart reports orphans and deletes nothing by default");
+    assert_eq!(sweep.sweep.grace, Duration::from_secs(3600));
 
     let webhook = &run.webhook;
     assert!(webhook.enabled);
@@ -74,6 +79,11 @@ fn elbow_run_accepts_every_option() {
     assert_eq!(run.drift_period, Duration::from_secs(1800));
     assert_eq!(run.resync_period, Duration::from_secs(90));
     assert_eq!(run.inventory_ttl, Duration::from_secs(3600));
+    let sweep = run.orphan_sweep.settings();
+    assert_eq!(
+        (sweep.interval, sweep.sweep.mode, sweep.sweep.grace),
+        (Duration::from_secs(1800), SweepMode::Delete, Duration::from_secs(7200))
+    );
     assert!(run.webhook.enabled);
     assert_eq!(run.webhook.bind_address, "[::]:10443".parse().unwrap());
     assert_eq!(run.webhook.certificate_mode, CertificateMode::External);
@@ -115,6 +125,8 @@ fn elbow_run_refuses_what_the_chart_schema_refuses() {
         ("awsEndpoint=localhost:4566", "--aws-endpoint=localhost:4566"),
         ("webhook.certificate.checkPeriod=ten", "--webhook-certificate-check-period=ten"),
         ("webhook.bindHost=", "--webhook-bind-address=:9443"),
+        ("orphanSweep.mode=purge", "--orphan-sweep-mode=purge"),
+        ("orphanSweep.grace=1d", "--orphan-sweep-grace=1d"),
     ];
     let required = values_file("required.yaml");
     for (set, flag) in cases {

@@ -1,6 +1,6 @@
 //! Least privilege, proven: the operator runs a scenario that exercises every code path that talks
 //! to the API server (Services created, changed, made invalid, deleted; an Ingress group with
-//! class parameters limiting namespaces; nodes joining and leaving) against the testkit server,
+//! class parameters limiting namespaces; nodes joining and leaving; the orphan sweep) against the testkit server,
 //! whose audit log records each request's verb and resource. The chart's ClusterRole must grant
 //! everything the operator used, and nothing it did not use.
 
@@ -133,7 +133,16 @@ fn granted() -> BTreeSet<Permission> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cluster_role_grants_exactly_what_the_operator_uses() {
-    let sandbox = Sandbox::start(SandboxOptions::new("rbac", Aws::Fake)).await.unwrap();
+    // The orphan sweep too, every 200 ms, so that its reads of the owners are in the audit log.
+    let sweep = elbow::sweep::PeriodicSweep {
+        interval: std::time::Duration::from_millis(200),
+        sweep: elbow_deploy::sweep::SweepSettings {
+            mode: elbow_deploy::sweep::SweepMode::Report,
+            grace: std::time::Duration::ZERO,
+        },
+    };
+    let options = SandboxOptions { orphan_sweep: sweep, ..SandboxOptions::new("rbac", Aws::Fake) };
+    let sandbox = Sandbox::start(options).await.unwrap();
     exercise_the_operator(&sandbox).await;
     let audit = sandbox.server.audit.clone();
     sandbox.stop().await;

@@ -41,7 +41,8 @@ pub enum Service {
 
 impl Service {
     fn of(request: &http::request::Parts) -> Service {
-        let authorization = request.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let authorization =
+            request.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
         if authorization.contains("/elasticloadbalancing/aws4_request") {
             Service::Elbv2
         } else if authorization.contains("/ec2/aws4_request") {
@@ -325,9 +326,14 @@ fn action_of(body: &[u8]) -> String {
         .to_owned()
 }
 
-async fn forward(state: &State, parts: http::request::Parts, body: Bytes) -> Result<http::Response<Full<Bytes>>, Dropped> {
+async fn forward(
+    state: &State,
+    parts: http::request::Parts,
+    body: Bytes,
+) -> Result<http::Response<Full<Bytes>>, Dropped> {
     let stream = TcpStream::connect(state.upstream).await.map_err(|_| Dropped)?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|_| Dropped)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|_| Dropped)?;
     let connection = tokio::spawn(connection);
     let request = http::Request::from_parts(parts, Full::new(body));
     let response = sender.send_request(request).await.map_err(|_| Dropped);

@@ -85,7 +85,9 @@ async fn faults_after_forwarding_leave_the_change_made_and_the_client_unaware() 
     let network = Network::seed("proxy-after", 0).await;
     let upstream = endpoint().unwrap();
     let direct = elbow_localstack_tests::cloud().await;
-    for (fault, kind) in [(Fault::ServerErrorAfter, CloudErrorKind::ServerError), (Fault::DropAfter, CloudErrorKind::Timeout)] {
+    for (fault, kind) in
+        [(Fault::ServerErrorAfter, CloudErrorKind::ServerError), (Fault::DropAfter, CloudErrorKind::Timeout)]
+    {
         let proxy = FaultProxy::start(&upstream, plan(fault)).await.unwrap();
         let cloud = through(&proxy).await;
         let name = unique("tg-after");

@@ -15,5 +15,8 @@ pub const CONFIGURATION: u8 = 3;
 /// This replica lost the leader-election lease and exits so that a fresh process stands by.
 /// Expected now and then (a slow API server); often, it points at the API server or the node.
 pub const LOST_LEADERSHIP: u8 = 4;
+/// `elbow gc` left orphaned stacks in place: it ran without `--delete`, some were inside the
+/// grace period, or a deletion failed (its output says which, stack by stack).
+pub const ORPHANS_LEFT: u8 = 5;
 /// A bug: Rust's exit code for a panic. The log's last lines carry the panic message.
 pub const CRASH: u8 = 101;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use elbow::exit_codes;
+use elbow::gc::{self, GcArgs};
 use elbow::inventory::command::{self as inventory, InventoryArgs};
 use elbow::plan::{self, PlanArgs};
 use elbow::run::{self, RunArgs};
@@ -24,6 +25,8 @@ enum Command {
     /// Print the cluster's network (VPC, subnets, the Nodes' instances and security groups) as the
     /// inventory file `elbow plan` reads, using read-only EC2 calls.
     Inventory(InventoryArgs),
+    /// Find load balancers whose Service or Ingress is gone, and delete them with --delete.
+    Gc(GcArgs),
     /// Print Elbow's CustomResourceDefinitions (or write them into a directory).
     Crds {
         /// Write one file per CRD into this directory instead of printing.
@@ -56,6 +59,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Gc(args) => {
+            let Some(runtime) = runtime() else { return ExitCode::from(exit_codes::CONFIGURATION) };
+            match runtime.block_on(gc::run(&args, &mut std::io::stdout())) {
+                Ok(code) => ExitCode::from(code),
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(exit_codes::CONFIGURATION)
+                }
+            }
+        }
         Command::Crds { write } => match elbow::crds::run(write.as_deref(), &mut std::io::stdout()) {
             Ok(()) => ExitCode::from(exit_codes::SUCCESS),
             Err(error) => {
@@ -74,6 +87,8 @@ fn main() -> ExitCode {
     }
 }
 
+/// The async runtime the commands that call AWS or the cluster need; `None` (said on standard
+/// error) if it cannot start.
 fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => Some(runtime),

@@ -116,6 +116,9 @@ pub struct RunArgs {
     pub metrics_bind_address: SocketAddr,
 
     #[command(flatten)]
+    pub orphan_sweep: crate::sweep::SweepArgs,
+
+    #[command(flatten)]
     pub webhook: crate::webhook::WebhookArgs,
 }
 
@@ -227,6 +230,7 @@ pub fn operator_settings(args: &RunArgs, metrics: Metrics) -> OperatorSettings {
         inventory_ttl: args.inventory_ttl,
         instance: args.instance.clone(),
         metrics,
+        orphan_sweep: args.orphan_sweep.settings(),
     }
 }
 
@@ -350,6 +354,24 @@ mod tests {
         assert!(parse(&["--leader-elect=true"]).unwrap().leader_elect);
         assert!(!parse(&["--leader-elect=false"]).unwrap().leader_elect);
         assert!(parse(&["--leader-elect=maybe"]).is_err());
+    }
+
+    #[test]
+    fn the_orphan_sweep_reports_hourly_with_an_hour_s_grace_unless_told_otherwise() {
+        use elbow_deploy::sweep::SweepMode;
+        let defaults = parse(&[]).unwrap().orphan_sweep.settings();
+        assert_eq!(defaults.interval, Duration::from_secs(3600));
+        assert_eq!(defaults.sweep.mode, SweepMode::Report, "deleting is a choice the user makes");
+        assert_eq!(defaults.sweep.grace, Duration::from_secs(3600));
+        let set = parse(&["--orphan-sweep-interval=10m", "--orphan-sweep-mode=delete", "--orphan-sweep-grace=2h"])
+            .unwrap()
+            .orphan_sweep
+            .settings();
+        assert_eq!(
+            (set.interval, set.sweep.mode, set.sweep.grace),
+            (Duration::from_secs(600), SweepMode::Delete, Duration::from_secs(7200))
+        );
+        assert!(parse(&["--orphan-sweep-mode=purge"]).is_err());
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct SandboxOptions {
     /// Elbow's class as they are created). The playground binary turns it on; tests that look at
     /// class-less Services themselves leave it off.
     pub webhook: bool,
+    /// The operator's orphan sweep; off unless a test turns it on (a sandbox's clusters live for
+    /// minutes, and `elbow run`'s hourly sweep would never come round).
+    pub orphan_sweep: elbow::sweep::PeriodicSweep,
 }
 
 /// A sandbox's pieces before any operator runs: the server with its Nodes and CRDs, and the
@@ -92,6 +95,7 @@ impl SandboxOptions {
             aws,
             resync_period: Duration::from_secs(600),
             webhook: false,
+            orphan_sweep: elbow::sweep::PeriodicSweep::off(),
         }
     }
 }
@@ -228,6 +232,7 @@ fn operator_settings(options: &SandboxOptions, vpc_id: &str, metrics: elbow::met
         inventory_ttl: Duration::from_secs(300),
         instance: Some("playground".into()),
         metrics,
+        orphan_sweep: options.orphan_sweep.clone(),
     }
 }
 

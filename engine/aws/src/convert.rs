@@ -184,6 +184,7 @@ pub(crate) fn load_balancer(lb: &elb::LoadBalancer) -> LoadBalancer {
         state: lb.state().and_then(|s| s.code()).map(|c| c.as_str().to_string()).unwrap_or_default(),
         subnets,
         security_groups,
+        created_time: lb.created_time().and_then(|t| std::time::SystemTime::try_from(*t).ok()),
     }
 }
 

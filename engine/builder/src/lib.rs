@@ -14,6 +14,7 @@ pub mod error;
 pub mod ingress;
 pub mod names;
 pub mod nodes;
+pub mod owner;
 pub mod security;
 pub mod service;
 pub mod subnets;

@@ -2,6 +2,8 @@
 //! EC2 API, shared by every implementation of [`crate::Cloud`]. Value types that mean the same in the
 //! desired model (protocols, health checks, actions) are reused from `elbow_model`.
 
+use std::time::SystemTime;
+
 use elbow_model::{
     Action, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme,
     Tags, Target, TargetType,
@@ -26,6 +28,10 @@ pub struct LoadBalancer {
     pub subnets: Vec<String>,
     /// Sorted.
     pub security_groups: Vec<String>,
+    /// When the load balancer was created, as DescribeLoadBalancers reports it (`CreatedTime`);
+    /// `None` from an endpoint that leaves it out. The orphan sweep's evidence that a stack is not
+    /// one being created right now. (Target groups and security groups have no such field.)
+    pub created_time: Option<SystemTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,9 @@
 //! Two things belong to the cluster rather than to one stack: the shared backend security group
 //! ([`shared`]), and the node rules admitting it, which every stack needing one claims
 //! (`node_claims`).
+//!
+//! The orphan sweep ([`sweep`]) lists the cluster's stacks, asks the caller which still have an
+//! owner, and deletes the others the same way: by deploying their empty stack.
 
 pub mod actual;
 mod apply;
@@ -23,6 +26,7 @@ pub mod error;
 mod node_claims;
 pub mod plan;
 pub mod shared;
+pub mod sweep;
 pub mod targets;
 
 use std::collections::{BTreeMap, HashMap};

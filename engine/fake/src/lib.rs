@@ -149,6 +149,12 @@ impl FakeCloud {
         Ok(created.remove(0))
     }
 
+    /// Back-dates (or moves) a load balancer's creation time, as if it had been made then.
+    /// Returns whether the load balancer exists.
+    pub fn set_load_balancer_created_time(&self, arn: &str, time: std::time::SystemTime) -> bool {
+        self.lock().elbv2.set_created_time(arn, time)
+    }
+
     // ---- failures ----
 
     pub fn inject(&self, failure: Failure) {

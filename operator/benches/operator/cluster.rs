@@ -31,7 +31,7 @@ const IN_FLIGHT: usize = 64;
 /// Marks the Services that ask for a load balancer, so they can be listed apart.
 pub const LOAD_BALANCER_LABEL: &str = "bench.elbow.dev/load-balancer";
 
-/// `elbow run`'s defaults, except the two periods each measurement chooses.
+/// `elbow run`'s defaults, except the two periods each measurement chooses and no orphan sweep.
 pub fn operator_settings(resync_period: Duration, drift_period: Duration) -> OperatorSettings {
     OperatorSettings {
         metrics: elbow::metrics::Metrics::new(),
@@ -43,6 +43,7 @@ pub fn operator_settings(resync_period: Duration, drift_period: Duration) -> Ope
         resync_period,
         inventory_ttl: Duration::from_secs(300),
         instance: Some("bench".into()),
+        orphan_sweep: elbow::sweep::PeriodicSweep::off(),
     }
 }
 

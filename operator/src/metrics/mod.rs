@@ -14,6 +14,10 @@
 //! - `cached_objects{kind}`: how many Services and Nodes the operator's caches hold, the main
 //!   driver of its memory (docs/operations.md, "Benchmark")
 //! - `build_info{version, commit}`: always 1, labelled with what is running
+//! - `orphan_resources_found_total{kind}`, `orphan_resources_deleted_total{kind}` and
+//!   `orphan_resources{kind}`: what the orphan sweep found (counted once per stack, the first
+//!   time this process finds it orphaned), what it deleted, and what the last sweep left in place;
+//!   `orphan_sweeps_total{result}` ([`crate::sweep`])
 //!
 //! And, unprefixed as every Prometheus client names them, the process series of [`process`]:
 //! `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
@@ -29,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elbow_cloud::{Api, CloudErrorKind};
+use elbow_deploy::sweep::{OrphanAction, ResourceKind, SweepReport};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -61,6 +66,11 @@ struct CloudCallLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -105,6 +115,10 @@ struct Inner {
     managed_load_balancers: Gauge,
     leader: Gauge,
     cached_objects: Family<KindLabels, Gauge>,
+    orphans_found: Family<KindLabels, Counter>,
+    orphans_deleted: Family<KindLabels, Counter>,
+    orphans_left: Family<KindLabels, Gauge>,
+    sweeps: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -151,6 +165,26 @@ impl Metrics {
         registry.register("leader", "1 while this replica leads and runs the controllers", leader.clone());
         let cached_objects = Family::<KindLabels, Gauge>::default();
         registry.register("cached_objects", "Objects held in the operator's caches, by kind", cached_objects.clone());
+        let orphans_found = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "orphan_resources_found",
+            "Resources of orphaned stacks, counted when the sweep first finds their stack orphaned",
+            orphans_found.clone(),
+        );
+        let orphans_deleted = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "orphan_resources_deleted",
+            "Resources of orphaned stacks the sweep deleted",
+            orphans_deleted.clone(),
+        );
+        let orphans_left = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "orphan_resources",
+            "Resources of orphaned stacks the last sweep left in place (report mode, grace period, failures)",
+            orphans_left.clone(),
+        );
+        let sweeps = Family::<ResultLabels, Counter>::default();
+        registry.register("orphan_sweeps", "Orphan sweeps by result", sweeps.clone());
         Self {
             inner: Arc::new(Inner {
                 registry: root,
@@ -162,6 +196,10 @@ impl Metrics {
                 managed_load_balancers,
                 leader,
                 cached_objects,
+                orphans_found,
+                orphans_deleted,
+                orphans_left,
+                sweeps,
             }),
         }
     }
@@ -200,6 +238,31 @@ impl Metrics {
     /// The `cached_objects` gauge of one kind (`Service`, `Node`), for its watch to keep.
     pub fn cached_objects(&self, kind: &'static str) -> Gauge {
         self.inner.cached_objects.get_or_create_owned(&KindLabels { kind })
+    }
+
+    /// One orphan sweep's report.
+    pub fn record_sweep(&self, report: &SweepReport) {
+        let inner = &self.inner;
+        inner.sweeps.get_or_create(&ResultLabels { result: "success" }).inc();
+        for kind in ResourceKind::ALL {
+            let labels = KindLabels { kind: kind.as_str() };
+            let count = |orphans: &mut dyn Iterator<Item = &elbow_deploy::sweep::Orphan>| -> u64 {
+                orphans.map(|o| o.resources.count(kind) as u64).sum()
+            };
+            inner
+                .orphans_found
+                .get_or_create(&labels)
+                .inc_by(count(&mut report.orphans.iter().filter(|o| o.newly_found)));
+            let deleted =
+                count(&mut report.orphans.iter().filter(|o| matches!(o.action, OrphanAction::Deleted { .. })));
+            inner.orphans_deleted.get_or_create(&labels).inc_by(deleted);
+            inner.orphans_left.get_or_create(&labels).set(i64::try_from(count(&mut report.left())).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// An orphan sweep that could not list the cloud or read the owners.
+    pub fn record_sweep_failed(&self) {
+        self.inner.sweeps.get_or_create(&ResultLabels { result: "error" }).inc();
     }
 
     /// A tracker of this cluster's load balancers that keeps the `managed_load_balancers` gauge.
@@ -260,6 +323,40 @@ mod tests {
         assert!(text.contains(throttled), "{text}");
         assert!(text.contains("api=\"DescribeSubnets\",outcome=\"success\"} 1\n"), "{text}");
         assert!(text.contains("elbow_aws_api_call_duration_seconds_count{service=\"ec2\",api=\"DescribeSubnets\"} 1"));
+    }
+
+    #[test]
+    fn orphans_are_counted_once_when_found_and_again_when_deleted() {
+        use elbow_deploy::sweep::{Orphan, StackResources};
+        let orphan = |newly_found, action| Orphan {
+            stack: elbow_model::StackId::new("shop/web"),
+            resources: StackResources {
+                load_balancers: vec!["lb".into()],
+                target_groups: vec!["tg-1".into(), "tg-2".into()],
+                ..Default::default()
+            },
+            age: Duration::from_secs(7200),
+            newly_found,
+            action,
+        };
+        let metrics = Metrics::new();
+        metrics
+            .record_sweep(&SweepReport { orphans: vec![orphan(true, OrphanAction::Reported)], ..Default::default() });
+        metrics
+            .record_sweep(&SweepReport { orphans: vec![orphan(false, OrphanAction::Reported)], ..Default::default() });
+        let text = metrics.encode();
+        assert!(text.contains("elbow_orphan_resources_found_total{kind=\"target_group\"} 2\n"), "{text}");
+        assert!(text.contains("elbow_orphan_resources{kind=\"load_balancer\"} 1\n"), "{text}");
+        assert!(text.contains("elbow_orphan_resources_deleted_total{kind=\"load_balancer\"} 0\n"), "{text}");
+        let deleted = OrphanAction::Deleted { changes: Default::default() };
+        metrics.record_sweep(&SweepReport { orphans: vec![orphan(false, deleted)], ..Default::default() });
+        metrics.record_sweep_failed();
+        let text = metrics.encode();
+        assert!(text.contains("elbow_orphan_resources_deleted_total{kind=\"target_group\"} 2\n"), "{text}");
+        assert!(text.contains("elbow_orphan_resources{kind=\"load_balancer\"} 0\n"), "{text}");
+        assert!(text.contains("elbow_orphan_resources_found_total{kind=\"target_group\"} 2\n"), "found once: {text}");
+        assert!(text.contains("elbow_orphan_sweeps_total{result=\"success\"} 3\n"), "{text}");
+        assert!(text.contains("elbow_orphan_sweeps_total{result=\"error\"} 1\n"), "{text}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::controllers::events::EventPublisher;
 use crate::controllers::service;
 use crate::inventory::InventoryCache;
 use crate::metrics::Metrics;
+use crate::sweep::{ClusterOwners, PeriodicSweep};
 
 mod endpoints;
 mod ingress;
@@ -73,6 +74,8 @@ pub struct OperatorSettings {
     pub instance: Option<String>,
     /// Where reconciles are counted and timed.
     pub metrics: Metrics,
+    /// The orphan sweep, run alongside the controllers (so only on the leader).
+    pub orphan_sweep: PeriodicSweep,
 }
 
 /// Runs the controllers until `shutdown` resolves, then lets running reconciles finish.
@@ -144,6 +147,7 @@ pub async fn run_controllers_signalling_start(
         },
         metrics: settings.metrics.clone(),
     });
+    let owners = ClusterOwners::new(client.clone());
     let controller_config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
     let shutdown = shutdown.shared();
 
@@ -178,13 +182,20 @@ pub async fn run_controllers_signalling_start(
 
     info!("starting the Service and Ingress controllers");
     let _ = started.send(());
+    let sweep = crate::sweep::run_periodically(
+        &ctx.deployer,
+        &owners,
+        &settings.orphan_sweep,
+        &settings.metrics,
+        shutdown.clone(),
+    );
     let service_controller = Controller::for_stream(services.service_trigger, services.store)
         .with_config(controller_config)
         .graceful_shutdown_on(shutdown)
-        .run(service::reconcile, service::error_policy, ctx)
+        .run(service::reconcile, service::error_policy, ctx.clone())
         .for_each(|_| async {});
     let stop_watches = ingresses.watch_stopper();
-    tokio::join!(service_controller, ingresses.run);
+    tokio::join!(service_controller, ingresses.run, sweep);
     stop_watches();
     node_task.abort();
     slice_task.abort();

@@ -70,10 +70,7 @@ pub fn group_of(ingress: &Ingress, params: Option<&IngressClassParamsSpec>) -> R
 /// The owner recorded in the `elbow.dev/stack` tag. A colon cannot appear in a namespace, so no
 /// group's id can equal a Service's `namespace/name`.
 pub fn group_stack_id(group: &GroupId) -> StackId {
-    match group {
-        GroupId::Explicit(name) => StackId::new(format!("ingress-group:{name}")),
-        GroupId::Implicit { namespace, name } => StackId::new(format!("ingress:{namespace}/{name}")),
-    }
+    crate::owner::StackOwner::IngressGroup(group.clone()).stack_id()
 }
 
 /// The finalizer every member of `group` carries while the group's load balancer serves it.

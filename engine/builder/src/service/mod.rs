@@ -68,7 +68,7 @@ pub fn uses_ip_targets(service: &Service) -> bool {
 pub fn stack_id(service: &Service) -> StackId {
     let namespace = service.metadata.namespace.as_deref().unwrap_or("default");
     let name = service.metadata.name.as_deref().unwrap_or_default();
-    StackId::new(format!("{namespace}/{name}"))
+    crate::owner::StackOwner::Service { namespace: namespace.into(), name: name.into() }.stack_id()
 }
 
 /// The Service's desired stack, or what the user must fix. `nodes` are every node of the

@@ -84,6 +84,7 @@ pub(super) fn applied(stack: &Stack) -> ActualStack {
                 state: "active".into(),
                 subnets: lb.subnets.clone(),
                 security_groups: vec!["sg-user".into()],
+                created_time: None,
             },
             tags: Tags::new(),
             listeners: vec![Listener {

@@ -199,6 +199,7 @@ impl Elbv2 {
             state: "provisioning".to_string(),
             subnets,
             security_groups,
+            created_time: Some(std::time::SystemTime::now()),
         };
         if self.hold_provisioning {
             self.still_provisioning.insert(arn.clone());
@@ -453,6 +454,10 @@ impl Elbv2 {
     }
 
     // ---- inspection ----
+
+    pub(crate) fn set_created_time(&mut self, arn: &str, time: std::time::SystemTime) -> bool {
+        self.load_balancers.get_mut(arn).map(|lb| lb.created_time = Some(time)).is_some()
+    }
 
     pub(crate) fn load_balancers(&self) -> Vec<LoadBalancer> {
         self.load_balancers.values().cloned().collect()
