@@ -148,6 +148,20 @@ impl Network {
     }
 }
 
+/// The NLB's default health check: TCP on the traffic port, 10 s interval and timeout, 3/3.
+pub fn tcp_health_check() -> HealthCheck {
+    HealthCheck {
+        protocol: Protocol::Tcp,
+        port: HealthCheckPort::TrafficPort,
+        path: None,
+        interval_seconds: 10,
+        timeout_seconds: 10,
+        healthy_threshold_count: 3,
+        unhealthy_threshold_count: 3,
+        matcher: None,
+    }
+}
+
 /// An HTTP health check with settings other than AWS's defaults, so a test sees them kept.
 pub fn http_health_check() -> HealthCheck {
     HealthCheck {

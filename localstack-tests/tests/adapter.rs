@@ -4,24 +4,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use elbow_cloud::*;
-use elbow_localstack_tests::{Network, cloud, http_health_check, unique};
+use elbow_localstack_tests::{Network, cloud, http_health_check, tcp_health_check, unique};
 use elbow_model::{
     Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition,
     RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType,
 };
-
-fn tcp_health_check() -> HealthCheck {
-    HealthCheck {
-        protocol: Protocol::Tcp,
-        port: HealthCheckPort::TrafficPort,
-        path: None,
-        interval_seconds: 10,
-        timeout_seconds: 10,
-        healthy_threshold_count: 3,
-        unhealthy_threshold_count: 3,
-        matcher: None,
-    }
-}
 
 fn tags(pairs: &[(&str, &str)]) -> Tags {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -7,8 +7,8 @@
 use elbow_aws::SdkCloud;
 use elbow_cloud::{Cloud, CloudErrorKind, CreateTargetGroup, TargetGroupFilter};
 use elbow_localstack_tests::fault_proxy::{Fault, FaultPlan, FaultProxy, Service};
-use elbow_localstack_tests::{Network, endpoint, unique};
-use elbow_model::{HealthCheck, HealthCheckPort, IpAddressType, Protocol, Tags, TargetType};
+use elbow_localstack_tests::{Network, endpoint, tcp_health_check, unique};
+use elbow_model::{IpAddressType, Protocol, Tags, TargetType};
 
 async fn through(proxy: &FaultProxy) -> SdkCloud {
     elbow_aws::install_crypto_provider();
@@ -23,16 +23,7 @@ fn target_group(name: &str, vpc_id: &str) -> CreateTargetGroup {
         port: 30080,
         vpc_id: vpc_id.to_string(),
         ip_address_type: IpAddressType::Ipv4,
-        health_check: HealthCheck {
-            protocol: Protocol::Tcp,
-            port: HealthCheckPort::TrafficPort,
-            path: None,
-            interval_seconds: 10,
-            timeout_seconds: 10,
-            healthy_threshold_count: 3,
-            unhealthy_threshold_count: 3,
-            matcher: None,
-        },
+        health_check: tcp_health_check(),
         tags: Tags::new(),
     }
 }

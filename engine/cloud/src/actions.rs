@@ -24,13 +24,41 @@
 //!     => DescribeTags in "elasticloadbalancing", Elbv2Describe, batches of 20 arns;
 //! ```
 //!
-//! `batches of N arg` says the method sends `arg` in requests of at most N items, so that a layer
-//! learns how many requests one call makes (the rate limiter takes a token for each).
+//! `batches of N arg` says the method sends `arg` in requests of at most N items. The forwarding
+//! impl then splits a longer `arg` into batches of N and takes each through the layer as a call
+//! of its own (a token each from the rate limiter, retried on its own), merging the answers.
 //!
 //! The forwarding impl calls the inner method once per attempt, cloning what it takes by value
 //! (a layer may retry), and hands the arguments themselves to the observer afterwards.
 
 macro_rules! actions {
+    // One call through a layer. A batched method is split into its batches first, each sent and
+    // retried through the layer on its own: retrying the whole call would send again the batches
+    // that had succeeded, and with many batches under throttling every attempt would have one
+    // failing batch, so the call would fail however often it was retried.
+    (@forward $self:ident, $method:ident, $variant:ident, [$($arg:ident),*]) => {{
+        let call = $crate::layer::Call::new(Api::$variant);
+        $self.around(call, || $self.inner().$method($(Clone::clone(&$arg)),*)).await
+    }};
+    (@forward $self:ident, $method:ident, $variant:ident, [$($arg:ident),*], $per_request:literal, $batched:ident) => {{
+        if $batched.len() <= $per_request {
+            actions!(@forward $self, $method, $variant, [$($arg),*])
+        } else {
+            let mut merged = Default::default();
+            let mut outcome = Ok(());
+            for chunk in $batched.chunks($per_request) {
+                let $batched = chunk;
+                match actions!(@forward $self, $method, $variant, [$($arg),*]) {
+                    Ok(part) => $crate::layer::Batched::absorb(&mut merged, part),
+                    Err(error) => {
+                        outcome = Err(error);
+                        break;
+                    }
+                }
+            }
+            outcome.map(|()| merged)
+        }
+    }};
     ($(
         $(#[doc = $doc:literal])*
         async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty
@@ -93,9 +121,7 @@ macro_rules! actions {
         impl<L: $crate::layer::Layer> Cloud for L {
             $(
                 async fn $method(&self $(, $arg: $ty)*) -> $ret {
-                    let call = $crate::layer::Call::new(Api::$variant)
-                        $( .batched($batched.len(), $per_request) )?;
-                    let result = self.around(call, || self.inner().$method($(Clone::clone(&$arg)),*)).await;
+                    let result = actions!(@forward self, $method, $variant, [$($arg),*] $(, $per_request, $batched)?);
                     if let Some(observer) = self.observer() {
                         observer.$method($($arg,)* &result);
                     }

@@ -5,10 +5,10 @@
 //! retries ([`Resilient`](crate::resilient::Resilient)) and the operator's metrics (`Metered`).
 //!
 //! ```text
-//! caller ── describe_tags(arns) ──> L::around(Call { DescribeTags, requests: 3 }, attempt)
-//!                                        │ attempt() ── inner.describe_tags(arns) ──> inner Cloud
+//! caller ── describe_tags(45 arns) ──> per batch of 20: L::around(Call { DescribeTags, requests: 1 }, attempt)
+//!                                        │ attempt() ── inner.describe_tags(batch) ──> inner Cloud
 //!                                        │ (again, if the layer retries)
-//!                                   L::observer()?.describe_tags(arns, &result)
+//!                                   L::observer()?.describe_tags(45 arns, &merged result)
 //! ```
 
 use std::future::Future;
@@ -19,21 +19,30 @@ use crate::{Api, Cloud, CloudResult, Observe};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Call {
     pub api: Api,
-    /// Requests one attempt sends: 1, or for a batched method (DescribeTags,
-    /// Register/DeregisterTargets) the number of batches the trait contract promises. A paged
-    /// method counts 1: how many pages there will be is not known in advance.
+    /// Requests one attempt sends: 1. A batched method (DescribeTags, Register/DeregisterTargets)
+    /// reaches a layer one batch per call, and a paged method counts 1: how many pages there will
+    /// be is not known in advance.
     pub requests: u32,
+}
+
+/// The answers of a batched method, merged batch by batch (see the `actions!` macro).
+pub trait Batched: Default {
+    fn absorb(&mut self, part: Self);
+}
+
+impl Batched for () {
+    fn absorb(&mut self, _: Self) {}
+}
+
+impl<K: Ord, V> Batched for std::collections::BTreeMap<K, V> {
+    fn absorb(&mut self, part: Self) {
+        self.extend(part);
+    }
 }
 
 impl Call {
     pub(crate) fn new(api: Api) -> Self {
         Self { api, requests: 1 }
-    }
-
-    /// `items` sent `per_request` at a time; an empty call still sends one request.
-    pub(crate) fn batched(self, items: usize, per_request: usize) -> Self {
-        let requests = u32::try_from(items.div_ceil(per_request).max(1)).unwrap_or(u32::MAX);
-        Self { requests, ..self }
     }
 }
 
@@ -68,16 +77,5 @@ pub trait Layer: Send + Sync {
     /// learns from the answers (the operator's managed load balancer count), not only times them.
     fn observer(&self) -> Option<&dyn Observe> {
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_batched_call_sends_one_request_per_started_batch_and_at_least_one() {
-        let requests = |items| Call::new(Api::DescribeTags).batched(items, 20).requests;
-        assert_eq!([requests(0), requests(1), requests(20), requests(21), requests(45)], [1, 1, 1, 2, 3]);
     }
 }
