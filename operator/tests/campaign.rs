@@ -184,14 +184,17 @@ impl World {
         let cluster = self.network.cluster.as_str();
         let lbs = self.direct.describe_load_balancers(LoadBalancerFilter::All).await.unwrap();
         let tags = self.direct.describe_tags(&lbs.iter().map(|l| l.arn.clone()).collect::<Vec<_>>()).await.unwrap();
-        let mut per_stack: BTreeMap<String, usize> = BTreeMap::new();
+        let mut per_stack: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for lb in &lbs {
             let Some(tags) = tags.get(&lb.arn) else { continue };
             if tags.get("elbow.dev/cluster").map(String::as_str) == Some(cluster) {
-                *per_stack.entry(tags.get("elbow.dev/stack").cloned().unwrap_or_default()).or_default() += 1;
+                let stack = tags.get("elbow.dev/stack").cloned().unwrap_or_default();
+                per_stack.entry(stack).or_default().push(lb.name.clone());
             }
         }
-        let duplicates = per_stack.values().map(|n| n - 1).sum::<usize>();
+        let duplicated: BTreeMap<String, Vec<String>> =
+            per_stack.iter().filter(|(_, names)| names.len() > 1).map(|(s, n)| (s.clone(), n.clone())).collect();
+        let duplicates = duplicated.values().map(|names| names.len() - 1).sum::<usize>();
         let tgs = self.direct.describe_target_groups(TargetGroupFilter::All).await.unwrap();
         let tg_tags = self.direct.describe_tags(&tgs.iter().map(|t| t.arn.clone()).collect::<Vec<_>>()).await.unwrap();
         let mut instances: Vec<String> = self.network.instances[..self.nodes].to_vec();
@@ -208,7 +211,7 @@ impl World {
             }
         }
         assert_eq!(per_stack.len(), stacks_expected, "one load balancer per stack: {per_stack:?}");
-        Report { duplicates, unfilled, stacks: per_stack.len() }
+        Report { duplicates, duplicated, unfilled, stacks: per_stack.len() }
     }
 
     /// Resources tagged with the cluster, node rules included, once everything is deleted.
@@ -221,6 +224,8 @@ impl World {
 #[derive(Debug)]
 struct Report {
     duplicates: usize,
+    /// The stacks holding more than one load balancer, with their load balancers' names.
+    duplicated: BTreeMap<String, Vec<String>>,
     unfilled: Vec<String>,
     stacks: usize,
 }
@@ -314,7 +319,7 @@ async fn thirty_percent_of_calls_faulted_everything_converges_then_nothing_is_le
         report.unfilled.len(),
     );
     assert!(census.total_faults() * 5 > census.total_calls(), "about 30% of calls faulted: {}", census.summary());
-    assert_eq!(report.duplicates, 0, "{report:?}");
+    assert_eq!(report.duplicates, 0, "load balancers per duplicated stack: {:?}", report.duplicated);
     assert!(report.unfilled.is_empty(), "target groups not holding exactly the nodes: {:?}", report.unfilled);
     assert_eq!(report.stacks, services + groups);
     assert_eq!(orphans, 0, "resources left with the cluster's tag");

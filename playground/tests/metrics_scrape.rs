@@ -63,8 +63,18 @@ async fn metrics_show_reconciles_aws_calls_and_load_balancers() {
     .await;
 
     let address = server.local_addr();
-    let (status, text) = tokio::task::spawn_blocking(move || get(address, "/metrics")).await.unwrap();
-    assert_eq!(status, 200);
+    // A reconcile is counted when it returns, which is after it wrote the status the wait above
+    // saw; so scrape until both controllers' first successful reconciles are in.
+    let text = eventually("both controllers' reconciles counted", async || {
+        let (status, text) = tokio::task::spawn_blocking(move || get(address, "/metrics")).await.unwrap();
+        assert_eq!(status, 200);
+        let counted = ["service", "ingress"].iter().all(|controller| {
+            let label = format!(r#"controller="{controller}""#);
+            total(&text, "elbow_reconciles_total", &[&label, r#"result="success""#]) > 0.0
+        });
+        counted.then_some(text)
+    })
+    .await;
     for controller in ["service", "ingress"] {
         let label = format!(r#"controller="{controller}""#);
         assert!(

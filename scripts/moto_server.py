@@ -1,0 +1,69 @@
+"""moto's server, with the one ELBv2 behaviour of AWS that moto 5 lacks and Elbow's tests rely on.
+
+AWS documents CreateLoadBalancer as idempotent: a second call with a name already in use and the
+same settings (type, scheme, IP address type, subnets, security groups) answers with the existing
+load balancer; with other settings it fails with DuplicateLoadBalancerName. moto keys load
+balancers by an ARN that holds a random id, so it never finds the first one: every repeated call
+creates another load balancer of the same name. A client that retries a create whose answer was
+lost (the mutation happened, the connection dropped) would then leave a duplicate on moto that AWS
+never creates, which is exactly the case the fault campaigns test.
+
+Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m moto.server`.
+"""
+
+import sys
+
+from moto.elbv2 import models
+from moto.elbv2.exceptions import DuplicateLoadBalancerName
+from moto.server import main
+
+_create_load_balancer = models.ELBv2Backend.create_load_balancer
+
+
+def _subnet_ids(subnet_ids, subnet_mappings):
+    ids = list(subnet_ids or [])
+    ids.extend(mapping["SubnetId"] for mapping in subnet_mappings or [])
+    return sorted(ids)
+
+
+def create_load_balancer(
+    self,
+    name,
+    security_groups,
+    subnet_ids,
+    subnet_mappings=None,
+    scheme="internet-facing",
+    loadbalancer_type=None,
+    ip_address_type="ipv4",
+    tags=None,
+):
+    for existing in self.load_balancers.values():
+        if existing.name != name:
+            continue
+        same = (
+            existing.type == (loadbalancer_type or "application")
+            and existing.scheme == scheme
+            and existing.ip_address_type == ip_address_type
+            and sorted(s.id for s in existing.subnets) == _subnet_ids(subnet_ids, subnet_mappings)
+            and sorted(existing.security_groups or []) == sorted(security_groups or [])
+        )
+        if same:
+            return existing
+        raise DuplicateLoadBalancerName()
+    return _create_load_balancer(
+        self,
+        name,
+        security_groups,
+        subnet_ids,
+        subnet_mappings=subnet_mappings,
+        scheme=scheme,
+        loadbalancer_type=loadbalancer_type,
+        ip_address_type=ip_address_type,
+        tags=tags,
+    )
+
+
+models.ELBv2Backend.create_load_balancer = create_load_balancer
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
