@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo bench -p elbow --bench operator                # everything (about 6 minutes after the build)
-//! cargo bench -p elbow --bench operator -- memory      # or: provisioning, drift, memory, ingress
+//! cargo bench -p elbow --bench operator -- memory      # or: provisioning, drift, memory, ingress, pods
 //! ```
 //!
 //! It runs the real controllers (`elbow::runtime::run_controllers`) against the in-memory fake cloud
@@ -12,10 +12,14 @@
 //! 2. AWS calls per Service by API for a create, and for a no-op resync (within the drift period,
 //!    and after it, when every stack is compared with the cloud);
 //! 3. the calls caused by one node joining 1,000 Services;
-//! 4. the operator's peak RSS with 10,000 Services and 1,000 Nodes cached, measured on a child
-//!    process (this binary again, in operator mode) that runs nothing but the controllers;
+//! 4. the operator's peak RSS with 10,000 Services and 1,000 Nodes cached (and again with 100,000
+//!    endpoints in their EndpointSlices), measured on a child process (this binary again, in
+//!    operator mode) that runs nothing but the controllers;
 //! 5. (part `ingress`) the time from creating 100 Ingresses in 10 groups to all having a hostname,
-//!    AWS calls per Ingress, and the calls of a no-op resync of them.
+//!    AWS calls per Ingress, and the calls of a no-op resync of them;
+//! 6. (part `pods`) 100 ip-mode Services of 10 pods each to every target registered, and a rolling
+//!    update of a 100-pod Deployment: Register/DeregisterTargets calls, and the time from a pod
+//!    turning Ready (or terminating) to the target group showing it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -36,16 +40,20 @@ mod ingresses;
 mod measurements;
 #[path = "operator/memory.rs"]
 mod memory;
+#[path = "operator/pods.rs"]
+mod pods;
 #[path = "operator/reconciles.rs"]
 mod reconciles;
 #[path = "operator/report.rs"]
 mod report;
 #[path = "operator/scenarios.rs"]
 mod scenarios;
+#[path = "operator/slices.rs"]
+mod slices;
 
 use report::Report;
 
-const PARTS: [&str; 4] = ["provisioning", "drift", "memory", "ingress"];
+const PARTS: [&str; 5] = ["provisioning", "drift", "memory", "ingress", "pods"];
 
 fn main() {
     if memory::is_child() {
@@ -76,6 +84,9 @@ fn main() {
         }
         if wants("ingress") {
             ingresses::ingresses(&mut report).await;
+        }
+        if wants("pods") {
+            pods::pods(&mut report).await;
         }
     });
     report.print_summary();

@@ -98,15 +98,20 @@ fn instance_id(i: usize) -> String {
     format!("i-{:017x}", i + 1)
 }
 
-fn zone(i: usize) -> &'static str {
-    ZONES[i % ZONES.len()]
+/// The zone of node `i`, and its index in the region's zones (the subnet it lives in).
+pub fn zone(i: usize) -> &'static str {
+    ZONES[zone_index(i)]
+}
+
+pub fn zone_index(i: usize) -> usize {
+    i % ZONES.len()
 }
 
 fn node_ip(i: usize) -> String {
     format!("10.0.{}.{}", (i % ZONES.len()) * 32 + (i / 250) % 32, i % 250 + 4)
 }
 
-fn node_name(i: usize) -> String {
+pub fn node_name(i: usize) -> String {
     format!("ip-{}.ec2.internal", node_ip(i).replace('.', "-"))
 }
 
@@ -235,6 +240,17 @@ pub fn service(name: &str, type_: &str) -> Service {
         }
     }))
     .expect("a service")
+}
+
+/// A single-port LoadBalancer Service whose NLB sends traffic to its pods' IPs (LBC's annotation).
+pub fn ip_service(name: &str) -> Service {
+    let mut service = service(name, "LoadBalancer");
+    service
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert("service.beta.kubernetes.io/aws-load-balancer-nlb-target-type".to_string(), "ip".to_string());
+    service
 }
 
 /// Creates `services` in the default namespace, many at a time.

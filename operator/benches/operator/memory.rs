@@ -23,17 +23,20 @@ use crate::cluster::{
 };
 use crate::hostnames::HostnameWatch;
 use crate::reconciles;
+use crate::slices::{self, Pod};
 
 /// Set (to the API server's URL) in the environment of the child that runs the operator.
 const CHILD_URL_ENV: &str = "ELBOW_BENCH_OPERATOR_URL";
 const CHILD_SERVICES_ENV: &str = "ELBOW_BENCH_OPERATOR_SERVICES";
 const CHILD_LOAD_BALANCERS_ENV: &str = "ELBOW_BENCH_OPERATOR_LOAD_BALANCERS";
 const CHILD_NODES_ENV: &str = "ELBOW_BENCH_OPERATOR_NODES";
+const CHILD_SLICES_ENV: &str = "ELBOW_BENCH_OPERATOR_SLICES";
 /// A command to start the operator child under, for diagnosis (`heaptrack`, say). The figures
 /// then describe the wrapper's process, not the operator's.
 const WRAPPER_ENV: &str = "ELBOW_BENCH_OPERATOR_WRAPPER";
-/// The line the child prints once every Service is in its cache and every LoadBalancer Service
-/// has been reconciled at least once (the others never wake the Service controller).
+/// The line the child prints once every Service and EndpointSlice is in its cache and every
+/// LoadBalancer Service has been reconciled at least once (the others never wake the Service
+/// controller).
 const ALL_RECONCILED: &str = "cached every Service and reconciled every LoadBalancer";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -42,6 +45,14 @@ pub struct Cluster {
     /// How many of the Services are of type LoadBalancer (the rest are ClusterIP).
     pub load_balancers: usize,
     pub nodes: usize,
+    /// Ready pods behind every Service, in its EndpointSlices (none: no slices at all).
+    pub endpoints_per_service: usize,
+}
+
+impl Cluster {
+    fn slices(&self) -> usize {
+        self.services * self.endpoints_per_service.div_ceil(slices::ENDPOINTS_PER_SLICE)
+    }
 }
 
 pub struct Memory {
@@ -66,6 +77,11 @@ pub async fn measure(cluster: &Cluster) -> Memory {
     let services = (0..cluster.services)
         .map(|i| service(&format!("svc-{i:05}"), if wants_load_balancer(i) { "LoadBalancer" } else { "ClusterIP" }));
     create_services(&client, services).await;
+    if cluster.endpoints_per_service > 0 {
+        let per = cluster.endpoints_per_service;
+        let pods_of = |i: usize| (0..per).map(|p| Pod::ready(i * per + p, cluster.nodes)).collect::<Vec<_>>();
+        slices::create_all(&client, (0..cluster.services).map(|i| (format!("svc-{i:05}"), pods_of(i)))).await;
+    }
 
     let selected = watcher::Config::default().labels(&format!("{LOAD_BALANCER_LABEL}=true"));
     let mut hostnames = HostnameWatch::start(Api::<Service>::namespaced(client.clone(), "default"), selected).await;
@@ -84,6 +100,7 @@ pub async fn measure(cluster: &Cluster) -> Memory {
         .env(CHILD_SERVICES_ENV, cluster.services.to_string())
         .env(CHILD_LOAD_BALANCERS_ENV, cluster.load_balancers.to_string())
         .env(CHILD_NODES_ENV, cluster.nodes.to_string())
+        .env(CHILD_SLICES_ENV, cluster.slices().to_string())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -132,6 +149,7 @@ pub fn run_child() {
     let services: usize = env_number(CHILD_SERVICES_ENV);
     let load_balancers: usize = env_number(CHILD_LOAD_BALANCERS_ENV);
     let nodes: usize = env_number(CHILD_NODES_ENV);
+    let slices: usize = env_number(CHILD_SLICES_ENV);
     assert!(services <= COVERED.len() * 64, "at most {} Services", COVERED.len() * 64);
     reconciles::install(cover);
     elbow_testkit::install_crypto_provider();
@@ -142,9 +160,14 @@ pub fn run_child() {
         // `elbow run`'s defaults: resync every 5 minutes, compare with the cloud every 10.
         let settings = operator_settings(Duration::from_secs(300), Duration::from_secs(600));
         let cached_services = settings.metrics.cached_objects("Service");
+        let cached_slices = settings.metrics.cached_objects("EndpointSlice");
         tokio::spawn(async move {
             let services = i64::try_from(services).expect("a Service count");
-            while cached_services.get() < services || COVERED_COUNT.load(Ordering::Relaxed) < load_balancers {
+            let slices = i64::try_from(slices).expect("a slice count");
+            while cached_services.get() < services
+                || cached_slices.get() < slices
+                || COVERED_COUNT.load(Ordering::Relaxed) < load_balancers
+            {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             println!("{ALL_RECONCILED}");
