@@ -58,7 +58,9 @@ impl Environment {
 }
 
 impl Environment {
-    /// The subnets pods get addresses from: each zone's private subnet, where the nodes are.
+    /// The subnets pods get addresses from: each zone's private subnet, where the nodes are (the
+    /// playground's kubelets hand out pod addresses from them; [`Environment::pod_address`] is
+    /// for tests that write EndpointSlices themselves).
     pub fn pod_subnets(&self) -> Vec<crate::workloads::PodSubnet> {
         let private = SUBNET_ROLES[1].0;
         self.inventory

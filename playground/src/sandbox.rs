@@ -1,5 +1,6 @@
 //! A whole Elbow in one process: the in-memory API server, a seeded cloud, Nodes for its
-//! instances, and the real controllers. The playground binary runs one for a person; end-to-end
+//! instances, the cluster's workload controllers (see [`crate::workloads`]), and the real Elbow
+//! controllers. The playground binary runs one for a person; end-to-end
 //! tests and benchmarks run one each.
 
 use std::sync::Arc;

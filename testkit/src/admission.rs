@@ -2,7 +2,8 @@
 //! controllers rely on it: Service defaults, clusterIP and unique nodePort allocation (30000-32767,
 //! requested ports kept, taken ones refused), healthCheckNodePort for `externalTrafficPolicy:
 //! Local`, the `loadBalancerClass` rules, releasing ports when the type changes, the
-//! DefaultIngressClass plugin, a namespace's `Active` phase, and the status kube-apiserver's CRD
+//! DefaultIngressClass plugin, a namespace's `Active` phase, the pod and apps/v1 workload rules
+//! (`pods`, `apps`: defaults, a fresh status, validation), and the status kube-apiserver's CRD
 //! controllers give a CustomResourceDefinition once its resources are served (see `crd_status`),
 //! and the validation and defaults of admission webhook configurations (see `webhooks::config`).
 
