@@ -264,6 +264,23 @@ async fn kubectl_set_image_rolls_out_one_surge_pod_at_a_time_keeping_every_repli
     let mut by_revision: Vec<(String, i32)> = sizes.values().map(|(r, rev)| (rev.clone(), *r)).collect();
     by_revision.sort();
     assert_eq!(by_revision, [("1".to_string(), 0), ("2".to_string(), 3)], "{sizes:?}");
+    // One step at a time, each recorded as kube-controller-manager records it.
+    let name_of = |revision: &str| sizes.iter().find(|(_, (_, r))| r == revision).map(|(n, _)| n.clone()).unwrap();
+    let (old, new) = (name_of("1"), name_of("2"));
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::default_namespaced(sandbox.client());
+    let listed =
+        events.list(&ListParams::default().fields("involvedObject.name=web,reason=ScalingReplicaSet")).await.unwrap();
+    let messages: BTreeSet<String> = listed.items.into_iter().filter_map(|e| e.message).collect();
+    for step in [
+        format!("Scaled up replica set {new} from 0 to 1"),
+        format!("Scaled down replica set {old} from 3 to 2"),
+        format!("Scaled up replica set {new} from 1 to 2"),
+        format!("Scaled down replica set {old} from 2 to 1"),
+        format!("Scaled up replica set {new} from 2 to 3"),
+        format!("Scaled down replica set {old} from 1 to 0"),
+    ] {
+        assert!(messages.contains(&step), "{step} in {messages:?}");
+    }
     let history = ok(&kubectl, &["rollout", "history", "deployment/web"]).await;
     let revisions: Vec<&str> =
         history.lines().filter_map(|l| l.split_whitespace().next()).filter(|r| r.parse::<u32>().is_ok()).collect();

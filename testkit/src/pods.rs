@@ -34,7 +34,8 @@ pub fn spec_defaults(spec: &mut Value) {
         }
     }
     for list in ["initContainers", "containers"] {
-        if let Some(containers) = spec[list].as_array_mut() {
+        // `get_mut`, not indexing, which would write a null where there is no list.
+        if let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) {
             containers.iter_mut().filter(|c| c.is_object()).for_each(container_defaults);
         }
     }
@@ -52,16 +53,13 @@ fn container_defaults(container: &mut Value) {
         container["imagePullPolicy"] =
             json!(if image_tag(image) == Some("latest") { "Always" } else { "IfNotPresent" });
     }
-    if let Some(ports) = container["ports"].as_array_mut() {
+    if let Some(ports) = container.get_mut("ports").and_then(Value::as_array_mut) {
         for port in ports.iter_mut().filter(|p| p.is_object() && p["protocol"].is_null()) {
             port["protocol"] = json!("TCP");
         }
     }
     for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-        let probe = &mut container[probe];
-        if !probe.is_object() {
-            continue;
-        }
+        let Some(probe) = container.get_mut(probe).filter(|p| p.is_object()) else { continue };
         for (field, value) in
             [("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1), ("failureThreshold", 3)]
         {
@@ -163,7 +161,8 @@ const IMMUTABLE_SPEC: &str = "spec: Forbidden: pod updates may not change fields
 pub fn validate_update(old: &Value, new: &Value) -> Result<(), ApiError> {
     let (old_spec, mut new_spec) = (&old["spec"], new["spec"].clone());
     for list in ["containers", "initContainers"] {
-        if let (Some(before), Some(after)) = (old_spec[list].as_array(), new_spec[list].as_array_mut())
+        if let (Some(before), Some(after)) =
+            (old_spec[list].as_array(), new_spec.get_mut(list).and_then(Value::as_array_mut))
             && before.len() == after.len()
         {
             for (before, after) in before.iter().zip(after.iter_mut()) {
@@ -296,6 +295,9 @@ mod tests {
         assert_eq!(spec["priority"], 0);
         assert_eq!(spec["tolerations"].as_array().map(Vec::len), Some(2), "not-ready and unreachable, 300 s");
         assert_eq!(created["status"], json!({ "phase": "Pending", "qosClass": "BestEffort" }));
+        let written: Vec<&String> = spec["containers"][0].as_object().unwrap().keys().collect();
+        assert!(!written.iter().any(|k| k.ends_with("Probe")), "no probe where there was none: {written:?}");
+        assert!(spec.get("initContainers").is_none());
     }
 
     #[test]

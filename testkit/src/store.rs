@@ -503,7 +503,8 @@ impl Inner {
                 }
             }
         }
-        if !same_except(&old, &new, &["metadata", "status"], &[]) {
+        // The registry's own writes (a binding) change the spec without a new generation.
+        if part != Part::All && !same_except(&old, &new, &["metadata", "status"], &[]) {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
             new["metadata"]["generation"] = json!(generation);
         }

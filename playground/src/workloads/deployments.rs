@@ -15,11 +15,11 @@ use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource};
 use serde_json::json;
 
+use super::events::Events;
 use super::objects::{self, controller_ref, matches, name, namespace, uid};
 use super::rollout::{self, Counts, DESIRED_REPLICAS, MAX_REPLICAS, REVISION, Set, Spec};
 
@@ -38,12 +38,12 @@ const NOT_COPIED: [&str; 6] = [
 
 struct Context {
     client: Client,
-    recorder: Recorder,
+    events: Events,
 }
 
 pub async fn run(client: Client) {
-    let reporter = Reporter { controller: "deployment-controller".into(), instance: None };
-    let context = Arc::new(Context { client: client.clone(), recorder: Recorder::new(client.clone(), reporter) });
+    let context =
+        Arc::new(Context { client: client.clone(), events: Events::new(client.clone(), "deployment-controller") });
     Controller::new(Api::<Deployment>::all(client.clone()), watcher::Config::default())
         .owns(Api::<ReplicaSet>::all(client), watcher::Config::default())
         .run(reconcile, |_, _, _| Action::requeue(super::RETRY), context)
@@ -368,7 +368,7 @@ impl Sync<'_> {
         match self.sets.create(&PostParams::default(), &rs).await {
             Ok(created) => {
                 let note = format!("Scaled up replica set {} from 0 to {replicas}", name(&created.metadata));
-                self.publish("ScalingReplicaSet", note, &created).await;
+                self.publish("ScalingReplicaSet", note).await;
                 self.new = Some(created);
                 self.created = true;
                 Ok(())
@@ -409,7 +409,7 @@ impl Sync<'_> {
         if before != replicas {
             let direction = if replicas > before { "up" } else { "down" };
             let note = format!("Scaled {direction} replica set {set} from {before} to {replicas}");
-            self.publish("ScalingReplicaSet", note, &scaled).await;
+            self.publish("ScalingReplicaSet", note).await;
         }
         for rs in self.new.iter_mut().chain(self.old.iter_mut()) {
             if name(&rs.metadata) == set {
@@ -419,18 +419,9 @@ impl Sync<'_> {
         Ok(())
     }
 
-    async fn publish(&self, reason: &str, note: String, related: &ReplicaSet) {
-        let event = Event {
-            type_: EventType::Normal,
-            reason: reason.into(),
-            note: Some(note),
-            action: reason.into(),
-            secondary: Some(related.object_ref(&())),
-        };
+    async fn publish(&self, reason: &str, note: String) {
         let reference: ObjectReference = self.deployment.object_ref(&());
-        if let Err(error) = self.ctx.recorder.publish(&event, &reference).await {
-            tracing::debug!(%error, "failed to publish a Deployment event");
-        }
+        self.ctx.events.normal(&reference, reason, note).await;
     }
 
     /// `cleanupDeployment`: old ReplicaSets beyond `revisionHistoryLimit`, lowest revisions first,

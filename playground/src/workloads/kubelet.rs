@@ -22,13 +22,12 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource};
-use serde_json::json;
 
 use super::WorkloadOptions;
+use super::events::Events;
 use super::ipam::Addresses;
 use super::objects::{self, name, namespace, uid};
 use super::pod_status::{self, Stage};
@@ -38,7 +37,7 @@ struct Kubelet {
     nodes: Store<Node>,
     pods: Store<Pod>,
     options: Arc<WorkloadOptions>,
-    recorder: Recorder,
+    events: Events,
     state: Mutex<State>,
 }
 
@@ -62,13 +61,12 @@ struct Containers {
 
 pub async fn run(client: Client, nodes: Store<Node>, options: Arc<WorkloadOptions>) {
     let controller = Controller::new(Api::<Pod>::all(client.clone()), watcher::Config::default());
-    let reporter = Reporter { controller: "kubelet".into(), instance: None };
     let kubelet = Arc::new(Kubelet {
         client: client.clone(),
         nodes,
         pods: controller.store(),
         options,
-        recorder: Recorder::new(client, reporter),
+        events: Events::new(client, "kubelet"),
         state: Mutex::new(State::default()),
     });
     controller
@@ -116,7 +114,7 @@ async fn reconcile(pod: Arc<Pod>, kubelet: Arc<Kubelet>) -> Result<Action, kube:
             let started = status.phase.as_deref() == Some("Running") && objects::phase(&pod) != "Running";
             kubelet.report(&pods, &pod, &status).await?;
             if started {
-                kubelet.publish(&pod, "Started", "Started container(s)").await;
+                kubelet.publish(&pod, "Started", "Started container").await;
             }
             Ok(after.map_or_else(Action::await_change, Action::requeue))
         }
@@ -214,7 +212,7 @@ impl Kubelet {
         pod: &Pod,
         status: &k8s_openapi::api::core::v1::PodStatus,
     ) -> Result<(), kube::Error> {
-        let patch = Patch::Strategic(json!({ "status": status }));
+        let patch = Patch::Strategic(pod_status::patch(status));
         match pods.patch_status(name(&pod.metadata), &PatchParams::default(), &patch).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
@@ -226,7 +224,7 @@ impl Kubelet {
     /// since under its name; forgets it and frees its address.
     async fn delete(&self, pods: &Api<Pod>, pod: &Pod) -> Result<Action, kube::Error> {
         if objects::phase(pod) == "Running" {
-            self.publish(pod, "Killing", "Stopping container(s)").await;
+            self.publish(pod, "Killing", "Stopping container").await;
         }
         let params = DeleteParams {
             grace_period_seconds: Some(0),
@@ -244,16 +242,10 @@ impl Kubelet {
         Ok(Action::await_change())
     }
 
-    async fn publish(&self, pod: &Pod, reason: &str, note: &str) {
-        let event = Event {
-            type_: EventType::Normal,
-            reason: reason.into(),
-            note: Some(note.into()),
-            action: reason.into(),
-            secondary: None,
-        };
-        if let Err(error) = self.recorder.publish(&event, &pod.object_ref(&())).await {
-            tracing::debug!(%error, "failed to publish a kubelet event");
+    /// An event per container, as the kubelet records `Started container nginx`.
+    async fn publish(&self, pod: &Pod, reason: &str, what: &str) {
+        for container in pod.spec.iter().flat_map(|s| &s.containers) {
+            self.events.normal(&pod.object_ref(&()), reason, format!("{what} {}", container.name)).await;
         }
     }
 }

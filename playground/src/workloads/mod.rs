@@ -21,6 +21,7 @@
 
 mod deployments;
 mod endpointslices;
+mod events;
 mod garbage_collector;
 mod ipam;
 mod kubelet;

@@ -89,6 +89,21 @@ pub fn status(pod: &Pod, stage: Stage<'_>, host_ip: Option<&str>, start_time: &T
     }
 }
 
+/// The status as a strategic merge patch: the kubelet's conditions say `reason` and `message`
+/// even when they have none (null), so a reason left from an earlier state is deleted rather
+/// than merged into the new one.
+pub fn patch(status: &PodStatus) -> serde_json::Value {
+    let mut patch = serde_json::to_value(status).unwrap_or_default();
+    if let Some(conditions) = patch.get_mut("conditions").and_then(serde_json::Value::as_array_mut) {
+        for condition in conditions.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+            for field in ["reason", "message"] {
+                condition.entry(field).or_insert(serde_json::Value::Null);
+            }
+        }
+    }
+    serde_json::json!({ "status": patch })
+}
+
 /// Whether `current` already says all that `desired` (from [`status`]) says.
 pub fn is_current(current: Option<&PodStatus>, desired: &PodStatus) -> bool {
     let Some(current) = current else { return false };
@@ -341,6 +356,18 @@ mod tests {
         assert_eq!(ready_of(&status).reason.as_deref(), Some("PodCompleted"));
         let terminated = status.container_statuses.unwrap()[0].state.clone().unwrap().terminated.unwrap();
         assert_eq!((terminated.exit_code, terminated.reason.as_deref()), (0, Some("Completed")));
+    }
+
+    #[test]
+    fn the_patch_deletes_a_reason_the_condition_no_longer_has() {
+        let status =
+            status(&pod(&[], json!([])), Stage::Running { ip: "10.0.0.4", since: &time(1) }, None, &time(1), &time(1));
+        let patch = patch(&status);
+        let ready = patch["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap();
+        assert_eq!(
+            (&ready["status"], &ready["reason"], &ready["message"]),
+            (&json!("True"), &json!(null), &json!(null))
+        );
     }
 
     #[test]

@@ -15,21 +15,21 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource};
 use serde_json::json;
 
+use super::events::Events;
 use super::objects::{self, controller_ref, is_active, is_ready, matches, name, namespace, uid};
 
 struct Context {
     client: Client,
-    recorder: Recorder,
+    events: Events,
 }
 
 pub async fn run(client: Client) {
-    let reporter = Reporter { controller: "replicaset-controller".into(), instance: None };
-    let context = Arc::new(Context { client: client.clone(), recorder: Recorder::new(client.clone(), reporter) });
+    let context =
+        Arc::new(Context { client: client.clone(), events: Events::new(client.clone(), "replicaset-controller") });
     Controller::new(Api::<ReplicaSet>::all(client.clone()), watcher::Config::default())
         .owns(Api::<Pod>::all(client), watcher::Config::default())
         .run(reconcile, |_, _, _| Action::requeue(super::RETRY), context)
@@ -115,11 +115,11 @@ async fn manage_replicas(
             match pods.create(&PostParams::default(), &pod_from_template(rs)).await {
                 Ok(created) => {
                     let note = format!("Created pod: {}", name(&created.metadata));
-                    publish(ctx, &reference, EventType::Normal, "SuccessfulCreate", note).await;
+                    ctx.events.normal(&reference, "SuccessfulCreate", note).await;
                 }
                 Err(error) => {
                     let note = format!("Error creating: {}", error_message(&error));
-                    publish(ctx, &reference, EventType::Warning, "FailedCreate", note.clone()).await;
+                    ctx.events.warning(&reference, "FailedCreate", note.clone()).await;
                     return Some(("FailedCreate".into(), note));
                 }
             }
@@ -133,12 +133,12 @@ async fn manage_replicas(
             match pods.delete(name(&pod.metadata), &params).await {
                 Ok(_) => {
                     let note = format!("Deleted pod: {}", name(&pod.metadata));
-                    publish(ctx, &reference, EventType::Normal, "SuccessfulDelete", note).await;
+                    ctx.events.normal(&reference, "SuccessfulDelete", note).await;
                 }
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(error) => {
                     let note = format!("Error deleting: {}", error_message(&error));
-                    publish(ctx, &reference, EventType::Warning, "FailedDelete", note.clone()).await;
+                    ctx.events.warning(&reference, "FailedDelete", note.clone()).await;
                     return Some(("FailedDelete".into(), note));
                 }
             }
@@ -151,19 +151,6 @@ fn error_message(error: &kube::Error) -> String {
     match error {
         kube::Error::Api(status) => status.message.clone(),
         other => other.to_string(),
-    }
-}
-
-async fn publish(
-    ctx: &Context,
-    reference: &k8s_openapi::api::core::v1::ObjectReference,
-    kind: EventType,
-    reason: &str,
-    note: String,
-) {
-    let event = Event { type_: kind, reason: reason.into(), note: Some(note), action: reason.into(), secondary: None };
-    if let Err(error) = ctx.recorder.publish(&event, reference).await {
-        tracing::debug!(%error, "failed to publish a ReplicaSet event");
     }
 }
 

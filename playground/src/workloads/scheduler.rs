@@ -18,18 +18,18 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource};
 use serde_json::{Value, json};
 
+use super::events::Events;
 use super::objects::{self, controller_ref, name, namespace};
 
 struct Context {
     client: Client,
     pods: Store<Pod>,
-    recorder: Recorder,
+    events: Events,
     /// Pods bound but perhaps not yet in the cache, by uid, with their node (the scheduler's
     /// "assumed" pods); held while a pod is placed, so pods are placed one at a time, each
     /// seeing where the ones before it went.
@@ -50,11 +50,10 @@ pub async fn run(client: Client) {
                 .map(|p| ObjectRef::from_obj(p.as_ref()))
                 .collect::<Vec<_>>()
         });
-    let reporter = Reporter { controller: "default-scheduler".into(), instance: None };
     let context = Arc::new(Context {
         client: client.clone(),
         pods,
-        recorder: Recorder::new(client, reporter),
+        events: Events::new(client, "default-scheduler"),
         assumed: tokio::sync::Mutex::new(HashMap::new()),
     });
     controller
@@ -119,7 +118,7 @@ async fn reconcile(pod: Arc<Pod>, ctx: Arc<Context>) -> Result<Action, kube::Err
         let current = objects::condition(&pod, "PodScheduled");
         if current.is_none_or(|c| c.message.as_deref() != Some(message.as_str())) {
             pods.patch_status(name(&pod.metadata), &PatchParams::default(), &Patch::Strategic(patch)).await?;
-            publish(&ctx, &pod, EventType::Warning, "FailedScheduling", message).await;
+            ctx.events.warning(&pod.object_ref(&()), "FailedScheduling", message).await;
         }
         return Ok(Action::requeue(Duration::from_secs(10)));
     };
@@ -144,7 +143,7 @@ async fn reconcile(pod: Arc<Pod>, ctx: Arc<Context>) -> Result<Action, kube::Err
             assumed.insert(objects::uid(&pod.metadata).to_string(), node.clone());
             drop(assumed);
             let note = format!("Successfully assigned {}/{} to {node}", namespace(&pod.metadata), name(&pod.metadata));
-            publish(&ctx, &pod, EventType::Normal, "Scheduled", note).await;
+            ctx.events.normal(&pod.object_ref(&()), "Scheduled", note).await;
         }
         // Bound meanwhile, or deleted: nothing left to do.
         Err(kube::Error::Api(status)) if status.code == 409 || status.code == 404 => {}
@@ -270,14 +269,6 @@ fn unschedulable_message(nodes: usize, refusals: &HashMap<&'static str, usize>) 
     let mut reasons: Vec<String> = refusals.iter().map(|(why, count)| format!("{count} {why}")).collect();
     reasons.sort();
     format!("0/{nodes} nodes are available: {}.", reasons.join(", "))
-}
-
-async fn publish(ctx: &Context, pod: &Pod, kind: EventType, reason: &str, note: String) {
-    let event =
-        Event { type_: kind, reason: reason.into(), note: Some(note), action: "Scheduling".into(), secondary: None };
-    if let Err(error) = ctx.recorder.publish(&event, &pod.object_ref(&())).await {
-        tracing::debug!(%error, "failed to publish a scheduling event");
-    }
 }
 
 #[cfg(test)]
