@@ -398,3 +398,26 @@ async fn kubectl_run(kubectl: &Arc<Kubectl>, args: &[&str]) -> String {
     .await
     .unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ip_mode_load_balancer_registers_the_ready_pods_of_a_deployment() {
+    let (sandbox, kubectl) = sandbox("pods-ip", quick()).await;
+    ok(&kubectl, &["create", "deployment", "web", "--image=nginx", "--replicas=3", "--port=8080"]).await;
+    ok(&kubectl, &["expose", "deployment", "web", "--type=LoadBalancer", "--port=80", "--target-port=8080"]).await;
+    let annotation = "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type=ip";
+    ok(&kubectl, &["annotate", "service", "web", annotation]).await;
+    let cloud = sandbox.fake().unwrap();
+    let registered = || {
+        let tg = cloud.target_groups().into_iter().find(|tg| tg.target_type == elbow_model::TargetType::Ip)?;
+        let targets: BTreeSet<String> =
+            cloud.targets(&tg.arn).into_iter().map(|t| format!("{}:{}", t.id, t.port)).collect();
+        Some(targets)
+    };
+    let expected = |pods: &[Pod]| -> BTreeSet<String> { pods.iter().map(|p| format!("{}:8080", ip(p))).collect() };
+    let three = expected(&ready_pods(&sandbox, 3).await);
+    eventually("the three pods registered", async || (registered()? == three).then_some(())).await;
+    ok(&kubectl, &["scale", "deployment", "web", "--replicas=1"]).await;
+    let one = expected(&ready_pods(&sandbox, 1).await);
+    eventually("only the pod left registered", async || (registered()? == one).then_some(())).await;
+    sandbox.stop().await;
+}
