@@ -15,11 +15,14 @@ use serde_json::json;
 
 use super::objects;
 
+/// What makes two events the same: the object's uid, the type, the reason and the message.
+type Same = (String, String, String, String);
+
 pub struct Events {
     client: Client,
     component: &'static str,
-    /// (object uid, type, reason, message) -> (event name, count).
-    recorded: Mutex<HashMap<(String, String, String, String), (String, i32)>>,
+    /// The name and count of each event recorded.
+    recorded: Mutex<HashMap<Same, (String, i32)>>,
 }
 
 impl Events {
