@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod audit;
 pub mod certs;
+pub mod crd_rules;
 pub mod errors;
 pub mod events;
 pub mod object_locks;

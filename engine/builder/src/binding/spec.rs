@@ -205,6 +205,8 @@ pub struct TargetGroupBindingStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct BoundTarget {
     pub id: String,
+    // An int32 in the schema: schemars would say `uint16`, a format Kubernetes does not know.
+    #[schemars(with = "i32")]
     pub port: u16,
 }
 
