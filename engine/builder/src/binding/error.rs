@@ -2,6 +2,9 @@
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BindingError {
+    /// The API server refuses this (the CRD's rules); a binding stored before them may have it.
+    #[error("exactly one of spec.targetGroupARN and spec.targetGroupName must be set")]
+    NoTargetGroup,
     /// The target group does not exist (yet: Terraform may create it after the binding).
     #[error("target group {0} was not found")]
     TargetGroupNotFound(String),
