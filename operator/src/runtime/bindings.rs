@@ -87,7 +87,12 @@ pub fn is_bound(bindings: &Store<TargetGroupBinding>, service: &ObjectRef<Servic
 
 fn bound_to(bindings: &Store<TargetGroupBinding>, service: &Service) -> Vec<ObjectRef<TargetGroupBinding>> {
     let key = ObjectRef::from_obj(service);
-    bindings.state().iter().filter(|b| binding::names_service(b, &key)).map(|b| ObjectRef::from_obj(b.as_ref())).collect()
+    bindings
+        .state()
+        .iter()
+        .filter(|b| binding::names_service(b, &key))
+        .map(|b| ObjectRef::from_obj(b.as_ref()))
+        .collect()
 }
 
 /// A Service standing for its key: the mapper reads only its name and namespace.

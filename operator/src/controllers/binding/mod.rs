@@ -112,7 +112,11 @@ async fn reconcile_inner(binding: &TargetGroupBinding, ctx: &BindingContext) -> 
 }
 
 /// Everything but the finalizer: see the module documentation.
-async fn serve(binding: &TargetGroupBinding, ctx: &BindingContext, status: &mut StatusWriter<'_>) -> Result<Action, Error> {
+async fn serve(
+    binding: &TargetGroupBinding,
+    ctx: &BindingContext,
+    status: &mut StatusWriter<'_>,
+) -> Result<Action, Error> {
     // A Service missing from an unfilled cache would empty the group.
     ctx.services.wait_until_ready().await.map_err(|_| Error::ServiceCacheClosed)?;
     let object = object_name(binding);
@@ -130,12 +134,11 @@ async fn serve(binding: &TargetGroupBinding, ctx: &BindingContext, status: &mut 
     };
     let slices: Vec<&EndpointSlice> = slices.iter().map(AsRef::as_ref).collect();
     let service = ctx.services.get(&ObjectRef::new(&spec.service_ref.name).within(&namespace));
-    let (desired, missing) =
-        match desired_targets(&namespace, spec, target_type, service.as_deref(), &nodes, &slices) {
-            Ok(desired) => (desired, None),
-            Err(error) if error.backend_missing() => (DesiredTargets::default(), Some(error)),
-            Err(error) => return Err(invalid(error)),
-        };
+    let (desired, missing) = match desired_targets(&namespace, spec, target_type, service.as_deref(), &nodes, &slices) {
+        Ok(desired) => (desired, None),
+        Err(error) if error.backend_missing() => (DesiredTargets::default(), Some(error)),
+        Err(error) => return Err(invalid(error)),
+    };
     // Checked before anything changes: a mistake in the rules leaves the targets as they are.
     let wanted_rules = match missing {
         None => permissions(spec.networking.as_ref(), target_type, &desired).map_err(invalid)?,
@@ -147,11 +150,7 @@ async fn serve(binding: &TargetGroupBinding, ctx: &BindingContext, status: &mut 
         RulesError::Invalid(source) => invalid(source),
         RulesError::Other(error) => error,
     })?;
-    ctx.shared
-        .deployer
-        .deploy(&stack)
-        .await
-        .map_err(|source| Error::Deploy { stack: stack.id.to_string(), source })?;
+    ctx.shared.deployer.deploy(&stack).await.map_err(|source| Error::Deploy { stack: stack.id.to_string(), source })?;
 
     let arn = known.group.arn.clone();
     let (ready_status, reason, message) = match &missing {
@@ -164,7 +163,11 @@ async fn serve(binding: &TargetGroupBinding, ctx: &BindingContext, status: &mut 
             let count = desired.targets.len();
             let noun = if count == 1 { "target" } else { "targets" };
             let (service, port) = (&spec.service_ref.name, port_text(&spec.service_ref.port));
-            ("True", reasons::RECONCILED, format!("target group {arn} holds the {count} {noun} of Service {namespace}/{service} port {port}"))
+            (
+                "True",
+                reasons::RECONCILED,
+                format!("target group {arn} holds the {count} {noun} of Service {namespace}/{service} port {port}"),
+            )
         }
     };
     let ready = Wanted { type_: READY, status: ready_status, reason, message: &message };
@@ -187,7 +190,11 @@ async fn serve(binding: &TargetGroupBinding, ctx: &BindingContext, status: &mut 
         }
         Some(_) => {}
         None if !changes.is_empty() => {
-            let note = format!("registered {}, deregistered {} target(s) of {arn}", changes.register.len(), changes.deregister.len());
+            let note = format!(
+                "registered {}, deregistered {} target(s) of {arn}",
+                changes.register.len(),
+                changes.deregister.len()
+            );
             info!(%note, "synchronised targets");
             ctx.shared.events.publish(binding, EventType::Normal, events::RECONCILED, &note).await;
         }
@@ -199,7 +206,11 @@ async fn serve(binding: &TargetGroupBinding, ctx: &BindingContext, status: &mut 
 /// What is known of the binding's group: from memory within the drift period, else described
 /// again, with the targets registered with it and those the binding registered (remembered, or
 /// from its status after a restart).
-async fn known_group(binding: &TargetGroupBinding, ctx: &BindingContext, status: &StatusWriter<'_>) -> Result<Known, Error> {
+async fn known_group(
+    binding: &TargetGroupBinding,
+    ctx: &BindingContext,
+    status: &StatusWriter<'_>,
+) -> Result<Known, Error> {
     let uid = binding.uid().unwrap_or_default();
     if let Some(known) = ctx.known.fresh(&uid, ctx.drift_period) {
         return Ok(known);
@@ -283,7 +294,8 @@ async fn rules_stack(
     if wanted.is_empty() || desired.nodes.is_empty() {
         return Ok(Stack::empty(id));
     }
-    let inventory = ctx.shared.inventory.get(&desired.nodes).await.map_err(|e| RulesError::Other(Error::Inventory(e)))?;
+    let inventory =
+        ctx.shared.inventory.get(&desired.nodes).await.map_err(|e| RulesError::Other(Error::Inventory(e)))?;
     let groups = node_groups(&desired.nodes, &inventory, &ctx.shared.build.cluster_name)
         .map_err(|e| RulesError::Invalid(BindingError::Build(e)))?;
     Ok(binding_stack(id, wanted, &groups))
@@ -291,7 +303,11 @@ async fn rules_stack(
 
 /// Deregisters the binding's own targets, removes its rules, then releases the finalizer.
 /// Idempotent, and copes with a group that is gone or was never found.
-async fn clean_up(api: &Api<TargetGroupBinding>, binding: &TargetGroupBinding, ctx: &BindingContext) -> Result<(), Error> {
+async fn clean_up(
+    api: &Api<TargetGroupBinding>,
+    binding: &TargetGroupBinding,
+    ctx: &BindingContext,
+) -> Result<(), Error> {
     let mut status = StatusWriter::new(api, binding);
     let uid = binding.uid().unwrap_or_default();
     let result = async {
@@ -335,7 +351,12 @@ async fn clean_up(api: &Api<TargetGroupBinding>, binding: &TargetGroupBinding, c
 
 /// Shows a failed reconcile on the binding: a Warning event and the `Ready` condition, with the
 /// same message. A failure to write the condition is only logged.
-async fn report_failure(binding: &TargetGroupBinding, ctx: &BindingContext, status: &mut StatusWriter<'_>, error: &Error) {
+async fn report_failure(
+    binding: &TargetGroupBinding,
+    ctx: &BindingContext,
+    status: &mut StatusWriter<'_>,
+    error: &Error,
+) {
     let (reason, message) = match error {
         Error::InvalidBinding { source, .. } => (source.reason(), source.to_string()),
         other => (reasons::FAILED, error_chain(other)),

@@ -48,8 +48,7 @@ impl<'a> StatusWriter<'a> {
 
     /// The targets the status says the binding registered.
     pub fn registered(&self) -> Vec<Target> {
-        let mut targets: Vec<Target> =
-            self.current.registered_targets.iter().flatten().map(Target::from).collect();
+        let mut targets: Vec<Target> = self.current.registered_targets.iter().flatten().map(Target::from).collect();
         targets.sort();
         targets.dedup();
         targets

@@ -18,7 +18,9 @@ pub async fn find(cloud: &dyn Cloud, spec: &TargetGroupBindingSpec, object: &str
         _ => return Err(invalid(BindingError::NoTargetGroup)),
     };
     match cloud.describe_target_groups(filter).await {
-        Ok(groups) => groups.into_iter().next().map(bound).ok_or_else(|| invalid(BindingError::TargetGroupNotFound(named))),
+        Ok(groups) => {
+            groups.into_iter().next().map(bound).ok_or_else(|| invalid(BindingError::TargetGroupNotFound(named)))
+        }
         Err(error) if error.kind == CloudErrorKind::NotFound => Err(invalid(BindingError::TargetGroupNotFound(named))),
         Err(source) => Err(Error::DescribeTargetGroup { target_group: named, source }),
     }
