@@ -111,9 +111,9 @@ fn the_chart_with_default_values_applies_and_every_object_exists() {
     let manifests = render(&[&values_file("required.yaml")], &[]);
     cluster.install(&manifests);
     assert_installed(&cluster, &manifests);
-    // kubectl sees the CRD's kind once the chart is in.
+    // kubectl sees the CRDs' kinds once the chart is in.
     let resources = cluster.kubectl.ok(&["api-resources", "--api-group=elbow.dev", "-o", "name"]);
-    assert_eq!(resources.trim(), "ingressclassparams.elbow.dev");
+    assert_eq!(resources.trim(), "ingressclassparams.elbow.dev\ntargetgroupbindings.elbow.dev");
 }
 
 #[test]

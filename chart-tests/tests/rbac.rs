@@ -1,6 +1,7 @@
 //! Least privilege, proven: the operator runs a scenario that exercises every code path that talks
 //! to the API server (Services created, changed, made invalid, deleted; an Ingress group with
-//! class parameters limiting namespaces; nodes joining and leaving; the orphan sweep) against the testkit server,
+//! class parameters limiting namespaces; a TargetGroupBinding; nodes joining and leaving; the
+//! orphan sweep) against the testkit server,
 //! whose audit log records each request's verb and resource. The chart's ClusterRole must grant
 //! everything the operator used, and nothing it did not use.
 
@@ -8,7 +9,9 @@
 
 use std::collections::BTreeSet;
 
+use elbow_builder::binding::TargetGroupBinding;
 use elbow_chart_tests::{render, values_file};
+use elbow_cloud::Cloud;
 use elbow_playground::{Aws, Sandbox, SandboxOptions, fake, nodes};
 use elbow_testkit::eventually;
 use k8s_openapi::api::core::v1::{Namespace, Service};
@@ -93,8 +96,51 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
     })
     .await;
 
-    // A node joins and one leaves.
+    // A TargetGroupBinding to a target group made outside Elbow, with a networking rule (so
+    // the sweep asks about its owner too), deleted again before the end.
     let cloud = sandbox.fake().unwrap();
+    let group = cloud
+        .create_target_group(elbow_cloud::CreateTargetGroup {
+            name: "tf-rbac".into(),
+            target_type: elbow_model::TargetType::Instance,
+            protocol: elbow_model::Protocol::Tcp,
+            port: 80,
+            vpc_id: sandbox.environment.vpc_id().to_string(),
+            ip_address_type: elbow_model::IpAddressType::Ipv4,
+            health_check: elbow_model::HealthCheck {
+                protocol: elbow_model::Protocol::Tcp,
+                port: elbow_model::HealthCheckPort::TrafficPort,
+                path: None,
+                interval_seconds: 10,
+                timeout_seconds: 10,
+                healthy_threshold_count: 3,
+                unhealthy_threshold_count: 3,
+                matcher: None,
+            },
+            tags: Default::default(),
+        })
+        .await
+        .unwrap();
+    let bindings: Api<TargetGroupBinding> = Api::namespaced(client.clone(), "default");
+    create(
+        &bindings,
+        json!({ "apiVersion": "elbow.dev/v1beta1", "kind": "TargetGroupBinding", "metadata": { "name": "tf" },
+        "spec": { "targetGroupARN": group.arn, "serviceRef": { "name": "web", "port": 80 },
+            "networking": { "ingress": [{ "from": [{ "ipBlock": { "cidr": "10.99.0.0/16" } }], "ports": [] }] } } }),
+    )
+    .await;
+    eventually("the binding Ready", async || {
+        let binding = bindings.get("tf").await.ok()?;
+        let conditions = binding.status?.conditions?;
+        conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True").then_some(())
+    })
+    .await;
+    // Long enough for a sweep (every 200 ms) to ask about the binding's stack.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    bindings.delete("tf", &DeleteParams::default()).await.unwrap();
+    eventually("the binding gone", async || bindings.get_opt("tf").await.ok()?.is_none().then_some(())).await;
+
+    // A node joins and one leaves.
     let mut environment = sandbox.environment.clone();
     let joined = fake::add_instance(cloud, &mut environment);
     nodes::register(&client, &joined).await.unwrap();

@@ -55,6 +55,7 @@ fn default_values_render_exactly_the_always_on_objects() {
     let rendered: BTreeSet<(String, String)> = manifests.kinds_and_names().into_iter().collect();
     let expected: BTreeSet<(String, String)> = [
         ("CustomResourceDefinition", "ingressclassparams.elbow.dev"),
+        ("CustomResourceDefinition", "targetgroupbindings.elbow.dev"),
         ("ServiceAccount", "elbow"),
         ("ClusterRole", "elbow"),
         ("ClusterRoleBinding", "elbow"),
@@ -178,7 +179,7 @@ fn the_service_and_disruption_budget_select_the_operator_pods() {
 
 /// The ClusterRole as the operator's code needs it (see the comment on each rule in
 /// charts/elbow/templates/clusterrole.yaml): `(apiGroup, resource, verbs)`.
-const OPERATOR_RULES: [(&str, &str, &[&str]); 10] = [
+const OPERATOR_RULES: [(&str, &str, &[&str]); 12] = [
     ("", "services", &["list", "watch", "patch"]),
     ("", "services/status", &["patch"]),
     ("", "nodes", &["list", "watch"]),
@@ -188,6 +189,8 @@ const OPERATOR_RULES: [(&str, &str, &[&str]); 10] = [
     ("networking.k8s.io", "ingresses/status", &["patch"]),
     ("networking.k8s.io", "ingressclasses", &["list", "watch"]),
     ("elbow.dev", "ingressclassparams", &["list", "watch"]),
+    ("elbow.dev", "targetgroupbindings", &["list", "watch", "patch"]),
+    ("elbow.dev", "targetgroupbindings/status", &["patch"]),
     ("", "namespaces", &["get"]),
 ];
 

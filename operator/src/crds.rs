@@ -2,12 +2,15 @@
 //! shipped in the Helm chart. Generated from the Rust types, so the two cannot drift; a test
 //! compares this output with the committed files.
 
-use elbow_builder::crd::IngressClassParams;
+use elbow_builder::crd::{IngressClassParams, TargetGroupBinding};
 use kube::CustomResourceExt;
 
 /// Every CRD, with the file name it is committed under in `crds/`.
 pub fn all() -> Vec<(&'static str, String)> {
-    vec![("ingressclassparams.yaml", yaml(&IngressClassParams::crd()))]
+    vec![
+        ("ingressclassparams.yaml", yaml(&IngressClassParams::crd())),
+        ("targetgroupbindings.yaml", yaml(&TargetGroupBinding::crd())),
+    ]
 }
 
 fn yaml(crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition) -> String {

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
+use elbow_builder::binding::{FINALIZER as BINDING_FINALIZER, TargetGroupBinding};
 use elbow_builder::ingress::{GroupId, group_finalizer};
 use elbow_builder::owner::StackOwner;
 use elbow_deploy::Deployer;
@@ -110,6 +111,7 @@ impl ClusterOwners {
             stacks.iter().filter_map(|s| StackOwner::parse(s).map(|owner| (s.clone(), owner))).collect();
         let services = self.service_finalizers(&parsed).await?;
         let ingresses = self.ingress_finalizers(&parsed).await?;
+        let bindings = self.binding_finalizers(&parsed).await?;
         let mut states = HashMap::new();
         for (stack, owner) in parsed {
             let owned = match &owner {
@@ -125,6 +127,9 @@ impl ClusterOwners {
                     let finalizer = group_finalizer(group);
                     ingresses.values().any(|finalizers| finalizers.contains(&finalizer))
                 }
+                StackOwner::TargetGroupBinding { namespace, name } => bindings
+                    .get(&(namespace.clone(), name.clone()))
+                    .is_some_and(|finalizers| finalizers.contains(BINDING_FINALIZER)),
             };
             states.insert(stack, if owned { OwnerState::Owned } else { OwnerState::Gone });
         }
@@ -137,7 +142,7 @@ impl ClusterOwners {
             .iter()
             .filter_map(|(_, owner)| match owner {
                 StackOwner::Service { namespace, name } => Some((namespace.as_str(), name.as_str())),
-                StackOwner::IngressGroup(_) => None,
+                StackOwner::IngressGroup(_) | StackOwner::TargetGroupBinding { .. } => None,
             })
             .collect();
         let error = |source| ReadOwnersError { kind: "Services", source };
@@ -156,7 +161,7 @@ impl ClusterOwners {
             .iter()
             .filter_map(|(_, owner)| match owner {
                 StackOwner::IngressGroup(group) => Some(group),
-                StackOwner::Service { .. } => None,
+                StackOwner::Service { .. } | StackOwner::TargetGroupBinding { .. } => None,
             })
             .collect();
         let error = |source| ReadOwnersError { kind: "Ingresses", source };
@@ -167,6 +172,28 @@ impl ClusterOwners {
             }
             // An explicit group's members may be anywhere.
             _ => finalizers(list_all(&Api::<Ingress>::all(self.client.clone())).await.map_err(error)?),
+        }
+    }
+}
+
+impl ClusterOwners {
+    /// The finalizers of the TargetGroupBindings named by `owners` (whose stacks hold only
+    /// security-group rules).
+    async fn binding_finalizers(&self, owners: &[(StackId, StackOwner)]) -> Result<Finalizers, ReadOwnersError> {
+        let named: Vec<(&str, &str)> = owners
+            .iter()
+            .filter_map(|(_, owner)| match owner {
+                StackOwner::TargetGroupBinding { namespace, name } => Some((namespace.as_str(), name.as_str())),
+                StackOwner::Service { .. } | StackOwner::IngressGroup(_) => None,
+            })
+            .collect();
+        let error = |source| ReadOwnersError { kind: "TargetGroupBindings", source };
+        match named.as_slice() {
+            [] => Ok(Finalizers::new()),
+            [(namespace, name)] => {
+                finalizers(list_named::<TargetGroupBinding>(&self.client, namespace, name).await.map_err(error)?)
+            }
+            _ => finalizers(list_all(&Api::<TargetGroupBinding>::all(self.client.clone())).await.map_err(error)?),
         }
     }
 }

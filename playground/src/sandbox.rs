@@ -13,7 +13,7 @@ use elbow::metrics::cloud::Metered;
 use elbow::runtime::{OperatorSettings, run_controllers_signalling_start};
 use elbow_aws::SdkCloud;
 use elbow_builder::BuildConfig;
-use elbow_builder::crd::IngressClassParams;
+use elbow_builder::crd::{IngressClassParams, TargetGroupBinding};
 use elbow_cloud::Cloud;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_deploy::DeploySettings;
@@ -237,7 +237,7 @@ async fn populate(client: &kube::Client, environment: &Environment) -> anyhow::R
 /// What `helm install` does first: the CRDs, so the controllers' watches find their resources.
 async fn install_crds(client: &kube::Client) -> kube::Result<()> {
     let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());
-    for crd in [IngressClassParams::crd()] {
+    for crd in [IngressClassParams::crd(), TargetGroupBinding::crd()] {
         crds.create(&kube::api::PostParams::default(), &crd).await?;
     }
     Ok(())

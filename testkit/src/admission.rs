@@ -93,13 +93,61 @@ pub fn admit(
             Ok(())
         }
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            refuse_unevaluable_rules(new)?;
             crd_status(old, new);
             Ok(())
         }
         ("admissionregistration.k8s.io", "mutatingwebhookconfigurations" | "validatingwebhookconfigurations") => {
             crate::webhooks::config::admit_configuration(info, new)
         }
+        _ if !info.is_builtin() => check_crd_rules(objects, info, old, new),
         _ => Ok(()),
+    }
+}
+
+/// A CRD whose validation rules this server could not evaluate is not stored (see `crd_rules`).
+fn refuse_unevaluable_rules(crd: &Value) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    for (i, version) in crd["spec"]["versions"].as_array().into_iter().flatten().enumerate() {
+        let schema = &version["schema"]["openAPIV3Schema"];
+        for problem in crate::crd_rules::unevaluable_rules(schema) {
+            problems.push(format!("spec.versions[{i}].schema.{problem}"));
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(crate::validation::invalid_object(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            crd["metadata"]["name"].as_str().unwrap_or_default(),
+            &problems,
+        )),
+    }
+}
+
+/// A custom resource against its CRD's `x-kubernetes-validations` rules, as kube-apiserver
+/// validates it before storing (after the mutating webhooks, before the validating ones).
+fn check_crd_rules(objects: &Objects, info: &ResourceInfo, old: Option<&Value>, new: &Value) -> Result<(), ApiError> {
+    let crd_name = format!("{}.{}", info.resource, info.group);
+    let Some(crd) = objects
+        .get("apiextensions.k8s.io/customresourcedefinitions")
+        .and_then(|crds| crds.get(&(String::new(), crd_name)))
+    else {
+        return Ok(());
+    };
+    let versions = crd["spec"]["versions"].as_array().cloned().unwrap_or_default();
+    let Some(version) = versions.iter().find(|v| v["name"].as_str() == Some(info.version.as_str())) else {
+        return Ok(());
+    };
+    let errors = crate::crd_rules::validate(&version["schema"]["openAPIV3Schema"], new, old);
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(crate::validation::invalid_object(
+            &info.group,
+            &info.kind,
+            new["metadata"]["name"].as_str().unwrap_or_default(),
+            &errors,
+        )),
     }
 }
 

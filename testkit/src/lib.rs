@@ -6,6 +6,7 @@ pub mod admission;
 pub mod apps;
 pub mod audit;
 pub mod certs;
+pub mod crd_rules;
 pub mod deletion;
 pub mod errors;
 pub mod events;

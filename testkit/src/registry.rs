@@ -22,8 +22,9 @@ pub struct ResourceInfo {
     pub short_names: Vec<String>,
     pub namespaced: bool,
     pub has_status: bool,
-    /// CRD printer columns, `(name, type, jsonPath)`.
-    pub printer_columns: Vec<(String, String, String)>,
+    /// CRD printer columns, `(name, type, jsonPath, priority)`; kubectl shows those of priority
+    /// above 0 only with `-o wide`.
+    pub printer_columns: Vec<(String, String, String, u32)>,
 }
 
 impl ResourceInfo {
@@ -255,6 +256,7 @@ impl Registry {
                         c["name"].as_str().unwrap_or_default().to_string(),
                         c["type"].as_str().unwrap_or("string").to_string(),
                         c["jsonPath"].as_str().unwrap_or_default().to_string(),
+                        c["priority"].as_u64().and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
                     )
                 })
                 .collect();

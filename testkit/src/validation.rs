@@ -64,21 +64,24 @@ pub fn invalid_object(group: &str, kind: &str, name: &str, errors: &[String]) ->
     error
 }
 
-/// One field error as a Status cause (`field`, `reason`, and the message after the field), which
-/// kubectl prints after `The <Kind> "<name>" is invalid: `.
+/// A field error as a `StatusCause`, as `NewInvalid` lists them: the field, the message without
+/// it (what kubectl prints after the field), and the error type. kubectl prints `The <Kind>
+/// "<name>" is invalid: <field>: <message>` from these, not from the status message.
 fn cause(error: &str) -> Value {
     let (field, message) = error.split_once(": ").unwrap_or(("", error));
-    let reason = [
-        ("Required value", "FieldValueRequired"),
+    let kind = [
         ("Invalid value", "FieldValueInvalid"),
+        ("Required value", "FieldValueRequired"),
         ("Forbidden", "FieldValueForbidden"),
         ("Unsupported value", "FieldValueNotSupported"),
         ("Duplicate value", "FieldValueDuplicate"),
+        ("Too long", "FieldValueTooLong"),
+        ("Too many", "FieldValueTooMany"),
     ]
     .iter()
     .find(|(head, _)| message.starts_with(head))
-    .map_or("FieldValueInvalid", |(_, reason)| reason);
-    json!({ "reason": reason, "message": message, "field": field })
+    .map_or("FieldValueInvalid", |(_, kind)| kind);
+    json!({ "reason": kind, "message": message, "field": field })
 }
 
 const DNS1123_LABEL_MESSAGE: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
@@ -239,5 +242,25 @@ mod tests {
             error.message,
             r#"MutatingWebhookConfiguration.admissionregistration.k8s.io "m" is invalid: [a, b]"#
         );
+    }
+
+    #[test]
+    fn each_field_error_is_a_cause_kubectl_prints() {
+        let error = invalid_object(
+            "elbow.dev",
+            "TargetGroupBinding",
+            "web",
+            &[
+                r#"spec.targetGroupName: Invalid value: "b": targetGroupName is immutable"#.into(),
+                "spec: Forbidden: no".into(),
+            ],
+        );
+        let causes = &error.details.as_ref().unwrap()["causes"];
+        assert_eq!(
+            causes[0],
+            json!({ "reason": "FieldValueInvalid", "field": "spec.targetGroupName",
+                "message": r#"Invalid value: "b": targetGroupName is immutable"# })
+        );
+        assert_eq!(causes[1]["reason"], "FieldValueForbidden");
     }
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use elbow_model::{IpAddressType, Scheme, TargetType};
 
+pub use crate::binding::spec::{TargetGroupBinding, TargetGroupBindingSpec, TargetGroupBindingStatus};
+
 /// Settings for every Ingress of an IngressClass whose `spec.parameters` names this object
 /// (`apiGroup: elbow.dev`, `kind: IngressClassParams`). A value set here overrides the same setting
 /// made by an Ingress annotation, so a platform team can fix what application teams cannot change.

@@ -7,11 +7,13 @@
 //! [`Stack`]: elbow_model::Stack
 
 pub mod annotations;
+pub mod binding;
 pub mod config;
 pub mod crd;
 pub mod endpoints;
 pub mod error;
 pub mod ingress;
+pub mod label_selector;
 pub mod names;
 pub mod nodes;
 pub mod owner;

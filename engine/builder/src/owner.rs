@@ -6,6 +6,7 @@
 //!   Service shop/web                  <->  shop/web
 //!   Ingress shop/web, no group        <->  ingress:shop/web
 //!   Ingress group "public"            <->  ingress-group:public
+//!   TargetGroupBinding shop/web       <->  targetgroupbinding:shop/web   (its security-group rules)
 //! ```
 //!
 //! A colon cannot appear in a namespace or a Service name, so no Ingress key reads as a Service's.
@@ -16,12 +17,14 @@ use crate::ingress::{GroupId, is_valid_group_name};
 
 const IMPLICIT_GROUP_PREFIX: &str = "ingress:";
 const EXPLICIT_GROUP_PREFIX: &str = "ingress-group:";
+const BINDING_PREFIX: &str = "targetgroupbinding:";
 
 /// The Kubernetes object (or group of objects) a stack belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StackOwner {
     Service { namespace: String, name: String },
     IngressGroup(GroupId),
+    TargetGroupBinding { namespace: String, name: String },
 }
 
 impl StackOwner {
@@ -33,6 +36,7 @@ impl StackOwner {
             Self::IngressGroup(GroupId::Implicit { namespace, name }) => {
                 StackId::new(format!("{IMPLICIT_GROUP_PREFIX}{namespace}/{name}"))
             }
+            Self::TargetGroupBinding { namespace, name } => StackId::new(format!("{BINDING_PREFIX}{namespace}/{name}")),
         }
     }
 
@@ -42,6 +46,10 @@ impl StackOwner {
         let key = stack.as_str();
         if let Some(name) = key.strip_prefix(EXPLICIT_GROUP_PREFIX) {
             return is_valid_group_name(name).then(|| Self::IngressGroup(GroupId::Explicit(name.to_string())));
+        }
+        if let Some(rest) = key.strip_prefix(BINDING_PREFIX) {
+            let (namespace, name) = namespaced(rest)?;
+            return Some(Self::TargetGroupBinding { namespace, name });
         }
         if let Some(rest) = key.strip_prefix(IMPLICIT_GROUP_PREFIX) {
             let (namespace, name) = namespaced(rest)?;
@@ -69,9 +77,10 @@ mod tests {
             StackOwner::Service { namespace: "shop".into(), name: "web".into() },
             StackOwner::IngressGroup(GroupId::Implicit { namespace: "shop".into(), name: "web".into() }),
             StackOwner::IngressGroup(GroupId::Explicit("public.v2".into())),
+            StackOwner::TargetGroupBinding { namespace: "shop".into(), name: "web".into() },
         ];
         let keys: Vec<String> = owners.iter().map(|o| o.stack_id().as_str().to_string()).collect();
-        assert_eq!(keys, ["shop/web", "ingress:shop/web", "ingress-group:public.v2"]);
+        assert_eq!(keys, ["shop/web", "ingress:shop/web", "ingress-group:public.v2", "targetgroupbinding:shop/web"]);
         for owner in owners {
             assert_eq!(StackOwner::parse(&owner.stack_id()), Some(owner));
         }
@@ -79,9 +88,18 @@ mod tests {
 
     #[test]
     fn keys_elbow_never_writes_name_no_owner() {
-        for key in
-            ["_shared", "web", "/web", "shop/", "a/b/c", "ingress:web", "ingress-group:", "ingress-group:Bad_Name", ""]
-        {
+        for key in [
+            "_shared",
+            "web",
+            "/web",
+            "shop/",
+            "a/b/c",
+            "ingress:web",
+            "ingress-group:",
+            "ingress-group:Bad_Name",
+            "targetgroupbinding:web",
+            "",
+        ] {
             assert_eq!(StackOwner::parse(&StackId::new(key)), None, "{key:?}");
         }
     }

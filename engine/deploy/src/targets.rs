@@ -39,6 +39,17 @@ impl TargetChanges {
         }
     }
 
+    /// The changes for a group shared with registrations that are not the caller's (a target
+    /// group made outside Kubernetes, bound by a TargetGroupBinding): what is desired and not
+    /// registered is registered, but only the caller's own targets (`owned`) are ever
+    /// deregistered; a target someone else registered stays, desired or not.
+    pub fn for_owner(desired: &[Target], registered: &[Target], owned: &[Target]) -> Self {
+        let mut changes = Self::between(desired, registered);
+        let owned: std::collections::BTreeSet<&Target> = owned.iter().collect();
+        changes.deregister.retain(|t| owned.contains(t));
+        changes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.register.is_empty() && self.deregister.is_empty()
     }
@@ -71,9 +82,19 @@ pub async fn sync(
     registered: &mut Vec<Target>,
 ) -> Result<TargetChanges, BatchError> {
     let changes = TargetChanges::between(desired, registered);
-    register(cloud, arn, &changes.register, registered).await?;
-    deregister(cloud, arn, &changes.deregister, registered).await?;
+    apply(cloud, arn, &changes, registered).await?;
     Ok(changes)
+}
+
+/// Makes `changes` to `arn`, registrations first, keeping `registered` true as batches succeed.
+pub async fn apply(
+    cloud: &dyn Cloud,
+    arn: &str,
+    changes: &TargetChanges,
+    registered: &mut Vec<Target>,
+) -> Result<(), BatchError> {
+    register(cloud, arn, &changes.register, registered).await?;
+    deregister(cloud, arn, &changes.deregister, registered).await
 }
 
 /// Registers `targets` with `arn` in batches, adding each batch to `registered` once it is.
@@ -128,5 +149,16 @@ mod tests {
         // Same address, another port: a different target.
         let moved = Target { port: 9090, ..ip(1) };
         assert_eq!(TargetChanges::between(std::slice::from_ref(&moved), &[ip(1)]).register, [moved]);
+    }
+
+    #[test]
+    fn an_owner_deregisters_only_its_own_targets() {
+        // ip(3) was registered by someone else, ip(4) by the owner; neither is desired now.
+        let changes = TargetChanges::for_owner(&[ip(1), ip(2)], &[ip(2), ip(3), ip(4)], &[ip(2), ip(4)]);
+        assert_eq!(changes, TargetChanges { register: vec![ip(1)], deregister: vec![ip(4)] });
+        // A desired target someone else registered is left as it is: no call.
+        assert!(TargetChanges::for_owner(&[ip(3)], &[ip(3)], &[]).is_empty());
+        // Owned but already gone from the group: nothing to deregister.
+        assert!(TargetChanges::for_owner(&[], &[], &[ip(4)]).is_empty());
     }
 }

@@ -50,28 +50,50 @@ pub fn with_ready_condition(
     observed_generation: Option<i64>,
     now: Timestamp,
 ) -> Option<Vec<Condition>> {
-    let existing = conditions.iter().find(|c| c.type_ == READY_CONDITION);
+    let wanted = Wanted { type_: READY_CONDITION, status: reason.status(), reason: reason.as_str(), message };
+    with_condition(conditions, &wanted, observed_generation, now)
+}
+
+/// A condition as a controller wants it to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted<'a> {
+    pub type_: &'a str,
+    /// `True`, `False` or `Unknown`.
+    pub status: &'a str,
+    pub reason: &'a str,
+    pub message: &'a str,
+}
+
+/// `conditions` with the condition of `wanted.type_` set as `wanted` says, by the rules of
+/// [`with_ready_condition`]; `None` when it already reads so.
+pub fn with_condition(
+    conditions: &[Condition],
+    wanted: &Wanted<'_>,
+    observed_generation: Option<i64>,
+    now: Timestamp,
+) -> Option<Vec<Condition>> {
+    let existing = conditions.iter().find(|c| c.type_ == wanted.type_);
     if let Some(current) = existing
-        && current.status == reason.status()
-        && current.reason == reason.as_str()
-        && current.message == message
+        && current.status == wanted.status
+        && current.reason == wanted.reason
+        && current.message == wanted.message
         && current.observed_generation == observed_generation
     {
         return None;
     }
     let last_transition_time = match existing {
-        Some(current) if current.status == reason.status() => current.last_transition_time.clone(),
+        Some(current) if current.status == wanted.status => current.last_transition_time.clone(),
         _ => Time(now),
     };
     let updated = Condition {
-        type_: READY_CONDITION.to_string(),
-        status: reason.status().to_string(),
-        reason: reason.as_str().to_string(),
-        message: message.to_string(),
+        type_: wanted.type_.to_string(),
+        status: wanted.status.to_string(),
+        reason: wanted.reason.to_string(),
+        message: wanted.message.to_string(),
         observed_generation,
         last_transition_time,
     };
-    let mut result: Vec<Condition> = conditions.iter().filter(|c| c.type_ != READY_CONDITION).cloned().collect();
+    let mut result: Vec<Condition> = conditions.iter().filter(|c| c.type_ != wanted.type_).cloned().collect();
     result.push(updated);
     Some(result)
 }

@@ -2,6 +2,7 @@
 //! events and per-object backoff.
 
 pub mod backoff;
+pub mod binding;
 pub mod conditions;
 pub mod events;
 pub mod finalizers;
@@ -70,12 +71,31 @@ pub enum Error {
     },
     #[error("the Service cache stopped before its first list")]
     ServiceCacheClosed,
+    #[error("{object} cannot be served as it is")]
+    InvalidBinding {
+        object: String,
+        #[source]
+        source: elbow_builder::binding::BindingError,
+    },
+    #[error("failed to read target group {target_group}")]
+    DescribeTargetGroup {
+        target_group: String,
+        #[source]
+        source: elbow_cloud::CloudError,
+    },
+    /// A Register/DeregisterTargets batch (or the DescribeTargetHealth before it) failed.
+    #[error("failed to {step}")]
+    Targets {
+        step: String,
+        #[source]
+        source: elbow_cloud::CloudError,
+    },
 }
 
 impl Error {
     /// The user must change something; retrying as things are cannot help.
     pub fn is_user_error(&self) -> bool {
-        matches!(self, Self::Invalid { .. })
+        matches!(self, Self::Invalid { .. } | Self::InvalidBinding { .. })
     }
 
     /// The `result` label of the reconcile metrics for a reconcile that ended so.
@@ -139,6 +159,8 @@ where
     match error {
         Error::Invalid { source, .. } if source.depends_on_cloud() => Action::requeue(inventory_ttl),
         Error::Invalid { .. } => Action::await_change(),
+        Error::InvalidBinding { source, .. } if source.depends_on_cloud() => Action::requeue(inventory_ttl),
+        Error::InvalidBinding { .. } => Action::await_change(),
         _ => Action::requeue(backoff.failed(&ObjectRef::from_obj(object))),
     }
 }

@@ -1,5 +1,6 @@
 //! Starts Elbow's controllers on a Kubernetes client and a cloud: the one place where the node
-//! and EndpointSlice watches, the Service and Ingress controllers and their shared context are wired together. `elbow run` calls
+//! and EndpointSlice watches, the Service, Ingress and TargetGroupBinding controllers and their
+//! shared context are wired together. `elbow run` calls
 //! it with the AWS SDK; the playground and the end-to-end tests call it with the fake cloud or
 //! an AWS-compatible endpoint.
 
@@ -23,12 +24,14 @@ use tracing::{info, warn};
 
 use crate::context::{Context, ControllerSettings, PROVISIONING_RECHECK};
 use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
+use crate::controllers::binding::BindingContext;
 use crate::controllers::events::EventPublisher;
 use crate::controllers::service;
 use crate::inventory::InventoryCache;
 use crate::metrics::Metrics;
 use crate::sweep::{ClusterOwners, PeriodicSweep};
 
+mod bindings;
 mod endpoints;
 mod ingress;
 mod nodes;
@@ -100,10 +103,11 @@ pub async fn run_controllers_signalling_start(
     let (node_store, node_writer) = reflector::store::<Node>();
     let (service_nodes_changed, service_node_changes) = mpsc::channel::<()>(1);
     let (ingress_nodes_changed, ingress_node_changes) = mpsc::channel::<()>(1);
+    let (binding_nodes_changed, binding_node_changes) = mpsc::channel::<()>(1);
     let node_watch = nodes::watch_nodes(
         Api::all(client.clone()),
         node_writer,
-        vec![service_nodes_changed, ingress_nodes_changed],
+        vec![service_nodes_changed, ingress_nodes_changed, binding_nodes_changed],
         settings.metrics.cached_objects("Node"),
     );
     let node_task = tokio::spawn(node_watch);
@@ -111,10 +115,11 @@ pub async fn run_controllers_signalling_start(
     let (slice_store, slice_writer) = reflector::store::<EndpointSlice>();
     let (service_slices_changed, service_slice_changes) = mpsc::unbounded_channel();
     let (ingress_slices_changed, ingress_slice_changes) = mpsc::unbounded_channel();
+    let (binding_slices_changed, binding_slice_changes) = mpsc::unbounded_channel();
     let slice_task = tokio::spawn(endpoints::watch_endpoint_slices(
         Api::all(client.clone()),
         slice_writer,
-        vec![service_slices_changed, ingress_slices_changed],
+        vec![service_slices_changed, ingress_slices_changed, binding_slices_changed],
         settings.metrics.cached_objects("EndpointSlice"),
     ));
 
@@ -138,7 +143,7 @@ pub async fn run_controllers_signalling_start(
         build: settings.build.clone(),
         nodes: node_store,
         endpoint_slices: slice_store,
-        inventory: InventoryCache::new(cloud, settings.vpc_id.clone(), settings.inventory_ttl),
+        inventory: InventoryCache::new(cloud.clone(), settings.vpc_id.clone(), settings.inventory_ttl),
         events: EventPublisher::new(Recorder::new(client.clone(), reporter)),
         service_backoff: ObjectBackoff::new(BackoffPolicy::default()),
         settings: ControllerSettings {
@@ -154,7 +159,7 @@ pub async fn run_controllers_signalling_start(
     // Services are watched and cached once; the watch triggers the Service controller and feeds
     // the Ingress controller the Services its Ingresses may name.
     let services = services::watch_services(
-        Api::<Service>::all(client),
+        Api::<Service>::all(client.clone()),
         ReceiverStream::new(service_node_changes),
         UnboundedReceiverStream::new(service_slice_changes),
         settings.metrics.cached_objects("Service"),
@@ -163,10 +168,20 @@ pub async fn run_controllers_signalling_start(
     let service_cache = services.store.clone();
     let endpoint_services = UnboundedReceiverStream::new(ingress_slice_changes)
         .filter_map(move |service| std::future::ready(service_cache.get(&service).map(|s| Service::clone(&s))));
+    // The binding controller hears of the Services some binding names, from the same watch.
+    let binding_controller = bindings::BindingController::new(client.clone());
+    let bound = binding_controller.store();
+    let (bound_service_changed, bound_service_changes) = mpsc::unbounded_channel();
+    let service_changes = ReceiverStream::new(services.ingress_trigger).inspect(move |service| {
+        let key = kube::runtime::reflector::ObjectRef::from_obj(service);
+        if bindings::is_bound(&bound, &key) {
+            let _ = bound_service_changed.send(key);
+        }
+    });
     let Some(ingresses) = ingress::controller(
         ctx.clone(),
         services.store.clone(),
-        futures::stream::select(ReceiverStream::new(services.ingress_trigger), endpoint_services),
+        futures::stream::select(service_changes, endpoint_services),
         &settings.ingress_controller_name,
         ReceiverStream::new(ingress_node_changes),
         controller_config.clone(),
@@ -180,7 +195,7 @@ pub async fn run_controllers_signalling_start(
         return;
     };
 
-    info!("starting the Service and Ingress controllers");
+    info!("starting the Service, Ingress and TargetGroupBinding controllers");
     let _ = started.send(());
     let sweep = crate::sweep::run_periodically(
         &ctx.deployer,
@@ -189,13 +204,30 @@ pub async fn run_controllers_signalling_start(
         &settings.metrics,
         shutdown.clone(),
     );
+    let services_for_bindings = services.store.clone();
     let service_controller = Controller::for_stream(services.service_trigger, services.store)
-        .with_config(controller_config)
-        .graceful_shutdown_on(shutdown)
+        .with_config(controller_config.clone())
+        .graceful_shutdown_on(shutdown.clone())
         .run(service::reconcile, service::error_policy, ctx.clone())
         .for_each(|_| async {});
+    let binding_context = Arc::new(BindingContext {
+        shared: ctx.clone(),
+        services: services_for_bindings,
+        cloud,
+        known: Default::default(),
+        backoff: ObjectBackoff::new(BackoffPolicy::default()),
+        drift_period: settings.deploy.drift_period,
+    });
+    let binding_run = binding_controller.run(
+        binding_context,
+        UnboundedReceiverStream::new(bound_service_changes),
+        UnboundedReceiverStream::new(binding_slice_changes),
+        ReceiverStream::new(binding_node_changes),
+        controller_config.clone(),
+        shutdown.clone(),
+    );
     let stop_watches = ingresses.watch_stopper();
-    tokio::join!(service_controller, ingresses.run, sweep);
+    tokio::join!(service_controller, ingresses.run, binding_run, sweep);
     stop_watches();
     node_task.abort();
     slice_task.abort();

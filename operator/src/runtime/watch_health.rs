@@ -8,6 +8,7 @@ use kube::runtime::watcher;
 fn crd_file(kind: &str) -> Option<&'static str> {
     match kind {
         "IngressClassParams" => Some("crds/ingressclassparams.yaml"),
+        "TargetGroupBinding" => Some("crds/targetgroupbindings.yaml"),
         _ => None,
     }
 }

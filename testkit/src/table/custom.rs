@@ -11,24 +11,24 @@ use serde_json::{Value, json};
 use super::{Column, column, name, name_column, since};
 
 pub(super) struct CustomColumns<'a> {
-    /// `(name, type, jsonPath)` as the registry keeps them.
-    declared: &'a [(String, String, String)],
+    /// `(name, type, jsonPath, priority)` as the registry keeps them.
+    declared: &'a [(String, String, String, u32)],
 }
 
 impl<'a> CustomColumns<'a> {
-    pub(super) fn new(declared: &'a [(String, String, String)]) -> Self {
+    pub(super) fn new(declared: &'a [(String, String, String, u32)]) -> Self {
         Self { declared }
     }
 
     pub(super) fn columns(&self) -> Vec<Column> {
         std::iter::once(name_column())
-            .chain(self.declared.iter().map(|(name, kind, _)| column(name, kind, 0)))
+            .chain(self.declared.iter().map(|(name, kind, _, priority)| column(name, kind, *priority)))
             .collect()
     }
 
     pub(super) fn cells(&self, object: &Value, now: DateTime<Utc>) -> Vec<Value> {
         std::iter::once(json!(name(object)))
-            .chain(self.declared.iter().map(|(_, kind, path)| match find(object, path) {
+            .chain(self.declared.iter().map(|(_, kind, path, _)| match find(object, path) {
                 Some(value) => cell(kind, value, now),
                 None => Value::Null,
             }))
@@ -155,7 +155,10 @@ mod tests {
             short_names: vec![],
             namespaced: true,
             has_status: true,
-            printer_columns: columns.iter().map(|(n, t, p)| (n.to_string(), t.to_string(), p.to_string())).collect(),
+            printer_columns: columns
+                .iter()
+                .map(|(n, t, p)| (n.to_string(), t.to_string(), p.to_string(), u32::from(n.starts_with("Wide"))))
+                .collect(),
         }
     }
 
@@ -218,6 +221,16 @@ mod tests {
         let ports = json!({ "ports": [{ "port": 80, "name": "http" }, { "port": 443, "name": "https" }] });
         assert_eq!(find(&ports, ".ports[?(@.port==443)].name"), Some(&json!("https")));
         assert_eq!(parse("spec.size"), None);
+    }
+
+    #[test]
+    fn a_columns_priority_is_declared_for_kubectl_to_hide_it_without_wide() {
+        // The test helper gives columns named Wide* priority 1.
+        let info = widgets(&[("Color", "string", ".spec.color"), ("WideSize", "integer", ".spec.size")]);
+        let table = render_with(&info, &[widget()], json!({}), &at_now());
+        assert_eq!(table["columnDefinitions"][1]["priority"], 0);
+        assert_eq!(table["columnDefinitions"][2]["priority"], 1);
+        assert_eq!(cells(&table, 0), ["w1", "blue", "3"], "the server sends every column, as kube-apiserver does");
     }
 
     #[test]

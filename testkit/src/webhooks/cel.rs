@@ -3,6 +3,11 @@
 //! `has()`, `==` and `!=`, `!`, `&&` and `||` (commutative over errors, as CEL's are), string,
 //! integer, boolean and null literals, and parentheses.
 //!
+//! The same subset serves CustomResourceDefinitions' `x-kubernetes-validations` rules
+//! ([`parse_rule`]), whose variables are `self` (the value at the rule's place in the schema) and
+//! `oldSelf` (its value before an update): `self == oldSelf` for an immutable field, `has()` for
+//! exactly one of two fields.
+//!
 //! An expression outside this subset is refused when the configuration is written, so a
 //! configuration is either evaluated faithfully or not stored at all; never half understood.
 
@@ -57,8 +62,40 @@ impl fmt::Display for EvalError {
 
 /// Parses `source`, or says why it is not in the subset this server evaluates.
 pub fn parse(source: &str) -> Result<Expr, String> {
+    parse_in(source, Dialect::MatchCondition)
+}
+
+/// Parses a CRD validation rule. Its `self` is evaluated as [`Variables::object`] and its
+/// `oldSelf` as [`Variables::old_object`]; `object`, `oldObject` and `request` are undeclared.
+pub fn parse_rule(source: &str) -> Result<Expr, String> {
+    parse_in(source, Dialect::ValidationRule)
+}
+
+/// Whether an expression reads the old value: a transition rule, which kube-apiserver evaluates
+/// only on updates of a value that existed before.
+pub fn reads_old(expr: &Expr) -> bool {
+    match expr {
+        Expr::Literal(_) => false,
+        Expr::Select { root, .. } | Expr::Has { root, .. } => *root == Root::OldObject,
+        Expr::Not(inner) => reads_old(inner),
+        Expr::Equals(left, right, _) | Expr::And(left, right) | Expr::Or(left, right) => {
+            reads_old(left) || reads_old(right)
+        }
+    }
+}
+
+/// Which variables an expression may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// `object`, `oldObject`, `request`.
+    MatchCondition,
+    /// `self`, `oldSelf`.
+    ValidationRule,
+}
+
+fn parse_in(source: &str, dialect: Dialect) -> Result<Expr, String> {
     let tokens = tokenize(source)?;
-    let mut parser = Parser { tokens, at: 0 };
+    let mut parser = Parser { tokens, at: 0, dialect };
     let expr = parser.or()?;
     match parser.peek() {
         None => Ok(expr),
@@ -270,6 +307,7 @@ fn string_literal(chars: &[char], start: usize) -> Result<(String, usize), Strin
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    dialect: Dialect,
 }
 
 impl Parser {
@@ -352,7 +390,7 @@ impl Parser {
                     Ok(Expr::Has { root, fields })
                 }
                 _ => {
-                    let root = root_named(&name)?;
+                    let root = root_named(&name, self.dialect)?;
                     Ok(Expr::Select { root, fields: self.fields()? })
                 }
             },
@@ -363,7 +401,7 @@ impl Parser {
 
     fn root(&mut self) -> Result<Root, String> {
         match self.next() {
-            Some(Token::Ident(name)) => root_named(&name),
+            Some(Token::Ident(name)) => root_named(&name, self.dialect),
             Some(token) => Err(format!("expected a variable, found {token}")),
             None => Err("expected a variable at the end of the expression".into()),
         }
@@ -386,13 +424,15 @@ impl Parser {
     }
 }
 
-fn root_named(name: &str) -> Result<Root, String> {
-    match name {
-        "object" => Ok(Root::Object),
-        "oldObject" => Ok(Root::OldObject),
-        "request" => Ok(Root::Request),
-        "authorizer" => Err("'authorizer' is outside the CEL subset elbow-testkit evaluates".into()),
-        other => Err(format!("undeclared reference to '{other}'")),
+fn root_named(name: &str, dialect: Dialect) -> Result<Root, String> {
+    match (dialect, name) {
+        (Dialect::MatchCondition, "object") | (Dialect::ValidationRule, "self") => Ok(Root::Object),
+        (Dialect::MatchCondition, "oldObject") | (Dialect::ValidationRule, "oldSelf") => Ok(Root::OldObject),
+        (Dialect::MatchCondition, "request") => Ok(Root::Request),
+        (Dialect::MatchCondition, "authorizer") => {
+            Err("'authorizer' is outside the CEL subset elbow-testkit evaluates".into())
+        }
+        (_, other) => Err(format!("undeclared reference to '{other}'")),
     }
 }
 
@@ -454,5 +494,26 @@ mod tests {
         ] {
             assert!(parse(source).is_err(), "{source} parsed");
         }
+    }
+
+    #[test]
+    fn validation_rules_name_self_and_old_self_and_nothing_else() {
+        let immutable = parse_rule("self == oldSelf").unwrap();
+        assert!(reads_old(&immutable));
+        let vars = |new: &Value, old: &Value| {
+            evaluate_condition(&immutable, &Variables { object: new, old_object: old, request: &Value::Null })
+        };
+        assert_eq!(vars(&json!("a"), &json!("a")), Ok(true));
+        assert_eq!(vars(&json!("a"), &json!("b")), Ok(false));
+        let one_of = parse_rule("has(self.a) != has(self.b)").unwrap();
+        assert!(!reads_old(&one_of));
+        let spec = json!({ "a": 1 });
+        assert_eq!(
+            evaluate_condition(&one_of, &Variables { object: &spec, old_object: &Value::Null, request: &Value::Null }),
+            Ok(true)
+        );
+        assert!(parse_rule("object.spec == oldSelf").is_err(), "object is a match condition's variable");
+        assert!(parse("self == oldSelf").is_err(), "self is a validation rule's variable");
+        assert!(parse_rule("self.size() > 1").is_err());
     }
 }
