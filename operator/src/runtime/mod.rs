@@ -32,6 +32,7 @@ use crate::sweep::{ClusterOwners, PeriodicSweep};
 mod endpoints;
 mod ingress;
 mod nodes;
+pub mod secrets;
 mod services;
 mod watch_health;
 
