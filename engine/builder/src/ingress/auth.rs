@@ -396,7 +396,3 @@ fn jwt_validation(a: &Annotations<'_>) -> Result<Option<JwtValidation>, BuildErr
     }
     Ok(Some(JwtValidation { jwks_endpoint: config.jwks_endpoint, issuer: config.issuer, additional_claims: claims }))
 }
-
-#[cfg(test)]
-#[path = "auth_tests.rs"]
-mod tests;

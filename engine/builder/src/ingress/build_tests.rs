@@ -945,6 +945,9 @@ mod tag_tests;
 #[path = "json_case_tests.rs"]
 mod json_case_tests;
 
+#[path = "auth_tests.rs"]
+mod auth_tests;
+
 /// `build_with`, with EndpointSlices.
 fn build_with_slices(
     members: &[&Ingress],
