@@ -400,3 +400,89 @@ async fn a_service_with_prefix_lists_and_no_source_ranges_admits_only_the_prefix
     twins.deploy(&Stack::empty(service.id.clone())).await;
     assert!(twins.same_state("deleting the Service").await.is_empty());
 }
+
+fn oidc(secret: &str) -> Action<ResourceId> {
+    Action::AuthenticateOidc(AuthenticateOidc {
+        issuer: "https://idp.example.com".into(),
+        authorization_endpoint: "https://idp.example.com/auth".into(),
+        token_endpoint: "https://idp.example.com/token".into(),
+        user_info_endpoint: "https://idp.example.com/userinfo".into(),
+        client_id: "web-client".into(),
+        client_secret: Some(ClientSecret::new(secret)),
+        authentication_request_extra_params: [("prompt".to_string(), "login".to_string())].into(),
+        on_unauthenticated_request: OnUnauthenticated::Authenticate,
+        scope: "openid email".into(),
+        session_cookie_name: "AWSELBAuthSessionCookie".into(),
+        session_timeout: 3600,
+    })
+}
+
+fn cognito() -> Action<ResourceId> {
+    Action::AuthenticateCognito(AuthenticateCognito {
+        user_pool_arn: "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc".into(),
+        user_pool_client_id: "pool-client".into(),
+        user_pool_domain: "shop-auth".into(),
+        authentication_request_extra_params: Default::default(),
+        on_unauthenticated_request: OnUnauthenticated::Deny,
+        scope: "openid".into(),
+        session_cookie_name: "shop-session".into(),
+        session_timeout: 604_800,
+    })
+}
+
+/// The client secrets the endpoint holds for the rules of the load balancer `name`, read with the
+/// SDK itself: AWS never returns them (and the adapter drops them), but moto echoes what it was
+/// sent, which shows what went over the wire.
+async fn secrets_on_the_wire(name: &str) -> Vec<String> {
+    let client = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config().await);
+    let lbs = client.describe_load_balancers().names(name).send().await.expect("load balancer");
+    let lb = lbs.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+    let listeners = client.describe_listeners().load_balancer_arn(lb).send().await.expect("listeners");
+    let mut secrets = Vec::new();
+    for listener in listeners.listeners() {
+        let rules = client.describe_rules().listener_arn(listener.listener_arn().unwrap()).send().await.expect("rules");
+        for rule in rules.rules() {
+            for action in rule.actions() {
+                if let Some(secret) = action.authenticate_oidc_config().and_then(|c| c.client_secret()) {
+                    secrets.push(secret.to_string());
+                }
+            }
+        }
+    }
+    secrets
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authenticated_rules_end_alike_and_a_rotated_secret_is_sent() {
+    let twins = Twins::new("diff-auth").await;
+    let name = unique("auth");
+    let authenticated = |secret: &str| {
+        let mut stack = twins.alb_stack(&name, &["a"]);
+        let listener = &mut stack.listeners[0];
+        listener.rules[0].actions.insert(0, oidc(secret));
+        listener.default_actions.insert(0, cognito());
+        stack
+    };
+    twins.deploy(&authenticated("s1")).await;
+    let state = twins.same_state("creating authenticated rules").await;
+    let listener = &state.load_balancers[&name].listeners[&443];
+    // Read back through the adapter: every setting, and no secret.
+    let Action::AuthenticateOidc(read) = &listener.rules[&1].1[0] else { panic!("{listener:?}") };
+    let Action::AuthenticateOidc(sent) = oidc("s1") else { unreachable!() };
+    assert_eq!(read, &AuthenticateOidc { client_secret: None, ..sent });
+    assert!(matches!(listener.rules[&1].1[1], Action::Forward { .. }));
+    let Action::AuthenticateCognito(sent) = cognito() else { unreachable!() };
+    assert_eq!(listener.default_actions[0], Action::AuthenticateCognito(sent));
+    if endpoint().is_some() {
+        assert_eq!(secrets_on_the_wire(&name).await, ["s1"], "moto holds the secret it was sent");
+    }
+
+    twins.deploy(&authenticated("s2")).await;
+    twins.same_state("rotating the client secret").await;
+    if endpoint().is_some() {
+        assert_eq!(secrets_on_the_wire(&name).await, ["s2"], "the rotated secret went over the wire");
+    }
+
+    twins.deploy(&Stack::empty(StackId::new(format!("ingress/{name}")))).await;
+    assert!(twins.same_state("deleting the stack").await.is_empty());
+}

@@ -1,6 +1,7 @@
 //! Conversions between the SDK's types and Elbow's. Unknown enum values the SDK may report (AWS
 //! adds them over time) fall back to the nearest meaning rather than failing a whole describe.
 
+use crate::convert_auth;
 use aws_sdk_ec2::types as ec2;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use elbow_cloud::{Arn, Listener, LoadBalancer, Rule, SecurityGroupRule, TargetGroup};
@@ -96,6 +97,18 @@ pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {
                     .set_message_body(message_body.clone())
                     .build(),
             )
+            .build(),
+        Action::AuthenticateOidc(config) => builder
+            .r#type(elb::ActionTypeEnum::AuthenticateOidc)
+            .authenticate_oidc_config(convert_auth::oidc_config(config))
+            .build(),
+        Action::AuthenticateCognito(config) => builder
+            .r#type(elb::ActionTypeEnum::AuthenticateCognito)
+            .authenticate_cognito_config(convert_auth::cognito_config(config))
+            .build(),
+        Action::JwtValidation(config) => builder
+            .r#type(elb::ActionTypeEnum::JwtValidation)
+            .jwt_validation_config(convert_auth::jwt_config(config))
             .build(),
     }
 }
@@ -270,6 +283,15 @@ pub(crate) fn from_action(action: &elb::Action) -> Option<Action<Arn>> {
                 content_type: c.content_type().map(str::to_string),
                 message_body: c.message_body().map(str::to_string),
             }
+        }
+        elb::ActionTypeEnum::AuthenticateOidc => {
+            Action::AuthenticateOidc(convert_auth::from_oidc_config(action.authenticate_oidc_config()?))
+        }
+        elb::ActionTypeEnum::AuthenticateCognito => {
+            Action::AuthenticateCognito(convert_auth::from_cognito_config(action.authenticate_cognito_config()?))
+        }
+        elb::ActionTypeEnum::JwtValidation => {
+            Action::JwtValidation(convert_auth::from_jwt_config(action.jwt_validation_config()?))
         }
         _ => return None,
     })

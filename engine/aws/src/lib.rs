@@ -5,6 +5,7 @@
 
 mod config;
 mod convert;
+mod convert_auth;
 mod ec2;
 mod elbv2;
 mod errors;

@@ -97,6 +97,16 @@ pub enum BuildError {
     NoSubnetsMatchTags(String),
     #[error("an application load balancer needs subnets in at least 2 availability zones; found {found}")]
     TooFewSubnets { found: usize },
+    #[error(
+        "Secret {namespace}/{name}, named by alb.ingress.kubernetes.io/auth-idp-oidc, does not exist; create it in the Ingress's namespace with the keys clientID and clientSecret"
+    )]
+    MissingSecret { namespace: String, name: String },
+    #[error("Secret {namespace}/{name}, named by alb.ingress.kubernetes.io/auth-idp-oidc, cannot be used: {reason}")]
+    InvalidSecret { namespace: String, name: String, reason: String },
+    #[error(
+        "alb.ingress.kubernetes.io/auth-type and alb.ingress.kubernetes.io/jwt-validation cannot both apply to a rule; choose one"
+    )]
+    AuthAndJwt,
 }
 
 impl BuildError {

@@ -18,6 +18,7 @@ use crate::changes::{self, Changes};
 use crate::error::DeployError;
 use crate::node_claims::Claims;
 use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action, default_certificate};
+use crate::secrets::{SentSecrets, fingerprint, without_secrets};
 use crate::targets;
 
 pub(crate) struct Applier<'a> {
@@ -28,6 +29,8 @@ pub(crate) struct Applier<'a> {
     /// How many steps took effect, and what they changed, by kind.
     pub(crate) applied_steps: usize,
     pub(crate) changes: Changes,
+    /// Fingerprints of the client secrets sent by the steps that took effect, by listener or rule.
+    pub(crate) sent_secrets: SentSecrets,
 }
 
 impl<'a> Applier<'a> {
@@ -37,7 +40,15 @@ impl<'a> Applier<'a> {
         plan_bindings: BTreeMap<ResourceId, String>,
         actual: ActualStack,
     ) -> Self {
-        Self { cloud, claims, bindings: plan_bindings, actual, applied_steps: 0, changes: Changes::default() }
+        Self {
+            cloud,
+            claims,
+            bindings: plan_bindings,
+            actual,
+            applied_steps: 0,
+            changes: Changes::default(),
+            sent_secrets: SentSecrets::new(),
+        }
     }
 
     /// Applies every step in order; stops at the first failure (the steps before it took effect,
@@ -248,10 +259,11 @@ impl<'a> Applier<'a> {
                         protocol: spec.protocol,
                         certificates: input.certificates,
                         ssl_policy: input.ssl_policy,
-                        default_actions: input.default_actions,
+                        default_actions: input.default_actions.clone(),
                         tags: spec.tags.clone(),
                     })
                     .await?;
+                self.record_secrets(&listener.arn, &input.default_actions);
                 if let Some(lb) = self.load_balancer(&lb_arn) {
                     if matches!(listener.protocol, Protocol::Tls | Protocol::Https) {
                         lb.certificate_lists.insert(listener.arn.clone(), Vec::new());
@@ -264,6 +276,7 @@ impl<'a> Applier<'a> {
                 let mut input = self.listener_settings(&spec)?;
                 input.arn = arn.clone();
                 cloud.modify_listener(input.clone()).await?;
+                self.record_secrets(&arn, &input.default_actions);
                 if let Some(lb) = self.load_balancer(&lb_arn)
                     && let Some(listener) = lb.listeners.iter_mut().find(|l| l.arn == arn)
                 {
@@ -271,7 +284,8 @@ impl<'a> Applier<'a> {
                     listener.protocol = input.protocol;
                     listener.certificates = input.certificates;
                     listener.ssl_policy = input.ssl_policy;
-                    listener.default_actions = input.default_actions;
+                    // As AWS would report it.
+                    listener.default_actions = without_secrets(&input.default_actions);
                 }
             }
             Step::DeleteListener { load_balancer, arn } => {
@@ -320,10 +334,11 @@ impl<'a> Applier<'a> {
                         listener_arn: listener_arn.clone(),
                         priority,
                         conditions: rule.conditions,
-                        actions,
+                        actions: actions.clone(),
                         tags,
                     })
                     .await?;
+                self.record_secrets(&created.arn, &actions);
                 if let Some(lb) = self.load_balancer(&lb_arn) {
                     let rules = lb.rules.entry(listener_arn).or_default();
                     rules.push(created);
@@ -335,11 +350,12 @@ impl<'a> Applier<'a> {
                 let actions = self.bind_actions(&rule.actions, || format!("a target group of rule {arn}"))?;
                 let input = ModifyRule { arn: arn.clone(), conditions: rule.conditions, actions };
                 cloud.modify_rule(input.clone()).await?;
+                self.record_secrets(&arn, &input.actions);
                 if let Some(lb) = self.load_balancer(&lb_arn)
                     && let Some(existing) = lb.rules.values_mut().flatten().find(|r| r.arn == arn)
                 {
                     existing.conditions = input.conditions;
-                    existing.actions = input.actions;
+                    existing.actions = without_secrets(&input.actions);
                 }
             }
             Step::DeleteRule { load_balancer, arn } => {
@@ -399,6 +415,14 @@ impl<'a> Applier<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Remembers the secrets `actions` carried to the listener or rule `arn`, once AWS took them.
+    fn record_secrets(&mut self, arn: &str, actions: &[Action<Arn>]) {
+        match fingerprint(actions) {
+            Some(print) => self.sent_secrets.insert(arn.to_string(), print),
+            None => self.sent_secrets.remove(arn),
+        };
     }
 
     /// The group name is taken. By a group of this stack (created by a run whose answer was lost,

@@ -25,6 +25,7 @@ mod discovery;
 pub mod error;
 mod node_claims;
 pub mod plan;
+mod secrets;
 pub mod shared;
 pub mod sweep;
 pub mod targets;
@@ -48,6 +49,7 @@ use crate::apply::Applier;
 use crate::discovery::{ClusterIndex, StackEntry, discover_cluster, discover_stack, load_details};
 use crate::node_claims::{Claims, NodeGroups};
 use crate::plan::PlanContext;
+use crate::secrets::SentSecrets;
 
 #[derive(Debug, Clone)]
 pub struct DeploySettings {
@@ -89,6 +91,11 @@ pub struct Deployer {
     /// set some), dropped by [`Deployer::forget`]; lost on restart, when tags dropped from the
     /// desired state in the meantime stay.
     tags_asked: StdMutex<HashMap<StackId, BTreeMap<ResourceId, Tags>>>,
+    /// Fingerprints of the OIDC client secrets each stack's deploys last sent, by listener or rule
+    /// ARN: AWS never reports a secret, so this is the only way to tell a rotated one from an
+    /// unchanged one. Lost on restart, when each listener and rule with a secret is sent it again
+    /// once (`secrets`).
+    secrets_sent: StdMutex<HashMap<StackId, SentSecrets>>,
     /// The node groups' rules and the locks under which stacks claim and release them.
     node_groups: NodeGroups,
 }
@@ -108,6 +115,7 @@ impl Deployer {
             deploys_in_flight: AtomicUsize::new(0),
             applied: StdMutex::new(HashMap::new()),
             tags_asked: StdMutex::new(HashMap::new()),
+            secrets_sent: StdMutex::new(HashMap::new()),
             node_groups: NodeGroups::default(),
         }
     }
@@ -199,10 +207,11 @@ impl Deployer {
         }
 
         let previous_tags = self.lock_tags().get(&desired.id).cloned().unwrap_or_default();
+        let sent_secrets = self.lock_secrets().get(&desired.id).cloned().unwrap_or_default();
         let plan = plan::plan(
             desired,
             &entry.actual,
-            &PlanContext { cluster: self.settings.cluster_name.clone(), backend_group, previous_tags },
+            &PlanContext { cluster: self.settings.cluster_name.clone(), backend_group, previous_tags, sent_secrets },
         );
         let claims = Claims { groups: &self.node_groups, cluster: &self.settings.cluster_name, stack: &desired.id };
         let mut applier = Applier::new(cloud, claims, plan.bindings.clone(), entry.actual);
@@ -216,6 +225,7 @@ impl Deployer {
         };
         let outcome = with_load_balancer(outcome, desired, &applier);
         self.record_tags(desired, result.is_ok());
+        self.record_secrets(&desired.id, std::mem::take(&mut applier.sent_secrets), &applier.actual);
         let released = self.check_in(&desired.id, applier.actual, result.as_ref().err(), in_flight).await;
         result?;
         released?;
@@ -249,6 +259,36 @@ impl Deployer {
     pub fn forget(&self, stack: &StackId) {
         self.forget_outcome(stack);
         self.lock_tags().remove(stack);
+        self.lock_secrets().remove(stack);
+    }
+
+    /// What a deploy sent joins what earlier ones did (a failed deploy's sent steps count too);
+    /// listeners and rules that are gone, or that no longer have an OIDC action, are dropped.
+    fn record_secrets(&self, stack: &StackId, sent: SentSecrets, actual: &actual::ActualStack) {
+        let mut memory = self.lock_secrets();
+        let known = memory.entry(stack.clone()).or_default();
+        known.extend(sent);
+        let has_oidc = |actions: &[elbow_model::Action<String>]| {
+            actions.iter().any(|a| matches!(a, elbow_model::Action::AuthenticateOidc(_)))
+        };
+        let holders: std::collections::BTreeSet<&str> = actual
+            .load_balancers
+            .iter()
+            .flat_map(|lb| {
+                let listeners = lb.listeners.iter().filter(|l| has_oidc(&l.default_actions)).map(|l| l.arn.as_str());
+                let rules = lb.rules.values().flatten().filter(|r| has_oidc(&r.actions)).map(|r| r.arn.as_str());
+                listeners.chain(rules)
+            })
+            .collect();
+        known.retain(|arn, _| holders.contains(arn.as_str()));
+        if known.is_empty() {
+            memory.remove(stack);
+        }
+    }
+
+    fn lock_secrets(&self) -> std::sync::MutexGuard<'_, HashMap<StackId, SentSecrets>> {
+        // Each update replaces or extends one entry, so a panic elsewhere cannot leave it torn.
+        self.secrets_sent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The next deploy of the stack compares with the cloud, whatever it asks for.
@@ -481,5 +521,6 @@ fn stack_hash(stack: &Stack) -> [u8; 32] {
     }
     // Serializing plain data with string keys cannot fail; an empty input would only cost a deploy.
     hasher.update(serde_json::to_vec(&without_targets).unwrap_or_default());
+    secrets::hash_secrets(stack, &mut hasher);
     hasher.finalize().into()
 }

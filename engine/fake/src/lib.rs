@@ -181,7 +181,13 @@ impl FakeCloud {
 
     /// A listener's rules by priority, without the default rule.
     pub fn rules(&self, listener_arn: &str) -> Vec<Rule> {
-        self.lock().elbv2.rules_of(listener_arn)
+        self.lock().elbv2.reported_rules_of(listener_arn)
+    }
+
+    /// The OIDC client secrets a listener (its default actions) or a rule (by ARN) was last given,
+    /// which AWS keeps but never reports.
+    pub fn client_secrets(&self, arn: &str) -> Vec<String> {
+        self.lock().elbv2.client_secrets(arn)
     }
 
     /// A listener's certificate list (DescribeListenerCertificates without the default entry).

@@ -5,10 +5,14 @@
 //! keeps both out: a `use kube::Client;` here does not compile. The Kubernetes side, turning
 //! Services and Ingresses into stacks, lives in `elbow-builder`.
 
+pub mod auth;
 pub mod inventory;
 pub mod stack;
 pub mod tags;
 
+pub use auth::{
+    AuthenticateCognito, AuthenticateOidc, ClientSecret, JwtClaim, JwtClaimFormat, JwtValidation, OnUnauthenticated,
+};
 pub use inventory::CloudInventory;
 pub use stack::*;
 pub use tags::{Ownership, Tags};

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{AuthenticateCognito, AuthenticateOidc, JwtValidation};
 use crate::tags::Tags;
 
 /// The id of a resource inside its stack, e.g. `LoadBalancer`, `TargetGroup/tcp-80`,
@@ -247,12 +248,36 @@ pub enum Action<T> {
     },
     #[serde(rename_all = "camelCase")]
     FixedResponse { status_code: String, content_type: Option<String>, message_body: Option<String> },
+    /// Signs the user in with an OpenID Connect provider before the rule's final action.
+    AuthenticateOidc(AuthenticateOidc),
+    /// Signs the user in with an Amazon Cognito user pool before the rule's final action.
+    AuthenticateCognito(AuthenticateCognito),
+    /// Checks the request's JSON Web Token before the rule's final action.
+    JwtValidation(JwtValidation),
 }
 
 impl<T> Action<T> {
     /// A forward to a single target group, the only action an NLB listener has.
     pub fn forward(target_group: T) -> Self {
         Action::Forward { target_groups: vec![WeightedTargetGroup { target_group, weight: None }] }
+    }
+
+    /// ELBv2's name for the action's type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Forward { .. } => "forward",
+            Self::Redirect { .. } => "redirect",
+            Self::FixedResponse { .. } => "fixed-response",
+            Self::AuthenticateOidc(_) => "authenticate-oidc",
+            Self::AuthenticateCognito(_) => "authenticate-cognito",
+            Self::JwtValidation(_) => "jwt-validation",
+        }
+    }
+
+    /// Whether the action checks who is asking before a final action runs. ELBv2 allows these
+    /// only on HTTPS listeners, before the final action.
+    pub fn is_pre_routing(&self) -> bool {
+        matches!(self, Self::AuthenticateOidc(_) | Self::AuthenticateCognito(_) | Self::JwtValidation(_))
     }
 }
 

@@ -53,6 +53,7 @@ pub fn plan(
             group,
             members: members.clone(),
             services: &objects.services,
+            secrets: &objects.secrets,
             nodes: &nodes,
             endpoint_slices: &slices,
             inventory,

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use elbow_builder::crd::IngressClassParams;
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use serde_json::Value;
@@ -17,6 +17,8 @@ pub struct Objects {
     pub ingress_class_params: Vec<IngressClassParams>,
     /// The pods of ip-mode Services.
     pub endpoint_slices: Vec<EndpointSlice>,
+    /// The OIDC clients of authenticating Ingresses.
+    pub secrets: Vec<Secret>,
 }
 
 impl Objects {
@@ -39,7 +41,8 @@ impl Objects {
             | "IngressList"
             | "IngressClassList"
             | "IngressClassParamsList"
-            | "EndpointSliceList" => {
+            | "EndpointSliceList"
+            | "SecretList" => {
                 let items = object.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
                 for item in items {
                     self.add(item, notes)?;
@@ -72,9 +75,21 @@ impl Objects {
                 slice.metadata.namespace.get_or_insert_with(|| "default".to_string());
                 self.endpoint_slices.push(slice);
             }
+            "Secret" => {
+                let mut secret: Secret = serde_json::from_value(object)?;
+                secret.metadata.namespace.get_or_insert_with(|| "default".to_string());
+                // What the API server does: stringData is written into data.
+                if let Some(strings) = secret.string_data.take() {
+                    let data = secret.data.get_or_insert_with(Default::default);
+                    for (key, value) in strings {
+                        data.insert(key, k8s_openapi::ByteString(value.into_bytes()));
+                    }
+                }
+                self.secrets.push(secret);
+            }
             other => writeln!(
                 notes,
-                "note: skipping a {} (only Services, Nodes, EndpointSlices, Ingresses, IngressClasses and IngressClassParams are planned)",
+                "note: skipping a {} (only Services, Nodes, EndpointSlices, Ingresses, IngressClasses, IngressClassParams and Secrets are planned)",
                 if other.is_empty() { "document without kind" } else { other }
             )?,
         }

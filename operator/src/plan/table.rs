@@ -93,6 +93,10 @@ fn actions(actions: &[Action<ResourceId>]) -> String {
                 .join("+"),
             Action::Redirect { status_code, .. } => format!("redirect {status_code}"),
             Action::FixedResponse { status_code, .. } => format!("fixed {status_code}"),
+            // The provider, never the client secret.
+            Action::AuthenticateOidc(config) => format!("oidc {}", config.issuer),
+            Action::AuthenticateCognito(config) => format!("cognito {}", config.user_pool_domain),
+            Action::JwtValidation(config) => format!("jwt {}", config.issuer),
         })
         .collect();
     described.join(", ")

@@ -2,7 +2,9 @@
 //! the one Service cache of `runtime::services`, shared so that Services are cached once) and what
 //! re-enqueues Ingresses — any class or parameters change re-enqueues them all
 //! (rare, and a no-op reconcile costs no AWS call), a Service change re-enqueues the Ingresses
-//! of its namespace that send traffic to it, a node-set change re-enqueues them all.
+//! of its namespace that send traffic to it, a node-set change re-enqueues them all, and a change
+//! of a Secret an Ingress authenticates with re-enqueues the Ingresses that use it
+//! (`runtime::secrets`, which watches only those Secrets).
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 
 use elbow_builder::crd::IngressClassParams;
 use futures::{Stream, StreamExt, stream};
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::runtime::controller::Config;
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -22,6 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tracing::{debug, info, warn};
 
+use super::secrets::SecretWatches;
 use super::watch_health::WatchHealth;
 use crate::context::Context;
 use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
@@ -80,12 +83,19 @@ pub async fn controller(
         let ingresses = ingresses.clone();
         move |service: Service| ingresses_using(&ingresses, &service)
     };
+    let (secrets, secret_changes) = SecretWatches::new(client.clone());
+    let secrets = Arc::new(secrets);
+    let secret_users = {
+        let secrets = secrets.clone();
+        move |secret: Secret| secrets.users(&secret)
+    };
     let ctx = Arc::new(IngressContext {
         shared,
         ingresses,
         classes,
         params,
         services,
+        secrets,
         controller_name: controller_name.to_string(),
         group_locks: KeyedLocks::new(),
         backoff: ObjectBackoff::new(BackoffPolicy::default()),
@@ -94,6 +104,7 @@ pub async fn controller(
     let run = controller
         .reconcile_all_on(reenqueue_all)
         .watches_stream(service_changes.map(Ok), users)
+        .watches_stream(UnboundedReceiverStream::new(secret_changes).map(Ok), secret_users)
         .with_config(config)
         .graceful_shutdown_on(shutdown)
         .run(ingress::reconcile, ingress::error_policy, ctx)

@@ -35,6 +35,7 @@ mod bindings;
 mod endpoints;
 mod ingress;
 mod nodes;
+pub mod secrets;
 mod services;
 mod watch_health;
 

@@ -408,6 +408,49 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`. Keys match in any case (`Field`, `HostHeaderConfig`, `Values`, ...), as in LBC; `regexValues` are refused.",
     ),
     backend(
+        "auth-type",
+        Reader::Rules,
+        "none",
+        "`none`, `oidc` or `cognito`: every rule of the Ingress (and its default backend, when it is the listener's) authenticates the user before its action, on HTTPS listeners only; on HTTP listeners the annotations are checked but no authentication is added, as in LBC. Also read from the Service a rule forwards to alone, whose value wins; this and the other `auth-` annotations likewise.",
+    ),
+    backend(
+        "auth-idp-oidc",
+        Reader::Rules,
+        "(none)",
+        "JSON `{\"issuer\", \"authorizationEndpoint\", \"tokenEndpoint\", \"userInfoEndpoint\", \"secretName\", \"authenticationRequestExtraParams\"}`; the endpoints are full `https://` URLs, at most 10 extra parameters. The client comes from Secret `secretName` in the Ingress's namespace, keys `clientID` (or `clientId`) and `clientSecret`; a change to it updates the load balancer. Keys match in any case, as in LBC.",
+    ),
+    backend(
+        "auth-idp-cognito",
+        Reader::Rules,
+        "(none)",
+        "JSON `{\"userPoolARN\", \"userPoolClientID\", \"userPoolDomain\", \"authenticationRequestExtraParams\"}`; `userPoolDomain` is the domain prefix (or a custom domain). Keys match in any case, as in LBC.",
+    ),
+    backend(
+        "auth-on-unauthenticated-request",
+        Reader::Rules,
+        "authenticate",
+        "`authenticate` (sign in with the provider), `allow` (forward without a session) or `deny` (answer 401).",
+    ),
+    backend(
+        "auth-scope",
+        Reader::Rules,
+        "openid",
+        "Space-separated claims to request from the provider, e.g. `openid email`.",
+    ),
+    backend("auth-session-cookie", Reader::Rules, "AWSELBAuthSessionCookie", "The session cookie's name."),
+    backend(
+        "auth-session-timeout",
+        Reader::Rules,
+        "604800",
+        "The session's longest life in seconds, 1 to 604800 (7 days).",
+    ),
+    ingress(
+        "jwt-validation",
+        Reader::Rules,
+        "(none)",
+        "JSON `{\"jwksEndpoint\", \"issuer\", \"additionalClaims\": [{\"name\", \"format\", \"values\"}]}`, formats `single-string`, `string-array`, `space-separated-values`: every rule of the Ingress (and its default backend) checks the request's JSON Web Token before its action, on HTTPS listeners only. Not with `auth-type` on the same rule.",
+    ),
+    backend(
         "target-type",
         Reader::TargetGroups,
         "instance",
@@ -473,7 +516,6 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
 ];
 
 const FRONTEND_NLB: &str = "a network load balancer in front of the application load balancer";
-const AUTHENTICATION: &str = "authentication with Cognito or OIDC";
 const WAF: &str = "AWS WAF web ACLs";
 
 /// The implemented annotations whose default is not LBC's (by full key), and what LBC does
@@ -521,14 +563,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("waf-acl-id", Scope::Ingress, "AWS WAF Classic web ACLs"),
     lbc("web-acl-id", Scope::Ingress, "AWS WAF Classic web ACLs"),
     lbc("shield-advanced-protection", Scope::Ingress, "AWS Shield Advanced"),
-    lbc("auth-type", Scope::IngressAndBackend, AUTHENTICATION),
-    lbc("auth-idp-cognito", Scope::IngressAndBackend, AUTHENTICATION),
-    lbc("auth-idp-oidc", Scope::IngressAndBackend, AUTHENTICATION),
-    lbc("auth-on-unauthenticated-request", Scope::IngressAndBackend, AUTHENTICATION),
-    lbc("auth-scope", Scope::IngressAndBackend, AUTHENTICATION),
-    lbc("auth-session-cookie", Scope::IngressAndBackend, AUTHENTICATION),
-    lbc("auth-session-timeout", Scope::IngressAndBackend, AUTHENTICATION),
-    lbc("jwt-validation", Scope::Ingress, "JWT validation"),
     lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
     lbc("listener-attributes.<protocol>-<port>", Scope::Ingress, "listener attributes"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),

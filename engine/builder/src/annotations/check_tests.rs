@@ -68,10 +68,10 @@ fn lbc_keys_elbow_lacks_are_refused_as_not_supported() {
         (Object::LoadBalancerService, "service.beta.kubernetes.io/aws-load-balancer-listener-attributes.TCP-80"),
         (Object::LoadBalancerService, "service.beta.kubernetes.io/actions.TCP-80"),
         (Object::Ingress, "alb.ingress.kubernetes.io/wafv2-acl-arn"),
-        (Object::Ingress, "alb.ingress.kubernetes.io/auth-type"),
+        (Object::Ingress, "alb.ingress.kubernetes.io/mutual-authentication"),
         (Object::Ingress, "alb.ingress.kubernetes.io/transforms.web"),
         (Object::Ingress, "alb.ingress.kubernetes.io/listener-attributes.HTTP-80"),
-        (Object::BackendService, "alb.ingress.kubernetes.io/auth-type"),
+        (Object::BackendService, "alb.ingress.kubernetes.io/multi-cluster-target-group"),
         (Object::BackendService, "alb.ingress.kubernetes.io/target-control-port.web.80"),
     ] {
         let error = refused(object, key);

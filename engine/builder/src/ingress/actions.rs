@@ -74,6 +74,23 @@ pub(crate) fn backend_service(
     })
 }
 
+/// The one Service a backend forwards to, by name: the Service it names, or the one target group
+/// of its `actions.<name>` forward. `None` for other actions and weighted forwards. (LBC reads
+/// the auth annotations of that Service for the backend's rule.)
+pub(crate) fn single_service(member: &Member<'_>, backend: &IngressBackend) -> Option<String> {
+    let service = backend.service.as_ref()?;
+    if service.port.as_ref().and_then(|p| p.name.as_deref()) != Some(USE_ANNOTATION) {
+        return Some(service.name.clone());
+    }
+    let suffix = format!("actions.{}", service.name);
+    let action = member.annotations().go_json::<AnnotatedAction>(&suffix, ACTION_SHAPE, ACTION_FIELDS).ok()??;
+    let mut tuples = action.forward_config?.target_groups;
+    match (action.kind.as_str(), tuples.len()) {
+        ("forward", 1) => tuples.pop()?.service_name,
+        _ => None,
+    }
+}
+
 /// A fixed 404: the default action when no member has a default backend.
 pub(crate) fn not_found() -> Action<ResourceId> {
     Action::FixedResponse { status_code: "404".into(), content_type: Some("text/plain".into()), message_body: None }

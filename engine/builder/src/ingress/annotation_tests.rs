@@ -29,8 +29,8 @@ fn lbc_features_elbow_lacks_fail_the_group_instead_of_being_ignored() {
         message.starts_with("Ingress shop/web: annotation alb.ingress.kubernetes.io/wafv2-acl-arn is the AWS Load Balancer Controller's for AWS WAF web ACLs, which is not supported by Elbow"),
         "{message}"
     );
-    let auth = web(&[("auth-type", "cognito")]);
-    assert!(error(&[&auth]).contains("authentication with Cognito or OIDC"));
+    let mtls = web(&[("mutual-authentication", r#"[{"port":443,"mode":"verify"}]"#)]);
+    assert!(error(&[&mtls]).contains("mutual TLS"));
 }
 
 #[test]
@@ -42,9 +42,10 @@ fn backend_services_are_checked_for_the_keys_lbc_reads_from_them() {
         build_with(&[&ingress], &services, None)
     };
     assert!(with(&[("healthcheck-path", "/ready")]).is_ok());
-    let message = with(&[("auth-type", "oidc")]).expect_err("not supported").to_string();
+    assert!(with(&[("auth-type", "none")]).is_ok(), "authentication is read from backend Services too");
+    let message = with(&[("multi-cluster-target-group", "true")]).expect_err("not supported").to_string();
     assert!(
-        message.starts_with("Ingress shop/web: Service web: annotation alb.ingress.kubernetes.io/auth-type is the AWS Load Balancer Controller's for authentication"),
+        message.starts_with("Ingress shop/web: Service web: annotation alb.ingress.kubernetes.io/multi-cluster-target-group is the AWS Load Balancer Controller's for target groups shared between clusters"),
         "{message}"
     );
     assert_eq!(
@@ -63,6 +64,6 @@ fn backend_services_are_checked_for_the_keys_lbc_reads_from_them() {
         .insert("service.beta.kubernetes.io/aws-load-balancer-shceme".into(), "internal".into());
     assert!(build_with(&[&ingress], &services, None).is_ok());
     // A Service no member uses is not read at all.
-    services[1] = service("shop", "api", &[("auth-type", "oidc")]);
+    services[1] = service("shop", "api", &[("multi-cluster-target-group", "true")]);
     assert!(build_with(&[&ingress], &services, None).is_ok());
 }

@@ -133,6 +133,7 @@ fn build_with(
         group: &group,
         members: members.to_vec(),
         services,
+        secrets: &[],
         nodes: &borrowed(&nodes),
         endpoint_slices: &[],
         inventory: &inventory,
@@ -265,6 +266,7 @@ fn no_members_is_the_empty_stack() {
         group: &group,
         members: Vec::new(),
         services: &[],
+        secrets: &[],
         nodes: &borrowed(&nodes),
         endpoint_slices: &[],
         inventory: &inventory,
@@ -943,6 +945,9 @@ mod tag_tests;
 #[path = "json_case_tests.rs"]
 mod json_case_tests;
 
+#[path = "auth_tests.rs"]
+mod auth_tests;
+
 /// `build_with`, with EndpointSlices.
 fn build_with_slices(
     members: &[&Ingress],
@@ -956,6 +961,7 @@ fn build_with_slices(
         group: &group,
         members: members.to_vec(),
         services,
+        secrets: &[],
         nodes: &borrowed(&nodes),
         endpoint_slices: &slices,
         inventory: &inventory,

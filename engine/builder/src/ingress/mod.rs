@@ -12,6 +12,7 @@
 //! `NodeRule/<group>/tcp/<node port>`.
 
 mod actions;
+mod auth;
 mod class;
 mod group;
 mod listeners;
@@ -23,11 +24,12 @@ mod target_groups;
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 
 pub use actions::{USE_ANNOTATION, referenced_service_names};
+pub use auth::{SECRET_CLIENT_ID, SECRET_CLIENT_ID_LEGACY, SECRET_CLIENT_SECRET, referenced_secret_names};
 pub use class::{
     ClassResolution, DEFAULT_CLASS_ANNOTATION, LBC_LEGACY_CLASS, LEGACY_CLASS_ANNOTATION, PARAMS_API_GROUP,
     PARAMS_KIND, resolve_class, unserved_legacy_class,
@@ -45,6 +47,7 @@ use crate::error::BuildError;
 use crate::names::{group_frontend_group_name, group_load_balancer_name};
 use crate::nodes::{instance_id, target_nodes};
 use crate::security::{client_rules, node_rules, prefix_list_rules};
+use auth::AuthSources;
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
 use elbow_model::tags::Tags;
@@ -68,6 +71,8 @@ pub struct IngressGroupInput<'a> {
     pub members: Vec<&'a Ingress>,
     /// The Services the members reference (others are ignored).
     pub services: &'a [Service],
+    /// The Secrets the members' `auth-idp-oidc` name (others are ignored): the OIDC clients.
+    pub secrets: &'a [Secret],
     /// Borrowed from the node cache: a reconcile must not copy every node.
     pub nodes: &'a [&'a Node],
     /// EndpointSlices, borrowed from their cache; those of the referenced Services are read
@@ -98,6 +103,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     let tags_for = |resource: &ResourceId| group_tags.resource(resource);
     let nodes = target_nodes(input.nodes);
     let lb_id = ResourceId::new("LoadBalancer");
+    let auth = AuthSources { services: input.services, secrets: input.secrets };
 
     let mut target_groups = TargetGroups::new(TargetGroupContext {
         cluster: &config.cluster_name,
@@ -118,8 +124,8 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
             // An HTTP listener that redirects answers everything with the redirect.
             Some(https_port) => (vec![actions::redirect_to_https(https_port)], Vec::new()),
             None => (
-                vec![default_action(listener, &on_port, &mut target_groups)?],
-                rules::listener_rules(&on_port, &mut target_groups)?,
+                default_actions(listener, &on_port, &auth, &mut target_groups)?,
+                rules::listener_rules(&on_port, listener.protocol, &auth, &mut target_groups)?,
             ),
         };
         if rules.len() > rules::MAX_RULES_PER_LISTENER {
@@ -196,17 +202,23 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     Ok(stack)
 }
 
-/// The listener's default action: the one default backend among its members, else a fixed 404.
-fn default_action(
+/// The listener's default actions: the one default backend among its members (behind its
+/// Ingress's authentication, on HTTPS), else a fixed 404.
+fn default_actions(
     listener: &ListenPort,
     members: &[&Member<'_>],
+    auth: &AuthSources<'_>,
     target_groups: &mut TargetGroups<'_>,
-) -> Result<Action<ResourceId>, BuildError> {
+) -> Result<Vec<Action<ResourceId>>, BuildError> {
     let with_default: Vec<(&Member<'_>, &k8s_openapi::api::networking::v1::IngressBackend)> =
         members.iter().filter_map(|m| Some((*m, m.ingress.spec.as_ref()?.default_backend.as_ref()?))).collect();
     match with_default.as_slice() {
-        [] => Ok(actions::not_found()),
-        [(member, backend)] => actions::backend_action(member, backend, target_groups).map_err(|e| member.blame(e)),
+        [] => Ok(vec![actions::not_found()]),
+        [(member, backend)] => {
+            let mut actions = auth.pre_actions(member, backend, listener.protocol).map_err(|e| member.blame(e))?;
+            actions.push(actions::backend_action(member, backend, target_groups).map_err(|e| member.blame(e))?);
+            Ok(actions)
+        }
         [(first, _), (second, _), ..] => Err(BuildError::GroupConflict {
             setting: format!("default backend of listen port {}", listener.port),
             ingresses: [first.key.clone(), second.key.clone()],

@@ -9,10 +9,11 @@ use serde::Deserialize;
 
 use crate::error::BuildError;
 use crate::ingress::actions::{backend_action, backend_service};
+use crate::ingress::auth::AuthSources;
 use crate::ingress::group::Member;
 use crate::ingress::target_groups::TargetGroups;
 use crate::security::is_cidr;
-use elbow_model::stack::{QueryStringPair, RuleCondition, RuleSpec};
+use elbow_model::stack::{Protocol, QueryStringPair, RuleCondition, RuleSpec};
 
 /// ELBv2's limit of rules per listener, the default rule aside.
 pub(crate) const MAX_RULES_PER_LISTENER: usize = 100;
@@ -90,17 +91,21 @@ pub(crate) fn ordered_paths(paths: &[HTTPIngressPath]) -> Result<Vec<(&HTTPIngre
 /// The rules `members` (in group order) give one listener.
 pub(crate) fn listener_rules(
     members: &[&Member<'_>],
+    protocol: Protocol,
+    auth: &AuthSources<'_>,
     target_groups: &mut TargetGroups<'_>,
 ) -> Result<Vec<RuleSpec>, BuildError> {
     let mut rules = Vec::new();
     for member in members {
-        member_rules(member, target_groups, &mut rules).map_err(|e| member.blame(e))?;
+        member_rules(member, protocol, auth, target_groups, &mut rules).map_err(|e| member.blame(e))?;
     }
     Ok(rules)
 }
 
 fn member_rules(
     member: &Member<'_>,
+    protocol: Protocol,
+    auth: &AuthSources<'_>,
     target_groups: &mut TargetGroups<'_>,
     rules: &mut Vec<RuleSpec>,
 ) -> Result<(), BuildError> {
@@ -132,8 +137,10 @@ fn member_rules(
             if conditions.is_empty() {
                 conditions.push(RuleCondition::PathPattern(vec!["/*".into()]));
             }
-            let action = backend_action(member, &path.backend, target_groups)?;
-            rules.push(RuleSpec { conditions, actions: vec![action] });
+            // Authentication (HTTPS listeners only) first, then the backend's action.
+            let mut actions = auth.pre_actions(member, &path.backend, protocol)?;
+            actions.push(backend_action(member, &path.backend, target_groups)?);
+            rules.push(RuleSpec { conditions, actions });
         }
     }
     Ok(())

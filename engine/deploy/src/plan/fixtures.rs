@@ -124,7 +124,12 @@ pub(super) fn applied(stack: &Stack) -> ActualStack {
 }
 
 pub(super) fn ctx() -> PlanContext {
-    PlanContext { cluster: "c".into(), backend_group: None, previous_tags: BTreeMap::new() }
+    PlanContext {
+        cluster: "c".into(),
+        backend_group: None,
+        previous_tags: BTreeMap::new(),
+        sent_secrets: Default::default(),
+    }
 }
 
 /// Each step's variant name, in order.

@@ -20,6 +20,7 @@ use elbow_model::{Action, ListenerSpec, Protocol, ResourceId, RuleSpec, Weighted
 
 use super::{Planner, Step};
 use crate::actual::ActualLoadBalancer;
+use crate::secrets::same_actions;
 
 impl Planner<'_> {
     pub(super) fn listeners(&mut self, lb: &ResourceId, desired: &[&ListenerSpec], actual_lb: &ActualLoadBalancer) {
@@ -106,10 +107,13 @@ impl Planner<'_> {
         }
     }
 
+    /// Actions compare without their client secrets (AWS never reports them); a secret counts as
+    /// in place when it is the one last sent to that rule (`secrets`).
     fn same_rule(&self, desired: &RuleSpec, actual: &Rule) -> bool {
         let actions: Option<Vec<Action<Arn>>> =
             desired.actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
-        desired.conditions == actual.conditions && actions.is_some_and(|a| a == actual.actions)
+        desired.conditions == actual.conditions
+            && actions.is_some_and(|a| same_actions(&a, &actual.actions, &actual.arn, &self.ctx.sent_secrets))
     }
 
     /// Compares settings; target groups are compared through their bindings, so a listener whose
@@ -125,7 +129,7 @@ impl Planner<'_> {
             && (!secure
                 || (default_certificate(desired) == actual.default_certificate()
                     && desired.ssl_policy == actual.ssl_policy))
-            && actions.is_some_and(|a| a == actual.default_actions)
+            && actions.is_some_and(|a| same_actions(&a, &actual.default_actions, &actual.arn, &self.ctx.sent_secrets))
     }
 }
 
@@ -172,6 +176,9 @@ pub(crate) fn bind_action(action: &Action<ResourceId>, bindings: &BTreeMap<Resou
             content_type: content_type.clone(),
             message_body: message_body.clone(),
         },
+        Action::AuthenticateOidc(config) => Action::AuthenticateOidc(config.clone()),
+        Action::AuthenticateCognito(config) => Action::AuthenticateCognito(config.clone()),
+        Action::JwtValidation(config) => Action::JwtValidation(config.clone()),
     })
 }
 

@@ -177,6 +177,7 @@ mod tests {
             cluster: "c".into(),
             backend_group: Some("sg-backend".into()),
             previous_tags: BTreeMap::new(),
+            sent_secrets: Default::default(),
         };
         let plan = plan(&desired, &ActualStack::default(), &ctx);
         let groups = plan.steps.iter().find_map(|s| match s {

@@ -39,6 +39,7 @@ pub(crate) use self::listeners::{bind_action, default_certificate};
 pub use self::step::{GroupRef, PlannedRule, Step};
 pub use self::tags::desired_tags;
 use crate::actual::ActualStack;
+use crate::secrets::SentSecrets;
 
 /// What the planner needs besides the two stacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,9 @@ pub struct PlanContext {
     /// The tags earlier deploys of this stack asked for, by resource: keys among them that are no
     /// longer desired are removed. Tags Elbow never asked for belong to someone else and stay.
     pub previous_tags: BTreeMap<ResourceId, Tags>,
+    /// Fingerprints of the OIDC client secrets last sent, by listener or rule ARN (AWS never
+    /// reports the secrets; see `secrets`).
+    pub sent_secrets: SentSecrets,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

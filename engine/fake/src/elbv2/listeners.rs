@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use elbow_model::{Action, LoadBalancerType, Protocol};
 
+use super::actions::{check_actions, reported, secrets};
 use super::certificates::{check_certificate_allowed, check_one_certificate};
 use super::{Elbv2, fail, lb_not_found, listener_not_found, rule_not_found, tg_not_found};
 use crate::names::arn;
@@ -24,20 +25,38 @@ impl Elbv2 {
             return Err(lb_not_found(api, lb));
         }
         let arns = self.lb_listeners.get(lb).into_iter().flatten();
-        Ok(arns.filter_map(|arn| self.listeners.get(arn).cloned()).collect())
+        Ok(arns.filter_map(|arn| self.listeners.get(arn).map(reported_listener)).collect())
     }
 
     /// The listener's rules by priority, then its default rule, as AWS lists them.
     pub(crate) fn describe_rules(&self, api: Api, listener_arn: &str) -> CloudResult<Vec<Rule>> {
         let listener = self.listeners.get(listener_arn).ok_or_else(|| listener_not_found(api, listener_arn))?;
-        let mut rules = self.rules_of(listener_arn);
+        let mut rules = self.reported_rules_of(listener_arn);
         rules.push(Rule {
             arn: self.default_rules.get(listener_arn).cloned().unwrap_or_default(),
             priority: None,
             conditions: Vec::new(),
-            actions: listener.default_actions.clone(),
+            actions: reported(&listener.default_actions),
         });
         Ok(rules)
+    }
+
+    /// [`Elbv2::rules_of`] as AWS reports them: without client secrets.
+    pub(crate) fn reported_rules_of(&self, listener_arn: &str) -> Vec<Rule> {
+        let mut rules = self.rules_of(listener_arn);
+        for rule in &mut rules {
+            rule.actions = reported(&rule.actions);
+        }
+        rules
+    }
+
+    /// The client secrets a listener's default actions or a rule's actions were given, by ARN.
+    pub(crate) fn client_secrets(&self, arn: &str) -> Vec<String> {
+        match (self.listeners.get(arn), self.rules.get(arn)) {
+            (Some(listener), _) => secrets(&listener.default_actions),
+            (None, Some((_, rule))) => secrets(&rule.actions),
+            (None, None) => Vec::new(),
+        }
     }
 
     /// A listener's rules (not the default one), by priority.
@@ -49,7 +68,7 @@ impl Elbv2 {
     }
 
     pub(crate) fn listeners(&self) -> Vec<Listener> {
-        self.listeners.values().cloned().collect()
+        self.listeners.values().map(reported_listener).collect()
     }
 
     /// Target groups forwarded to by the load balancer's listeners and rules.
@@ -86,7 +105,7 @@ impl Elbv2 {
                 && existing.certificates == input.certificates
                 && existing.ssl_policy == input.ssl_policy;
             return if same {
-                Ok(existing.clone())
+                Ok(reported_listener(existing))
             } else {
                 Err(fail(
                     api,
@@ -105,6 +124,7 @@ impl Elbv2 {
             ));
         }
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, None)?;
         let id = self.next_id();
         let lb_path = lb_arn.split_once(":loadbalancer/").map(|(_, p)| p.to_string()).unwrap_or_default();
@@ -123,8 +143,9 @@ impl Elbv2 {
         self.default_rules.insert(arn.clone(), rule_arn(&arn, &default_rule_id));
         self.lb_listeners.entry(lb_arn).or_default().insert(arn.clone());
         self.tags.insert(arn.clone(), input.tags);
-        self.listeners.insert(arn, listener.clone());
-        Ok(listener)
+        let answer = reported_listener(&listener);
+        self.listeners.insert(arn, listener);
+        Ok(answer)
     }
 
     pub(crate) fn modify_listener(&mut self, api: Api, input: ModifyListener) -> CloudResult<()> {
@@ -145,6 +166,7 @@ impl Elbv2 {
         }
         let lb_type = self.load_balancers.get(&lb_arn).map(|lb| lb.lb_type).unwrap_or(LoadBalancerType::Network);
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
         self.attach(&input.arn, &lb_arn, &input.default_actions);
@@ -188,7 +210,7 @@ impl Elbv2 {
     pub(crate) fn create_rule(&mut self, api: Api, input: CreateRule) -> CloudResult<Rule> {
         let listener =
             self.listeners.get(&input.listener_arn).ok_or_else(|| listener_not_found(api, &input.listener_arn))?;
-        let lb_arn = listener.load_balancer_arn.clone();
+        let (lb_arn, protocol) = (listener.load_balancer_arn.clone(), listener.protocol);
         if self.load_balancers.get(&lb_arn).is_some_and(|lb| lb.lb_type != LoadBalancerType::Application) {
             return Err(fail(
                 api,
@@ -215,6 +237,7 @@ impl Elbv2 {
                 format!("you've reached the limit of {MAX_RULES_PER_LISTENER} rules per listener"),
             ));
         }
+        check_actions(api, protocol, &input.actions)?;
         self.check_forwards(api, &lb_arn, &input.actions, None)?;
         let id = self.next_id();
         let arn = rule_arn(&input.listener_arn, &id);
@@ -227,14 +250,17 @@ impl Elbv2 {
         self.attach(&arn, &lb_arn, &rule.actions);
         self.listener_rules.entry(input.listener_arn.clone()).or_default().insert(arn.clone());
         self.tags.insert(arn.clone(), input.tags);
-        self.rules.insert(arn, (input.listener_arn, rule.clone()));
-        Ok(rule)
+        let answer = Rule { actions: reported(&rule.actions), ..rule.clone() };
+        self.rules.insert(arn, (input.listener_arn, rule));
+        Ok(answer)
     }
 
     pub(crate) fn modify_rule(&mut self, api: Api, input: ModifyRule) -> CloudResult<()> {
         let (listener, rule) = self.rules.get(&input.arn).ok_or_else(|| rule_not_found(api, &input.arn))?;
         let old_actions = rule.actions.clone();
-        let lb_arn = self.listeners.get(listener).map(|l| l.load_balancer_arn.clone()).unwrap_or_default();
+        let listener = self.listeners.get(listener);
+        let lb_arn = listener.map(|l| l.load_balancer_arn.clone()).unwrap_or_default();
+        check_actions(api, listener.map_or(Protocol::Http, |l| l.protocol), &input.actions)?;
         self.check_forwards(api, &lb_arn, &input.actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
         self.attach(&input.arn, &lb_arn, &input.actions);
@@ -322,6 +348,11 @@ impl Elbv2 {
             tg.load_balancer_arns = lbs.into_iter().collect();
         }
     }
+}
+
+/// A listener as AWS reports it: its default actions without client secrets.
+fn reported_listener(listener: &Listener) -> Listener {
+    Listener { default_actions: reported(&listener.default_actions), ..listener.clone() }
 }
 
 fn forwarded(actions: &[Action<Arn>]) -> impl Iterator<Item = &Arn> {

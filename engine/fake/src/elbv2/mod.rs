@@ -4,6 +4,7 @@
 //! Every lookup goes through an index (by ARN, by name, listeners per load balancer, rules per
 //! listener, users per target group), so ten thousand load balancers cost no more per call than ten.
 
+mod actions;
 mod certificates;
 mod listeners;
 

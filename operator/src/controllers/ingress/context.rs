@@ -12,6 +12,7 @@ use super::membership::ClassView;
 use crate::context::Context;
 use crate::controllers::backoff::ObjectBackoff;
 use crate::controllers::keyed_locks::KeyedLocks;
+use crate::runtime::secrets::SecretWatches;
 
 /// The Ingress controller's own caches and state, next to the shared [`Context`].
 pub struct IngressContext {
@@ -21,6 +22,8 @@ pub struct IngressContext {
     pub classes: Store<IngressClass>,
     pub params: Store<IngressClassParams>,
     pub services: Store<Service>,
+    /// The Secrets the Ingresses name for OIDC, each watched by name.
+    pub secrets: Arc<SecretWatches>,
     /// The IngressClass `spec.controller` value Elbow serves.
     pub controller_name: String,
     /// One reconcile at a time per group (stack).

@@ -21,10 +21,12 @@ use std::sync::Arc;
 use elbow_builder::BuildError;
 use elbow_builder::crd::IngressClassParamsSpec;
 use elbow_builder::endpoints::SERVICE_NAME_LABEL;
-use elbow_builder::ingress::{GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id};
+use elbow_builder::ingress::{
+    GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id, referenced_secret_names,
+};
 use elbow_deploy::DeployOutcome;
 use elbow_model::Stack;
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::runtime::controller::Action;
@@ -39,6 +41,7 @@ pub use elbow_builder::ingress::{Standing, joined_groups};
 pub use membership::ClassView;
 
 use super::{Error, error_chain, finalizers, instrumented, object_name, retry_after};
+use crate::runtime::secrets::SecretKey;
 
 /// Event reasons as the AWS Load Balancer Controller names them, so existing alerts keep working.
 mod reasons {
@@ -74,6 +77,10 @@ async fn reconcile_inner(ingress: &Ingress, ctx: &IngressContext) -> Result<Acti
         ingress = leave(&api, &ingress, &old, &view, ctx).await?;
     }
 
+    if !matches!(standing, Standing::Member { .. }) {
+        // No build of this Ingress will read a Secret any more.
+        ctx.secrets.monitor(&ObjectRef::from_obj(&ingress), &BTreeSet::new());
+    }
     match standing {
         Standing::Outside => {
             if ingress.metadata.deletion_timestamp.is_none()
@@ -243,6 +250,7 @@ async fn deploy_group(
         // cache not yet filled, a rule whose Service is missing would answer a fixed 503.
         ctx.services.wait_until_ready().await.map_err(|_| Error::ServiceCacheClosed)?;
         let services = referenced_services(members, &ctx.services.state());
+        let secrets = referenced_secrets(members, &services, ctx).await;
         let slices = referenced_slices(&services, &ctx.shared.endpoint_slices.state());
         let slices: Vec<&EndpointSlice> = slices.iter().map(AsRef::as_ref).collect();
         let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();
@@ -250,6 +258,7 @@ async fn deploy_group(
             group,
             members: member_refs,
             services: &services,
+            secrets: &secrets,
             nodes: &nodes,
             endpoint_slices: &slices,
             inventory: &inventory,
@@ -276,6 +285,22 @@ fn referenced_services(members: &[Arc<Ingress>], services: &[Arc<Service>]) -> V
         .filter(|s| wanted.contains(&(s.namespace().unwrap_or_default(), s.name_any())))
         .map(|s| s.as_ref().clone())
         .collect()
+}
+
+/// The Secrets the members may authenticate with (OIDC clients), read from their watches, which
+/// start here for Secrets no Ingress named before. Each member is recorded as using its own, so
+/// that a change to one re-enqueues it.
+async fn referenced_secrets(members: &[Arc<Ingress>], services: &[Service], ctx: &IngressContext) -> Vec<Secret> {
+    let mut all = BTreeSet::new();
+    for member in members {
+        let namespace = member.namespace().unwrap_or_default();
+        let own: Vec<&Service> = services.iter().filter(|s| s.namespace().as_deref() == Some(&namespace)).collect();
+        let keys: BTreeSet<SecretKey> =
+            referenced_secret_names(member, &own).into_iter().map(|name| (namespace.clone(), name)).collect();
+        ctx.secrets.monitor(&ObjectRef::from_obj(member.as_ref()), &keys);
+        all.extend(keys);
+    }
+    ctx.secrets.get(&all).await
 }
 
 /// The EndpointSlices of `services` (pointers into the cache): the pods of ip target groups.
