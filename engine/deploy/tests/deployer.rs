@@ -54,6 +54,365 @@ async fn a_new_single_port_nlb_costs_six_mutating_calls_once_the_index_is_warm_a
 }
 
 #[tokio::test]
+async fn the_stack_is_created_with_everything_the_data_path_needs() {
+    let cloud = cloud();
+    let svc = Svc::new("web");
+    deployer(&cloud).deploy(&svc.stack()).await.expect("deployed");
+
+    assert_eq!(
+        inventory(&cloud),
+        Inventory {
+            load_balancers: vec!["k8s-default-web-e".into()],
+            target_groups: vec![("k8s-default-web-31000".into(), vec!["i-1".into(), "i-2".into()])],
+            listeners: vec![("k8s-default-web-e".into(), 80)],
+            groups: vec![backend(), "k8s-default-web-fe".into()],
+            node_rules: vec![(31000, 31000)],
+        }
+    );
+    let lb = &cloud.load_balancers()[0];
+    let groups = cloud.security_groups();
+    let frontend = groups.iter().find(|g| g.group_name == "k8s-default-web-fe").expect("frontend");
+    let shared = groups.iter().find(|g| g.group_name == backend()).expect("backend");
+    assert_eq!(lb.security_groups, {
+        let mut v = vec![frontend.id.clone(), shared.id.clone()];
+        v.sort();
+        v
+    });
+    let node_rule = &cloud.security_group_rules(NODE_GROUP)[0];
+    assert_eq!(node_rule.rule.source, RuleSource::SecurityGroup(SecurityGroupRef::Existing(shared.id.clone())));
+    let frontend_rules = cloud.security_group_rules(&frontend.id);
+    assert_eq!(frontend_rules.len(), 1);
+    assert_eq!(frontend_rules[0].rule.source, RuleSource::CidrIpv4("0.0.0.0/0".into()));
+}
+
+#[tokio::test]
+async fn an_unchanged_stack_makes_no_call_at_all() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let stack = Svc::new("web").stack();
+    let first = deployer.deploy(&stack).await.expect("deployed");
+    cloud.counter().reset();
+    let second = deployer.deploy(&stack).await.expect("re-deployed");
+    assert_eq!(cloud.counter().total(), 0, "{:?}", cloud.counter().snapshot());
+    assert!(!second.changed);
+    assert_eq!(second.dns_name, first.dns_name);
+}
+
+#[tokio::test]
+async fn a_restarted_deployer_finds_everything_by_tags_and_changes_nothing() {
+    let cloud = cloud();
+    let stack = Svc::new("web").stack();
+    deployer(&cloud).deploy(&stack).await.expect("deployed");
+    cloud.counter().reset();
+    let outcome = deployer(&cloud).deploy(&stack).await.expect("re-deployed after a restart");
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+    assert!(!outcome.changed);
+    assert!(outcome.dns_name.is_some());
+}
+
+#[tokio::test]
+async fn a_changed_node_set_is_one_register_and_one_deregister_per_target_group() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut svc = Svc::new("web");
+    svc.ports = vec![(80, 31000), (443, 31001)];
+    deployer.deploy(&svc.stack()).await.expect("deployed");
+    cloud.counter().reset();
+
+    svc.nodes = vec!["i-2", "i-3"];
+    deployer.deploy(&svc.stack()).await.expect("updated");
+    let calls = cloud.counter().snapshot();
+    assert_eq!(calls.get(&Api::RegisterTargets), Some(&2), "{calls:?}");
+    assert_eq!(calls.get(&Api::DeregisterTargets), Some(&2), "{calls:?}");
+    assert_eq!(cloud.counter().total(), 4, "nothing else: {calls:?}");
+    for (_, targets) in inventory(&cloud).target_groups {
+        assert_eq!(targets, ["i-2", "i-3"]);
+    }
+}
+
+#[tokio::test]
+async fn health_check_and_source_range_changes_modify_in_place() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut svc = Svc::new("web");
+    deployer.deploy(&svc.stack()).await.expect("deployed");
+    let before = inventory(&cloud);
+    cloud.counter().reset();
+
+    svc.health_interval = 30;
+    svc.source_ranges = vec!["10.0.0.0/8"];
+    deployer.deploy(&svc.stack()).await.expect("updated");
+    let calls = cloud.counter().snapshot();
+    assert_eq!(calls.get(&Api::ModifyTargetGroup), Some(&1), "{calls:?}");
+    assert_eq!(calls.get(&Api::AuthorizeSecurityGroupIngress), Some(&1), "{calls:?}");
+    assert_eq!(calls.get(&Api::RevokeSecurityGroupIngress), Some(&1), "{calls:?}");
+    assert_eq!(cloud.counter().mutating(), 3, "{calls:?}");
+    assert_eq!(inventory(&cloud), before, "same resources");
+    assert_eq!(cloud.target_groups()[0].health_check.interval_seconds, 30);
+    let frontend = cloud.security_groups().into_iter().find(|g| g.group_name == "k8s-default-web-fe").expect("fe");
+    let sources: Vec<_> = cloud.security_group_rules(&frontend.id).into_iter().map(|r| r.rule.source).collect();
+    assert_eq!(sources, [RuleSource::CidrIpv4("10.0.0.0/8".into())]);
+}
+
+#[tokio::test]
+async fn adding_and_removing_a_port_adds_and_removes_its_listener_target_group_and_rules() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut svc = Svc::new("web");
+    deployer.deploy(&svc.stack()).await.expect("deployed");
+
+    svc.ports = vec![(80, 31000), (8080, 31080)];
+    deployer.deploy(&svc.stack()).await.expect("port added");
+    let added = inventory(&cloud);
+    assert_eq!(added.listeners, [("k8s-default-web-e".into(), 80), ("k8s-default-web-e".into(), 8080)]);
+    assert_eq!(added.target_groups.len(), 2);
+    assert_eq!(added.node_rules, [(31000, 31080)], "one range spans both ports");
+
+    svc.ports = vec![(8080, 31080)];
+    deployer.deploy(&svc.stack()).await.expect("port removed");
+    let removed = inventory(&cloud);
+    assert_eq!(removed.listeners, [("k8s-default-web-e".into(), 8080)]);
+    assert_eq!(removed.target_groups, [("k8s-default-web-31080".into(), vec!["i-1".into(), "i-2".into()])]);
+    assert_eq!(removed.node_rules, [(31080, 31080)], "narrowed to the port left");
+}
+
+#[tokio::test]
+async fn a_scheme_change_replaces_the_load_balancer() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut svc = Svc::new("web");
+    let before = deployer.deploy(&svc.stack()).await.expect("deployed");
+    svc.scheme = Scheme::Internal;
+    let after = deployer.deploy(&svc.stack()).await.expect("replaced");
+    assert_ne!(before.load_balancer_arn, after.load_balancer_arn);
+    let now = inventory(&cloud);
+    assert_eq!(now.load_balancers, ["k8s-default-web-i"]);
+    assert_eq!(now.listeners, [("k8s-default-web-i".into(), 80)]);
+    assert_eq!(now.target_groups.len(), 1, "the target group is kept and moved");
+    assert_eq!(cloud.load_balancers()[0].scheme, Scheme::Internal);
+}
+
+#[tokio::test]
+async fn a_node_port_change_replaces_the_target_group_and_moves_the_listener() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let mut svc = Svc::new("web");
+    deployer.deploy(&svc.stack()).await.expect("deployed");
+    svc.ports = vec![(80, 32000)];
+    deployer.deploy(&svc.stack()).await.expect("replaced");
+    let now = inventory(&cloud);
+    assert_eq!(now.target_groups, [("k8s-default-web-32000".into(), vec!["i-1".into(), "i-2".into()])]);
+    let tg = &cloud.target_groups()[0];
+    let listener = &cloud.listeners()[0];
+    assert_eq!(listener.default_actions, vec![Action::forward(tg.arn.clone())]);
+    assert_eq!(now.node_rules, [(32000, 32000)]);
+}
+
+#[tokio::test]
+async fn deleting_removes_everything_of_the_stack_and_nothing_else() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let foreign = cloud.seed_load_balancer(CreateLoadBalancer {
+        name: "someone-elses".into(),
+        lb_type: LoadBalancerType::Network,
+        scheme: Scheme::Internal,
+        ip_address_type: IpAddressType::Ipv4,
+        subnets: vec!["subnet-a".into()],
+        security_groups: vec![],
+        tags: Tags::new(),
+    });
+    let foreign = foreign.expect("seeded");
+    let kept = Svc::new("kept");
+    deployer.deploy(&kept.stack()).await.expect("kept deployed");
+    let mut web = Svc::new("web");
+    web.ports = vec![(80, 31500)];
+    deployer.deploy(&web.stack()).await.expect("web deployed");
+
+    let outcome = deployer.deploy(&Stack::empty(web.id())).await.expect("deleted");
+    assert!(outcome.changed);
+    assert_eq!(outcome.dns_name, None);
+    let now = inventory(&cloud);
+    assert_eq!(now.load_balancers, ["k8s-default-kept-e"]);
+    assert_eq!(now.groups, [backend(), "k8s-default-kept-fe".to_string()], "the backend group stays");
+    assert_eq!(now.node_rules, [(31000, 31000)], "kept's port stays open");
+    assert!(cloud.load_balancers().iter().any(|lb| lb.arn == foreign.arn), "foreign load balancer untouched");
+
+    cloud.counter().reset();
+    deployer.deploy(&Stack::empty(web.id())).await.expect("deleting again");
+    assert_eq!(cloud.counter().mutating(), 0, "deleting twice changes nothing");
+}
+
+#[tokio::test]
+async fn the_backend_group_goes_with_the_last_stack_and_comes_back_with_the_next() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let (web, api) = (Svc::new("web"), Svc::new("api"));
+    deployer.deploy(&web.stack()).await.expect("web deployed");
+    deployer.deploy(&api.stack()).await.expect("api deployed");
+
+    deployer.deploy(&Stack::empty(web.id())).await.expect("web deleted");
+    assert!(inventory(&cloud).groups.contains(&backend()), "api still uses the backend group");
+    deployer.deploy(&Stack::empty(api.id())).await.expect("api deleted");
+    let left = inventory(&cloud);
+    assert_eq!((left.load_balancers.len(), left.groups.len(), left.node_rules.len()), (0, 0, 0), "nothing left");
+
+    deployer.deploy(&web.stack()).await.expect("web deployed again");
+    assert!(inventory(&cloud).groups.contains(&backend()), "a new backend group for the new load balancer");
+}
+
+#[tokio::test]
+async fn the_last_two_stacks_deleted_at_once_take_the_backend_group_with_them() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let (web, api) = (Svc::new("web"), Svc::new("api"));
+    deployer.deploy(&web.stack()).await.expect("web deployed");
+    deployer.deploy(&api.stack()).await.expect("api deployed");
+    let (web_gone, api_gone) = (Stack::empty(web.id()), Stack::empty(api.id()));
+    let (a, b) = tokio::join!(deployer.deploy(&web_gone), deployer.deploy(&api_gone));
+    a.expect("web deleted");
+    b.expect("api deleted");
+    assert_eq!(inventory(&cloud).groups, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_foreign_load_balancer_with_our_name_is_a_conflict_and_is_left_alone() {
+    let cloud = cloud();
+    let svc = Svc::new("web");
+    let stack = svc.stack();
+    let foreign = cloud
+        .seed_load_balancer(CreateLoadBalancer {
+            name: stack.load_balancers[0].name.clone(),
+            lb_type: LoadBalancerType::Network,
+            scheme: Scheme::InternetFacing,
+            ip_address_type: IpAddressType::Ipv4,
+            subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            security_groups: vec![],
+            tags: Tags::from([("team".to_string(), "other".to_string())]),
+        })
+        .expect("seeded");
+    let error = deployer(&cloud).deploy(&stack).await.expect_err("conflict");
+    assert!(matches!(error, DeployError::NameConflict { .. }), "{error}");
+    assert!(!error.is_retryable());
+    assert_eq!(cloud.counter().mutating(), 0, "nothing was created before the check");
+    let now = cloud.load_balancers();
+    assert_eq!(now.len(), 1);
+    assert_eq!((&now[0].arn, &now[0].security_groups), (&foreign.arn, &foreign.security_groups));
+    assert_eq!(cloud.tags(&foreign.arn), Tags::from([("team".to_string(), "other".to_string())]));
+}
+
+#[tokio::test]
+async fn a_node_group_rule_that_is_not_ours_is_never_revoked() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    deployer.deploy(&svc.stack()).await.expect("deployed");
+    let someone_elses = cloud
+        .seed_security_group_rule(
+            NODE_GROUP,
+            NewIngressRule {
+                rule: IngressRule {
+                    ip_protocol: "tcp".into(),
+                    from_port: 22,
+                    to_port: 22,
+                    source: RuleSource::CidrIpv4("10.0.0.0/8".into()),
+                    description: Some("ssh".into()),
+                },
+                tags: Tags::new(),
+            },
+        )
+        .expect("seeded");
+    deployer.deploy(&Stack::empty(svc.id())).await.expect("deleted");
+    assert_eq!(cloud.security_group_rules(NODE_GROUP), vec![someone_elses]);
+}
+
+/// Crashes the deploy at every mutating call in turn (the request failing, or landing with its
+/// answer lost), restarts, and checks that the re-run converges on exactly the desired resources;
+/// then that deleting after the partial create leaves nothing behind.
+#[tokio::test]
+async fn a_crash_between_any_two_calls_is_repaired_by_a_rerun_after_a_restart() {
+    let svc = Svc::new("web");
+    let stack = svc.stack();
+    let expected = {
+        let cloud = cloud();
+        deployer(&cloud).deploy(&stack).await.expect("reference run");
+        inventory(&cloud)
+    };
+    let total_calls = 8; // 7 for the stack and 1 for the shared backend group
+    for landed in [false, true] {
+        for kind in [CloudErrorKind::ServerError, CloudErrorKind::Timeout, CloudErrorKind::Throttled] {
+            for crash_at in 0..total_calls {
+                let cloud = cloud();
+                cloud.inject(support::crash_at(kind, crash_at, landed));
+                let first = deployer(&cloud).deploy(&stack).await;
+                assert!(first.is_err(), "crash at call {crash_at} ({kind:?}, landed {landed}) must surface");
+                assert!(first.expect_err("checked").is_retryable());
+                cloud.clear_failures();
+
+                let outcome = deployer(&cloud).deploy(&stack).await;
+                let context = format!("crash at call {crash_at} ({kind:?}, landed {landed})");
+                outcome.unwrap_or_else(|e| panic!("{context}: re-run failed: {e}"));
+                assert_eq!(inventory(&cloud), expected, "{context}");
+
+                let leftovers = {
+                    let partial = self::cloud();
+                    partial.inject(support::crash_at(kind, crash_at, landed));
+                    let _ = deployer(&partial).deploy(&stack).await;
+                    partial.clear_failures();
+                    deployer(&partial)
+                        .deploy(&Stack::empty(svc.id()))
+                        .await
+                        .unwrap_or_else(|e| panic!("{context}: delete: {e}"));
+                    inventory(&partial)
+                };
+                assert_eq!(leftovers.load_balancers, Vec::<String>::new(), "{context}");
+                assert_eq!(leftovers.target_groups, Vec::<(String, Vec<String>)>::new(), "{context}");
+                assert_eq!(leftovers.node_rules, [], "{context}");
+                let groups: Vec<String> = leftovers.groups.into_iter().filter(|g| g != &backend()).collect();
+                assert_eq!(groups, Vec::<String>::new(), "{context}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_deploy_is_retried_by_the_same_deployer_without_duplicates() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let stack = Svc::new("web").stack();
+    cloud.inject(Failure::on(Api::CreateListener, CloudErrorKind::Timeout).landed());
+    deployer.deploy(&stack).await.expect_err("the listener's answer was lost");
+    let outcome = deployer.deploy(&stack).await.expect("second attempt");
+    assert!(outcome.dns_name.is_some());
+    let now = inventory(&cloud);
+    assert_eq!(now.listeners.len(), 1);
+    assert_eq!(now.load_balancers.len(), 1);
+    assert_eq!(now.target_groups.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_and_server_errors_converge_through_the_resilient_layer() {
+    let fake = seeded();
+    fake.inject(Failure::any(CloudErrorKind::Throttled).mutating_only().times(3));
+    fake.inject(Failure::any(CloudErrorKind::ServerError).after(4).times(2));
+    fake.inject(Failure::on(Api::CreateListener, CloudErrorKind::Timeout));
+    let cloud = Arc::new(Resilient::new(fake, RateLimits::aws_defaults(), RetryPolicy::default()));
+    let deployer = Deployer::new(
+        cloud.clone(),
+        DeploySettings {
+            cluster_name: CLUSTER.into(),
+            vpc_id: "vpc-1".into(),
+            drift_period: Duration::from_secs(3600),
+        },
+    );
+    let outcome = deployer.deploy(&Svc::new("web").stack()).await.expect("converges in one deploy");
+    assert!(outcome.dns_name.is_some());
+    let now = inventory(cloud.inner());
+    assert_eq!(now.load_balancers.len(), 1);
+    assert_eq!(now.listeners.len(), 1);
+    assert_eq!(now.target_groups.len(), 1);
+}
+
+#[tokio::test]
 async fn a_node_rule_someone_else_added_is_neither_relied_upon_nor_revoked() {
     let cloud = cloud();
     let deployer = deployer(&cloud);
