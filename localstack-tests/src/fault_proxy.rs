@@ -4,7 +4,8 @@
 //! ```text
 //!  operator ──HTTP──> FaultProxy ──HTTP──> moto
 //!                       │  before forwarding: Throttling / RequestLimitExceeded, 5xx,
-//!                       │                     a dropped connection, a hung one
+//!                       │                     a dropped connection, a hung one; or
+//!                       │                     AWS's own rate limits (token buckets)
 //!                       │  after forwarding:  the call happened, the client sees a 5xx or a drop
 //!                       └─ counts every call by service and action, and every fault it made
 //! ```
@@ -14,6 +15,11 @@
 //! would in production: ELBv2's query protocol answers `Throttling` with HTTP 400 and an
 //! `ErrorResponse` document; EC2's answers `RequestLimitExceeded` with HTTP 503 and a `Response`
 //! document; both answer `InternalFailure` / `ServiceUnavailable` with 500 / 503.
+//!
+//! With `FaultPlan::aws_rate_limits` the proxy throttles as AWS does: every request takes a token
+//! from the buckets AWS documents for its action (`crate::aws_limits`), and is refused with
+//! `Throttling` / `RequestLimitExceeded` when one is empty. The census counts what each bucket
+//! admitted, from which a campaign computes the least time its calls could have taken.
 //!
 //! A *gate* turns every call after the k-th away unforwarded (connection dropped), so a test can
 //! kill the client at exactly "k calls answered" and know nothing after the k-th reached the
@@ -30,6 +36,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::aws_limits::{self, BucketId, BucketSpec, Buckets, floor_seconds};
 
 /// Which API a call is for, from the SigV4 credential scope the SDK signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,6 +79,9 @@ pub enum Fault {
     DropAfter,
     /// Turned away by the gate (see the module documentation), not forwarded.
     Gated,
+    /// Refused by one of AWS's documented rate limits (an empty token bucket), not forwarded:
+    /// answered as `Throttle` is.
+    RateLimited,
 }
 
 /// The probability of each fault per call (0.0–1.0 each; their sum at most 1.0), and the seed
@@ -86,6 +98,8 @@ pub struct FaultPlan {
     /// How long a hung call is held before its connection is closed: longer than the client's
     /// attempt timeout, or it would just be a slow answer.
     pub hang_for: Duration,
+    /// Enforce the request-rate buckets AWS documents (see `crate::aws_limits`).
+    pub aws_rate_limits: bool,
 }
 
 impl FaultPlan {
@@ -100,7 +114,13 @@ impl FaultPlan {
             server_error_after: 0.0,
             drop_after: 0.0,
             hang_for: Duration::from_secs(35),
+            aws_rate_limits: false,
         }
+    }
+
+    /// No random fault; AWS's own rate limits, per action and (ELBv2) per account.
+    pub fn aws_rate_limits() -> FaultPlan {
+        FaultPlan { aws_rate_limits: true, ..FaultPlan::none() }
     }
 
     /// `total` of all calls faulted, spread over the kinds: a third throttled, the rest split
@@ -139,7 +159,7 @@ impl FaultPlan {
 }
 
 /// What the proxy saw and did, so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Census {
     /// Calls that arrived, by service and action.
     pub calls: BTreeMap<(Service, String), u64>,
@@ -149,6 +169,8 @@ pub struct Census {
     pub forwarded: u64,
     /// Calls whose answer reached the client unchanged.
     pub answered: u64,
+    /// Under AWS's rate limits: the calls each bucket admitted, with its size.
+    pub admitted: BTreeMap<BucketId, (u64, BucketSpec)>,
 }
 
 impl Census {
@@ -157,7 +179,32 @@ impl Census {
     }
 
     pub fn total_faults(&self) -> u64 {
-        self.faults.iter().filter(|(fault, _)| **fault != Fault::Gated).map(|(_, n)| n).sum()
+        self.faults
+            .iter()
+            .filter(|(fault, _)| !matches!(fault, Fault::Gated | Fault::RateLimited))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The least time the admitted mutating calls could have taken through AWS's buckets, and
+    /// the bucket that sets it: the slowest of them decides.
+    pub fn floor(&self) -> Option<(BucketId, f64)> {
+        self.admitted
+            .iter()
+            .filter(|(_, (_, spec))| spec.mutating)
+            .map(|(id, (n, spec))| (id.clone(), floor_seconds(*n, *spec)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// What `self` counted since `before`, bucket by bucket (for a phase of a campaign).
+    pub fn admitted_since(&self, before: &Census) -> BTreeMap<BucketId, (u64, BucketSpec)> {
+        self.admitted
+            .iter()
+            .map(|(id, (n, spec))| {
+                let earlier = before.admitted.get(id).map_or(0, |(m, _)| *m);
+                (id.clone(), (n - earlier, *spec))
+            })
+            .collect()
     }
 
     /// "1234 calls, 370 faulted (Throttle 125, ...)".
@@ -175,6 +222,8 @@ struct State {
     answered: watch::Sender<u64>,
     /// Calls after this many answered ones are turned away; `None`: no gate.
     gate: Mutex<Option<u64>>,
+    /// AWS's token buckets, when the plan enforces them.
+    buckets: Mutex<Buckets>,
 }
 
 /// A running proxy on a free 127.0.0.1 port; it stops when dropped.
@@ -207,6 +256,7 @@ impl FaultProxy {
             census: Mutex::new(Census::default()),
             answered: watch::channel(0).0,
             gate: Mutex::new(None),
+            buckets: Mutex::new(Buckets::default()),
         });
         let task = tokio::spawn(accept(listener, state.clone()));
         Ok(FaultProxy { addr, state, task })
@@ -279,8 +329,13 @@ async fn handle(state: Arc<State>, request: http::Request<Incoming>) -> Answer {
         let gate = *state.gate.lock().unwrap_or_else(|e| e.into_inner());
         gate.is_some_and(|limit| *state.answered.borrow() >= limit)
     };
+    let limits = state.plan.lock().unwrap_or_else(|e| e.into_inner()).0.aws_rate_limits;
+    let buckets =
+        if limits { aws_limits::buckets(service, &action, &String::from_utf8_lossy(&body)) } else { Vec::new() };
     let fault = if gated {
         Some(Fault::Gated)
+    } else if !state.buckets.lock().unwrap_or_else(|e| e.into_inner()).take(&buckets, Instant::now()) {
+        Some(Fault::RateLimited)
     } else {
         let mut plan = state.plan.lock().unwrap_or_else(|e| e.into_inner());
         let roll = plan.1.f64();
@@ -292,9 +347,14 @@ async fn handle(state: Arc<State>, request: http::Request<Incoming>) -> Answer {
         if let Some(fault) = fault {
             *census.faults.entry(fault).or_default() += 1;
         }
+        if fault != Some(Fault::RateLimited) && fault != Some(Fault::Gated) {
+            for (id, spec) in buckets {
+                census.admitted.entry(id).or_insert((0, spec)).0 += 1;
+            }
+        }
     }
     match fault {
-        Some(Fault::Throttle) => return Ok(throttled(service)),
+        Some(Fault::Throttle | Fault::RateLimited) => return Ok(throttled(service)),
         Some(Fault::ServerError) => return Ok(server_error(service, 503, "ServiceUnavailable")),
         Some(Fault::DropBefore | Fault::Gated) => return Err(Dropped),
         Some(Fault::Hang) => {

@@ -17,8 +17,8 @@ pub struct Owned {
     /// (load balancer name, listener port)
     pub listeners: Vec<(String, u16)>,
     pub groups: Vec<SecurityGroup>,
-    /// The from-ports of the node group's rules that are ours.
-    pub node_rules: Vec<u16>,
+    /// The port ranges (from, to) of the node group's rules that are ours, sorted.
+    pub node_rules: Vec<(u16, u16)>,
 }
 
 impl Owned {
@@ -66,7 +66,9 @@ pub async fn owned(cloud: &dyn Cloud, cluster: &str, node_group: &str) -> Owned 
         .expect("rules")
         .into_iter()
         .filter(|r| ours(&r.tags))
-        .map(|r| r.rule.from_port)
+        .map(|r| (r.rule.from_port, r.rule.to_port))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
     Owned { lbs, targets, listeners, groups, node_rules }
 }

@@ -110,7 +110,7 @@ async fn a_service_lifecycle_creates_updates_and_deletes_everything() {
     let mut instances = f.net.instances.clone();
     instances.sort();
     assert_eq!(owned.targets[&31080].1, instances, "every node on the NodePort");
-    assert_eq!(owned.node_rules, [31080]);
+    assert_eq!(owned.node_rules, [(31080, 31080)]);
     assert_eq!(owned.groups.len(), 2, "frontend and shared backend");
 
     // A restarted operator finds it all by tags and changes nothing.
@@ -137,9 +137,7 @@ async fn a_service_lifecycle_creates_updates_and_deletes_everything() {
         assert_eq!(tg.health_check.interval_seconds, 30);
         assert_eq!(tg.health_check.port, HealthCheckPort::TrafficPort);
     }
-    let mut node_rules = owned.node_rules.clone();
-    node_rules.sort();
-    assert_eq!(node_rules, [31080, 31443]);
+    assert_eq!(owned.node_rules, [(31080, 31443)], "one range for both NodePorts");
     let frontend = owned
         .groups
         .iter()
@@ -236,9 +234,7 @@ async fn two_services_deploy_at_once_through_rate_limits_and_retries() {
     let backends: Vec<&SecurityGroup> = owned.groups.iter().filter(|g| g.group_name == backend_name).collect();
     assert_eq!(backends.len(), 1, "one shared backend group: {:?}", owned.groups);
     assert!(owned.lbs.iter().all(|lb| lb.security_groups.contains(&backends[0].id)), "{:?}", owned.lbs);
-    let mut node_rules = owned.node_rules.clone();
-    node_rules.sort();
-    assert_eq!(node_rules, [31090, 31091]);
+    assert_eq!(owned.node_rules, [(31090, 31091)], "one range for both, however they raced");
     assert!(production.inner().calls().count(Api::CreateLoadBalancer) == 2);
 
     let (web_gone, api_gone) = (Stack::empty(web_stack.id.clone()), Stack::empty(api_stack.id.clone()));
@@ -309,4 +305,35 @@ async fn a_node_rule_two_stacks_share_outlives_the_deletion_of_the_one_that_made
     let owned = f.owned().await;
     let left: Vec<String> = owned.groups.iter().map(|g| g.group_name.clone()).collect();
     assert!(owned.is_empty(), "left: {left:?}");
+}
+
+/// EC2 allows 60 inbound rules per security group by default, and moto enforces that quota too:
+/// 65 Services on NodePorts of their own all get their load balancer, since the node group holds
+/// one rule spanning every port rather than one rule per port; deleting them in turn narrows it,
+/// and the last one takes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn more_services_than_a_security_group_holds_rules_share_one_node_port_range() {
+    let f = Fixture::new("deploy-quota").await;
+    let deployer = f.deployer();
+    let nodes = f.net.ready_nodes(2);
+    let mut stacks = Vec::new();
+    for i in 0..65 {
+        let mut service = f.service(&[(80, 30100 + i)], &[], &[]);
+        let name = unique(&format!("q{i}"));
+        service.metadata.uid = Some(format!("uid-{name}"));
+        service.metadata.name = Some(name);
+        let stack = f.stack(&service, &nodes);
+        deployer.deploy(&stack).await.unwrap_or_else(|e| panic!("Service {i}: {e}"));
+        stacks.push(stack);
+    }
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 65);
+    assert_eq!(owned.node_rules, [(30100, 30164)], "one rule for 65 NodePorts");
+
+    for stack in stacks.iter().rev() {
+        deployer.deploy(&Stack::empty(stack.id.clone())).await.expect("deleted");
+    }
+    let owned = f.owned().await;
+    let left: Vec<String> = owned.groups.iter().map(|g| g.group_name.clone()).collect();
+    assert!(owned.is_empty(), "left: {left:?} {:?}", owned.node_rules);
 }

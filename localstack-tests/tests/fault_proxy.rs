@@ -1,6 +1,6 @@
 //! The fault proxy through the real SDK adapter: each fault reaches Elbow classified as AWS's own
-//! would be, a fault after forwarding leaves the change made, and the gate turns calls away
-//! unforwarded.
+//! would be, a fault after forwarding leaves the change made, the gate turns calls away
+//! unforwarded, and AWS's rate limits admit a bucket's capacity at once and then its refill rate.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -36,7 +36,7 @@ fn plan(fault: Fault) -> FaultPlan {
         Fault::DropBefore => plan.drop_before = 1.0,
         Fault::ServerErrorAfter => plan.server_error_after = 1.0,
         Fault::DropAfter => plan.drop_after = 1.0,
-        Fault::Hang | Fault::Gated => unreachable!("not a plan of its own"),
+        Fault::Hang | Fault::Gated | Fault::RateLimited => unreachable!("not a plan of its own"),
     }
     plan
 }
@@ -108,4 +108,45 @@ async fn the_gate_turns_away_calls_after_the_kth_answer_unforwarded_until_opened
     proxy.set_gate(None);
     cloud.describe_vpcs(vpc).await.unwrap();
     assert_eq!(proxy.answered(), 3);
+}
+
+/// ELBv2's `DescribeLoadBalancers` bucket and the account-level one both hold 40 tokens: of 50
+/// calls at once, 40 pass and 10 are throttled as AWS throttles (the SDK's own retries are off);
+/// a second later, about 10 more tokens have come. EC2's `DescribeVpcs` draws from a bucket of its own
+/// (100), untouched by ELBv2's.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_rate_limits_admit_a_buckets_capacity_then_its_refill_rate() {
+    let network = Network::seed("proxy-rates", 0).await;
+    let proxy = FaultProxy::start(&endpoint().unwrap(), FaultPlan::aws_rate_limits()).await.unwrap();
+    let cloud = std::sync::Arc::new(through(&proxy).await);
+    let names = vec![unique("nothing-by-this-name")];
+    let results = at_once(&cloud, 50, &names).await;
+    let throttled: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(throttled.iter().all(|e| e.kind == CloudErrorKind::Throttled && e.code == "Throttling"), "{throttled:?}");
+    assert_eq!(throttled.len(), 10, "{:?}", proxy.census());
+    let vpc = std::slice::from_ref(&network.inventory.vpc_id);
+    cloud.describe_vpcs(vpc).await.expect("EC2's buckets are its own");
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // About 11 tokens came in 1.1 s, and a few more while the 30 calls were being answered.
+    let passed = at_once(&cloud, 30, &names).await.iter().filter(|r| r.is_ok()).count();
+    assert!((10..=17).contains(&passed), "10 a second refill, of 30 asked: {passed}");
+    let census = proxy.census();
+    assert_eq!(census.faults.get(&Fault::RateLimited).copied(), Some(10 + 30 - passed as u64));
+    assert_eq!(census.total_faults(), 0, "rate limits are not counted as injected faults");
+    assert_eq!(census.floor().map(|(_, s)| s), None, "no mutating call was made");
+}
+
+/// `n` DescribeLoadBalancers calls at once.
+async fn at_once(
+    cloud: &std::sync::Arc<SdkCloud>,
+    n: usize,
+    names: &[String],
+) -> Vec<elbow_cloud::CloudResult<Vec<elbow_cloud::LoadBalancer>>> {
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (cloud, names) = (cloud.clone(), names.to_vec());
+        calls.spawn(async move { cloud.describe_load_balancers(elbow_cloud::LoadBalancerFilter::Names(names)).await });
+    }
+    calls.join_all().await
 }

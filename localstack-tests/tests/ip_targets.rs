@@ -87,7 +87,7 @@ async fn an_ip_mode_service_registers_its_pods_follows_their_slices_and_switches
     assert_eq!(tg.port, 8080, "the group is on the target port");
     let cloud = cloud().await;
     let now = owned(&cloud as &dyn Cloud, &cluster, &node_group).await;
-    assert_eq!(now.node_rules, [8080], "the node group admits the load balancer on the pods' port");
+    assert_eq!(now.node_rules, [(8080, 8080)], "the node group admits the load balancer on the pods' port");
 
     // A rolling update replaces pod b with pod c.
     let patch = json!({ "endpoints": [endpoint(&a, &node1), endpoint(&c, &node1)] });

@@ -83,7 +83,7 @@ async fn gc_deletes_a_force_deleted_service_s_stack_and_nothing_else() {
     // Without --delete, and inside the grace period: found, nothing changed.
     let before = owned(sdk.as_ref(), &net.cluster, &net.node_group).await;
     assert_eq!(before.lbs.len(), 2);
-    assert_eq!(before.node_rules, [30100, 30200]);
+    assert_eq!(before.node_rules, [(30100, 30200)], "one range for both NodePorts");
     let report_only = SweepSettings { mode: SweepMode::Report, grace: Duration::ZERO };
     let report = elbow::gc::sweep_once(server.client.clone(), sdk.clone(), &net.cluster, &report_only).await.unwrap();
     assert_eq!(report.orphans.len(), 1, "{report:?}");
@@ -98,7 +98,7 @@ async fn gc_deletes_a_force_deleted_service_s_stack_and_nothing_else() {
     assert!(matches!(report.orphans[0].action, OrphanAction::Waiting { .. }), "{report:?}");
     let unchanged = owned(sdk.as_ref(), &net.cluster, &net.node_group).await;
     assert_eq!(unchanged.lbs.len(), 2);
-    assert_eq!(unchanged.node_rules, [30100, 30200]);
+    assert_eq!(unchanged.node_rules, [(30100, 30200)]);
 
     // --delete --grace 0s: gone's stack goes, with its node rule; kept's and the strangers stay.
     let delete = SweepSettings { mode: SweepMode::Delete, grace: Duration::ZERO };
@@ -109,7 +109,7 @@ async fn gc_deletes_a_force_deleted_service_s_stack_and_nothing_else() {
     assert_eq!(after.lbs.len(), 1, "{:?}", after.lbs);
     assert!(kept_name.is_some());
     assert_eq!(after.targets.keys().copied().collect::<Vec<_>>(), [30200], "gone's target group is deleted");
-    assert_eq!(after.node_rules, [30200], "gone's node rule is revoked, kept's stays");
+    assert_eq!(after.node_rules, [(30200, 30200)], "the range narrows to kept's NodePort");
     let names = load_balancer_names(sdk.as_ref()).await;
     assert!(names.contains(&theirs), "another cluster's load balancer stays");
     assert!(names.contains(&foreign), "an untagged load balancer stays");

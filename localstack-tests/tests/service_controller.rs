@@ -108,7 +108,7 @@ async fn a_service_gets_an_nlb_that_follows_its_ports_and_nodes_and_goes_with_it
     let node_port = service.spec.unwrap().ports.unwrap()[0].node_port.unwrap() as u16;
     assert_eq!(now.targets.keys().copied().collect::<Vec<_>>(), [node_port], "one target group, on the NodePort");
     assert_eq!(now.targets[&node_port].1, fx.instance_ids().await, "every node registered");
-    assert_eq!(now.node_rules, [node_port], "the NodePort is open on the node group");
+    assert_eq!(now.node_rules, [(node_port, node_port)], "the NodePort is open on the node group");
 
     // A second port: a second listener and target group on the same load balancer.
     fx.patch("web", json!({ "spec": web(&[80, 443]) })).await;

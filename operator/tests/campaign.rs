@@ -555,3 +555,64 @@ async fn the_leader_killed_in_the_middle_of_a_burst_leaves_no_duplicate_and_no_o
     assert!(second.log().contains("standing by"), "the second started as the standby: {}", second.log());
     assert!(second.log().contains("became the leader"), "the standby took over: {}", second.log());
 }
+
+/// Services created at once under AWS's own rate limits (the proxy's token buckets, as AWS
+/// documents them for each ELBv2 and EC2 action), with Elbow's client-side limits on: they
+/// converge within 1.5 times the floor those buckets set, the least time the mutating calls made
+/// could take through them (calls beyond a bucket's capacity arrive at its refill rate; the
+/// slowest bucket decides). ELBv2 refills `CreateLoadBalancer` at 0.2 per second, so one load
+/// balancer per Service makes that bucket the floor: 300 Services need about 24 minutes however
+/// they are sent, and the CI size is kept small.
+#[tokio::test(flavor = "multi_thread")]
+async fn services_created_at_once_converge_near_the_floor_of_aws_rate_limits() {
+    let services = if full_size() { 300 } else { 20 };
+    let world = World::start("campaign-rates", 2, FaultPlan::aws_rate_limits()).await;
+    let operator = world.operator("rates");
+    // The start-up calls are reads; the mutating buckets are full when the burst begins.
+    let before = {
+        settled(&world).await;
+        world.proxy.census()
+    };
+
+    let started = Instant::now();
+    let creates = (0..services).map(|i| {
+        let world = &world;
+        async move { world.create_service(&format!("svc-{i}"), &[80]).await }
+    });
+    futures::future::join_all(creates).await;
+    // Twice the floor of the CreateLoadBalancer bucket alone, and some: a deadline, not the check.
+    let deadline = Duration::from_secs(120 + (services as u64).saturating_sub(10) * 10);
+    world.wait_converged(&[&operator], deadline).await;
+    let converged = started.elapsed();
+    let census = world.proxy.census();
+    let admitted = census.admitted_since(&before);
+    let floor =
+        elbow_localstack_tests::fault_proxy::Census { admitted: admitted.clone(), ..Default::default() }.floor();
+    let (bucket, floor) = floor.expect("mutating calls were made");
+    let report = world.check_converged(services).await;
+    let ratio = converged.as_secs_f64() / floor;
+    let load_balancers = admitted.iter().find(|(id, _)| id.name == "CreateLoadBalancer").map_or(0, |(_, (n, _))| *n);
+    let account = admitted.iter().find(|(id, _)| id.name == "account").map_or(0, |(_, (n, _))| *n);
+    let throttled = census.faults.get(&elbow_localstack_tests::fault_proxy::Fault::RateLimited).copied().unwrap_or(0);
+
+    let started = Instant::now();
+    world.delete_all(&[&operator], deadline).await;
+    let deleted = started.elapsed();
+    let orphans = world.orphans().await;
+    println!(
+        "campaign rate limits: {services} Services at once; floor {floor:.1} s (set by {bucket}; {load_balancers} \
+         CreateLoadBalancer calls), converged in {:.1} s, ratio {ratio:.2}; {account} ELBv2 calls through the \
+         account bucket, {throttled} calls throttled by the buckets ({}); deleted in {:.1} s; duplicates {}, orphans \
+         {orphans}",
+        converged.as_secs_f64(),
+        census.summary(),
+        deleted.as_secs_f64(),
+        report.duplicates,
+    );
+    assert_eq!(load_balancers, services as u64, "one CreateLoadBalancer per Service");
+    assert!(ratio <= 1.5, "converged in {:.1} s, {ratio:.2} times the floor of {floor:.1} s", converged.as_secs_f64());
+    assert_eq!(report.duplicates, 0, "{report:?}");
+    assert!(report.unfilled.is_empty(), "{report:?}");
+    assert_eq!(orphans, 0);
+    assert!(!operator.log().contains("panicked"), "{}", operator.log());
+}

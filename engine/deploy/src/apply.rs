@@ -16,14 +16,16 @@ use tracing::debug;
 use crate::actual::{ActualLoadBalancer, ActualSecurityGroup, ActualStack, ActualTargetGroup, SatisfiedNodeRule};
 use crate::changes::{self, Changes};
 use crate::error::DeployError;
-use crate::node_claims::Claims;
+use crate::node_groups::NodeRules;
+use crate::node_groups::Spanned;
+use crate::node_groups::record::NodePorts;
 use crate::plan::{GroupRef, Plan, PlannedRule, Step, bind_action, default_certificate};
 use crate::secrets::{SentSecrets, fingerprint, without_secrets};
 use crate::targets;
 
 pub(crate) struct Applier<'a> {
     cloud: &'a dyn Cloud,
-    claims: Claims<'a>,
+    node_rules: NodeRules<'a>,
     bindings: BTreeMap<ResourceId, String>,
     pub(crate) actual: ActualStack,
     /// How many steps took effect, and what they changed, by kind.
@@ -36,13 +38,13 @@ pub(crate) struct Applier<'a> {
 impl<'a> Applier<'a> {
     pub(crate) fn new(
         cloud: &'a dyn Cloud,
-        claims: Claims<'a>,
+        node_rules: NodeRules<'a>,
         plan_bindings: BTreeMap<ResourceId, String>,
         actual: ActualStack,
     ) -> Self {
         Self {
             cloud,
-            claims,
+            node_rules,
             bindings: plan_bindings,
             actual,
             applied_steps: 0,
@@ -58,12 +60,24 @@ impl<'a> Applier<'a> {
             let description = step.describe();
             debug!(step = %description, "applying");
             let effect = changes::effect(&step);
-            self.step(step).await.map_err(|error| match error {
+            let spanned = self.step(step).await.map_err(|error| match error {
                 StepError::Cloud(source) => DeployError::Apply { step: description.clone(), source },
                 StepError::Deploy(error) => error,
             })?;
-            self.applied_steps += 1;
-            self.changes.add(effect);
+            match spanned {
+                // A range step finds most often that the ranges are as they should be: no change.
+                Some(done) => {
+                    if done.authorized + done.revoked > 0 {
+                        self.applied_steps += 1;
+                    }
+                    self.changes.add((changes::Verb::Created, changes::Kind::NodeRule, done.authorized));
+                    self.changes.add((changes::Verb::Deleted, changes::Kind::NodeRule, done.revoked));
+                }
+                None => {
+                    self.applied_steps += 1;
+                    self.changes.add(effect);
+                }
+            }
         }
         Ok(())
     }
@@ -83,8 +97,12 @@ impl<'a> Applier<'a> {
         }
     }
 
-    async fn step(&mut self, step: Step) -> Result<(), StepError> {
+    /// What a range step changed; `None` for any other step.
+    async fn step(&mut self, step: Step) -> Result<Option<Spanned>, StepError> {
         let cloud = self.cloud;
+        if let Step::SpanNodePorts { ports } = &step {
+            return Ok(Some(self.node_rules.span(cloud, ports).await?));
+        }
         match step {
             Step::CreateSecurityGroup { spec } => {
                 let id = match cloud
@@ -134,7 +152,7 @@ impl<'a> Applier<'a> {
                     let source = self.rule_source_group(&rule)?;
                     wanted.push(rule.into_new(source));
                 }
-                let claimed = self.claims.claim(cloud, &group_id, &wanted).await?;
+                let claimed = self.node_rules.claim(cloud, &group_id, &wanted).await?;
                 for rule in claimed.rules {
                     if !self.actual.node_rules.iter().any(|r| r.rule.rule_id == rule.rule.rule_id) {
                         self.actual.node_rules.push(rule);
@@ -145,7 +163,7 @@ impl<'a> Applier<'a> {
                 );
             }
             Step::ReleaseNodeRules { group_id, rule_ids } => {
-                self.claims.release(cloud, &group_id, &rule_ids).await?;
+                self.node_rules.release(cloud, &group_id, &rule_ids).await?;
                 self.actual.node_rules.retain(|r| !rule_ids.contains(&r.rule.rule_id));
             }
             Step::CreateTargetGroup { spec } => {
@@ -210,6 +228,9 @@ impl<'a> Applier<'a> {
                     })
                     .await?;
                 self.bindings.insert(spec.resource_id.clone(), lb.arn.clone());
+                // Its record exists now: a widening decided meanwhile by another stack's range
+                // step may as well cover it.
+                self.node_rules.groups.announce(self.node_rules.stack, &NodePorts::from_tags(&spec.tags));
                 self.actual.load_balancers.push(ActualLoadBalancer {
                     resource_id: spec.resource_id,
                     lb,
@@ -413,8 +434,10 @@ impl<'a> Applier<'a> {
                 ignore_not_found(cloud.delete_security_group(&id).await)?;
                 self.actual.security_groups.retain(|g| g.group.id != id);
             }
+            // Applied above.
+            Step::SpanNodePorts { .. } => {}
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Remembers the secrets `actions` carried to the listener or rule `arn`, once AWS took them.

@@ -123,6 +123,8 @@ pub(crate) fn effect(step: &Step) -> Effect {
         Step::RevokeIngress { rule_ids, .. } => (Verb::Deleted, Kind::SecurityGroupRule, rule_ids.len()),
         Step::ClaimNodeRules { rules, .. } => (Verb::Claimed, Kind::NodeRule, rules.len()),
         Step::ReleaseNodeRules { rule_ids, .. } => (Verb::Released, Kind::NodeRule, rule_ids.len()),
+        // Counted by what the step did (rules authorized and revoked), not planned.
+        Step::SpanNodePorts { .. } => (Verb::Modified, Kind::NodeRule, 0),
         Step::CreateTargetGroup { .. } => (Verb::Created, Kind::TargetGroup, 1),
         Step::ModifyTargetGroup { .. } | Step::ModifyTargetGroupAttributes { .. } => {
             (Verb::Modified, Kind::TargetGroup, 1)

@@ -13,7 +13,8 @@ use elbow_model::{LoadBalancerType, Ownership, Protocol, ResourceId, Stack, Stac
 use tokio::time::Instant;
 
 use crate::actual::{ActualLoadBalancer, ActualNodeRule, ActualSecurityGroup, ActualStack, ActualTargetGroup};
-use crate::node_claims::{claim_key, claimants};
+use crate::node_groups::record::NodePorts;
+use crate::node_groups::{claim_key, claimants, is_range_rule};
 use crate::shared::{SHARED_STACK, is_backend_group};
 
 /// Everything of ours in the account and region, by stack, plus the names that are taken by
@@ -24,6 +25,8 @@ pub(crate) struct ClusterIndex {
     pub(crate) foreign_load_balancer_names: HashSet<String>,
     pub(crate) foreign_target_group_names: HashSet<String>,
     pub(crate) backend_group: Option<String>,
+    /// The cluster's range rules on node groups (`crate::node_groups`): they belong to no stack.
+    pub(crate) range_rules: Vec<SecurityGroupRule>,
     pub(crate) built_at: Instant,
 }
 
@@ -54,6 +57,7 @@ pub(crate) async fn discover_cluster(cloud: &dyn Cloud, cluster: &str) -> CloudR
         foreign_load_balancer_names: HashSet::new(),
         foreign_target_group_names: HashSet::new(),
         backend_group: None,
+        range_rules: Vec::new(),
         built_at: Instant::now(),
     };
     for lb in load_balancers {
@@ -89,6 +93,11 @@ pub(crate) async fn discover_cluster(cloud: &dyn Cloud, cluster: &str) -> CloudR
         }
     }
     let own_groups = sort_groups(&mut index, groups, cluster);
+    index.range_rules = rules
+        .iter()
+        .filter(|r| !own_groups.contains(&r.group_id) && is_range_rule(&r.tags, cluster))
+        .cloned()
+        .collect();
     for (stack, node_rule) in node_rules(rules, &own_groups, cluster) {
         index.entry(stack).actual.node_rules.push(node_rule);
     }
@@ -98,6 +107,26 @@ pub(crate) async fn discover_cluster(cloud: &dyn Cloud, cluster: &str) -> CloudR
 impl ClusterIndex {
     fn entry(&mut self, stack: StackId) -> &mut StackEntry {
         self.stacks.entry(stack).or_default()
+    }
+
+    /// Each stack's need of node ports, as its load balancers record it.
+    pub(crate) fn node_port_needs(&self) -> HashMap<StackId, NodePorts> {
+        let mut needs = HashMap::new();
+        for (stack, entry) in &self.stacks {
+            let mut ports = NodePorts::default();
+            for lb in &entry.actual.load_balancers {
+                ports.extend(&NodePorts::from_tags(&lb.tags));
+            }
+            if !ports.is_empty() {
+                needs.insert(stack.clone(), ports);
+            }
+        }
+        needs
+    }
+
+    /// The node groups holding range rules of the cluster's.
+    pub(crate) fn range_groups(&self) -> std::collections::BTreeSet<String> {
+        self.range_rules.iter().map(|r| r.group_id.clone()).collect()
     }
 }
 

@@ -28,6 +28,13 @@ pub enum DeployError {
         "failed to claim the {kind} name {name:?}: {owner} in this cluster already uses it; give one of them another name"
     )]
     NameTaken { kind: &'static str, name: String, owner: StackId },
+    /// The stack needs ports on so many node groups that their record does not fit the tags a
+    /// load balancer can carry.
+    #[error(
+        "failed to record the node ports the load balancer needs: they take {tags} tags, at most {most} fit; \
+         the targets span too many node security groups"
+    )]
+    NodePortsRecord { tags: usize, most: usize },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -42,7 +49,9 @@ impl DeployError {
             Self::Discover(source) | Self::Apply { source, .. } => {
                 matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
             }
-            Self::NameConflict { .. } | Self::NameTaken { .. } | Self::Unbound(_) => false,
+            Self::NameConflict { .. } | Self::NameTaken { .. } | Self::NodePortsRecord { .. } | Self::Unbound(_) => {
+                false
+            }
         }
     }
 
@@ -52,7 +61,9 @@ impl DeployError {
             Self::Discover(source) | Self::Apply { source, .. } => {
                 source.is_retryable() || matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
             }
-            Self::NameConflict { .. } | Self::NameTaken { .. } | Self::Unbound(_) => false,
+            Self::NameConflict { .. } | Self::NameTaken { .. } | Self::NodePortsRecord { .. } | Self::Unbound(_) => {
+                false
+            }
         }
     }
 }

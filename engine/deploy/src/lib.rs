@@ -12,8 +12,8 @@
 //! deploy compares everything with the cloud again.
 //!
 //! Two things belong to the cluster rather than to one stack: the shared backend security group
-//! ([`shared`]), and the node rules admitting it, which every stack needing one claims
-//! (`node_claims`).
+//! ([`shared`]), and the rules admitting it on the node groups: one port range per node group and
+//! ip protocol, spanning what the stacks' load balancers record they need (`node_groups`).
 //!
 //! The orphan sweep ([`sweep`]) lists the cluster's stacks, asks the caller which still have an
 //! owner, and deletes the others the same way: by deploying their empty stack.
@@ -23,7 +23,7 @@ mod apply;
 pub mod changes;
 mod discovery;
 pub mod error;
-mod node_claims;
+mod node_groups;
 pub mod plan;
 mod secrets;
 pub mod shared;
@@ -47,7 +47,8 @@ pub use error::DeployError;
 
 use crate::apply::Applier;
 use crate::discovery::{ClusterIndex, StackEntry, discover_cluster, discover_stack, load_details};
-use crate::node_claims::{Claims, NodeGroups};
+use crate::node_groups::record::{self, MAX_RECORD_TAGS};
+use crate::node_groups::{NodeGroups, NodeRules};
 use crate::plan::PlanContext;
 use crate::secrets::SentSecrets;
 
@@ -121,6 +122,12 @@ impl Deployer {
     }
 
     pub async fn deploy(&self, desired: &Stack) -> Result<DeployOutcome, DeployError> {
+        // The stack's need of node ports is recorded on its load balancer, like any tag it asks for.
+        let (desired, record_tags) = record::with_record(desired);
+        if record_tags > MAX_RECORD_TAGS {
+            return Err(DeployError::NodePortsRecord { tags: record_tags, most: MAX_RECORD_TAGS });
+        }
+        let desired = &desired;
         let hash = stack_hash(desired);
         if let Some(outcome) = self.unchanged(&desired.id, &hash)
             && let Some(result) = self.sync_targets(desired, outcome).await
@@ -211,10 +218,20 @@ impl Deployer {
         let plan = plan::plan(
             desired,
             &entry.actual,
-            &PlanContext { cluster: self.settings.cluster_name.clone(), backend_group, previous_tags, sent_secrets },
+            &PlanContext {
+                cluster: self.settings.cluster_name.clone(),
+                backend_group: backend_group.clone(),
+                previous_tags,
+                sent_secrets,
+            },
         );
-        let claims = Claims { groups: &self.node_groups, cluster: &self.settings.cluster_name, stack: &desired.id };
-        let mut applier = Applier::new(cloud, claims, plan.bindings.clone(), entry.actual);
+        let node_rules = NodeRules {
+            groups: &self.node_groups,
+            cluster: &self.settings.cluster_name,
+            stack: &desired.id,
+            backend_group: backend_group.as_deref(),
+        };
+        let mut applier = Applier::new(cloud, node_rules, plan.bindings.clone(), entry.actual);
         let result = applier.run(plan).await;
         let outcome = DeployOutcome {
             dns_name: None,
@@ -348,8 +365,9 @@ impl Deployer {
                 let index = discover_cluster(self.cloud.as_ref(), &self.settings.cluster_name)
                     .await
                     .map_err(DeployError::Discover)?;
-                // What the index found of the node rules is read again where claims change.
+                // What the index found of the node rules is read again where they change.
                 self.node_groups.read_again();
+                self.node_groups.seed(index.node_port_needs(), index.range_groups());
                 index
             }
         };
@@ -396,7 +414,7 @@ impl Deployer {
         if succeeded && actual.is_empty() {
             index.stacks.remove(stack);
             if index.stacks.is_empty() && self.deploys_in_flight.load(Ordering::SeqCst) == 0 {
-                return self.release_backend_group(index).await;
+                return self.release_backend_group(index).await.map(|_| ());
             }
         } else {
             index.stacks.insert(stack.clone(), StackEntry { actual, detailed: succeeded, rediscover: !succeeded });
@@ -409,14 +427,30 @@ impl Deployer {
     /// load balancer's network interfaces still hold the group (DependencyViolation, for minutes
     /// after a network load balancer goes); that is a retryable error, so the last owner's
     /// finalizer stays until the group is gone.
-    async fn release_backend_group(&self, index: &mut ClusterIndex) -> Result<(), DeployError> {
-        let Some(id) = index.backend_group.take() else { return Ok(()) };
+    ///
+    /// Returns how many range rules it revoked.
+    async fn release_backend_group(&self, index: &mut ClusterIndex) -> Result<usize, DeployError> {
+        // The range rules name the group as their source, so they go first; the range step reads
+        // every load balancer's record before it revokes, so one made meanwhile by another
+        // process keeps its rule (and then the group, which it uses).
+        let cluster = StackId::new(shared::SHARED_STACK);
+        let node_rules = NodeRules {
+            groups: &self.node_groups,
+            cluster: &self.settings.cluster_name,
+            stack: &cluster,
+            backend_group: index.backend_group.as_deref(),
+        };
+        let spanned = node_rules
+            .span(self.cloud.as_ref(), &record::NodePorts::default())
+            .await
+            .map_err(|source| DeployError::Apply { step: "revoke the node port ranges".into(), source })?;
+        let Some(id) = index.backend_group.take() else { return Ok(spanned.revoked) };
         match self.cloud.delete_security_group(&id).await {
             Ok(()) => {
                 info!(group = %id, "deleted the shared backend security group: no load balancer is left");
-                Ok(())
+                Ok(spanned.revoked)
             }
-            Err(error) if error.kind == elbow_cloud::CloudErrorKind::NotFound => Ok(()),
+            Err(error) if error.kind == elbow_cloud::CloudErrorKind::NotFound => Ok(spanned.revoked),
             Err(source) => {
                 warn!(group = %id, error = %source, "the shared backend security group could not be deleted yet");
                 index.backend_group = Some(id.clone());

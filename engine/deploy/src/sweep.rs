@@ -33,12 +33,14 @@
 //! Just before deleting, the sweep asks about that one owner again; an owner that came back is
 //! left alone.
 //!
-//! One resource belongs to no stack: the cluster's shared backend security group, which the
-//! deployer deletes with the last stack. Should that deletion have failed and its process ended
-//! (AWS holds a group for minutes after a network load balancer goes), the group outlives every
-//! stack. The sweep reports it as the orphan `_shared` once no stack of the cluster is left, judged
-//! by the sweeps' clock alone (a security group has no creation time), and deletes it only while
-//! this deployer has no deploy under way, as the deployer itself would.
+//! Some resources belong to no stack: the cluster's shared backend security group and the
+//! port-range rules admitting it on the node groups, which the deployer deletes with the last
+//! stack. Should that deletion have failed and its process ended (AWS holds a group for minutes
+//! after a network load balancer goes), they outlive every stack. The sweep reports them as the
+//! orphan `_shared` once no stack of the cluster is left, judged by the sweeps' clock alone (a
+//! security group has no creation time), and deletes them (the rules first, after reading every
+//! load balancer's record again) only while this deployer has no deploy under way, as the
+//! deployer itself would.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -128,13 +130,17 @@ pub enum ResourceKind {
     LoadBalancer,
     TargetGroup,
     SecurityGroup,
-    /// A stack's claim on a rule of a node security group (the rule may be claimed by others).
+    /// A stack's claim on a per-port rule of a node security group, as earlier versions made
+    /// them (the rule may be claimed by others).
     NodeRuleClaim,
+    /// A port-range rule of a node security group: the cluster's, listed (with the backend group)
+    /// only once no stack is left.
+    NodeRule,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 4] =
-        [Self::LoadBalancer, Self::TargetGroup, Self::SecurityGroup, Self::NodeRuleClaim];
+    pub const ALL: [ResourceKind; 5] =
+        [Self::LoadBalancer, Self::TargetGroup, Self::SecurityGroup, Self::NodeRuleClaim, Self::NodeRule];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -142,6 +148,7 @@ impl ResourceKind {
             Self::TargetGroup => "target_group",
             Self::SecurityGroup => "security_group",
             Self::NodeRuleClaim => "node_rule_claim",
+            Self::NodeRule => "node_rule",
         }
     }
 
@@ -155,6 +162,8 @@ impl ResourceKind {
             (Self::SecurityGroup, _) => "security groups",
             (Self::NodeRuleClaim, 1) => "node rule claim",
             (Self::NodeRuleClaim, _) => "node rule claims",
+            (Self::NodeRule, 1) => "node rule",
+            (Self::NodeRule, _) => "node rules",
         }
     }
 }
@@ -171,6 +180,9 @@ pub struct StackResources {
     pub security_groups: Vec<String>,
     /// `rule id in group id`, sorted.
     pub node_rule_claims: Vec<String>,
+    /// `rule id in group id (protocol from-to)`, sorted: the cluster's range rules, in the
+    /// listing of the shared resources only.
+    pub node_rules: Vec<String>,
     /// When the newest of its load balancers was created, where the cloud says.
     pub newest_load_balancer: Option<SystemTime>,
 }
@@ -182,15 +194,30 @@ impl StackResources {
             ResourceKind::TargetGroup => self.target_groups.len(),
             ResourceKind::SecurityGroup => self.security_groups.len(),
             ResourceKind::NodeRuleClaim => self.node_rule_claims.len(),
+            ResourceKind::NodeRule => self.node_rules.len(),
         }
     }
 
     fn of(index: &ClusterIndex) -> BTreeMap<StackId, StackResources> {
         let mut stacks = Self::stacks(index);
-        if let (true, Some(id)) = (stacks.is_empty(), &index.backend_group) {
-            let group =
-                StackResources { security_groups: vec![format!("{id} (shared backend group)")], ..Self::default() };
-            stacks.insert(StackId::new(SHARED_STACK), group);
+        if stacks.is_empty() && (index.backend_group.is_some() || !index.range_rules.is_empty()) {
+            let mut node_rules: Vec<String> = index
+                .range_rules
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} in {} ({} {}-{})",
+                        r.rule_id, r.group_id, r.rule.ip_protocol, r.rule.from_port, r.rule.to_port
+                    )
+                })
+                .collect();
+            node_rules.sort();
+            let shared = StackResources {
+                security_groups: index.backend_group.iter().map(|id| format!("{id} (shared backend group)")).collect(),
+                node_rules,
+                ..Self::default()
+            };
+            stacks.insert(StackId::new(SHARED_STACK), shared);
         }
         stacks
     }
@@ -212,6 +239,7 @@ impl StackResources {
                     .iter()
                     .map(|r| format!("{} in {}", r.rule.rule_id, r.rule.group_id))
                     .collect(),
+                node_rules: Vec::new(),
                 newest_load_balancer: actual.load_balancers.iter().filter_map(|lb| lb.lb.created_time).max(),
             };
             if ResourceKind::ALL.iter().all(|kind| resources.count(*kind) == 0) {
@@ -235,6 +263,7 @@ impl fmt::Display for StackResources {
             (ResourceKind::TargetGroup, &self.target_groups),
             (ResourceKind::SecurityGroup, &self.security_groups),
             (ResourceKind::NodeRuleClaim, &self.node_rule_claims),
+            (ResourceKind::NodeRule, &self.node_rules),
         ];
         let mut first = true;
         for (kind, names) in lists.into_iter().filter(|(_, names)| !names.is_empty()) {
@@ -400,13 +429,14 @@ impl OrphanSweeper {
     async fn delete<O: Owners + Sync>(&mut self, deployer: &Deployer, owners: &O, stack: &StackId) -> OrphanAction {
         if stack.as_str() == SHARED_STACK {
             return match deployer.delete_unused_backend_group().await {
-                Ok(true) => {
+                Ok(Some((rules, groups))) => {
                     self.first_seen.remove(stack);
                     let mut changes = Changes::default();
-                    changes.add((Verb::Deleted, Kind::SecurityGroup, 1));
+                    changes.add((Verb::Deleted, Kind::NodeRule, rules));
+                    changes.add((Verb::Deleted, Kind::SecurityGroup, groups));
                     OrphanAction::Deleted { changes }
                 }
-                Ok(false) => {
+                Ok(None) => {
                     self.first_seen.remove(stack);
                     OrphanAction::OwnerReturned
                 }
@@ -454,21 +484,24 @@ impl Deployer {
             .await
             .map_err(DeployError::Discover)?;
         self.node_groups.read_again();
+        self.node_groups.seed(index.node_port_needs(), index.range_groups());
         let listed = StackResources::of(&index);
         *guard = Some(index);
         Ok(listed)
     }
 
-    /// Deletes the shared backend group when no stack of the cluster is known and no deploy is
-    /// under way (the deployer's own rule for it); `false` when one is, and the group is kept.
-    async fn delete_unused_backend_group(&self) -> Result<bool, DeployError> {
+    /// Deletes the cluster's range rules and the shared backend group when no stack of the
+    /// cluster is known and no deploy is under way (the deployer's own rule for them): how many
+    /// rules and groups went, or `None` when a stack or a deploy is there, and they are kept.
+    async fn delete_unused_backend_group(&self) -> Result<Option<(usize, usize)>, DeployError> {
         let mut guard = self.index.lock().await;
-        let Some(index) = guard.as_mut() else { return Ok(false) };
+        let Some(index) = guard.as_mut() else { return Ok(None) };
         if !index.stacks.is_empty() || self.deploys_in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-            return Ok(false);
+            return Ok(None);
         }
-        self.release_backend_group(index).await?;
-        Ok(true)
+        let groups = usize::from(index.backend_group.is_some());
+        let rules = self.release_backend_group(index).await?;
+        Ok(Some((rules, groups)))
     }
 
     /// Deletes a stack whose owner is gone: deploys its empty stack, after forgetting the last

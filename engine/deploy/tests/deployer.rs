@@ -16,20 +16,23 @@ mod support;
 use support::*;
 
 #[tokio::test]
-async fn a_new_single_port_nlb_costs_seven_mutating_calls_once_the_index_is_warm() {
+async fn a_new_single_port_nlb_costs_six_mutating_calls_once_the_index_is_warm_and_its_port_is_in_the_range() {
     let cloud = cloud();
     let deployer = deployer(&cloud);
     let mut first = Svc::new("first");
-    first.ports = vec![(80, 31999)];
+    first.ports = vec![(80, 31000), (81, 31999)];
     deployer.deploy(&first.stack()).await.expect("first deploy");
     cloud.counter().reset();
 
-    let outcome = deployer.deploy(&Svc::new("web").stack()).await.expect("deployed");
+    let mut web = Svc::new("web");
+    web.ports = vec![(80, 31500)];
+    let outcome = deployer.deploy(&web.stack()).await.expect("deployed");
 
     let calls = cloud.counter().snapshot();
-    assert_eq!(cloud.counter().mutating(), 7, "{calls:?}");
+    assert_eq!(cloud.counter().mutating(), 6, "{calls:?}");
     for api in [
         Api::CreateSecurityGroup,
+        Api::AuthorizeSecurityGroupIngress,
         Api::CreateTargetGroup,
         Api::CreateLoadBalancer,
         Api::CreateListener,
@@ -37,12 +40,17 @@ async fn a_new_single_port_nlb_costs_seven_mutating_calls_once_the_index_is_warm
     ] {
         assert_eq!(calls.get(&api), Some(&1), "{api}: {calls:?}");
     }
-    assert_eq!(calls.get(&Api::AuthorizeSecurityGroupIngress), Some(&2), "frontend and node rules");
-    assert!(cloud.counter().total() - cloud.counter().mutating() <= 2, "reads: {calls:?}");
+    assert_eq!(calls.get(&Api::DescribeLoadBalancers), None, "a widening reads nothing: {calls:?}");
     assert!(outcome.changed);
-    let dns = outcome.dns_name.expect("a DNS name");
-    assert!(dns.starts_with("k8s-default-web-e-"), "{dns}");
-    assert_eq!(dns, dns.to_lowercase());
+
+    // One outside the range widens it: the new range first, then the old one goes.
+    cloud.counter().reset();
+    let mut outside = Svc::new("outside");
+    outside.ports = vec![(80, 32000)];
+    deployer.deploy(&outside.stack()).await.expect("deployed");
+    assert_eq!(cloud.counter().count(Api::AuthorizeSecurityGroupIngress), 2, "frontend and the new range");
+    assert_eq!(cloud.counter().count(Api::RevokeSecurityGroupIngress), 1, "the old range");
+    assert_eq!(inventory(&cloud).node_rules, [(31000, 32000)]);
 }
 
 #[tokio::test]
@@ -58,7 +66,7 @@ async fn the_stack_is_created_with_everything_the_data_path_needs() {
             target_groups: vec![("k8s-default-web-31000".into(), vec!["i-1".into(), "i-2".into()])],
             listeners: vec![("k8s-default-web-e".into(), 80)],
             groups: vec![backend(), "k8s-default-web-fe".into()],
-            node_rules: vec![31000],
+            node_rules: vec![(31000, 31000)],
         }
     );
     let lb = &cloud.load_balancers()[0];
@@ -158,14 +166,14 @@ async fn adding_and_removing_a_port_adds_and_removes_its_listener_target_group_a
     let added = inventory(&cloud);
     assert_eq!(added.listeners, [("k8s-default-web-e".into(), 80), ("k8s-default-web-e".into(), 8080)]);
     assert_eq!(added.target_groups.len(), 2);
-    assert_eq!(added.node_rules, [31000, 31080]);
+    assert_eq!(added.node_rules, [(31000, 31080)], "one range spans both ports");
 
     svc.ports = vec![(8080, 31080)];
     deployer.deploy(&svc.stack()).await.expect("port removed");
     let removed = inventory(&cloud);
     assert_eq!(removed.listeners, [("k8s-default-web-e".into(), 8080)]);
     assert_eq!(removed.target_groups, [("k8s-default-web-31080".into(), vec!["i-1".into(), "i-2".into()])]);
-    assert_eq!(removed.node_rules, [31080]);
+    assert_eq!(removed.node_rules, [(31080, 31080)], "narrowed to the port left");
 }
 
 #[tokio::test]
@@ -197,7 +205,7 @@ async fn a_node_port_change_replaces_the_target_group_and_moves_the_listener() {
     let tg = &cloud.target_groups()[0];
     let listener = &cloud.listeners()[0];
     assert_eq!(listener.default_actions, vec![Action::forward(tg.arn.clone())]);
-    assert_eq!(now.node_rules, [32000]);
+    assert_eq!(now.node_rules, [(32000, 32000)]);
 }
 
 #[tokio::test]
@@ -226,7 +234,7 @@ async fn deleting_removes_everything_of_the_stack_and_nothing_else() {
     let now = inventory(&cloud);
     assert_eq!(now.load_balancers, ["k8s-default-kept-e"]);
     assert_eq!(now.groups, [backend(), "k8s-default-kept-fe".to_string()], "the backend group stays");
-    assert_eq!(now.node_rules, [31000], "kept's rule stays");
+    assert_eq!(now.node_rules, [(31000, 31000)], "kept's port stays open");
     assert!(cloud.load_balancers().iter().any(|lb| lb.arn == foreign.arn), "foreign load balancer untouched");
 
     cloud.counter().reset();
@@ -358,7 +366,7 @@ async fn a_crash_between_any_two_calls_is_repaired_by_a_rerun_after_a_restart() 
                 };
                 assert_eq!(leftovers.load_balancers, Vec::<String>::new(), "{context}");
                 assert_eq!(leftovers.target_groups, Vec::<(String, Vec<String>)>::new(), "{context}");
-                assert_eq!(leftovers.node_rules, Vec::<u16>::new(), "{context}");
+                assert_eq!(leftovers.node_rules, [], "{context}");
                 let groups: Vec<String> = leftovers.groups.into_iter().filter(|g| g != &backend()).collect();
                 assert_eq!(groups, Vec::<String>::new(), "{context}");
             }
@@ -405,7 +413,7 @@ async fn throttling_and_server_errors_converge_through_the_resilient_layer() {
 }
 
 #[tokio::test]
-async fn a_node_permission_granted_by_someone_elses_rule_is_satisfied_not_duplicated_and_never_revoked() {
+async fn a_node_rule_someone_else_added_is_neither_relied_upon_nor_revoked() {
     let cloud = cloud();
     let deployer = deployer(&cloud);
     let mut other = Svc::new("other");
@@ -429,9 +437,9 @@ async fn a_node_permission_granted_by_someone_elses_rule_is_satisfied_not_duplic
         .expect("seeded");
 
     let mut web = Svc::new("web");
-    deployer.deploy(&web.stack()).await.expect("an existing permission is not an error");
-    let rules = cloud.security_group_rules(NODE_GROUP);
-    assert_eq!(rules.iter().filter(|r| r.rule.from_port == 31000).collect::<Vec<_>>(), [&theirs]);
+    deployer.deploy(&web.stack()).await.expect("a port someone else opened too");
+    assert_eq!(inventory(&cloud).node_rules, [(31000, 31999)], "Elbow's own range covers it");
+    assert!(cloud.security_group_rules(NODE_GROUP).contains(&theirs));
 
     cloud.counter().reset();
     web.nodes = vec!["i-3"];
@@ -439,6 +447,7 @@ async fn a_node_permission_granted_by_someone_elses_rule_is_satisfied_not_duplic
     assert_eq!(cloud.counter().count(Api::AuthorizeSecurityGroupIngress), 0, "{:?}", cloud.counter().snapshot());
 
     deployer.deploy(&Stack::empty(web.id())).await.expect("deleted");
+    assert_eq!(inventory(&cloud).node_rules, [(31999, 31999)]);
     assert!(cloud.security_group_rules(NODE_GROUP).contains(&theirs), "someone else's rule stays");
 }
 
@@ -569,7 +578,7 @@ async fn groups_still_in_use_after_the_load_balancer_is_gone_are_a_retryable_err
     let left = inventory(&cloud);
     assert_eq!(left.target_groups, Vec::<(String, Vec<String>)>::new());
     assert_eq!(left.groups, Vec::<String>::new(), "the backend group went with the last stack");
-    assert_eq!(left.node_rules, Vec::<u16>::new());
+    assert_eq!(left.node_rules, []);
 }
 
 #[tokio::test(start_paused = true)]

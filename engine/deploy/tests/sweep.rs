@@ -1,5 +1,5 @@
 //! The orphan sweep against the in-memory fake cloud: an orphaned stack goes whole (load
-//! balancer, listeners, target groups, security groups, its claims on node rules) while owned
+//! balancer, listeners, target groups, security groups, its share of the node port range) while owned
 //! stacks, young stacks, another cluster's and foreign resources stay; report mode changes
 //! nothing.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, CreateTargetGroup, SecurityGroup};
+use elbow_cloud::{Api, Cloud, CloudErrorKind, CreateLoadBalancer, CreateTargetGroup, SecurityGroup};
 use elbow_deploy::sweep::{OrphanAction, OrphanSweeper, OwnerState, Owners, SweepMode, SweepReport, SweepSettings};
 use elbow_fake::{Failure, FakeCloud};
 use elbow_model::tags::{CLUSTER_TAG, ownership_tags};
@@ -91,7 +91,7 @@ async fn an_orphaned_stack_goes_whole_and_the_owned_stack_sharing_its_node_rule_
     deployer.deploy(&web.stack()).await.unwrap();
     deployer.deploy(&shop()).await.unwrap();
     let before = inventory(&cloud);
-    assert_eq!(before.node_rules, [31000, 31001]);
+    assert_eq!(before.node_rules, [(31000, 31001)], "one range for both stacks' ports");
     assert_eq!(before.listeners.len(), 3);
     let owners = TestOwners::owned(&[&shop().id]);
 
@@ -106,12 +106,13 @@ async fn an_orphaned_stack_goes_whole_and_the_owned_stack_sharing_its_node_rule_
     assert_eq!(orphan.resources.load_balancers, ["k8s-default-web-e"]);
     assert_eq!(orphan.resources.target_groups, ["k8s-default-web-31000", "k8s-default-web-31001"]);
     assert_eq!(orphan.resources.security_groups.len(), 1, "its frontend group");
-    assert_eq!(orphan.resources.node_rule_claims.len(), 2, "its claims on both node rules");
+    assert_eq!(orphan.resources.node_rule_claims.len(), 0, "the range rule belongs to no stack");
     let OrphanAction::Deleted { changes } = &orphan.action else { panic!("{:?}", orphan.action) };
     // Its listeners go with the load balancer, without a call of their own.
     assert_eq!(
         changes.to_string(),
-        "deleted 1 load balancer, 2 target groups, 1 security group; released 2 node rules"
+        "created 1 node rule; deleted 1 load balancer, 2 target groups, 1 security group, 1 node rule",
+        "the range narrowed to shop's port"
     );
     assert_eq!(report.owned, 1);
 
@@ -120,9 +121,8 @@ async fn an_orphaned_stack_goes_whole_and_the_owned_stack_sharing_its_node_rule_
     assert_eq!(after.listeners, [("k8s-shop-alb".to_string(), 80)]);
     assert_eq!(after.target_groups.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["k8s-shop-31000"]);
     assert_eq!(after.groups, [backend(), "k8s-shop-fe".to_string()], "web's frontend group is gone");
-    assert_eq!(after.node_rules, [31000], "the rule only web claimed is revoked; shop's claim keeps the other");
-    let kept = cloud.security_group_rules(NODE_GROUP).into_iter().find(|r| r.rule.from_port == 31000).unwrap();
-    assert!(!kept.tags.values().any(|v| v == web.id().as_str()), "web's claim is released: {:?}", kept.tags);
+    assert_eq!(after.node_rules, [(31000, 31000)], "the port only web needed is no longer open; shop's is");
+    assert!(admitted(&cloud, 31000));
 
     // Nothing else to do: a second sweep finds no orphan and calls nothing that changes anything.
     cloud.counter().reset();
@@ -432,6 +432,45 @@ async fn a_backend_group_left_without_any_stack_is_swept_after_the_grace_period(
     let later_sweep = sweeper.sweep(&restarted, &owners, &delete, t0 + HOUR).await.unwrap();
     assert!(matches!(action_of(&later_sweep, &shared), OrphanAction::Deleted { .. }), "{later_sweep:?}");
     assert!(inventory(&cloud).groups.is_empty());
+}
+
+/// A range rule outlives every stack when the resources that needed it were removed by hand
+/// (and the process that would have narrowed it is gone): the sweep lists it with the backend
+/// group, and deletes the rule first, since it names the group.
+#[tokio::test]
+async fn a_node_port_range_left_without_any_stack_is_swept_with_the_backend_group() {
+    let cloud = cloud();
+    let web = Svc::new("web");
+    deployer(&cloud).deploy(&web.stack()).await.unwrap();
+    for lb in cloud.load_balancers() {
+        cloud.delete_load_balancer(&lb.arn).await.unwrap();
+    }
+    for tg in cloud.target_groups() {
+        cloud.delete_target_group(&tg.arn).await.unwrap();
+    }
+    let frontend = cloud.security_groups().into_iter().find(|g| g.group_name == "k8s-default-web-fe").unwrap();
+    cloud.delete_security_group(&frontend.id).await.unwrap();
+    assert_eq!(inventory(&cloud).node_rules, [(31000, 31000)]);
+
+    let restarted = deployer(&cloud);
+    let report = OrphanSweeper::new()
+        .sweep(&restarted, &TestOwners::default(), &settings(SweepMode::Report, HOUR), SystemTime::now())
+        .await
+        .unwrap();
+    let shared = StackId::new(elbow_deploy::shared::SHARED_STACK);
+    let orphan = report.orphans.iter().find(|o| o.stack == shared).expect("the shared resources");
+    assert_eq!(orphan.resources.node_rules.len(), 1, "{orphan:?}");
+    assert!(orphan.resources.node_rules[0].contains("tcp 31000-31000"), "{orphan:?}");
+    assert_eq!(orphan.resources.security_groups.len(), 1);
+
+    let report = OrphanSweeper::new()
+        .sweep(&restarted, &TestOwners::default(), &settings(SweepMode::Delete, Duration::ZERO), SystemTime::now())
+        .await
+        .unwrap();
+    let OrphanAction::Deleted { changes } = action_of(&report, &shared) else { panic!("{report:?}") };
+    assert_eq!(changes.to_string(), "deleted 1 security group, 1 node rule");
+    let left = inventory(&cloud);
+    assert!(left.node_rules.is_empty() && left.groups.is_empty(), "{left:?}");
 }
 
 #[tokio::test]

@@ -45,7 +45,11 @@ async fn an_ip_mode_stack_registers_its_pods_on_their_port() {
     let outcome = deployer(&cloud).deploy(&ip_service(pods(0, 3)).stack()).await.expect("deployed");
     assert_eq!(registered(&cloud), on_pod_port(&pods(0, 3)));
     assert_eq!(outcome.changes.count(Verb::Registered, Kind::Target), 3);
-    assert_eq!(inventory(&cloud).node_rules, [POD_PORT], "the node group admits the load balancer on the pods' port");
+    assert_eq!(
+        inventory(&cloud).node_rules,
+        [(POD_PORT, POD_PORT)],
+        "the node group admits the load balancer on the pods' port"
+    );
 }
 
 #[tokio::test]
@@ -216,5 +220,9 @@ async fn switching_between_instance_and_ip_targets_keeps_a_listener_forwarding_t
     deployer.deploy(&instance.stack()).await.expect("back to instance");
     assert_eq!(names(&watched.inner), ["k8s-default-web-31000"]);
     assert_eq!(*watched.broken.lock().expect("lock"), Vec::<String>::new(), "a listener lost its targets");
-    assert_eq!(inventory(&watched.inner).node_rules, [31000], "the pod port's rule went with the ip group");
+    assert_eq!(
+        inventory(&watched.inner).node_rules,
+        [(31000, 31000)],
+        "the range follows the pods' port back to the NodePort"
+    );
 }

@@ -13,6 +13,9 @@ use elbow_cloud::types::*;
 
 /// EC2's limit on tags per resource, tags whose key starts with `aws:` aside.
 const MAX_TAGS_PER_RESOURCE: usize = 50;
+/// EC2's default quota of inbound rules per security group ("Inbound or outbound rules per
+/// security group": 60, adjustable up to 1,000).
+const DEFAULT_RULES_PER_GROUP: usize = 60;
 
 fn fail(api: Api, kind: CloudErrorKind, code: &str, message: impl Into<String>) -> CloudError {
     CloudError::new(api, kind, code, message)
@@ -35,7 +38,7 @@ pub(crate) struct Ec2 {
     group_permissions: HashMap<String, HashSet<Permission>>,
     /// How many rules of other groups name each group as their source: such a group is in use.
     references: HashMap<String, usize>,
-    /// Ingress rules per group; `None` for no limit (AWS: 60 by default, 1,000 at most).
+    /// Ingress rules per group; `None` for EC2's default quota, 60 (adjustable up to 1,000).
     pub(crate) rules_per_group: Option<usize>,
     /// Managed prefix lists, with their maximum number of entries: a rule naming one counts as
     /// that many rules against the group's limit, as on AWS.
@@ -262,9 +265,8 @@ impl Ec2 {
         let existing = self.group_permissions.get(group_id);
         let in_use: usize = existing.into_iter().flatten().map(|p| self.weight(&p.source)).sum();
         let asked: usize = rules.iter().map(|r| self.weight(&r.rule.source)).sum();
-        if let Some(limit) = self.rules_per_group
-            && in_use + asked > limit
-        {
+        let limit = self.rules_per_group.unwrap_or(DEFAULT_RULES_PER_GROUP);
+        if in_use + asked > limit {
             return Err(fail(
                 api,
                 CloudErrorKind::LimitExceeded,

@@ -90,8 +90,9 @@ impl FakeCloud {
         self
     }
 
-    /// Limits ingress rules per security group, as AWS does (60 by default, adjustable up to
-    /// 1,000). Off unless asked for, so large benchmarks are not stopped by it.
+    /// Sets the quota of ingress rules per security group. Like AWS, the fake allows 60 unless
+    /// told otherwise (the quota is adjustable up to 1,000 on AWS); a request that would exceed
+    /// it fails with `RulesPerSecurityGroupLimitExceeded` and adds nothing.
     pub fn with_rules_per_security_group(self, limit: usize) -> Self {
         self.lock().ec2.rules_per_group = Some(limit);
         self

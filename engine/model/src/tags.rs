@@ -18,6 +18,11 @@ pub const RESOURCE_TAG: &str = "elbow.dev/resource";
 /// Such a rule carries the stack tag `_shared`, since it belongs to whoever claims it; the stack
 /// dropping the last claim revokes it.
 pub const CLAIM_TAG_PREFIX: &str = "elbow.dev/claim/";
+/// The node ports a load balancer's stack needs opened to the cluster's backend security group,
+/// on the load balancer itself: `<node group>:<ip protocol>:<from>-<to>` entries separated by
+/// spaces, continued under `elbow.dev/node-ports.2`, `.3`, ... when one value (256 characters)
+/// cannot hold them. What the node groups' port-range rules must span is read from these.
+pub const NODE_PORTS_TAG: &str = "elbow.dev/node-ports";
 
 /// The three ownership tags of one resource.
 pub fn ownership_tags(cluster: &str, stack: &StackId, resource: &ResourceId) -> Tags {

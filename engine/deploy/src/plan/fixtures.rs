@@ -7,7 +7,7 @@ use elbow_model::*;
 use crate::actual::*;
 use crate::plan::*;
 
-pub(super) fn lb_spec(scheme: Scheme) -> LoadBalancerSpec {
+pub(crate) fn lb_spec(scheme: Scheme) -> LoadBalancerSpec {
     LoadBalancerSpec {
         resource_id: ResourceId::new("LoadBalancer"),
         name: format!("lb-{}", scheme.as_str()),

@@ -142,7 +142,7 @@ mod tests {
     fn a_scheme_change_deletes_the_old_load_balancer_before_listening_on_the_new_one() {
         let before = stack(Scheme::InternetFacing, 31000);
         let plan = plan(&stack(Scheme::Internal, 31000), &applied(&before), &ctx());
-        assert_eq!(kinds(&plan), ["CreateLoadBalancer", "DeleteLoadBalancer", "CreateListener"]);
+        assert_eq!(kinds(&plan), ["CreateLoadBalancer", "DeleteLoadBalancer", "CreateListener", "SpanNodePorts"]);
     }
 
     #[test]
@@ -152,7 +152,7 @@ mod tests {
         let mut after = stack(Scheme::Internal, 31000);
         after.load_balancers[0].name = "my-web".into();
         let plan = plan(&after, &applied(&before), &ctx());
-        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "CreateLoadBalancer", "CreateListener"]);
+        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "CreateLoadBalancer", "CreateListener", "SpanNodePorts"]);
     }
 
     #[test]
@@ -164,7 +164,7 @@ mod tests {
         new.listeners.clear();
         actual.load_balancers.push(new.clone());
         let plan = plan(&after, &actual, &ctx());
-        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "CreateListener"]);
+        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "CreateListener", "SpanNodePorts"]);
         assert_eq!(plan.steps[0], Step::DeleteLoadBalancer { arn: actual.load_balancers[0].lb.arn.clone() });
         assert_eq!(plan.bindings.get(&ResourceId::new("LoadBalancer")), Some(&new.lb.arn));
     }

@@ -9,8 +9,9 @@
 //! target_groups     + attributes, targets
 //! load_balancer     + attributes, subnets, security groups, IP address type
 //!   listeners       its listeners and their rules
-//! node_rules        the stack's claims on the rules Elbow adds to node groups
-//! deletions         load balancers, target groups, node rule claims, security groups
+//! node_rules        the stack's need of node ports, its claims on other node rules
+//! deletions         load balancers, target groups, the node port range step, node rule
+//!                   claims, security groups
 //! ```
 //!
 //! Deletions run in that order because target groups and security groups are in use until the load
@@ -36,7 +37,7 @@ use elbow_cloud::Arn;
 use elbow_model::{IngressRule, ResourceId, RuleSource, SecurityGroupRef, Stack, Tags};
 
 pub(crate) use self::listeners::{bind_action, default_certificate};
-pub use self::step::{GroupRef, PlannedRule, Step};
+pub use self::step::{GroupRef, NodePorts, PlannedRule, Step};
 pub use self::tags::desired_tags;
 use crate::actual::ActualStack;
 use crate::secrets::SentSecrets;
@@ -82,6 +83,8 @@ struct Doomed {
     security_groups: BTreeSet<String>,
     /// Claims on node rules to give up, by group.
     rules: BTreeMap<String, Vec<String>>,
+    /// The stack's need of node ports for the range step, when it needs any or needed some.
+    span: Option<crate::node_groups::record::NodePorts>,
 }
 
 /// The state the per-kind modules share: what they read, the plan they append to, and what they
@@ -107,6 +110,16 @@ impl Planner<'_> {
         }
         for arn in std::mem::take(&mut self.doomed.target_groups) {
             self.push(Step::DeleteTargetGroup { arn });
+        }
+        // A deploy that deletes anything may follow one cut short after its load balancer (and
+        // record) went and before the range step: it runs the range step too.
+        let deletes = !self.doomed.load_balancers.is_empty()
+            || self.plan.steps.iter().any(|s| matches!(s, Step::DeleteTargetGroup { .. }))
+            || !self.doomed.rules.is_empty()
+            || !self.doomed.security_groups.is_empty();
+        let span = self.doomed.span.take().or_else(|| deletes.then(|| NodePorts::of(self.desired)));
+        if let Some(ports) = span {
+            self.push(Step::SpanNodePorts { ports });
         }
         for (group_id, rule_ids) in std::mem::take(&mut self.doomed.rules) {
             self.push(Step::ReleaseNodeRules { group_id, rule_ids });
@@ -143,7 +156,7 @@ fn changed_entries(desired: &BTreeMap<String, String>, actual: &BTreeMap<String,
 }
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 #[cfg(test)]
 mod tests {
@@ -172,7 +185,8 @@ mod tests {
     fn the_empty_stack_deletes_the_load_balancer_before_its_target_groups() {
         let before = stack(Scheme::InternetFacing, 31000);
         let plan = plan(&Stack::empty(before.id.clone()), &applied(&before), &ctx());
-        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "DeleteTargetGroup"]);
+        // A deploy that deletes ends with the node port range step (see node_rules).
+        assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "DeleteTargetGroup", "SpanNodePorts"]);
     }
 
     #[test]

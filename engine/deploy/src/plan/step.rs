@@ -3,6 +3,8 @@
 //! same plan creates; the applier binds ids to ARNs as it goes.
 
 use elbow_cloud::{Arn, NewIngressRule};
+
+pub use crate::node_groups::record::NodePorts;
 use elbow_model::{
     Attributes, HealthCheck, IngressRule, IpAddressType, ListenerSpec, LoadBalancerSpec, ResourceId, RuleSource,
     RuleSpec, SecurityGroupRef, SecurityGroupSpec, Tags, Target, TargetGroupSpec,
@@ -34,6 +36,11 @@ pub enum Step {
     ClaimNodeRules {
         group_id: String,
         rules: Vec<PlannedRule>,
+    },
+    /// The node groups' port ranges brought to what every stack needs, this stack's need being
+    /// `ports` (recorded on its load balancer): see `crate::node_groups`.
+    SpanNodePorts {
+        ports: NodePorts,
     },
     /// The stack's claims on node rules it no longer needs; a rule losing its last claim is revoked.
     ReleaseNodeRules {
@@ -193,6 +200,7 @@ impl Step {
             Step::ReleaseNodeRules { group_id, rule_ids } => {
                 format!("release {} node rule(s) on {group_id}", rule_ids.len())
             }
+            Step::SpanNodePorts { .. } => "span the node port ranges of the node security groups".to_string(),
             Step::CreateTargetGroup { spec } => format!("create target group {}", spec.name),
             Step::ModifyTargetGroup { resource_id, .. } => format!("modify the health check of {resource_id}"),
             Step::ModifyTargetGroupAttributes { resource_id, .. } => format!("modify the attributes of {resource_id}"),

@@ -11,6 +11,7 @@ use elbow_model::tags::{CLUSTER_TAG, RESOURCE_TAG, STACK_TAG};
 use elbow_model::{ResourceId, Stack, Tags};
 
 use super::{Planner, Step, changed_entries};
+use crate::node_groups::record::is_record_key;
 
 /// Where a resource's tags are set: ELBv2 (load balancers, target groups) and EC2 (security
 /// groups) tag through different calls, naming the resource by ARN and by id.
@@ -41,14 +42,19 @@ impl Planner<'_> {
     }
 
     /// Keys Elbow set on the resource earlier and no longer wants, that the resource still has.
-    /// Keys it never set are someone else's and stay.
+    /// Keys it never set are someone else's and stay, but for the node-ports record: a part of it
+    /// no longer desired goes whoever is thought to have set it, since a stale record would keep
+    /// a node port range wider than needed (and this process may not have set it: a restart).
     fn dropped_tags(&self, resource: &ResourceId, desired: &Tags, actual: &Tags) -> Vec<String> {
-        let Some(previous) = self.ctx.previous_tags.get(resource) else { return Vec::new() };
-        previous
+        let previous = self.ctx.previous_tags.get(resource);
+        let mut keys: Vec<String> = actual
             .keys()
-            .filter(|key| !desired.contains_key(*key) && actual.contains_key(*key) && !is_ownership_tag(key))
+            .filter(|key| !desired.contains_key(*key) && !is_ownership_tag(key))
+            .filter(|key| is_record_key(key) || previous.is_some_and(|p| p.contains_key(*key)))
             .cloned()
-            .collect()
+            .collect();
+        keys.sort();
+        keys
     }
 }
 

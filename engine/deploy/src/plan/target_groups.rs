@@ -92,6 +92,9 @@ mod tests {
     fn a_target_group_port_change_creates_moves_then_deletes() {
         let before = stack(Scheme::InternetFacing, 31000);
         let plan = plan(&stack(Scheme::InternetFacing, 32000), &applied(&before), &ctx());
-        assert_eq!(kinds(&plan), ["CreateTargetGroup", "RegisterTargets", "ModifyListener", "DeleteTargetGroup"]);
+        assert_eq!(
+            kinds(&plan),
+            ["CreateTargetGroup", "RegisterTargets", "ModifyListener", "DeleteTargetGroup", "SpanNodePorts"]
+        );
     }
 }

@@ -274,7 +274,21 @@ pub struct Inventory {
     pub target_groups: Vec<(String, Vec<String>)>,
     pub listeners: Vec<(String, u16)>,
     pub groups: Vec<String>,
-    pub node_rules: Vec<u16>,
+    /// The port ranges (from, to) of our rules on the node group.
+    pub node_rules: Vec<(u16, u16)>,
+}
+
+/// Whether the node group admits the cluster's backend group on `port`, by any rule (ours or
+/// not): the data path of every Elbow load balancer to that port.
+pub fn admitted(cloud: &FakeCloud, port: u16) -> bool {
+    let Some(backend) = cloud.security_groups().into_iter().find(|g| g.group_name == backend()) else {
+        return false;
+    };
+    cloud.security_group_rules(NODE_GROUP).iter().any(|r| {
+        r.rule.from_port <= port
+            && port <= r.rule.to_port
+            && r.rule.source == RuleSource::SecurityGroup(SecurityGroupRef::Existing(backend.id.clone()))
+    })
 }
 
 pub fn inventory(cloud: &FakeCloud) -> Inventory {
@@ -298,11 +312,11 @@ pub fn inventory(cloud: &FakeCloud) -> Inventory {
     let mut groups: Vec<String> =
         cloud.security_groups().into_iter().filter(|g| ours(&g.tags)).map(|g| g.group_name).collect();
     groups.sort();
-    let mut node_rules: Vec<u16> = cloud
+    let mut node_rules: Vec<(u16, u16)> = cloud
         .security_group_rules(NODE_GROUP)
         .into_iter()
         .filter(|r| ours(&r.tags))
-        .map(|r| r.rule.from_port)
+        .map(|r| (r.rule.from_port, r.rule.to_port))
         .collect();
     node_rules.sort();
     Inventory { load_balancers, target_groups, listeners, groups, node_rules }

@@ -238,7 +238,23 @@ async fn a_rule_holds_at_most_fifty_tags_and_retagging_a_key_is_no_new_tag() {
 }
 
 #[tokio::test]
-async fn the_rules_per_group_quota_applies_when_asked_for() {
+async fn a_group_holds_60_inbound_rules_as_on_aws_unless_its_quota_is_changed() {
+    let cloud = network();
+    let group = cloud.create_security_group("g", "d", "vpc-1", &Tags::new()).await.expect("sg");
+    let rules: Vec<_> = (1..=61).map(|port| tagged(tcp_from_cidr(port, "0.0.0.0/0"), "k", "v")).collect();
+    let error = cloud.authorize_security_group_ingress(&group, &rules).await.expect_err("61 rules");
+    assert_eq!(
+        (error.kind, error.code.as_str()),
+        (CloudErrorKind::LimitExceeded, "RulesPerSecurityGroupLimitExceeded")
+    );
+    assert!(cloud.security_group_rules(&group).is_empty(), "all or nothing");
+    cloud.authorize_security_group_ingress(&group, &rules[..60]).await.expect("60 rules");
+    let error = cloud.authorize_security_group_ingress(&group, &rules[60..]).await.expect_err("a 61st");
+    assert_eq!(error.code, "RulesPerSecurityGroupLimitExceeded");
+}
+
+#[tokio::test]
+async fn the_rules_per_group_quota_can_be_set() {
     let cloud = FakeCloud::new().with_rules_per_security_group(2);
     cloud.seed_vpc("vpc-1");
     let group = cloud.create_security_group("g", "d", "vpc-1", &Tags::new()).await.expect("sg");
@@ -267,7 +283,7 @@ fn tcp_from_prefix_list(port: u16, id: &str) -> IngressRule {
 
 #[tokio::test]
 async fn a_prefix_list_rule_names_an_existing_list_and_counts_as_its_max_entries() {
-    let cloud = network().with_rules_per_security_group(60);
+    let cloud = network();
     cloud.seed_prefix_list("pl-0123abcd", 50);
     let group = cloud.create_security_group("web", "d", "vpc-1", &Tags::new()).await.expect("sg");
     let unknown = tagged(tcp_from_prefix_list(443, "pl-00ff"), "owner", "me");

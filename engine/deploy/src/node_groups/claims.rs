@@ -1,67 +1,45 @@
-//! Node rules are shared between stacks, through claims.
+//! Per-permission node rules, shared between stacks through claims: the rules earlier versions
+//! made for each port (which stacks deployed by this version give up once their range covers
+//! them), and any node rule whose source is not the backend group.
 //!
-//! A node rule admits the cluster's one backend group on a port of a node security group. Every
-//! stack whose target groups use that port needs that very rule: an Ingress and the LoadBalancer
-//! Service it routes to, two Ingresses of one Service. EC2 holds a permission once and refuses a
-//! second, identical rule, so the rule cannot belong to one stack: deleting that stack would cut
-//! the others' load balancers off the nodes. Each stack that needs a rule therefore holds a claim
-//! on it, a tag `elbow.dev/claim/<hash of the stack id>` = `<stack id>` on the rule itself
-//! (`CLAIM_TAG_PREFIX`); the rule's stack tag is `_shared`. A stack
+//! A stack holds a claim on such a rule, a tag `elbow.dev/claim/<hash of the stack id>` =
+//! `<stack id>` on the rule itself (`CLAIM_TAG_PREFIX`); the rule's stack tag is `_shared`. A
+//! stack
 //!
 //! - that needs a permission no rule grants authorizes the rule with its claim among the tags;
 //! - that needs a rule of Elbow's that exists adds its claim (one CreateTags for all such rules);
 //! - that no longer needs a rule drops its claim (one DeleteTags), or revokes the rule when its
 //!   claim is the last one.
 //!
-//! Why claims on the rule, rather than counting which target groups of the cluster still use a
-//! port: the need is recorded where the rule is, it survives restarts, and every change is one
-//! call. Counting would need every stack's target groups, their registered instances and those
-//! instances' node groups (the builder's choice, redone in the deployer), read again after each
-//! restart before any stack could release a rule.
-//!
-//! AWS calls: a rule only one stack needs costs what a stack-owned rule did (the authorize that
-//! creates it, the revoke that deletes it); a stack joining or leaving a shared rule costs one tag
-//! call. Decisions read the group's rules (one DescribeSecurityGroupRules). A release always reads
-//! them first: whether a claim is the last must not rest on a copy that something else (another
-//! process, a hand) may have outdated, since a wrong answer either revokes a rule another stack
-//! needs or leaves one nobody claims. A claim decides from the copy kept since the group was last
-//! read (once per drift period, when the cluster index is rebuilt, or after a failed call): EC2
-//! itself refuses what an outdated copy gets wrong (a duplicate rule, a tag on a rule that is
-//! gone), and the claim then reads the group and decides again. So creating a stack, by far the
-//! most frequent change, reads nothing while the copy is current.
+//! A release always reads the group's rules first: whether a claim is the last must not rest on a
+//! copy that something else (another process, a hand) may have outdated. A claim decides from the
+//! copy kept since the group was last read; EC2 itself refuses what an outdated copy gets wrong
+//! (a duplicate rule, a tag on a rule that is gone), and the claim then reads the group and
+//! decides again.
 //!
 //! Crash safety: each change is one call, complete on its own. A rule is created with its claim,
-//! never without one; a claim comes and goes with one tag call; only the stack holding the last
-//! claim revokes. A crash between any two calls therefore leaves every rule claimed by each stack
-//! that claimed it: a needed rule is never revoked, and a claim that was being dropped is still
-//! there or gone, so the re-run drops it or finds nothing to do. No call leaves a rule of ours
-//! without a claim; one found so (its tags edited by hand) is revoked by the next release in its
-//! group, so it cannot outlive the last stack and keep the backend group in use.
+//! never without one; only the stack holding the last claim revokes. A crash between two calls
+//! leaves every rule claimed by each stack that claimed it. A rule of ours found without a claim
+//! (its tags edited by hand) is revoked by the next release in its group. Range rules are not
+//! claimed and never counted here.
 //!
-//! Concurrency: one deployer serves every reconcile. A claim and a release of the same rule at
-//! once could each see the other's old state (the releaser revoking what the claimer just
-//! counted on), so both run under a per-node-group lock, held from reading the claims to the end
-//! of the calls. The lock covers only these steps, never a stack's other calls.
+//! Earlier versions still tagged a per-port rule with one stack's ownership tags and no claim;
+//! that stack tag counts as that stack's claim. When the old owner lets go while others hold on,
+//! it re-tags the rule `_shared`; when it lets go last, it revokes.
 //!
-//! Earlier versions tagged a node rule with one stack's ownership tags and no claim; that stack
-//! tag counts as that stack's claim. Other stacks add theirs beside it; when the old owner lets
-//! go while others hold on, it re-tags the rule `_shared`; when it lets go last, it revokes.
-//!
-//! A limit: EC2 allows 50 tags on a rule, three of them ownership tags, so 47 stacks can share
-//! one. A 48th stack's deploy fails with EC2's TagLimitExceeded (not a retryable error: the
-//! object is requeued with the usual backoff) until another one stops using the port.
+//! A limit of this scheme, and why ranges do not use it: EC2 allows 50 tags on a rule, three of
+//! them ownership tags, so 47 stacks can share one.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::collections::BTreeSet;
 
-use elbow_cloud::{Cloud, CloudErrorKind, CloudResult, NewIngressRule, SecurityGroupRule, SecurityGroupRuleFilter};
+use elbow_cloud::{Cloud, CloudErrorKind, CloudResult, NewIngressRule, SecurityGroupRule};
 use elbow_model::tags::{CLAIM_TAG_PREFIX, RESOURCE_TAG, STACK_TAG, ownership_tags};
 use elbow_model::{IngressRule, Ownership, ResourceId, StackId, Tags};
 use sha2::{Digest, Sha256};
-use tokio::sync::Mutex;
 use tracing::{info, warn};
 
+use super::ranges::is_range_rule;
+use super::{GroupView, NodeRules};
 use crate::actual::ActualNodeRule;
 use crate::shared::SHARED_STACK;
 
@@ -81,8 +59,12 @@ pub(crate) fn new_rule_tags(cluster: &str, stack: &StackId, resource: &ResourceI
 }
 
 /// The stacks claiming a rule of `cluster`'s; `None` for a rule that is not Elbow's (someone
-/// else's, or another cluster's), which Elbow never changes.
+/// else's, or another cluster's), which Elbow never changes, and for a range rule, which nobody
+/// claims (`ranges.rs` keeps it).
 pub(crate) fn claimants(tags: &Tags, cluster: &str) -> Option<BTreeSet<StackId>> {
+    if is_range_rule(tags, cluster) {
+        return None;
+    }
     let owner = Ownership::from_tags(tags).filter(|o| o.cluster == cluster)?;
     let mut claims = BTreeSet::new();
     if owner.stack.as_str() != SHARED_STACK {
@@ -115,56 +97,6 @@ fn node_rule(rule: &SecurityGroupRule) -> ActualNodeRule {
     }
 }
 
-/// What the deployer knows of the node groups' rules, with one lock per group.
-#[derive(Default)]
-pub(crate) struct NodeGroups {
-    /// Raised with every rebuild of the cluster index: a copy read before is read again, so
-    /// changes made outside Elbow are seen once per drift period.
-    epoch: AtomicU64,
-    groups: StdMutex<HashMap<String, Arc<Mutex<GroupView>>>>,
-}
-
-/// Every ingress rule of one node group, ours and others', as read at an epoch and changed by
-/// the calls made since; `None` until read and after a call whose effect is unknown (it failed).
-#[derive(Default)]
-struct GroupView {
-    read: Option<(u64, Vec<SecurityGroupRule>)>,
-}
-
-impl NodeGroups {
-    pub(crate) fn read_again(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn view(&self, group_id: &str) -> Arc<Mutex<GroupView>> {
-        // Each access inserts or clones one entry, so a panic elsewhere cannot leave it torn.
-        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
-        groups.entry(group_id.to_string()).or_default().clone()
-    }
-}
-
-impl GroupView {
-    async fn rules(
-        &mut self,
-        cloud: &dyn Cloud,
-        group_id: &str,
-        epoch: u64,
-    ) -> CloudResult<&mut Vec<SecurityGroupRule>> {
-        let rules = match self.read.take() {
-            Some((read_at, rules)) if read_at == epoch => rules,
-            _ => cloud.describe_security_group_rules(SecurityGroupRuleFilter::Group(group_id.to_string())).await?,
-        };
-        Ok(&mut self.read.insert((epoch, rules)).1)
-    }
-}
-
-/// One stack's claims, as the applier makes and drops them.
-pub(crate) struct Claims<'a> {
-    pub(crate) groups: &'a NodeGroups,
-    pub(crate) cluster: &'a str,
-    pub(crate) stack: &'a StackId,
-}
-
 /// What a claim step found and did.
 pub(crate) struct Claimed {
     /// The stack's claims on the rules asked for, new or found.
@@ -173,7 +105,7 @@ pub(crate) struct Claimed {
     pub(crate) satisfied: Vec<IngressRule>,
 }
 
-impl Claims<'_> {
+impl NodeRules<'_> {
     /// Makes sure the stack holds a claim on a rule of ours for each of `wanted` in the group, or
     /// that a rule not of ours grants it.
     pub(crate) async fn claim(
@@ -184,7 +116,7 @@ impl Claims<'_> {
     ) -> CloudResult<Claimed> {
         let view = self.groups.view(group_id);
         let mut view = view.lock().await;
-        let epoch = self.groups.epoch.load(Ordering::SeqCst);
+        let epoch = self.groups.epoch();
         let result = self.claim_locked(&mut view, cloud, group_id, wanted, epoch).await;
         if result.is_err() {
             view.read = None;
@@ -264,7 +196,7 @@ impl Claims<'_> {
     pub(crate) async fn release(&self, cloud: &dyn Cloud, group_id: &str, rule_ids: &[String]) -> CloudResult<()> {
         let view = self.groups.view(group_id);
         let mut view = view.lock().await;
-        let epoch = self.groups.epoch.load(Ordering::SeqCst);
+        let epoch = self.groups.epoch();
         // Read afresh: that a claim is the last (or that others remain) must not rest on a copy.
         view.read = None;
         let result = self.release_locked(&mut view, cloud, group_id, rule_ids, epoch).await;
