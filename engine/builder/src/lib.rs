@@ -15,6 +15,7 @@ pub mod ingress;
 pub mod names;
 pub mod nodes;
 pub mod owner;
+pub mod readiness;
 pub mod security;
 pub mod service;
 pub mod subnets;

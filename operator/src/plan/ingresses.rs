@@ -55,6 +55,7 @@ pub fn plan(
             services: &objects.services,
             nodes: &nodes,
             endpoint_slices: &slices,
+            pods: &elbow_builder::endpoints::NoGatedPods,
             inventory,
             params: params.as_ref(),
             config,
