@@ -262,7 +262,8 @@ pub(crate) mod tests {
         for (what, endpoints, expected) in cases {
             let slices = [slice("shop", "web", &[("http", 8080)], endpoints)];
             let slices: Vec<&EndpointSlice> = slices.iter().collect();
-            let found = pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &nodes, &NoGatedPods);
+            let found =
+                pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &nodes, &NoGatedPods);
             assert_eq!(ids(&found), expected, "{what}");
         }
     }
@@ -318,7 +319,10 @@ pub(crate) mod tests {
     fn an_unnamed_service_port_takes_the_slices_only_port() {
         let slices = [slice("shop", "web", &[("", 8080)], vec![endpoint("10.0.0.1", "n", Some(true), None)])];
         let slices: Vec<&EndpointSlice> = slices.iter().collect();
-        assert_eq!(ids(&pod_targets(&slices, &service_port("", IntOrString::Int(8080)), &[], &NoGatedPods)), ["10.0.0.1:8080"]);
+        assert_eq!(
+            ids(&pod_targets(&slices, &service_port("", IntOrString::Int(8080)), &[], &NoGatedPods)),
+            ["10.0.0.1:8080"]
+        );
     }
 
     #[test]
@@ -334,7 +338,10 @@ pub(crate) mod tests {
             ipv6,
         ];
         let slices: Vec<&EndpointSlice> = slices.iter().collect();
-        assert_eq!(ids(&pod_targets(&slices, &service_port("http", IntOrString::Int(8080)), &[], &NoGatedPods)), ["10.0.0.1:8080"]);
+        assert_eq!(
+            ids(&pod_targets(&slices, &service_port("http", IntOrString::Int(8080)), &[], &NoGatedPods)),
+            ["10.0.0.1:8080"]
+        );
     }
 
     #[test]

@@ -1063,7 +1063,10 @@ fn the_gate_names_are_the_built_ip_target_groups_names_of_the_services_given() {
     let mut named = named;
     named.sort();
     assert_eq!(named, expected);
-    assert_eq!(ip_target_group_names(&split, &group, None, &all, &to(&["canary"]), &config()), [built_name("canary", "80")]);
+    assert_eq!(
+        ip_target_group_names(&split, &group, None, &all, &to(&["canary"]), &config()),
+        [built_name("canary", "80")]
+    );
     assert!(ip_target_group_names(&split, &group, None, &all, &to(&["static"]), &config()).is_empty(), "not a backend");
     // Instance mode (the default) has no gates, and IngressClassParams' targetType wins.
     let instance = annotated(&[("actions.split", forward)]);

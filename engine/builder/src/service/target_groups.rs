@@ -44,7 +44,16 @@ pub(super) fn target_group(
     context: &TargetGroupContext<'_>,
 ) -> (TargetGroupSpec, BTreeSet<String>) {
     let TargetGroupContext {
-        identity, settings, health_check, nodes, all_nodes, slices, pods, inventory, config, tags_for
+        identity,
+        settings,
+        health_check,
+        nodes,
+        all_nodes,
+        slices,
+        pods,
+        inventory,
+        config,
+        tags_for,
     } = context;
     let health_check = (*health_check).clone();
     let protocol = backend_protocol(port, settings);

@@ -168,7 +168,8 @@ fn the_gate_names_are_the_built_target_groups_names() {
         (format!("{LBC}ssl-cert"), "arn:aws:acm:us-east-1:123456789012:certificate/abc".to_string()),
     ]);
     for svc in [ip_service(IntOrString::Int(8080)), two_ports, tuned] {
-        let built: Vec<String> = build_ip(&svc, &[]).expect("built").target_groups.into_iter().map(|tg| tg.name).collect();
+        let built: Vec<String> =
+            build_ip(&svc, &[]).expect("built").target_groups.into_iter().map(|tg| tg.name).collect();
         let named = ip_target_group_names(&svc, &config()).expect("named");
         assert_eq!(named, built);
     }
