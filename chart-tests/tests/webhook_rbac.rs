@@ -32,6 +32,7 @@ fn settings(mode: CertificateMode) -> WebhookSettings {
             set_class: true,
             take_over_lbc_services: false,
         },
+        pods: elbow::webhook::pods::PodGatePolicy::off(),
         certificate: CertificateSettings {
             mode,
             namespace: NAMESPACE.into(),

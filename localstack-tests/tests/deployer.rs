@@ -81,7 +81,8 @@ impl Fixture {
         // Public, as the fixture's subnets and assertions expect (the default is internal).
         let config =
             BuildConfig { default_scheme: Scheme::InternetFacing, ..BuildConfig::new(self.net.cluster.clone()) };
-        build_service_stack(service, &nodes, &[], &self.net.inventory, &config).expect("a valid Service")
+        build_service_stack(service, &nodes, &[], &elbow_builder::endpoints::NoGatedPods, &self.net.inventory, &config)
+            .expect("a valid Service")
     }
 
     async fn deploy(&self, deployer: &Deployer, service: &Service, nodes: &[Node]) -> DeployOutcome {

@@ -111,8 +111,15 @@ impl Twins {
         };
         let nodes = self.net.ready_nodes(self.net.inventory.instances.len());
         let nodes: Vec<&Node> = nodes.iter().collect();
-        build_service_stack(&service, &nodes, &[], &self.net.inventory, &BuildConfig::new(self.net.cluster.clone()))
-            .expect("a valid Service")
+        build_service_stack(
+            &service,
+            &nodes,
+            &[],
+            &elbow_builder::endpoints::NoGatedPods,
+            &self.net.inventory,
+            &BuildConfig::new(self.net.cluster.clone()),
+        )
+        .expect("a valid Service")
     }
 
     /// An Ingress-shaped stack: an application load balancer in the public subnets with an HTTPS

@@ -64,7 +64,9 @@ async fn gc_deletes_a_force_deleted_service_s_stack_and_nothing_else() {
     let config = BuildConfig::new(net.cluster.clone());
     let (gone, kept) = (service(&unique("gone"), 30100), service(&unique("kept"), 30200));
     for svc in [&gone, &kept] {
-        let stack = build_service_stack(svc, &nodes, &[], &net.inventory, &config).unwrap();
+        let stack =
+            build_service_stack(svc, &nodes, &[], &elbow_builder::endpoints::NoGatedPods, &net.inventory, &config)
+                .unwrap();
         deployer.deploy(&stack).await.unwrap();
     }
     // Strangers: another cluster's load balancer for the same stack key, and one without tags.

@@ -1,5 +1,5 @@
 //! What every reconcile shares: the Kubernetes client, the deployer (and through it the cloud),
-//! the builders' configuration, the node and EndpointSlice caches, the cloud inventory, events and
+//! the builders' configuration, the node, EndpointSlice and gated-pod caches, the cloud inventory, events and
 //! backoff. The Ingress controller's own state lives with it
 //! (`controllers::ingress::IngressContext`).
 
@@ -16,6 +16,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::controllers::backoff::ObjectBackoff;
 use crate::controllers::events::EventPublisher;
+use crate::controllers::readiness::ReadinessGates;
 use crate::inventory::InventoryCache;
 use crate::metrics::Metrics;
 
@@ -27,6 +28,9 @@ pub struct Context {
     pub nodes: Store<Node>,
     /// Every EndpointSlice, slimmed, from one shared watch: the pods of ip targets.
     pub endpoint_slices: Store<EndpointSlice>,
+    /// The pods with Elbow's readiness gates, and the ip target groups deployed (for the gates'
+    /// poller).
+    pub readiness: Arc<ReadinessGates>,
     pub inventory: InventoryCache,
     pub events: EventPublisher,
     pub service_backoff: ObjectBackoff<ObjectRef<Service>>,

@@ -162,7 +162,11 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let client = kube::Client::try_from(identify(config)).context("failed to build a Kubernetes client")?;
     // Every replica, leader or not, serves the webhook; held until `run` returns.
     let _webhook = match args.webhook.enabled {
-        true => Some(crate::webhook::start(client.clone(), args.webhook.settings(&args.build.to_config())).await?),
+        true => {
+            let settings =
+                args.webhook.settings(&args.build.to_config()).with_ingress_controller(&args.ingress_controller);
+            Some(crate::webhook::start(client.clone(), settings).await?)
+        }
         false => None,
     };
     let election = match args.leader_elect {

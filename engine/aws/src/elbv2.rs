@@ -174,6 +174,8 @@ impl Elbv2 {
                         .and_then(|h| h.state())
                         .map(|s| s.as_str().to_string())
                         .unwrap_or_default(),
+                    reason: d.target_health().and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
+                    description: d.target_health().and_then(|h| h.description()).map(str::to_string),
                 })
             })
             .collect())

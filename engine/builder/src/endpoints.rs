@@ -5,15 +5,23 @@
 //! ```text
 //! slice ports ── named like the Service port ──> the endpoint's port (a named targetPort, resolved)
 //! endpoints   ── backed by a Pod, IPv4 ──────────> first address
-//!     ready (or ready unset)         registered
-//!     terminating                    never registered
-//!     not ready, node Ready=Unknown  registered only while no endpoint is ready (fail-open)
+//!     ready (or ready unset)                         registered
+//!     terminating                                    never registered
+//!     not ready, waiting for its target-health gate:
+//!         node Ready                                 registered
+//!         node Ready=Unknown                         registered only while no endpoint is ready
+//!     not ready otherwise, node Ready=Unknown        registered only while no endpoint is ready
+//!                                                    (fail-open)
 //! ```
 //!
-//! LBC's fail-open rule also asks the pod whether its containers are ready; Elbow keeps no pod
-//! cache and lets the node's Unknown readiness stand for "the control plane lost touch, the pod
-//! may be fine". An endpoint that is not ready on a node known to be up waits until it is (pod
-//! readiness gates, which make such endpoints worth registering early, plug in here).
+//! A pod with a readiness gate of Elbow's (`target-health.elbow.dev/<target group>`) is not
+//! Ready, and so not a ready endpoint, until Elbow reports its target healthy, which it can only
+//! be once registered. LBC breaks that circle by registering a not-ready endpoint whose pod's
+//! containers are ready (the pod waits only for its gates) on a node that is Ready; Elbow does the
+//! same for pods that wait for one of its own gates ([`PodReadiness`], answered from the
+//! operator's cache of such pods). For other not-ready pods it keeps no pod cache and lets the
+//! node's Unknown readiness stand for "the control plane lost touch, the pod may be fine", where
+//! LBC also asks whether the containers are ready.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,13 +68,44 @@ pub struct PodTargets {
     pub nodes: BTreeSet<String>,
 }
 
+/// The one thing about a Pod the EndpointSlices do not say, asked of whoever watches Pods.
+pub trait PodReadiness {
+    /// Whether pod `namespace`/`name` has ready containers and carries a readiness gate of
+    /// Elbow's that is not True yet: not Ready only because its target is not healthy (yet).
+    fn waits_for_target_health(&self, namespace: &str, name: &str) -> bool;
+}
+
+/// No pod waits for a gate: what a caller without a Pod watch (`elbow plan`, tests) knows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoGatedPods;
+
+impl PodReadiness for NoGatedPods {
+    fn waits_for_target_health(&self, _namespace: &str, _name: &str) -> bool {
+        false
+    }
+}
+
+/// The pods named, by (namespace, name), wait for their target health.
+impl PodReadiness for BTreeSet<(String, String)> {
+    fn waits_for_target_health(&self, namespace: &str, name: &str) -> bool {
+        self.contains(&(namespace.to_string(), name.to_string()))
+    }
+}
+
 /// The registered pods of `service_port` among `slices` (the Service's own), judged by the rules
-/// in the module docs; `nodes` are every node of the cluster, whose readiness decides fail-open.
-pub fn pod_targets(slices: &[&EndpointSlice], service_port: &ServicePort, nodes: &[&Node]) -> PodTargets {
+/// in the module docs; `nodes` are every node of the cluster, whose readiness decides fail-open;
+/// `pods` says which not-ready pods wait only for their target health.
+pub fn pod_targets(
+    slices: &[&EndpointSlice],
+    service_port: &ServicePort,
+    nodes: &[&Node],
+    pods: &dyn PodReadiness,
+) -> PodTargets {
     let name = service_port.name.as_deref().unwrap_or_default();
     let mut ready: BTreeMap<Target, Option<String>> = BTreeMap::new();
     let mut unknown: BTreeMap<Target, Option<String>> = BTreeMap::new();
     for slice in slices.iter().filter(|s| s.address_type == "IPv4") {
+        let namespace = slice.metadata.namespace.as_deref().unwrap_or("default");
         for port in slice.ports.iter().flatten() {
             // A Service with one unnamed port has slices with one unnamed port; with several
             // ports, every port is named and the slice port carries the Service port's name.
@@ -77,7 +116,7 @@ pub fn pod_targets(slices: &[&EndpointSlice], service_port: &ServicePort, nodes:
             for endpoint in &slice.endpoints {
                 let Some(address) = pod_address(endpoint) else { continue };
                 let target = Target { id: address.to_string(), port: number };
-                match judge(endpoint, nodes) {
+                match judge(endpoint, namespace, nodes, pods) {
                     Verdict::Ready => ready.insert(target, endpoint.node_name.clone()),
                     Verdict::Unknown => unknown.insert(target, endpoint.node_name.clone()),
                     Verdict::No => None,
@@ -104,7 +143,7 @@ enum Verdict {
     No,
 }
 
-fn judge(endpoint: &Endpoint, nodes: &[&Node]) -> Verdict {
+fn judge(endpoint: &Endpoint, namespace: &str, nodes: &[&Node], pods: &dyn PodReadiness) -> Verdict {
     let conditions = endpoint.conditions.clone().unwrap_or_default();
     if conditions.terminating == Some(true) {
         return Verdict::No;
@@ -115,7 +154,10 @@ fn judge(endpoint: &Endpoint, nodes: &[&Node]) -> Verdict {
     }
     let node =
         endpoint.node_name.as_deref().and_then(|name| nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)));
+    let pod = endpoint.target_ref.as_ref().and_then(|r| r.name.as_deref());
+    let gated = pod.is_some_and(|pod| pods.waits_for_target_health(namespace, pod));
     match node.map(|n| readiness(n)) {
+        Some(Readiness::Ready) if gated => Verdict::Ready,
         Some(Readiness::Unknown) => Verdict::Unknown,
         _ => Verdict::No,
     }
@@ -220,9 +262,44 @@ pub(crate) mod tests {
         for (what, endpoints, expected) in cases {
             let slices = [slice("shop", "web", &[("http", 8080)], endpoints)];
             let slices: Vec<&EndpointSlice> = slices.iter().collect();
-            let found = pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &nodes);
+            let found =
+                pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &nodes, &NoGatedPods);
             assert_eq!(ids(&found), expected, "{what}");
         }
+    }
+
+    #[test]
+    fn a_pod_waiting_for_its_target_health_gate_is_registered_on_a_ready_node() {
+        let nodes = [node("up", "i-1", "True"), node("lost", "i-2", "Unknown"), node("down", "i-3", "False")];
+        let nodes: Vec<&Node> = nodes.iter().collect();
+        // `endpoint` names the pod behind 10.0.0.1 `pod-10.0.0.1`.
+        let waiting = BTreeSet::from([("shop".to_string(), "pod-10.0.0.1".to_string())]);
+        let elsewhere = BTreeSet::from([("other".to_string(), "pod-10.0.0.1".to_string())]);
+        let port = service_port("http", IntOrString::Int(8080));
+        #[rustfmt::skip]
+        let cases: [(&str, Endpoint, &dyn PodReadiness, &[&str]); 7] = [
+            ("waiting, node Ready", endpoint("10.0.0.1", "up", Some(false), None), &waiting, &["10.0.0.1:8080"]),
+            ("not waiting: not registered", endpoint("10.0.0.1", "up", Some(false), None), &NoGatedPods, &[]),
+            ("a pod of that name in another namespace", endpoint("10.0.0.1", "up", Some(false), None), &elsewhere, &[]),
+            ("waiting but terminating", endpoint("10.0.0.1", "up", Some(false), Some(true)), &waiting, &[]),
+            ("waiting on a node that is not Ready", endpoint("10.0.0.1", "down", Some(false), None), &waiting, &[]),
+            ("waiting on a node of unknown readiness: fail-open", endpoint("10.0.0.1", "lost", Some(false), None), &waiting, &["10.0.0.1:8080"]),
+            ("ready anyway", endpoint("10.0.0.1", "down", Some(true), None), &waiting, &["10.0.0.1:8080"]),
+        ];
+        for (what, endpoint, pods, expected) in cases {
+            let slices = [slice("shop", "web", &[("http", 8080)], vec![endpoint])];
+            let slices: Vec<&EndpointSlice> = slices.iter().collect();
+            assert_eq!(ids(&pod_targets(&slices, &port, &nodes, pods)), expected, "{what}");
+        }
+        // A waiting pod counts as ready: the fail-open candidates stay out beside it.
+        let slices = [slice(
+            "shop",
+            "web",
+            &[("http", 8080)],
+            vec![endpoint("10.0.0.1", "up", Some(false), None), endpoint("10.0.0.2", "lost", Some(false), None)],
+        )];
+        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        assert_eq!(ids(&pod_targets(&slices, &port, &nodes, &waiting)), ["10.0.0.1:8080"]);
     }
 
     #[test]
@@ -233,7 +310,7 @@ pub(crate) mod tests {
             slice("shop", "web", &[("http", 8081)], vec![endpoint("10.0.0.2", "n", None, None)]),
         ];
         let slices: Vec<&EndpointSlice> = slices.iter().collect();
-        let found = pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &[]);
+        let found = pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &[], &NoGatedPods);
         assert_eq!(ids(&found), ["10.0.0.1:8080", "10.0.0.2:8081"]);
         assert_eq!(found.nodes, BTreeSet::from(["n".to_string()]));
     }
@@ -242,7 +319,10 @@ pub(crate) mod tests {
     fn an_unnamed_service_port_takes_the_slices_only_port() {
         let slices = [slice("shop", "web", &[("", 8080)], vec![endpoint("10.0.0.1", "n", Some(true), None)])];
         let slices: Vec<&EndpointSlice> = slices.iter().collect();
-        assert_eq!(ids(&pod_targets(&slices, &service_port("", IntOrString::Int(8080)), &[])), ["10.0.0.1:8080"]);
+        assert_eq!(
+            ids(&pod_targets(&slices, &service_port("", IntOrString::Int(8080)), &[], &NoGatedPods)),
+            ["10.0.0.1:8080"]
+        );
     }
 
     #[test]
@@ -258,7 +338,10 @@ pub(crate) mod tests {
             ipv6,
         ];
         let slices: Vec<&EndpointSlice> = slices.iter().collect();
-        assert_eq!(ids(&pod_targets(&slices, &service_port("http", IntOrString::Int(8080)), &[])), ["10.0.0.1:8080"]);
+        assert_eq!(
+            ids(&pod_targets(&slices, &service_port("http", IntOrString::Int(8080)), &[], &NoGatedPods)),
+            ["10.0.0.1:8080"]
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod label_selector;
 pub mod names;
 pub mod nodes;
 pub mod owner;
+pub mod readiness;
 pub mod security;
 pub mod service;
 pub mod subnets;

@@ -90,6 +90,11 @@ pub struct TargetHealth {
     pub target: Target,
     /// `initial`, `healthy`, `unhealthy`, `unused`, `draining`, `unavailable`.
     pub state: String,
+    /// Why the target is not healthy (`Elb.RegistrationInProgress`, `Target.ResponseCodeMismatch`,
+    /// ...); AWS leaves it out for a healthy target.
+    pub reason: Option<String>,
+    /// The same in words (`Health checks failed with these codes: [503]`).
+    pub description: Option<String>,
 }
 
 /// Which load balancers to describe.

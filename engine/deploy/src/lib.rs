@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use elbow_cloud::{Cloud, LoadBalancerFilter};
+use elbow_cloud::{Arn, Cloud, LoadBalancerFilter};
 use elbow_model::{ResourceId, RuleSource, SecurityGroupRef, Stack, StackId, Tags, Target};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -270,6 +270,15 @@ impl Deployer {
             last.outcome.load_balancer_state.clone_from(&state);
         }
         Ok(DeployOutcome { load_balancer_state: state, ..outcome })
+    }
+
+    /// The target groups of `stack` as the cluster index holds them after its last deploy: name
+    /// and ARN of each. No cloud call; empty for a stack the index does not know (none deployed
+    /// yet, or deleted).
+    pub async fn target_group_arns(&self, stack: &StackId) -> BTreeMap<String, Arn> {
+        let guard = self.index.lock().await;
+        let Some(entry) = guard.as_ref().and_then(|index| index.stacks.get(stack)) else { return BTreeMap::new() };
+        entry.actual.target_groups.iter().map(|tg| (tg.tg.name.clone(), tg.tg.arn.clone())).collect()
     }
 
     /// Drops what is known about a stack (after its deletion, or when its owner went away).

@@ -4,7 +4,8 @@
 //! idempotent repeated creates, resources in use that cannot be deleted, a target group serving
 //! one network load balancer, quotas, tagged security-group rules, "not found" answers. It counts
 //! every request (pages and batches included) in a [`CallCounter`] and fails chosen requests on
-//! demand ([`Failure`]), before or after they take effect. Like moto, every target is healthy, and a
+//! demand ([`Failure`]), before or after they take effect. Like moto, every target is healthy
+//! (unless a test sets its health, [`FakeCloud::set_target_health`]), and a
 //! new load balancer is `provisioning` in the create answer and `active` in every describe.
 //!
 //! Seeding and inspection methods bypass the counter and the failures: they are the test's hands
@@ -21,6 +22,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use elbow_model::{Attributes, HealthCheck, IpAddressType, Tags, Target};
 
+pub use elbv2::Health;
 pub use failures::Failure;
 
 use ec2::Ec2;
@@ -198,6 +200,13 @@ impl FakeCloud {
 
     pub fn targets(&self, target_group_arn: &str) -> Vec<Target> {
         self.lock().elbv2.targets_of(target_group_arn)
+    }
+
+    /// What DescribeTargetHealth reports for a registered target from now on (until it is
+    /// deregistered): the data plane the fake does not have. False when the target is not
+    /// registered in that group.
+    pub fn set_target_health(&self, target_group_arn: &str, target: &Target, health: Health) -> bool {
+        self.lock().elbv2.set_target_health(target_group_arn, target, health)
     }
 
     /// Tags of an ELBv2 resource (by ARN) or an EC2 one (by id); empty when unknown.

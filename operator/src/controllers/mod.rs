@@ -10,6 +10,7 @@ pub mod ingress;
 pub mod keyed_locks;
 pub mod label_selector;
 pub mod nodes;
+pub mod readiness;
 pub mod service;
 
 use std::future::Future;

@@ -82,6 +82,7 @@ async fn provision(api: &Api<Service>, service: &Service, ctx: &Context) -> Resu
     }
     let deploy_error = |source| Error::Deploy { stack: desired.id.to_string(), source };
     let mut outcome = ctx.deployer.deploy(&desired).await.map_err(deploy_error)?;
+    ctx.readiness.deployed(&desired, &ctx.deployer).await;
     if outcome.changed {
         let reason = if had_hostname { reasons::UPDATED } else { reasons::ENSURED };
         let note = outcome.changes.to_string();
@@ -147,7 +148,7 @@ async fn build_stack(service: &Service, ctx: &Context) -> Result<Stack, Error> {
         false => Vec::new(),
     };
     let slices: Vec<&EndpointSlice> = slices.iter().map(AsRef::as_ref).collect();
-    build_service_stack(service, &nodes, &slices, &inventory, &ctx.build)
+    build_service_stack(service, &nodes, &slices, ctx.readiness.pods.as_ref(), &inventory, &ctx.build)
         .map_err(|source| Error::Invalid { object: object_name(service), source })
 }
 
@@ -162,6 +163,7 @@ async fn clean_up(api: &Api<Service>, service: &Service, ctx: &Context) -> Resul
         publish(ctx, service, EventType::Warning, reasons::DELETE_FAILED, &message).await;
         return Err(Error::Deploy { stack: empty.id.to_string(), source });
     }
+    ctx.readiness.deployed(&empty, &ctx.deployer).await;
     ctx.deployer.forget(&empty.id);
     if service.metadata.deletion_timestamp.is_none() {
         clear_status(api, service).await?;

@@ -56,6 +56,7 @@ pub fn plan(
             secrets: &objects.secrets,
             nodes: &nodes,
             endpoint_slices: &slices,
+            pods: &elbow_builder::endpoints::NoGatedPods,
             inventory,
             params: params.as_ref(),
             config,

@@ -104,7 +104,8 @@ fn plan(
             )?;
             continue;
         }
-        match build_service_stack(service, &nodes, &slices, inventory, &config) {
+        match build_service_stack(service, &nodes, &slices, &elbow_builder::endpoints::NoGatedPods, inventory, &config)
+        {
             Ok(stack) => report.stacks.push(stack),
             Err(error) => report
                 .errors

@@ -167,14 +167,14 @@ mod tests {
 
     #[test]
     fn the_builders_read_a_slimmed_slice_as_the_full_one() {
-        use elbow_builder::endpoints::pod_targets;
+        use elbow_builder::endpoints::{NoGatedPods, pod_targets};
         use k8s_openapi::api::core::v1::ServicePort;
         let port = ServicePort { name: Some("http".into()), port: 80, ..Default::default() };
         let full = full_slice();
         let mut slim = full_slice();
         keep_what_elbow_reads(&mut slim);
-        assert_eq!(pod_targets(&[&slim], &port, &[]), pod_targets(&[&full], &port, &[]));
-        assert_eq!(pod_targets(&[&slim], &port, &[]).targets.len(), 1);
+        assert_eq!(pod_targets(&[&slim], &port, &[], &NoGatedPods), pod_targets(&[&full], &port, &[], &NoGatedPods));
+        assert_eq!(pod_targets(&[&slim], &port, &[], &NoGatedPods).targets.len(), 1);
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Starts Elbow's controllers on a Kubernetes client and a cloud: the one place where the node
-//! and EndpointSlice watches, the Service, Ingress and TargetGroupBinding controllers and their
-//! shared context are wired together. `elbow run` calls
+//! Starts Elbow's controllers on a Kubernetes client and a cloud: the one place where the node,
+//! EndpointSlice and Pod watches, the readiness gates' poller, the Service, Ingress and
+//! TargetGroupBinding controllers and their shared context are wired together. `elbow run` calls
 //! it with the AWS SDK; the playground and the end-to-end tests call it with the fake cloud or
 //! an AWS-compatible endpoint.
 
@@ -26,6 +26,9 @@ use crate::context::{Context, ControllerSettings, PROVISIONING_RECHECK};
 use crate::controllers::backoff::{BackoffPolicy, ObjectBackoff};
 use crate::controllers::binding::BindingContext;
 use crate::controllers::events::EventPublisher;
+use crate::controllers::readiness::ReadinessGates;
+use crate::controllers::readiness::poller::Poller;
+use crate::controllers::readiness::schedule::Backoff;
 use crate::controllers::service;
 use crate::inventory::InventoryCache;
 use crate::metrics::Metrics;
@@ -35,6 +38,7 @@ mod bindings;
 mod endpoints;
 mod ingress;
 mod nodes;
+mod pods;
 pub mod secrets;
 mod services;
 mod watch_health;
@@ -120,20 +124,43 @@ pub async fn run_controllers_signalling_start(
     let slice_task = tokio::spawn(endpoints::watch_endpoint_slices(
         Api::all(client.clone()),
         slice_writer,
-        vec![service_slices_changed, ingress_slices_changed, binding_slices_changed],
+        vec![service_slices_changed.clone(), ingress_slices_changed.clone(), binding_slices_changed],
         settings.metrics.cached_objects("EndpointSlice"),
     ));
+    // Pods with Elbow's readiness gates: a pod whose containers are ready while its gate waits
+    // is registered, so its Services are told as for an EndpointSlice change.
+    let readiness = Arc::new(ReadinessGates::new());
+    let (pods_listed, mut pods_ready) = tokio::sync::watch::channel(false);
+    let pod_task = tokio::spawn(pods::watch_pods(
+        Api::all(client.clone()),
+        readiness.pods.clone(),
+        slice_store.clone(),
+        vec![service_slices_changed, ingress_slices_changed],
+        pods_listed,
+        settings.metrics.cached_objects("Pod"),
+    ));
+    let stop_watches = || {
+        node_task.abort();
+        slice_task.abort();
+        pod_task.abort();
+    };
 
     // Building a stack before the node and EndpointSlice caches are filled would find no targets
-    // and deregister every node and pod from every target group.
+    // and deregister every node and pod from every target group; before the gated pods are
+    // known, every pod waiting for its gate.
     if node_store.wait_until_ready().await.is_err() {
         warn!("the node watch ended before its first list; not starting controllers");
-        slice_task.abort();
+        stop_watches();
         return;
     }
     if slice_store.wait_until_ready().await.is_err() {
         warn!("the EndpointSlice watch ended before its first list; not starting controllers");
-        node_task.abort();
+        stop_watches();
+        return;
+    }
+    if pods_ready.wait_for(|listed| *listed).await.is_err() {
+        warn!("the Pod watch ended before its first list; not starting controllers");
+        stop_watches();
         return;
     }
 
@@ -144,6 +171,7 @@ pub async fn run_controllers_signalling_start(
         build: settings.build.clone(),
         nodes: node_store,
         endpoint_slices: slice_store,
+        readiness: readiness.clone(),
         inventory: InventoryCache::new(cloud.clone(), settings.vpc_id.clone(), settings.inventory_ttl),
         events: EventPublisher::new(Recorder::new(client.clone(), reporter)),
         service_backoff: ObjectBackoff::new(BackoffPolicy::default()),
@@ -191,13 +219,14 @@ pub async fn run_controllers_signalling_start(
     .await
     else {
         warn!("the Ingress controller's caches never filled; not starting controllers");
-        node_task.abort();
-        slice_task.abort();
+        stop_watches();
         return;
     };
 
     info!("starting the Service, Ingress and TargetGroupBinding controllers");
     let _ = started.send(());
+    // The readiness gates' poller works for the leader's controllers, and stops with them.
+    let poller = tokio::spawn(Poller::new(readiness, cloud.clone(), ctx.client.clone(), Backoff::default()).run());
     let sweep = crate::sweep::run_periodically(
         &ctx.deployer,
         &owners,
@@ -227,10 +256,10 @@ pub async fn run_controllers_signalling_start(
         controller_config.clone(),
         shutdown.clone(),
     );
-    let stop_watches = ingresses.watch_stopper();
+    let stop_ingress_watches = ingresses.watch_stopper();
     tokio::join!(service_controller, ingresses.run, binding_run, sweep);
+    stop_ingress_watches();
+    poller.abort();
     stop_watches();
-    node_task.abort();
-    slice_task.abort();
     info!("controllers stopped");
 }

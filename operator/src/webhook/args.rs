@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, ValueEnum};
 
+use super::pods::PodGatePolicy;
 use super::review::ClassPolicy;
 
 /// Where the serving certificate comes from.
@@ -43,6 +44,12 @@ pub struct WebhookArgs {
     #[arg(long = "webhook-set-load-balancer-class", default_value_t = true, action = ArgAction::Set)]
     pub set_load_balancer_class: bool,
 
+    /// Add readiness gates to pods created in namespaces labelled
+    /// `elbow.dev/pod-readiness-gate-inject=enabled` that back an ip target group (the chart's
+    /// pod webhook sends only those). False: every pod passes unchanged.
+    #[arg(long = "webhook-inject-pod-readiness-gates", default_value_t = true, action = ArgAction::Set)]
+    pub inject_pod_readiness_gates: bool,
+
     /// `self`: the operator issues and renews the certificate and patches the `caBundle`;
     /// `external`: cert-manager (or another tool) does, and the operator only reads the Secret.
     #[arg(long = "webhook-certificate-mode", value_enum, default_value_t = CertificateMode::SelfManaged)]
@@ -76,6 +83,8 @@ pub struct WebhookArgs {
 pub struct WebhookSettings {
     pub bind_address: SocketAddr,
     pub policy: ClassPolicy,
+    /// The pod webhook's readiness gates.
+    pub pods: PodGatePolicy,
     pub certificate: CertificateSettings,
 }
 
@@ -93,6 +102,14 @@ pub struct CertificateSettings {
     pub startup_timeout: Duration,
 }
 
+impl WebhookSettings {
+    /// The IngressClass controller name the Ingress controller serves (`--ingress-controller`).
+    pub fn with_ingress_controller(mut self, controller: &str) -> Self {
+        self.pods.ingress_controller = controller.to_string();
+        self
+    }
+}
+
 impl CertificateSettings {
     /// The names kube-apiserver may dial the Service by.
     pub fn dns_names(&self) -> Vec<String> {
@@ -103,7 +120,9 @@ impl CertificateSettings {
 
 impl WebhookArgs {
     /// The settings for a webhook beside controllers built with `build`: the class they serve,
-    /// and whether they take LBC-marked Services over.
+    /// whether they take LBC-marked Services over, and the names their target groups get. The
+    /// Ingress controller name is the default; [`WebhookSettings::with_ingress_controller`] sets
+    /// another.
     pub fn settings(&self, build: &elbow_builder::BuildConfig) -> WebhookSettings {
         WebhookSettings {
             bind_address: self.bind_address,
@@ -111,6 +130,11 @@ impl WebhookArgs {
                 load_balancer_class: build.load_balancer_class.clone(),
                 set_class: self.set_load_balancer_class,
                 take_over_lbc_services: build.take_over_lbc_services,
+            },
+            pods: PodGatePolicy {
+                enabled: self.inject_pod_readiness_gates,
+                build: build.clone(),
+                ingress_controller: elbow_builder::ingress::DEFAULT_CONTROLLER.to_string(),
             },
             certificate: CertificateSettings {
                 mode: self.certificate_mode,
@@ -145,6 +169,8 @@ mod tests {
         let defaults = parse(&[]).unwrap();
         assert!(!defaults.enabled);
         assert!(defaults.set_load_balancer_class);
+        assert!(defaults.inject_pod_readiness_gates, "on, as LBC's --enable-pod-readiness-gate-inject");
+        assert!(!parse(&["--webhook-inject-pod-readiness-gates=false"]).unwrap().inject_pod_readiness_gates);
         assert_eq!(defaults.bind_address, "0.0.0.0:9443".parse().unwrap());
         assert_eq!(defaults.certificate_mode, CertificateMode::SelfManaged);
         assert_eq!(defaults.certificate_check_period, Duration::from_secs(600));
@@ -170,7 +196,9 @@ mod tests {
             take_over_lbc_services: true,
             ..elbow_builder::BuildConfig::new("prod")
         };
-        let settings = args.settings(&build);
+        let settings = args.settings(&build).with_ingress_controller("example.com/alb");
+        assert_eq!(settings.pods.ingress_controller, "example.com/alb");
+        assert_eq!(settings.pods.build.cluster_name, "prod", "gates are named after this cluster's target groups");
         assert_eq!(
             settings.certificate.dns_names(),
             ["lb-webhook.elbow-system.svc", "lb-webhook.elbow-system.svc.cluster.local"]

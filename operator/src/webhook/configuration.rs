@@ -1,13 +1,21 @@
 //! The MutatingWebhookConfiguration that sends Elbow its requests, as the chart renders it with
 //! its default values (a chart test holds the two equal). The playground installs this one, so
-//! it routes `kubectl expose` through the webhook exactly as a cluster with the chart does.
+//! it routes `kubectl expose` and pod creation through the webhook exactly as a cluster with the
+//! chart does.
 
+use elbow_builder::readiness::{INJECT_ENABLED, INJECT_LABEL};
 use serde_json::{Value, json};
 
-use super::review;
+use super::{pods, review};
 
-/// The webhook's name in the configuration.
+/// The webhooks' names in the configuration.
 pub const WEBHOOK_NAME: &str = "mservice.elbow.dev";
+pub const POD_WEBHOOK_NAME: &str = "mpod.elbow.dev";
+
+/// The `app.kubernetes.io/name` label of Elbow's own pods (the chart's default name): they are
+/// never sent to the pod webhook, so that Elbow can always start, even while no replica of it
+/// answers (the AWS Load Balancer Controller's chart excludes its own pods the same way).
+pub const OWN_PODS_NAME: &str = "elbow";
 
 /// Only class-less LoadBalancer Services are sent, so creating any other Service never waits
 /// for (or fails with) Elbow. The webhook makes the same decision itself for servers that do
@@ -39,6 +47,35 @@ pub fn mutating_webhook_configuration(name: &str, namespace: &str, service_name:
             // Fail: while no replica answers, such a Service cannot be created, and the error says
             // why. Ignore would create it without a class, for the cloud provider to serve too.
             "failurePolicy": "Fail",
+            "matchPolicy": "Equivalent",
+            "sideEffects": "None",
+            "timeoutSeconds": 10,
+            "reinvocationPolicy": "Never",
+        }, {
+            "name": POD_WEBHOOK_NAME,
+            "admissionReviewVersions": ["v1"],
+            "clientConfig": {
+                "service": { "name": service_name, "namespace": namespace, "path": pods::PATH, "port": 443 },
+            },
+            // Readiness gates can only be added as a pod is created (they are immutable after).
+            "rules": [{
+                "operations": ["CREATE"],
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "resources": ["pods"],
+                "scope": "Namespaced",
+            }],
+            // Only pods of labelled namespaces are sent: every other pod's creation never waits
+            // for (or fails with) Elbow.
+            "namespaceSelector": {
+                "matchExpressions": [{ "key": INJECT_LABEL, "operator": "In", "values": [INJECT_ENABLED] }],
+            },
+            "objectSelector": {
+                "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "NotIn", "values": [OWN_PODS_NAME] }],
+            },
+            // Ignore (LBC's default since v2.11): while no replica answers, pods are created
+            // without their gates rather than not at all. Fail makes rollouts wait for Elbow.
+            "failurePolicy": "Ignore",
             "matchPolicy": "Equivalent",
             "sideEffects": "None",
             "timeoutSeconds": 10,

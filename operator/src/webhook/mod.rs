@@ -1,8 +1,11 @@
-//! Elbow's mutating admission webhook. On EKS the AWS cloud provider's service controller serves
-//! every LoadBalancer Service without `spec.loadBalancerClass`; Elbow serves class-less ones too
-//! unless `--default-load-balancer=false`, so two load balancers would be made for one Service.
-//! The webhook gives such a Service Elbow's class as it is created (the field is immutable
-//! afterwards), and the cloud provider, which ignores Services with any class, leaves it alone.
+//! Elbow's mutating admission webhook, two routes. On EKS the AWS cloud provider's service
+//! controller serves every LoadBalancer Service without `spec.loadBalancerClass`; Elbow serves
+//! class-less ones too unless `--default-load-balancer=false`, so two load balancers would be made
+//! for one Service. The webhook gives such a Service Elbow's class as it is created (the field is
+//! immutable afterwards), and the cloud provider, which ignores Services with any class, leaves
+//! it alone ([`review`]). And it gives a pod created in a namespace labelled
+//! `elbow.dev/pod-readiness-gate-inject=enabled` the readiness gates of the ip target groups that
+//! will hold it ([`pods`]; the controllers set the gates' conditions, `controllers::readiness`).
 //!
 //! Every replica serves the webhook, leader or not. The serving certificate comes from a Secret
 //! ([`secret`]): made and renewed here (mode `self`, [`material`], [`x509`] from elbow-certs) or by cert-manager
@@ -14,6 +17,7 @@ pub mod args;
 pub mod ca_bundle;
 pub mod configuration;
 pub mod material;
+pub mod pods;
 pub mod resolver;
 pub mod review;
 pub mod secret;
@@ -35,7 +39,7 @@ use ca_bundle::Published;
 use material::Serving;
 use resolver::ReloadableCertificate;
 use secret::SecretRef;
-use server::WebhookServer;
+use server::{Handlers, WebhookServer};
 
 /// The running webhook: the server and the task that keeps its certificate current. Dropping it
 /// stops both.
@@ -63,10 +67,14 @@ impl Drop for Webhook {
 /// configuration may be applied a moment after the Deployment.
 pub async fn start(client: kube::Client, settings: WebhookSettings) -> anyhow::Result<Webhook> {
     let certificate = Arc::new(ReloadableCertificate::new());
-    let server = WebhookServer::start(settings.bind_address, certificate.clone(), settings.policy.clone())
+    let handlers = Handlers {
+        class: settings.policy.clone(),
+        pods: settings.pods.enabled.then(|| (client.clone(), settings.pods.clone())),
+    };
+    let server = WebhookServer::start(settings.bind_address, certificate.clone(), handlers)
         .await
         .with_context(|| format!("failed to serve the webhook on {}", settings.bind_address))?;
-    info!(address = %server.local_addr(), path = review::PATH, "serving the admission webhook");
+    info!(address = %server.local_addr(), paths = %format!("{} {}", review::PATH, pods::PATH), "serving the admission webhook");
     let mut keeper = CertificateKeeper::new(client, settings.certificate, certificate);
     let deadline = Instant::now() + keeper.settings.startup_timeout;
     let first = loop {

@@ -2,7 +2,8 @@
 //! ever made is Elbow's class on a class-less LoadBalancer Service being created, so that the
 //! cloud provider's service controller (which serves every class-less LoadBalancer Service, as
 //! EKS's always does) leaves it to Elbow. Nothing is ever denied: a request that is not such a
-//! Service is allowed unchanged.
+//! Service is allowed unchanged. The review's envelope ([`parse`], [`allowed`]) serves the pod
+//! webhook (`pods`) too.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -104,9 +105,9 @@ pub struct Answer {
     pub patched: Option<String>,
 }
 
-/// The response review for the request review in `body`, or why the body is not one (answered
-/// with 400 Bad Request: kube-apiserver then applies the webhook's failurePolicy).
-pub fn answer(body: &[u8], policy: &ClassPolicy) -> Result<Answer, String> {
+/// The request in the review `body`, or why the body is not one (answered with 400 Bad Request:
+/// kube-apiserver then applies the webhook's failurePolicy).
+pub fn parse(body: &[u8]) -> Result<AdmissionRequest, String> {
     let review: AdmissionReview =
         serde_json::from_slice(body).map_err(|e| format!("the body is not an AdmissionReview: {e}"))?;
     if review.api_version != API_VERSION || review.kind != KIND {
@@ -119,22 +120,40 @@ pub fn answer(body: &[u8], policy: &ClassPolicy) -> Result<Answer, String> {
     if request.uid.is_empty() {
         return Err("the AdmissionRequest has no uid".into());
     }
+    Ok(request)
+}
+
+/// The response review allowing `request`, with `patch` when there is one.
+pub fn allowed(request: &AdmissionRequest, patch: Option<&json_patch::Patch>) -> Result<Value, String> {
     let mut response = json!({ "uid": request.uid, "allowed": true });
-    let patch = class_patch(&request, policy);
-    let patched = patch.as_ref().map(|_| {
-        let metadata = request.object.as_ref().and_then(|o| o.get("metadata"));
-        let name = metadata
-            .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        format!("{}/{name}", request.namespace.as_deref().unwrap_or_default())
-    });
     if let Some(patch) = patch {
-        let bytes = serde_json::to_vec(&patch).map_err(|e| format!("the patch does not serialise: {e}"))?;
+        let bytes = serde_json::to_vec(patch).map_err(|e| format!("the patch does not serialise: {e}"))?;
         response["patchType"] = json!("JSONPatch");
         response["patch"] = json!(STANDARD.encode(bytes));
     }
-    Ok(Answer { response: json!({ "apiVersion": API_VERSION, "kind": KIND, "response": response }), patched })
+    Ok(json!({ "apiVersion": API_VERSION, "kind": KIND, "response": response }))
+}
+
+/// `namespace/name` of the object being admitted (its generateName while it has no name), for
+/// the log.
+pub fn object_name(request: &AdmissionRequest) -> String {
+    let metadata = request.object.as_ref().and_then(|o| o.get("metadata"));
+    let name = metadata
+        .and_then(|m| {
+            m.get("name").filter(|n| n.as_str().is_some_and(|n| !n.is_empty())).or_else(|| m.get("generateName"))
+        })
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    format!("{}/{name}", request.namespace.as_deref().unwrap_or_default())
+}
+
+/// The response review for the request review in `body`, or why the body is not one (answered
+/// with 400 Bad Request: kube-apiserver then applies the webhook's failurePolicy).
+pub fn answer(body: &[u8], policy: &ClassPolicy) -> Result<Answer, String> {
+    let request = parse(body)?;
+    let patch = class_patch(&request, policy);
+    let patched = patch.as_ref().map(|_| object_name(&request));
+    Ok(Answer { response: allowed(&request, patch.as_ref())?, patched })
 }
 
 #[cfg(test)]

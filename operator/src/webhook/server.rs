@@ -1,5 +1,6 @@
 //! The HTTPS server kube-apiserver calls: TLS from a [`ReloadableCertificate`] (so a renewed
-//! certificate is served without a restart), HTTP/1.1, one route.
+//! certificate is served without a restart), HTTP/1.1, two routes: `/mutate-v1-service`
+//! (Elbow's class on class-less LoadBalancer Services) and `/mutate-v1-pod` (readiness gates).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,8 +21,24 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use super::material::provider;
+use super::pods::{self, PodGatePolicy};
 use super::resolver::ReloadableCertificate;
 use super::review::{self, ClassPolicy};
+
+/// What each route does.
+#[derive(Clone)]
+pub struct Handlers {
+    pub class: ClassPolicy,
+    /// The pod route reads the cluster through the client; without it every pod passes
+    /// unchanged.
+    pub pods: Option<(kube::Client, PodGatePolicy)>,
+}
+
+impl From<ClassPolicy> for Handlers {
+    fn from(class: ClassPolicy) -> Self {
+        Self { class, pods: None }
+    }
+}
 
 /// A client that has not finished its TLS handshake, or sent a request's headers, by then is
 /// dropped, so that idle sockets cannot pile up.
@@ -42,7 +59,7 @@ impl WebhookServer {
     pub async fn start(
         address: SocketAddr,
         certificate: Arc<ReloadableCertificate>,
-        policy: ClassPolicy,
+        handlers: impl Into<Handlers>,
     ) -> Result<Self, StartError> {
         let mut config = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
@@ -55,8 +72,9 @@ impl WebhookServer {
         let local_addr = listener.local_addr().map_err(StartError::Bind)?;
         let app = Router::new()
             .route(review::PATH, post(mutate))
+            .route(pods::PATH, post(mutate_pod))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .with_state(Arc::new(policy));
+            .with_state(Arc::new(handlers.into()));
         let task = tokio::spawn(accept_loop(listener, acceptor, app));
         Ok(Self { local_addr, task })
     }
@@ -117,8 +135,9 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, app: Router) 
     }
 }
 
-async fn mutate(State(policy): State<Arc<ClassPolicy>>, body: Bytes) -> Response {
-    match review::answer(&body, &policy) {
+async fn mutate(State(handlers): State<Arc<Handlers>>, body: Bytes) -> Response {
+    let policy = &handlers.class;
+    match review::answer(&body, policy) {
         Ok(answer) => {
             if let Some(service) = &answer.patched {
                 info!(%service, class = %policy.load_balancer_class, "set spec.loadBalancerClass on a new Service");
@@ -129,5 +148,39 @@ async fn mutate(State(policy): State<Arc<ClassPolicy>>, body: Bytes) -> Response
             warn!(%reason, "refused a webhook request that is not an AdmissionReview");
             (StatusCode::BAD_REQUEST, reason).into_response()
         }
+    }
+}
+
+/// A pod being created: its readiness gates. The cluster unreadable is a 503, and
+/// kube-apiserver applies the webhook's failurePolicy (by default Ignore: the pod is created
+/// without its gates); a pod is never refused by Elbow itself.
+async fn mutate_pod(State(handlers): State<Arc<Handlers>>, body: Bytes) -> Response {
+    let request = match review::parse(&body) {
+        Ok(request) => request,
+        Err(reason) => {
+            warn!(%reason, "refused a webhook request that is not an AdmissionReview");
+            return (StatusCode::BAD_REQUEST, reason).into_response();
+        }
+    };
+    let patch = match &handlers.pods {
+        None => None,
+        Some((client, policy)) => match pods::patch_for(&request, client, policy).await {
+            Ok(patch) => patch,
+            Err(error) => {
+                let pod = review::object_name(&request);
+                warn!(%pod, %error, "could not read the pod's Services to name its readiness gates");
+                let reason = format!("failed to read the Services of pod {pod}: {error}");
+                return (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+            }
+        },
+    };
+    match review::allowed(&request, patch.as_ref()) {
+        Ok(response) => {
+            if patch.is_some() {
+                info!(pod = %review::object_name(&request), "added readiness gates to a new pod");
+            }
+            axum::Json(response).into_response()
+        }
+        Err(reason) => (StatusCode::INTERNAL_SERVER_ERROR, reason).into_response(),
     }
 }

@@ -136,6 +136,7 @@ fn build_with(
         secrets: &[],
         nodes: &borrowed(&nodes),
         endpoint_slices: &[],
+        pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
         params,
         config: &config,
@@ -269,6 +270,7 @@ fn no_members_is_the_empty_stack() {
         secrets: &[],
         nodes: &borrowed(&nodes),
         endpoint_slices: &[],
+        pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
         params: None,
         config: &config,
@@ -964,6 +966,7 @@ fn build_with_slices(
         secrets: &[],
         nodes: &borrowed(&nodes),
         endpoint_slices: &slices,
+        pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
         params: None,
         config: &config,
@@ -1040,4 +1043,40 @@ fn an_ip_target_group_on_a_numeric_target_port_has_that_port() {
         build_with_slices(&[&web(&[("target-type", "ip"), ("healthcheck-port", "http")])], &svcs, &web_slices())
             .expect("builds");
     assert_eq!(stack.target_groups[0].health_check.port, HealthCheckPort::Port(8080));
+}
+
+/// The readiness-gate webhook names a pod's gates with `ip_target_group_names`: for the Services
+/// it is given (those selecting the pod), the names the group's build gives their ip target
+/// groups, whether a rule, the default backend or an `actions.<name>` forward sends to them.
+#[test]
+fn the_gate_names_are_the_built_ip_target_groups_names_of_the_services_given() {
+    let forward = r#"{"type":"forward","forwardConfig":{"targetGroups":[
+        {"serviceName":"web","servicePort":"http","weight":90},
+        {"serviceName":"canary","servicePort":80,"weight":10}]}}"#;
+    let mut split = annotated(&[("actions.split", forward), ("target-type", "ip")]);
+    split.spec.as_mut().expect("spec").default_backend = Some(backend("api", "80"));
+    let group = GroupId::Implicit { namespace: "shop".into(), name: "web".into() };
+    let stack = built(&[&split]);
+    let built_name = |service: &str, port: &str| {
+        let id = format!("TargetGroup/shop/web/{service}:{port}");
+        stack.target_groups.iter().find(|tg| tg.resource_id.as_str() == id).expect(&id).name.clone()
+    };
+    let all = services();
+    let to = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<std::collections::BTreeSet<_>>();
+    let mut expected = vec![built_name("web", "http"), built_name("canary", "80"), built_name("api", "80")];
+    expected.sort();
+    let named = ip_target_group_names(&split, &group, None, &all, &to(&["web", "canary", "api"]), &config());
+    let mut named = named;
+    named.sort();
+    assert_eq!(named, expected);
+    assert_eq!(
+        ip_target_group_names(&split, &group, None, &all, &to(&["canary"]), &config()),
+        [built_name("canary", "80")]
+    );
+    assert!(ip_target_group_names(&split, &group, None, &all, &to(&["static"]), &config()).is_empty(), "not a backend");
+    // Instance mode (the default) has no gates, and IngressClassParams' targetType wins.
+    let instance = annotated(&[("actions.split", forward)]);
+    assert!(ip_target_group_names(&instance, &group, None, &all, &to(&["web"]), &config()).is_empty());
+    let ip = IngressClassParamsSpec { target_type: Some(TargetType::Ip), ..Default::default() };
+    assert_eq!(ip_target_group_names(&instance, &group, Some(&ip), &all, &to(&["web"]), &config()).len(), 1);
 }

@@ -43,6 +43,7 @@ pub use membership::{Standing, joined_groups, standing};
 use crate::annotations::{Object, check};
 use crate::config::BuildConfig;
 use crate::crd::IngressClassParamsSpec;
+use crate::endpoints::PodReadiness;
 use crate::error::BuildError;
 use crate::names::{group_frontend_group_name, group_load_balancer_name};
 use crate::nodes::{instance_id, target_nodes};
@@ -78,10 +79,55 @@ pub struct IngressGroupInput<'a> {
     /// EndpointSlices, borrowed from their cache; those of the referenced Services are read
     /// (ip mode only).
     pub endpoint_slices: &'a [&'a EndpointSlice],
+    /// Which not-ready pods of those slices wait only for their target health.
+    pub pods: &'a dyn PodReadiness,
     pub inventory: &'a CloudInventory,
     /// The IngressClassParams of the members' class, whose values override annotations.
     pub params: Option<&'a IngressClassParamsSpec>,
     pub config: &'a BuildConfig,
+}
+
+/// The names of the ip target groups through which `ingress`, a member of `group` with its
+/// class's `params`, sends traffic to one of the Services named `to` (by its rules, its default
+/// backend or its `actions.<name>` forwards), named exactly as [`build_ingress_stack`] names them.
+/// `services` are the Services of the Ingress's namespace, which its backends resolve against.
+/// What the readiness-gate webhook names a new pod's gates after; instance-mode target groups
+/// have none.
+pub fn ip_target_group_names(
+    ingress: &Ingress,
+    group: &GroupId,
+    params: Option<&IngressClassParamsSpec>,
+    services: &[Service],
+    to: &BTreeSet<String>,
+    config: &BuildConfig,
+) -> Vec<String> {
+    let Ok(members) = ordered_members(&[ingress]) else { return Vec::new() };
+    let Some(member) = members.first() else { return Vec::new() };
+    let stack_id = group_stack_id(group);
+    let Ok(group_tags) = GroupTags::read(&members, params, config, &stack_id) else { return Vec::new() };
+    // Names depend on neither nodes, pods nor the VPC.
+    let mut target_groups = TargetGroups::new(TargetGroupContext {
+        cluster: &config.cluster_name,
+        group,
+        services,
+        nodes: &[],
+        all_nodes: &[],
+        slices: &[],
+        pods: &crate::endpoints::NoGatedPods,
+        target_type: params.and_then(|p| p.target_type),
+        vpc_id: "",
+        tags: &group_tags,
+    });
+    let spec = ingress.spec.as_ref();
+    let default_backend = spec.and_then(|s| s.default_backend.as_ref());
+    let rules = spec.and_then(|s| s.rules.as_ref()).into_iter().flatten();
+    let path_backends = rules.flat_map(|rule| rule.http.iter().flat_map(|http| &http.paths)).map(|path| &path.backend);
+    for backend in default_backend.into_iter().chain(path_backends) {
+        // A backend the build refuses fails the build until it is fixed, and the load balancer
+        // keeps what it had; the other backends' target groups are named all the same.
+        let _ = actions::backend_action(member, backend, &mut target_groups);
+    }
+    target_groups.ip_names_for(to)
 }
 
 /// The group's desired stack, or what a user must fix. No members: the empty stack, which
@@ -112,6 +158,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         nodes: &nodes,
         all_nodes: input.nodes,
         slices: input.endpoint_slices,
+        pods: input.pods,
         target_type: input.params.and_then(|p| p.target_type),
         vpc_id: &input.inventory.vpc_id,
         tags: &group_tags,

@@ -14,7 +14,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::annotations::{Annotations, Object, check, valid_success_codes};
-use crate::endpoints::{pod_targets, slices_of, target_group_port};
+use crate::endpoints::{PodReadiness, pod_targets, slices_of, target_group_port};
 use crate::error::BuildError;
 use crate::ingress::group::{GroupId, Member};
 use crate::ingress::tags::GroupTags;
@@ -54,6 +54,8 @@ pub(crate) struct TargetGroupContext<'a> {
     pub all_nodes: &'a [&'a Node],
     /// EndpointSlices; each Service's own are picked out (ip mode).
     pub slices: &'a [&'a EndpointSlice],
+    /// Which of their not-ready pods wait only for their target health.
+    pub pods: &'a dyn PodReadiness,
     /// IngressClassParams `targetType`, which wins over the annotations.
     pub target_type: Option<TargetType>,
     pub vpc_id: &'a str,
@@ -64,13 +66,15 @@ pub(crate) struct TargetGroupContext<'a> {
 pub(crate) struct TargetGroups<'a> {
     context: TargetGroupContext<'a>,
     built: BTreeMap<ResourceId, TargetGroupSpec>,
+    /// The Service each target group sends to.
+    service_of: BTreeMap<ResourceId, String>,
     /// The nodes the registered pods of ip target groups run on.
     pod_nodes: BTreeSet<String>,
 }
 
 impl<'a> TargetGroups<'a> {
     pub fn new(context: TargetGroupContext<'a>) -> Self {
-        Self { context, built: BTreeMap::new(), pod_nodes: BTreeSet::new() }
+        Self { context, built: BTreeMap::new(), service_of: BTreeMap::new(), pod_nodes: BTreeSet::new() }
     }
 
     /// The target group for `member`'s backend `service`:`port`; `None` when the Service does not
@@ -93,12 +97,25 @@ impl<'a> TargetGroups<'a> {
         let (spec, pod_nodes) = self.build(member, found, port, resource_id.clone())?;
         self.pod_nodes.extend(pod_nodes);
         self.built.insert(resource_id.clone(), spec);
+        self.service_of.insert(resource_id.clone(), service.to_string());
         Ok(Some(resource_id))
     }
 
     /// The target groups, and the nodes their pods run on (ip mode).
     pub fn into_specs(self) -> (Vec<TargetGroupSpec>, BTreeSet<String>) {
         (self.built.into_values().collect(), self.pod_nodes)
+    }
+
+    /// The names of the ip target groups that send to one of `services`.
+    pub fn ip_names_for(self, services: &BTreeSet<String>) -> Vec<String> {
+        let service_of = self.service_of;
+        self.built
+            .into_iter()
+            .filter(|(id, tg)| {
+                tg.target_type == TargetType::Ip && service_of.get(id).is_some_and(|s| services.contains(s))
+            })
+            .map(|(_, tg)| tg.name)
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -153,7 +170,7 @@ impl<'a> TargetGroups<'a> {
             }
             TargetType::Ip => {
                 let slices = slices_of(self.context.slices, &member.namespace, &service_name);
-                let pods = pod_targets(&slices, service_port, self.context.all_nodes);
+                let pods = pod_targets(&slices, service_port, self.context.all_nodes, self.context.pods);
                 (target_group_port(service_port), pods.targets, pods.nodes)
             }
         };

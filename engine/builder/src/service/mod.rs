@@ -15,12 +15,12 @@ mod target_groups;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Service, ServiceSpec};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::annotations::{Annotations, Object, check};
 use crate::config::BuildConfig;
-use crate::endpoints;
+use crate::endpoints::{self, PodReadiness};
 use crate::error::BuildError;
 use crate::names::load_balancer_name;
 use crate::security::node_rules;
@@ -72,22 +72,17 @@ pub fn stack_id(service: &Service) -> StackId {
 }
 
 /// The Service's desired stack, or what the user must fix. `nodes` are every node of the
-/// cluster; `slices` EndpointSlices, of which those of this Service are read (ip mode only).
+/// cluster; `slices` EndpointSlices, of which those of this Service are read (ip mode only), and
+/// `pods` which of their not-ready pods wait only for their target health.
 pub fn build_service_stack(
     service: &Service,
     nodes: &[&Node],
     slices: &[&EndpointSlice],
+    pods: &dyn PodReadiness,
     inventory: &CloudInventory,
     config: &BuildConfig,
 ) -> Result<Stack, BuildError> {
-    let identity = Identity::of(service)?;
-    let spec = service.spec.as_ref().ok_or(BuildError::MissingField("spec"))?;
-    let empty = BTreeMap::new();
-    let values = service.metadata.annotations.as_ref().unwrap_or(&empty);
-    check(values, Object::LoadBalancerService)?;
-    let annotations = Annotations::service(values);
-    let service_ports = spec.ports.as_deref().unwrap_or_default();
-    let settings = Settings::read(&annotations, service_ports, config)?;
+    let Shape { identity, spec, settings, ports, health_check } = Shape::read(service, config)?;
     let stack_id = stack_id(service);
     // The operator's default tags win over the Service's own, as in LBC; ownership over both.
     let tags_for = |resource: &ResourceId| {
@@ -97,17 +92,11 @@ pub fn build_service_stack(
         tags
     };
 
-    let ports = listeners::listener_ports(service_ports, &settings)?;
-    // kube-proxy's health-check NodePort speaks for nodes; pods are checked directly.
-    let local =
-        spec.external_traffic_policy.as_deref() == Some("Local") && settings.target_type == TargetType::Instance;
-    let health_check_node_port = spec.health_check_node_port.and_then(|p| u16::try_from(p).ok());
     let all_nodes = nodes;
     let nodes = target_groups::selected_nodes(nodes, settings.node_labels.as_ref());
     let slices = endpoints::slices_of(slices, &identity.namespace, &identity.name);
     let lb_id = ResourceId::new("LoadBalancer");
 
-    let health_check = settings.health.resolve(local, health_check_node_port)?;
     let context = target_groups::TargetGroupContext {
         identity: &identity,
         settings: &settings,
@@ -115,6 +104,7 @@ pub fn build_service_stack(
         nodes: &nodes,
         all_nodes,
         slices: &slices,
+        pods,
         inventory,
         config,
         tags_for: &tags_for,
@@ -178,6 +168,59 @@ pub fn build_service_stack(
         tags: tags_for(&lb_id),
     });
     Ok(stack)
+}
+
+/// The names of the Service's ip target groups, one per listener port, exactly as
+/// [`build_service_stack`] names them; none for a Service with instance targets. What the
+/// readiness-gate webhook names a new pod's gates after. Whether the Service is Elbow's at all
+/// ([`is_ours`]) is the caller's question.
+pub fn ip_target_group_names(service: &Service, config: &BuildConfig) -> Result<Vec<String>, BuildError> {
+    if !uses_ip_targets(service) {
+        return Ok(Vec::new());
+    }
+    let shape = Shape::read(service, config)?;
+    if shape.settings.target_type != TargetType::Ip {
+        return Ok(Vec::new());
+    }
+    Ok(shape
+        .ports
+        .iter()
+        .map(|port| {
+            let tg_port = endpoints::target_group_port(&port.service_port);
+            target_groups::name(port, tg_port, &shape.identity, &shape.settings, &shape.health_check, config)
+        })
+        .collect())
+}
+
+/// What the Service's annotations and ports make of its load balancer, before any node, pod or
+/// cloud resource is looked at.
+struct Shape<'a> {
+    identity: Identity,
+    spec: &'a ServiceSpec,
+    settings: Settings,
+    ports: Vec<listeners::ListenerPort>,
+    /// The one health check of every target group.
+    health_check: HealthCheck,
+}
+
+impl<'a> Shape<'a> {
+    fn read(service: &'a Service, config: &BuildConfig) -> Result<Self, BuildError> {
+        let identity = Identity::of(service)?;
+        let spec = service.spec.as_ref().ok_or(BuildError::MissingField("spec"))?;
+        let empty = BTreeMap::new();
+        let values = service.metadata.annotations.as_ref().unwrap_or(&empty);
+        check(values, Object::LoadBalancerService)?;
+        let annotations = Annotations::service(values);
+        let service_ports = spec.ports.as_deref().unwrap_or_default();
+        let settings = Settings::read(&annotations, service_ports, config)?;
+        let ports = listeners::listener_ports(service_ports, &settings)?;
+        // kube-proxy's health-check NodePort speaks for nodes; pods are checked directly.
+        let local =
+            spec.external_traffic_policy.as_deref() == Some("Local") && settings.target_type == TargetType::Instance;
+        let health_check_node_port = spec.health_check_node_port.and_then(|p| u16::try_from(p).ok());
+        let health_check = settings.health.resolve(local, health_check_node_port)?;
+        Ok(Self { identity, spec, settings, ports, health_check })
+    }
 }
 
 /// What names a Service's resources: its namespace, name and uid.

@@ -12,7 +12,7 @@ use super::Identity;
 use super::listeners::ListenerPort;
 use super::settings::Settings;
 use crate::config::BuildConfig;
-use crate::endpoints::{pod_targets, target_group_port};
+use crate::endpoints::{PodReadiness, pod_targets, target_group_port};
 use crate::names::target_group_name;
 use crate::nodes::{target_nodes, targets, with_labels};
 use elbow_model::inventory::CloudInventory;
@@ -31,47 +31,44 @@ pub(super) struct TargetGroupContext<'a> {
     pub all_nodes: &'a [&'a Node],
     /// The Service's own EndpointSlices (ip mode).
     pub slices: &'a [&'a EndpointSlice],
+    /// Which of their not-ready pods wait only for their target health.
+    pub pods: &'a dyn PodReadiness,
     pub inventory: &'a CloudInventory,
     pub config: &'a BuildConfig,
     pub tags_for: &'a dyn Fn(&ResourceId) -> Tags,
 }
 
-/// The target group behind `port`'s listener, and (ip mode) the nodes its pods run on. A TLS
-/// listener talks plain TCP to the targets unless `backend-protocol: ssl`.
+/// The target group behind `port`'s listener, and (ip mode) the nodes its pods run on.
 pub(super) fn target_group(
     port: &ListenerPort,
     context: &TargetGroupContext<'_>,
 ) -> (TargetGroupSpec, BTreeSet<String>) {
-    let TargetGroupContext { identity, settings, health_check, nodes, all_nodes, slices, inventory, config, tags_for } =
-        context;
+    let TargetGroupContext {
+        identity,
+        settings,
+        health_check,
+        nodes,
+        all_nodes,
+        slices,
+        pods,
+        inventory,
+        config,
+        tags_for,
+    } = context;
     let health_check = (*health_check).clone();
-    let protocol = match port.protocol {
-        Protocol::Tls if !settings.backend_tls => Protocol::Tcp,
-        other => other,
-    };
+    let protocol = backend_protocol(port, settings);
     let target_type = settings.target_type;
     let (tg_port, targets, pod_nodes) = match (target_type, port.node_port) {
         (TargetType::Instance, Some(node_port)) => (node_port, targets(nodes, node_port), BTreeSet::new()),
         // Instance ports without a NodePort were refused when the listeners were read.
         (TargetType::Instance, None) | (TargetType::Ip, _) => {
-            let pods = pod_targets(slices, &port.service_port, all_nodes);
+            let pods = pod_targets(slices, &port.service_port, all_nodes, *pods);
             (target_group_port(&port.service_port), pods.targets, pods.nodes)
         }
     };
     let resource_id = ResourceId::new(format!("TargetGroup/{}", port.port));
     let spec = TargetGroupSpec {
-        name: target_group_name(
-            &config.cluster_name,
-            &identity.namespace,
-            &identity.name,
-            &identity.uid,
-            tg_port,
-            &port.port.to_string(),
-            target_type.as_str(),
-            protocol.as_str(),
-            health_check.protocol.as_str(),
-            health_check.interval_seconds,
-        ),
+        name: name(port, tg_port, identity, settings, &health_check, config),
         target_type,
         protocol,
         port: tg_port,
@@ -84,6 +81,38 @@ pub(super) fn target_group(
         resource_id,
     };
     (spec, pod_nodes)
+}
+
+/// A TLS listener talks plain TCP to the targets unless `backend-protocol: ssl`.
+fn backend_protocol(port: &ListenerPort, settings: &Settings) -> Protocol {
+    match port.protocol {
+        Protocol::Tls if !settings.backend_tls => Protocol::Tcp,
+        other => other,
+    }
+}
+
+/// The name of `port`'s target group on `tg_port`: LBC's hash over the Service, the port and the
+/// group's shape (target type, protocol, health check).
+pub(super) fn name(
+    port: &ListenerPort,
+    tg_port: u16,
+    identity: &Identity,
+    settings: &Settings,
+    health_check: &HealthCheck,
+    config: &BuildConfig,
+) -> String {
+    target_group_name(
+        &config.cluster_name,
+        &identity.namespace,
+        &identity.name,
+        &identity.uid,
+        tg_port,
+        &port.port.to_string(),
+        settings.target_type.as_str(),
+        backend_protocol(port, settings).as_str(),
+        health_check.protocol.as_str(),
+        health_check.interval_seconds,
+    )
 }
 
 /// Target nodes, narrowed by `target-node-labels` (`key=value` must match, `key` must exist).

@@ -21,6 +21,21 @@ use elbow_cloud::types::*;
 const MAX_TARGETS_PER_TG: usize = 1000;
 const MAX_TAGS_PER_RESOURCE: usize = 50;
 
+/// A target's health as DescribeTargetHealth reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub state: String,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Health {
+    /// What AWS says of a target that passes its health checks: no reason, no description.
+    pub fn healthy() -> Self {
+        Self { state: "healthy".into(), reason: None, description: None }
+    }
+}
+
 fn fail(api: Api, kind: CloudErrorKind, code: &str, message: impl Into<String>) -> CloudError {
     CloudError::new(api, kind, code, message)
 }
@@ -39,6 +54,10 @@ pub(crate) struct Elbv2 {
     tg_by_name: HashMap<String, Arn>,
     tg_attributes: HashMap<Arn, Attributes>,
     targets: HashMap<Arn, BTreeSet<Target>>,
+    /// Health a test gave registered targets (see `FakeCloud::set_target_health`); every other
+    /// registered target is healthy. Dropped with the registration, as AWS starts a target that
+    /// is registered again from scratch.
+    health: HashMap<Arn, BTreeMap<Target, Health>>,
     /// Which listeners and rules forward to a target group, with their load balancer: a target
     /// group in use cannot be deleted, and belongs to at most one network load balancer.
     tg_users: HashMap<Arn, BTreeMap<Arn, Arn>>,
@@ -136,8 +155,31 @@ impl Elbv2 {
 
     pub(crate) fn target_health(&self, api: Api, arn: &str) -> CloudResult<Vec<TargetHealth>> {
         let targets = self.targets.get(arn).ok_or_else(|| tg_not_found(api, arn))?;
-        // No data plane: every registered target is healthy, as on moto.
-        Ok(targets.iter().map(|t| TargetHealth { target: t.clone(), state: "healthy".to_string() }).collect())
+        // No data plane: every registered target is healthy, as on moto, unless a test said
+        // otherwise.
+        let set = self.health.get(arn);
+        Ok(targets
+            .iter()
+            .map(|t| {
+                let health = set.and_then(|s| s.get(t)).cloned().unwrap_or_else(Health::healthy);
+                TargetHealth {
+                    target: t.clone(),
+                    state: health.state,
+                    reason: health.reason,
+                    description: health.description,
+                }
+            })
+            .collect())
+    }
+
+    /// Gives a registered target the health DescribeTargetHealth reports; false when it is not
+    /// registered.
+    pub(crate) fn set_target_health(&mut self, arn: &str, target: &Target, health: Health) -> bool {
+        if !self.targets.get(arn).is_some_and(|t| t.contains(target)) {
+            return false;
+        }
+        self.health.entry(arn.to_string()).or_default().insert(target.clone(), health);
+        true
     }
 
     /// Tags of the given ARNs; unknown ARNs are left out.
@@ -373,6 +415,7 @@ impl Elbv2 {
         }
         self.tg_attributes.remove(arn);
         self.targets.remove(arn);
+        self.health.remove(arn);
         self.tags.remove(arn);
         self.tg_users.remove(arn);
         Ok(())
@@ -448,8 +491,12 @@ impl Elbv2 {
     /// Targets that are not registered are ignored, as on AWS.
     pub(crate) fn deregister_targets(&mut self, api: Api, arn: &str, targets: &[Target]) -> CloudResult<()> {
         let registered = self.targets.get_mut(arn).ok_or_else(|| tg_not_found(api, arn))?;
+        let health = self.health.get_mut(arn);
         for target in targets {
             registered.remove(target);
+        }
+        if let Some(health) = health {
+            health.retain(|t, _| registered.contains(t));
         }
         Ok(())
     }

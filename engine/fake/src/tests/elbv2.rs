@@ -373,6 +373,35 @@ async fn ip_targets_are_addresses_in_the_vpcs_subnets_as_aws_has_it() {
     assert_eq!(cloud.targets(&tg.arn), [target("10.0.0.7")], "nothing refused was registered");
 }
 
+/// The data plane the fake lacks, set by a test: a target reports what it was given, with AWS's
+/// reason and description, until it is deregistered; registered again it is healthy.
+#[tokio::test]
+async fn a_target_reports_the_health_a_test_gives_it_until_it_is_deregistered() {
+    let cloud = network();
+    let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
+    let (a, b) = (Target { id: "10.0.0.7".into(), port: 8080 }, Target { id: "10.0.0.8".into(), port: 8080 });
+    cloud.register_targets(&tg.arn, &[a.clone(), b.clone()]).await.expect("register");
+    let failing = crate::Health {
+        state: "unhealthy".into(),
+        reason: Some("Target.ResponseCodeMismatch".into()),
+        description: Some("Health checks failed with these codes: [503]".into()),
+    };
+    assert!(cloud.set_target_health(&tg.arn, &a, failing.clone()));
+    assert!(!cloud.set_target_health(&tg.arn, &Target { id: "10.0.0.9".into(), port: 8080 }, failing.clone()));
+    let health = cloud.describe_target_health(&tg.arn).await.expect("health");
+    let of = |t: &Target| health.iter().find(|h| &h.target == t).cloned().expect("reported");
+    assert_eq!(
+        (of(&a).state.as_str(), of(&a).reason.as_deref(), of(&a).description.as_deref()),
+        ("unhealthy", Some("Target.ResponseCodeMismatch"), Some("Health checks failed with these codes: [503]"))
+    );
+    assert_eq!((of(&b).state.as_str(), of(&b).reason, of(&b).description), ("healthy", None, None));
+
+    cloud.deregister_targets(&tg.arn, std::slice::from_ref(&a)).await.expect("deregister");
+    cloud.register_targets(&tg.arn, std::slice::from_ref(&a)).await.expect("register again");
+    let health = cloud.describe_target_health(&tg.arn).await.expect("health");
+    assert!(health.iter().all(|h| h.state == "healthy"), "{health:?}");
+}
+
 #[tokio::test]
 async fn a_target_group_holds_at_most_1000_targets() {
     let cloud = network();

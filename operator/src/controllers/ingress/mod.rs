@@ -261,13 +261,21 @@ async fn deploy_group(
             secrets: &secrets,
             nodes: &nodes,
             endpoint_slices: &slices,
+            pods: ctx.shared.readiness.pods.as_ref(),
             inventory: &inventory,
             params,
             config: &ctx.shared.build,
         };
         build_ingress_stack(&input).map_err(|source| Error::Invalid { object: group_label(group), source })?
     };
-    ctx.shared.deployer.deploy(&stack).await.map_err(|source| Error::Deploy { stack: stack.id.to_string(), source })
+    let outcome = ctx
+        .shared
+        .deployer
+        .deploy(&stack)
+        .await
+        .map_err(|source| Error::Deploy { stack: stack.id.to_string(), source })?;
+    ctx.shared.readiness.deployed(&stack, &ctx.shared.deployer).await;
+    Ok(outcome)
 }
 
 /// The Services the members name (rules, default backends, forward actions), copied out of the

@@ -14,7 +14,7 @@ fn ip_service(target_port: IntOrString) -> Service {
 
 fn build_ip(svc: &Service, slices: &[EndpointSlice]) -> Result<Stack, BuildError> {
     let slices: Vec<&EndpointSlice> = slices.iter().collect();
-    build_service_stack(svc, &borrowed(&nodes()), &slices, &inventory(), &config())
+    build_service_stack(svc, &borrowed(&nodes()), &slices, &crate::endpoints::NoGatedPods, &inventory(), &config())
 }
 
 /// Two ready pods on n1 and n2, one not ready on n1, one terminating on n2; a slice of another
@@ -145,4 +145,53 @@ fn tcp_and_udp_on_one_port_must_share_the_target_port_in_ip_mode() {
     udp.target_port = Some(IntOrString::Int(8081));
     svc.spec.as_mut().expect("spec").ports.as_mut().expect("ports").push(udp);
     assert_eq!(build_ip(&svc, &[]), Err(BuildError::MixedProtocolTargetPorts { port: 80 }));
+}
+
+/// The readiness-gate webhook names a pod's gates with `ip_target_group_names`: the names the
+/// build gives, whatever shapes the group (named target port, TLS, health-check annotations).
+#[test]
+fn the_gate_names_are_the_built_target_groups_names() {
+    let mut two_ports = ip_service(IntOrString::String("web".into()));
+    let spec = two_ports.spec.as_mut().expect("spec");
+    spec.ports.as_mut().expect("ports").push(ServicePort {
+        name: Some("p443tcp".into()),
+        port: 443,
+        protocol: Some("TCP".into()),
+        target_port: Some(IntOrString::Int(8443)),
+        node_port: Some(31443),
+        ..Default::default()
+    });
+    let mut tuned = ip_service(IntOrString::Int(8080));
+    tuned.metadata.annotations.as_mut().expect("annotations").extend([
+        (format!("{LBC}healthcheck-protocol"), "HTTP".to_string()),
+        (format!("{LBC}healthcheck-interval"), "30".to_string()),
+        (format!("{LBC}ssl-cert"), "arn:aws:acm:us-east-1:123456789012:certificate/abc".to_string()),
+    ]);
+    for svc in [ip_service(IntOrString::Int(8080)), two_ports, tuned] {
+        let built: Vec<String> =
+            build_ip(&svc, &[]).expect("built").target_groups.into_iter().map(|tg| tg.name).collect();
+        let named = ip_target_group_names(&svc, &config()).expect("named");
+        assert_eq!(named, built);
+    }
+    // Instance targets have no gates; a Service the build refuses names none either.
+    assert_eq!(ip_target_group_names(&service(&[]), &config()).expect("instance"), Vec::<String>::new());
+    let bad = service(&[("nlb-target-type", "ip"), ("healthcheck-interval", "often")]);
+    assert!(ip_target_group_names(&bad, &config()).is_err());
+}
+
+/// A pod held back only by its target-health gate is registered, so that its target can become
+/// healthy and the gate True; without the gate it waits for readiness as before.
+#[test]
+fn a_not_ready_pod_waiting_for_its_gate_is_registered() {
+    let svc = ip_service(IntOrString::Int(8080));
+    let slices = slices();
+    let borrowed_slices: Vec<&EndpointSlice> = slices.iter().collect();
+    // `endpoint` names the pod behind an address `pod-<address>`; 10.0.1.11 is the not-ready one.
+    let waiting = BTreeSet::from([("default".to_string(), "pod-10.0.1.11".to_string())]);
+    let stack = build_service_stack(&svc, &borrowed(&nodes()), &borrowed_slices, &waiting, &inventory(), &config())
+        .expect("built");
+    assert_eq!(
+        targets(&stack),
+        [("10.0.1.10".to_string(), 8080), ("10.0.1.11".to_string(), 8080), ("10.0.2.20".to_string(), 8080)]
+    );
 }

@@ -96,7 +96,7 @@ fn service(annotations: &[(&str, &str)]) -> Service {
 }
 
 fn build(service: &Service) -> Result<Stack, BuildError> {
-    build_service_stack(service, &borrowed(&nodes()), &[], &inventory(), &config())
+    build_service_stack(service, &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inventory(), &config())
 }
 
 fn built(annotations: &[(&str, &str)]) -> Stack {
@@ -237,7 +237,15 @@ fn scheme_annotations() {
     assert!(error(&[("scheme", "public")]).contains("aws-load-balancer-scheme"));
     let mut config = config();
     config.default_scheme = Scheme::InternetFacing;
-    let stack = build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &inventory(), &config).expect("built");
+    let stack = build_service_stack(
+        &service(&[]),
+        &borrowed(&nodes()),
+        &[],
+        &crate::endpoints::NoGatedPods,
+        &inventory(),
+        &config,
+    )
+    .expect("built");
     assert_eq!(stack.load_balancers[0].scheme, Scheme::InternetFacing, "--default-scheme");
 }
 

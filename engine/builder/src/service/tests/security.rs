@@ -62,10 +62,14 @@ fn prefix_lists_are_admitted_alone_or_next_to_the_source_ranges() {
 fn ambiguous_node_groups_are_reported() {
     let mut inv = inventory();
     inv.security_groups[0].tags.clear();
-    let error = build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &inv, &config()).expect_err("ambiguous");
+    let error =
+        build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inv, &config())
+            .expect_err("ambiguous");
     assert!(matches!(error, BuildError::AmbiguousNodeSecurityGroup { .. }), "{error}");
     inv.instances.iter_mut().for_each(|i| i.security_groups = vec!["sg-only".into()]);
-    let stack = build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &inv, &config()).expect("the only group");
+    let stack =
+        build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inv, &config())
+            .expect("the only group");
     assert_eq!(stack.node_security_group_rules[0].group_id, "sg-only");
 }
 
