@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -19,6 +19,7 @@ use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource};
 use serde_json::json;
 
+use super::deployment_status::{self, Observed};
 use super::events::Events;
 use super::objects::{self, controller_ref, matches, name, namespace, uid};
 use super::rollout::{self, Counts, DESIRED_REPLICAS, MAX_REPLICAS, REVISION, Set, Spec};
@@ -451,112 +452,20 @@ impl Sync<'_> {
         Ok(())
     }
 
-    /// Writes the status when it changed; with `rolling`, the Progressing condition follows the
-    /// rollout (`syncRolloutStatus`), else only the counts and `Available` (`syncDeploymentStatus`).
-    /// Returns how long until the progress deadline passes, while the rollout is under way.
+    /// Writes the status (see `deployment_status`) when it changed; returns how long until the
+    /// progress deadline passes, while the rollout is under way.
     async fn write_status(&self, rolling: bool) -> Result<Option<Duration>, kube::Error> {
         let d = self.deployment;
         let current = d.status.clone().unwrap_or_default();
-        let counts = self.counts();
-        let mut conditions = current.conditions.clone().unwrap_or_default();
-        let now = objects::now();
-        let available = counts.available >= self.spec.replicas - self.spec.max_unavailable;
-        let (status, reason, message) = if available {
-            ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-        } else {
-            ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        let observed = Observed {
+            deployment: d,
+            spec: self.spec,
+            counts: self.counts(),
+            new_set: self.new.as_ref().map(|rs| name(&rs.metadata)),
+            created: self.created,
+            rolling,
         };
-        set_condition(&mut conditions, condition("Available", status, reason, message.into(), &now));
-        let new_name = self.new.as_ref().map(|rs| name(&rs.metadata).to_string());
-        let paused = d.spec.as_ref().and_then(|s| s.paused) == Some(true);
-        let deadline = d.spec.as_ref().and_then(|s| s.progress_deadline_seconds);
-        let progressing = conditions.iter().find(|c| c.type_ == "Progressing").cloned();
-        if paused {
-            if progressing.as_ref().and_then(|c| c.reason.as_deref()) != Some("DeploymentPaused") {
-                set_condition(
-                    &mut conditions,
-                    condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused".into(), &now),
-                );
-            }
-        } else if progressing.as_ref().and_then(|c| c.reason.as_deref()) == Some("DeploymentPaused") {
-            set_condition(
-                &mut conditions,
-                condition("Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed".into(), &now),
-            );
-        }
-        let complete = rollout::is_complete(&self.spec, &counts);
-        let tracked = rolling && !paused;
-        if let Some(deadline) = deadline.filter(|_| tracked) {
-            let subject = match &new_name {
-                Some(rs) => format!("ReplicaSet \"{rs}\""),
-                None => format!("Deployment \"{}\"", self.name()),
-            };
-            if let Some(name) = &new_name {
-                if self.created {
-                    let message = format!("Created new replica set \"{name}\"");
-                    set_condition(
-                        &mut conditions,
-                        condition("Progressing", "True", "NewReplicaSetCreated", message, &now),
-                    );
-                } else if progressing.is_none() {
-                    let message = format!("Found new replica set \"{name}\"");
-                    set_condition(
-                        &mut conditions,
-                        condition("Progressing", "True", "FoundNewReplicaSet", message, &now),
-                    );
-                }
-            }
-            let current_progress = conditions.iter().find(|c| c.type_ == "Progressing").cloned();
-            let reason = current_progress.as_ref().and_then(|c| c.reason.clone());
-            let done_before = counts.replicas == counts.updated && reason.as_deref() == Some("NewReplicaSetAvailable");
-            // A finished rollout stays finished until the template changes.
-            if !done_before && complete {
-                let message = format!("{subject} has successfully progressed.");
-                set_condition(
-                    &mut conditions,
-                    condition("Progressing", "True", "NewReplicaSetAvailable", message, &now),
-                );
-            } else if !done_before && progress_made(&current, &counts) {
-                // Progress moves lastUpdateTime even when the reason stays the same.
-                let mut progress =
-                    condition("Progressing", "True", "ReplicaSetUpdated", format!("{subject} is progressing."), &now);
-                if let Some(c) = current_progress.as_ref().filter(|c| c.status == "True") {
-                    progress.last_transition_time = c.last_transition_time.clone();
-                }
-                conditions.retain(|c| c.type_ != "Progressing");
-                conditions.push(progress);
-            } else if !done_before
-                && let Some(c) = &current_progress
-                && reason.as_deref() != Some("ProgressDeadlineExceeded")
-                && c.last_update_time.as_ref().map_or(0, objects::seconds_since) > i64::from(deadline)
-            {
-                let message = format!("{subject} has timed out progressing.");
-                set_condition(
-                    &mut conditions,
-                    condition("Progressing", "False", "ProgressDeadlineExceeded", message, &now),
-                );
-            }
-        }
-        // While the rollout is under way, look again when its deadline would pass.
-        let left = deadline.filter(|_| tracked && !complete).and_then(|deadline| {
-            let progress = conditions.iter().find(|c| c.type_ == "Progressing")?;
-            if progress.reason.as_deref() == Some("ProgressDeadlineExceeded") {
-                return None;
-            }
-            let since = progress.last_update_time.as_ref().map_or(0, objects::seconds_since);
-            Some(Duration::from_secs(u64::try_from(i64::from(deadline) - since).unwrap_or(0) + 1))
-        });
-        let status = DeploymentStatus {
-            observed_generation: d.metadata.generation,
-            replicas: Some(counts.replicas),
-            updated_replicas: Some(counts.updated),
-            ready_replicas: Some(counts.ready),
-            available_replicas: Some(counts.available),
-            unavailable_replicas: Some(counts.unavailable),
-            terminating_replicas: Some(counts.terminating),
-            conditions: Some(conditions),
-            collision_count: current.collision_count,
-        };
+        let (status, left) = deployment_status::next(&observed, &objects::now());
         if status != current {
             let deployments: Api<Deployment> = Api::namespaced(self.ctx.client.clone(), namespace(&d.metadata));
             let patch = Patch::Merge(json!({ "status": status }));
@@ -564,47 +473,6 @@ impl Sync<'_> {
         }
         Ok(left)
     }
-}
-
-/// `DeploymentProgressing`: more pods updated, fewer old ones, more ready or available.
-fn progress_made(before: &DeploymentStatus, now: &Counts) -> bool {
-    let (replicas, updated) = (before.replicas.unwrap_or(0), before.updated_replicas.unwrap_or(0));
-    now.updated > updated
-        || now.replicas - now.updated < replicas - updated
-        || now.ready > before.ready_replicas.unwrap_or(0)
-        || now.available > before.available_replicas.unwrap_or(0)
-}
-
-fn condition(
-    kind: &str,
-    status: &str,
-    reason: &str,
-    message: String,
-    now: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
-) -> DeploymentCondition {
-    DeploymentCondition {
-        type_: kind.into(),
-        status: status.into(),
-        reason: Some(reason.into()),
-        message: Some(message),
-        last_update_time: Some(now.clone()),
-        last_transition_time: Some(now.clone()),
-    }
-}
-
-/// `SetDeploymentCondition`: nothing changes when status and reason are the same; the transition
-/// time stays when only the reason changes.
-fn set_condition(conditions: &mut Vec<DeploymentCondition>, mut condition: DeploymentCondition) {
-    if let Some(current) = conditions.iter().find(|c| c.type_ == condition.type_) {
-        if current.status == condition.status && current.reason == condition.reason {
-            return;
-        }
-        if current.status == condition.status {
-            condition.last_transition_time = current.last_transition_time.clone();
-        }
-    }
-    conditions.retain(|c| c.type_ != condition.type_);
-    conditions.push(condition);
 }
 
 fn annotation(meta: &ObjectMeta, key: &str) -> Option<String> {
@@ -636,32 +504,5 @@ mod tests {
         assert_ne!(hash, template_hash(&template("nginx:1.27", None), None));
         assert_ne!(hash, template_hash(&template("nginx", None), Some(1)), "a collision count moves the name");
         assert!(hash.len() >= 8 && hash.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)), "{hash}");
-    }
-
-    #[test]
-    fn a_condition_keeps_its_transition_time_while_its_status_holds() {
-        let at = |s: i64| {
-            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::from_second(s).unwrap())
-        };
-        let mut conditions = vec![condition("Progressing", "True", "NewReplicaSetCreated", "created".into(), &at(1))];
-        set_condition(
-            &mut conditions,
-            condition("Progressing", "True", "NewReplicaSetCreated", "again".into(), &at(2)),
-        );
-        assert_eq!(conditions[0].message.as_deref(), Some("created"), "same status and reason: unchanged");
-        set_condition(
-            &mut conditions,
-            condition("Progressing", "True", "NewReplicaSetAvailable", "done".into(), &at(3)),
-        );
-        assert_eq!(
-            (conditions[0].last_transition_time.clone(), conditions[0].last_update_time.clone()),
-            (Some(at(1)), Some(at(3)))
-        );
-        set_condition(
-            &mut conditions,
-            condition("Progressing", "False", "ProgressDeadlineExceeded", "late".into(), &at(4)),
-        );
-        assert_eq!(conditions[0].last_transition_time, Some(at(4)));
-        assert_eq!(conditions.len(), 1);
     }
 }

@@ -19,6 +19,7 @@
 //! selector) rather than from a cache, which stands in for client-go's expectations: a
 //! ReplicaSet never creates a pod twice because its cache had not seen the first yet.
 
+mod deployment_status;
 mod deployments;
 mod endpointslices;
 mod events;
