@@ -348,6 +348,22 @@ data "aws_iam_policy_document" "elbow" {
     }
   }
 
+  # Exception: a TargetGroupBinding binds a target group made outside Elbow (Terraform, the
+  # console), which carries no tag of Elbow's; Elbow only registers and deregisters targets there
+  # (controllers/binding), never modifies or deletes the group. As the AWS Load Balancer
+  # Controller's policy, on every target group of the account and region: who may create
+  # TargetGroupBindings (Kubernetes RBAC) decides which groups are bound. Narrow the resources to
+  # your bound groups' ARNs if you want the policy to decide instead.
+  statement {
+    sid    = "RegisterTargetsOfBoundTargetGroups"
+    effect = "Allow"
+    actions = [
+      "elasticloadbalancing:RegisterTargets",
+      "elasticloadbalancing:DeregisterTargets",
+    ]
+    resources = ["${local.elb_arn}:targetgroup/*"]
+  }
+
   # Exception: the node security group belongs to the cluster, not to Elbow. Elbow admits its
   # backend group there on the NodePorts (deploy/node_claims.rs) and picks the group the way
   # build/security.rs node_groups does: the instance's group tagged kubernetes.io/cluster/<name>.

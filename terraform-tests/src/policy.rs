@@ -82,6 +82,12 @@ pub const EXCEPTIONS: &[Exception] = &[
                  admits its backend group there",
         check: only_node_groups_of_the_cluster,
     },
+    Exception {
+        sid: "RegisterTargetsOfBoundTargetGroups",
+        actions: &[Api::RegisterTargets, Api::DeregisterTargets],
+        reason: "a TargetGroupBinding binds a target group made outside Elbow, which carries no tag of Elbow's",
+        check: only_target_groups,
+    },
 ];
 
 /// Calls that create a tagged resource without being called Create*: AuthorizeSecurityGroupIngress
@@ -315,6 +321,13 @@ fn only_the_cluster_vpc(statement: &Statement) -> Vec<String> {
     let suffix = format!(":vpc/{VPC_ID}");
     if statement.resources.is_empty() || !statement.resources.iter().all(|r| r.ends_with(&suffix)) {
         return vec![format!("must be limited to the cluster's VPC (…{suffix}), found {:?}", statement.resources)];
+    }
+    Vec::new()
+}
+
+fn only_target_groups(statement: &Statement) -> Vec<String> {
+    if statement.resources.is_empty() || !statement.resources.iter().all(|r| r.ends_with(":targetgroup/*")) {
+        return vec![format!("must be limited to target groups (…:targetgroup/*), found {:?}", statement.resources)];
     }
     Vec::new()
 }

@@ -452,6 +452,77 @@ fn a_crd_serves_its_objects_with_their_printer_columns() {
     assert!(listed.success() && listed.stderr.contains("No resources found"), "{listed:?}");
 }
 
+const GADGETS: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: { plural: gadgets, singular: gadget, kind: Gadget }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              x-kubernetes-validations:
+                - { rule: "has(self.arn) != has(self.name)", message: "exactly one of arn and name must be set" }
+              properties:
+                arn: { type: string, x-kubernetes-validations: [{ rule: "self == oldSelf", message: "arn is immutable" }] }
+                name: { type: string }
+                size: { type: integer, x-kubernetes-validations: [{ rule: "self == oldSelf" }] }
+"#;
+
+#[test]
+fn a_crds_validation_rules_refuse_writes_as_kubectl_reports_them() {
+    let cluster = cluster();
+    cluster.kubectl.apply(NAMESPACE);
+    cluster.kubectl.apply(GADGETS);
+    let gadget = |spec: &str| {
+        format!("apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\n  namespace: demo\nspec: {spec}\n")
+    };
+    let both = cluster.kubectl.run_with_input(&["apply", "-f", "-"], &gadget("{ arn: a, name: n }"));
+    assert!(!both.success());
+    assert!(
+        both.stderr
+            .contains(r#"The Gadget "g1" is invalid: spec: Invalid value: exactly one of arn and name must be set"#),
+        "{both:?}"
+    );
+    assert_eq!(cluster.kubectl.apply(&gadget("{ arn: a, size: 3 }")).trim(), "gadget.example.com/g1 created");
+    let moved = cluster.kubectl.run(&[
+        "patch",
+        "gadget",
+        "g1",
+        "-n",
+        "demo",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"arn":"b","size":4}}"#,
+    ]);
+    assert!(!moved.success());
+    assert_eq!(
+        moved.stderr.trim(),
+        "The Gadget \"g1\" is invalid: \n* spec.arn: Invalid value: \"b\": arn is immutable\n\
+         * spec.size: Invalid value: 4: failed rule: self == oldSelf",
+        "kubectl lists several causes one per line"
+    );
+    // A rule the server could not evaluate keeps the CRD out.
+    let unevaluable = GADGETS
+        .replace("gadgets", "gizmos")
+        .replace("Gadget", "Gizmo")
+        .replace("gadget", "gizmo")
+        .replace("self == oldSelf", "self.startsWith('arn:')");
+    let refused = cluster.kubectl.run_with_input(&["apply", "-f", "-"], &unevaluable);
+    assert!(!refused.success());
+    assert!(refused.stderr.contains("The CustomResourceDefinition \"gizmos.example.com\" is invalid"), "{refused:?}");
+}
+
 #[test]
 fn typed_create_commands_post_protobuf_bodies_the_server_decodes() {
     let cluster = cluster();
