@@ -1,7 +1,10 @@
 //! The security-group side of the data path: the managed frontend group admitting the clients on
-//! the listener ports (CIDR blocks and managed prefix lists), and the rules on the nodes' group
-//! admitting the shared backend group on the NodePorts (instance targets) or the pods' ports (ip
-//! targets) and the health-check ports.
+//! the listener ports (CIDR blocks and managed prefix lists), and what the nodes' group must admit
+//! from the shared backend group: the NodePorts (instance targets) or the pods' ports (ip
+//! targets) and the health-check ports. The stack states that need port by port; the deployer
+//! records it on the load balancer and grants each node group one rule per protocol spanning
+//! every stack's ports (`elbow_deploy`'s `node_groups`), so the builder's list is never one rule
+//! per port in EC2.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -122,8 +125,8 @@ pub fn node_groups(nodes: &[&Node], inventory: &CloudInventory, cluster: &str) -
     Ok(groups)
 }
 
-/// The rules that let the shared backend group reach every target group's traffic ports and its
-/// health-check port on each node group; a port both need is opened once. An instance target
+/// What the shared backend group must reach on each node group: every target group's traffic
+/// ports and its health-check port, once each. An instance target
 /// group's traffic port is its NodePort; an ip target group's are the ports its pods were
 /// registered on (the numeric target port, or each pod's resolution of a named one).
 pub fn node_rules(

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 pub use crate::Api;
 
-/// Which client-side rate-limit bucket an action draws from (see `RateLimits::aws_defaults`).
+/// Which client-side rate-limit bucket an action draws from (the AWS Load Balancer Controller's
+/// client-side defaults; see `RateLimits::aws_defaults`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum ApiFamily {
     /// ELBv2 Describe* calls.
@@ -16,9 +17,6 @@ pub enum ApiFamily {
     Elbv2Targets,
     /// Every other mutating ELBv2 call.
     Elbv2Modify,
-    /// CreateLoadBalancer and SetSubnets, which AWS throttles far lower than other mutating
-    /// calls ("resource-intensive").
-    Elbv2Provision,
     /// EC2 Describe* calls.
     Ec2Describe,
     /// Mutating EC2 calls.

@@ -64,13 +64,13 @@ actions! {
     // ---- ELBv2: change ----
 
     async fn create_load_balancer(&self, input: CreateLoadBalancer) -> CloudResult<LoadBalancer>
-        => CreateLoadBalancer in "elasticloadbalancing", Elbv2Provision;
+        => CreateLoadBalancer in "elasticloadbalancing", Elbv2Modify;
     async fn delete_load_balancer(&self, arn: &str) -> CloudResult<()>
         => DeleteLoadBalancer in "elasticloadbalancing", Elbv2Modify;
     async fn set_security_groups(&self, load_balancer_arn: &str, security_groups: &[String]) -> CloudResult<()>
         => SetSecurityGroups in "elasticloadbalancing", Elbv2Modify;
     async fn set_subnets(&self, load_balancer_arn: &str, subnets: &[String]) -> CloudResult<()>
-        => SetSubnets in "elasticloadbalancing", Elbv2Provision;
+        => SetSubnets in "elasticloadbalancing", Elbv2Modify;
     async fn set_ip_address_type(&self, load_balancer_arn: &str, ip_address_type: IpAddressType) -> CloudResult<()>
         => SetIpAddressType in "elasticloadbalancing", Elbv2Modify;
     async fn modify_load_balancer_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()>

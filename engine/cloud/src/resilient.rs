@@ -36,19 +36,14 @@ pub struct RateLimits {
 
 impl RateLimits {
     /// ELBv2: the AWS Load Balancer Controller's defaults (Describe 50/s burst 200, Modify 3/s
-    /// burst 20, Register/Deregister 4/s burst 20), and for CreateLoadBalancer and SetSubnets the
-    /// bucket AWS documents for them ("Request throttling for the Elastic Load Balancing API":
-    /// resource-intensive actions, 10 tokens refilled at 0.2 per second). Without that one a burst
-    /// of new Services meets AWS's bucket through throttling and retries, and each Service's
-    /// backoff grows to minutes while tokens come every five seconds; with it they wait their
-    /// turn. EC2: below EC2's own request-rate buckets for describe and mutating calls (20/s burst
-    /// 100, 5/s burst 50), since the account shares them with everything else running in it.
+    /// burst 20, Register/Deregister 4/s burst 20). EC2: below EC2's own request-rate buckets for
+    /// describe and mutating calls (20/s burst 100, 5/s burst 50), since the account shares them
+    /// with everything else running in it.
     pub fn aws_defaults() -> Self {
         Self {
             rates: BTreeMap::from([
                 (ApiFamily::Elbv2Describe, Rate { per_second: 50.0, burst: 200 }),
                 (ApiFamily::Elbv2Modify, Rate { per_second: 3.0, burst: 20 }),
-                (ApiFamily::Elbv2Provision, Rate { per_second: 0.2, burst: 10 }),
                 (ApiFamily::Elbv2Targets, Rate { per_second: 4.0, burst: 20 }),
                 (ApiFamily::Ec2Describe, Rate { per_second: 20.0, burst: 100 }),
                 (ApiFamily::Ec2Modify, Rate { per_second: 5.0, burst: 50 }),

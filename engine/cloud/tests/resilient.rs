@@ -6,13 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use elbow_cloud::resilient::{Rate, RateLimits, Resilient, RetryPolicy};
-use elbow_cloud::{
-    Api, ApiFamily, Cloud, CloudErrorKind, CreateLoadBalancer, CreateTargetGroup, Subnet, TargetGroupFilter,
-};
+use elbow_cloud::{Api, ApiFamily, Cloud, CloudErrorKind, CreateTargetGroup, Subnet, TargetGroupFilter};
 use elbow_fake::{Failure, FakeCloud};
-use elbow_model::{
-    HealthCheck, HealthCheckPort, IpAddressType, LoadBalancerType, Protocol, Scheme, Tags, Target, TargetType,
-};
+use elbow_model::{HealthCheck, HealthCheckPort, IpAddressType, Protocol, Tags, Target, TargetType};
 use tokio::time::Instant;
 
 fn fast() -> RetryPolicy {
@@ -140,41 +136,4 @@ async fn a_batched_call_takes_one_token_per_request_it_sends() {
     // Three requests of at most 200 targets: one token from the burst, two more a second apart.
     let elapsed = start.elapsed();
     assert!(elapsed >= Duration::from_millis(1990) && elapsed < Duration::from_millis(2100), "{elapsed:?}");
-}
-
-/// AWS refills CreateLoadBalancer's bucket at 0.2 tokens a second after a burst of 10; by default
-/// Elbow paces itself the same way, so a burst of new Services waits its turn instead of being
-/// throttled, and the other mutating calls are not held back by it.
-#[tokio::test(start_paused = true)]
-async fn creating_load_balancers_is_paced_as_aws_paces_it_by_default() {
-    assert_eq!(Api::CreateLoadBalancer.family(), ApiFamily::Elbv2Provision);
-    assert_eq!(Api::SetSubnets.family(), ApiFamily::Elbv2Provision);
-    let fake = FakeCloud::new();
-    fake.seed_subnet(Subnet {
-        id: "subnet-a".into(),
-        vpc_id: "vpc-1".into(),
-        availability_zone: "us-east-1a".into(),
-        cidr_block: "10.0.0.0/24".into(),
-        tags: Tags::new(),
-    });
-    let cloud = Resilient::new(fake, RateLimits::aws_defaults(), fast());
-    let lb = |i: usize| CreateLoadBalancer {
-        name: format!("lb-{i}"),
-        lb_type: LoadBalancerType::Network,
-        scheme: Scheme::Internal,
-        ip_address_type: IpAddressType::Ipv4,
-        subnets: vec!["subnet-a".into()],
-        security_groups: vec![],
-        tags: Tags::new(),
-    };
-    let start = Instant::now();
-    for i in 0..10 {
-        cloud.create_load_balancer(lb(i)).await.expect("created");
-    }
-    assert!(start.elapsed() < Duration::from_millis(1), "the burst of 10 passes at once");
-    cloud.create_target_group(tg("not-held-back")).await.expect("created");
-    assert!(start.elapsed() < Duration::from_millis(1), "another family");
-    cloud.create_load_balancer(lb(10)).await.expect("created");
-    let elapsed = start.elapsed();
-    assert!(elapsed >= Duration::from_millis(4990) && elapsed < Duration::from_millis(5100), "{elapsed:?}");
 }

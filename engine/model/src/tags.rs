@@ -13,8 +13,9 @@ pub const CLUSTER_TAG: &str = "elbow.dev/cluster";
 pub const STACK_TAG: &str = "elbow.dev/stack";
 /// The resource's id inside its stack.
 pub const RESOURCE_TAG: &str = "elbow.dev/resource";
-/// How a stack claims a rule that Elbow adds to a node security group and that several stacks
-/// may need: one tag per claiming stack, `elbow.dev/claim/<hash of the stack id>` = the stack id.
+/// How a stack claims a per-permission rule on a node security group that several stacks may
+/// need (the per-port rules of earlier versions, and node rules whose source is not the backend
+/// group): one tag per claiming stack, `elbow.dev/claim/<hash of the stack id>` = the stack id.
 /// Such a rule carries the stack tag `_shared`, since it belongs to whoever claims it; the stack
 /// dropping the last claim revokes it.
 pub const CLAIM_TAG_PREFIX: &str = "elbow.dev/claim/";
