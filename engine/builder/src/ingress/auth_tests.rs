@@ -44,6 +44,7 @@ fn build_secure(members: &[&Ingress], services: &[Service], secrets: &[Secret]) 
         secrets,
         nodes: &borrowed(&nodes),
         endpoint_slices: &[],
+        pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
         params: None,
         config: &config,
