@@ -87,11 +87,12 @@ pub async fn add_instance(sdk: &SdkConfig, environment: &mut Environment) -> any
         .send()
         .await
         .context("RunInstances")?;
-    let instance_id =
-        run.instances().first().and_then(|i| i.instance_id()).context("RunInstances returned no instance")?;
+    let instance = run.instances().first().context("RunInstances returned no instance")?;
+    let instance_id = instance.instance_id().context("RunInstances returned no instance id")?;
+    let address = instance.private_ip_address().map(str::to_string);
     let zone = subnet.availability_zone.clone();
     environment.inventory.instances.push(environment::instance(instance_id, &zone, &environment.node_group));
-    let seed = NodeSeed { name, instance_id: instance_id.to_string(), zone };
+    let seed = NodeSeed { name, instance_id: instance_id.to_string(), zone, address };
     environment.nodes.push(seed.clone());
     Ok(seed)
 }

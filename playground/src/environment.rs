@@ -24,6 +24,8 @@ pub struct NodeSeed {
     pub name: String,
     pub instance_id: String,
     pub zone: String,
+    /// The instance's private address, the Node's InternalIP.
+    pub address: Option<String>,
 }
 
 impl NodeSeed {
@@ -52,6 +54,21 @@ impl Environment {
             .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
         let [a, b, c, _] = base.octets();
         format!("{a}.{b}.{c}.{}", u16::from(pod) + 10)
+    }
+}
+
+impl Environment {
+    /// The subnets pods get addresses from: each zone's private subnet, where the nodes are (the
+    /// playground's kubelets hand out pod addresses from them; [`Environment::pod_address`] is
+    /// for tests that write EndpointSlices themselves).
+    pub fn pod_subnets(&self) -> Vec<crate::workloads::PodSubnet> {
+        let private = SUBNET_ROLES[1].0;
+        self.inventory
+            .subnets
+            .iter()
+            .filter(|s| s.tags.contains_key(private))
+            .map(|s| crate::workloads::PodSubnet { zone: s.availability_zone.clone(), cidr: s.cidr_block.clone() })
+            .collect()
     }
 }
 

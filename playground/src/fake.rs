@@ -59,7 +59,18 @@ pub fn add_instance(cloud: &FakeCloud, environment: &mut Environment) -> NodeSee
         security_groups: vec![environment.node_group.clone()],
     });
     environment.inventory.instances.push(environment::instance(&instance_id, zone, &environment.node_group));
-    let seed = NodeSeed { name, instance_id, zone: zone.to_string() };
+    // Node addresses count down from the top of the zone's private subnet, pod addresses up from
+    // its bottom, so a node that joins late never takes a pod's.
+    let subnet = environment
+        .inventory
+        .subnets
+        .iter()
+        .find(|s| s.availability_zone == zone && s.tags.contains_key(SUBNET_ROLES[1].0));
+    let address = subnet.and_then(|s| s.cidr_block.split('/').next()?.parse::<std::net::Ipv4Addr>().ok()).map(|base| {
+        let [a, b, c, _] = base.octets();
+        format!("{a}.{b}.{c}.{}", 254 - index / ZONES.len())
+    });
+    let seed = NodeSeed { name, instance_id, zone: zone.to_string(), address };
     environment.nodes.push(seed.clone());
     seed
 }

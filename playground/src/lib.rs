@@ -6,6 +6,7 @@ pub mod fake;
 pub mod nodes;
 pub mod sandbox;
 pub mod webhook;
+pub mod workloads;
 
 pub use environment::{Environment, NodeSeed};
 pub use sandbox::{Aws, Prepared, Sandbox, SandboxOptions};

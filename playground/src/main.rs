@@ -1,6 +1,7 @@
 //! `elbow-playground`: Elbow on this machine, nothing to install. An in-memory Kubernetes API
 //! server, an emulated AWS (Elbow's in-memory fake, or `--aws-endpoint` for moto, LocalStack or
-//! AWS) seeded with a VPC, subnets in three zones and three nodes, and the real controllers.
+//! AWS) seeded with a VPC, subnets in three zones and three nodes, the cluster's workload
+//! controllers (pods that run, EndpointSlices), and the real Elbow controllers.
 
 use std::path::PathBuf;
 
@@ -61,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  kubectl create deployment web --image=nginx --port=8080");
     println!("  kubectl expose deployment web --type=LoadBalancer --port=80 --target-port=8080");
     println!("  kubectl get service web --watch");
+    println!("  kubectl get pods,endpointslices -o wide");
     println!("Ctrl-C stops everything.");
     println!("ready");
 

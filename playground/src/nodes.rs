@@ -25,8 +25,13 @@ pub async fn register(client: &Client, seed: &NodeSeed) -> kube::Result<()> {
     }))
     .map_err(kube::Error::SerdeError)?;
     nodes.create(&PostParams::default(), &node).await?;
+    let mut addresses = vec![json!({ "type": "Hostname", "address": seed.name })];
+    if let Some(address) = &seed.address {
+        addresses.insert(0, json!({ "type": "InternalIP", "address": address }));
+    }
     let ready = json!({ "status": {
         "conditions": [{ "type": "Ready", "status": "True", "reason": "KubeletReady" }],
+        "addresses": addresses,
     } });
     nodes.patch_status(&seed.name, &PatchParams::default(), &Patch::Merge(ready)).await?;
     Ok(())

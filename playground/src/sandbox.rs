@@ -1,5 +1,6 @@
 //! A whole Elbow in one process: the in-memory API server, a seeded cloud, Nodes for its
-//! instances, and the real controllers. The playground binary runs one for a person; end-to-end
+//! instances, the cluster's workload controllers (see [`crate::workloads`]), and the real Elbow
+//! controllers. The playground binary runs one for a person; end-to-end
 //! tests and benchmarks run one each.
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::environment::Environment;
+use crate::workloads::{PodTiming, WorkloadOptions, Workloads};
 use crate::{endpoint, fake, nodes, webhook};
 
 /// Where the load balancers are made.
@@ -55,6 +57,10 @@ pub struct SandboxOptions {
     /// The operator's orphan sweep; off unless a test turns it on (a sandbox's clusters live for
     /// minutes, and `elbow run`'s hourly sweep would never come round).
     pub orphan_sweep: elbow::sweep::PeriodicSweep,
+    /// The cluster's own controllers for workloads (Deployments, ReplicaSets, the scheduler, a
+    /// kubelet per node, EndpointSlices, garbage collection; see [`crate::workloads`]), with the
+    /// pace of the pods' lives; `None` for an API server where pods stay as they are written.
+    pub workloads: Option<PodTiming>,
 }
 
 /// A sandbox's pieces before any operator runs: the server with its Nodes and CRDs, and the
@@ -96,6 +102,7 @@ impl SandboxOptions {
             resync_period: Duration::from_secs(600),
             webhook: false,
             orphan_sweep: elbow::sweep::PeriodicSweep::off(),
+            workloads: Some(PodTiming::default()),
         }
     }
 }
@@ -111,6 +118,8 @@ pub struct Sandbox {
     pub metrics: elbow::metrics::Metrics,
     /// The admission webhook, when the options asked for it; stops when dropped.
     webhook: Option<elbow::webhook::Webhook>,
+    /// The cluster's workload controllers, when the options asked for them; stop when dropped.
+    workloads: Option<Workloads>,
     stop: Option<oneshot::Sender<()>>,
     operator: JoinHandle<()>,
 }
@@ -146,6 +155,13 @@ impl Sandbox {
             }
         };
         populate(&server.client, &environment).await?;
+        let workloads = match options.workloads {
+            Some(timing) => {
+                let options = WorkloadOptions { timing, subnets: environment.pod_subnets() };
+                Some(Workloads::start(&server.url(), options).context("starting the workload controllers")?)
+            }
+            None => None,
+        };
 
         let settings = operator_settings(&options, environment.vpc_id(), metrics.clone());
         // Its own client, identified as the operator, so the audit log separates its requests.
@@ -161,7 +177,17 @@ impl Sandbox {
         };
         let operator = tokio::spawn(run_controllers_signalling_start(client, cloud, settings, shutdown, started));
         running.await.context("the controllers stopped before they started")?;
-        Ok(Sandbox { server, environment, metered_fake: fake, sdk, metrics, webhook, stop: Some(stop), operator })
+        Ok(Sandbox {
+            server,
+            environment,
+            metered_fake: fake,
+            sdk,
+            metrics,
+            webhook,
+            workloads,
+            stop: Some(stop),
+            operator,
+        })
     }
 
     /// Where the admission webhook listens, when the sandbox serves it.
@@ -178,8 +204,11 @@ impl Sandbox {
         self.server.client.clone()
     }
 
-    /// Stops the controllers, letting running reconciles finish, then the server.
+    /// Stops the controllers, letting the operator's running reconciles finish, then the server.
     pub async fn stop(mut self) {
+        if let Some(workloads) = &mut self.workloads {
+            workloads.stop();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -2,7 +2,8 @@
 //! controllers rely on it: Service defaults, clusterIP and unique nodePort allocation (30000-32767,
 //! requested ports kept, taken ones refused), healthCheckNodePort for `externalTrafficPolicy:
 //! Local`, the `loadBalancerClass` rules, releasing ports when the type changes, the
-//! DefaultIngressClass plugin, a namespace's `Active` phase, and the status kube-apiserver's CRD
+//! DefaultIngressClass plugin, a namespace's `Active` phase, the pod and apps/v1 workload rules
+//! (`pods`, `apps`: defaults, a fresh status, validation), and the status kube-apiserver's CRD
 //! controllers give a CustomResourceDefinition once its resources are served (see `crd_status`),
 //! and the validation and defaults of admission webhook configurations (see `webhooks::config`).
 
@@ -78,6 +79,11 @@ pub fn admit(
 ) -> Result<(), ApiError> {
     match (info.group.as_str(), info.resource.as_str()) {
         ("", "services") => admit_service(state, old, new),
+        ("", "pods") => {
+            crate::pods::admit(old, new);
+            Ok(())
+        }
+        ("apps", "deployments" | "replicasets") if crate::apps::is_workload(info) => crate::apps::admit(info, old, new),
         ("networking.k8s.io", "ingresses") if old.is_none() => {
             default_ingress_class(objects, new);
             Ok(())
@@ -101,7 +107,16 @@ pub fn admit(
 /// `SetDefaults_Service`): what mutating admission webhooks already see, and what is given again
 /// after each webhook's patch. Allocation (cluster IP, node ports) comes later, in `admit`.
 pub fn defaults(info: &ResourceInfo, object: &mut Value) {
-    if info.group.is_empty() && info.resource == "services" && object.is_object() {
+    if !object.is_object() {
+        return;
+    }
+    if info.group.is_empty() && info.resource == "pods" {
+        crate::pods::spec_defaults(&mut object["spec"]);
+    }
+    if crate::apps::is_workload(info) {
+        crate::apps::defaults(info, object);
+    }
+    if info.group.is_empty() && info.resource == "services" {
         let spec = &mut object["spec"];
         if !spec.is_object() {
             *spec = json!({});

@@ -55,6 +55,11 @@ impl ApiError {
         )
     }
 
+    /// A Conflict with its own cause, as `NewConflict(resource, name, err)` words it.
+    pub fn conflict_because(kind: &str, name: &str, why: impl Into<String>) -> Self {
+        Self::new(409, "Conflict", format!("Operation cannot be fulfilled on {kind} \"{name}\": {}", why.into()))
+    }
+
     pub fn invalid(kind: &str, name: &str, detail: impl Into<String>) -> Self {
         Self::new(422, "Invalid", format!("{kind} \"{name}\" is invalid: {}", detail.into()))
     }

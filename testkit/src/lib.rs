@@ -3,13 +3,16 @@
 //! and real kubectl. See docs/testkit.md for what is faithful and what is simplified.
 
 pub mod admission;
+pub mod apps;
 pub mod audit;
 pub mod certs;
+pub mod deletion;
 pub mod errors;
 pub mod events;
 pub mod object_locks;
 pub mod openapi;
 pub mod patch;
+pub mod pods;
 pub mod protobuf;
 pub mod registry;
 pub mod selectors;

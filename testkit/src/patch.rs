@@ -113,8 +113,18 @@ fn merge_list(existing: &mut Vec<Value>, items: &[Value], keys: &[&str]) {
             }
             Some(index) => strategic(&mut existing[index], item),
             None if delete => {}
-            None => existing.push(item.clone()),
+            None => existing.push(without_nulls(item)),
         }
+    }
+}
+
+/// A new list item as stored: a null in a patch deletes, so there is nothing to keep of it.
+fn without_nulls(item: &Value) -> Value {
+    match item {
+        Value::Object(map) => Value::Object(
+            map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -185,6 +195,24 @@ mod tests {
         assert_eq!(
             target["status"]["conditions"],
             json!([{ "type": "Ready", "status": "True" }, { "type": "Other", "status": "True" }])
+        );
+    }
+
+    #[test]
+    fn a_null_in_a_merged_item_deletes_the_field_and_a_new_item_keeps_none() {
+        let mut target = json!({ "status": { "conditions": [
+            { "type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": "not yet" },
+        ] } });
+        strategic(
+            &mut target,
+            &json!({ "status": { "conditions": [
+                { "type": "Ready", "status": "True", "reason": null, "message": null },
+                { "type": "Initialized", "status": "True", "reason": null },
+            ] } }),
+        );
+        assert_eq!(
+            target["status"]["conditions"],
+            json!([{ "type": "Ready", "status": "True" }, { "type": "Initialized", "status": "True" }])
         );
     }
 }

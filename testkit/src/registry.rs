@@ -88,7 +88,39 @@ impl ResourceInfo {
                 "verbs": ["get", "patch", "update"],
             }));
         }
+        // Subresources of another kind name its group and version, which is how kubectl's scale
+        // client finds the Scale it reads and writes.
+        if self.has_scale() {
+            entries.push(json!({
+                "name": format!("{}/scale", self.resource),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
+        if self.has_binding() {
+            entries.push(json!({
+                "name": format!("{}/binding", self.resource),
+                "singularName": "",
+                "namespaced": true,
+                "kind": "Binding",
+                "verbs": ["create"],
+            }));
+        }
         entries
+    }
+
+    /// Whether the resource serves the `scale` subresource (apps/v1 Deployments and ReplicaSets).
+    pub fn has_scale(&self) -> bool {
+        crate::apps::is_workload(self)
+    }
+
+    /// Whether the resource serves the `binding` subresource (Pods, for the scheduler).
+    pub fn has_binding(&self) -> bool {
+        self.group.is_empty() && self.resource == "pods" && self.is_builtin()
     }
 }
 
@@ -138,6 +170,7 @@ impl Default for Registry {
             builtin("", "v1", "serviceaccounts", "ServiceAccount", &["sa"], true, false),
             builtin("", "v1", "pods", "Pod", &["po"], true, true),
             builtin("apps", "v1", "deployments", "Deployment", &["deploy"], true, true),
+            builtin("apps", "v1", "replicasets", "ReplicaSet", &["rs"], true, true),
             builtin("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", &[], true, false),
             builtin("networking.k8s.io", "v1", "ingresses", "Ingress", &["ing"], true, true),
             builtin("networking.k8s.io", "v1", "ingressclasses", "IngressClass", &[], false, false),

@@ -11,10 +11,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::apps;
 use crate::audit::{AuditEntry, AuditLog};
+use crate::deletion::DeleteOptions;
 use crate::errors::ApiError;
 use crate::object_locks::ObjectLocks;
 use crate::patch;
+use crate::pods;
 use crate::protobuf;
 use crate::registry::{Registry, ResourceInfo};
 use crate::selectors::{FieldSelector, LabelSelector};
@@ -230,6 +233,11 @@ fn get(
 ) -> Result<Reply, ApiError> {
     let table = table_options(query, headers)?;
     let object = state.store.get(&target.info, namespace_of(target), name_of(target))?;
+    match target.subresource.as_deref() {
+        Some("scale") if target.info.has_scale() => return Ok((StatusCode::OK, Arc::new(apps::scale_of(&object)))),
+        None | Some("status") => {}
+        Some(other) => return Err(ApiError::not_found("subresource", other)),
+    }
     match table {
         Some(options) => Ok((StatusCode::OK, Arc::new(crate::table::render_object(&target.info, &object, &options)))),
         None => Ok((StatusCode::OK, object)),
@@ -332,6 +340,9 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
 
 async fn create(request: &WriteRequest<'_>, warnings: &mut Vec<String>) -> Result<Reply, ApiError> {
     let (state, target) = (request.state, request.target);
+    if target.subresource.as_deref() == Some("binding") && target.info.has_binding() {
+        return bind(request);
+    }
     if target.name.is_some() {
         return Err(ApiError::method_not_allowed("POST to a named object"));
     }
@@ -355,6 +366,9 @@ fn part(target: &Target) -> Result<Part, ApiError> {
 async fn update(request: &WriteRequest<'_>, warnings: &mut Vec<String>) -> Result<Reply, ApiError> {
     let (state, target) = (request.state, request.target);
     let object = parse_body(request.body)?;
+    if target.subresource.as_deref() == Some("scale") && target.info.has_scale() {
+        return write_scale(request, |_| Ok(object));
+    }
     let part = part(target)?;
     let updated = match request.webhooks() {
         None => state.store.update(&target.info, namespace_of(target), name_of(target), object, part)?,
@@ -385,6 +399,13 @@ async fn patch_object(request: &WriteRequest<'_>, warnings: &mut Vec<String>) ->
     } else {
         parse_body(body)?
     };
+    if target.subresource.as_deref() == Some("scale") && target.info.has_scale() {
+        return write_scale(request, |scale| {
+            let mut scale = scale.clone();
+            apply_patch(&content_type, &mut scale, &patch_value, "Scale", name_of(target), "")?;
+            Ok(scale)
+        });
+    }
     let part = part(target)?;
     let (namespace, name) = (namespace_of(target), name_of(target));
     let field_manager = request.query.get("fieldManager").cloned().unwrap_or_else(|| "unknown".to_string());
@@ -404,27 +425,7 @@ async fn patch_object(request: &WriteRequest<'_>, warnings: &mut Vec<String>) ->
     }
     let change = |current: &Value| {
         let mut object = current.clone();
-        match content_type.as_str() {
-            "application/merge-patch+json" => patch::merge(&mut object, &patch_value),
-            "application/json-patch+json" => patch::json_patch(&mut object, &patch_value)
-                .map_err(|e| ApiError::invalid(&target.info.kind, name, e))?,
-            "application/strategic-merge-patch+json" => patch::strategic(&mut object, &patch_value),
-            "application/apply-patch+yaml" => {
-                patch::merge(&mut object, &patch_value);
-                record_manager(&mut object, &field_manager, "Apply");
-            }
-            other => {
-                return Err(ApiError::unsupported_media_type(format!(
-                    "the body of the request was in an unknown format: {other}"
-                )));
-            }
-        }
-        // A patch never carries a precondition unless it says so in the body.
-        if patch_value["metadata"]["resourceVersion"].is_null()
-            && let Some(m) = object["metadata"].as_object_mut()
-        {
-            m.remove("resourceVersion");
-        }
+        apply_patch(&content_type, &mut object, &patch_value, &target.info.kind, name, &field_manager)?;
         Ok(object)
     };
     let updated = match &hooks {
@@ -433,6 +434,71 @@ async fn patch_object(request: &WriteRequest<'_>, warnings: &mut Vec<String>) ->
     };
     after_write(state, &target.info, &updated);
     Ok((StatusCode::OK, updated))
+}
+
+/// Applies a PATCH body of `content_type` to `object` (of `kind`, named `name`). A patch never
+/// carries a precondition unless it says so in the body, so the object's resourceVersion goes
+/// unless the patch names one.
+fn apply_patch(
+    content_type: &str,
+    object: &mut Value,
+    patch_value: &Value,
+    kind: &str,
+    name: &str,
+    field_manager: &str,
+) -> Result<(), ApiError> {
+    match content_type {
+        "application/merge-patch+json" => patch::merge(object, patch_value),
+        "application/json-patch+json" => {
+            patch::json_patch(object, patch_value).map_err(|e| ApiError::invalid(kind, name, e))?
+        }
+        "application/strategic-merge-patch+json" => patch::strategic(object, patch_value),
+        "application/apply-patch+yaml" => {
+            patch::merge(object, patch_value);
+            record_manager(object, field_manager, "Apply");
+        }
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "the body of the request was in an unknown format: {other}"
+            )));
+        }
+    }
+    if patch_value["metadata"]["resourceVersion"].is_null()
+        && let Some(m) = object["metadata"].as_object_mut()
+    {
+        m.remove("resourceVersion");
+    }
+    Ok(())
+}
+
+/// A write of a Deployment's or ReplicaSet's `scale` subresource: `change` makes the new Scale
+/// from the current one, whose replicas the object then takes; the answer is the new Scale.
+/// Admission webhooks are not called for it (see docs/testkit.md).
+fn write_scale(
+    request: &WriteRequest<'_>,
+    change: impl FnOnce(&Value) -> Result<Value, ApiError>,
+) -> Result<Reply, ApiError> {
+    let (state, target) = (request.state, request.target);
+    let updated = state.store.modify(&target.info, namespace_of(target), name_of(target), Part::Main, |current| {
+        let scale = change(&apps::scale_of(current))?;
+        apps::apply_scale(&target.info, current, &scale)
+    })?;
+    Ok((StatusCode::OK, Arc::new(apps::scale_of(&updated))))
+}
+
+/// `POST .../pods/<name>/binding`: the scheduler assigns the pod a node (see `pods::bind`).
+/// Admission webhooks are not called for it (see docs/testkit.md).
+fn bind(request: &WriteRequest<'_>) -> Result<Reply, ApiError> {
+    let (state, target) = (request.state, request.target);
+    let binding = parse_body(request.body)?;
+    let name = name_of(target);
+    if let Some(named) = binding["metadata"]["name"].as_str().filter(|n| *n != name) {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({named}) does not match the name on the URL ({name})"
+        )));
+    }
+    state.store.modify(&target.info, namespace_of(target), name, Part::All, |pod| pods::bind(pod, &binding))?;
+    Ok((StatusCode::CREATED, Arc::new(pods::bound_status())))
 }
 
 /// Server-side apply without field ownership: the manager is recorded, conflicts are not.
@@ -446,12 +512,13 @@ fn record_manager(object: &mut Value, manager: &str, operation: &str) {
 
 async fn delete(request: &WriteRequest<'_>, warnings: &mut Vec<String>) -> Result<Reply, ApiError> {
     let (state, target) = (request.state, request.target);
+    let options = delete_options(request);
     let deleted = match request.webhooks() {
-        None => state.store.delete(&target.info, namespace_of(target), name_of(target))?,
-        Some(hooks) => {
-            let options = delete_options(request);
-            admitted(&hooks, warnings, writes::delete(&request.write(), &hooks, options)).await?
+        None => {
+            let parsed = DeleteOptions::from_json(&options);
+            state.store.delete_with(&target.info, namespace_of(target), name_of(target), &parsed)?
         }
+        Some(hooks) => admitted(&hooks, warnings, writes::delete(&request.write(), &hooks, options)).await?,
     };
     if target.info.resource == "customresourcedefinitions" && deleted["metadata"]["deletionTimestamp"].is_null() {
         let group = deleted["spec"]["group"].as_str().unwrap_or_default();

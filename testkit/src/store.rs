@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::admission::{self, AdmissionState};
+use crate::deletion::{self, DeleteOptions, Deletion};
 use crate::errors::ApiError;
 use crate::registry::ResourceInfo;
 
@@ -86,6 +87,9 @@ pub enum Part {
     Main,
     /// Only `status`.
     Status,
+    /// The whole object, status included: the registry's own writes that change both (a pod's
+    /// binding sets its node and its PodScheduled condition).
+    All,
 }
 
 type Key = (String, String);
@@ -327,14 +331,32 @@ impl Store {
         admission::plugins(&inner.objects, info, creating, object);
     }
 
-    /// Deletes, or with finalizers marks for deletion. Returns the object as it now is (or was).
+    /// Deletes with default options (see [`Store::delete_with`]).
     pub fn delete(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
-        let deleted = self.delete_stored(&info.storage(), namespace, name)?;
+        self.delete_with(info, namespace, name, &DeleteOptions::default())
+    }
+
+    /// Deletes, or marks for deletion (a pod's grace period, finalizers): see `deletion`. Returns
+    /// the object as it now is (or was).
+    pub fn delete_with(
+        &self,
+        info: &ResourceInfo,
+        namespace: &str,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<Arc<Value>, ApiError> {
+        let deleted = self.delete_stored(&info.storage(), namespace, name, options)?;
         Ok(served_shared(info, &deleted))
     }
 
-    /// `delete` in `info`, a storage resource.
-    fn delete_stored(&self, info: &ResourceInfo, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
+    /// `delete_with` in `info`, a storage resource.
+    fn delete_stored(
+        &self,
+        info: &ResourceInfo,
+        namespace: &str,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let key = (namespace.to_string(), name.to_string());
         let old = inner
@@ -343,20 +365,15 @@ impl Store {
             .and_then(|o| o.get(&key))
             .cloned()
             .ok_or_else(|| ApiError::not_found(&info.resource, name))?;
-        let has_finalizers = old["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
-        // Namespaces carry spec.finalizers for a namespace controller this server does not run.
-        if has_finalizers && info.resource != "namespaces" {
-            if old["metadata"]["deletionTimestamp"].is_string() {
-                return Ok(old);
+        match deletion::decide(info, &old, options)? {
+            Deletion::Remove => Ok(inner.remove(self, info, key)),
+            Deletion::Unchanged => Ok(old),
+            Deletion::Mark(marked) => {
+                let stored = inner.write(info, key, marked);
+                self.publish(&mut inner, info, stored.clone(), EventType::Modified);
+                Ok(stored)
             }
-            let mut marked = Value::clone(&old);
-            marked["metadata"]["deletionTimestamp"] = json!(now());
-            marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-            let stored = inner.write(info, key, marked);
-            self.publish(&mut inner, info, stored.clone(), EventType::Modified);
-            return Ok(stored);
         }
-        Ok(inner.remove(self, info, key))
     }
 
     fn publish(&self, inner: &mut Inner, info: &ResourceInfo, object: Arc<Value>, kind: EventType) {
@@ -471,6 +488,7 @@ impl Inner {
         if info.has_status {
             match part {
                 Part::Main => copy_field(&old, &mut new, "status"),
+                Part::All => {}
                 Part::Status => {
                     let status = new.get("status").cloned();
                     new = Value::clone(&old);
@@ -485,11 +503,20 @@ impl Inner {
                 }
             }
         }
-        if !same_except(&old, &new, &["metadata", "status"], &[]) {
+        // The registry's own writes (a binding) change the spec without a new generation.
+        if part != Part::All && !same_except(&old, &new, &["metadata", "status"], &[]) {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
             new["metadata"]["generation"] = json!(generation);
         }
         let reservation = admission::admit_reserving(&mut self.admission, &self.objects, info, Some(&old), &mut new)?;
+        if part == Part::Main
+            && info.group.is_empty()
+            && info.resource == "pods"
+            && let Err(error) = crate::pods::validate_update(&old, &new)
+        {
+            admission::settle(&mut self.admission, reservation, false);
+            return Err(error);
+        }
         // An update that changes nothing writes nothing, as on kube-apiserver: no new
         // resourceVersion, no event.
         let change = if same_except(&old, &new, &[], &["resourceVersion", "managedFields"]) {

@@ -59,8 +59,26 @@ pub fn invalid_object(group: &str, kind: &str, name: &str, errors: &[String]) ->
         many => format!("[{}]", many.join(", ")),
     };
     let mut error = ApiError::invalid(&qualified, name, detail);
-    error.details = Some(json!({ "name": name, "group": group, "kind": kind }));
+    let causes: Vec<Value> = errors.iter().map(|e| cause(e)).collect();
+    error.details = Some(json!({ "name": name, "group": group, "kind": kind, "causes": causes }));
     error
+}
+
+/// One field error as a Status cause (`field`, `reason`, and the message after the field), which
+/// kubectl prints after `The <Kind> "<name>" is invalid: `.
+fn cause(error: &str) -> Value {
+    let (field, message) = error.split_once(": ").unwrap_or(("", error));
+    let reason = [
+        ("Required value", "FieldValueRequired"),
+        ("Invalid value", "FieldValueInvalid"),
+        ("Forbidden", "FieldValueForbidden"),
+        ("Unsupported value", "FieldValueNotSupported"),
+        ("Duplicate value", "FieldValueDuplicate"),
+    ]
+    .iter()
+    .find(|(head, _)| message.starts_with(head))
+    .map_or("FieldValueInvalid", |(_, reason)| reason);
+    json!({ "reason": reason, "message": message, "field": field })
 }
 
 const DNS1123_LABEL_MESSAGE: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";

@@ -94,6 +94,29 @@ pub(super) fn printer(group: &str, resource: &str) -> Option<Printer> {
             ],
             deployment,
         ),
+        ("apps", "replicasets") => (
+            &[
+                ("Name", "string", 0),
+                ("Desired", "integer", 0),
+                ("Current", "integer", 0),
+                ("Ready", "integer", 0),
+                ("Age", "string", 0),
+                ("Containers", "string", 1),
+                ("Images", "string", 1),
+                ("Selector", "string", 1),
+            ],
+            replica_set,
+        ),
+        ("discovery.k8s.io", "endpointslices") => (
+            &[
+                ("Name", "string", 0),
+                ("AddressType", "string", 0),
+                ("Ports", "string", 0),
+                ("Endpoints", "string", 0),
+                ("Age", "string", 0),
+            ],
+            endpoint_slice,
+        ),
         ("", "pods") => (
             &[
                 ("Name", "string", 0),
@@ -337,6 +360,55 @@ fn deployment(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
         json!(names.join(",")),
         json!(images.join(",")),
         json!(selector),
+    ]
+}
+
+fn replica_set(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let (spec, status) = (&o["spec"], &o["status"]);
+    let containers = spec["template"]["spec"]["containers"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let names: Vec<&str> = containers.iter().map(|c| text(c, "name")).collect();
+    let images: Vec<&str> = containers.iter().map(|c| text(c, "image")).collect();
+    let selector = if spec["selector"].is_object() { format_selector(&spec["selector"]) } else { String::new() };
+    vec![
+        json!(name(o)),
+        json!(spec["replicas"].as_i64().unwrap_or(1)),
+        json!(status["replicas"].as_i64().unwrap_or(0)),
+        json!(status["readyReplicas"].as_i64().unwrap_or(0)),
+        json!(age(o, now)),
+        json!(names.join(",")),
+        json!(images.join(",")),
+        json!(selector),
+    ]
+}
+
+/// At most three items, then `+ N more...`; `<unset>` for none (the printers' `listWithMoreString`).
+fn first_three(items: Vec<String>) -> String {
+    match items.len() {
+        0 => "<unset>".to_string(),
+        1..=3 => items.join(","),
+        n => format!("{} + {} more...", items[..3].join(","), n - 3),
+    }
+}
+
+fn endpoint_slice(o: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let ports: Vec<String> = o["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| match (p["port"].as_i64(), p["name"].as_str()) {
+            (Some(port), _) => port.to_string(),
+            (None, Some(name)) => name.to_string(),
+            (None, None) => "*".to_string(),
+        })
+        .collect();
+    let addresses: Vec<String> =
+        o["endpoints"].as_array().into_iter().flatten().flat_map(|e| strings(&e["addresses"])).collect();
+    vec![
+        json!(name(o)),
+        json!(text(o, "addressType")),
+        json!(first_three(ports)),
+        json!(first_three(addresses)),
+        json!(age(o, now)),
     ]
 }
 
@@ -604,6 +676,42 @@ mod tests {
         );
         assert_eq!(shown(&table, 1), ["new", "0/1", "0", "0", "<unknown>"]);
         assert_eq!(table["rows"][0]["cells"][2], json!(3), "UP-TO-DATE is a number");
+    }
+
+    #[test]
+    fn replica_sets_show_desired_current_and_ready() {
+        let rs = json!({
+            "metadata": { "name": "web-7c5ddbdf54", "creationTimestamp": "2026-01-10T11:00:00Z" },
+            "spec": { "replicas": 3, "selector": { "matchLabels": { "app": "web", "pod-template-hash": "7c5ddbdf54" } },
+                "template": { "spec": { "containers": [{ "name": "nginx", "image": "nginx" }] } } },
+            "status": { "replicas": 3, "readyReplicas": 2 },
+        });
+        let table = table("apps", "v1", "replicasets", &[rs]);
+        assert_eq!(headers(&table), ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
+        assert_eq!(
+            cells(&table, 0),
+            ["web-7c5ddbdf54", "3", "3", "2", "60m", "nginx", "nginx", "app=web,pod-template-hash=7c5ddbdf54"]
+        );
+    }
+
+    #[test]
+    fn endpoint_slices_show_ports_and_the_first_addresses() {
+        let endpoint = |ip: &str| json!({ "addresses": [ip], "conditions": { "ready": true } });
+        let full = json!({
+            "metadata": { "name": "web-abcde", "creationTimestamp": "2026-01-10T11:59:00Z" },
+            "addressType": "IPv4",
+            "ports": [{ "name": "http", "port": 8080, "protocol": "TCP" }, { "name": "admin", "protocol": "TCP" }],
+            "endpoints": [endpoint("10.0.0.1"), endpoint("10.0.0.2"), endpoint("10.0.0.3"), endpoint("10.0.0.4")],
+        });
+        let placeholder =
+            json!({ "metadata": { "name": "web-fghij" }, "addressType": "IPv4", "ports": [], "endpoints": [] });
+        let table = table("discovery.k8s.io", "v1", "endpointslices", &[full, placeholder]);
+        assert_eq!(headers(&table), ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]);
+        assert_eq!(
+            cells(&table, 0),
+            ["web-abcde", "IPv4", "8080,admin", "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more...", "60s"]
+        );
+        assert_eq!(cells(&table, 1)[2..4], ["<unset>", "<unset>"]);
     }
 
     #[test]

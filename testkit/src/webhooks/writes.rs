@@ -149,6 +149,7 @@ pub async fn delete(write: &Write<'_>, webhooks: &Webhooks<'_>, options: Value) 
     let equivalents = write.equivalents();
     let request = write.request(Operation::Delete, write.name, options);
     webhooks.mutate(&request, &equivalents, Some(&old), None, |_| {}).await?;
+    let parsed = crate::deletion::DeleteOptions::from_json(&request.options);
     webhooks.validate(&request, &equivalents, Some(&old), None).await?;
-    store.delete(info, write.namespace, write.name)
+    store.delete_with(info, write.namespace, write.name, &parsed)
 }
