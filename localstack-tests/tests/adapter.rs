@@ -6,8 +6,8 @@
 use elbow_cloud::*;
 use elbow_localstack_tests::{Network, cloud, http_health_check, tcp_health_check, unique};
 use elbow_model::{
-    Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition,
-    RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType,
+    Action, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition, RuleSource, Scheme,
+    SecurityGroupRef, Tags, Target, TargetType,
 };
 
 fn tags(pairs: &[(&str, &str)]) -> Tags {
