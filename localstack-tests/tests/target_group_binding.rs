@@ -80,6 +80,14 @@ fn rows(table: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The sum of a metric's series whose labels contain `having`, from Prometheus' text format.
+fn metric(text: &str, series: &str, having: &str) -> f64 {
+    text.lines()
+        .filter(|line| line.starts_with(series) && line.contains(having))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 fn kubectl(kubectl: &Kubectl, args: &[&str]) -> elbow_testkit::tools::Run {
     tokio::task::block_in_place(|| kubectl.run(args))
 }
@@ -140,6 +148,22 @@ async fn an_instance_binding_fills_a_terraform_group_with_the_nodes_and_leaves_i
         "the networking rule admits every TCP port on the node group, tagged as Elbow's"
     );
 
+    // Nothing to change costs no AWS call: the binding and its Service changed in ways that do
+    // not move targets (a reconcile each), and the calls stay where they were.
+    let calls = || metric(&sandbox.metrics.encode(), "elbow_aws_api_calls_total{", "");
+    let reconciles =
+        || metric(&sandbox.metrics.encode(), "elbow_reconciles_total{", "controller=\"targetgroupbinding\"");
+    let calls_before = calls();
+    let label = json!({ "metadata": { "labels": { "team": "web" } } });
+    // One at a time: the controller's queue would merge two changes into one reconcile.
+    let before = reconciles();
+    bindings.patch("web", &PatchParams::default(), &Patch::Merge(&label)).await.unwrap();
+    eventually("a reconcile of the relabelled binding", async || (reconciles() > before).then_some(())).await;
+    let before = reconciles();
+    services.patch("web", &PatchParams::default(), &Patch::Merge(&label)).await.unwrap();
+    eventually("a reconcile for the relabelled Service", async || (reconciles() > before).then_some(())).await;
+    assert_eq!(calls(), calls_before, "a reconcile with nothing to change makes no AWS call");
+
     // kubectl shows LBC's columns, and the group in the wide form.
     let kubectl_for = Kubectl::new(sandbox.server.kubeconfig());
     let listed = kubectl(&kubectl_for, &["get", "targetgroupbindings"]);
@@ -198,13 +222,31 @@ async fn an_instance_binding_fills_a_terraform_group_with_the_nodes_and_leaves_i
     let remaining = every_node(&environment.nodes[1..], node_port);
     eventually("the node's instance deregistered", async || (registered(&arn).await == remaining).then_some(())).await;
 
-    // The Service's NodePort moves: the targets move with it.
+    // The Service goes: the binding's targets go with it (and its rule); it comes back on another
+    // NodePort: the targets follow. (Not a NodePort changed in place: moto keys a group's targets
+    // by id alone, so registering an instance on its new port replaces the old entry, and
+    // deregistering the old one then removes both, where AWS holds two targets.)
+    services.delete("web", &DeleteParams::default()).await.unwrap();
+    eventually("the targets deregistered while the Service is gone", async || {
+        registered(&arn).await.is_empty().then_some(())
+    })
+    .await;
+    let missing = eventually("BackendNotFound", async || {
+        ready(&bindings.get("web").await.ok()?).filter(|r| r.1 == "BackendNotFound")
+    })
+    .await;
+    assert!(missing.2.starts_with("Service default/web was not found"), "{missing:?}");
+    assert_eq!(rules_from(&node_group, &cluster, "10.99.0.0/16").await, [], "its rule goes too");
     let new_port = if node_port == 31999 { 31998 } else { 31999 };
-    let patch =
-        json!({ "spec": { "ports": [{ "name": "http", "port": 80, "targetPort": 8080, "nodePort": new_port }] } });
-    services.patch("web", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    let mut again = service.clone();
+    again.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].node_port = Some(i32::from(new_port));
+    services.create(&PostParams::default(), &again).await.unwrap();
     let moved = every_node(&environment.nodes[1..], new_port);
     eventually("the targets on the new NodePort", async || (registered(&arn).await == moved).then_some(())).await;
+    eventually("the rule back", async || {
+        (rules_from(&node_group, &cluster, "10.99.0.0/16").await.len() == 1).then_some(())
+    })
+    .await;
 
     // Deleted: the group stays, empty, and the rule goes.
     bindings.delete("web", &DeleteParams::default()).await.unwrap();
