@@ -178,7 +178,7 @@ fn the_service_and_disruption_budget_select_the_operator_pods() {
 
 /// The ClusterRole as the operator's code needs it (see the comment on each rule in
 /// charts/elbow/templates/clusterrole.yaml): `(apiGroup, resource, verbs)`.
-const OPERATOR_RULES: [(&str, &str, &[&str]); 10] = [
+const OPERATOR_RULES: [(&str, &str, &[&str]); 11] = [
     ("", "services", &["list", "watch", "patch"]),
     ("", "services/status", &["patch"]),
     ("", "nodes", &["list", "watch"]),
@@ -189,6 +189,7 @@ const OPERATOR_RULES: [(&str, &str, &[&str]); 10] = [
     ("networking.k8s.io", "ingressclasses", &["list", "watch"]),
     ("elbow.dev", "ingressclassparams", &["list", "watch"]),
     ("", "namespaces", &["get"]),
+    ("", "secrets", &["list", "watch"]),
 ];
 
 #[test]
@@ -208,6 +209,11 @@ fn the_cluster_role_grants_the_operators_rules_one_resource_per_rule_and_nothing
     }
     let expected: Vec<(&str, &str, Vec<&str>)> = OPERATOR_RULES.iter().map(|(g, r, v)| (*g, *r, v.to_vec())).collect();
     assert_eq!(granted, expected);
+    // Without cluster-wide Secret access the Secrets rule goes, and only it.
+    let without = render(&[&required()], &["rbac.readSecrets=false"]);
+    let rules = without.get("ClusterRole", "elbow")["rules"].as_array().unwrap().clone();
+    assert_eq!(rules.len(), OPERATOR_RULES.len() - 1);
+    assert!(!rules.iter().any(|r| r["resources"][0] == "secrets"), "{rules:?}");
 
     let binding = manifests.get("ClusterRoleBinding", "elbow");
     assert_eq!(
