@@ -30,6 +30,17 @@ data "aws_iam_policy_document" "elbow" {
     resources = ["*"]
   }
 
+  # Not a call of Elbow's: ELBv2 reads the Cognito user pool client of an authenticate-cognito
+  # action (alb.ingress.kubernetes.io/auth-type: cognito) with the caller's permissions when a rule
+  # or listener is created or modified, as the AWS Load Balancer Controller's policy grants it.
+  # A read, which Cognito scopes to user pools only: "*".
+  statement {
+    sid       = "ReadCognitoUserPoolClients"
+    effect    = "Allow"
+    actions   = ["cognito-idp:DescribeUserPoolClient"]
+    resources = ["*"]
+  }
+
   # ---- ELBv2 ----
 
   # Every create call sends the ownership tags with the request (never tags afterwards), so an

@@ -14,7 +14,7 @@ use elbow_chart_tests::{render, values_file};
 use elbow_cloud::Cloud;
 use elbow_playground::{Aws, Sandbox, SandboxOptions, fake, nodes};
 use elbow_testkit::eventually;
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -139,6 +139,41 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     bindings.delete("tf", &DeleteParams::default()).await.unwrap();
     eventually("the binding gone", async || bindings.get_opt("tf").await.ok()?.is_none().then_some(())).await;
+    // An Ingress authenticating with OIDC (client `shop`, secret `first`, then `second`, in
+    // base64 as Secrets hold them): its client Secret is watched by name, and a change to
+    // it redeploys the rule with the new secret.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "shop");
+    create(
+        &secrets,
+        json!({ "metadata": { "name": "login" }, "data": { "clientID": "c2hvcA==", "clientSecret": "Zmlyc3Q=" } }),
+    )
+    .await;
+    let oidc = r#"{"issuer":"https://idp.example.com","authorizationEndpoint":"https://idp.example.com/auth","tokenEndpoint":"https://idp.example.com/token","userInfoEndpoint":"https://idp.example.com/userinfo","secretName":"login"}"#;
+    create(
+        &ingresses,
+        json!({ "metadata": { "name": "account", "annotations": {
+            "alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTPS":443}]"#,
+            "alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/shop",
+            "alb.ingress.kubernetes.io/auth-type": "oidc",
+            "alb.ingress.kubernetes.io/auth-idp-oidc": oidc } },
+          "spec": { "ingressClassName": "elbow",
+            "rules": [{ "http": { "paths": [{ "path": "/account", "pathType": "Prefix",
+                "backend": { "service": { "name": "catalog", "port": { "number": 80 } } } }] } }] } }),
+    )
+    .await;
+    let held_secrets = || {
+        cloud
+            .listeners()
+            .iter()
+            .flat_map(|l| cloud.rules(&l.arn))
+            .flat_map(|r| cloud.client_secrets(&r.arn))
+            .collect::<Vec<_>>()
+    };
+    eventually("the authenticated rule", async || (held_secrets() == ["first"]).then_some(())).await;
+    let rotated = json!({ "data": { "clientSecret": "c2Vjb25k" } });
+    secrets.patch("login", &PatchParams::default(), &Patch::Merge(rotated)).await.unwrap();
+    eventually("the rotated secret on the rule", async || (held_secrets() == ["second"]).then_some(())).await;
+    ingresses.delete("account", &DeleteParams::default()).await.unwrap();
 
     // A node joins and one leaves.
     let mut environment = sandbox.environment.clone();

@@ -179,7 +179,7 @@ fn the_service_and_disruption_budget_select_the_operator_pods() {
 
 /// The ClusterRole as the operator's code needs it (see the comment on each rule in
 /// charts/elbow/templates/clusterrole.yaml): `(apiGroup, resource, verbs)`.
-const OPERATOR_RULES: [(&str, &str, &[&str]); 12] = [
+const OPERATOR_RULES: [(&str, &str, &[&str]); 13] = [
     ("", "services", &["list", "watch", "patch"]),
     ("", "services/status", &["patch"]),
     ("", "nodes", &["list", "watch"]),
@@ -192,6 +192,7 @@ const OPERATOR_RULES: [(&str, &str, &[&str]); 12] = [
     ("elbow.dev", "targetgroupbindings", &["list", "watch", "patch"]),
     ("elbow.dev", "targetgroupbindings/status", &["patch"]),
     ("", "namespaces", &["get"]),
+    ("", "secrets", &["list", "watch"]),
 ];
 
 #[test]
@@ -211,6 +212,11 @@ fn the_cluster_role_grants_the_operators_rules_one_resource_per_rule_and_nothing
     }
     let expected: Vec<(&str, &str, Vec<&str>)> = OPERATOR_RULES.iter().map(|(g, r, v)| (*g, *r, v.to_vec())).collect();
     assert_eq!(granted, expected);
+    // Without cluster-wide Secret access the Secrets rule goes, and only it.
+    let without = render(&[&required()], &["rbac.readSecrets=false"]);
+    let rules = without.get("ClusterRole", "elbow")["rules"].as_array().unwrap().clone();
+    assert_eq!(rules.len(), OPERATOR_RULES.len() - 1);
+    assert!(!rules.iter().any(|r| r["resources"][0] == "secrets"), "{rules:?}");
 
     let binding = manifests.get("ClusterRoleBinding", "elbow");
     assert_eq!(

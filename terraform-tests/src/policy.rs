@@ -1,7 +1,8 @@
 //! The operator's IAM policy (`data "aws_iam_policy_document" "elbow"` in terraform/iam.tf) as
 //! statements, and the checks that hold it to the code:
 //!
-//! - it grants exactly the actions of [`Api::ALL`], no more and no fewer;
+//! - it grants exactly the actions of [`Api::ALL`] and the permissions AWS checks on Elbow's
+//!   behalf for them (`DELEGATED_PERMISSIONS`), no more and no fewer;
 //! - describe calls sit in unconditioned `"*"` statements (they support nothing narrower);
 //! - every other statement carries Elbow's cluster tag condition, on the request tag where the
 //!   statement creates resources and on the resource tag otherwise, except the few [`EXCEPTIONS`],
@@ -11,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use elbow_cloud::Api;
+use elbow_cloud::api::DELEGATED_PERMISSIONS;
 use elbow_model::tags::{CLUSTER_TAG, RESOURCE_TAG, STACK_TAG};
 use serde_json::{Map, Value, json};
 
@@ -157,7 +159,9 @@ fn api_by_action(action: &str) -> Option<Api> {
 pub fn check_actions(statements: &[Statement]) -> Result<(), String> {
     let granted: BTreeSet<&str> = statements.iter().flat_map(|s| &s.actions).map(String::as_str).collect();
     let called: Vec<String> = Api::ALL.iter().map(|api| api.iam_action()).collect();
-    let called: BTreeSet<&str> = called.iter().map(String::as_str).collect();
+    // And what AWS checks on Elbow's behalf for those calls.
+    let delegated = DELEGATED_PERMISSIONS.iter().map(|p| p.iam_action);
+    let called: BTreeSet<&str> = called.iter().map(String::as_str).chain(delegated).collect();
     let extra: Vec<&str> = granted.difference(&called).copied().collect();
     let missing: Vec<&str> = called.difference(&granted).copied().collect();
     if extra.is_empty() && missing.is_empty() {

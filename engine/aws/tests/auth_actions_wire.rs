@@ -49,7 +49,9 @@ async fn serve_once(listener: TcpListener, body: String) -> BTreeMap<String, Str
         if let Some((head, rest)) = text.split_once("\r\n\r\n") {
             let length = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap())
+                })
                 .unwrap_or(0);
             if rest.len() >= length {
                 let reply = format!(
@@ -57,7 +59,11 @@ async fn serve_once(listener: TcpListener, body: String) -> BTreeMap<String, Str
                     body.len()
                 );
                 socket.write_all(reply.as_bytes()).await.unwrap();
-                return rest.split('&').filter_map(|pair| pair.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect();
+                return rest
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(k, v)| (decode(k), decode(v)))
+                    .collect();
             }
         }
     }
@@ -100,7 +106,10 @@ async fn cloud_at(endpoint: &str) -> SdkCloud {
 
 /// Sends `actions` in a CreateRule and returns what went on the wire and what the adapter read
 /// back from `answer_actions`.
-async fn create_rule(actions: Vec<Action<String>>, answer_actions: &str) -> (BTreeMap<String, String>, Vec<Action<String>>) {
+async fn create_rule(
+    actions: Vec<Action<String>>,
+    answer_actions: &str,
+) -> (BTreeMap<String, String>, Vec<Action<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(serve_once(listener, answer(answer_actions)));
@@ -185,10 +194,14 @@ async fn the_client_secret_is_sent_but_never_read_back_even_from_an_endpoint_tha
          <member><Type>forward</Type><Order>2</Order><TargetGroupArn>{TG}</TargetGroupArn></member>"
     );
     let (sent, read) =
-        create_rule(vec![Action::AuthenticateOidc(oidc.clone()), Action::forward(TG.to_string())], &answer_actions).await;
+        create_rule(vec![Action::AuthenticateOidc(oidc.clone()), Action::forward(TG.to_string())], &answer_actions)
+            .await;
     assert_eq!(sent.get("Actions.member.1.Type").map(String::as_str), Some("authenticate-oidc"));
     assert_eq!(sent.get("Actions.member.1.AuthenticateOidcConfig.ClientSecret").map(String::as_str), Some("s3cr3t"));
-    assert_eq!(sent.get("Actions.member.1.AuthenticateOidcConfig.OnUnauthenticatedRequest").map(String::as_str), Some("allow"));
+    assert_eq!(
+        sent.get("Actions.member.1.AuthenticateOidcConfig.OnUnauthenticatedRequest").map(String::as_str),
+        Some("allow")
+    );
     assert_eq!(sent.get("Actions.member.1.AuthenticateOidcConfig.SessionTimeout").map(String::as_str), Some("3600"));
     assert!(!sent.keys().any(|k| k.contains("UseExistingClientSecret")), "Elbow always sends the secret");
     assert_eq!(read[0], Action::AuthenticateOidc(AuthenticateOidc { client_secret: None, ..oidc }));

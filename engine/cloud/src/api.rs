@@ -35,6 +35,25 @@ impl Api {
     }
 }
 
+/// A permission AWS checks with Elbow's credentials on its behalf, though Elbow never calls the
+/// action itself: the IAM policy must grant it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DelegatedPermission {
+    /// As an IAM policy names it.
+    pub iam_action: &'static str,
+    /// The calls that need it.
+    pub needed_by: &'static [Api],
+    pub why: &'static str,
+}
+
+/// Every [`DelegatedPermission`].
+pub const DELEGATED_PERMISSIONS: &[DelegatedPermission] = &[DelegatedPermission {
+    iam_action: "cognito-idp:DescribeUserPoolClient",
+    needed_by: &[Api::CreateListener, Api::ModifyListener, Api::CreateRule, Api::ModifyRule],
+    why: "ELBv2 reads the user pool client of an authenticate-cognito action with the caller's permissions \
+          (the AWS Load Balancer Controller's reference policy grants it for this)",
+}];
+
 impl std::fmt::Display for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

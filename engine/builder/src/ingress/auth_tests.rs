@@ -3,7 +3,6 @@
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use serde_json::json;
 
 use super::*;
 use elbow_model::{
@@ -183,27 +182,29 @@ fn jwt_validation_checks_tokens_before_the_action() {
     );
 }
 
-/// Each case: extra annotations on an HTTPS Ingress, the Secrets present, and what the error says.
+/// What a case is about, extra annotations on an HTTPS Ingress, the Secrets present, and what the
+/// error says.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Vec<Secret>, &'a str);
+
 #[test]
 fn bad_values_are_errors_that_say_what_is_wrong() {
-    let good_secret = [client_secret()];
-    let cases: &[(&str, &[(&str, &str)], &[Secret], &str)] = &[
+    let cases: Vec<Case<'_>> = vec![
         (
             "unknown type",
             &[("auth-type", "saml")],
-            &[],
+            vec![],
             "auth-type has an invalid value \"saml\": none, oidc or cognito",
         ),
         (
             "oidc without its JSON",
             &[("auth-type", "oidc")],
-            &[],
+            vec![],
             "oidc needs the alb.ingress.kubernetes.io/auth-idp-oidc annotation",
         ),
         (
             "broken JSON",
             &[("auth-type", "oidc"), ("auth-idp-oidc", "{issuer")],
-            &[],
+            vec![],
             "auth-idp-oidc has an invalid value",
         ),
         (
@@ -215,7 +216,7 @@ fn bad_values_are_errors_that_say_what_is_wrong() {
                     r#"{"issuer":"https://idp","authorizationEndpoint":"https://a","tokenEndpoint":"https://t","secretName":"s"}"#,
                 ),
             ],
-            &[],
+            vec![],
             "userInfoEndpoint is missing",
         ),
         (
@@ -227,36 +228,41 @@ fn bad_values_are_errors_that_say_what_is_wrong() {
                     r#"{"issuer":"http://idp","authorizationEndpoint":"https://a","tokenEndpoint":"https://t","userInfoEndpoint":"https://u","secretName":"s"}"#,
                 ),
             ],
-            &[],
+            vec![],
             "issuer \"http://idp\" must be a full https:// URL",
         ),
         (
             "no such Secret",
             &[("auth-type", "oidc"), ("auth-idp-oidc", OIDC)],
-            &[],
+            vec![],
             "Secret shop/web-oidc, named by alb.ingress.kubernetes.io/auth-idp-oidc, does not exist",
         ),
-        ("a Secret without the secret", &[("auth-type", "oidc"), ("auth-idp-oidc", OIDC)], &[], "no key clientSecret"),
-        ("a bad behaviour", &[("auth-on-unauthenticated-request", "redirect")], &[], "authenticate, allow or deny"),
-        ("a timeout past 7 days", &[("auth-session-timeout", "604801")], &[], "from 1 to 604800"),
-        ("a timeout that is no number", &[("auth-session-timeout", "1h")], &[], "from 1 to 604800"),
+        (
+            "a Secret without the secret",
+            &[("auth-type", "oidc"), ("auth-idp-oidc", OIDC)],
+            vec![secret("shop", "web-oidc", &[("clientID", "web-client")])],
+            "no key clientSecret",
+        ),
+        ("a bad behaviour", &[("auth-on-unauthenticated-request", "redirect")], vec![], "authenticate, allow or deny"),
+        ("a timeout past 7 days", &[("auth-session-timeout", "604801")], vec![], "from 1 to 604800"),
+        ("a timeout that is no number", &[("auth-session-timeout", "1h")], vec![], "from 1 to 604800"),
         (
             "a Cognito pool that is no ARN",
             &[
                 ("auth-type", "cognito"),
                 ("auth-idp-cognito", r#"{"userPoolARN":"us-east-1_abc","userPoolClientID":"c","userPoolDomain":"d"}"#),
             ],
-            &[],
+            vec![],
             "userPoolARN is a user pool ARN",
         ),
-        ("JWT without issuer", &[("jwt-validation", r#"{"jwksEndpoint":"https://j"}"#)], &[], "issuer is required"),
+        ("JWT without issuer", &[("jwt-validation", r#"{"jwksEndpoint":"https://j"}"#)], vec![], "issuer is required"),
         (
             "a claim of no known format",
             &[(
                 "jwt-validation",
                 r#"{"jwksEndpoint":"https://j","issuer":"https://i","additionalClaims":[{"name":"admin","format":"bool","values":["true"]}]}"#,
             )],
-            &[],
+            vec![],
             "claim admin has format \"bool\"",
         ),
         (
@@ -266,16 +272,11 @@ fn bad_values_are_errors_that_say_what_is_wrong() {
                 ("auth-idp-oidc", OIDC),
                 ("jwt-validation", r#"{"jwksEndpoint":"https://j","issuer":"https://i"}"#),
             ],
-            &good_secret,
+            vec![client_secret()],
             "cannot both apply to a rule",
         ),
     ];
     for (what, annotations, secrets, expected) in cases {
-        let secrets: Vec<Secret> = if *what == "a Secret without the secret" {
-            vec![secret("shop", "web-oidc", &[("clientID", "web-client")])]
-        } else {
-            secrets.to_vec()
-        };
         let ingress = secure(annotations, false);
         let error = build_secure(&[&ingress], &services(), &secrets).expect_err(what).to_string();
         assert!(error.contains(expected), "{what}: {error}");
@@ -301,5 +302,4 @@ fn the_secrets_an_ingress_may_need_are_named_by_it_or_its_services() {
     let web_service = service("shop", "web", &[]);
     assert_eq!(referenced_secret_names(&ingress, &[&api, &web_service]), ["api-oidc", "web-oidc"]);
     assert!(referenced_secret_names(&web(&[("auth-idp-oidc", "{broken")]), &[]).is_empty());
-    let _ = json!({});
 }
