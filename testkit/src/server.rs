@@ -419,6 +419,17 @@ async fn patch_object(request: &WriteRequest<'_>, warnings: &mut Vec<String>) ->
                 )));
             }
         }
+        // The uid is immutable: a patch naming another one (a client's precondition that this is
+        // still the object it read) is refused as kube-apiserver's object-meta validation does.
+        if let Some(uid) = patch_value["metadata"]["uid"].as_str().filter(|uid| !uid.is_empty())
+            && current["metadata"]["uid"].as_str() != Some(uid)
+        {
+            return Err(ApiError::invalid(
+                &target.info.kind,
+                name,
+                format!("metadata.uid: Invalid value: \"{uid}\": field is immutable"),
+            ));
+        }
         // A patch never carries a precondition unless it says so in the body.
         if patch_value["metadata"]["resourceVersion"].is_null()
             && let Some(m) = object["metadata"].as_object_mut()
