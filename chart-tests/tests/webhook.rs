@@ -30,7 +30,7 @@ fn the_configuration_sends_only_class_less_load_balancer_creates_to_the_webhook_
     assert_eq!(configuration["apiVersion"], "admissionregistration.k8s.io/v1");
     assert!(configuration["metadata"].get("annotations").is_none(), "mode self: no CA injection");
     let webhooks = configuration["webhooks"].as_array().unwrap();
-    assert_eq!(webhooks.len(), 1);
+    assert_eq!(webhooks.len(), 2, "the Service webhook and the pod webhook");
     let webhook = &webhooks[0];
     assert_eq!(webhook["name"], "mservice.elbow.dev");
     assert_eq!(webhook["admissionReviewVersions"], json!(["v1"]));
@@ -58,6 +58,64 @@ fn the_configuration_sends_only_class_less_load_balancer_creates_to_the_webhook_
         assert!(expression.contains(part), "{part} missing from {expression}");
     }
     assert!(webhook.get("namespaceSelector").is_none() && webhook.get("objectSelector").is_none(), "{webhook}");
+}
+
+/// The pod webhook as LBC's chart has its own: only pod CREATEs in namespaces labelled for
+/// injection, never Elbow's own pods (so Elbow starts while no replica answers), and Ignore, so
+/// that a pod is created without its gates rather than not at all while Elbow is down.
+#[test]
+fn the_pod_webhook_sends_only_new_pods_of_labelled_namespaces_and_never_elbows_own() {
+    let manifests = required(&[]);
+    let webhook = &manifests.get("MutatingWebhookConfiguration", "elbow")["webhooks"][1];
+    assert_eq!(webhook["name"], "mpod.elbow.dev");
+    assert_eq!(
+        webhook["clientConfig"],
+        json!({ "service": { "name": "elbow-webhook", "namespace": NAMESPACE, "path": "/mutate-v1-pod", "port": 443 } })
+    );
+    assert_eq!(
+        webhook["rules"],
+        json!([{ "operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced" }])
+    );
+    assert_eq!(
+        webhook["namespaceSelector"],
+        json!({ "matchExpressions": [{ "key": "elbow.dev/pod-readiness-gate-inject", "operator": "In", "values": ["enabled"] }] })
+    );
+    assert_eq!(
+        webhook["objectSelector"],
+        json!({ "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "NotIn", "values": ["elbow"] }] })
+    );
+    // Elbow's own pods carry the name the selector leaves out.
+    let deployment = manifests.get("Deployment", "elbow");
+    assert_eq!(deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"], "elbow");
+    assert_eq!(webhook["failurePolicy"], "Ignore");
+    assert_eq!((&webhook["sideEffects"], &webhook["timeoutSeconds"]), (&json!("None"), &json!(10)));
+    assert!(operator_args(deployment).contains(&"--webhook-inject-pod-readiness-gates=true".to_string()));
+
+    // Narrowed, Fail, or off.
+    let narrowed = required(&[
+        "webhook.podReadinessGates.failurePolicy=Fail",
+        "webhook.podReadinessGates.objectSelector.matchLabels.elbow\\.dev/gated=yes",
+        "webhook.podReadinessGates.objectSelector.matchExpressions[0].key=tier",
+        "webhook.podReadinessGates.objectSelector.matchExpressions[0].operator=Exists",
+    ]);
+    let webhook = &narrowed.get("MutatingWebhookConfiguration", "elbow")["webhooks"][1];
+    assert_eq!(webhook["failurePolicy"], "Fail");
+    assert_eq!(
+        webhook["objectSelector"],
+        json!({
+            "matchExpressions": [
+                { "key": "app.kubernetes.io/name", "operator": "NotIn", "values": ["elbow"] },
+                { "key": "tier", "operator": "Exists" }
+            ],
+            "matchLabels": { "elbow.dev/gated": "yes" }
+        })
+    );
+    let off = required(&["webhook.podReadinessGates.enabled=false"]);
+    assert_eq!(off.get("MutatingWebhookConfiguration", "elbow")["webhooks"].as_array().unwrap().len(), 1);
+    assert!(
+        operator_args(off.get("Deployment", "elbow"))
+            .contains(&"--webhook-inject-pod-readiness-gates=false".to_string())
+    );
 }
 
 /// The playground installs the operator's own copy of the configuration; with the chart's
@@ -205,6 +263,8 @@ fn bad_webhook_values_fail_with_the_schema_error() {
         ),
         ("webhook.objectSelector.matchLabel.team=shop", "additional properties 'matchLabel' not allowed"),
         ("webhook.enable=true", "additional properties 'enable' not allowed"),
+        ("webhook.podReadinessGates.failurePolicy=Never", "at '/webhook/podReadinessGates/failurePolicy'"),
+        ("webhook.podReadinessGates.label=x", "additional properties 'label' not allowed"),
     ];
     for (set, expected) in cases {
         let error = template(&[&values_file("required.yaml")], &[set]).map(|m| m.text).expect_err(set);

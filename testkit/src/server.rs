@@ -447,6 +447,13 @@ fn apply_patch(
     name: &str,
     field_manager: &str,
 ) -> Result<(), ApiError> {
+    // The uid is immutable: a patch naming another one (a client's precondition that this is
+    // still the object it read) is refused as kube-apiserver's object-meta validation does.
+    if let Some(uid) = patch_value["metadata"]["uid"].as_str().filter(|uid| !uid.is_empty())
+        && object["metadata"]["uid"].as_str() != Some(uid)
+    {
+        return Err(ApiError::invalid(kind, name, format!("metadata.uid: Invalid value: \"{uid}\": field is immutable")));
+    }
     match content_type {
         "application/merge-patch+json" => patch::merge(object, patch_value),
         "application/json-patch+json" => {

@@ -164,6 +164,52 @@ async fn the_status_subresource_is_kept_apart_and_generation_counts_spec_changes
     assert_eq!(respec.metadata.generation, Some(2));
 }
 
+/// What a readiness-gate controller relies on: a strategic merge patch of a pod's status merges
+/// `conditions` by `type` (the kubelet's stay), and a patch naming the uid it read is refused once
+/// the pod under that name is another one (kube-apiserver: `metadata.uid ... field is immutable`).
+#[tokio::test]
+async fn pod_conditions_merge_by_type_and_a_patch_naming_another_uid_is_refused() {
+    use k8s_openapi::api::core::v1::Pod;
+    let server = TestServer::start().await.unwrap();
+    let api: Api<Pod> = Api::namespaced(server.client.clone(), "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "web-1" },
+        "spec": { "containers": [{ "name": "app", "image": "nginx" }],
+            "readinessGates": [{ "conditionType": "target-health.elbow.dev/k8s-default-web-0123456789" }] }
+    }))
+    .unwrap();
+    let created = api.create(&PostParams::default(), &pod).await.unwrap();
+    let uid = created.metadata.uid.clone().unwrap();
+    let pp = PatchParams::default();
+    let kubelet = json!({ "status": { "conditions": [
+        { "type": "ContainersReady", "status": "True" }, { "type": "Ready", "status": "False" } ] } });
+    api.patch_status("web-1", &pp, &Patch::Strategic(kubelet)).await.unwrap();
+    let gate = |status: &str| {
+        json!({ "metadata": { "uid": uid }, "status": { "conditions": [
+            { "type": "target-health.elbow.dev/k8s-default-web-0123456789", "status": status } ] } })
+    };
+    let written = api.patch_status("web-1", &pp, &Patch::Strategic(gate("True"))).await.unwrap();
+    let conditions: Vec<(String, String)> =
+        written.status.unwrap().conditions.unwrap().into_iter().map(|c| (c.type_, c.status)).collect();
+    assert_eq!(
+        conditions,
+        [
+            ("ContainersReady".to_string(), "True".to_string()),
+            ("Ready".to_string(), "False".to_string()),
+            ("target-health.elbow.dev/k8s-default-web-0123456789".to_string(), "True".to_string()),
+        ]
+    );
+
+    api.delete("web-1", &DeleteParams::default()).await.unwrap();
+    api.create(&PostParams::default(), &pod).await.unwrap();
+    let error = api.patch_status("web-1", &pp, &Patch::Strategic(gate("True"))).await.unwrap_err();
+    let refused = status(error);
+    assert!(refused.is_invalid(), "{refused:?}");
+    assert!(refused.message.contains("metadata.uid"), "{}", refused.message);
+    let fresh = api.get("web-1").await.unwrap();
+    assert!(fresh.status.and_then(|s| s.conditions).unwrap_or_default().is_empty(), "nothing written");
+}
+
 #[tokio::test]
 async fn finalizers_hold_deletion_until_they_are_removed() {
     let server = TestServer::start().await.unwrap();

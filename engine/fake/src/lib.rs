@@ -202,9 +202,9 @@ impl FakeCloud {
         self.lock().elbv2.targets_of(target_group_arn)
     }
 
-    /// What DescribeTargetHealth reports for a registered target from now on (until it is
-    /// deregistered): the data plane the fake does not have. False when the target is not
-    /// registered in that group.
+    /// What DescribeTargetHealth reports for a target of the group while it is registered, from
+    /// now (or from its registration) until it is deregistered: the data plane the fake does not
+    /// have. False when there is no such target group.
     pub fn set_target_health(&self, target_group_arn: &str, target: &Target, health: Health) -> bool {
         self.lock().elbv2.set_target_health(target_group_arn, target, health)
     }

@@ -54,9 +54,9 @@ pub(crate) struct Elbv2 {
     tg_by_name: HashMap<String, Arn>,
     tg_attributes: HashMap<Arn, Attributes>,
     targets: HashMap<Arn, BTreeSet<Target>>,
-    /// Health a test gave registered targets (see `FakeCloud::set_target_health`); every other
-    /// registered target is healthy. Dropped with the registration, as AWS starts a target that
-    /// is registered again from scratch.
+    /// Health a test gave targets (see `FakeCloud::set_target_health`); every other registered
+    /// target is healthy. Dropped when the target is deregistered, as AWS starts a target that is
+    /// registered again from scratch.
     health: HashMap<Arn, BTreeMap<Target, Health>>,
     /// Which listeners and rules forward to a target group, with their load balancer: a target
     /// group in use cannot be deleted, and belongs to at most one network load balancer.
@@ -172,10 +172,10 @@ impl Elbv2 {
             .collect())
     }
 
-    /// Gives a registered target the health DescribeTargetHealth reports; false when it is not
-    /// registered.
+    /// Gives a target the health DescribeTargetHealth reports while it is registered (now, or
+    /// once it is); false when there is no such target group.
     pub(crate) fn set_target_health(&mut self, arn: &str, target: &Target, health: Health) -> bool {
-        if !self.targets.get(arn).is_some_and(|t| t.contains(target)) {
+        if !self.target_groups.contains_key(arn) {
             return false;
         }
         self.health.entry(arn.to_string()).or_default().insert(target.clone(), health);
@@ -491,12 +491,13 @@ impl Elbv2 {
     /// Targets that are not registered are ignored, as on AWS.
     pub(crate) fn deregister_targets(&mut self, api: Api, arn: &str, targets: &[Target]) -> CloudResult<()> {
         let registered = self.targets.get_mut(arn).ok_or_else(|| tg_not_found(api, arn))?;
-        let health = self.health.get_mut(arn);
+        let mut health = self.health.get_mut(arn);
         for target in targets {
-            registered.remove(target);
-        }
-        if let Some(health) = health {
-            health.retain(|t, _| registered.contains(t));
+            if registered.remove(target)
+                && let Some(health) = health.as_mut()
+            {
+                health.remove(target);
+            }
         }
         Ok(())
     }

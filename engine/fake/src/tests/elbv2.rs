@@ -373,10 +373,11 @@ async fn ip_targets_are_addresses_in_the_vpcs_subnets_as_aws_has_it() {
     assert_eq!(cloud.targets(&tg.arn), [target("10.0.0.7")], "nothing refused was registered");
 }
 
-/// The data plane the fake lacks, set by a test: a target reports what it was given, with AWS's
-/// reason and description, until it is deregistered; registered again it is healthy.
+/// The data plane the fake lacks, set by a test: a target reports what it was given (before or
+/// after its registration), with AWS's reason and description, until it is deregistered;
+/// registered again it is healthy.
 #[tokio::test]
-async fn a_target_reports_the_health_a_test_gives_it_until_it_is_deregistered() {
+async fn a_target_reports_the_health_a_test_gives_it_while_registered_until_it_is_deregistered() {
     let cloud = network();
     let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
     let (a, b) = (Target { id: "10.0.0.7".into(), port: 8080 }, Target { id: "10.0.0.8".into(), port: 8080 });
@@ -387,7 +388,21 @@ async fn a_target_reports_the_health_a_test_gives_it_until_it_is_deregistered() 
         description: Some("Health checks failed with these codes: [503]".into()),
     };
     assert!(cloud.set_target_health(&tg.arn, &a, failing.clone()));
-    assert!(!cloud.set_target_health(&tg.arn, &Target { id: "10.0.0.9".into(), port: 8080 }, failing.clone()));
+    assert!(!cloud.set_target_health(
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gone/0",
+        &a,
+        failing.clone()
+    ));
+    // Set before its registration, a target reports it once registered.
+    let c = Target { id: "10.0.0.9".into(), port: 8080 };
+    let initial =
+        crate::Health { state: "initial".into(), reason: Some("Elb.InitialHealthChecking".into()), description: None };
+    assert!(cloud.set_target_health(&tg.arn, &c, initial));
+    assert!(
+        cloud.describe_target_health(&tg.arn).await.expect("health").iter().all(|h| h.target != c),
+        "not registered"
+    );
+    cloud.register_targets(&tg.arn, std::slice::from_ref(&c)).await.expect("register");
     let health = cloud.describe_target_health(&tg.arn).await.expect("health");
     let of = |t: &Target| health.iter().find(|h| &h.target == t).cloned().expect("reported");
     assert_eq!(
@@ -395,11 +410,14 @@ async fn a_target_reports_the_health_a_test_gives_it_until_it_is_deregistered() 
         ("unhealthy", Some("Target.ResponseCodeMismatch"), Some("Health checks failed with these codes: [503]"))
     );
     assert_eq!((of(&b).state.as_str(), of(&b).reason, of(&b).description), ("healthy", None, None));
+    assert_eq!((of(&c).state.as_str(), of(&c).reason.as_deref()), ("initial", Some("Elb.InitialHealthChecking")));
 
     cloud.deregister_targets(&tg.arn, std::slice::from_ref(&a)).await.expect("deregister");
     cloud.register_targets(&tg.arn, std::slice::from_ref(&a)).await.expect("register again");
     let health = cloud.describe_target_health(&tg.arn).await.expect("health");
-    assert!(health.iter().all(|h| h.state == "healthy"), "{health:?}");
+    let state = |t: &Target| health.iter().find(|h| &h.target == t).map(|h| h.state.clone());
+    assert_eq!(state(&a).as_deref(), Some("healthy"), "registered again: from scratch");
+    assert_eq!(state(&c).as_deref(), Some("initial"), "the others keep theirs");
 }
 
 #[tokio::test]
