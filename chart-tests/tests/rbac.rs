@@ -14,7 +14,8 @@ use elbow_chart_tests::{render, values_file};
 use elbow_cloud::Cloud;
 use elbow_playground::{Aws, Sandbox, SandboxOptions, fake, nodes};
 use elbow_testkit::eventually;
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -174,6 +175,55 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
     secrets.patch("login", &PatchParams::default(), &Patch::Merge(rotated)).await.unwrap();
     eventually("the rotated secret on the rule", async || (held_secrets() == ["second"]).then_some(())).await;
     ingresses.delete("account", &DeleteParams::default()).await.unwrap();
+
+    // A pod held by its readiness gate (as the pod webhook writes it) behind an ip-mode Service:
+    // the operator watches the pod and patches the gate's condition on its status.
+    create(
+        &namespaces,
+        json!({ "metadata": { "name": "gated", "labels": { "elbow.dev/pod-readiness-gate-inject": "enabled" } } }),
+    )
+    .await;
+    let gated_services: Api<Service> = Api::namespaced(client.clone(), "gated");
+    create(
+        &gated_services,
+        json!({ "metadata": { "name": "api", "annotations": {
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip" } },
+        "spec": { "type": "LoadBalancer", "selector": { "app": "api" }, "ports": [{ "port": 80, "targetPort": 8080 }] } }),
+    )
+    .await;
+    let group = eventually("the ip target group", async || {
+        cloud.target_groups().into_iter().find(|tg| tg.target_type == elbow_model::TargetType::Ip)
+    })
+    .await;
+    let gate = format!("target-health.elbow.dev/{}", group.name);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "gated");
+    create(
+        &pods,
+        json!({ "metadata": { "name": "api-1", "labels": { "app": "api" } }, "spec": {
+            "containers": [{ "name": "app", "image": "nginx" }], "readinessGates": [{ "conditionType": gate }] } }),
+    )
+    .await;
+    let address = sandbox.environment.pod_address(0, 0);
+    let running = json!({ "status": { "phase": "Running", "podIP": address, "conditions": [
+        { "type": "ContainersReady", "status": "True" }, { "type": "Ready", "status": "False" } ] } });
+    pods.patch_status("api-1", &PatchParams::default(), &Patch::Strategic(running)).await.unwrap();
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "gated");
+    create(
+        &slices,
+        json!({ "metadata": { "name": "api-1a2b3", "labels": { "kubernetes.io/service-name": "api" } },
+            "addressType": "IPv4", "ports": [{ "port": 8080, "protocol": "TCP" }],
+            "endpoints": [{ "addresses": [address], "conditions": { "ready": false },
+                "nodeName": sandbox.environment.nodes[0].name,
+                "targetRef": { "kind": "Pod", "name": "api-1", "namespace": "gated" } }] }),
+    )
+    .await;
+    eventually("the pod's gate True", async || {
+        let conditions = pods.get("api-1").await.ok()?.status?.conditions?;
+        conditions.iter().any(|c| c.type_ == gate && c.status == "True").then_some(())
+    })
+    .await;
+    gated_services.delete("api", &DeleteParams::default()).await.unwrap();
+    eventually("the ip Service gone", async || gated_services.get_opt("api").await.ok()?.is_none().then_some(())).await;
 
     // A node joins and one leaves.
     let mut environment = sandbox.environment.clone();

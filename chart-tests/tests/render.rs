@@ -179,11 +179,13 @@ fn the_service_and_disruption_budget_select_the_operator_pods() {
 
 /// The ClusterRole as the operator's code needs it (see the comment on each rule in
 /// charts/elbow/templates/clusterrole.yaml): `(apiGroup, resource, verbs)`.
-const OPERATOR_RULES: [(&str, &str, &[&str]); 13] = [
+const OPERATOR_RULES: [(&str, &str, &[&str]); 15] = [
     ("", "services", &["list", "watch", "patch"]),
     ("", "services/status", &["patch"]),
     ("", "nodes", &["list", "watch"]),
     ("discovery.k8s.io", "endpointslices", &["list", "watch"]),
+    ("", "pods", &["list", "watch"]),
+    ("", "pods/status", &["patch"]),
     ("events.k8s.io", "events", &["create", "patch"]),
     ("networking.k8s.io", "ingresses", &["list", "watch", "patch"]),
     ("networking.k8s.io", "ingresses/status", &["patch"]),

@@ -143,7 +143,10 @@ mod tests {
     #[test]
     fn actions_draw_from_the_buckets_aws_documents() {
         let names = |service, action, body| {
-            buckets(service, action, body).into_iter().map(|(id, s)| (id.name, s.capacity, s.refill)).collect::<Vec<_>>()
+            buckets(service, action, body)
+                .into_iter()
+                .map(|(id, s)| (id.name, s.capacity, s.refill))
+                .collect::<Vec<_>>()
         };
         assert_eq!(
             names(Service::Elbv2, "CreateLoadBalancer", ""),
@@ -160,11 +163,10 @@ mod tests {
             names(Service::Ec2, "DescribeSecurityGroups", "Action=DescribeSecurityGroups&Filter.1.Name=tag:a"),
             [("DescribeSecurityGroups".to_string(), 100.0, 20.0)]
         );
-        assert_eq!(names(Service::Ec2, "AuthorizeSecurityGroupIngress", ""), [(
-            "AuthorizeSecurityGroupIngress".to_string(),
-            50.0,
-            5.0
-        )]);
+        assert_eq!(
+            names(Service::Ec2, "AuthorizeSecurityGroupIngress", ""),
+            [("AuthorizeSecurityGroupIngress".to_string(), 50.0, 5.0)]
+        );
         assert_eq!(names(Service::Ec2, "CreateTags", ""), [("CreateTags".to_string(), 100.0, 10.0)]);
     }
 

@@ -179,7 +179,11 @@ impl Census {
     }
 
     pub fn total_faults(&self) -> u64 {
-        self.faults.iter().filter(|(fault, _)| !matches!(fault, Fault::Gated | Fault::RateLimited)).map(|(_, n)| n).sum()
+        self.faults
+            .iter()
+            .filter(|(fault, _)| !matches!(fault, Fault::Gated | Fault::RateLimited))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// The least time the admitted mutating calls could have taken through AWS's buckets, and
@@ -326,7 +330,8 @@ async fn handle(state: Arc<State>, request: http::Request<Incoming>) -> Answer {
         gate.is_some_and(|limit| *state.answered.borrow() >= limit)
     };
     let limits = state.plan.lock().unwrap_or_else(|e| e.into_inner()).0.aws_rate_limits;
-    let buckets = if limits { aws_limits::buckets(service, &action, &String::from_utf8_lossy(&body)) } else { Vec::new() };
+    let buckets =
+        if limits { aws_limits::buckets(service, &action, &String::from_utf8_lossy(&body)) } else { Vec::new() };
     let fault = if gated {
         Some(Fault::Gated)
     } else if !state.buckets.lock().unwrap_or_else(|e| e.into_inner()).take(&buckets, Instant::now()) {

@@ -109,7 +109,7 @@ async fn a_new_pod_gets_its_gate_is_registered_and_turns_ready_once_its_target_i
     let created = create(&pods, pod("web-1", Value::Null)).await;
     let gates: Vec<String> =
         created.spec.unwrap().readiness_gates.unwrap().into_iter().map(|g| g.condition_type).collect();
-    assert_eq!(gates, [gate.clone()]);
+    assert_eq!(gates, std::slice::from_ref(&gate));
     let again = create(&pods, pod("web-2", json!([{ "conditionType": gate }]))).await;
     assert_eq!(again.spec.unwrap().readiness_gates.unwrap().len(), 1, "the gate is not added twice");
     pods.delete("web-2", &DeleteParams::default()).await.unwrap();

@@ -586,7 +586,8 @@ async fn services_created_at_once_converge_near_the_floor_of_aws_rate_limits() {
     let converged = started.elapsed();
     let census = world.proxy.census();
     let admitted = census.admitted_since(&before);
-    let floor = elbow_localstack_tests::fault_proxy::Census { admitted: admitted.clone(), ..Default::default() }.floor();
+    let floor =
+        elbow_localstack_tests::fault_proxy::Census { admitted: admitted.clone(), ..Default::default() }.floor();
     let (bucket, floor) = floor.expect("mutating calls were made");
     let report = world.check_converged(services).await;
     let ratio = converged.as_secs_f64() / floor;

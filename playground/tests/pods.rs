@@ -239,6 +239,20 @@ async fn kubectl_set_image_rolls_out_one_surge_pod_at_a_time_keeping_every_repli
                 futures::future::ready(Ok(()))
             }),
     );
+    // The pods the ReplicaSets are asked for, summed after every change to one of them: what
+    // maxSurge bounds. (The Deployment's `status.replicas` sums the sets' status, which may still
+    // count a pod its set was just told to drop, on a cluster as here.)
+    let replica_sets: Api<ReplicaSet> = Api::default_namespaced(sandbox.client());
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record_asked = asked.clone();
+    let mut specs: BTreeMap<String, i32> = BTreeMap::new();
+    let set_watch = tokio::spawn(watcher(replica_sets, watcher::Config::default()).applied_objects().try_for_each(
+        move |rs: ReplicaSet| {
+            specs.insert(rs.metadata.name.clone().unwrap_or_default(), rs.spec.and_then(|s| s.replicas).unwrap_or(0));
+            record_asked.lock().unwrap().push(specs.values().sum::<i32>());
+            futures::future::ready(Ok(()))
+        },
+    ));
     let set = ok(&kubectl, &["set", "image", "deployment/web", "nginx=nginx:1.27"]).await;
     assert_eq!(set.trim(), "deployment.apps/web image updated");
     let rolled = ok(&kubectl, &["rollout", "status", "deployment/web", "--timeout=60s"]).await;
@@ -246,10 +260,13 @@ async fn kubectl_set_image_rolls_out_one_surge_pod_at_a_time_keeping_every_repli
     let pods = ready_pods(&sandbox, 3).await;
     assert!(pods.iter().all(|p| p.spec.as_ref().unwrap().containers[0].image.as_deref() == Some("nginx:1.27")));
     watch.abort();
+    set_watch.abort();
 
     // 25% of 3: one pod above three at most, none below.
+    let asked = asked.lock().unwrap().clone();
+    assert!(asked.iter().all(|sum| *sum <= 4), "pods asked of the ReplicaSets over time: {asked:?}");
+    assert!(asked.contains(&4), "the rollout surged: {asked:?}");
     for status in seen.lock().unwrap().iter().filter(|s| s.observed_generation == Some(2)) {
-        assert!(status.replicas.unwrap_or(0) <= 4, "{status:?}");
         assert!(status.available_replicas.unwrap_or(0) >= 3, "{status:?}");
     }
     let sets: Api<ReplicaSet> = Api::default_namespaced(sandbox.client());

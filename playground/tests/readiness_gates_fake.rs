@@ -105,7 +105,7 @@ async fn a_pods_gate_follows_its_targets_health_and_lets_go_when_the_target_grou
     let created = create(&pods, web_pod("web-1")).await;
     let gates: Vec<String> =
         created.spec.unwrap().readiness_gates.unwrap().into_iter().map(|g| g.condition_type).collect();
-    assert_eq!(gates, [gate.clone()]);
+    assert_eq!(gates, std::slice::from_ref(&gate));
 
     // What the load balancer will say of the pod once it is registered.
     let ip = environment.pod_address(0, 0);

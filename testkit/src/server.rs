@@ -452,7 +452,11 @@ fn apply_patch(
     if let Some(uid) = patch_value["metadata"]["uid"].as_str().filter(|uid| !uid.is_empty())
         && object["metadata"]["uid"].as_str() != Some(uid)
     {
-        return Err(ApiError::invalid(kind, name, format!("metadata.uid: Invalid value: \"{uid}\": field is immutable")));
+        return Err(ApiError::invalid(
+            kind,
+            name,
+            format!("metadata.uid: Invalid value: \"{uid}\": field is immutable"),
+        ));
     }
     match content_type {
         "application/merge-patch+json" => patch::merge(object, patch_value),
