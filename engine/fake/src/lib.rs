@@ -209,6 +209,14 @@ impl FakeCloud {
         self.lock().elbv2.set_target_health(target_group_arn, target, health)
     }
 
+    /// The health every target registered from now on starts with, in any target group, until
+    /// a test sets another (`set_target_health`) or it is deregistered: `Some(initial)` plays
+    /// AWS's health checks that have not passed yet; `None` (the default) reports new targets
+    /// healthy at once, as moto does.
+    pub fn set_new_target_health(&self, health: Option<Health>) {
+        self.lock().elbv2.set_new_target_health(health);
+    }
+
     /// Tags of an ELBv2 resource (by ARN) or an EC2 one (by id); empty when unknown.
     pub fn tags(&self, arn_or_id: &str) -> Tags {
         let state = self.lock();

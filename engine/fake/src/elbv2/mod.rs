@@ -58,6 +58,10 @@ pub(crate) struct Elbv2 {
     /// target is healthy. Dropped when the target is deregistered, as AWS starts a target that is
     /// registered again from scratch.
     health: HashMap<Arn, BTreeMap<Target, Health>>,
+    /// The health a target starts with when it is registered and a test gave it none (see
+    /// `FakeCloud::set_new_target_health`): on AWS a new target is `initial` until its health
+    /// checks pass; unset, the fake (like moto) reports it healthy at once.
+    new_target_health: Option<Health>,
     /// Which listeners and rules forward to a target group, with their load balancer: a target
     /// group in use cannot be deleted, and belongs to at most one network load balancer.
     tg_users: HashMap<Arn, BTreeMap<Arn, Arn>>,
@@ -484,8 +488,19 @@ impl Elbv2 {
                 format!("you've reached the limit of {MAX_TARGETS_PER_TG} targets per target group"),
             ));
         }
+        if let Some(start) = &self.new_target_health {
+            let health = self.health.entry(arn.to_string()).or_default();
+            for target in &new {
+                health.entry((*target).clone()).or_insert_with(|| start.clone());
+            }
+        }
         registered.extend(targets.iter().cloned());
         Ok(())
+    }
+
+    /// The health targets registered from now on start with (`None`: healthy).
+    pub(crate) fn set_new_target_health(&mut self, health: Option<Health>) {
+        self.new_target_health = health;
     }
 
     /// Targets that are not registered are ignored, as on AWS.

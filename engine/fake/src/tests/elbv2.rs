@@ -373,6 +373,34 @@ async fn ip_targets_are_addresses_in_the_vpcs_subnets_as_aws_has_it() {
     assert_eq!(cloud.targets(&tg.arn), [target("10.0.0.7")], "nothing refused was registered");
 }
 
+/// AWS's health checks that have not passed yet, played for every new registration: a target
+/// starts with the health given, keeps one set for it beforehand, and targets registered before
+/// (or after the setting is cleared) stay healthy.
+#[tokio::test]
+async fn new_targets_start_with_the_health_a_test_sets_for_new_registrations() {
+    let cloud = network();
+    let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
+    let target = |id: &str| Target { id: id.into(), port: 8080 };
+    cloud.register_targets(&tg.arn, &[target("10.0.0.7")]).await.expect("register");
+    let initial =
+        crate::Health { state: "initial".into(), reason: Some("Elb.InitialHealthChecking".into()), description: None };
+    cloud.set_new_target_health(Some(initial));
+    let failing = crate::Health { state: "unhealthy".into(), reason: Some("Target.Timeout".into()), description: None };
+    assert!(cloud.set_target_health(&tg.arn, &target("10.0.0.9"), failing));
+    cloud
+        .register_targets(&tg.arn, &[target("10.0.0.7"), target("10.0.0.8"), target("10.0.0.9")])
+        .await
+        .expect("register");
+    cloud.set_new_target_health(None);
+    cloud.register_targets(&tg.arn, &[target("10.0.0.10")]).await.expect("register");
+    let health = cloud.describe_target_health(&tg.arn).await.expect("health");
+    let state = |id: &str| health.iter().find(|h| h.target == target(id)).map(|h| h.state.clone()).unwrap_or_default();
+    assert_eq!(
+        [state("10.0.0.7"), state("10.0.0.8"), state("10.0.0.9"), state("10.0.0.10")],
+        ["healthy", "initial", "unhealthy", "healthy"]
+    );
+}
+
 /// The data plane the fake lacks, set by a test: a target reports what it was given (before or
 /// after its registration), with AWS's reason and description, until it is deregistered;
 /// registered again it is healthy.
