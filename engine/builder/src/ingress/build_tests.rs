@@ -958,7 +958,7 @@ fn build_with_slices(
 ) -> Result<Stack, BuildError> {
     let group = group_of(members[0], None).expect("a valid group");
     let (nodes, inventory, config) = (nodes(), inventory(), config());
-    let compact = compact(&slices);
+    let compact = compact(slices);
     let slices: Vec<&CompactSlice> = compact.iter().collect();
     let input = IngressGroupInput {
         group: &group,

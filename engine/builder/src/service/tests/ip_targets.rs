@@ -13,7 +13,7 @@ fn ip_service(target_port: IntOrString) -> Service {
 }
 
 fn build_ip(svc: &Service, slices: &[EndpointSlice]) -> Result<Stack, BuildError> {
-    let compact = compact(&slices);
+    let compact = compact(slices);
     let slices: Vec<&CompactSlice> = compact.iter().collect();
     build_service_stack(svc, &borrowed(&nodes()), &slices, &crate::endpoints::NoGatedPods, &inventory(), &config())
 }
