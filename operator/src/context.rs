@@ -10,7 +10,6 @@ use elbow_builder::BuildConfig;
 use elbow_builder::endpoints::belongs_to;
 use elbow_deploy::Deployer;
 use k8s_openapi::api::core::v1::{Node, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Client;
 use kube::runtime::reflector::{ObjectRef, Store};
 
@@ -19,6 +18,7 @@ use crate::controllers::events::EventPublisher;
 use crate::controllers::readiness::ReadinessGates;
 use crate::inventory::InventoryCache;
 use crate::metrics::Metrics;
+use crate::runtime::endpoints::CachedSlice;
 
 pub struct Context {
     pub client: Client,
@@ -26,8 +26,8 @@ pub struct Context {
     pub build: BuildConfig,
     /// Every node, from one shared watch.
     pub nodes: Store<Node>,
-    /// Every EndpointSlice, slimmed, from one shared watch: the pods of ip targets.
-    pub endpoint_slices: Store<EndpointSlice>,
+    /// Every EndpointSlice, compact, from one shared watch: the pods of ip targets.
+    pub endpoint_slices: Store<CachedSlice>,
     /// The pods with Elbow's readiness gates, and the ip target groups deployed (for the gates'
     /// poller).
     pub readiness: Arc<ReadinessGates>,
@@ -41,11 +41,11 @@ pub struct Context {
 impl Context {
     /// The cached slices of the Services `names` in `namespace`: pointers into the cache, as
     /// the builders take them.
-    pub fn slices_of(&self, namespace: &str, names: &[&str]) -> Vec<Arc<EndpointSlice>> {
+    pub fn slices_of(&self, namespace: &str, names: &[&str]) -> Vec<Arc<CachedSlice>> {
         self.endpoint_slices
             .state()
             .into_iter()
-            .filter(|slice| names.iter().any(|name| belongs_to(slice, namespace, name)))
+            .filter(|slice| names.iter().any(|name| belongs_to(&slice.0, namespace, name)))
             .collect()
     }
 }

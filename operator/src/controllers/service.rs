@@ -10,10 +10,10 @@
 
 use std::sync::Arc;
 
+use elbow_builder::endpoints::CompactSlice;
 use elbow_builder::service::{build_service_stack, is_ours, stack_id, uses_ip_targets};
 use elbow_model::Stack;
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -147,7 +147,7 @@ async fn build_stack(service: &Service, ctx: &Context) -> Result<Stack, Error> {
         true => ctx.slices_of(&service.namespace().unwrap_or_default(), &[&service.name_any()]),
         false => Vec::new(),
     };
-    let slices: Vec<&EndpointSlice> = slices.iter().map(AsRef::as_ref).collect();
+    let slices: Vec<&CompactSlice> = slices.iter().map(|slice| &slice.0).collect();
     build_service_stack(service, &nodes, &slices, ctx.readiness.pods.as_ref(), &inventory, &ctx.build)
         .map_err(|source| Error::Invalid { object: object_name(service), source })
 }

@@ -6,12 +6,12 @@ use std::io::Write;
 
 use elbow_builder::BuildConfig;
 use elbow_builder::crd::IngressClassParamsSpec;
+use elbow_builder::endpoints::CompactSlice;
 use elbow_builder::ingress::{
     DEFAULT_CONTROLLER, GroupId, IngressGroupInput, Standing, build_ingress_stack, standing, unserved_legacy_class,
 };
 use elbow_model::CloudInventory;
 use k8s_openapi::api::core::v1::Node;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;
 
@@ -28,7 +28,8 @@ pub fn plan(
     let params: BTreeMap<String, IngressClassParamsSpec> =
         objects.ingress_class_params.iter().map(|p| (p.name_any(), p.spec.clone())).collect();
     let nodes: Vec<&Node> = objects.nodes.iter().collect();
-    let slices: Vec<&EndpointSlice> = objects.endpoint_slices.iter().collect();
+    let slices: Vec<CompactSlice> = objects.endpoint_slices.iter().map(CompactSlice::from).collect();
+    let slices: Vec<&CompactSlice> = slices.iter().collect();
     let mut groups: BTreeMap<GroupId, (Vec<&Ingress>, Option<IngressClassParamsSpec>)> = BTreeMap::new();
     for ingress in &objects.ingresses {
         let name = format!("Ingress {}/{}", ingress.namespace().unwrap_or_default(), ingress.name_any());

@@ -12,10 +12,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use elbow_builder::endpoints::CompactSlice;
 use elbow_builder::service::{build_service_stack, is_ours, stack_id};
 use elbow_model::{CloudInventory, Stack};
 use k8s_openapi::api::core::v1::Node;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::Serialize;
 
 use crate::config::BuildArgs;
@@ -90,7 +90,8 @@ fn plan(
     let config = build.to_config();
     let mut report = PlanReport { stacks: Vec::new(), errors: Vec::new() };
     let nodes: Vec<&Node> = objects.nodes.iter().collect();
-    let slices: Vec<&EndpointSlice> = objects.endpoint_slices.iter().collect();
+    let slices: Vec<CompactSlice> = objects.endpoint_slices.iter().map(CompactSlice::from).collect();
+    let slices: Vec<&CompactSlice> = slices.iter().collect();
     for service in &objects.services {
         if !is_ours(service, &config) {
             // Say why, so that a Service missing from the plan is not a mystery.

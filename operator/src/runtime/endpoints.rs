@@ -4,42 +4,95 @@
 //! controllers' queues coalesce a burst of changes to one Service into one reconcile, and a
 //! reconcile that finds only targets changed costs only Register/DeregisterTargets calls.
 //!
-//! Slices are slimmed before they are cached, as Services and Nodes are: a cluster's endpoints
-//! outnumber its Services tenfold, and of each only the address, the conditions, the node and the
-//! Pod it stands for are read.
+//! Slices are cached as [`CompactSlice`]s, not as k8s-openapi's `EndpointSlice`: a cluster's
+//! endpoints outnumber its Services tenfold, and of each only the address, the conditions, the
+//! node and the Pod it stands for are read. Each watch event is converted as it arrives, so no
+//! full slice outlives its event; node names are shared across the whole cache.
 
+use std::borrow::Cow;
+
+use elbow_builder::endpoints::{CompactSlice, NodeNames};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{ObjectReference, Service};
-use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::Resource;
+use kube::runtime::reflector::{self, Lookup, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::{LIST_PAGE_SIZE, record_cache_size};
-use elbow_builder::endpoints::SERVICE_NAME_LABEL;
+
+/// An entry of the slice cache: kube-runtime's stores take any type that says its kind, name
+/// and namespace, and the builders' type cannot say so itself (the builders know no
+/// kube-runtime).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedSlice(pub CompactSlice);
+
+impl Lookup for CachedSlice {
+    type DynamicType = ();
+
+    fn kind(dyntype: &()) -> Cow<'_, str> {
+        <EndpointSlice as Resource>::kind(dyntype)
+    }
+
+    fn group(dyntype: &()) -> Cow<'_, str> {
+        <EndpointSlice as Resource>::group(dyntype)
+    }
+
+    fn version(dyntype: &()) -> Cow<'_, str> {
+        <EndpointSlice as Resource>::version(dyntype)
+    }
+
+    fn plural(dyntype: &()) -> Cow<'_, str> {
+        <EndpointSlice as Resource>::plural(dyntype)
+    }
+
+    fn name(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(&self.0.name))
+    }
+
+    fn namespace(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(&self.0.namespace))
+    }
+
+    // Nothing reads a cached slice's version or uid: the cache is keyed by namespace and name.
+    fn resource_version(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+
+    fn uid(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+}
 
 /// Keeps `writer`'s store in sync with the cluster's EndpointSlices and sends every controller the
 /// Service of each slice that changed after the first list (the first reconcile of every Service
 /// reads the filled cache anyway). `cached` is kept at the number of slices cached.
 pub async fn watch_endpoint_slices(
     api: Api<EndpointSlice>,
-    writer: reflector::store::Writer<EndpointSlice>,
+    mut writer: reflector::store::Writer<CachedSlice>,
     changed: Vec<mpsc::UnboundedSender<ObjectRef<Service>>>,
     cached: Gauge,
 ) {
     let store = writer.as_reader();
-    let events = watcher(api, watcher::Config::default().page_size(LIST_PAGE_SIZE))
-        .default_backoff()
-        .modify(keep_what_elbow_reads)
-        .reflect(writer);
+    let mut nodes = NodeNames::default();
+    let events = watcher(api, watcher::Config::default().page_size(LIST_PAGE_SIZE)).default_backoff();
     futures::pin_mut!(events);
     while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(event) => compact(event, &mut nodes),
+            Err(error) => {
+                warn!(%error, "EndpointSlice watch failed; retrying");
+                continue;
+            }
+        };
+        writer.apply_watcher_event(&event);
         record_cache_size(&cached, store.len());
         match event {
-            Ok(watcher::Event::Apply(slice) | watcher::Event::Delete(slice)) => {
+            watcher::Event::Apply(slice) | watcher::Event::Delete(slice) => {
                 if let Some(service) = service_of(&slice) {
                     for controller in &changed {
                         // A closed channel means that controller has stopped: nothing to tell.
@@ -47,61 +100,51 @@ pub async fn watch_endpoint_slices(
                     }
                 }
             }
-            Ok(watcher::Event::Init | watcher::Event::InitApply(_) | watcher::Event::InitDone) => {}
-            Err(error) => warn!(%error, "EndpointSlice watch failed; retrying"),
+            // A relist replaced the whole cache: the names of nodes whose endpoints are all gone
+            // are no longer needed.
+            watcher::Event::InitDone => nodes.forget_unused(),
+            watcher::Event::Init | watcher::Event::InitApply(_) => {}
         }
     }
 }
 
-/// The Service a slice belongs to, by its `kubernetes.io/service-name` label.
-fn service_of(slice: &EndpointSlice) -> Option<ObjectRef<Service>> {
-    let name = slice.metadata.labels.as_ref()?.get(SERVICE_NAME_LABEL)?;
-    let namespace = slice.metadata.namespace.as_deref()?;
-    Some(ObjectRef::new(name).within(namespace))
+/// `event` with its slice as the cache keeps it.
+fn compact(event: watcher::Event<EndpointSlice>, nodes: &mut NodeNames) -> watcher::Event<CachedSlice> {
+    let mut entry = |slice: EndpointSlice| CachedSlice(CompactSlice::new(&slice, nodes));
+    match event {
+        watcher::Event::Apply(slice) => watcher::Event::Apply(entry(slice)),
+        watcher::Event::Delete(slice) => watcher::Event::Delete(entry(slice)),
+        watcher::Event::InitApply(slice) => watcher::Event::InitApply(entry(slice)),
+        watcher::Event::Init => watcher::Event::Init,
+        watcher::Event::InitDone => watcher::Event::InitDone,
+    }
 }
 
-/// Clears everything of `slice` the builders do not read.
-fn keep_what_elbow_reads(slice: &mut EndpointSlice) {
-    let metadata = &mut slice.metadata;
-    // Kept: name, namespace (the cache key), resourceVersion, and of the labels only the Service
-    // name, which says whose endpoints these are.
-    metadata.annotations = None;
-    metadata.managed_fields = None;
-    metadata.owner_references = None;
-    metadata.finalizers = None;
-    metadata.generate_name = None;
-    if let Some(labels) = metadata.labels.as_mut() {
-        labels.retain(|key, _| key == SERVICE_NAME_LABEL);
-    }
-    for endpoint in &mut slice.endpoints {
-        // Kept: the addresses (only the first is registered), the conditions, the node (its
-        // readiness and security groups) and which Pod it is (only Pods are targets).
-        let Endpoint { addresses, conditions, node_name, target_ref, .. } = std::mem::take(endpoint);
-        *endpoint = Endpoint {
-            addresses: addresses.into_iter().take(1).collect(),
-            conditions,
-            node_name,
-            target_ref: target_ref.map(|r| ObjectReference { kind: r.kind, name: r.name, ..Default::default() }),
-            ..Default::default()
-        };
-    }
+/// The Service a slice belongs to, by its `kubernetes.io/service-name` label.
+fn service_of(slice: &CachedSlice) -> Option<ObjectRef<Service>> {
+    let name = slice.0.service.as_deref()?;
+    Some(ObjectRef::new(name).within(&slice.0.namespace))
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
-    use k8s_openapi::api::discovery::v1::{EndpointConditions, EndpointHints, EndpointPort, ForZone};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
+    use elbow_builder::endpoints::SERVICE_NAME_LABEL;
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use kube::runtime::watcher::Event;
 
     use super::*;
 
-    fn full_slice() -> EndpointSlice {
+    /// A slice of Service `shop/web` named `name`, its one endpoint on `node`.
+    fn slice(name: &str, node: &str) -> EndpointSlice {
         EndpointSlice {
             metadata: ObjectMeta {
-                name: Some("web-abcde".into()),
+                name: Some(name.into()),
                 namespace: Some("shop".into()),
-                generate_name: Some("web-".into()),
                 labels: Some(BTreeMap::from([
                     (SERVICE_NAME_LABEL.to_string(), "web".to_string()),
                     (
@@ -109,36 +152,19 @@ mod tests {
                         "endpointslice-controller.k8s.io".to_string(),
                     ),
                 ])),
-                annotations: Some(BTreeMap::from([(
-                    "endpoints.kubernetes.io/last-change-trigger-time".to_string(),
-                    "x".to_string(),
-                )])),
-                managed_fields: Some(vec![ManagedFieldsEntry::default()]),
+                resource_version: Some("7".into()),
                 ..Default::default()
             },
             address_type: "IPv4".into(),
             endpoints: vec![Endpoint {
-                addresses: vec!["10.0.1.10".into(), "10.0.1.11".into()],
-                conditions: Some(EndpointConditions {
-                    ready: Some(true),
-                    serving: Some(true),
-                    terminating: Some(false),
-                }),
-                hints: Some(EndpointHints {
-                    for_zones: Some(vec![ForZone { name: "us-east-1a".into() }]),
-                    ..Default::default()
-                }),
-                hostname: Some("web-0".into()),
-                node_name: Some("node-1".into()),
+                addresses: vec!["10.0.1.10".into()],
+                conditions: Some(EndpointConditions { ready: Some(true), ..Default::default() }),
+                node_name: Some(node.into()),
                 target_ref: Some(ObjectReference {
                     kind: Some("Pod".into()),
-                    name: Some("web-7d9f-abcde".into()),
-                    namespace: Some("shop".into()),
-                    uid: Some("u-1".into()),
-                    resource_version: Some("99".into()),
+                    name: Some(format!("{name}-pod")),
                     ..Default::default()
                 }),
-                zone: Some("us-east-1a".into()),
                 ..Default::default()
             }],
             ports: Some(vec![EndpointPort { name: Some("http".into()), port: Some(8080), ..Default::default() }]),
@@ -146,41 +172,45 @@ mod tests {
     }
 
     #[test]
-    fn only_what_the_builders_read_survives() {
-        let mut slice = full_slice();
-        keep_what_elbow_reads(&mut slice);
-        assert_eq!(slice.metadata.labels, Some(BTreeMap::from([(SERVICE_NAME_LABEL.to_string(), "web".to_string())])));
-        assert_eq!((&slice.metadata.annotations, &slice.metadata.managed_fields), (&None, &None));
-        let endpoint = &slice.endpoints[0];
-        assert_eq!(endpoint.addresses, ["10.0.1.10"]);
-        assert_eq!(endpoint.conditions, full_slice().endpoints[0].conditions);
-        assert_eq!(endpoint.node_name.as_deref(), Some("node-1"));
-        let pod = endpoint.target_ref.as_ref().expect("target ref");
-        assert_eq!(
-            (pod.kind.as_deref(), pod.name.as_deref(), pod.uid.as_deref()),
-            (Some("Pod"), Some("web-7d9f-abcde"), None)
-        );
-        assert_eq!((&endpoint.hints, &endpoint.hostname, &endpoint.zone), (&None, &None, &None));
-        assert_eq!(slice.ports, full_slice().ports);
-        assert_eq!(service_of(&slice), Some(ObjectRef::new("web").within("shop")));
+    fn a_slice_is_cached_compact_under_its_name_and_a_delete_removes_it() {
+        let (store, mut writer) = reflector::store::<CachedSlice>();
+        let mut nodes = NodeNames::default();
+        writer.apply_watcher_event(&compact(Event::Apply(slice("web-abcde", "node-1")), &mut nodes));
+        let key = ObjectRef::new("web-abcde").within("shop");
+        let cached = store.get(&key).expect("cached");
+        assert_eq!(cached.0, CompactSlice::from(&slice("web-abcde", "node-1")));
+        // A delete carries the slice's last state, which may differ from the cached one: the
+        // key alone decides.
+        let mut gone = slice("web-abcde", "node-2");
+        gone.endpoints.clear();
+        writer.apply_watcher_event(&compact(Event::Delete(gone), &mut nodes));
+        assert_eq!(store.get(&key), None);
+        assert!(store.is_empty());
     }
 
     #[test]
-    fn the_builders_read_a_slimmed_slice_as_the_full_one() {
-        use elbow_builder::endpoints::{NoGatedPods, pod_targets};
-        use k8s_openapi::api::core::v1::ServicePort;
-        let port = ServicePort { name: Some("http".into()), port: 80, ..Default::default() };
-        let full = full_slice();
-        let mut slim = full_slice();
-        keep_what_elbow_reads(&mut slim);
-        assert_eq!(pod_targets(&[&slim], &port, &[], &NoGatedPods), pod_targets(&[&full], &port, &[], &NoGatedPods));
-        assert_eq!(pod_targets(&[&slim], &port, &[], &NoGatedPods).targets.len(), 1);
+    fn the_cached_slices_share_their_node_names() {
+        let (store, mut writer) = reflector::store::<CachedSlice>();
+        let mut nodes = NodeNames::default();
+        writer.apply_watcher_event(&compact(Event::Init, &mut nodes));
+        for name in ["web-1", "web-2"] {
+            writer.apply_watcher_event(&compact(Event::InitApply(slice(name, "node-1")), &mut nodes));
+        }
+        writer.apply_watcher_event(&compact(Event::InitDone, &mut nodes));
+        let node = |name: &str| {
+            let cached = store.get(&ObjectRef::new(name).within("shop")).expect("cached");
+            cached.0.endpoints[0].node.clone().expect("a node")
+        };
+        assert!(Arc::ptr_eq(&node("web-1"), &node("web-2")));
+        assert_eq!(nodes.len(), 1);
     }
 
     #[test]
-    fn a_slice_without_the_service_label_belongs_to_no_service() {
-        let mut slice = full_slice();
-        slice.metadata.labels = None;
-        assert_eq!(service_of(&slice), None);
+    fn a_slice_belongs_to_the_service_its_label_names() {
+        let cached = CachedSlice(CompactSlice::from(&slice("web-abcde", "node-1")));
+        assert_eq!(service_of(&cached), Some(ObjectRef::new("web").within("shop")));
+        let mut unlabelled = slice("web-abcde", "node-1");
+        unlabelled.metadata.labels = None;
+        assert_eq!(service_of(&CachedSlice(CompactSlice::from(&unlabelled))), None);
     }
 }

@@ -13,7 +13,6 @@ use elbow_cloud::Cloud;
 use elbow_deploy::{DeploySettings, Deployer};
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::Controller;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
@@ -35,7 +34,7 @@ use crate::metrics::Metrics;
 use crate::sweep::{ClusterOwners, PeriodicSweep};
 
 mod bindings;
-mod endpoints;
+pub mod endpoints;
 mod ingress;
 mod nodes;
 mod pods;
@@ -117,7 +116,7 @@ pub async fn run_controllers_signalling_start(
     );
     let node_task = tokio::spawn(node_watch);
 
-    let (slice_store, slice_writer) = reflector::store::<EndpointSlice>();
+    let (slice_store, slice_writer) = reflector::store::<endpoints::CachedSlice>();
     let (service_slices_changed, service_slice_changes) = mpsc::unbounded_channel();
     let (ingress_slices_changed, ingress_slice_changes) = mpsc::unbounded_channel();
     let (binding_slices_changed, binding_slice_changes) = mpsc::unbounded_channel();

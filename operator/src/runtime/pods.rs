@@ -7,10 +7,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use elbow_builder::endpoints::SERVICE_NAME_LABEL;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -18,6 +16,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
+use super::endpoints::CachedSlice;
 use super::{LIST_PAGE_SIZE, record_cache_size};
 use crate::controllers::readiness::pods::{GatedPod, GatedPods, PodKey};
 
@@ -28,7 +27,7 @@ use crate::controllers::readiness::pods::{GatedPod, GatedPods, PodKey};
 pub async fn watch_pods(
     api: Api<Pod>,
     pods: Arc<GatedPods>,
-    slices: Store<EndpointSlice>,
+    slices: Store<CachedSlice>,
     changed: Vec<mpsc::UnboundedSender<ObjectRef<Service>>>,
     ready: watch::Sender<bool>,
     cached: Gauge,
@@ -91,21 +90,22 @@ fn key_of(pod: &Pod) -> Option<PodKey> {
 }
 
 /// The Services whose EndpointSlices name one of `pods`.
-fn services_of(pods: &[PodKey], slices: &Store<EndpointSlice>) -> Vec<ObjectRef<Service>> {
+fn services_of(pods: &[PodKey], slices: &Store<CachedSlice>) -> Vec<ObjectRef<Service>> {
     if pods.is_empty() {
         return Vec::new();
     }
     let wanted: BTreeSet<(&str, &str)> = pods.iter().map(|(ns, name)| (ns.as_str(), name.as_str())).collect();
     let mut services = BTreeSet::new();
-    for slice in slices.state() {
-        let Some(namespace) = slice.metadata.namespace.as_deref() else { continue };
-        let Some(service) = slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)) else { continue };
-        let names_one = slice.endpoints.iter().any(|endpoint| {
-            let pod = endpoint.target_ref.as_ref().and_then(|r| r.name.as_deref());
-            pod.is_some_and(|pod| wanted.contains(&(namespace, pod)))
-        });
+    for cached in slices.state() {
+        let CachedSlice(slice) = cached.as_ref();
+        let Some(service) = slice.service.as_deref() else { continue };
+        let namespace = &*slice.namespace;
+        let names_one = slice
+            .endpoints
+            .iter()
+            .any(|endpoint| endpoint.pod_name.as_deref().is_some_and(|pod| wanted.contains(&(namespace, pod))));
         if names_one {
-            services.insert((namespace.to_string(), service.clone()));
+            services.insert((namespace.to_string(), service.to_string()));
         }
     }
     services.into_iter().map(|(namespace, name)| ObjectRef::new(&name).within(&namespace)).collect()
@@ -115,8 +115,9 @@ fn services_of(pods: &[PodKey], slices: &Store<EndpointSlice>) -> Vec<ObjectRef<
 mod tests {
     use std::collections::BTreeMap;
 
+    use elbow_builder::endpoints::{CompactSlice, SERVICE_NAME_LABEL};
     use k8s_openapi::api::core::v1::ObjectReference;
-    use k8s_openapi::api::discovery::v1::Endpoint;
+    use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use kube::runtime::reflector;
     use kube::runtime::watcher::Event;
@@ -150,14 +151,14 @@ mod tests {
 
     #[test]
     fn a_pod_leads_to_the_services_whose_slices_name_it_in_its_namespace() {
-        let (store, mut writer) = reflector::store::<EndpointSlice>();
+        let (store, mut writer) = reflector::store::<CachedSlice>();
         for slice in [
             slice("shop", "web", &["web-1", "web-2"]),
             slice("shop", "web-canary", &["web-1"]),
             slice("shop", "api", &["api-1"]),
             slice("other", "web", &["web-1"]),
         ] {
-            writer.apply_watcher_event(&Event::Apply(slice));
+            writer.apply_watcher_event(&Event::Apply(CachedSlice(CompactSlice::from(&slice))));
         }
         let found = services_of(&[("shop".to_string(), "web-1".to_string())], &store);
         assert_eq!(found, [ObjectRef::new("web").within("shop"), ObjectRef::new("web-canary").within("shop")]);

@@ -13,8 +13,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::endpoints::CompactSlice;
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::error::BindingError;
@@ -88,7 +88,7 @@ pub fn desired_targets<'a>(
     target_type: TargetType,
     service: Option<&Service>,
     nodes: &[&'a Node],
-    slices: &[&EndpointSlice],
+    slices: &[&CompactSlice],
 ) -> Result<DesiredTargets<'a>, BindingError> {
     let name = &spec.service_ref.name;
     let service = service
@@ -175,7 +175,7 @@ mod tests {
 
     use super::*;
     use crate::binding::spec::ServiceReference;
-    use crate::endpoints::tests::{endpoint, slice};
+    use crate::endpoints::tests::{compact, endpoint, slice};
     use crate::nodes::tests::node;
 
     fn group(target_type: TargetType) -> BoundGroup {
@@ -369,7 +369,8 @@ mod tests {
             slice("shop", "other", &[("http", 8080)], vec![endpoint("10.0.3.5", "c", Some(true), None)]),
             slice("default", "web", &[("http", 8080)], vec![endpoint("10.0.3.6", "c", Some(true), None)]),
         ];
-        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        let compact = compact(&slices);
+        let slices: Vec<&CompactSlice> = compact.iter().collect();
         let svc = service("ClusterIP", None);
         let desired =
             desired_targets("shop", &spec(IntOrString::Int(80)), TargetType::Ip, Some(&svc), &nodes, &slices).unwrap();

@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::*;
 use crate::annotations::INGRESS_PREFIX;
 use crate::crd::{IngressGroupParams, KeyValue, SubnetSelector};
-use crate::endpoints::tests::{endpoint, slice};
+use crate::endpoints::tests::{compact, endpoint, slice};
 use crate::names::{IngressTargetGroupKey, ingress_target_group_name};
 use crate::nodes::tests::{borrowed, node};
 use elbow_model::inventory::{Instance, SecurityGroup, Subnet};
@@ -958,7 +958,8 @@ fn build_with_slices(
 ) -> Result<Stack, BuildError> {
     let group = group_of(members[0], None).expect("a valid group");
     let (nodes, inventory, config) = (nodes(), inventory(), config());
-    let slices: Vec<&EndpointSlice> = slices.iter().collect();
+    let compact = compact(slices);
+    let slices: Vec<&CompactSlice> = compact.iter().collect();
     let input = IngressGroupInput {
         group: &group,
         members: members.to_vec(),

@@ -24,8 +24,8 @@ mod target_groups;
 
 use std::collections::BTreeSet;
 
+use crate::endpoints::CompactSlice;
 use k8s_openapi::api::core::v1::{Node, Secret, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 
 pub use actions::{USE_ANNOTATION, referenced_service_names};
@@ -78,7 +78,7 @@ pub struct IngressGroupInput<'a> {
     pub nodes: &'a [&'a Node],
     /// EndpointSlices, borrowed from their cache; those of the referenced Services are read
     /// (ip mode only).
-    pub endpoint_slices: &'a [&'a EndpointSlice],
+    pub endpoint_slices: &'a [&'a CompactSlice],
     /// Which not-ready pods of those slices wait only for their target health.
     pub pods: &'a dyn PodReadiness,
     pub inventory: &'a CloudInventory,

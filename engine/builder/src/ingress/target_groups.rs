@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::endpoints::CompactSlice;
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::annotations::{Annotations, Object, check, valid_success_codes};
@@ -53,7 +53,7 @@ pub(crate) struct TargetGroupContext<'a> {
     /// Every node of the cluster, whose readiness decides fail-open for pods (ip mode).
     pub all_nodes: &'a [&'a Node],
     /// EndpointSlices; each Service's own are picked out (ip mode).
-    pub slices: &'a [&'a EndpointSlice],
+    pub slices: &'a [&'a CompactSlice],
     /// Which of their not-ready pods wait only for their target health.
     pub pods: &'a dyn PodReadiness,
     /// IngressClassParams `targetType`, which wins over the annotations.

@@ -15,8 +15,8 @@ mod target_groups;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::endpoints::CompactSlice;
 use k8s_openapi::api::core::v1::{Node, Service, ServiceSpec};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::annotations::{Annotations, Object, check};
 use crate::config::BuildConfig;
@@ -77,7 +77,7 @@ pub fn stack_id(service: &Service) -> StackId {
 pub fn build_service_stack(
     service: &Service,
     nodes: &[&Node],
-    slices: &[&EndpointSlice],
+    slices: &[&CompactSlice],
     pods: &dyn PodReadiness,
     inventory: &CloudInventory,
     config: &BuildConfig,

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::endpoints::CompactSlice;
 use k8s_openapi::api::core::v1::Node;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use super::Identity;
 use super::listeners::ListenerPort;
@@ -30,7 +30,7 @@ pub(super) struct TargetGroupContext<'a> {
     /// Every node of the cluster, whose readiness decides fail-open for pods (ip mode).
     pub all_nodes: &'a [&'a Node],
     /// The Service's own EndpointSlices (ip mode).
-    pub slices: &'a [&'a EndpointSlice],
+    pub slices: &'a [&'a CompactSlice],
     /// Which of their not-ready pods wait only for their target health.
     pub pods: &'a dyn PodReadiness,
     pub inventory: &'a CloudInventory,

@@ -29,13 +29,13 @@ use elbow_builder::binding::{
     BindingError, DesiredTargets, FINALIZER, TargetGroupBinding, binding_stack, check_group, desired_targets,
     permissions,
 };
+use elbow_builder::endpoints::CompactSlice;
 use elbow_builder::owner::StackOwner;
 use elbow_builder::security::node_groups;
 use elbow_cloud::{Cloud, CloudErrorKind};
 use elbow_deploy::targets::{self, TargetChanges};
 use elbow_model::{Stack, StackId, Target, TargetType};
 use k8s_openapi::api::core::v1::{Node, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -132,7 +132,7 @@ async fn serve(
         TargetType::Ip => ctx.shared.slices_of(&namespace, &[&spec.service_ref.name]),
         TargetType::Instance => Vec::new(),
     };
-    let slices: Vec<&EndpointSlice> = slices.iter().map(AsRef::as_ref).collect();
+    let slices: Vec<&CompactSlice> = slices.iter().map(|slice| &slice.0).collect();
     let service = ctx.services.get(&ObjectRef::new(&spec.service_ref.name).within(&namespace));
     let (desired, missing) = match desired_targets(&namespace, spec, target_type, service.as_deref(), &nodes, &slices) {
         Ok(desired) => (desired, None),

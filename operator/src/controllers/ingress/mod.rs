@@ -20,14 +20,13 @@ use std::sync::Arc;
 
 use elbow_builder::BuildError;
 use elbow_builder::crd::IngressClassParamsSpec;
-use elbow_builder::endpoints::SERVICE_NAME_LABEL;
+use elbow_builder::endpoints::CompactSlice;
 use elbow_builder::ingress::{
     GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id, referenced_secret_names,
 };
 use elbow_deploy::DeployOutcome;
 use elbow_model::Stack;
 use k8s_openapi::api::core::v1::{Node, Secret, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -41,6 +40,7 @@ pub use elbow_builder::ingress::{Standing, joined_groups};
 pub use membership::ClassView;
 
 use super::{Error, error_chain, finalizers, instrumented, object_name, retry_after};
+use crate::runtime::endpoints::CachedSlice;
 use crate::runtime::secrets::SecretKey;
 
 /// Event reasons as the AWS Load Balancer Controller names them, so existing alerts keep working.
@@ -252,7 +252,7 @@ async fn deploy_group(
         let services = referenced_services(members, &ctx.services.state());
         let secrets = referenced_secrets(members, &services, ctx).await;
         let slices = referenced_slices(&services, &ctx.shared.endpoint_slices.state());
-        let slices: Vec<&EndpointSlice> = slices.iter().map(AsRef::as_ref).collect();
+        let slices: Vec<&CompactSlice> = slices.iter().map(|slice| &slice.0).collect();
         let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();
         let input = IngressGroupInput {
             group,
@@ -312,14 +312,15 @@ async fn referenced_secrets(members: &[Arc<Ingress>], services: &[Service], ctx:
 }
 
 /// The EndpointSlices of `services` (pointers into the cache): the pods of ip target groups.
-fn referenced_slices(services: &[Service], slices: &[Arc<EndpointSlice>]) -> Vec<Arc<EndpointSlice>> {
+fn referenced_slices(services: &[Service], slices: &[Arc<CachedSlice>]) -> Vec<Arc<CachedSlice>> {
     let wanted: BTreeSet<(String, String)> =
         services.iter().map(|s| (s.namespace().unwrap_or_default(), s.name_any())).collect();
     slices
         .iter()
         .filter(|slice| {
-            let service = slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL));
-            service.is_some_and(|name| wanted.contains(&(slice.namespace().unwrap_or_default(), name.clone())))
+            let CachedSlice(slice) = slice.as_ref();
+            let service = slice.service.as_deref();
+            service.is_some_and(|name| wanted.contains(&(slice.namespace.to_string(), name.to_string())))
         })
         .cloned()
         .collect()

@@ -3,7 +3,7 @@
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use super::*;
-use crate::endpoints::tests::{endpoint, slice};
+use crate::endpoints::tests::{compact, endpoint, slice};
 
 /// The test Service in ip mode, its port 80 (`p80tcp`) sending to `target_port`.
 fn ip_service(target_port: IntOrString) -> Service {
@@ -13,7 +13,8 @@ fn ip_service(target_port: IntOrString) -> Service {
 }
 
 fn build_ip(svc: &Service, slices: &[EndpointSlice]) -> Result<Stack, BuildError> {
-    let slices: Vec<&EndpointSlice> = slices.iter().collect();
+    let compact = compact(slices);
+    let slices: Vec<&CompactSlice> = compact.iter().collect();
     build_service_stack(svc, &borrowed(&nodes()), &slices, &crate::endpoints::NoGatedPods, &inventory(), &config())
 }
 
@@ -185,7 +186,8 @@ fn the_gate_names_are_the_built_target_groups_names() {
 fn a_not_ready_pod_waiting_for_its_gate_is_registered() {
     let svc = ip_service(IntOrString::Int(8080));
     let slices = slices();
-    let borrowed_slices: Vec<&EndpointSlice> = slices.iter().collect();
+    let compact = compact(&slices);
+    let borrowed_slices: Vec<&CompactSlice> = compact.iter().collect();
     // `endpoint` names the pod behind an address `pod-<address>`; 10.0.1.11 is the not-ready one.
     let waiting = BTreeSet::from([("default".to_string(), "pod-10.0.1.11".to_string())]);
     let stack = build_service_stack(&svc, &borrowed(&nodes()), &borrowed_slices, &waiting, &inventory(), &config())

@@ -22,28 +22,33 @@
 //! operator's cache of such pods). For other not-ready pods it keeps no pod cache and lets the
 //! node's Unknown readiness stand for "the control plane lost touch, the pod may be fine", where
 //! LBC also asks whether the containers are ready.
+//!
+//! The builders read slices as the operator caches them, [`CompactSlice`]s (`slice.rs`): only
+//! what these rules need, small enough to hold every endpoint of a large cluster.
+
+mod slice;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Node, ServicePort};
-use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::nodes::{Readiness, readiness};
 use elbow_model::stack::Target;
+pub use slice::{AddressType, CompactEndpoint, CompactSlice, Conditions, NodeNames, SlicePort};
 
 /// The label the EndpointSlice controller puts on every slice of a Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
 /// Of `slices`, those of Service `namespace`/`service`.
-pub fn slices_of<'a>(slices: &[&'a EndpointSlice], namespace: &str, service: &str) -> Vec<&'a EndpointSlice> {
+pub fn slices_of<'a>(slices: &[&'a CompactSlice], namespace: &str, service: &str) -> Vec<&'a CompactSlice> {
     slices.iter().copied().filter(|slice| belongs_to(slice, namespace, service)).collect()
 }
 
 /// Whether `slice` is one of Service `namespace`/`service`'s.
-pub fn belongs_to(slice: &EndpointSlice, namespace: &str, service: &str) -> bool {
-    slice.metadata.namespace.as_deref().unwrap_or("default") == namespace
-        && slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)).map(String::as_str) == Some(service)
+pub fn belongs_to(slice: &CompactSlice, namespace: &str, service: &str) -> bool {
+    slice.is_of(namespace, service)
 }
 
 /// The port an `ip` target group is created with: the numeric target port, or 1 for a named one
@@ -96,17 +101,17 @@ impl PodReadiness for BTreeSet<(String, String)> {
 /// in the module docs; `nodes` are every node of the cluster, whose readiness decides fail-open;
 /// `pods` says which not-ready pods wait only for their target health.
 pub fn pod_targets(
-    slices: &[&EndpointSlice],
+    slices: &[&CompactSlice],
     service_port: &ServicePort,
     nodes: &[&Node],
     pods: &dyn PodReadiness,
 ) -> PodTargets {
     let name = service_port.name.as_deref().unwrap_or_default();
-    let mut ready: BTreeMap<Target, Option<String>> = BTreeMap::new();
-    let mut unknown: BTreeMap<Target, Option<String>> = BTreeMap::new();
-    for slice in slices.iter().filter(|s| s.address_type == "IPv4") {
-        let namespace = slice.metadata.namespace.as_deref().unwrap_or("default");
-        for port in slice.ports.iter().flatten() {
+    let mut ready: BTreeMap<Target, Option<Arc<str>>> = BTreeMap::new();
+    let mut unknown: BTreeMap<Target, Option<Arc<str>>> = BTreeMap::new();
+    for slice in slices.iter().filter(|s| s.address_type == AddressType::Ipv4) {
+        let namespace = &*slice.namespace;
+        for port in &slice.ports {
             // A Service with one unnamed port has slices with one unnamed port; with several
             // ports, every port is named and the slice port carries the Service port's name.
             if !name.is_empty() && port.name.as_deref() != Some(name) {
@@ -117,23 +122,27 @@ pub fn pod_targets(
                 let Some(address) = pod_address(endpoint) else { continue };
                 let target = Target { id: address.to_string(), port: number };
                 match judge(endpoint, namespace, nodes, pods) {
-                    Verdict::Ready => ready.insert(target, endpoint.node_name.clone()),
-                    Verdict::Unknown => unknown.insert(target, endpoint.node_name.clone()),
+                    Verdict::Ready => ready.insert(target, endpoint.node.clone()),
+                    Verdict::Unknown => unknown.insert(target, endpoint.node.clone()),
                     Verdict::No => None,
                 };
             }
         }
     }
     let chosen = if ready.is_empty() { unknown } else { ready };
-    PodTargets { nodes: chosen.values().flatten().cloned().collect(), targets: chosen.into_keys().collect() }
+    PodTargets {
+        nodes: chosen.values().flatten().map(|node| node.to_string()).collect(),
+        targets: chosen.into_keys().collect(),
+    }
 }
 
 /// The address of an endpoint backed by a pod: LBC registers only those, and only their first
 /// address (the API says all addresses of an endpoint are the same pod's, and one is enough).
-fn pod_address(endpoint: &Endpoint) -> Option<&str> {
-    let pod = endpoint.target_ref.as_ref().is_some_and(|r| r.kind.as_deref() == Some("Pod"));
-    let address = endpoint.addresses.first()?;
-    (pod && address.parse::<std::net::Ipv4Addr>().is_ok()).then_some(address.as_str())
+fn pod_address(endpoint: &CompactEndpoint) -> Option<std::net::Ipv4Addr> {
+    match endpoint.address {
+        Some(std::net::IpAddr::V4(address)) if endpoint.pod => Some(address),
+        _ => None,
+    }
 }
 
 enum Verdict {
@@ -143,8 +152,8 @@ enum Verdict {
     No,
 }
 
-fn judge(endpoint: &Endpoint, namespace: &str, nodes: &[&Node], pods: &dyn PodReadiness) -> Verdict {
-    let conditions = endpoint.conditions.clone().unwrap_or_default();
+fn judge(endpoint: &CompactEndpoint, namespace: &str, nodes: &[&Node], pods: &dyn PodReadiness) -> Verdict {
+    let conditions = endpoint.conditions;
     if conditions.terminating == Some(true) {
         return Verdict::No;
     }
@@ -153,8 +162,8 @@ fn judge(endpoint: &Endpoint, namespace: &str, nodes: &[&Node], pods: &dyn PodRe
         return Verdict::Ready;
     }
     let node =
-        endpoint.node_name.as_deref().and_then(|name| nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)));
-    let pod = endpoint.target_ref.as_ref().and_then(|r| r.name.as_deref());
+        endpoint.node.as_deref().and_then(|name| nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)));
+    let pod = endpoint.pod_name.as_deref();
     let gated = pod.is_some_and(|pod| pods.waits_for_target_health(namespace, pod));
     match node.map(|n| readiness(n)) {
         Some(Readiness::Ready) if gated => Verdict::Ready,
@@ -168,7 +177,7 @@ pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use k8s_openapi::api::core::v1::ObjectReference;
-    use k8s_openapi::api::discovery::v1::{EndpointConditions, EndpointPort};
+    use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     use super::*;
@@ -220,6 +229,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// `slices` as the cache holds them.
+    pub(crate) fn compact(slices: &[EndpointSlice]) -> Vec<CompactSlice> {
+        slices.iter().map(CompactSlice::from).collect()
+    }
+
     fn service_port(name: &str, target: IntOrString) -> ServicePort {
         ServicePort {
             name: (!name.is_empty()).then(|| name.to_string()),
@@ -261,7 +275,8 @@ pub(crate) mod tests {
         ];
         for (what, endpoints, expected) in cases {
             let slices = [slice("shop", "web", &[("http", 8080)], endpoints)];
-            let slices: Vec<&EndpointSlice> = slices.iter().collect();
+            let slices = compact(&slices);
+            let slices: Vec<&CompactSlice> = slices.iter().collect();
             let found =
                 pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &nodes, &NoGatedPods);
             assert_eq!(ids(&found), expected, "{what}");
@@ -288,7 +303,8 @@ pub(crate) mod tests {
         ];
         for (what, endpoint, pods, expected) in cases {
             let slices = [slice("shop", "web", &[("http", 8080)], vec![endpoint])];
-            let slices: Vec<&EndpointSlice> = slices.iter().collect();
+            let slices = compact(&slices);
+            let slices: Vec<&CompactSlice> = slices.iter().collect();
             assert_eq!(ids(&pod_targets(&slices, &port, &nodes, pods)), expected, "{what}");
         }
         // A waiting pod counts as ready: the fail-open candidates stay out beside it.
@@ -298,7 +314,8 @@ pub(crate) mod tests {
             &[("http", 8080)],
             vec![endpoint("10.0.0.1", "up", Some(false), None), endpoint("10.0.0.2", "lost", Some(false), None)],
         )];
-        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        let slices = compact(&slices);
+        let slices: Vec<&CompactSlice> = slices.iter().collect();
         assert_eq!(ids(&pod_targets(&slices, &port, &nodes, &waiting)), ["10.0.0.1:8080"]);
     }
 
@@ -309,7 +326,8 @@ pub(crate) mod tests {
             slice("shop", "web", &[("http", 8080), ("metrics", 9090)], vec![endpoint("10.0.0.1", "n", None, None)]),
             slice("shop", "web", &[("http", 8081)], vec![endpoint("10.0.0.2", "n", None, None)]),
         ];
-        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        let slices = compact(&slices);
+        let slices: Vec<&CompactSlice> = slices.iter().collect();
         let found = pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &[], &NoGatedPods);
         assert_eq!(ids(&found), ["10.0.0.1:8080", "10.0.0.2:8081"]);
         assert_eq!(found.nodes, BTreeSet::from(["n".to_string()]));
@@ -318,7 +336,8 @@ pub(crate) mod tests {
     #[test]
     fn an_unnamed_service_port_takes_the_slices_only_port() {
         let slices = [slice("shop", "web", &[("", 8080)], vec![endpoint("10.0.0.1", "n", Some(true), None)])];
-        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        let slices = compact(&slices);
+        let slices: Vec<&CompactSlice> = slices.iter().collect();
         assert_eq!(
             ids(&pod_targets(&slices, &service_port("", IntOrString::Int(8080)), &[], &NoGatedPods)),
             ["10.0.0.1:8080"]
@@ -337,7 +356,8 @@ pub(crate) mod tests {
             slice("shop", "web", &[("http", 8080)], vec![endpoint("10.0.0.1", "n", Some(true), None)]),
             ipv6,
         ];
-        let slices: Vec<&EndpointSlice> = slices.iter().collect();
+        let slices = compact(&slices);
+        let slices: Vec<&CompactSlice> = slices.iter().collect();
         assert_eq!(
             ids(&pod_targets(&slices, &service_port("http", IntOrString::Int(8080)), &[], &NoGatedPods)),
             ["10.0.0.1:8080"]
@@ -348,10 +368,11 @@ pub(crate) mod tests {
     fn slices_are_found_by_namespace_and_service_name_label() {
         let slices =
             [slice("shop", "web", &[], vec![]), slice("other", "web", &[], vec![]), slice("shop", "api", &[], vec![])];
-        let all: Vec<&EndpointSlice> = slices.iter().collect();
+        let slices = compact(&slices);
+        let all: Vec<&CompactSlice> = slices.iter().collect();
         let found = slices_of(&all, "shop", "web");
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].metadata.namespace.as_deref(), Some("shop"));
+        assert_eq!(&*found[0].namespace, "shop");
     }
 
     #[test]
