@@ -194,6 +194,7 @@ async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets: vec![f.net.inventory.subnets[0].id.clone()],
+            subnet_addresses: Vec::new(),
             security_groups: vec![],
             tags: foreign_tags.clone(),
         })

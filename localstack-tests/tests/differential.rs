@@ -142,6 +142,7 @@ impl Twins {
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets,
+            subnet_addresses: Vec::new(),
             security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
             attributes: Attributes::new(),
             tags: tags(&lb_id),
@@ -214,6 +215,7 @@ fn mirror(net: &Network) -> FakeCloud {
             vpc_id: vpc.clone(),
             availability_zone: subnet.availability_zone.clone(),
             cidr_block: subnet.cidr_block.clone(),
+            ipv6_cidr_blocks: subnet.ipv6_cidr_blocks.clone(),
             tags: subnet.tags.clone(),
         });
     }
@@ -282,6 +284,7 @@ async fn alb_with_target_group(cloud: &dyn Cloud, twins: &Twins, name: &str) -> 
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets,
+            subnet_addresses: Vec::new(),
             security_groups: vec![group],
             tags: Tags::new(),
         })

@@ -263,7 +263,9 @@ impl Elbv2 {
             .r#type(lb_type(input.lb_type))
             .scheme(scheme(input.scheme))
             .ip_address_type(ip_address_type(input.ip_address_type))
-            .set_subnets(Some(input.subnets.clone()))
+            // AWS takes either subnets or subnet mappings, not both.
+            .set_subnets(input.subnet_addresses.is_empty().then(|| input.subnets.clone()))
+            .set_subnet_mappings(subnet_mappings(&input.subnet_addresses))
             .set_security_groups((!input.security_groups.is_empty()).then(|| input.security_groups.clone()))
             .set_tags(elb_tags_on_create(&input.tags))
             .send()

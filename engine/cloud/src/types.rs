@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use elbow_model::{
     Action, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme,
-    Tags, Target, TargetType,
+    SubnetAddresses, Tags, Target, TargetType,
 };
 
 /// An ELBv2 ARN.
@@ -124,6 +124,9 @@ pub struct CreateLoadBalancer {
     pub scheme: Scheme,
     pub ip_address_type: IpAddressType,
     pub subnets: Vec<String>,
+    /// Fixed addresses, one entry per subnet of `subnets`, or none (AWS picks them). Sent as
+    /// `SubnetMappings` in place of `Subnets` when there are any.
+    pub subnet_addresses: Vec<SubnetAddresses>,
     pub security_groups: Vec<String>,
     pub tags: Tags,
 }
@@ -187,6 +190,8 @@ pub struct Subnet {
     pub vpc_id: String,
     pub availability_zone: String,
     pub cidr_block: String,
+    /// The IPv6 blocks associated with the subnet (state `associated`).
+    pub ipv6_cidr_blocks: Vec<String>,
     pub tags: Tags,
 }
 

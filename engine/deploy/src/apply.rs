@@ -223,6 +223,7 @@ impl<'a> Applier<'a> {
                         scheme: spec.scheme,
                         ip_address_type: spec.ip_address_type,
                         subnets: spec.subnets.clone(),
+                        subnet_addresses: spec.subnet_addresses.clone(),
                         security_groups: groups,
                         tags: spec.tags.clone(),
                     })

@@ -218,6 +218,7 @@ async fn deleting_removes_everything_of_the_stack_and_nothing_else() {
         scheme: Scheme::Internal,
         ip_address_type: IpAddressType::Ipv4,
         subnets: vec!["subnet-a".into()],
+        subnet_addresses: Vec::new(),
         security_groups: vec![],
         tags: Tags::new(),
     });
@@ -286,6 +287,7 @@ async fn a_foreign_load_balancer_with_our_name_is_a_conflict_and_is_left_alone()
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            subnet_addresses: Vec::new(),
             security_groups: vec![],
             tags: Tags::from([("team".to_string(), "other".to_string())]),
         })
@@ -624,6 +626,7 @@ async fn a_foreign_load_balancer_taking_our_name_after_the_index_was_built_is_re
             scheme: Scheme::Internal,
             ip_address_type: IpAddressType::Ipv4,
             subnets: vec!["subnet-a".into()],
+            subnet_addresses: Vec::new(),
             security_groups: vec![],
             tags: Tags::new(),
         })

@@ -167,10 +167,30 @@ pub struct LoadBalancerSpec {
     pub ip_address_type: IpAddressType,
     /// Subnet ids, sorted.
     pub subnets: Vec<String>,
+    /// The fixed addresses asked for, one entry per subnet in `subnets` order, or none (AWS picks
+    /// the addresses). A network load balancer gets them at creation only: AWS cannot change the
+    /// address of a subnet it already serves, so a change replaces the load balancer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnet_addresses: Vec<SubnetAddresses>,
     pub security_groups: Vec<SecurityGroupRef>,
     /// Only the attributes the user set or Elbow manages; others are left as AWS has them.
     pub attributes: Attributes,
     pub tags: Tags,
+}
+
+/// The addresses a network load balancer takes in one subnet (an entry of CreateLoadBalancer's
+/// `SubnetMappings`): an Elastic IP (internet-facing), a private IPv4 address (internal), an IPv6
+/// address (dualstack), each optional.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubnetAddresses {
+    pub subnet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ipv4_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -145,6 +145,24 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "Comma-separated subnet ids or `Name` tags. Without it, subnets tagged `kubernetes.io/role/elb` (internet-facing) or `kubernetes.io/role/internal-elb` (internal) are used, one per zone.",
     ),
     service(
+        "aws-load-balancer-eip-allocations",
+        Reader::Subnets,
+        "(AWS picks the addresses)",
+        "Comma-separated Elastic IP allocation ids (`eipalloc-...`), one per subnet, internet-facing only; the first goes to the subnet with the lowest id, and so on, as in the AWS Load Balancer Controller. AWS sets a network load balancer's addresses at creation only, so changing, adding or removing the list replaces the load balancer: the old one is deleted first (it holds the addresses), then one of the same name is made, with a new DNS name; traffic stops meanwhile. LBC leaves an existing load balancer's addresses as they were instead.",
+    ),
+    service(
+        "aws-load-balancer-private-ipv4-addresses",
+        Reader::Subnets,
+        "(AWS picks the addresses)",
+        "Comma-separated private IPv4 addresses, internal only: exactly one inside each subnet's CIDR block. Like `eip-allocations`, a change replaces the load balancer.",
+    ),
+    service(
+        "aws-load-balancer-ipv6-addresses",
+        Reader::Subnets,
+        "(AWS picks the addresses)",
+        "Comma-separated IPv6 addresses, `ip-address-type: dualstack` only: exactly one inside each subnet's IPv6 CIDR block. Like `eip-allocations`, a change replaces the load balancer.",
+    ),
+    service(
         "aws-load-balancer-ssl-cert",
         Reader::Listeners,
         "(none)",
@@ -532,10 +550,7 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
         Scope::Service,
         "proxy protocol on some target groups only",
     ),
-    lbc("aws-load-balancer-eip-allocations", Scope::Service, "Elastic IP addresses for the load balancer"),
     lbc("aws-load-balancer-eip-allocations-discovery-tags", Scope::Service, "Elastic IP addresses found by tags"),
-    lbc("aws-load-balancer-private-ipv4-addresses", Scope::Service, "fixed private IPv4 addresses"),
-    lbc("aws-load-balancer-ipv6-addresses", Scope::Service, "fixed IPv6 addresses"),
     lbc("aws-load-balancer-alpn-policy", Scope::Service, "ALPN policies on TLS listeners"),
     lbc(
         "aws-load-balancer-inbound-sg-rules-on-private-link-traffic",

@@ -30,6 +30,7 @@ fn inventory() -> CloudInventory {
         id: id.into(),
         availability_zone: zone.into(),
         cidr_block: "10.0.0.0/24".into(),
+        ipv6_cidr_blocks: Vec::new(),
         tags: Tags::from([(role.to_string(), "1".to_string()), ("tier".to_string(), format!("{id}-tier"))]),
     };
     CloudInventory {

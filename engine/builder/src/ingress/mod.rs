@@ -242,6 +242,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         scheme: settings.scheme,
         ip_address_type: settings.ip_address_type,
         subnets,
+        subnet_addresses: Vec::new(),
         security_groups,
         attributes: settings.attributes.clone(),
         tags: tags_for(&lb_id),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ServicePort;
 
+use super::addresses::StaticAddresses;
 use super::attributes::{load_balancer_attributes, target_group_attributes};
 use super::health::HealthSettings;
 use crate::annotations::{Annotations, split_list};
@@ -25,6 +26,8 @@ pub(super) struct Settings {
     pub name: Option<String>,
     pub ip_address_type: IpAddressType,
     pub subnets: Option<Vec<String>>,
+    /// `eip-allocations`, `private-ipv4-addresses`, `ipv6-addresses`.
+    pub addresses: StaticAddresses,
     pub certificates: Vec<String>,
     /// Port numbers or names; `None`: every port.
     pub ssl_ports: Option<Vec<String>>,
@@ -105,6 +108,7 @@ impl Settings {
             name,
             ip_address_type,
             subnets: a.list("aws-load-balancer-subnets"),
+            addresses: StaticAddresses::read(a, scheme, ip_address_type)?,
             certificates: a.list("aws-load-balancer-ssl-cert").unwrap_or_default(),
             ssl_ports,
             ssl_policy: a.get("aws-load-balancer-ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),

@@ -15,6 +15,7 @@ pub(crate) fn lb_spec(scheme: Scheme) -> LoadBalancerSpec {
         scheme,
         ip_address_type: IpAddressType::Ipv4,
         subnets: vec!["subnet-a".into()],
+        subnet_addresses: Vec::new(),
         security_groups: vec![SecurityGroupRef::Existing("sg-user".into())],
         attributes: Attributes::new(),
         tags: Tags::new(),
@@ -86,7 +87,7 @@ pub(super) fn applied(stack: &Stack) -> ActualStack {
                 security_groups: vec!["sg-user".into()],
                 created_time: None,
             },
-            tags: Tags::new(),
+            tags: lb.tags.clone(),
             listeners: vec![Listener {
                 arn: "arn:listener/80".into(),
                 load_balancer_arn: lb_arn,

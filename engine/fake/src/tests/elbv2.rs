@@ -288,6 +288,7 @@ async fn the_network_of_a_load_balancer_is_checked() {
         vpc_id: "vpc-1".into(),
         availability_zone: "us-east-1a".into(),
         cidr_block: "10.0.1.0/24".into(),
+        ipv6_cidr_blocks: Vec::new(),
         tags: Tags::new(),
     });
     let same_zone = CreateLoadBalancer { subnets: vec!["subnet-a".into(), "subnet-a2".into()], ..lb_input("b") };
