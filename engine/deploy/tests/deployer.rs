@@ -192,6 +192,63 @@ async fn a_scheme_change_replaces_the_load_balancer() {
     assert_eq!(cloud.load_balancers()[0].scheme, Scheme::Internal);
 }
 
+/// `svc`'s stack with one Elastic IP per subnet and the record the builder would tag it with.
+fn with_elastic_ips(svc: &Svc, allocations: [&str; 2], record: &str) -> Stack {
+    let mut stack = svc.stack();
+    let lb = &mut stack.load_balancers[0];
+    lb.subnet_addresses = lb
+        .subnets
+        .iter()
+        .zip(allocations)
+        .map(|(subnet, id)| SubnetAddresses {
+            subnet: subnet.clone(),
+            allocation_id: Some(id.to_string()),
+            private_ipv4_address: None,
+            ipv6_address: None,
+        })
+        .collect();
+    lb.tags.insert(tags::SUBNET_ADDRESSES_TAG.to_string(), record.to_string());
+    stack
+}
+
+#[tokio::test]
+async fn fixed_addresses_are_set_at_creation_and_a_change_replaces_the_load_balancer() {
+    let cloud = cloud();
+    cloud.seed_elastic_ip("eipalloc-1");
+    cloud.seed_elastic_ip("eipalloc-2");
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    let first = with_elastic_ips(&svc, ["eipalloc-1", "eipalloc-2"], "r1");
+    let created = deployer.deploy(&first).await.expect("deployed");
+    let arn = created.load_balancer_arn.clone().expect("an arn");
+    assert_eq!(cloud.subnet_addresses(&arn), first.load_balancers[0].subnet_addresses);
+
+    // Unchanged: nothing to do, for this deployer and for a restarted one reading the record tag.
+    assert!(!deployer.deploy(&first).await.expect("again").changed);
+    cloud.counter().reset();
+    assert!(!support::deployer(&cloud).deploy(&first).await.expect("restarted").changed);
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+
+    // Swapped: the old load balancer holds both Elastic IPs and the name, so it goes first.
+    let swapped = with_elastic_ips(&svc, ["eipalloc-2", "eipalloc-1"], "r2");
+    let replaced = deployer.deploy(&swapped).await.expect("replaced");
+    let new_arn = replaced.load_balancer_arn.clone().expect("an arn");
+    assert_ne!(new_arn, arn);
+    assert_eq!(cloud.subnet_addresses(&new_arn), swapped.load_balancers[0].subnet_addresses);
+    let summary = replaced.changes.to_string();
+    assert!(summary.contains("created 1 load balancer") && summary.contains("deleted 1 load balancer"), "{summary}");
+    let now = inventory(&cloud);
+    assert_eq!(now.load_balancers, ["k8s-default-web-e"]);
+    assert_eq!(now.listeners, [("k8s-default-web-e".into(), 80)]);
+
+    // Dropped: AWS picks the addresses of a new load balancer, and the Elastic IPs are free.
+    let plain = deployer.deploy(&svc.stack()).await.expect("replaced again");
+    let plain_arn = plain.load_balancer_arn.expect("an arn");
+    assert_ne!(plain_arn, new_arn);
+    assert!(cloud.subnet_addresses(&plain_arn).is_empty());
+    assert!(!cloud.tags(&plain_arn).contains_key(tags::SUBNET_ADDRESSES_TAG));
+}
+
 #[tokio::test]
 async fn a_node_port_change_replaces_the_target_group_and_moves_the_listener() {
     let cloud = cloud();
