@@ -178,6 +178,94 @@ async fn a_scheme_change_replaces_the_load_balancer_and_keeps_the_targets() {
     assert_eq!(owned.targets[&31081].1.len(), 2);
 }
 
+/// Elastic IPs from the endpoint's EC2, by allocation id.
+async fn allocate_elastic_ips(count: usize) -> Vec<String> {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let answer =
+            ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send().await.expect("AllocateAddress");
+        ids.push(answer.allocation_id().expect("an allocation id").to_string());
+    }
+    ids
+}
+
+/// Fixed addresses go through the SDK as `SubnetMappings` and the endpoint makes the load balancer
+/// in those subnets. moto takes the mappings without checking or keeping the addresses (its
+/// DescribeLoadBalancers reports none), so what is checked here is that the request is accepted,
+/// the record tag comes back, and a change replaces the load balancer; the fake cloud's tests
+/// cover what AWS refuses.
+#[tokio::test(flavor = "multi_thread")]
+async fn fixed_addresses_make_the_load_balancer_and_a_change_replaces_it() {
+    let f = Fixture::new("deploy-eip").await;
+    let deployer = f.deployer();
+    let nodes = f.net.ready_nodes(1);
+    let eips = allocate_elastic_ips(3).await;
+    let service = |ids: &str| f.service(&[(80, 31083)], &[("eip-allocations", ids)], &[]);
+    let first = service(&eips.join(","));
+    let stack = f.stack(&first, &nodes);
+    let subnets = stack.load_balancers[0].subnets.clone();
+    assert_eq!(subnets.len(), 3, "one public subnet per zone");
+    let before = f.deploy(&deployer, &first, &nodes).await;
+    let arn = before.load_balancer_arn.clone().expect("an arn");
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1);
+    assert_eq!(owned.lbs[0].subnets, subnets, "the mapped subnets");
+    let tags = f.cloud.describe_tags(std::slice::from_ref(&arn)).await.expect("tags");
+    let record = tags[&arn].get("elbow.dev/subnet-addresses").cloned().expect("the record tag");
+    assert_eq!(Some(&record), stack.load_balancers[0].tags.get("elbow.dev/subnet-addresses"));
+
+    // A restarted operator reads the record and changes nothing.
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &first, &nodes).await;
+    assert!(!again.changed, "{:?}", again.changes);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+
+    // Other Elastic IPs: a new load balancer of the same name, the old one gone.
+    let rotated = service(&[&eips[1], &eips[2], &eips[0]].map(String::as_str).join(","));
+    let after = f.deploy(&deployer, &rotated, &nodes).await;
+    assert_ne!(after.load_balancer_arn, before.load_balancer_arn);
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1, "the old one is gone");
+    assert_eq!(owned.lbs[0].name, stack.load_balancers[0].name);
+    assert_eq!(owned.listeners.len(), 1);
+    assert_eq!(owned.targets[&31083].1.len(), 1, "the target group is kept");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_addresses_make_an_internal_load_balancer_in_their_subnets() {
+    let f = Fixture::new("deploy-private").await;
+    let nodes = f.net.ready_nodes(1);
+    let internal = f.service(&[(80, 31084)], &[("scheme", "internal")], &[]);
+    let subnets = f.stack(&internal, &nodes).load_balancers[0].subnets.clone();
+    // The tenth address of each subnet's block, listed in reverse: each goes to its own subnet.
+    let addresses: Vec<String> = subnets
+        .iter()
+        .rev()
+        .map(|id| {
+            let subnet = f.net.inventory.subnets.iter().find(|s| &s.id == id).expect("known subnet");
+            let base: std::net::Ipv4Addr = subnet.cidr_block.split('/').next().unwrap().parse().unwrap();
+            std::net::Ipv4Addr::from(u32::from(base) + 10).to_string()
+        })
+        .collect();
+    let annotations = [("scheme", "internal"), ("private-ipv4-addresses", &addresses.join(",")[..])];
+    let service = f.service(&[(80, 31084)], &annotations, &[]);
+    let stack = f.stack(&service, &nodes);
+    let mapped: Vec<(String, Option<String>)> = stack.load_balancers[0]
+        .subnet_addresses
+        .iter()
+        .map(|a| (a.subnet.clone(), a.private_ipv4_address.clone()))
+        .collect();
+    let expected: Vec<(String, Option<String>)> =
+        subnets.iter().cloned().zip(addresses.iter().rev().cloned().map(Some)).collect();
+    assert_eq!(mapped, expected);
+    f.deploy(&f.deployer(), &service, &nodes).await;
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1);
+    assert_eq!(owned.lbs[0].scheme, Scheme::Internal);
+    assert_eq!(owned.lbs[0].subnets, subnets);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
     let f = Fixture::new("deploy-foreign").await;
