@@ -172,6 +172,7 @@ impl Twins {
                 conditions: vec![RuleCondition::PathPattern(vec!["/api/*".into()])],
                 actions: vec![Action::forward(tg_id.clone())],
             }],
+            attributes: Attributes::new(),
             tags: tags(&listener_id),
         });
         stack.security_groups.push(SecurityGroupSpec {

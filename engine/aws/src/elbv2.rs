@@ -330,6 +330,40 @@ impl Elbv2 {
         Ok(())
     }
 
+    pub(crate) async fn listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap> {
+        let api = self.count(Api::DescribeListenerAttributes);
+        let out = self
+            .client
+            .describe_listener_attributes()
+            .listener_arn(listener_arn)
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(out
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_string(), a.value().unwrap_or_default().to_string())))
+            .collect())
+    }
+
+    pub(crate) async fn modify_listener_attributes(
+        &self,
+        listener_arn: &str,
+        attributes: &Attributes,
+    ) -> CloudResult<()> {
+        let api = self.count(Api::ModifyListenerAttributes);
+        let attributes =
+            attributes.iter().map(|(k, v)| elb::ListenerAttribute::builder().key(k).value(v).build()).collect();
+        self.client
+            .modify_listener_attributes()
+            .listener_arn(listener_arn)
+            .set_attributes(Some(attributes))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+
     pub(crate) async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
         let api = self.count(Api::CreateTargetGroup);
         let hc = &input.health_check;

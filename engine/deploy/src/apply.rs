@@ -239,6 +239,7 @@ impl<'a> Applier<'a> {
                     listeners: Vec::new(),
                     rules: Default::default(),
                     certificate_lists: Default::default(),
+                    listener_attributes: Default::default(),
                     attributes: Default::default(),
                 });
             }
@@ -310,6 +311,14 @@ impl<'a> Applier<'a> {
                     listener.default_actions = without_secrets(&input.default_actions);
                 }
             }
+            Step::ModifyListenerAttributes { load_balancer, listener_port, attributes } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                let listener_arn = self.listener_arn(&lb_arn, listener_port)?;
+                cloud.modify_listener_attributes(&listener_arn, &attributes).await?;
+                if let Some(lb) = self.load_balancer(&lb_arn) {
+                    lb.listener_attributes.entry(listener_arn).or_default().extend(attributes);
+                }
+            }
             Step::DeleteListener { load_balancer, arn } => {
                 let lb_arn = self.bound(&load_balancer)?;
                 ignore_not_found(cloud.delete_listener(&arn).await)?;
@@ -317,6 +326,7 @@ impl<'a> Applier<'a> {
                     lb.listeners.retain(|l| l.arn != arn);
                     lb.rules.remove(&arn);
                     lb.certificate_lists.remove(&arn);
+                    lb.listener_attributes.remove(&arn);
                 }
             }
             Step::AddListenerCertificates { load_balancer, listener_port, certificates } => {

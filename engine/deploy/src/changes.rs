@@ -137,7 +137,7 @@ pub(crate) fn effect(step: &Step) -> Effect {
         | Step::SetIpAddressType { .. }
         | Step::ModifyLoadBalancerAttributes { .. } => (Verb::Modified, Kind::LoadBalancer, 1),
         Step::CreateListener { .. } => (Verb::Created, Kind::Listener, 1),
-        Step::ModifyListener { .. } => (Verb::Modified, Kind::Listener, 1),
+        Step::ModifyListener { .. } | Step::ModifyListenerAttributes { .. } => (Verb::Modified, Kind::Listener, 1),
         Step::DeleteListener { .. } => (Verb::Deleted, Kind::Listener, 1),
         Step::AddListenerCertificates { certificates, .. } => {
             (Verb::Created, Kind::ListenerCertificate, certificates.len())

@@ -226,9 +226,13 @@ impl FakeCloud {
         state.elbv2.tags_of_one(arn_or_id).or_else(|| state.ec2.tags_of(arn_or_id)).unwrap_or_default()
     }
 
-    /// Attributes of a load balancer or target group; empty when unknown.
+    /// Attributes of a load balancer, target group or listener; empty when unknown.
     pub fn attributes(&self, arn: &str) -> AttributeMap {
-        self.lock().elbv2.attributes_of(arn)
+        let state = self.lock();
+        state
+            .elbv2
+            .listener_attributes(Api::DescribeListenerAttributes, arn)
+            .unwrap_or_else(|_| state.elbv2.attributes_of(arn))
     }
 
     pub fn security_groups(&self) -> Vec<SecurityGroup> {
@@ -550,6 +554,16 @@ impl Cloud for FakeCloud {
     async fn modify_load_balancer_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
         let api = Api::ModifyLoadBalancerAttributes;
         self.request(api, |s| s.elbv2.modify_load_balancer_attributes(api, arn, attributes))
+    }
+
+    async fn describe_listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap> {
+        let api = Api::DescribeListenerAttributes;
+        self.request(api, |s| s.elbv2.listener_attributes(api, listener_arn))
+    }
+
+    async fn modify_listener_attributes(&self, listener_arn: &str, attributes: &Attributes) -> CloudResult<()> {
+        let api = Api::ModifyListenerAttributes;
+        self.request(api, |s| s.elbv2.modify_listener_attributes(api, listener_arn, attributes))
     }
 
     async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {

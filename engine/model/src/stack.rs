@@ -246,6 +246,10 @@ pub struct ListenerSpec {
     pub default_actions: Vec<Action<ResourceId>>,
     /// ALB only; priorities are 1..N in list order.
     pub rules: Vec<RuleSpec>,
+    /// Listener attributes (ModifyListenerAttributes), e.g. `tcp.idle_timeout.seconds`; only the
+    /// ones the user set, others are left as AWS has them.
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub attributes: Attributes,
     pub tags: Tags,
 }
 

@@ -181,6 +181,12 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "The TLS listeners' security policy.",
     ),
     service(
+        "aws-load-balancer-listener-attributes.<protocol>-<port>",
+        Reader::Listeners,
+        "(none)",
+        "Comma-separated `key=value` attributes of the listener of that protocol and port, as ELBv2 names them (`TCP-80`, `TLS-443`, `UDP-53`, `TCP_UDP-53`), e.g. `tcp.idle_timeout.seconds=600`. Naming a listener the Service does not have is an error (LBC ignores it). Only the keys set are managed; a changed value is set again.",
+    ),
+    service(
         "aws-load-balancer-backend-protocol",
         Reader::TargetGroups,
         "tcp",
@@ -414,6 +420,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "An HTTPS listen port: every HTTP listener then answers with a 301 redirect to it and has no other rules.",
     ),
     ingress(
+        "listener-attributes.<protocol>-<port>",
+        Reader::Listeners,
+        "(none)",
+        "Comma-separated `key=value` attributes of the listener of that protocol and listen port (`HTTP-80`, `HTTPS-443`), e.g. `routing.http.response.server.enabled=false`; members may not set one key to two values. Naming a listen port the Ingress does not have is an error (LBC ignores it).",
+    ),
+    ingress(
         "actions.<name>",
         Reader::Rules,
         "(none)",
@@ -557,7 +569,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
         Scope::Service,
         "security group rules for PrivateLink traffic",
     ),
-    lbc("aws-load-balancer-listener-attributes.<protocol>-<port>", Scope::Service, "listener attributes"),
     lbc("aws-load-balancer-multi-cluster-target-group", Scope::Service, "target groups shared between clusters"),
     lbc("aws-load-balancer-enable-prefix-for-ipv6-source-nat", Scope::Service, "IPv6 prefixes for source NAT"),
     lbc("aws-load-balancer-source-nat-ipv6-prefixes", Scope::Service, "IPv6 prefixes for source NAT"),
@@ -579,7 +590,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("web-acl-id", Scope::Ingress, "AWS WAF Classic web ACLs"),
     lbc("shield-advanced-protection", Scope::Ingress, "AWS Shield Advanced"),
     lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
-    lbc("listener-attributes.<protocol>-<port>", Scope::Ingress, "listener attributes"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),
     lbc("minimum-load-balancer-capacity", Scope::Ingress, "load balancer capacity reservations"),
     lbc("ipam-ipv4-pool-id", Scope::Ingress, "IPv4 addresses from an IPAM pool"),

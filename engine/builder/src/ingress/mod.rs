@@ -188,6 +188,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
             ssl_policy: listener.ssl_policy.clone(),
             default_actions,
             rules,
+            attributes: listener.attributes.clone(),
             tags: tags_for(&listener_id),
         });
     }

@@ -121,6 +121,11 @@ pub fn build_service_stack(
         stack.target_groups.push(target_group);
     }
 
+    let names: Vec<String> = stack.listeners.iter().map(|l| listeners::listener_name(l.protocol, l.port)).collect();
+    if let Some(unknown) = settings.listener_attributes.keys().find(|k| !names.contains(k)) {
+        return Err(settings::unknown_listener(&annotations, unknown, &names));
+    }
+
     let mut security_groups = Vec::new();
     match &settings.security_groups {
         Some(groups) => security_groups.extend(groups.iter().cloned().map(SecurityGroupRef::Existing)),

@@ -32,6 +32,8 @@ pub(super) struct Settings {
     /// Port numbers or names; `None`: every port.
     pub ssl_ports: Option<Vec<String>>,
     pub ssl_policy: String,
+    /// `listener-attributes.<protocol>-<port>`, by `<protocol>-<port>` as written.
+    pub listener_attributes: BTreeMap<String, Attributes>,
     pub backend_tls: bool,
     pub health: HealthSettings,
     pub target_group_attributes: Attributes,
@@ -112,6 +114,7 @@ impl Settings {
             certificates: a.list("aws-load-balancer-ssl-cert").unwrap_or_default(),
             ssl_ports,
             ssl_policy: a.get("aws-load-balancer-ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),
+            listener_attributes: listener_attributes(a)?,
             backend_tls,
             health: HealthSettings::read(a, ports, target_type)?,
             target_group_attributes,
@@ -165,4 +168,33 @@ fn ssl_ports(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Option<Vec<St
         have.join(", ")
     );
     Err(a.invalid(SUFFIX, a.get(SUFFIX).unwrap_or_default(), &expected))
+}
+
+const LISTENER_ATTRIBUTES: &str = "aws-load-balancer-listener-attributes.";
+
+/// Every `listener-attributes.<protocol>-<port>` annotation, by `<protocol>-<port>`. Whether the
+/// Service has such a listener is checked once the listeners are known.
+fn listener_attributes(a: &Annotations<'_>) -> Result<BTreeMap<String, Attributes>, BuildError> {
+    let mut all = BTreeMap::new();
+    for (listener, _) in a.under(LISTENER_ATTRIBUTES) {
+        let suffix = format!("{LISTENER_ATTRIBUTES}{listener}");
+        if let Some(attributes) = a.pairs(&suffix, false)? {
+            all.insert(listener.to_string(), attributes);
+        }
+    }
+    Ok(all)
+}
+
+/// The `listener-attributes.` annotation of a listener that is not there, naming the ones that are.
+pub(super) fn unknown_listener(a: &Annotations<'_>, listener: &str, known: &[String]) -> BuildError {
+    let suffix = format!("{LISTENER_ATTRIBUTES}{listener}");
+    let value = a.get(&suffix).unwrap_or_default();
+    a.invalid(
+        &suffix,
+        value,
+        &format!(
+            "attributes of a listener of the Service, named <protocol>-<port> as ELBv2 names the protocol; it has no listener {listener} (its listeners: {})",
+            known.join(", ")
+        ),
+    )
 }

@@ -60,6 +60,7 @@ pub(super) fn stack(scheme: Scheme, port: u16) -> Stack {
         ssl_policy: None,
         default_actions: vec![Action::forward(ResourceId::new("TargetGroup/TCP-80"))],
         rules: vec![],
+        attributes: Attributes::new(),
         tags: Tags::new(),
     });
     stack
@@ -100,6 +101,7 @@ pub(super) fn applied(stack: &Stack) -> ActualStack {
             attributes: Attributes::new(),
             rules: BTreeMap::new(),
             certificate_lists: BTreeMap::new(),
+            listener_attributes: Default::default(),
         }],
         target_groups: vec![ActualTargetGroup {
             resource_id: tg.resource_id.clone(),

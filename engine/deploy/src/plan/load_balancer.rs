@@ -182,7 +182,7 @@ mod tests {
             let mut stack = stack(Scheme::InternetFacing, 31000);
             stack.load_balancers[0].name = "my-web".into();
             if let Some(record) = record {
-                stack.load_balancers[0].tags.insert(tags::SUBNET_ADDRESSES_TAG.into(), record.into());
+                stack.load_balancers[0].tags.insert(elbow_model::tags::SUBNET_ADDRESSES_TAG.into(), record.into());
             }
             stack
         };

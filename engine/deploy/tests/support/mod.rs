@@ -233,6 +233,7 @@ impl Svc {
                 ssl_policy: None,
                 default_actions: vec![Action::forward(tg_id)],
                 rules: vec![],
+                attributes: Attributes::new(),
                 tags: self.tags(&listener_id),
             });
             for cidr in &self.source_ranges {
@@ -402,6 +403,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
                 actions: vec![Action::forward(tg_id(backends[*backend]))],
             })
             .collect(),
+        attributes: Attributes::new(),
         tags: tags(&listener_id),
     });
     stack.security_groups.push(SecurityGroupSpec {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use elbow_model::{Action, LoadBalancerType, Protocol};
+use elbow_model::{Action, Attributes, LoadBalancerType, Protocol};
 
 use super::actions::{check_actions, reported, secrets};
 use super::certificates::{check_certificate_allowed, check_one_certificate};
@@ -143,6 +143,7 @@ impl Elbv2 {
         self.default_rules.insert(arn.clone(), rule_arn(&arn, &default_rule_id));
         self.lb_listeners.entry(lb_arn).or_default().insert(arn.clone());
         self.tags.insert(arn.clone(), input.tags);
+        self.listener_attributes.insert(arn.clone(), default_listener_attributes(input.protocol));
         let answer = reported_listener(&listener);
         self.listeners.insert(arn, listener);
         Ok(answer)
@@ -180,6 +181,44 @@ impl Elbv2 {
         Ok(())
     }
 
+    pub(crate) fn listener_attributes(&self, api: Api, arn: &str) -> CloudResult<Attributes> {
+        self.listener_attributes.get(arn).cloned().ok_or_else(|| listener_not_found(api, arn))
+    }
+
+    /// What ELBv2 takes: `tcp.idle_timeout.seconds` (60 to 6000) on a TCP listener, the
+    /// `routing.http.` ones on HTTP and HTTPS listeners; anything else fails the whole request.
+    pub(crate) fn modify_listener_attributes(
+        &mut self,
+        api: Api,
+        arn: &str,
+        attributes: &Attributes,
+    ) -> CloudResult<()> {
+        let listener = self.listeners.get(arn).ok_or_else(|| listener_not_found(api, arn))?;
+        for (key, value) in attributes {
+            let valid = match (listener.protocol, key.as_str()) {
+                (Protocol::Tcp, "tcp.idle_timeout.seconds") => {
+                    value.parse::<u32>().is_ok_and(|s| (60..=6000).contains(&s))
+                }
+                (Protocol::Http | Protocol::Https, key) => key.starts_with("routing.http."),
+                _ => false,
+            };
+            if !valid {
+                return Err(fail(
+                    api,
+                    CloudErrorKind::InvalidRequest,
+                    "ValidationError",
+                    format!(
+                        "listener attribute {key}={value} is not valid for a {} listener",
+                        listener.protocol.as_str()
+                    ),
+                ));
+            }
+        }
+        let current = self.listener_attributes.entry(arn.to_string()).or_default();
+        current.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
     pub(crate) fn delete_listener(&mut self, api: Api, arn: &str) -> CloudResult<()> {
         let lb_arn = self.listeners.get(arn).ok_or_else(|| listener_not_found(api, arn))?.load_balancer_arn.clone();
         if let Some(on_lb) = self.lb_listeners.get_mut(&lb_arn) {
@@ -202,6 +241,7 @@ impl Elbv2 {
         }
         self.default_rules.remove(arn);
         self.certificate_lists.remove(arn);
+        self.listener_attributes.remove(arn);
         self.tags.remove(arn);
     }
 
@@ -407,4 +447,14 @@ fn check_priority(api: Api, priority: u32) -> CloudResult<()> {
             format!("priority {priority} is not between 1 and 50000"),
         ))
     }
+}
+
+/// What DescribeListenerAttributes reports for a new listener.
+fn default_listener_attributes(protocol: Protocol) -> Attributes {
+    let pairs: &[(&str, &str)] = match protocol {
+        Protocol::Tcp => &[("tcp.idle_timeout.seconds", "350")],
+        Protocol::Http | Protocol::Https => &[("routing.http.response.server.enabled", "true")],
+        _ => &[],
+    };
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }

@@ -76,6 +76,8 @@ pub(crate) struct Elbv2 {
     rules: HashMap<Arn, (Arn, Rule)>,
     /// The certificate list of each listener (its default certificate is on the listener).
     certificate_lists: HashMap<Arn, Vec<String>>,
+    /// Every attribute of each listener, AWS's defaults included.
+    listener_attributes: HashMap<Arn, Attributes>,
     tags: HashMap<Arn, Tags>,
     /// Whether new load balancers stay `provisioning` (see `FakeCloud::hold_provisioning`).
     hold_provisioning: bool,
