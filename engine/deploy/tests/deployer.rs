@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
-use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, NewIngressRule, SecurityGroup};
+use elbow_cloud::{Api, Cloud, CloudErrorKind, CreateLoadBalancer, NewIngressRule, SecurityGroup};
 use elbow_deploy::{DeployError, DeploySettings, Deployer};
 use elbow_fake::Failure;
 use elbow_model::tags::CLUSTER_TAG;
@@ -247,6 +247,50 @@ async fn fixed_addresses_are_set_at_creation_and_a_change_replaces_the_load_bala
     assert_ne!(plain_arn, new_arn);
     assert!(cloud.subnet_addresses(&plain_arn).is_empty());
     assert!(!cloud.tags(&plain_arn).contains_key(tags::SUBNET_ADDRESSES_TAG));
+}
+
+#[tokio::test]
+async fn listener_attributes_are_set_kept_and_repaired_like_load_balancer_attributes() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    let idle = |seconds: &str| Attributes::from([("tcp.idle_timeout.seconds".to_string(), seconds.to_string())]);
+    let with_idle = |seconds: &str| {
+        let mut stack = svc.stack();
+        stack.listeners[0].attributes = idle(seconds);
+        stack
+    };
+    let created = deployer.deploy(&with_idle("600")).await.expect("deployed");
+    let listener = cloud.listeners()[0].arn.clone();
+    assert_eq!(cloud.attributes(&listener), idle("600"));
+    assert!(created.changes.to_string().contains("modified 1 listener"), "{}", created.changes);
+
+    // A restarted deployer reads the listener's attributes and finds nothing to do.
+    cloud.counter().reset();
+    assert!(!support::deployer(&cloud).deploy(&with_idle("600")).await.expect("restarted").changed);
+    assert_eq!(cloud.counter().count(Api::DescribeListenerAttributes), 1);
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+
+    // Changed by hand: set back by the next full comparison, and only that.
+    cloud.modify_listener_attributes(&listener, &idle("350")).await.expect("drift");
+    cloud.counter().reset();
+    support::deployer(&cloud).deploy(&with_idle("600")).await.expect("repaired");
+    assert_eq!(cloud.attributes(&listener), idle("600"));
+    assert_eq!(cloud.counter().mutating(), 1, "{:?}", cloud.counter().snapshot());
+    assert_eq!(cloud.counter().count(Api::ModifyListenerAttributes), 1);
+
+    // A new value: one call on the same listener.
+    cloud.counter().reset();
+    deployer.deploy(&with_idle("900")).await.expect("changed");
+    assert_eq!(cloud.attributes(&listener), idle("900"));
+    assert_eq!(cloud.counter().mutating(), 1, "{:?}", cloud.counter().snapshot());
+    assert_eq!(cloud.listeners()[0].arn, listener, "modified in place");
+
+    // A stack that sets none does not read them, and leaves them as they are.
+    cloud.counter().reset();
+    support::deployer(&cloud).deploy(&svc.stack()).await.expect("without");
+    assert_eq!(cloud.counter().count(Api::DescribeListenerAttributes), 0);
+    assert_eq!(cloud.attributes(&listener), idle("900"));
 }
 
 #[tokio::test]
