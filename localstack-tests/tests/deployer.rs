@@ -267,6 +267,34 @@ async fn private_addresses_make_an_internal_load_balancer_in_their_subnets() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn listener_attributes_are_set_and_changed_in_place() {
+    let f = Fixture::new("deploy-listener-attrs").await;
+    let deployer = f.deployer();
+    let nodes = f.net.ready_nodes(1);
+    let service = |seconds: &str| {
+        let value = format!("tcp.idle_timeout.seconds={seconds}");
+        f.service(&[(80, 31085)], &[("listener-attributes.TCP-80", &value[..])], &[])
+    };
+    let created = f.deploy(&deployer, &service("600"), &nodes).await;
+    let listeners =
+        f.cloud.describe_listeners(created.load_balancer_arn.as_deref().expect("an arn")).await.expect("listeners");
+    let arn = listeners[0].arn.clone();
+    let idle = |attributes: AttributeMap| attributes.get("tcp.idle_timeout.seconds").cloned();
+    assert_eq!(idle(f.cloud.describe_listener_attributes(&arn).await.expect("attributes")).as_deref(), Some("600"));
+
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &service("600"), &nodes).await;
+    assert!(!again.changed, "{:?}", again.changes);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+
+    f.cloud.calls().reset();
+    f.deploy(&deployer, &service("900"), &nodes).await;
+    assert_eq!(f.cloud.calls().count(Api::ModifyListenerAttributes), 1, "{:?}", f.cloud.calls().snapshot());
+    assert_eq!(f.cloud.calls().mutating(), 1, "{:?}", f.cloud.calls().snapshot());
+    assert_eq!(idle(f.cloud.describe_listener_attributes(&arn).await.expect("attributes")).as_deref(), Some("900"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
     let f = Fixture::new("deploy-foreign").await;
     let deployer = f.deployer();
