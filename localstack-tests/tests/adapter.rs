@@ -84,6 +84,7 @@ async fn a_network_load_balancer_lives_and_dies_through_the_adapter() {
             protocol: Protocol::Tcp,
             certificates: vec![],
             ssl_policy: None,
+            alpn_policy: None,
             default_actions: vec![Action::forward(tg.arn.clone())],
             tags: Tags::new(),
         })
@@ -267,6 +268,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             protocol: Protocol::Http,
             certificates: vec![],
             ssl_policy: None,
+            alpn_policy: None,
             default_actions: vec![not_found.clone()],
             tags: owner.clone(),
         })
@@ -328,6 +330,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             protocol: Protocol::Http,
             certificates: vec![],
             ssl_policy: None,
+            alpn_policy: None,
             default_actions: vec![Action::forward(tg_a.arn.clone())],
         })
         .await

@@ -167,6 +167,7 @@ impl Twins {
             protocol: Protocol::Https,
             certificates: certificates.iter().map(|c| cert(c)).collect(),
             ssl_policy: Some(SSL_POLICY.into()),
+            alpn_policy: None,
             default_actions: vec![Action::forward(tg_id.clone())],
             rules: vec![RuleSpec {
                 conditions: vec![RuleCondition::PathPattern(vec!["/api/*".into()])],
@@ -323,6 +324,7 @@ fn https(lb: &LoadBalancer, tg: &TargetGroup, certificates: &[&str]) -> CreateLi
         protocol: Protocol::Https,
         certificates: certificates.iter().map(|c| cert(c)).collect(),
         ssl_policy: Some(SSL_POLICY.into()),
+        alpn_policy: None,
         default_actions: vec![Action::forward(tg.arn.clone())],
         tags: Tags::new(),
     }

@@ -325,6 +325,7 @@ pub(crate) fn listener(l: &elb::Listener) -> Listener {
         protocol: from_protocol(l.protocol()),
         certificates: l.certificates().iter().filter_map(|c| c.certificate_arn().map(str::to_string)).collect(),
         ssl_policy: l.ssl_policy().map(str::to_string),
+        alpn_policy: l.alpn_policy().first().and_then(|p| elbow_model::AlpnPolicy::parse(p)),
         default_actions: sorted_actions(l.default_actions()),
     }
 }

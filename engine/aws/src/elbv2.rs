@@ -481,6 +481,7 @@ impl Elbv2 {
             .protocol(protocol(input.protocol))
             .set_certificates(certificates(&input.certificates))
             .set_ssl_policy(input.ssl_policy.clone())
+            .set_alpn_policy(input.alpn_policy.map(|p| vec![p.as_str().to_string()]))
             .set_default_actions(Some(actions(&input.default_actions)))
             .set_tags(elb_tags_on_create(&input.tags))
             .send()
@@ -498,6 +499,7 @@ impl Elbv2 {
             .protocol(protocol(input.protocol))
             .set_certificates(certificates(&input.certificates))
             .set_ssl_policy(input.ssl_policy.clone())
+            .set_alpn_policy(input.alpn_policy.map(|p| vec![p.as_str().to_string()]))
             .set_default_actions(Some(actions(&input.default_actions)))
             .send()
             .await

@@ -5,8 +5,8 @@
 use std::time::SystemTime;
 
 use elbow_model::{
-    Action, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme,
-    SubnetAddresses, Tags, Target, TargetType,
+    Action, AlpnPolicy, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition,
+    Scheme, SubnetAddresses, Tags, Target, TargetType,
 };
 
 /// An ELBv2 ARN.
@@ -58,6 +58,8 @@ pub struct Listener {
     /// certificate list, default first. Only the first one is the default certificate.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
+    /// TLS listeners only; AWS reports none for a listener that never had one.
+    pub alpn_policy: Option<AlpnPolicy>,
     pub default_actions: Vec<Action<Arn>>,
 }
 
@@ -152,6 +154,8 @@ pub struct CreateListener {
     /// more); the others go to the certificate list with AddListenerCertificates.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
+    /// TLS listeners only; AWS reports none for a listener that never had one.
+    pub alpn_policy: Option<AlpnPolicy>,
     pub default_actions: Vec<Action<Arn>>,
     pub tags: Tags,
 }
@@ -165,6 +169,8 @@ pub struct ModifyListener {
     /// The default certificate, as for [`CreateListener`]; the certificate list is left as it is.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
+    /// TLS listeners only; AWS reports none for a listener that never had one.
+    pub alpn_policy: Option<AlpnPolicy>,
     pub default_actions: Vec<Action<Arn>>,
 }
 

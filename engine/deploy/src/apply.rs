@@ -9,7 +9,7 @@ use elbow_cloud::{
     ModifyListener, ModifyRule, SecurityGroup, SecurityGroupFilter,
 };
 use elbow_model::{
-    Action, ListenerSpec, Ownership, Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec,
+    Action, AlpnPolicy, ListenerSpec, Ownership, Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec,
 };
 use tracing::debug;
 
@@ -282,6 +282,7 @@ impl<'a> Applier<'a> {
                         protocol: spec.protocol,
                         certificates: input.certificates,
                         ssl_policy: input.ssl_policy,
+                        alpn_policy: input.alpn_policy,
                         default_actions: input.default_actions.clone(),
                         tags: spec.tags.clone(),
                     })
@@ -307,6 +308,7 @@ impl<'a> Applier<'a> {
                     listener.protocol = input.protocol;
                     listener.certificates = input.certificates;
                     listener.ssl_policy = input.ssl_policy;
+                    listener.alpn_policy = input.alpn_policy;
                     // As AWS would report it.
                     listener.default_actions = without_secrets(&input.default_actions);
                 }
@@ -519,6 +521,8 @@ impl<'a> Applier<'a> {
             protocol: spec.protocol,
             certificates: default_certificate(spec).map(str::to_string).into_iter().collect(),
             ssl_policy: spec.ssl_policy.clone(),
+            // Sent on every TLS listener, so that a policy no longer asked for is taken off.
+            alpn_policy: (spec.protocol == Protocol::Tls).then(|| spec.alpn_policy.unwrap_or(AlpnPolicy::None)),
             default_actions,
         })
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::{Api, Cloud, CloudErrorKind, CreateLoadBalancer, NewIngressRule, SecurityGroup};
 use elbow_deploy::{DeployError, DeploySettings, Deployer};
-use elbow_fake::Failure;
+use elbow_fake::{Failure, FakeCloud};
 use elbow_model::tags::CLUSTER_TAG;
 use elbow_model::*;
 
@@ -291,6 +291,39 @@ async fn listener_attributes_are_set_kept_and_repaired_like_load_balancer_attrib
     support::deployer(&cloud).deploy(&svc.stack()).await.expect("without");
     assert_eq!(cloud.counter().count(Api::DescribeListenerAttributes), 0);
     assert_eq!(cloud.attributes(&listener), idle("900"));
+}
+
+#[tokio::test]
+async fn an_alpn_policy_is_set_compared_and_taken_off_again() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    let tls = |alpn_policy: Option<AlpnPolicy>| {
+        let mut stack = svc.stack();
+        let listener = &mut stack.listeners[0];
+        listener.protocol = Protocol::Tls;
+        listener.certificates = vec!["arn:aws:acm:us-east-1:123456789012:certificate/1".into()];
+        listener.ssl_policy = Some("ELBSecurityPolicy-2016-08".into());
+        listener.alpn_policy = alpn_policy;
+        stack
+    };
+    let reported = |cloud: &FakeCloud| cloud.listeners()[0].alpn_policy;
+    deployer.deploy(&tls(Some(AlpnPolicy::Http2Preferred))).await.expect("deployed");
+    assert_eq!(reported(&cloud), Some(AlpnPolicy::Http2Preferred));
+
+    cloud.counter().reset();
+    assert!(!support::deployer(&cloud).deploy(&tls(Some(AlpnPolicy::Http2Preferred))).await.expect("again").changed);
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+
+    // No policy asked for: the listener is set back to AWS's None, and then left alone.
+    cloud.counter().reset();
+    deployer.deploy(&tls(None)).await.expect("taken off");
+    assert_eq!(reported(&cloud), Some(AlpnPolicy::None));
+    assert_eq!(cloud.counter().count(Api::ModifyListener), 1, "{:?}", cloud.counter().snapshot());
+    cloud.counter().reset();
+    assert!(!support::deployer(&cloud).deploy(&tls(None)).await.expect("quiet").changed);
+    assert!(!support::deployer(&cloud).deploy(&tls(Some(AlpnPolicy::None))).await.expect("the same").changed);
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
 }
 
 #[tokio::test]

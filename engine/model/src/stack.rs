@@ -193,6 +193,42 @@ pub struct SubnetAddresses {
     pub ipv6_address: Option<String>,
 }
 
+/// Which protocols a TLS listener of a network load balancer negotiates with clients (ALPN), as
+/// ELBv2 names its policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AlpnPolicy {
+    #[serde(rename = "HTTP1Only")]
+    Http1Only,
+    #[serde(rename = "HTTP2Only")]
+    Http2Only,
+    #[serde(rename = "HTTP2Optional")]
+    Http2Optional,
+    #[serde(rename = "HTTP2Preferred")]
+    Http2Preferred,
+    None,
+}
+
+impl AlpnPolicy {
+    pub const ALL: [Self; 5] =
+        [Self::Http1Only, Self::Http2Only, Self::Http2Optional, Self::Http2Preferred, Self::None];
+
+    /// The ELBv2 spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http1Only => "HTTP1Only",
+            Self::Http2Only => "HTTP2Only",
+            Self::Http2Optional => "HTTP2Optional",
+            Self::Http2Preferred => "HTTP2Preferred",
+            Self::None => "None",
+        }
+    }
+
+    /// The ELBv2 spelling, exactly (as the AWS Load Balancer Controller takes it).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Protocol {
@@ -243,6 +279,9 @@ pub struct ListenerSpec {
     pub certificates: Vec<String>,
     /// TLS/HTTPS only.
     pub ssl_policy: Option<String>,
+    /// TLS only; `None` is the same as [`AlpnPolicy::None`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn_policy: Option<AlpnPolicy>,
     pub default_actions: Vec<Action<ResourceId>>,
     /// ALB only; priorities are 1..N in list order.
     pub rules: Vec<RuleSpec>,

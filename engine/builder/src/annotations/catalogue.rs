@@ -181,6 +181,12 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "The TLS listeners' security policy.",
     ),
     service(
+        "aws-load-balancer-alpn-policy",
+        Reader::Listeners,
+        "(none: AWS's `None`)",
+        "`HTTP1Only`, `HTTP2Only`, `HTTP2Optional`, `HTTP2Preferred` or `None`: which protocols the TLS listeners negotiate with clients (ALPN); plain listeners take none. A Service without a TLS listener is an error (LBC ignores the annotation there). Removing it sets the TLS listeners back to `None`.",
+    ),
+    service(
         "aws-load-balancer-listener-attributes.<protocol>-<port>",
         Reader::Listeners,
         "(none)",
@@ -563,7 +569,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
         "proxy protocol on some target groups only",
     ),
     lbc("aws-load-balancer-eip-allocations-discovery-tags", Scope::Service, "Elastic IP addresses found by tags"),
-    lbc("aws-load-balancer-alpn-policy", Scope::Service, "ALPN policies on TLS listeners"),
     lbc(
         "aws-load-balancer-inbound-sg-rules-on-private-link-traffic",
         Scope::Service,

@@ -186,6 +186,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
             protocol: listener.protocol,
             certificates: listener.certificates.clone(),
             ssl_policy: listener.ssl_policy.clone(),
+            alpn_policy: None,
             default_actions,
             rules,
             attributes: listener.attributes.clone(),

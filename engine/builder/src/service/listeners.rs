@@ -122,6 +122,7 @@ pub(super) fn listener(
         protocol: port.protocol,
         certificates: if tls { settings.certificates.clone() } else { Vec::new() },
         ssl_policy: tls.then(|| settings.ssl_policy.clone()),
+        alpn_policy: settings.alpn_policy.filter(|_| tls),
         default_actions: vec![Action::forward(target_group.clone())],
         rules: Vec::new(),
         attributes: settings

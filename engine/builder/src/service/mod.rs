@@ -125,6 +125,15 @@ pub fn build_service_stack(
     if let Some(unknown) = settings.listener_attributes.keys().find(|k| !names.contains(k)) {
         return Err(settings::unknown_listener(&annotations, unknown, &names));
     }
+    if settings.alpn_policy.is_some() && !stack.listeners.iter().any(|l| l.protocol == Protocol::Tls) {
+        const ALPN: &str = "aws-load-balancer-alpn-policy";
+        let value = annotations.get(ALPN).unwrap_or_default();
+        return Err(annotations.invalid(
+            ALPN,
+            value,
+            "a policy for TLS listeners, and the Service has none; set aws-load-balancer-ssl-cert (and ssl-ports), or remove the annotation",
+        ));
+    }
 
     let mut security_groups = Vec::new();
     match &settings.security_groups {

@@ -13,7 +13,7 @@ use crate::config::BuildConfig;
 use crate::error::BuildError;
 use crate::names::is_valid_elb_name;
 use crate::security::{is_cidr, parse_prefix_lists};
-use elbow_model::stack::{Attributes, IpAddressType, Scheme, TargetType};
+use elbow_model::stack::{AlpnPolicy, Attributes, IpAddressType, Scheme, TargetType};
 use elbow_model::tags::Tags;
 
 const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
@@ -32,6 +32,8 @@ pub(super) struct Settings {
     /// Port numbers or names; `None`: every port.
     pub ssl_ports: Option<Vec<String>>,
     pub ssl_policy: String,
+    /// `alpn-policy`, for the TLS listeners.
+    pub alpn_policy: Option<AlpnPolicy>,
     /// `listener-attributes.<protocol>-<port>`, by `<protocol>-<port>` as written.
     pub listener_attributes: BTreeMap<String, Attributes>,
     pub backend_tls: bool,
@@ -114,6 +116,11 @@ impl Settings {
             certificates: a.list("aws-load-balancer-ssl-cert").unwrap_or_default(),
             ssl_ports,
             ssl_policy: a.get("aws-load-balancer-ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),
+            alpn_policy: a.parse(
+                "aws-load-balancer-alpn-policy",
+                "HTTP1Only, HTTP2Only, HTTP2Optional, HTTP2Preferred or None",
+                AlpnPolicy::parse,
+            )?,
             listener_attributes: listener_attributes(a)?,
             backend_tls,
             health: HealthSettings::read(a, ports, target_type)?,

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use elbow_cloud::{Arn, Rule};
-use elbow_model::{Action, Attributes, ListenerSpec, Protocol, ResourceId, RuleSpec, WeightedTargetGroup};
+use elbow_model::{Action, AlpnPolicy, Attributes, ListenerSpec, Protocol, ResourceId, RuleSpec, WeightedTargetGroup};
 
 use super::{Planner, Step, changed_entries};
 use crate::actual::ActualLoadBalancer;
@@ -138,10 +138,13 @@ impl Planner<'_> {
         // (moto) report a default policy on plain ones too. Only the default certificate is a
         // setting of the listener; the rest are its certificate list.
         let secure = is_secure(desired.protocol);
+        // No ALPN policy and `None` mean the same, on either side.
+        let alpn = |policy: Option<AlpnPolicy>| policy.unwrap_or(AlpnPolicy::None);
         desired.protocol == actual.protocol
             && (!secure
                 || (default_certificate(desired) == actual.default_certificate()
                     && desired.ssl_policy == actual.ssl_policy))
+            && (desired.protocol != Protocol::Tls || alpn(desired.alpn_policy) == alpn(actual.alpn_policy))
             && actions.is_some_and(|a| same_actions(&a, &actual.default_actions, &actual.arn, &self.ctx.sent_secrets))
     }
 }

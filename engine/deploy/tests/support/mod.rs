@@ -231,6 +231,7 @@ impl Svc {
                 protocol: Protocol::Tcp,
                 certificates: vec![],
                 ssl_policy: None,
+                alpn_policy: None,
                 default_actions: vec![Action::forward(tg_id)],
                 rules: vec![],
                 attributes: Attributes::new(),
@@ -395,6 +396,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
         protocol: Protocol::Http,
         certificates: vec![],
         ssl_policy: None,
+        alpn_policy: None,
         default_actions: vec![Action::forward(tg_id(backends[0]))],
         rules: rules
             .iter()

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use elbow_model::{Action, Attributes, LoadBalancerType, Protocol};
+use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol};
 
 use super::actions::{check_actions, reported, secrets};
 use super::certificates::{check_certificate_allowed, check_one_certificate};
@@ -103,7 +103,8 @@ impl Elbv2 {
             let same = existing.protocol == input.protocol
                 && existing.default_actions == input.default_actions
                 && existing.certificates == input.certificates
-                && existing.ssl_policy == input.ssl_policy;
+                && existing.ssl_policy == input.ssl_policy
+                && existing.alpn_policy == input.alpn_policy;
             return if same {
                 Ok(reported_listener(existing))
             } else {
@@ -124,6 +125,7 @@ impl Elbv2 {
             ));
         }
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        check_alpn(api, input.protocol, input.alpn_policy)?;
         check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, None)?;
         let id = self.next_id();
@@ -137,6 +139,7 @@ impl Elbv2 {
             protocol: input.protocol,
             certificates: input.certificates,
             ssl_policy: input.ssl_policy,
+            alpn_policy: input.alpn_policy,
             default_actions: input.default_actions,
         };
         self.attach(&arn, &lb_arn, &listener.default_actions);
@@ -167,6 +170,7 @@ impl Elbv2 {
         }
         let lb_type = self.load_balancers.get(&lb_arn).map(|lb| lb.lb_type).unwrap_or(LoadBalancerType::Network);
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        check_alpn(api, input.protocol, input.alpn_policy)?;
         check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
@@ -176,6 +180,10 @@ impl Elbv2 {
             listener.protocol = input.protocol;
             listener.certificates = input.certificates;
             listener.ssl_policy = input.ssl_policy;
+            // Left out of a ModifyListener, the policy stays as it was, as on AWS.
+            if input.alpn_policy.is_some() {
+                listener.alpn_policy = input.alpn_policy;
+            }
             listener.default_actions = input.default_actions;
         }
         Ok(())
@@ -457,4 +465,17 @@ fn default_listener_attributes(protocol: Protocol) -> Attributes {
         _ => &[],
     };
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// ELBv2 takes an ALPN policy on TLS listeners only.
+fn check_alpn(api: Api, protocol: Protocol, policy: Option<AlpnPolicy>) -> CloudResult<()> {
+    match policy {
+        Some(policy) if protocol != Protocol::Tls => Err(fail(
+            api,
+            CloudErrorKind::InvalidRequest,
+            "ValidationError",
+            format!("ALPN policy {} is for TLS listeners only, not {}", policy.as_str(), protocol.as_str()),
+        )),
+        _ => Ok(()),
+    }
 }

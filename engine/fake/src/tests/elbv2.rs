@@ -131,6 +131,7 @@ async fn a_listener_port_is_taken_once_per_load_balancer() {
         protocol: Protocol::Tcp,
         certificates: vec![],
         ssl_policy: None,
+        alpn_policy: None,
         default_actions: second.default_actions.clone(),
     };
     let error = cloud.modify_listener(moved).await.expect_err("port taken");

@@ -94,6 +94,7 @@ fn listener_input(lb: &str, port: u16, tg: &str) -> CreateListener {
         protocol: Protocol::Tcp,
         certificates: vec![],
         ssl_policy: None,
+        alpn_policy: None,
         default_actions: vec![Action::forward(tg.to_string())],
         tags: Tags::new(),
     }

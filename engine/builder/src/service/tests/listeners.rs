@@ -124,3 +124,40 @@ fn listener_attributes_for_a_listener_the_service_lacks_are_refused() {
         )
     );
 }
+
+#[test]
+fn the_alpn_policy_goes_to_the_tls_listeners_only() {
+    let mut svc = service(&[("alpn-policy", "HTTP2Preferred"), ("ssl-cert", "arn:cert/1"), ("ssl-ports", "443")]);
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(80, "TCP", Some(31000)), port(443, "TCP", Some(31443))]);
+    let stack = build(&svc).expect("built");
+    let by_port: BTreeMap<u16, &ListenerSpec> = stack.listeners.iter().map(|l| (l.port, l)).collect();
+    assert_eq!(by_port[&443].alpn_policy, Some(AlpnPolicy::Http2Preferred));
+    assert_eq!(by_port[&80].alpn_policy, None, "a plain listener takes none");
+    for (value, policy) in [
+        ("HTTP1Only", AlpnPolicy::Http1Only),
+        ("HTTP2Only", AlpnPolicy::Http2Only),
+        ("HTTP2Optional", AlpnPolicy::Http2Optional),
+        ("None", AlpnPolicy::None),
+    ] {
+        let stack = built(&[("alpn-policy", value), ("ssl-cert", "arn:cert/1")]);
+        assert_eq!(stack.listeners[0].alpn_policy, Some(policy), "{value}");
+    }
+    assert_eq!(built(&[("ssl-cert", "arn:cert/1")]).listeners[0].alpn_policy, None);
+}
+
+#[test]
+fn an_alpn_policy_aws_lacks_or_without_a_tls_listener_is_refused() {
+    const KEY: &str = "service.beta.kubernetes.io/aws-load-balancer-alpn-policy";
+    assert_eq!(
+        error(&[("alpn-policy", "http2preferred"), ("ssl-cert", "arn:cert/1")]),
+        format!(
+            "annotation {KEY} has an invalid value \"http2preferred\": HTTP1Only, HTTP2Only, HTTP2Optional, HTTP2Preferred or None"
+        )
+    );
+    assert_eq!(
+        error(&[("alpn-policy", "HTTP2Only")]),
+        format!(
+            "annotation {KEY} has an invalid value \"HTTP2Only\": a policy for TLS listeners, and the Service has none; set aws-load-balancer-ssl-cert (and ssl-ports), or remove the annotation"
+        )
+    );
+}
