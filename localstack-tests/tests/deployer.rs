@@ -294,6 +294,28 @@ async fn listener_attributes_are_set_and_changed_in_place() {
     assert_eq!(idle(f.cloud.describe_listener_attributes(&arn).await.expect("attributes")).as_deref(), Some("900"));
 }
 
+/// moto keeps and reports a TLS listener's ALPN policy from CreateListener, but refuses
+/// ModifyListener on TLS listeners ("Protocol TLS is not supported"), so changing the policy is
+/// covered by the fake cloud's deployer test only.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alpn_policy_reaches_the_tls_listener() {
+    let f = Fixture::new("deploy-alpn").await;
+    let nodes = f.net.ready_nodes(1);
+    let certificate = elbow_localstack_tests::acm::certificate("alpn.example.com").await;
+    let annotations = [("ssl-cert", &certificate[..]), ("alpn-policy", "HTTP2Preferred")];
+    let service = f.service(&[(443, 31086)], &annotations, &[]);
+    let created = f.deploy(&f.deployer(), &service, &nodes).await;
+    let lb = created.load_balancer_arn.expect("an arn");
+    let listeners = f.cloud.describe_listeners(&lb).await.expect("listeners");
+    assert_eq!(listeners[0].protocol, elbow_model::Protocol::Tls);
+    assert_eq!(listeners[0].alpn_policy, Some(elbow_model::AlpnPolicy::Http2Preferred));
+
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &service, &nodes).await;
+    assert!(!again.changed, "{:?}", again.changes);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
     let f = Fixture::new("deploy-foreign").await;
