@@ -317,6 +317,24 @@ async fn an_alpn_policy_reaches_the_tls_listener() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn proxy_protocol_per_target_group_reaches_the_listed_ports_target_groups() {
+    let f = Fixture::new("deploy-proxy").await;
+    let nodes = f.net.ready_nodes(1);
+    let service = f.service(&[(80, 31087), (443, 31088)], &[("proxy-protocol-per-target-group", "443")], &[]);
+    f.deploy(&f.deployer(), &service, &nodes).await;
+    let owned = f.owned().await;
+    for (node_port, enabled) in [(31087, "false"), (31088, "true")] {
+        let (tg, _) = &owned.targets[&node_port];
+        let attributes = f.cloud.describe_target_group_attributes(&tg.arn).await.expect("attributes");
+        assert_eq!(attributes.get("proxy_protocol_v2.enabled").map(String::as_str), Some(enabled), "{node_port}");
+    }
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &service, &nodes).await;
+    assert!(!again.changed, "{:?}", again.changes);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
     let f = Fixture::new("deploy-foreign").await;
     let deployer = f.deployer();

@@ -259,6 +259,12 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "`*` turns on proxy protocol v2 on every target group.",
     ),
     service(
+        "aws-load-balancer-proxy-protocol-per-target-group",
+        Reader::TargetGroups,
+        "(none)",
+        "Comma-separated Service port numbers whose target groups get proxy protocol v2; the other target groups get it turned off, whatever `target-group-attributes` says, as in LBC. `proxy-protocol: *` wins. A number that is no port of the Service is an error (LBC ignores it).",
+    ),
+    service(
         "aws-load-balancer-attributes",
         Reader::LoadBalancer,
         "(none)",
@@ -563,11 +569,6 @@ pub const DEFAULTS_UNLIKE_LBC: &[(&str, &str)] = &[(
 
 /// Every LBC annotation Elbow does not implement.
 pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
-    lbc(
-        "aws-load-balancer-proxy-protocol-per-target-group",
-        Scope::Service,
-        "proxy protocol on some target groups only",
-    ),
     lbc("aws-load-balancer-eip-allocations-discovery-tags", Scope::Service, "Elastic IP addresses found by tags"),
     lbc(
         "aws-load-balancer-inbound-sg-rules-on-private-link-traffic",

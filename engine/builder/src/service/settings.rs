@@ -1,12 +1,12 @@
 //! What a Service's annotations ask for, read and validated once, before anything is built: a
 //! bad value is a user error naming the annotation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::ServicePort;
 
 use super::addresses::StaticAddresses;
-use super::attributes::{load_balancer_attributes, target_group_attributes};
+use super::attributes::{load_balancer_attributes, proxy_protocol_ports, target_group_attributes};
 use super::health::HealthSettings;
 use crate::annotations::{Annotations, split_list};
 use crate::config::BuildConfig;
@@ -39,6 +39,9 @@ pub(super) struct Settings {
     pub backend_tls: bool,
     pub health: HealthSettings,
     pub target_group_attributes: Attributes,
+    /// `proxy-protocol-per-target-group`: the Service ports whose target groups get proxy protocol
+    /// v2, the others none.
+    pub proxy_protocol_ports: Option<BTreeSet<u16>>,
     pub load_balancer_attributes: Attributes,
     pub extra_tags: Tags,
     pub security_groups: Option<Vec<String>>,
@@ -125,6 +128,7 @@ impl Settings {
             backend_tls,
             health: HealthSettings::read(a, ports, target_type)?,
             target_group_attributes,
+            proxy_protocol_ports: proxy_protocol_ports(a, ports)?,
             load_balancer_attributes: load_balancer_attributes(a)?,
             extra_tags: a.pairs("aws-load-balancer-additional-resource-tags", false)?.unwrap_or_default(),
             security_groups,
