@@ -20,6 +20,7 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:DescribeListeners",
       "elasticloadbalancing:DescribeRules",
       "elasticloadbalancing:DescribeListenerCertificates",
+      "elasticloadbalancing:DescribeListenerAttributes",
       "elasticloadbalancing:DescribeTags",
       "ec2:DescribeVpcs",
       "ec2:DescribeSubnets",
@@ -155,12 +156,14 @@ data "aws_iam_policy_document" "elbow" {
   # Listeners and rules carry the ownership tags from their create call on, so they are
   # conditioned like load balancers (AWS LBC leaves these unconditioned: its older listeners
   # were created untagged). Add/RemoveListenerCertificates change a listener's certificate list
-  # and are authorized against the listener, so they are held to its tag too.
+  # and ModifyListenerAttributes its attributes; all are authorized against the listener, so they
+  # are held to its tag too.
   statement {
     sid    = "ChangeOwnListenersAndRules"
     effect = "Allow"
     actions = [
       "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:ModifyListenerAttributes",
       "elasticloadbalancing:DeleteListener",
       "elasticloadbalancing:AddListenerCertificates",
       "elasticloadbalancing:RemoveListenerCertificates",

@@ -9,6 +9,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test harness: failing loudly is the point
 
+pub mod acm;
 pub mod aws_limits;
 pub mod fault_proxy;
 pub mod owned;

@@ -44,6 +44,7 @@ async fn a_network_load_balancer_lives_and_dies_through_the_adapter() {
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets: subnets.clone(),
+            subnet_addresses: Vec::new(),
             security_groups: vec![],
             tags: tags(&[("elbow.dev/cluster", &net.cluster), ("elbow.dev/stack", "default/web")]),
         })
@@ -64,6 +65,7 @@ async fn a_network_load_balancer_lives_and_dies_through_the_adapter() {
         scheme: Scheme::InternetFacing,
         ip_address_type: IpAddressType::Ipv4,
         subnets: subnets.clone(),
+        subnet_addresses: Vec::new(),
         security_groups: vec![],
         tags: tags(&[("elbow.dev/cluster", &net.cluster), ("elbow.dev/stack", "default/web")]),
     };
@@ -82,6 +84,7 @@ async fn a_network_load_balancer_lives_and_dies_through_the_adapter() {
             protocol: Protocol::Tcp,
             certificates: vec![],
             ssl_policy: None,
+            alpn_policy: None,
             default_actions: vec![Action::forward(tg.arn.clone())],
             tags: Tags::new(),
         })
@@ -243,6 +246,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             scheme: Scheme::Internal,
             ip_address_type: IpAddressType::Ipv4,
             subnets: public[..2].to_vec(),
+            subnet_addresses: Vec::new(),
             security_groups: vec![first_group.clone()],
             tags: owner.clone(),
         })
@@ -264,6 +268,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             protocol: Protocol::Http,
             certificates: vec![],
             ssl_policy: None,
+            alpn_policy: None,
             default_actions: vec![not_found.clone()],
             tags: owner.clone(),
         })
@@ -325,6 +330,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             protocol: Protocol::Http,
             certificates: vec![],
             ssl_policy: None,
+            alpn_policy: None,
             default_actions: vec![Action::forward(tg_a.arn.clone())],
         })
         .await
@@ -497,6 +503,7 @@ async fn load_balancers_are_read_20_arns_or_one_name_at_a_time() {
             scheme: Scheme::Internal,
             ip_address_type: IpAddressType::Ipv4,
             subnets: vec![net.inventory.subnets[1].id.clone()],
+            subnet_addresses: Vec::new(),
             security_groups: vec![],
             tags: owner.clone(),
         };

@@ -178,6 +178,162 @@ async fn a_scheme_change_replaces_the_load_balancer_and_keeps_the_targets() {
     assert_eq!(owned.targets[&31081].1.len(), 2);
 }
 
+/// Elastic IPs from the endpoint's EC2, by allocation id.
+async fn allocate_elastic_ips(count: usize) -> Vec<String> {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let answer =
+            ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send().await.expect("AllocateAddress");
+        ids.push(answer.allocation_id().expect("an allocation id").to_string());
+    }
+    ids
+}
+
+/// Fixed addresses go through the SDK as `SubnetMappings` and the endpoint makes the load balancer
+/// in those subnets. moto takes the mappings without checking or keeping the addresses (its
+/// DescribeLoadBalancers reports none), so what is checked here is that the request is accepted,
+/// the record tag comes back, and a change replaces the load balancer; the fake cloud's tests
+/// cover what AWS refuses.
+#[tokio::test(flavor = "multi_thread")]
+async fn fixed_addresses_make_the_load_balancer_and_a_change_replaces_it() {
+    let f = Fixture::new("deploy-eip").await;
+    let deployer = f.deployer();
+    let nodes = f.net.ready_nodes(1);
+    let eips = allocate_elastic_ips(3).await;
+    let service = |ids: &str| f.service(&[(80, 31083)], &[("eip-allocations", ids)], &[]);
+    let first = service(&eips.join(","));
+    let stack = f.stack(&first, &nodes);
+    let subnets = stack.load_balancers[0].subnets.clone();
+    assert_eq!(subnets.len(), 3, "one public subnet per zone");
+    let before = f.deploy(&deployer, &first, &nodes).await;
+    let arn = before.load_balancer_arn.clone().expect("an arn");
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1);
+    assert_eq!(owned.lbs[0].subnets, subnets, "the mapped subnets");
+    let tags = f.cloud.describe_tags(std::slice::from_ref(&arn)).await.expect("tags");
+    let record = tags[&arn].get("elbow.dev/subnet-addresses").cloned().expect("the record tag");
+    assert_eq!(Some(&record), stack.load_balancers[0].tags.get("elbow.dev/subnet-addresses"));
+
+    // A restarted operator reads the record and changes nothing.
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &first, &nodes).await;
+    assert!(!again.changed, "{:?}", again.changes);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+
+    // Other Elastic IPs: a new load balancer of the same name, the old one gone.
+    let rotated = service(&[&eips[1], &eips[2], &eips[0]].map(String::as_str).join(","));
+    let after = f.deploy(&deployer, &rotated, &nodes).await;
+    assert_ne!(after.load_balancer_arn, before.load_balancer_arn);
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1, "the old one is gone");
+    assert_eq!(owned.lbs[0].name, stack.load_balancers[0].name);
+    assert_eq!(owned.listeners.len(), 1);
+    assert_eq!(owned.targets[&31083].1.len(), 1, "the target group is kept");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_addresses_make_an_internal_load_balancer_in_their_subnets() {
+    let f = Fixture::new("deploy-private").await;
+    let nodes = f.net.ready_nodes(1);
+    let internal = f.service(&[(80, 31084)], &[("scheme", "internal")], &[]);
+    let subnets = f.stack(&internal, &nodes).load_balancers[0].subnets.clone();
+    // The tenth address of each subnet's block, listed in reverse: each goes to its own subnet.
+    let addresses: Vec<String> = subnets
+        .iter()
+        .rev()
+        .map(|id| {
+            let subnet = f.net.inventory.subnets.iter().find(|s| &s.id == id).expect("known subnet");
+            let base: std::net::Ipv4Addr = subnet.cidr_block.split('/').next().unwrap().parse().unwrap();
+            std::net::Ipv4Addr::from(u32::from(base) + 10).to_string()
+        })
+        .collect();
+    let annotations = [("scheme", "internal"), ("private-ipv4-addresses", &addresses.join(",")[..])];
+    let service = f.service(&[(80, 31084)], &annotations, &[]);
+    let stack = f.stack(&service, &nodes);
+    let mapped: Vec<(String, Option<String>)> = stack.load_balancers[0]
+        .subnet_addresses
+        .iter()
+        .map(|a| (a.subnet.clone(), a.private_ipv4_address.clone()))
+        .collect();
+    let expected: Vec<(String, Option<String>)> =
+        subnets.iter().cloned().zip(addresses.iter().rev().cloned().map(Some)).collect();
+    assert_eq!(mapped, expected);
+    f.deploy(&f.deployer(), &service, &nodes).await;
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.len(), 1);
+    assert_eq!(owned.lbs[0].scheme, Scheme::Internal);
+    assert_eq!(owned.lbs[0].subnets, subnets);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listener_attributes_are_set_and_changed_in_place() {
+    let f = Fixture::new("deploy-listener-attrs").await;
+    let deployer = f.deployer();
+    let nodes = f.net.ready_nodes(1);
+    let service = |seconds: &str| {
+        let value = format!("tcp.idle_timeout.seconds={seconds}");
+        f.service(&[(80, 31085)], &[("listener-attributes.TCP-80", &value[..])], &[])
+    };
+    let created = f.deploy(&deployer, &service("600"), &nodes).await;
+    let listeners =
+        f.cloud.describe_listeners(created.load_balancer_arn.as_deref().expect("an arn")).await.expect("listeners");
+    let arn = listeners[0].arn.clone();
+    let idle = |attributes: AttributeMap| attributes.get("tcp.idle_timeout.seconds").cloned();
+    assert_eq!(idle(f.cloud.describe_listener_attributes(&arn).await.expect("attributes")).as_deref(), Some("600"));
+
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &service("600"), &nodes).await;
+    assert!(!again.changed, "{:?}", again.changes);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+
+    f.cloud.calls().reset();
+    f.deploy(&deployer, &service("900"), &nodes).await;
+    assert_eq!(f.cloud.calls().count(Api::ModifyListenerAttributes), 1, "{:?}", f.cloud.calls().snapshot());
+    assert_eq!(f.cloud.calls().mutating(), 1, "{:?}", f.cloud.calls().snapshot());
+    assert_eq!(idle(f.cloud.describe_listener_attributes(&arn).await.expect("attributes")).as_deref(), Some("900"));
+}
+
+/// moto keeps and reports a TLS listener's ALPN policy from CreateListener, but refuses
+/// ModifyListener on TLS listeners ("Protocol TLS is not supported"), so changing the policy is
+/// covered by the fake cloud's deployer test only.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alpn_policy_reaches_the_tls_listener() {
+    let f = Fixture::new("deploy-alpn").await;
+    let nodes = f.net.ready_nodes(1);
+    let certificate = elbow_localstack_tests::acm::certificate("alpn.example.com").await;
+    let annotations = [("ssl-cert", &certificate[..]), ("alpn-policy", "HTTP2Preferred")];
+    let service = f.service(&[(443, 31086)], &annotations, &[]);
+    let created = f.deploy(&f.deployer(), &service, &nodes).await;
+    let lb = created.load_balancer_arn.expect("an arn");
+    let listeners = f.cloud.describe_listeners(&lb).await.expect("listeners");
+    assert_eq!(listeners[0].protocol, elbow_model::Protocol::Tls);
+    assert_eq!(listeners[0].alpn_policy, Some(elbow_model::AlpnPolicy::Http2Preferred));
+
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &service, &nodes).await;
+    assert!(!again.changed, "{:?}", again.changes);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_protocol_per_target_group_reaches_the_listed_ports_target_groups() {
+    let f = Fixture::new("deploy-proxy").await;
+    let nodes = f.net.ready_nodes(1);
+    let service = f.service(&[(80, 31087), (443, 31088)], &[("proxy-protocol-per-target-group", "443")], &[]);
+    f.deploy(&f.deployer(), &service, &nodes).await;
+    let owned = f.owned().await;
+    for (node_port, enabled) in [(31087, "false"), (31088, "true")] {
+        let (tg, _) = &owned.targets[&node_port];
+        let attributes = f.cloud.describe_target_group_attributes(&tg.arn).await.expect("attributes");
+        assert_eq!(attributes.get("proxy_protocol_v2.enabled").map(String::as_str), Some(enabled), "{node_port}");
+    }
+    f.cloud.calls().reset();
+    let again = f.deploy(&f.deployer(), &service, &nodes).await;
+    assert!(!again.changed, "{:?}", again.changes);
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
     let f = Fixture::new("deploy-foreign").await;
@@ -194,6 +350,7 @@ async fn a_foreign_load_balancer_with_a_similar_name_is_left_untouched() {
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets: vec![f.net.inventory.subnets[0].id.clone()],
+            subnet_addresses: Vec::new(),
             security_groups: vec![],
             tags: foreign_tags.clone(),
         })

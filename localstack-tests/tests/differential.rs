@@ -142,6 +142,7 @@ impl Twins {
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets,
+            subnet_addresses: Vec::new(),
             security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
             attributes: Attributes::new(),
             tags: tags(&lb_id),
@@ -166,11 +167,13 @@ impl Twins {
             protocol: Protocol::Https,
             certificates: certificates.iter().map(|c| cert(c)).collect(),
             ssl_policy: Some(SSL_POLICY.into()),
+            alpn_policy: None,
             default_actions: vec![Action::forward(tg_id.clone())],
             rules: vec![RuleSpec {
                 conditions: vec![RuleCondition::PathPattern(vec!["/api/*".into()])],
                 actions: vec![Action::forward(tg_id.clone())],
             }],
+            attributes: Attributes::new(),
             tags: tags(&listener_id),
         });
         stack.security_groups.push(SecurityGroupSpec {
@@ -214,6 +217,7 @@ fn mirror(net: &Network) -> FakeCloud {
             vpc_id: vpc.clone(),
             availability_zone: subnet.availability_zone.clone(),
             cidr_block: subnet.cidr_block.clone(),
+            ipv6_cidr_blocks: subnet.ipv6_cidr_blocks.clone(),
             tags: subnet.tags.clone(),
         });
     }
@@ -282,6 +286,7 @@ async fn alb_with_target_group(cloud: &dyn Cloud, twins: &Twins, name: &str) -> 
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets,
+            subnet_addresses: Vec::new(),
             security_groups: vec![group],
             tags: Tags::new(),
         })
@@ -319,6 +324,7 @@ fn https(lb: &LoadBalancer, tg: &TargetGroup, certificates: &[&str]) -> CreateLi
         protocol: Protocol::Https,
         certificates: certificates.iter().map(|c| cert(c)).collect(),
         ssl_policy: Some(SSL_POLICY.into()),
+        alpn_policy: None,
         default_actions: vec![Action::forward(tg.arn.clone())],
         tags: Tags::new(),
     }

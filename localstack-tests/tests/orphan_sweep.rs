@@ -38,6 +38,7 @@ fn load_balancer(name: &str, subnets: &[String], tags: Tags) -> CreateLoadBalanc
         scheme: Scheme::Internal,
         ip_address_type: IpAddressType::Ipv4,
         subnets: subnets[..1].to_vec(),
+        subnet_addresses: Vec::new(),
         security_groups: vec![],
         tags,
     }

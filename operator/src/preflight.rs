@@ -59,6 +59,7 @@ mod tests {
             vpc_id: "vpc-1".into(),
             availability_zone: "us-east-1a".into(),
             cidr_block: "10.0.0.0/24".into(),
+            ipv6_cidr_blocks: Vec::new(),
             tags: Tags::from([(role.to_string(), "1".to_string())]),
         }
     }

@@ -49,6 +49,7 @@ fn cloud_with_network() -> FakeCloud {
             vpc_id: "vpc-1".into(),
             availability_zone: zone.into(),
             cidr_block: "10.0.0.0/24".into(),
+            ipv6_cidr_blocks: Vec::new(),
             tags: Tags::new(),
         });
     }
@@ -62,6 +63,7 @@ fn nlb(name: &str, cluster: &str) -> CreateLoadBalancer {
         scheme: Scheme::InternetFacing,
         ip_address_type: IpAddressType::Ipv4,
         subnets: vec!["subnet-a".into(), "subnet-b".into()],
+        subnet_addresses: Vec::new(),
         security_groups: vec![],
         tags: Tags::from([(CLUSTER_TAG.to_string(), cluster.to_string())]),
     }

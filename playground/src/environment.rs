@@ -101,7 +101,13 @@ pub fn instance(id: &str, zone: &str, group: &str) -> Instance {
 
 /// An inventory entry for a subnet.
 pub fn subnet(id: &str, zone: &str, cidr: &str, tags: Tags) -> Subnet {
-    Subnet { id: id.to_string(), availability_zone: zone.to_string(), cidr_block: cidr.to_string(), tags }
+    Subnet {
+        id: id.to_string(),
+        availability_zone: zone.to_string(),
+        cidr_block: cidr.to_string(),
+        ipv6_cidr_blocks: Vec::new(),
+        tags,
+    }
 }
 
 /// An inventory entry for the node group.

@@ -24,6 +24,7 @@ pub fn seeded(cluster: &str, nodes: usize) -> (FakeCloud, Environment) {
                 vpc_id: VPC.to_string(),
                 availability_zone: zone.to_string(),
                 cidr_block: cidr.clone(),
+                ipv6_cidr_blocks: Vec::new(),
                 tags: tags.clone(),
             });
             inventory.subnets.push(environment::subnet(&id, zone, &cidr, tags));

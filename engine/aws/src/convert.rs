@@ -16,6 +16,26 @@ pub(crate) fn elb_tags(tags: &Tags) -> Vec<elb::Tag> {
     tags.iter().map(|(k, v)| elb::Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// CreateLoadBalancer's `SubnetMappings`: one per subnet with its fixed addresses; none at all
+/// without fixed addresses (the subnets are sent as `Subnets` then).
+pub(crate) fn subnet_mappings(addresses: &[elbow_model::SubnetAddresses]) -> Option<Vec<elb::SubnetMapping>> {
+    if addresses.is_empty() {
+        return None;
+    }
+    let mappings = addresses
+        .iter()
+        .map(|a| {
+            elb::SubnetMapping::builder()
+                .subnet_id(&a.subnet)
+                .set_allocation_id(a.allocation_id.clone())
+                .set_private_ipv4_address(a.private_ipv4_address.clone())
+                .set_ipv6_address(a.ipv6_address.clone())
+                .build()
+        })
+        .collect();
+    Some(mappings)
+}
+
 /// Tags for a create call: none at all rather than an empty list, which ELBv2 rejects (its `Tags`
 /// parameter holds at least one tag).
 pub(crate) fn elb_tags_on_create(tags: &Tags) -> Option<Vec<elb::Tag>> {
@@ -305,6 +325,7 @@ pub(crate) fn listener(l: &elb::Listener) -> Listener {
         protocol: from_protocol(l.protocol()),
         certificates: l.certificates().iter().filter_map(|c| c.certificate_arn().map(str::to_string)).collect(),
         ssl_policy: l.ssl_policy().map(str::to_string),
+        alpn_policy: l.alpn_policy().first().and_then(|p| elbow_model::AlpnPolicy::parse(p)),
         default_actions: sorted_actions(l.default_actions()),
     }
 }

@@ -58,6 +58,7 @@ impl Ec2 {
                     vpc_id: s.vpc_id().unwrap_or_default().to_string(),
                     availability_zone: s.availability_zone().unwrap_or_default().to_string(),
                     cidr_block: s.cidr_block().unwrap_or_default().to_string(),
+                    ipv6_cidr_blocks: ipv6_cidrs(s),
                     tags: ec2_tags(s.tags()),
                 })
             }));
@@ -295,4 +296,19 @@ impl Ec2 {
 /// The same permission: what EC2 tells rules apart by (a description is not part of it).
 fn same_permission(a: &elbow_model::IngressRule, b: &elbow_model::IngressRule) -> bool {
     (&a.ip_protocol, a.from_port, a.to_port, &a.source) == (&b.ip_protocol, b.from_port, b.to_port, &b.source)
+}
+
+/// The IPv6 blocks associated with a subnet. A block being associated or disassociated is left
+/// out: no address of it can be given to a load balancer.
+fn ipv6_cidrs(subnet: &ec2::Subnet) -> Vec<String> {
+    subnet
+        .ipv6_cidr_block_association_set()
+        .iter()
+        .filter(|a| {
+            a.ipv6_cidr_block_state()
+                .and_then(|s| s.state())
+                .is_none_or(|s| *s == ec2::SubnetCidrBlockStateCode::Associated)
+        })
+        .filter_map(|a| a.ipv6_cidr_block().map(str::to_string))
+        .collect()
 }

@@ -263,7 +263,9 @@ impl Elbv2 {
             .r#type(lb_type(input.lb_type))
             .scheme(scheme(input.scheme))
             .ip_address_type(ip_address_type(input.ip_address_type))
-            .set_subnets(Some(input.subnets.clone()))
+            // AWS takes either subnets or subnet mappings, not both.
+            .set_subnets(input.subnet_addresses.is_empty().then(|| input.subnets.clone()))
+            .set_subnet_mappings(subnet_mappings(&input.subnet_addresses))
             .set_security_groups((!input.security_groups.is_empty()).then(|| input.security_groups.clone()))
             .set_tags(elb_tags_on_create(&input.tags))
             .send()
@@ -321,6 +323,40 @@ impl Elbv2 {
         self.client
             .modify_load_balancer_attributes()
             .load_balancer_arn(arn)
+            .set_attributes(Some(attributes))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap> {
+        let api = self.count(Api::DescribeListenerAttributes);
+        let out = self
+            .client
+            .describe_listener_attributes()
+            .listener_arn(listener_arn)
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(out
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_string(), a.value().unwrap_or_default().to_string())))
+            .collect())
+    }
+
+    pub(crate) async fn modify_listener_attributes(
+        &self,
+        listener_arn: &str,
+        attributes: &Attributes,
+    ) -> CloudResult<()> {
+        let api = self.count(Api::ModifyListenerAttributes);
+        let attributes =
+            attributes.iter().map(|(k, v)| elb::ListenerAttribute::builder().key(k).value(v).build()).collect();
+        self.client
+            .modify_listener_attributes()
+            .listener_arn(listener_arn)
             .set_attributes(Some(attributes))
             .send()
             .await
@@ -445,6 +481,7 @@ impl Elbv2 {
             .protocol(protocol(input.protocol))
             .set_certificates(certificates(&input.certificates))
             .set_ssl_policy(input.ssl_policy.clone())
+            .set_alpn_policy(input.alpn_policy.map(|p| vec![p.as_str().to_string()]))
             .set_default_actions(Some(actions(&input.default_actions)))
             .set_tags(elb_tags_on_create(&input.tags))
             .send()
@@ -462,6 +499,7 @@ impl Elbv2 {
             .protocol(protocol(input.protocol))
             .set_certificates(certificates(&input.certificates))
             .set_ssl_policy(input.ssl_policy.clone())
+            .set_alpn_policy(input.alpn_policy.map(|p| vec![p.as_str().to_string()]))
             .set_default_actions(Some(actions(&input.default_actions)))
             .send()
             .await

@@ -105,6 +105,12 @@ impl Cloud for SdkCloud {
     async fn modify_load_balancer_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
         self.elbv2.modify_load_balancer_attributes(arn, attributes).await
     }
+    async fn describe_listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap> {
+        self.elbv2.listener_attributes(listener_arn).await
+    }
+    async fn modify_listener_attributes(&self, listener_arn: &str, attributes: &Attributes) -> CloudResult<()> {
+        self.elbv2.modify_listener_attributes(listener_arn, attributes).await
+    }
     async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
         self.elbv2.create_target_group(input).await
     }

@@ -38,6 +38,9 @@ pub enum BuildError {
     InvalidPort(i32),
     #[error("spec.loadBalancerSourceRanges has an invalid value {0:?}: expected CIDR blocks like 10.0.0.0/8")]
     InvalidSourceRange(String),
+    /// The fixed addresses do not fit the load balancer's subnets (their number or CIDR blocks).
+    #[error("annotation {annotation} {reason}")]
+    SubnetAddresses { annotation: String, reason: String },
     #[error("subnet {0:?} was not found in the cluster's VPC")]
     UnknownSubnet(String),
     #[error("subnets {} and {} are both in {zone}; a load balancer takes one subnet per availability zone", subnets[0], subnets[1])]
@@ -118,6 +121,7 @@ impl BuildError {
             Self::UnknownSubnet(_)
             | Self::SubnetsShareZone { .. }
             | Self::NoSubnets { .. }
+            | Self::SubnetAddresses { .. }
             | Self::AmbiguousNodeSecurityGroup { .. }
             | Self::NoSubnetsMatchTags(_)
             | Self::TooFewSubnets { .. } => true,

@@ -117,6 +117,7 @@ mod tests {
             id: id.into(),
             availability_zone: zone.into(),
             cidr_block: "10.0.0.0/24".into(),
+            ipv6_cidr_blocks: Vec::new(),
             tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Tags>(),
         }
     }

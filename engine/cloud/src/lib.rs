@@ -56,6 +56,9 @@ actions! {
     /// (paged). As on AWS, a certificate that is the default and also in the list is there twice.
     async fn describe_listener_certificates(&self, listener_arn: &str) -> CloudResult<Vec<ListenerCertificate>>
         => DescribeListenerCertificates in "elasticloadbalancing", Elbv2Describe;
+    /// Every attribute of a listener, as AWS reports them (its defaults included).
+    async fn describe_listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap>
+        => DescribeListenerAttributes in "elasticloadbalancing", Elbv2Describe;
     /// Tags of load balancers, target groups, listeners and rules, by ARN; batches of 20 ARNs per
     /// request. ARNs that no longer exist are left out.
     async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>>
@@ -105,6 +108,10 @@ actions! {
     /// request); the default certificate is changed with `modify_listener` only.
     async fn remove_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()>
         => RemoveListenerCertificates in "elasticloadbalancing", Elbv2Modify;
+
+    /// Sets the given attributes; the others keep their values.
+    async fn modify_listener_attributes(&self, listener_arn: &str, attributes: &Attributes) -> CloudResult<()>
+        => ModifyListenerAttributes in "elasticloadbalancing", Elbv2Modify;
 
     async fn create_rule(&self, input: CreateRule) -> CloudResult<Rule>
         => CreateRule in "elasticloadbalancing", Elbv2Modify;

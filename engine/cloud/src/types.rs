@@ -5,8 +5,8 @@
 use std::time::SystemTime;
 
 use elbow_model::{
-    Action, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme,
-    Tags, Target, TargetType,
+    Action, AlpnPolicy, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition,
+    Scheme, SubnetAddresses, Tags, Target, TargetType,
 };
 
 /// An ELBv2 ARN.
@@ -58,6 +58,8 @@ pub struct Listener {
     /// certificate list, default first. Only the first one is the default certificate.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
+    /// TLS listeners only; AWS reports none for a listener that never had one.
+    pub alpn_policy: Option<AlpnPolicy>,
     pub default_actions: Vec<Action<Arn>>,
 }
 
@@ -124,6 +126,9 @@ pub struct CreateLoadBalancer {
     pub scheme: Scheme,
     pub ip_address_type: IpAddressType,
     pub subnets: Vec<String>,
+    /// Fixed addresses, one entry per subnet of `subnets`, or none (AWS picks them). Sent as
+    /// `SubnetMappings` in place of `Subnets` when there are any.
+    pub subnet_addresses: Vec<SubnetAddresses>,
     pub security_groups: Vec<String>,
     pub tags: Tags,
 }
@@ -149,6 +154,8 @@ pub struct CreateListener {
     /// more); the others go to the certificate list with AddListenerCertificates.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
+    /// TLS listeners only; AWS reports none for a listener that never had one.
+    pub alpn_policy: Option<AlpnPolicy>,
     pub default_actions: Vec<Action<Arn>>,
     pub tags: Tags,
 }
@@ -162,6 +169,8 @@ pub struct ModifyListener {
     /// The default certificate, as for [`CreateListener`]; the certificate list is left as it is.
     pub certificates: Vec<String>,
     pub ssl_policy: Option<String>,
+    /// TLS listeners only; AWS reports none for a listener that never had one.
+    pub alpn_policy: Option<AlpnPolicy>,
     pub default_actions: Vec<Action<Arn>>,
 }
 
@@ -187,6 +196,8 @@ pub struct Subnet {
     pub vpc_id: String,
     pub availability_zone: String,
     pub cidr_block: String,
+    /// The IPv6 blocks associated with the subnet (state `associated`).
+    pub ipv6_cidr_blocks: Vec<String>,
     pub tags: Tags,
 }
 

@@ -124,6 +124,7 @@ async fn a_batched_call_takes_one_token_per_request_it_sends() {
         vpc_id: "vpc-1".into(),
         availability_zone: "us-east-1a".into(),
         cidr_block: "10.0.0.0/16".into(),
+        ipv6_cidr_blocks: Vec::new(),
         tags: Tags::new(),
     });
     let group = fake.seed_target_group(CreateTargetGroup { target_type: TargetType::Ip, ..tg("batched") });

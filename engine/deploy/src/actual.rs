@@ -42,6 +42,9 @@ pub struct ActualLoadBalancer {
     /// certificates it serves besides its default one. DescribeListenerCertificates' entries with
     /// `IsDefault` false; the default certificate is on the listener.
     pub certificate_lists: BTreeMap<Arn, Vec<String>>,
+    /// The attributes of each listener (by listener ARN) whose desired spec sets any; only those
+    /// keys are compared.
+    pub listener_attributes: BTreeMap<Arn, Attributes>,
     /// Only the keys the desired state sets are read and compared.
     pub attributes: Attributes,
 }

@@ -9,7 +9,7 @@ use elbow_cloud::{
     ModifyListener, ModifyRule, SecurityGroup, SecurityGroupFilter,
 };
 use elbow_model::{
-    Action, ListenerSpec, Ownership, Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec,
+    Action, AlpnPolicy, ListenerSpec, Ownership, Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec,
 };
 use tracing::debug;
 
@@ -223,6 +223,7 @@ impl<'a> Applier<'a> {
                         scheme: spec.scheme,
                         ip_address_type: spec.ip_address_type,
                         subnets: spec.subnets.clone(),
+                        subnet_addresses: spec.subnet_addresses.clone(),
                         security_groups: groups,
                         tags: spec.tags.clone(),
                     })
@@ -238,6 +239,7 @@ impl<'a> Applier<'a> {
                     listeners: Vec::new(),
                     rules: Default::default(),
                     certificate_lists: Default::default(),
+                    listener_attributes: Default::default(),
                     attributes: Default::default(),
                 });
             }
@@ -280,6 +282,7 @@ impl<'a> Applier<'a> {
                         protocol: spec.protocol,
                         certificates: input.certificates,
                         ssl_policy: input.ssl_policy,
+                        alpn_policy: input.alpn_policy,
                         default_actions: input.default_actions.clone(),
                         tags: spec.tags.clone(),
                     })
@@ -305,8 +308,17 @@ impl<'a> Applier<'a> {
                     listener.protocol = input.protocol;
                     listener.certificates = input.certificates;
                     listener.ssl_policy = input.ssl_policy;
+                    listener.alpn_policy = input.alpn_policy;
                     // As AWS would report it.
                     listener.default_actions = without_secrets(&input.default_actions);
+                }
+            }
+            Step::ModifyListenerAttributes { load_balancer, listener_port, attributes } => {
+                let lb_arn = self.bound(&load_balancer)?;
+                let listener_arn = self.listener_arn(&lb_arn, listener_port)?;
+                cloud.modify_listener_attributes(&listener_arn, &attributes).await?;
+                if let Some(lb) = self.load_balancer(&lb_arn) {
+                    lb.listener_attributes.entry(listener_arn).or_default().extend(attributes);
                 }
             }
             Step::DeleteListener { load_balancer, arn } => {
@@ -316,6 +328,7 @@ impl<'a> Applier<'a> {
                     lb.listeners.retain(|l| l.arn != arn);
                     lb.rules.remove(&arn);
                     lb.certificate_lists.remove(&arn);
+                    lb.listener_attributes.remove(&arn);
                 }
             }
             Step::AddListenerCertificates { load_balancer, listener_port, certificates } => {
@@ -508,6 +521,8 @@ impl<'a> Applier<'a> {
             protocol: spec.protocol,
             certificates: default_certificate(spec).map(str::to_string).into_iter().collect(),
             ssl_policy: spec.ssl_policy.clone(),
+            // Sent on every TLS listener, so that a policy no longer asked for is taken off.
+            alpn_policy: (spec.protocol == Protocol::Tls).then(|| spec.alpn_policy.unwrap_or(AlpnPolicy::None)),
             default_actions,
         })
     }

@@ -11,6 +11,9 @@ use crate::plan::Step;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Verb {
     Created,
+    /// A load balancer created in place of one deleted in the same deploy (a changed scheme, name,
+    /// type or fixed addresses): said once, rather than as a creation and a deletion.
+    Replaced,
     Modified,
     Deleted,
     Registered,
@@ -26,6 +29,7 @@ impl Verb {
     fn word(self) -> &'static str {
         match self {
             Verb::Created => "created",
+            Verb::Replaced => "replaced",
             Verb::Modified => "modified",
             Verb::Deleted => "deleted",
             Verb::Registered => "registered",
@@ -93,14 +97,27 @@ impl Changes {
     }
 }
 
-/// "created 1 load balancer, 1 listener; registered 2 targets", or "no change".
+/// "created 1 load balancer, 1 listener; registered 2 targets", or "no change". A load balancer
+/// both created and deleted is "replaced".
 impl fmt::Display for Changes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
             return f.write_str("no change");
         }
+        let mut counts = self.0.clone();
+        let replaced = self.count(Verb::Created, Kind::LoadBalancer).min(self.count(Verb::Deleted, Kind::LoadBalancer));
+        if replaced > 0 {
+            for verb in [Verb::Created, Verb::Deleted] {
+                let left = self.count(verb, Kind::LoadBalancer) - replaced;
+                match left {
+                    0 => counts.remove(&(verb, Kind::LoadBalancer)),
+                    _ => counts.insert((verb, Kind::LoadBalancer), left),
+                };
+            }
+            counts.insert((Verb::Replaced, Kind::LoadBalancer), replaced);
+        }
         let mut current: Option<Verb> = None;
-        for (&(verb, kind), &count) in &self.0 {
+        for (&(verb, kind), &count) in &counts {
             match current {
                 Some(previous) if previous == verb => f.write_str(", ")?,
                 Some(_) => write!(f, "; {} ", verb.word())?,
@@ -137,7 +154,7 @@ pub(crate) fn effect(step: &Step) -> Effect {
         | Step::SetIpAddressType { .. }
         | Step::ModifyLoadBalancerAttributes { .. } => (Verb::Modified, Kind::LoadBalancer, 1),
         Step::CreateListener { .. } => (Verb::Created, Kind::Listener, 1),
-        Step::ModifyListener { .. } => (Verb::Modified, Kind::Listener, 1),
+        Step::ModifyListener { .. } | Step::ModifyListenerAttributes { .. } => (Verb::Modified, Kind::Listener, 1),
         Step::DeleteListener { .. } => (Verb::Deleted, Kind::Listener, 1),
         Step::AddListenerCertificates { certificates, .. } => {
             (Verb::Created, Kind::ListenerCertificate, certificates.len())
@@ -186,6 +203,28 @@ mod tests {
             "deleted 1 listener, 1 target group, 2 security group rules; registered 3 targets; released 1 node rule"
         );
         assert_eq!(changes.count(Verb::Registered, Kind::Target), 3);
+    }
+
+    #[test]
+    fn a_load_balancer_created_and_deleted_in_one_deploy_is_said_to_be_replaced() {
+        let mut changes = Changes::default();
+        for step in [
+            Step::DeleteLoadBalancer { arn: "arn:lb/old".into() },
+            Step::DeleteListener { load_balancer: ResourceId::new("lb"), arn: "arn:l/1".into() },
+            register(1),
+        ] {
+            changes.add(effect(&step));
+        }
+        changes.add((Verb::Created, Kind::LoadBalancer, 1));
+        changes.add((Verb::Created, Kind::Listener, 1));
+        assert_eq!(
+            changes.to_string(),
+            "created 1 listener; replaced 1 load balancer; deleted 1 listener; registered 1 target"
+        );
+        assert_eq!(changes.count(Verb::Created, Kind::LoadBalancer), 1, "the counts stay as they were");
+        let mut gone = Changes::default();
+        gone.add(effect(&Step::DeleteLoadBalancer { arn: "arn:lb/old".into() }));
+        assert_eq!(gone.to_string(), "deleted 1 load balancer");
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub(crate) async fn discover_cluster(cloud: &dyn Cloud, cluster: &str) -> CloudR
                 listeners: Vec::new(),
                 rules: Default::default(),
                 certificate_lists: Default::default(),
+                listener_attributes: Default::default(),
                 attributes: Default::default(),
             }),
             None => {
@@ -191,6 +192,7 @@ pub(crate) async fn discover_stack(
                     listeners: Vec::new(),
                     rules: Default::default(),
                     certificate_lists: Default::default(),
+                    listener_attributes: Default::default(),
                     attributes: Default::default(),
                 });
             }
@@ -272,6 +274,18 @@ pub(crate) async fn load_details(cloud: &dyn Cloud, actual: &mut ActualStack, de
         }
         if wants_attributes("lb", &lb.resource_id) {
             lb.attributes = cloud.describe_load_balancer_attributes(&lb.lb.arn).await?;
+        }
+        // Listeners are matched by port, so are their desired attributes.
+        lb.listener_attributes.clear();
+        for listener in &lb.listeners {
+            let wanted = desired
+                .listeners
+                .iter()
+                .any(|d| d.load_balancer == lb.resource_id && d.port == listener.port && !d.attributes.is_empty());
+            if wanted {
+                let attributes = cloud.describe_listener_attributes(&listener.arn).await?;
+                lb.listener_attributes.insert(listener.arn.clone(), attributes);
+            }
         }
     }
     for tg in &mut actual.target_groups {

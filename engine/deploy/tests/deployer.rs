@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
-use elbow_cloud::{Api, CloudErrorKind, CreateLoadBalancer, NewIngressRule, SecurityGroup};
+use elbow_cloud::{Api, Cloud, CloudErrorKind, CreateLoadBalancer, NewIngressRule, SecurityGroup};
 use elbow_deploy::{DeployError, DeploySettings, Deployer};
-use elbow_fake::Failure;
+use elbow_fake::{Failure, FakeCloud};
 use elbow_model::tags::CLUSTER_TAG;
 use elbow_model::*;
 
@@ -192,6 +192,140 @@ async fn a_scheme_change_replaces_the_load_balancer() {
     assert_eq!(cloud.load_balancers()[0].scheme, Scheme::Internal);
 }
 
+/// `svc`'s stack with one Elastic IP per subnet and the record the builder would tag it with.
+fn with_elastic_ips(svc: &Svc, allocations: [&str; 2], record: &str) -> Stack {
+    let mut stack = svc.stack();
+    let lb = &mut stack.load_balancers[0];
+    lb.subnet_addresses = lb
+        .subnets
+        .iter()
+        .zip(allocations)
+        .map(|(subnet, id)| SubnetAddresses {
+            subnet: subnet.clone(),
+            allocation_id: Some(id.to_string()),
+            private_ipv4_address: None,
+            ipv6_address: None,
+        })
+        .collect();
+    lb.tags.insert(tags::SUBNET_ADDRESSES_TAG.to_string(), record.to_string());
+    stack
+}
+
+#[tokio::test]
+async fn fixed_addresses_are_set_at_creation_and_a_change_replaces_the_load_balancer() {
+    let cloud = cloud();
+    cloud.seed_elastic_ip("eipalloc-1");
+    cloud.seed_elastic_ip("eipalloc-2");
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    let first = with_elastic_ips(&svc, ["eipalloc-1", "eipalloc-2"], "r1");
+    let created = deployer.deploy(&first).await.expect("deployed");
+    let arn = created.load_balancer_arn.clone().expect("an arn");
+    assert_eq!(cloud.subnet_addresses(&arn), first.load_balancers[0].subnet_addresses);
+
+    // Unchanged: nothing to do, for this deployer and for a restarted one reading the record tag.
+    assert!(!deployer.deploy(&first).await.expect("again").changed);
+    cloud.counter().reset();
+    assert!(!support::deployer(&cloud).deploy(&first).await.expect("restarted").changed);
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+
+    // Swapped: the old load balancer holds both Elastic IPs and the name, so it goes first.
+    let swapped = with_elastic_ips(&svc, ["eipalloc-2", "eipalloc-1"], "r2");
+    let replaced = deployer.deploy(&swapped).await.expect("replaced");
+    let new_arn = replaced.load_balancer_arn.clone().expect("an arn");
+    assert_ne!(new_arn, arn);
+    assert_eq!(cloud.subnet_addresses(&new_arn), swapped.load_balancers[0].subnet_addresses);
+    let summary = replaced.changes.to_string();
+    assert!(summary.contains("replaced 1 load balancer"), "{summary}");
+    let now = inventory(&cloud);
+    assert_eq!(now.load_balancers, ["k8s-default-web-e"]);
+    assert_eq!(now.listeners, [("k8s-default-web-e".into(), 80)]);
+
+    // Dropped: AWS picks the addresses of a new load balancer, and the Elastic IPs are free.
+    let plain = deployer.deploy(&svc.stack()).await.expect("replaced again");
+    let plain_arn = plain.load_balancer_arn.expect("an arn");
+    assert_ne!(plain_arn, new_arn);
+    assert!(cloud.subnet_addresses(&plain_arn).is_empty());
+    assert!(!cloud.tags(&plain_arn).contains_key(tags::SUBNET_ADDRESSES_TAG));
+}
+
+#[tokio::test]
+async fn listener_attributes_are_set_kept_and_repaired_like_load_balancer_attributes() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    let idle = |seconds: &str| Attributes::from([("tcp.idle_timeout.seconds".to_string(), seconds.to_string())]);
+    let with_idle = |seconds: &str| {
+        let mut stack = svc.stack();
+        stack.listeners[0].attributes = idle(seconds);
+        stack
+    };
+    let created = deployer.deploy(&with_idle("600")).await.expect("deployed");
+    let listener = cloud.listeners()[0].arn.clone();
+    assert_eq!(cloud.attributes(&listener), idle("600"));
+    assert!(created.changes.to_string().contains("modified 1 listener"), "{}", created.changes);
+
+    // A restarted deployer reads the listener's attributes and finds nothing to do.
+    cloud.counter().reset();
+    assert!(!support::deployer(&cloud).deploy(&with_idle("600")).await.expect("restarted").changed);
+    assert_eq!(cloud.counter().count(Api::DescribeListenerAttributes), 1);
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+
+    // Changed by hand: set back by the next full comparison, and only that.
+    cloud.modify_listener_attributes(&listener, &idle("350")).await.expect("drift");
+    cloud.counter().reset();
+    support::deployer(&cloud).deploy(&with_idle("600")).await.expect("repaired");
+    assert_eq!(cloud.attributes(&listener), idle("600"));
+    assert_eq!(cloud.counter().mutating(), 1, "{:?}", cloud.counter().snapshot());
+    assert_eq!(cloud.counter().count(Api::ModifyListenerAttributes), 1);
+
+    // A new value: one call on the same listener.
+    cloud.counter().reset();
+    deployer.deploy(&with_idle("900")).await.expect("changed");
+    assert_eq!(cloud.attributes(&listener), idle("900"));
+    assert_eq!(cloud.counter().mutating(), 1, "{:?}", cloud.counter().snapshot());
+    assert_eq!(cloud.listeners()[0].arn, listener, "modified in place");
+
+    // A stack that sets none does not read them, and leaves them as they are.
+    cloud.counter().reset();
+    support::deployer(&cloud).deploy(&svc.stack()).await.expect("without");
+    assert_eq!(cloud.counter().count(Api::DescribeListenerAttributes), 0);
+    assert_eq!(cloud.attributes(&listener), idle("900"));
+}
+
+#[tokio::test]
+async fn an_alpn_policy_is_set_compared_and_taken_off_again() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    let tls = |alpn_policy: Option<AlpnPolicy>| {
+        let mut stack = svc.stack();
+        let listener = &mut stack.listeners[0];
+        listener.protocol = Protocol::Tls;
+        listener.certificates = vec!["arn:aws:acm:us-east-1:123456789012:certificate/1".into()];
+        listener.ssl_policy = Some("ELBSecurityPolicy-2016-08".into());
+        listener.alpn_policy = alpn_policy;
+        stack
+    };
+    let reported = |cloud: &FakeCloud| cloud.listeners()[0].alpn_policy;
+    deployer.deploy(&tls(Some(AlpnPolicy::Http2Preferred))).await.expect("deployed");
+    assert_eq!(reported(&cloud), Some(AlpnPolicy::Http2Preferred));
+
+    cloud.counter().reset();
+    assert!(!support::deployer(&cloud).deploy(&tls(Some(AlpnPolicy::Http2Preferred))).await.expect("again").changed);
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+
+    // No policy asked for: the listener is set back to AWS's None, and then left alone.
+    cloud.counter().reset();
+    deployer.deploy(&tls(None)).await.expect("taken off");
+    assert_eq!(reported(&cloud), Some(AlpnPolicy::None));
+    assert_eq!(cloud.counter().count(Api::ModifyListener), 1, "{:?}", cloud.counter().snapshot());
+    cloud.counter().reset();
+    assert!(!support::deployer(&cloud).deploy(&tls(None)).await.expect("quiet").changed);
+    assert!(!support::deployer(&cloud).deploy(&tls(Some(AlpnPolicy::None))).await.expect("the same").changed);
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+}
+
 #[tokio::test]
 async fn a_node_port_change_replaces_the_target_group_and_moves_the_listener() {
     let cloud = cloud();
@@ -218,6 +352,7 @@ async fn deleting_removes_everything_of_the_stack_and_nothing_else() {
         scheme: Scheme::Internal,
         ip_address_type: IpAddressType::Ipv4,
         subnets: vec!["subnet-a".into()],
+        subnet_addresses: Vec::new(),
         security_groups: vec![],
         tags: Tags::new(),
     });
@@ -286,6 +421,7 @@ async fn a_foreign_load_balancer_with_our_name_is_a_conflict_and_is_left_alone()
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            subnet_addresses: Vec::new(),
             security_groups: vec![],
             tags: Tags::from([("team".to_string(), "other".to_string())]),
         })
@@ -624,6 +760,7 @@ async fn a_foreign_load_balancer_taking_our_name_after_the_index_was_built_is_re
             scheme: Scheme::Internal,
             ip_address_type: IpAddressType::Ipv4,
             subnets: vec!["subnet-a".into()],
+            subnet_addresses: Vec::new(),
             security_groups: vec![],
             tags: Tags::new(),
         })

@@ -236,6 +236,7 @@ fn lb(name: &str, tags: Tags) -> CreateLoadBalancer {
         scheme: Scheme::Internal,
         ip_address_type: IpAddressType::Ipv4,
         subnets: vec!["subnet-a".into()],
+        subnet_addresses: Vec::new(),
         security_groups: vec![],
         tags,
     }

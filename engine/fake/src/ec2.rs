@@ -43,6 +43,9 @@ pub(crate) struct Ec2 {
     /// Managed prefix lists, with their maximum number of entries: a rule naming one counts as
     /// that many rules against the group's limit, as on AWS.
     prefix_lists: HashMap<String, usize>,
+    /// Allocation ids of the account's Elastic IPs (which load balancer holds one is the ELBv2
+    /// half's to say).
+    elastic_ips: BTreeSet<String>,
 }
 
 impl Ec2 {
@@ -94,6 +97,14 @@ impl Ec2 {
     }
 
     // ---- lookups for the other half of the fake ----
+
+    pub(crate) fn seed_elastic_ip(&mut self, allocation_id: &str) {
+        self.elastic_ips.insert(allocation_id.to_string());
+    }
+
+    pub(crate) fn elastic_ip_exists(&self, allocation_id: &str) -> bool {
+        self.elastic_ips.contains(allocation_id)
+    }
 
     pub(crate) fn subnet(&self, id: &str) -> Option<&Subnet> {
         self.subnets.get(id)

@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use elbow_model::{Attributes, HealthCheck, IpAddressType, Tags, Target};
+use elbow_model::inventory::cidr_contains;
+use elbow_model::{Attributes, HealthCheck, IpAddressType, LoadBalancerType, Scheme, SubnetAddresses, Tags, Target};
 
 pub use elbv2::Health;
 pub use failures::Failure;
@@ -131,6 +132,11 @@ impl FakeCloud {
         self.lock().ec2.seed_prefix_list(id, max_entries);
     }
 
+    /// An Elastic IP of the account, by allocation id (`eipalloc-...`), for `SubnetMappings`.
+    pub fn seed_elastic_ip(&self, allocation_id: &str) {
+        self.lock().ec2.seed_elastic_ip(allocation_id);
+    }
+
     pub fn seed_security_group(&self, group: SecurityGroup) {
         self.lock().ec2.seed_group(group);
     }
@@ -172,6 +178,11 @@ impl FakeCloud {
 
     pub fn load_balancers(&self) -> Vec<LoadBalancer> {
         self.lock().elbv2.load_balancers()
+    }
+
+    /// The fixed addresses a load balancer was created with; none when AWS picked them.
+    pub fn subnet_addresses(&self, load_balancer_arn: &str) -> Vec<SubnetAddresses> {
+        self.lock().elbv2.subnet_addresses_of(load_balancer_arn)
     }
 
     pub fn target_groups(&self) -> Vec<TargetGroup> {
@@ -223,9 +234,13 @@ impl FakeCloud {
         state.elbv2.tags_of_one(arn_or_id).or_else(|| state.ec2.tags_of(arn_or_id)).unwrap_or_default()
     }
 
-    /// Attributes of a load balancer or target group; empty when unknown.
+    /// Attributes of a load balancer, target group or listener; empty when unknown.
     pub fn attributes(&self, arn: &str) -> AttributeMap {
-        self.lock().elbv2.attributes_of(arn)
+        let state = self.lock();
+        state
+            .elbv2
+            .listener_attributes(Api::DescribeListenerAttributes, arn)
+            .unwrap_or_else(|_| state.elbv2.attributes_of(arn))
     }
 
     pub fn security_groups(&self) -> Vec<SecurityGroup> {
@@ -331,7 +346,98 @@ impl State {
 
     fn create_load_balancer(&mut self, api: Api, input: CreateLoadBalancer) -> CloudResult<LoadBalancer> {
         let vpc = self.check_network(api, &input.subnets, &input.security_groups)?;
+        self.check_subnet_addresses(api, &input)?;
         self.elbv2.create_load_balancer(api, input, vpc)
+    }
+
+    /// What ELBv2 checks of `SubnetMappings` with addresses: one per subnet of the load balancer;
+    /// Elastic IPs on internet-facing network load balancers only, existing and not held by
+    /// another load balancer; private IPv4 addresses on internal ones only, and IPv6 addresses on
+    /// dualstack ones only, each inside its subnet's CIDR block.
+    fn check_subnet_addresses(&self, api: Api, input: &CreateLoadBalancer) -> CloudResult<()> {
+        if input.subnet_addresses.is_empty() {
+            return Ok(());
+        }
+        let mapped: BTreeSet<&str> = input.subnet_addresses.iter().map(|a| a.subnet.as_str()).collect();
+        let subnets: BTreeSet<&str> = input.subnets.iter().map(String::as_str).collect();
+        if mapped != subnets || mapped.len() != input.subnet_addresses.len() {
+            return Err(CloudError::new(
+                api,
+                CloudErrorKind::InvalidRequest,
+                "ValidationError",
+                "subnet mappings must name each subnet of the load balancer once",
+            ));
+        }
+        let network = input.lb_type == LoadBalancerType::Network;
+        for entry in &input.subnet_addresses {
+            let subnet = self.ec2.subnet(&entry.subnet).ok_or_else(|| {
+                CloudError::new(
+                    api,
+                    CloudErrorKind::NotFound,
+                    "SubnetNotFound",
+                    format!("subnet '{}' not found", entry.subnet),
+                )
+            })?;
+            if let Some(id) = &entry.allocation_id {
+                if !network || input.scheme != Scheme::InternetFacing {
+                    return Err(invalid_configuration(
+                        api,
+                        "Elastic IP addresses can only be given to internet-facing network load balancers",
+                    ));
+                }
+                if !self.ec2.elastic_ip_exists(id) {
+                    return Err(CloudError::new(
+                        api,
+                        CloudErrorKind::NotFound,
+                        "AllocationIdNotFound",
+                        format!("the allocation ID '{id}' does not exist"),
+                    ));
+                }
+                if let Some(holder) = self.elbv2.holder_of_elastic_ip(id, &input.name) {
+                    return Err(invalid_configuration(
+                        api,
+                        &format!("the allocation ID '{id}' is already associated with load balancer {}", holder.name),
+                    ));
+                }
+            }
+            if let Some(address) = &entry.private_ipv4_address {
+                if !network || input.scheme != Scheme::Internal {
+                    return Err(invalid_configuration(
+                        api,
+                        "private IPv4 addresses can only be given to internal network load balancers",
+                    ));
+                }
+                let inside =
+                    address.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| cidr_contains(&subnet.cidr_block, ip.into()));
+                if !inside {
+                    return Err(invalid_configuration(
+                        api,
+                        &format!(
+                            "private IPv4 address {address} is not in the range of subnet {} ({})",
+                            subnet.id, subnet.cidr_block
+                        ),
+                    ));
+                }
+            }
+            if let Some(address) = &entry.ipv6_address {
+                if !network || input.ip_address_type != IpAddressType::Dualstack {
+                    return Err(invalid_configuration(
+                        api,
+                        "IPv6 addresses can only be given to dualstack network load balancers",
+                    ));
+                }
+                let inside = address
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok_and(|ip| subnet.ipv6_cidr_blocks.iter().any(|block| cidr_contains(block, ip.into())));
+                if !inside {
+                    return Err(invalid_configuration(
+                        api,
+                        &format!("IPv6 address {address} is not in an IPv6 range of subnet {}", subnet.id),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn set_subnets(&mut self, api: Api, arn: &str, subnets: &[String]) -> CloudResult<()> {
@@ -456,6 +562,16 @@ impl Cloud for FakeCloud {
     async fn modify_load_balancer_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
         let api = Api::ModifyLoadBalancerAttributes;
         self.request(api, |s| s.elbv2.modify_load_balancer_attributes(api, arn, attributes))
+    }
+
+    async fn describe_listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap> {
+        let api = Api::DescribeListenerAttributes;
+        self.request(api, |s| s.elbv2.listener_attributes(api, listener_arn))
+    }
+
+    async fn modify_listener_attributes(&self, listener_arn: &str, attributes: &Attributes) -> CloudResult<()> {
+        let api = Api::ModifyListenerAttributes;
+        self.request(api, |s| s.elbv2.modify_listener_attributes(api, listener_arn, attributes))
     }
 
     async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {

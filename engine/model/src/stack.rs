@@ -167,10 +167,66 @@ pub struct LoadBalancerSpec {
     pub ip_address_type: IpAddressType,
     /// Subnet ids, sorted.
     pub subnets: Vec<String>,
+    /// The fixed addresses asked for, one entry per subnet in `subnets` order, or none (AWS picks
+    /// the addresses). A network load balancer gets them at creation only: AWS cannot change the
+    /// address of a subnet it already serves, so a change replaces the load balancer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnet_addresses: Vec<SubnetAddresses>,
     pub security_groups: Vec<SecurityGroupRef>,
     /// Only the attributes the user set or Elbow manages; others are left as AWS has them.
     pub attributes: Attributes,
     pub tags: Tags,
+}
+
+/// The addresses a network load balancer takes in one subnet (an entry of CreateLoadBalancer's
+/// `SubnetMappings`): an Elastic IP (internet-facing), a private IPv4 address (internal), an IPv6
+/// address (dualstack), each optional.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubnetAddresses {
+    pub subnet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ipv4_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+}
+
+/// Which protocols a TLS listener of a network load balancer negotiates with clients (ALPN), as
+/// ELBv2 names its policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AlpnPolicy {
+    #[serde(rename = "HTTP1Only")]
+    Http1Only,
+    #[serde(rename = "HTTP2Only")]
+    Http2Only,
+    #[serde(rename = "HTTP2Optional")]
+    Http2Optional,
+    #[serde(rename = "HTTP2Preferred")]
+    Http2Preferred,
+    None,
+}
+
+impl AlpnPolicy {
+    pub const ALL: [Self; 5] =
+        [Self::Http1Only, Self::Http2Only, Self::Http2Optional, Self::Http2Preferred, Self::None];
+
+    /// The ELBv2 spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http1Only => "HTTP1Only",
+            Self::Http2Only => "HTTP2Only",
+            Self::Http2Optional => "HTTP2Optional",
+            Self::Http2Preferred => "HTTP2Preferred",
+            Self::None => "None",
+        }
+    }
+
+    /// The ELBv2 spelling, exactly (as the AWS Load Balancer Controller takes it).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -223,9 +279,16 @@ pub struct ListenerSpec {
     pub certificates: Vec<String>,
     /// TLS/HTTPS only.
     pub ssl_policy: Option<String>,
+    /// TLS only; `None` is the same as [`AlpnPolicy::None`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn_policy: Option<AlpnPolicy>,
     pub default_actions: Vec<Action<ResourceId>>,
     /// ALB only; priorities are 1..N in list order.
     pub rules: Vec<RuleSpec>,
+    /// Listener attributes (ModifyListenerAttributes), e.g. `tcp.idle_timeout.seconds`; only the
+    /// ones the user set, others are left as AWS has them.
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub attributes: Attributes,
     pub tags: Tags,
 }
 

@@ -24,6 +24,12 @@ pub const CLAIM_TAG_PREFIX: &str = "elbow.dev/claim/";
 /// spaces, continued under `elbow.dev/node-ports.2`, `.3`, ... when one value (256 characters)
 /// cannot hold them. What the node groups' port-range rules must span is read from these.
 pub const NODE_PORTS_TAG: &str = "elbow.dev/node-ports";
+/// On a network load balancer created with fixed addresses (`SubnetMappings`): a digest of the
+/// addresses asked for. DescribeLoadBalancers cannot tell an address asked for from one AWS
+/// picked (an internal load balancer reports a private address either way), and AWS cannot change
+/// a served subnet's address, so this record is what tells the planner that the addresses asked
+/// for changed and the load balancer must be replaced.
+pub const SUBNET_ADDRESSES_TAG: &str = "elbow.dev/subnet-addresses";
 
 /// The three ownership tags of one resource.
 pub fn ownership_tags(cluster: &str, stack: &StackId, resource: &ResourceId) -> Tags {

@@ -66,6 +66,7 @@ pub fn fake_cloud(instances: usize) -> Arc<FakeCloud> {
             vpc_id: VPC.into(),
             availability_zone: (*zone).into(),
             cidr_block: format!("10.0.{}.0/19", i * 32),
+            ipv6_cidr_blocks: Vec::new(),
             // For the default scheme, internal.
             tags: Tags::from([("kubernetes.io/role/internal-elb".to_string(), "1".to_string())]),
         });

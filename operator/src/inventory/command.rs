@@ -164,6 +164,7 @@ mod tests {
                 vpc_id: network.vpc_id.clone(),
                 availability_zone: subnet.availability_zone.clone(),
                 cidr_block: subnet.cidr_block.clone(),
+                ipv6_cidr_blocks: subnet.ipv6_cidr_blocks.clone(),
                 tags: subnet.tags.clone(),
             });
         }
@@ -172,6 +173,7 @@ mod tests {
             vpc_id: "vpc-0other".into(),
             availability_zone: "us-east-1a".into(),
             cidr_block: "10.9.0.0/16".into(),
+            ipv6_cidr_blocks: Vec::new(),
             tags: Default::default(),
         });
         for group in &network.security_groups {

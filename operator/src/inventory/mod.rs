@@ -102,6 +102,7 @@ impl InventoryCache {
                     id: s.id,
                     availability_zone: s.availability_zone,
                     cidr_block: s.cidr_block,
+                    ipv6_cidr_blocks: s.ipv6_cidr_blocks,
                     tags: s.tags,
                 })
                 .collect(),

@@ -145,6 +145,24 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "Comma-separated subnet ids or `Name` tags. Without it, subnets tagged `kubernetes.io/role/elb` (internet-facing) or `kubernetes.io/role/internal-elb` (internal) are used, one per zone.",
     ),
     service(
+        "aws-load-balancer-eip-allocations",
+        Reader::Subnets,
+        "(AWS picks the addresses)",
+        "Comma-separated Elastic IP allocation ids (`eipalloc-...`), one per subnet, internet-facing only; the first goes to the subnet with the lowest id, and so on, as in the AWS Load Balancer Controller. AWS sets a network load balancer's addresses at creation only, so changing, adding or removing the list replaces the load balancer: the old one is deleted first (it holds the addresses), then one of the same name is made, with a new DNS name; traffic stops meanwhile. LBC leaves an existing load balancer's addresses as they were instead.",
+    ),
+    service(
+        "aws-load-balancer-private-ipv4-addresses",
+        Reader::Subnets,
+        "(AWS picks the addresses)",
+        "Comma-separated private IPv4 addresses, internal only: exactly one inside each subnet's CIDR block. Like `eip-allocations`, a change replaces the load balancer.",
+    ),
+    service(
+        "aws-load-balancer-ipv6-addresses",
+        Reader::Subnets,
+        "(AWS picks the addresses)",
+        "Comma-separated IPv6 addresses, `ip-address-type: dualstack` only: exactly one inside each subnet's IPv6 CIDR block. Like `eip-allocations`, a change replaces the load balancer.",
+    ),
+    service(
         "aws-load-balancer-ssl-cert",
         Reader::Listeners,
         "(none)",
@@ -161,6 +179,18 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         Reader::Listeners,
         "ELBSecurityPolicy-2016-08",
         "The TLS listeners' security policy.",
+    ),
+    service(
+        "aws-load-balancer-alpn-policy",
+        Reader::Listeners,
+        "(none: AWS's `None`)",
+        "`HTTP1Only`, `HTTP2Only`, `HTTP2Optional`, `HTTP2Preferred` or `None`: which protocols the TLS listeners negotiate with clients (ALPN); plain listeners take none. A Service without a TLS listener is an error (LBC ignores the annotation there). Removing it sets the TLS listeners back to `None`.",
+    ),
+    service(
+        "aws-load-balancer-listener-attributes.<protocol>-<port>",
+        Reader::Listeners,
+        "(none)",
+        "Comma-separated `key=value` attributes of the listener of that protocol and port, as ELBv2 names them (`TCP-80`, `TLS-443`, `UDP-53`, `TCP_UDP-53`), e.g. `tcp.idle_timeout.seconds=600`. Naming a listener the Service does not have is an error (LBC ignores it). Only the keys set are managed; a changed value is set again.",
     ),
     service(
         "aws-load-balancer-backend-protocol",
@@ -227,6 +257,12 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         Reader::TargetGroups,
         "(none)",
         "`*` turns on proxy protocol v2 on every target group.",
+    ),
+    service(
+        "aws-load-balancer-proxy-protocol-per-target-group",
+        Reader::TargetGroups,
+        "(none)",
+        "Comma-separated Service port numbers whose target groups get proxy protocol v2; the other target groups get it turned off, whatever `target-group-attributes` says, as in LBC. `proxy-protocol: *` wins. A number that is no port of the Service is an error (LBC ignores it).",
     ),
     service(
         "aws-load-balancer-attributes",
@@ -396,6 +432,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "An HTTPS listen port: every HTTP listener then answers with a 301 redirect to it and has no other rules.",
     ),
     ingress(
+        "listener-attributes.<protocol>-<port>",
+        Reader::Listeners,
+        "(none)",
+        "Comma-separated `key=value` attributes of the listener of that protocol and listen port (`HTTP-80`, `HTTPS-443`), e.g. `routing.http.response.server.enabled=false`; members may not set one key to two values. Naming a listen port the Ingress does not have is an error (LBC ignores it).",
+    ),
+    ingress(
         "actions.<name>",
         Reader::Rules,
         "(none)",
@@ -527,22 +569,12 @@ pub const DEFAULTS_UNLIKE_LBC: &[(&str, &str)] = &[(
 
 /// Every LBC annotation Elbow does not implement.
 pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
-    lbc(
-        "aws-load-balancer-proxy-protocol-per-target-group",
-        Scope::Service,
-        "proxy protocol on some target groups only",
-    ),
-    lbc("aws-load-balancer-eip-allocations", Scope::Service, "Elastic IP addresses for the load balancer"),
     lbc("aws-load-balancer-eip-allocations-discovery-tags", Scope::Service, "Elastic IP addresses found by tags"),
-    lbc("aws-load-balancer-private-ipv4-addresses", Scope::Service, "fixed private IPv4 addresses"),
-    lbc("aws-load-balancer-ipv6-addresses", Scope::Service, "fixed IPv6 addresses"),
-    lbc("aws-load-balancer-alpn-policy", Scope::Service, "ALPN policies on TLS listeners"),
     lbc(
         "aws-load-balancer-inbound-sg-rules-on-private-link-traffic",
         Scope::Service,
         "security group rules for PrivateLink traffic",
     ),
-    lbc("aws-load-balancer-listener-attributes.<protocol>-<port>", Scope::Service, "listener attributes"),
     lbc("aws-load-balancer-multi-cluster-target-group", Scope::Service, "target groups shared between clusters"),
     lbc("aws-load-balancer-enable-prefix-for-ipv6-source-nat", Scope::Service, "IPv6 prefixes for source NAT"),
     lbc("aws-load-balancer-source-nat-ipv6-prefixes", Scope::Service, "IPv6 prefixes for source NAT"),
@@ -564,7 +596,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("web-acl-id", Scope::Ingress, "AWS WAF Classic web ACLs"),
     lbc("shield-advanced-protection", Scope::Ingress, "AWS Shield Advanced"),
     lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
-    lbc("listener-attributes.<protocol>-<port>", Scope::Ingress, "listener attributes"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),
     lbc("minimum-load-balancer-capacity", Scope::Ingress, "load balancer capacity reservations"),
     lbc("ipam-ipv4-pool-id", Scope::Ingress, "IPv4 addresses from an IPAM pool"),

@@ -64,13 +64,13 @@ fn every_catalogued_key_passes_where_it_applies() {
 #[test]
 fn lbc_keys_elbow_lacks_are_refused_as_not_supported() {
     for (object, key) in [
-        (Object::LoadBalancerService, "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"),
-        (Object::LoadBalancerService, "service.beta.kubernetes.io/aws-load-balancer-listener-attributes.TCP-80"),
+        (Object::LoadBalancerService, "service.beta.kubernetes.io/aws-load-balancer-eip-allocations-discovery-tags"),
+        (Object::LoadBalancerService, "service.beta.kubernetes.io/aws-load-balancer-quic-enabled-ports"),
         (Object::LoadBalancerService, "service.beta.kubernetes.io/actions.TCP-80"),
         (Object::Ingress, "alb.ingress.kubernetes.io/wafv2-acl-arn"),
         (Object::Ingress, "alb.ingress.kubernetes.io/mutual-authentication"),
         (Object::Ingress, "alb.ingress.kubernetes.io/transforms.web"),
-        (Object::Ingress, "alb.ingress.kubernetes.io/listener-attributes.HTTP-80"),
+        (Object::Ingress, "alb.ingress.kubernetes.io/frontend-nlb-scheme"),
         (Object::BackendService, "alb.ingress.kubernetes.io/multi-cluster-target-group"),
         (Object::BackendService, "alb.ingress.kubernetes.io/target-control-port.web.80"),
     ] {

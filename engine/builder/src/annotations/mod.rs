@@ -45,13 +45,13 @@ impl<'a> Annotations<'a> {
         Self { values, prefix: INGRESS_PREFIX, table: INGRESS_ANNOTATIONS }
     }
 
-    /// The full name; `suffix` is a table entry, or a `<name>` entry with the name filled in.
+    /// The full name; `suffix` is a table entry, or a `<...>` entry with the blank filled in.
     pub fn name(&self, suffix: &str) -> String {
         debug_assert!(
             self.table
                 .iter()
                 .any(|a| a.suffix == suffix
-                    || a.suffix.strip_suffix("<name>").is_some_and(|stem| suffix.starts_with(stem))),
+                    || a.suffix.split_once('<').is_some_and(|(stem, _)| suffix.starts_with(stem))),
             "annotation {suffix} is missing from the table"
         );
         format!("{}{suffix}", self.prefix)
@@ -80,6 +80,16 @@ impl<'a> Annotations<'a> {
         let mut parsed: serde_json::Value = serde_json::from_str(value).map_err(invalid)?;
         fold_keys(&mut parsed, fields);
         serde_json::from_value(parsed).map(Some).map_err(invalid)
+    }
+
+    /// The keys `<prefix><stem><rest>` with a non-empty `rest`, as (`rest`, trimmed value): the
+    /// annotations of a `<stem><...>` table entry.
+    pub fn under(&self, stem: &str) -> Vec<(&'a str, &'a str)> {
+        let full = format!("{}{stem}", self.prefix);
+        self.values
+            .iter()
+            .filter_map(|(key, value)| Some((key.strip_prefix(&full).filter(|rest| !rest.is_empty())?, value.trim())))
+            .collect()
     }
 
     /// The trimmed value, `None` when absent or empty.

@@ -30,6 +30,7 @@ fn inventory() -> CloudInventory {
         id: id.into(),
         availability_zone: zone.into(),
         cidr_block: "10.0.0.0/24".into(),
+        ipv6_cidr_blocks: Vec::new(),
         tags: Tags::from([(role.to_string(), "1".to_string()), ("tier".to_string(), format!("{id}-tier"))]),
     };
     CloudInventory {
@@ -1080,4 +1081,34 @@ fn the_gate_names_are_the_built_ip_target_groups_names_of_the_services_given() {
     assert!(ip_target_group_names(&instance, &group, None, &all, &to(&["web"]), &config()).is_empty());
     let ip = IngressClassParamsSpec { target_type: Some(TargetType::Ip), ..Default::default() };
     assert_eq!(ip_target_group_names(&instance, &group, Some(&ip), &all, &to(&["web"]), &config()).len(), 1);
+}
+
+#[test]
+fn listener_attributes_are_merged_per_listen_port_across_the_group() {
+    let services = vec![service("a", "web", &[]), service("b", "web", &[])];
+    let header = "routing.http.response.server.enabled";
+    let one = member("a", "one", &[("listener-attributes.HTTP-80", &format!("{header}=false")[..])], "one.example.com");
+    let two = member("b", "two", &[], "two.example.com");
+    let stack = build_with(&[&one, &two], &services, None).expect("builds");
+    assert_eq!(listener(&stack, 80).attributes, Attributes::from([(header.to_string(), "false".to_string())]));
+
+    let agreeing =
+        member("b", "two", &[("listener-attributes.HTTP-80", &format!("{header}=false")[..])], "two.example.com");
+    assert!(build_with(&[&one, &agreeing], &services, None).is_ok(), "the same value twice");
+    let other =
+        member("b", "two", &[("listener-attributes.HTTP-80", &format!("{header}=true")[..])], "two.example.com");
+    assert_eq!(
+        build_with(&[&one, &other], &services, None).expect_err("conflict").to_string(),
+        format!(
+            "conflicting listener attribute {header} of listen port 80 in the Ingress group: a/one sets false, b/two sets true"
+        )
+    );
+    let elsewhere =
+        member("a", "one", &[("listener-attributes.HTTPS-443", &format!("{header}=false")[..])], "one.example.com");
+    assert_eq!(
+        build_with(&[&elsewhere], &services[..1], None).expect_err("no such port").to_string(),
+        format!(
+            "Ingress a/one: annotation alb.ingress.kubernetes.io/listener-attributes.HTTPS-443 has an invalid value \"{header}=false\": attributes of one of the Ingress's listen ports, named <protocol>-<port>; it has no listen port HTTPS-443 (its listen ports: HTTP-80)"
+        )
+    );
 }

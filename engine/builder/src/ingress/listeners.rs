@@ -1,7 +1,8 @@
 //! Listen ports, as the AWS Load Balancer Controller reads them: each member's `listen-ports` (JSON, default HTTP 80, or HTTPS
 //! 443 when it has certificates), its certificates, SSL policy, inbound CIDRs and
-//! `security-group-prefix-lists`, merged per port across the group: members sharing a port must
-//! agree on its protocol, SSL policy, CIDRs and prefix lists; their certificates add up. A port
+//! `security-group-prefix-lists` and `listener-attributes.<protocol>-<port>`, merged per port
+//! across the group: members sharing a port must agree on its protocol, SSL policy, CIDRs, prefix
+//! lists and each listener attribute; their certificates add up. A port
 //! with neither CIDRs nor prefix lists is open to the world. `ssl-redirect` turns every HTTP
 //! listener into a redirect to one HTTPS port.
 
@@ -12,7 +13,7 @@ use crate::error::BuildError;
 use crate::ingress::group::Member;
 use crate::ingress::settings::{agree, agreed};
 use crate::security::{is_cidr, parse_prefix_lists};
-use elbow_model::stack::{IpAddressType, Protocol};
+use elbow_model::stack::{Attributes, IpAddressType, Protocol};
 
 pub(crate) const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
 
@@ -30,6 +31,8 @@ pub(crate) struct ListenPort {
     pub prefix_lists: Vec<String>,
     /// Indexes (into the ordered members) of the members listening here, in rule order.
     pub members: Vec<usize>,
+    /// `listener-attributes.<protocol>-<port>` of the members listening here, merged.
+    pub attributes: Attributes,
 }
 
 /// One member's wishes for its ports.
@@ -39,7 +42,11 @@ struct MemberPorts {
     ssl_policy: Option<String>,
     cidrs: Option<Vec<String>>,
     prefix_lists: Option<Vec<String>>,
+    /// `listener-attributes.<protocol>-<port>`, by `<protocol>-<port>` as written.
+    listener_attributes: BTreeMap<String, Attributes>,
 }
+
+const LISTENER_ATTRIBUTES: &str = "listener-attributes.";
 
 /// The group's listeners, by port.
 pub(crate) fn listen_ports(
@@ -90,8 +97,48 @@ pub(crate) fn listen_ports(
             None if ip_address_type == IpAddressType::Dualstack => vec!["0.0.0.0/0".into(), "::/0".into()],
             None => vec!["0.0.0.0/0".into()],
         };
+        let name = format!("{}-{port}", protocol.as_str());
+        let mut attributes = Attributes::new();
+        let keys: std::collections::BTreeSet<&String> =
+            here.iter().filter_map(|(_, _, w)| w.listener_attributes.get(&name)).flat_map(|a| a.keys()).collect();
+        for key in keys {
+            let values = here
+                .iter()
+                .filter_map(|(_, m, w)| Some((*m, w.listener_attributes.get(&name)?.get(key)?.clone())))
+                .collect();
+            if let Some(value) = agree(&format!("listener attribute {key} of listen port {port}"), values)? {
+                attributes.insert(key.clone(), value);
+            }
+        }
         let members = here.iter().map(|(index, _, _)| *index).collect();
-        listeners.push(ListenPort { port, protocol, certificates, ssl_policy, cidrs, prefix_lists, members });
+        listeners.push(ListenPort {
+            port,
+            protocol,
+            certificates,
+            ssl_policy,
+            cidrs,
+            prefix_lists,
+            members,
+            attributes,
+        });
+    }
+    // A member's attributes for a listener it does not listen on would be lost without a word.
+    for (member, wish) in &wishes {
+        let names: Vec<String> =
+            wish.ports.iter().map(|(port, protocol)| format!("{}-{port}", protocol.as_str())).collect();
+        if let Some(unknown) = wish.listener_attributes.keys().find(|k| !names.contains(k)) {
+            let a = member.annotations();
+            let suffix = format!("{LISTENER_ATTRIBUTES}{unknown}");
+            let error = a.invalid(
+                &suffix,
+                a.get(&suffix).unwrap_or_default(),
+                &format!(
+                    "attributes of one of the Ingress's listen ports, named <protocol>-<port>; it has no listen port {unknown} (its listen ports: {})",
+                    names.join(", ")
+                ),
+            );
+            return Err(member.blame(error));
+        }
     }
     Ok(listeners)
 }
@@ -168,7 +215,13 @@ fn member_ports(member: &Member<'_>, params: Option<&IngressClassParamsSpec>) ->
             ports
         }
     };
-    Ok(MemberPorts { ports, certificates, ssl_policy, cidrs, prefix_lists })
+    let mut listener_attributes = BTreeMap::new();
+    for (listener, _) in a.under(LISTENER_ATTRIBUTES) {
+        if let Some(attributes) = a.pairs(&format!("{LISTENER_ATTRIBUTES}{listener}"), false)? {
+            listener_attributes.insert(listener.to_string(), attributes);
+        }
+    }
+    Ok(MemberPorts { ports, certificates, ssl_policy, cidrs, prefix_lists, listener_attributes })
 }
 
 /// The HTTPS port every HTTP listener redirects to, if any member asks for one (they must agree).

@@ -186,8 +186,10 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
             protocol: listener.protocol,
             certificates: listener.certificates.clone(),
             ssl_policy: listener.ssl_policy.clone(),
+            alpn_policy: None,
             default_actions,
             rules,
+            attributes: listener.attributes.clone(),
             tags: tags_for(&listener_id),
         });
     }
@@ -242,6 +244,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         scheme: settings.scheme,
         ip_address_type: settings.ip_address_type,
         subnets,
+        subnet_addresses: Vec::new(),
         security_groups,
         attributes: settings.attributes.clone(),
         tags: tags_for(&lb_id),

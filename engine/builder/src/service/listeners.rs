@@ -122,9 +122,20 @@ pub(super) fn listener(
         protocol: port.protocol,
         certificates: if tls { settings.certificates.clone() } else { Vec::new() },
         ssl_policy: tls.then(|| settings.ssl_policy.clone()),
+        alpn_policy: settings.alpn_policy.filter(|_| tls),
         default_actions: vec![Action::forward(target_group.clone())],
         rules: Vec::new(),
+        attributes: settings
+            .listener_attributes
+            .get(&listener_name(port.protocol, port.port))
+            .cloned()
+            .unwrap_or_default(),
         tags: tags_for(&resource_id),
         resource_id,
     }
+}
+
+/// `TCP-80`: how the `listener-attributes.` annotation names a listener.
+pub(super) fn listener_name(protocol: Protocol, port: u16) -> String {
+    format!("{}-{port}", protocol.as_str())
 }

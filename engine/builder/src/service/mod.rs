@@ -6,6 +6,7 @@
 //! Resource ids inside the stack: `LoadBalancer`, `Listener/<port>`, `TargetGroup/<port>`,
 //! `SecurityGroup/frontend`, `NodeRule/<group>/<tcp|udp>/<node port>`.
 
+mod addresses;
 mod attributes;
 mod frontend;
 mod health;
@@ -27,7 +28,7 @@ use crate::security::node_rules;
 use crate::subnets;
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
-use elbow_model::tags::ownership_tags;
+use elbow_model::tags::{SUBNET_ADDRESSES_TAG, ownership_tags};
 use settings::Settings;
 
 /// Whether Elbow serves this Service: type LoadBalancer, not being deleted, and our class (or no
@@ -83,6 +84,8 @@ pub fn build_service_stack(
     config: &BuildConfig,
 ) -> Result<Stack, BuildError> {
     let Shape { identity, spec, settings, ports, health_check } = Shape::read(service, config)?;
+    let empty = BTreeMap::new();
+    let annotations = Annotations::service(service.metadata.annotations.as_ref().unwrap_or(&empty));
     let stack_id = stack_id(service);
     // The operator's default tags win over the Service's own, as in LBC; ownership over both.
     let tags_for = |resource: &ResourceId| {
@@ -118,6 +121,20 @@ pub fn build_service_stack(
         stack.target_groups.push(target_group);
     }
 
+    let names: Vec<String> = stack.listeners.iter().map(|l| listeners::listener_name(l.protocol, l.port)).collect();
+    if let Some(unknown) = settings.listener_attributes.keys().find(|k| !names.contains(k)) {
+        return Err(settings::unknown_listener(&annotations, unknown, &names));
+    }
+    if settings.alpn_policy.is_some() && !stack.listeners.iter().any(|l| l.protocol == Protocol::Tls) {
+        const ALPN: &str = "aws-load-balancer-alpn-policy";
+        let value = annotations.get(ALPN).unwrap_or_default();
+        return Err(annotations.invalid(
+            ALPN,
+            value,
+            "a policy for TLS listeners, and the Service has none; set aws-load-balancer-ssl-cert (and ssl-ports), or remove the annotation",
+        ));
+    }
+
     let mut security_groups = Vec::new();
     match &settings.security_groups {
         Some(groups) => security_groups.extend(groups.iter().cloned().map(SecurityGroupRef::Existing)),
@@ -146,6 +163,11 @@ pub fn build_service_stack(
         Some(requested) => subnets::resolve(requested, inventory)?,
         None => subnets::discover(inventory, &config.cluster_name, settings.scheme)?,
     };
+    let subnet_addresses = settings.addresses.per_subnet(&annotations, &subnets, inventory)?;
+    let mut tags = tags_for(&lb_id);
+    if let Some(record) = addresses::record(&subnet_addresses) {
+        tags.insert(SUBNET_ADDRESSES_TAG.to_string(), record);
+    }
     let name = match &settings.name {
         Some(name) => name.clone(),
         None => load_balancer_name(
@@ -163,9 +185,10 @@ pub fn build_service_stack(
         scheme: settings.scheme,
         ip_address_type: settings.ip_address_type,
         subnets,
+        subnet_addresses,
         security_groups,
         attributes: settings.load_balancer_attributes.clone(),
-        tags: tags_for(&lb_id),
+        tags,
     });
     Ok(stack)
 }

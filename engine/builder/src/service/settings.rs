@@ -1,18 +1,19 @@
 //! What a Service's annotations ask for, read and validated once, before anything is built: a
 //! bad value is a user error naming the annotation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::ServicePort;
 
-use super::attributes::{load_balancer_attributes, target_group_attributes};
+use super::addresses::StaticAddresses;
+use super::attributes::{load_balancer_attributes, proxy_protocol_ports, target_group_attributes};
 use super::health::HealthSettings;
 use crate::annotations::{Annotations, split_list};
 use crate::config::BuildConfig;
 use crate::error::BuildError;
 use crate::names::is_valid_elb_name;
 use crate::security::{is_cidr, parse_prefix_lists};
-use elbow_model::stack::{Attributes, IpAddressType, Scheme, TargetType};
+use elbow_model::stack::{AlpnPolicy, Attributes, IpAddressType, Scheme, TargetType};
 use elbow_model::tags::Tags;
 
 const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
@@ -25,13 +26,22 @@ pub(super) struct Settings {
     pub name: Option<String>,
     pub ip_address_type: IpAddressType,
     pub subnets: Option<Vec<String>>,
+    /// `eip-allocations`, `private-ipv4-addresses`, `ipv6-addresses`.
+    pub addresses: StaticAddresses,
     pub certificates: Vec<String>,
     /// Port numbers or names; `None`: every port.
     pub ssl_ports: Option<Vec<String>>,
     pub ssl_policy: String,
+    /// `alpn-policy`, for the TLS listeners.
+    pub alpn_policy: Option<AlpnPolicy>,
+    /// `listener-attributes.<protocol>-<port>`, by `<protocol>-<port>` as written.
+    pub listener_attributes: BTreeMap<String, Attributes>,
     pub backend_tls: bool,
     pub health: HealthSettings,
     pub target_group_attributes: Attributes,
+    /// `proxy-protocol-per-target-group`: the Service ports whose target groups get proxy protocol
+    /// v2, the others none.
+    pub proxy_protocol_ports: Option<BTreeSet<u16>>,
     pub load_balancer_attributes: Attributes,
     pub extra_tags: Tags,
     pub security_groups: Option<Vec<String>>,
@@ -105,12 +115,20 @@ impl Settings {
             name,
             ip_address_type,
             subnets: a.list("aws-load-balancer-subnets"),
+            addresses: StaticAddresses::read(a, scheme, ip_address_type)?,
             certificates: a.list("aws-load-balancer-ssl-cert").unwrap_or_default(),
             ssl_ports,
             ssl_policy: a.get("aws-load-balancer-ssl-negotiation-policy").unwrap_or(DEFAULT_SSL_POLICY).to_string(),
+            alpn_policy: a.parse(
+                "aws-load-balancer-alpn-policy",
+                "HTTP1Only, HTTP2Only, HTTP2Optional, HTTP2Preferred or None",
+                AlpnPolicy::parse,
+            )?,
+            listener_attributes: listener_attributes(a)?,
             backend_tls,
             health: HealthSettings::read(a, ports, target_type)?,
             target_group_attributes,
+            proxy_protocol_ports: proxy_protocol_ports(a, ports)?,
             load_balancer_attributes: load_balancer_attributes(a)?,
             extra_tags: a.pairs("aws-load-balancer-additional-resource-tags", false)?.unwrap_or_default(),
             security_groups,
@@ -161,4 +179,33 @@ fn ssl_ports(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Option<Vec<St
         have.join(", ")
     );
     Err(a.invalid(SUFFIX, a.get(SUFFIX).unwrap_or_default(), &expected))
+}
+
+const LISTENER_ATTRIBUTES: &str = "aws-load-balancer-listener-attributes.";
+
+/// Every `listener-attributes.<protocol>-<port>` annotation, by `<protocol>-<port>`. Whether the
+/// Service has such a listener is checked once the listeners are known.
+fn listener_attributes(a: &Annotations<'_>) -> Result<BTreeMap<String, Attributes>, BuildError> {
+    let mut all = BTreeMap::new();
+    for (listener, _) in a.under(LISTENER_ATTRIBUTES) {
+        let suffix = format!("{LISTENER_ATTRIBUTES}{listener}");
+        if let Some(attributes) = a.pairs(&suffix, false)? {
+            all.insert(listener.to_string(), attributes);
+        }
+    }
+    Ok(all)
+}
+
+/// The `listener-attributes.` annotation of a listener that is not there, naming the ones that are.
+pub(super) fn unknown_listener(a: &Annotations<'_>, listener: &str, known: &[String]) -> BuildError {
+    let suffix = format!("{LISTENER_ATTRIBUTES}{listener}");
+    let value = a.get(&suffix).unwrap_or_default();
+    a.invalid(
+        &suffix,
+        value,
+        &format!(
+            "attributes of a listener of the Service, named <protocol>-<port> as ELBv2 names the protocol; it has no listener {listener} (its listeners: {})",
+            known.join(", ")
+        ),
+    )
 }

@@ -9,6 +9,7 @@ use crate::endpoints::CompactSlice;
 use k8s_openapi::api::core::v1::Node;
 
 use super::Identity;
+use super::attributes::PROXY_PROTOCOL_V2;
 use super::listeners::ListenerPort;
 use super::settings::Settings;
 use crate::config::BuildConfig;
@@ -16,7 +17,7 @@ use crate::endpoints::{PodReadiness, pod_targets, target_group_port};
 use crate::names::target_group_name;
 use crate::nodes::{target_nodes, targets, with_labels};
 use elbow_model::inventory::CloudInventory;
-use elbow_model::stack::{HealthCheck, IpAddressType, Protocol, ResourceId, TargetGroupSpec, TargetType};
+use elbow_model::stack::{Attributes, HealthCheck, IpAddressType, Protocol, ResourceId, TargetGroupSpec, TargetType};
 use elbow_model::tags::Tags;
 
 /// What every target group of the Service shares.
@@ -75,7 +76,7 @@ pub(super) fn target_group(
         vpc_id: inventory.vpc_id.clone(),
         ip_address_type: IpAddressType::Ipv4,
         health_check,
-        attributes: settings.target_group_attributes.clone(),
+        attributes: attributes(port, settings),
         tags: tags_for(&resource_id),
         targets,
         resource_id,
@@ -118,4 +119,14 @@ pub(super) fn name(
 /// Target nodes, narrowed by `target-node-labels` (`key=value` must match, `key` must exist).
 pub(super) fn selected_nodes<'a>(nodes: &[&'a Node], labels: Option<&BTreeMap<String, String>>) -> Vec<&'a Node> {
     with_labels(&target_nodes(nodes), labels)
+}
+
+/// `target-group-attributes`, with proxy protocol as `proxy-protocol-per-target-group` sets it
+/// for this port.
+fn attributes(port: &ListenerPort, settings: &Settings) -> Attributes {
+    let mut attributes = settings.target_group_attributes.clone();
+    if let Some(ports) = &settings.proxy_protocol_ports {
+        attributes.insert(PROXY_PROTOCOL_V2.to_string(), ports.contains(&port.port).to_string());
+    }
+    attributes
 }

@@ -15,6 +15,7 @@ pub(crate) fn lb_spec(scheme: Scheme) -> LoadBalancerSpec {
         scheme,
         ip_address_type: IpAddressType::Ipv4,
         subnets: vec!["subnet-a".into()],
+        subnet_addresses: Vec::new(),
         security_groups: vec![SecurityGroupRef::Existing("sg-user".into())],
         attributes: Attributes::new(),
         tags: Tags::new(),
@@ -57,8 +58,10 @@ pub(super) fn stack(scheme: Scheme, port: u16) -> Stack {
         protocol: Protocol::Tcp,
         certificates: vec![],
         ssl_policy: None,
+        alpn_policy: None,
         default_actions: vec![Action::forward(ResourceId::new("TargetGroup/TCP-80"))],
         rules: vec![],
+        attributes: Attributes::new(),
         tags: Tags::new(),
     });
     stack
@@ -86,7 +89,7 @@ pub(super) fn applied(stack: &Stack) -> ActualStack {
                 security_groups: vec!["sg-user".into()],
                 created_time: None,
             },
-            tags: Tags::new(),
+            tags: lb.tags.clone(),
             listeners: vec![Listener {
                 arn: "arn:listener/80".into(),
                 load_balancer_arn: lb_arn,
@@ -94,11 +97,13 @@ pub(super) fn applied(stack: &Stack) -> ActualStack {
                 protocol: Protocol::Tcp,
                 certificates: vec![],
                 ssl_policy: None,
+                alpn_policy: None,
                 default_actions: vec![Action::forward(tg_arn.clone())],
             }],
             attributes: Attributes::new(),
             rules: BTreeMap::new(),
             certificate_lists: BTreeMap::new(),
+            listener_attributes: Default::default(),
         }],
         target_groups: vec![ActualTargetGroup {
             resource_id: tg.resource_id.clone(),

@@ -1,4 +1,4 @@
-//! A load balancer's listeners, their certificates and their rules. Listeners are matched by port
+//! A load balancer's listeners, their attributes, certificates and rules. Listeners are matched by port
 //! and rules by priority, both unique on their parent, so neither needs tags of its own; a listener
 //! no longer desired is deleted with the other changes of its load balancer, and its rules and
 //! certificates go with it. Forward actions name target groups by resource id and are compared
@@ -16,9 +16,9 @@
 use std::collections::BTreeMap;
 
 use elbow_cloud::{Arn, Rule};
-use elbow_model::{Action, ListenerSpec, Protocol, ResourceId, RuleSpec, WeightedTargetGroup};
+use elbow_model::{Action, AlpnPolicy, Attributes, ListenerSpec, Protocol, ResourceId, RuleSpec, WeightedTargetGroup};
 
-use super::{Planner, Step};
+use super::{Planner, Step, changed_entries};
 use crate::actual::ActualLoadBalancer;
 use crate::secrets::same_actions;
 
@@ -48,6 +48,8 @@ impl Planner<'_> {
                     }
                     let arriving: Vec<String> = wanted.into_iter().filter(|c| !current.contains(c)).collect();
                     self.add_certificates(lb, listener.port, arriving);
+                    let current = actual_lb.listener_attributes.get(&existing.arn).cloned().unwrap_or_default();
+                    self.listener_attributes(lb, listener, &changed_entries(&listener.attributes, &current));
                     let rules = actual_lb.rules.get(&existing.arn).map(Vec::as_slice).unwrap_or_default();
                     self.listener_rules(lb, listener, Some(&existing.arn), rules);
                 }
@@ -65,8 +67,19 @@ impl Planner<'_> {
     /// the plan.
     pub(super) fn create_listener(&mut self, lb: &ResourceId, listener: &ListenerSpec) {
         self.push(Step::CreateListener { load_balancer: lb.clone(), spec: listener.clone() });
+        self.listener_attributes(lb, listener, &listener.attributes);
         self.add_certificates(lb, listener.port, certificate_list(listener));
         self.listener_rules(lb, listener, None, &[]);
+    }
+
+    fn listener_attributes(&mut self, lb: &ResourceId, listener: &ListenerSpec, attributes: &Attributes) {
+        if !attributes.is_empty() {
+            self.push(Step::ModifyListenerAttributes {
+                load_balancer: lb.clone(),
+                listener_port: listener.port,
+                attributes: attributes.clone(),
+            });
+        }
     }
 
     fn add_certificates(&mut self, lb: &ResourceId, listener_port: u16, certificates: Vec<String>) {
@@ -125,10 +138,13 @@ impl Planner<'_> {
         // (moto) report a default policy on plain ones too. Only the default certificate is a
         // setting of the listener; the rest are its certificate list.
         let secure = is_secure(desired.protocol);
+        // No ALPN policy and `None` mean the same, on either side.
+        let alpn = |policy: Option<AlpnPolicy>| policy.unwrap_or(AlpnPolicy::None);
         desired.protocol == actual.protocol
             && (!secure
                 || (default_certificate(desired) == actual.default_certificate()
                     && desired.ssl_policy == actual.ssl_policy))
+            && (desired.protocol != Protocol::Tls || alpn(desired.alpn_policy) == alpn(actual.alpn_policy))
             && actions.is_some_and(|a| same_actions(&a, &actual.default_actions, &actual.arn, &self.ctx.sent_secrets))
     }
 }

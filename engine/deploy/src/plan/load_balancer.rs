@@ -1,5 +1,5 @@
 //! The load balancer, its attributes, subnets, security groups and IP address type, then its
-//! listeners. Name, type and scheme cannot be changed in place: a load balancer that differs in one
+//! listeners. Name, type, scheme and fixed addresses cannot be changed in place: a load balancer that differs in one
 //! of them is replaced, and most of this module is the order of that replacement. A name is unique,
 //! so a replaced load balancer that keeps its name is deleted before its replacement is created. A
 //! target group serves one network load balancer at a time, so a replaced network load balancer is
@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use elbow_model::tags::SUBNET_ADDRESSES_TAG;
 use elbow_model::{ListenerSpec, LoadBalancerSpec, LoadBalancerType, SecurityGroupRef};
 
 use super::tags::TagApi;
@@ -118,9 +119,15 @@ impl Planner<'_> {
     }
 }
 
-/// The settings a load balancer cannot change in place.
+/// The settings a load balancer cannot change in place. The fixed addresses of a network load
+/// balancer are among them (AWS's SetSubnets cannot change the address of a subnet the load
+/// balancer already serves); they are compared by the record tag the load balancer was created
+/// with, since DescribeLoadBalancers cannot tell an address asked for from one AWS picked.
 fn same_immutable_lb(actual: &ActualLoadBalancer, desired: &LoadBalancerSpec) -> bool {
-    actual.lb.name == desired.name && actual.lb.lb_type == desired.lb_type && actual.lb.scheme == desired.scheme
+    actual.lb.name == desired.name
+        && actual.lb.lb_type == desired.lb_type
+        && actual.lb.scheme == desired.scheme
+        && actual.tags.get(SUBNET_ADDRESSES_TAG) == desired.tags.get(SUBNET_ADDRESSES_TAG)
 }
 
 /// Subnets and security groups are sets; AWS reports them in an order of its own.
@@ -167,6 +174,29 @@ mod tests {
         assert_eq!(kinds(&plan), ["DeleteLoadBalancer", "CreateListener", "SpanNodePorts"]);
         assert_eq!(plan.steps[0], Step::DeleteLoadBalancer { arn: actual.load_balancers[0].lb.arn.clone() });
         assert_eq!(plan.bindings.get(&ResourceId::new("LoadBalancer")), Some(&new.lb.arn));
+    }
+
+    #[test]
+    fn changed_fixed_addresses_replace_the_load_balancer_and_unchanged_ones_keep_it() {
+        let with = |record: Option<&str>| {
+            let mut stack = stack(Scheme::InternetFacing, 31000);
+            stack.load_balancers[0].name = "my-web".into();
+            if let Some(record) = record {
+                stack.load_balancers[0].tags.insert(elbow_model::tags::SUBNET_ADDRESSES_TAG.into(), record.into());
+            }
+            stack
+        };
+        // The name stays, so the old load balancer (which holds the Elastic IPs) goes first.
+        for (before, after) in [(None, Some("aaaa")), (Some("aaaa"), Some("bbbb")), (Some("aaaa"), None)] {
+            let plan = plan(&with(after), &applied(&with(before)), &ctx());
+            assert_eq!(
+                kinds(&plan),
+                ["DeleteLoadBalancer", "CreateLoadBalancer", "CreateListener", "SpanNodePorts"],
+                "{before:?} -> {after:?}"
+            );
+        }
+        let same = with(Some("aaaa"));
+        assert!(plan(&same, &applied(&same), &ctx()).steps.is_empty());
     }
 
     #[test]

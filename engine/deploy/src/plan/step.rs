@@ -96,6 +96,12 @@ pub enum Step {
         arn: Arn,
         spec: ListenerSpec,
     },
+    /// On the listener of `listener_port` (which may be created earlier in the plan).
+    ModifyListenerAttributes {
+        load_balancer: ResourceId,
+        listener_port: u16,
+        attributes: Attributes,
+    },
     DeleteListener {
         load_balancer: ResourceId,
         arn: Arn,
@@ -217,6 +223,9 @@ impl Step {
             Step::ModifyLoadBalancerAttributes { resource_id, .. } => format!("modify the attributes of {resource_id}"),
             Step::CreateListener { spec, .. } => format!("create listener {}", spec.port),
             Step::ModifyListener { spec, .. } => format!("modify listener {}", spec.port),
+            Step::ModifyListenerAttributes { listener_port, .. } => {
+                format!("modify the attributes of listener {listener_port}")
+            }
             Step::DeleteListener { arn, .. } => format!("delete listener {arn}"),
             Step::AddListenerCertificates { listener_port, certificates, .. } => {
                 format!("add {} certificate(s) to listener {listener_port}", certificates.len())

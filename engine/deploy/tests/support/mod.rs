@@ -29,6 +29,7 @@ pub fn seeded() -> FakeCloud {
             vpc_id: "vpc-1".into(),
             availability_zone: az.into(),
             cidr_block: "10.0.0.0/24".into(),
+            ipv6_cidr_blocks: Vec::new(),
             tags: Tags::new(),
         });
     }
@@ -130,6 +131,7 @@ pub fn seed_pod_subnet(cloud: &FakeCloud) {
         vpc_id: "vpc-1".into(),
         availability_zone: "us-east-1c".into(),
         cidr_block: "10.1.0.0/16".into(),
+        ipv6_cidr_blocks: Vec::new(),
         tags: Tags::new(),
     });
 }
@@ -176,6 +178,7 @@ impl Svc {
             scheme: self.scheme,
             ip_address_type: IpAddressType::Ipv4,
             subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            subnet_addresses: Vec::new(),
             security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
             attributes: Attributes::new(),
             tags: self.tags(&lb_id),
@@ -228,8 +231,10 @@ impl Svc {
                 protocol: Protocol::Tcp,
                 certificates: vec![],
                 ssl_policy: None,
+                alpn_policy: None,
                 default_actions: vec![Action::forward(tg_id)],
                 rules: vec![],
+                attributes: Attributes::new(),
                 tags: self.tags(&listener_id),
             });
             for cidr in &self.source_ranges {
@@ -343,6 +348,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
         scheme: Scheme::InternetFacing,
         ip_address_type: IpAddressType::Ipv4,
         subnets: vec!["subnet-a".into(), "subnet-b".into()],
+        subnet_addresses: Vec::new(),
         security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
         attributes: Attributes::new(),
         tags: tags(&lb_id),
@@ -390,6 +396,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
         protocol: Protocol::Http,
         certificates: vec![],
         ssl_policy: None,
+        alpn_policy: None,
         default_actions: vec![Action::forward(tg_id(backends[0]))],
         rules: rules
             .iter()
@@ -398,6 +405,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
                 actions: vec![Action::forward(tg_id(backends[*backend]))],
             })
             .collect(),
+        attributes: Attributes::new(),
         tags: tags(&listener_id),
     });
     stack.security_groups.push(SecurityGroupSpec {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use elbow_model::{Action, LoadBalancerType, Protocol};
+use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol};
 
 use super::actions::{check_actions, reported, secrets};
 use super::certificates::{check_certificate_allowed, check_one_certificate};
@@ -103,7 +103,8 @@ impl Elbv2 {
             let same = existing.protocol == input.protocol
                 && existing.default_actions == input.default_actions
                 && existing.certificates == input.certificates
-                && existing.ssl_policy == input.ssl_policy;
+                && existing.ssl_policy == input.ssl_policy
+                && existing.alpn_policy == input.alpn_policy;
             return if same {
                 Ok(reported_listener(existing))
             } else {
@@ -124,6 +125,7 @@ impl Elbv2 {
             ));
         }
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        check_alpn(api, input.protocol, input.alpn_policy)?;
         check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, None)?;
         let id = self.next_id();
@@ -137,12 +139,14 @@ impl Elbv2 {
             protocol: input.protocol,
             certificates: input.certificates,
             ssl_policy: input.ssl_policy,
+            alpn_policy: input.alpn_policy,
             default_actions: input.default_actions,
         };
         self.attach(&arn, &lb_arn, &listener.default_actions);
         self.default_rules.insert(arn.clone(), rule_arn(&arn, &default_rule_id));
         self.lb_listeners.entry(lb_arn).or_default().insert(arn.clone());
         self.tags.insert(arn.clone(), input.tags);
+        self.listener_attributes.insert(arn.clone(), default_listener_attributes(input.protocol));
         let answer = reported_listener(&listener);
         self.listeners.insert(arn, listener);
         Ok(answer)
@@ -166,6 +170,7 @@ impl Elbv2 {
         }
         let lb_type = self.load_balancers.get(&lb_arn).map(|lb| lb.lb_type).unwrap_or(LoadBalancerType::Network);
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        check_alpn(api, input.protocol, input.alpn_policy)?;
         check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
@@ -175,8 +180,50 @@ impl Elbv2 {
             listener.protocol = input.protocol;
             listener.certificates = input.certificates;
             listener.ssl_policy = input.ssl_policy;
+            // Left out of a ModifyListener, the policy stays as it was, as on AWS.
+            if input.alpn_policy.is_some() {
+                listener.alpn_policy = input.alpn_policy;
+            }
             listener.default_actions = input.default_actions;
         }
+        Ok(())
+    }
+
+    pub(crate) fn listener_attributes(&self, api: Api, arn: &str) -> CloudResult<Attributes> {
+        self.listener_attributes.get(arn).cloned().ok_or_else(|| listener_not_found(api, arn))
+    }
+
+    /// What ELBv2 takes: `tcp.idle_timeout.seconds` (60 to 6000) on a TCP listener, the
+    /// `routing.http.` ones on HTTP and HTTPS listeners; anything else fails the whole request.
+    pub(crate) fn modify_listener_attributes(
+        &mut self,
+        api: Api,
+        arn: &str,
+        attributes: &Attributes,
+    ) -> CloudResult<()> {
+        let listener = self.listeners.get(arn).ok_or_else(|| listener_not_found(api, arn))?;
+        for (key, value) in attributes {
+            let valid = match (listener.protocol, key.as_str()) {
+                (Protocol::Tcp, "tcp.idle_timeout.seconds") => {
+                    value.parse::<u32>().is_ok_and(|s| (60..=6000).contains(&s))
+                }
+                (Protocol::Http | Protocol::Https, key) => key.starts_with("routing.http."),
+                _ => false,
+            };
+            if !valid {
+                return Err(fail(
+                    api,
+                    CloudErrorKind::InvalidRequest,
+                    "ValidationError",
+                    format!(
+                        "listener attribute {key}={value} is not valid for a {} listener",
+                        listener.protocol.as_str()
+                    ),
+                ));
+            }
+        }
+        let current = self.listener_attributes.entry(arn.to_string()).or_default();
+        current.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(())
     }
 
@@ -202,6 +249,7 @@ impl Elbv2 {
         }
         self.default_rules.remove(arn);
         self.certificate_lists.remove(arn);
+        self.listener_attributes.remove(arn);
         self.tags.remove(arn);
     }
 
@@ -406,5 +454,28 @@ fn check_priority(api: Api, priority: u32) -> CloudResult<()> {
             "ValidationError",
             format!("priority {priority} is not between 1 and 50000"),
         ))
+    }
+}
+
+/// What DescribeListenerAttributes reports for a new listener.
+fn default_listener_attributes(protocol: Protocol) -> Attributes {
+    let pairs: &[(&str, &str)] = match protocol {
+        Protocol::Tcp => &[("tcp.idle_timeout.seconds", "350")],
+        Protocol::Http | Protocol::Https => &[("routing.http.response.server.enabled", "true")],
+        _ => &[],
+    };
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// ELBv2 takes an ALPN policy on TLS listeners only.
+fn check_alpn(api: Api, protocol: Protocol, policy: Option<AlpnPolicy>) -> CloudResult<()> {
+    match policy {
+        Some(policy) if protocol != Protocol::Tls => Err(fail(
+            api,
+            CloudErrorKind::InvalidRequest,
+            "ValidationError",
+            format!("ALPN policy {} is for TLS listeners only, not {}", policy.as_str(), protocol.as_str()),
+        )),
+        _ => Ok(()),
     }
 }

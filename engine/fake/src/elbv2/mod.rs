@@ -11,7 +11,9 @@ mod listeners;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
-use elbow_model::{Attributes, HealthCheck, IpAddressType, LoadBalancerType, Scheme, Tags, Target, TargetType};
+use elbow_model::{
+    Attributes, HealthCheck, IpAddressType, LoadBalancerType, Scheme, SubnetAddresses, Tags, Target, TargetType,
+};
 
 use super::names::{REGION, arn, hex_id, validate_elb_name};
 use elbow_cloud::api::Api;
@@ -46,6 +48,8 @@ pub(crate) struct Elbv2 {
     load_balancers: BTreeMap<Arn, LoadBalancer>,
     lb_by_name: HashMap<String, Arn>,
     lb_attributes: HashMap<Arn, Attributes>,
+    /// The fixed addresses a network load balancer was created with (its `SubnetMappings`).
+    subnet_addresses: HashMap<Arn, Vec<SubnetAddresses>>,
     /// Network load balancers created without security groups: AWS never lets them have any.
     lbs_without_security_groups: BTreeSet<Arn>,
     /// How many load balancers each security group is attached to.
@@ -76,6 +80,8 @@ pub(crate) struct Elbv2 {
     rules: HashMap<Arn, (Arn, Rule)>,
     /// The certificate list of each listener (its default certificate is on the listener).
     certificate_lists: HashMap<Arn, Vec<String>>,
+    /// Every attribute of each listener, AWS's defaults included.
+    listener_attributes: HashMap<Arn, Attributes>,
     tags: HashMap<Arn, Tags>,
     /// Whether new load balancers stay `provisioning` (see `FakeCloud::hold_provisioning`).
     hold_provisioning: bool,
@@ -209,7 +215,9 @@ impl Elbv2 {
                 && existing.scheme == input.scheme
                 && existing.ip_address_type == input.ip_address_type
                 && existing.subnets == subnets
-                && existing.security_groups == security_groups;
+                && existing.security_groups == security_groups
+                && self.subnet_addresses.get(&existing.arn).map_or(&[][..], Vec::as_slice)
+                    == input.subnet_addresses.as_slice();
             return if same {
                 Ok(existing.clone())
             } else {
@@ -251,6 +259,9 @@ impl Elbv2 {
         if self.hold_provisioning {
             self.still_provisioning.insert(arn.clone());
         }
+        if !input.subnet_addresses.is_empty() {
+            self.subnet_addresses.insert(arn.clone(), input.subnet_addresses.clone());
+        }
         if input.lb_type == LoadBalancerType::Network && lb.security_groups.is_empty() {
             self.lbs_without_security_groups.insert(arn.clone());
         }
@@ -268,12 +279,27 @@ impl Elbv2 {
         self.count_security_group_users(&lb.security_groups, -1);
         self.lb_by_name.remove(&lb.name);
         self.lb_attributes.remove(arn);
+        self.subnet_addresses.remove(arn);
         self.still_provisioning.remove(arn);
         self.lbs_without_security_groups.remove(arn);
         self.tags.remove(arn);
         for listener in self.lb_listeners.remove(arn).unwrap_or_default() {
             self.remove_listener(&listener);
         }
+    }
+
+    /// The fixed addresses of a load balancer; none when AWS picked them or it does not exist.
+    pub(crate) fn subnet_addresses_of(&self, arn: &str) -> Vec<SubnetAddresses> {
+        self.subnet_addresses.get(arn).cloned().unwrap_or_default()
+    }
+
+    /// The load balancer other than one named `except` that holds Elastic IP `allocation_id`.
+    pub(crate) fn holder_of_elastic_ip(&self, allocation_id: &str, except: &str) -> Option<&LoadBalancer> {
+        self.subnet_addresses
+            .iter()
+            .filter(|(_, addresses)| addresses.iter().any(|a| a.allocation_id.as_deref() == Some(allocation_id)))
+            .filter_map(|(arn, _)| self.load_balancers.get(arn))
+            .find(|lb| lb.name != except)
     }
 
     pub(crate) fn load_balancer(&self, api: Api, arn: &str) -> CloudResult<&LoadBalancer> {

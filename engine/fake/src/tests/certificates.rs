@@ -3,7 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: failing loudly is the point
 
-use elbow_model::{LoadBalancerType, Protocol};
+use elbow_model::{AlpnPolicy, LoadBalancerType, Protocol};
 
 use super::*;
 
@@ -30,6 +30,7 @@ async fn https_listener(cloud: &FakeCloud, port: u16) -> (String, String) {
             protocol: Protocol::Https,
             certificates: vec![cert(1)],
             ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
+            alpn_policy: None,
             ..listener_input(&lb.arn, port, &tg.arn)
         })
         .await
@@ -55,6 +56,7 @@ async fn create_and_modify_listener_take_exactly_one_default_certificate() {
         protocol: Protocol::Https,
         certificates: vec![cert(1), cert(2)],
         ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
+        alpn_policy: None,
         ..listener_input(&lb, 8443, &tg)
     };
     let error = cloud.create_listener(two).await.expect_err("two certificates in CreateListener");
@@ -69,6 +71,7 @@ async fn create_and_modify_listener_take_exactly_one_default_certificate() {
         protocol: Protocol::Https,
         certificates: vec![cert(2), cert(3), cert(4)],
         ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
+        alpn_policy: None,
         default_actions: vec![Action::forward(tg.clone())],
     };
     let error = cloud.modify_listener(modify.clone()).await.expect_err("three certificates in ModifyListener");
@@ -142,4 +145,39 @@ async fn a_load_balancer_lists_at_most_25_certificates_besides_its_defaults() {
     cloud.remove_listener_certificates(&first, &[cert(100)]).await.expect("removed");
     cloud.add_listener_certificates(&second, &[cert(300)]).await.expect("room again");
     assert_eq!(cloud.describe_listeners(&lb).await.expect("listeners").len(), 2);
+}
+
+#[tokio::test]
+async fn an_alpn_policy_is_for_tls_listeners_and_stays_until_changed() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("edge")).await.expect("nlb");
+    let tg = cloud.create_target_group(tg_input("edge-443", 31443)).await.expect("tg");
+    let tls = CreateListener {
+        protocol: Protocol::Tls,
+        certificates: vec![cert(1)],
+        ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
+        alpn_policy: Some(AlpnPolicy::Http2Preferred),
+        ..listener_input(&lb.arn, 443, &tg.arn)
+    };
+    let listener = cloud.create_listener(tls).await.expect("TLS takes one");
+    assert_eq!(listener.alpn_policy, Some(AlpnPolicy::Http2Preferred));
+    let plain = CreateListener { alpn_policy: Some(AlpnPolicy::Http1Only), ..listener_input(&lb.arn, 80, &tg.arn) };
+    let error = cloud.create_listener(plain).await.expect_err("TCP takes none");
+    assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::InvalidRequest, "ValidationError"));
+
+    let modify = |alpn_policy| ModifyListener {
+        arn: listener.arn.clone(),
+        port: 443,
+        protocol: Protocol::Tls,
+        certificates: vec![cert(1)],
+        ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
+        alpn_policy,
+        default_actions: vec![Action::forward(tg.arn.clone())],
+    };
+    let reported =
+        |cloud: &FakeCloud| cloud.listeners().into_iter().find(|l| l.port == 443).and_then(|l| l.alpn_policy);
+    cloud.modify_listener(modify(None)).await.expect("left out");
+    assert_eq!(reported(&cloud), Some(AlpnPolicy::Http2Preferred), "kept");
+    cloud.modify_listener(modify(Some(AlpnPolicy::None))).await.expect("taken off");
+    assert_eq!(reported(&cloud), Some(AlpnPolicy::None));
 }

@@ -1,7 +1,9 @@
 //! ELBv2 rules of the fake: names, idempotent creates, quotas, associations, not-found answers and
 //! the shapes of ARNs and DNS names.
 
-use elbow_model::{Action, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme, Tags, Target, TargetType};
+use elbow_model::{
+    Action, Attributes, IpAddressType, LoadBalancerType, Protocol, RuleCondition, Scheme, Tags, Target, TargetType,
+};
 
 use super::{health_check, lb_input, listener_input, network, pod_subnet, tg_input};
 use elbow_cloud::Cloud;
@@ -129,6 +131,7 @@ async fn a_listener_port_is_taken_once_per_load_balancer() {
         protocol: Protocol::Tcp,
         certificates: vec![],
         ssl_policy: None,
+        alpn_policy: None,
         default_actions: second.default_actions.clone(),
     };
     let error = cloud.modify_listener(moved).await.expect_err("port taken");
@@ -288,6 +291,7 @@ async fn the_network_of_a_load_balancer_is_checked() {
         vpc_id: "vpc-1".into(),
         availability_zone: "us-east-1a".into(),
         cidr_block: "10.0.1.0/24".into(),
+        ipv6_cidr_blocks: Vec::new(),
         tags: Tags::new(),
     });
     let same_zone = CreateLoadBalancer { subnets: vec!["subnet-a".into(), "subnet-a2".into()], ..lb_input("b") };
@@ -497,4 +501,26 @@ async fn a_dualstack_load_balancer_keeps_its_address_type() {
     assert_eq!(error.kind, CloudErrorKind::Duplicate);
     cloud.set_ip_address_type(&lb.arn, IpAddressType::Ipv4).await.expect("set");
     assert_eq!(cloud.load_balancers()[0].ip_address_type, IpAddressType::Ipv4);
+}
+
+#[tokio::test]
+async fn listener_attributes_start_at_aws_defaults_and_take_only_what_the_protocol_has() {
+    let cloud = network();
+    let lb = cloud.create_load_balancer(lb_input("web")).await.expect("lb");
+    let tg = cloud.create_target_group(tg_input("tg", 31000)).await.expect("tg");
+    let listener = cloud.create_listener(listener_input(&lb.arn, 80, &tg.arn)).await.expect("listener");
+    let idle = |seconds: &str| Attributes::from([("tcp.idle_timeout.seconds".to_string(), seconds.to_string())]);
+    assert_eq!(cloud.describe_listener_attributes(&listener.arn).await.expect("defaults"), idle("350"));
+    cloud.modify_listener_attributes(&listener.arn, &idle("600")).await.expect("set");
+    assert_eq!(cloud.describe_listener_attributes(&listener.arn).await.expect("set"), idle("600"));
+    for refused in
+        [idle("30"), Attributes::from([("routing.http.response.server.enabled".to_string(), "false".to_string())])]
+    {
+        let error = cloud.modify_listener_attributes(&listener.arn, &refused).await.expect_err("not for TCP");
+        assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::InvalidRequest, "ValidationError"));
+    }
+    assert_eq!(cloud.describe_listener_attributes(&listener.arn).await.expect("kept"), idle("600"));
+    cloud.delete_listener(&listener.arn).await.expect("deleted");
+    let gone = cloud.describe_listener_attributes(&listener.arn).await.expect_err("gone");
+    assert_eq!(gone.kind, CloudErrorKind::NotFound);
 }

@@ -6,6 +6,7 @@ use elbow_model::{
 use super::*;
 use elbow_cloud::error::CloudErrorKind;
 
+mod addresses;
 mod auth_actions;
 mod certificates;
 mod ec2;
@@ -21,6 +22,7 @@ fn network() -> FakeCloud {
             vpc_id: "vpc-1".into(),
             availability_zone: az.into(),
             cidr_block: "10.0.0.0/24".into(),
+            ipv6_cidr_blocks: Vec::new(),
             tags: Tags::new(),
         });
     }
@@ -41,6 +43,7 @@ pub(super) fn pod_subnet() -> Subnet {
         vpc_id: "vpc-1".into(),
         availability_zone: "us-east-1c".into(),
         cidr_block: "10.0.0.0/16".into(),
+        ipv6_cidr_blocks: Vec::new(),
         tags: Tags::new(),
     }
 }
@@ -52,6 +55,7 @@ fn lb_input(name: &str) -> CreateLoadBalancer {
         scheme: Scheme::InternetFacing,
         ip_address_type: IpAddressType::Ipv4,
         subnets: vec!["subnet-b".into(), "subnet-a".into()],
+        subnet_addresses: Vec::new(),
         security_groups: vec![],
         tags: Tags::from([("owner".to_string(), "me".to_string())]),
     }
@@ -90,6 +94,7 @@ fn listener_input(lb: &str, port: u16, tg: &str) -> CreateListener {
         protocol: Protocol::Tcp,
         certificates: vec![],
         ssl_policy: None,
+        alpn_policy: None,
         default_actions: vec![Action::forward(tg.to_string())],
         tags: Tags::new(),
     }

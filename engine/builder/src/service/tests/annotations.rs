@@ -21,12 +21,12 @@ fn a_misspelt_annotation_is_an_error_with_a_suggestion() {
 
 #[test]
 fn lbc_features_elbow_lacks_are_errors_not_silence() {
-    let message = error(&[("eip-allocations", "eipalloc-1,eipalloc-2")]);
+    let message = error(&[("eip-allocations-discovery-tags", "pool=web")]);
     assert_eq!(
         message,
-        "annotation service.beta.kubernetes.io/aws-load-balancer-eip-allocations is the AWS Load Balancer Controller's for Elastic IP addresses for the load balancer, which is not supported by Elbow; remove it, or leave this object to that controller"
+        "annotation service.beta.kubernetes.io/aws-load-balancer-eip-allocations-discovery-tags is the AWS Load Balancer Controller's for Elastic IP addresses found by tags, which is not supported by Elbow; remove it, or leave this object to that controller"
     );
-    assert!(error(&[("listener-attributes.TCP-80", "tcp.idle_timeout.seconds=60")]).contains("listener attributes"));
+    assert!(error(&[("quic-enabled-ports", "443")]).contains("QUIC listeners"));
 }
 
 /// A Service behind an Ingress may carry the target-group keys LBC reads from backend Services

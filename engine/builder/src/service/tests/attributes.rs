@@ -51,3 +51,39 @@ fn default_tags_win_and_nothing_overrides_ownership() {
         assert_eq!(tags.get("elbow.dev/cluster").map(String::as_str), Some("my-cluster"));
     }
 }
+
+#[test]
+fn proxy_protocol_per_target_group_turns_it_on_for_the_listed_ports_and_off_for_the_rest() {
+    let with_ports = |annotations: &[(&str, &str)]| {
+        let mut svc = service(annotations);
+        svc.spec.as_mut().expect("spec").ports =
+            Some(vec![port(80, "TCP", Some(31000)), port(443, "TCP", Some(31443)), port(22, "TCP", Some(31022))]);
+        build(&svc)
+    };
+    let proxy = |stack: &Stack| -> Vec<(u16, Option<String>)> {
+        stack.target_groups.iter().map(|t| (t.port, t.attributes.get("proxy_protocol_v2.enabled").cloned())).collect()
+    };
+    let on = |v: &str| Some(v.to_string());
+    let stack = with_ports(&[
+        ("proxy-protocol-per-target-group", "443, 22"),
+        ("target-group-attributes", "proxy_protocol_v2.enabled=true,deregistration_delay.timeout_seconds=30"),
+    ])
+    .expect("builds");
+    // Target groups are on the NodePorts: 31000 for port 80, and so on.
+    assert_eq!(proxy(&stack), [(31022, on("true")), (31000, on("false")), (31443, on("true"))]);
+    assert!(stack.target_groups.iter().all(|t| t.attributes.contains_key("deregistration_delay.timeout_seconds")));
+    let everywhere =
+        with_ports(&[("proxy-protocol-per-target-group", "443"), ("proxy-protocol", "*")]).expect("builds");
+    assert!(proxy(&everywhere).iter().all(|(_, v)| *v == on("true")), "proxy-protocol: * wins");
+    assert!(proxy(&with_ports(&[]).expect("builds")).iter().all(|(_, v)| v.is_none()), "left to AWS");
+
+    const KEY: &str = "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol-per-target-group";
+    for (value, why) in
+        [("443,8443", "the Service has no port 8443 (its ports: 80, 443, 22)"), ("443,https", "\"https\" is not one")]
+    {
+        assert_eq!(
+            with_ports(&[("proxy-protocol-per-target-group", value)]).expect_err("refused").to_string(),
+            format!("annotation {KEY} has an invalid value \"{value}\": comma-separated Service port numbers; {why}")
+        );
+    }
+}

@@ -90,3 +90,74 @@ fn bad_ports_are_user_errors() {
     let message = with_ports(vec![port(80, "TCP", None)]).expect_err("no node port").to_string();
     assert!(message.contains("allocateLoadBalancerNodePorts"), "{message}");
 }
+
+#[test]
+fn listener_attributes_go_to_the_listener_they_name() {
+    let mut svc = service(&[
+        ("listener-attributes.TCP-80", "tcp.idle_timeout.seconds=600"),
+        ("ssl-cert", "arn:cert/1"),
+        ("ssl-ports", "443"),
+    ]);
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(80, "TCP", Some(31000)), port(443, "TCP", Some(31443))]);
+    let stack = build(&svc).expect("built");
+    let by_port: BTreeMap<u16, &ListenerSpec> = stack.listeners.iter().map(|l| (l.port, l)).collect();
+    assert_eq!(by_port[&80].attributes, Attributes::from([("tcp.idle_timeout.seconds".into(), "600".into())]));
+    assert!(by_port[&443].attributes.is_empty(), "TLS-443 names none");
+    assert!(built(&[]).listeners[0].attributes.is_empty());
+}
+
+#[test]
+fn listener_attributes_for_a_listener_the_service_lacks_are_refused() {
+    const KEY: &str = "service.beta.kubernetes.io/aws-load-balancer-listener-attributes";
+    for (listener, value) in [("TCP-81", "tcp.idle_timeout.seconds=600"), ("tcp-80", "tcp.idle_timeout.seconds=600")] {
+        assert_eq!(
+            error(&[(&format!("listener-attributes.{listener}")[..], value)]),
+            format!(
+                "annotation {KEY}.{listener} has an invalid value \"{value}\": attributes of a listener of the Service, named <protocol>-<port> as ELBv2 names the protocol; it has no listener {listener} (its listeners: TCP-80)"
+            )
+        );
+    }
+    assert_eq!(
+        error(&[("listener-attributes.TCP-80", "tcp.idle_timeout.seconds")]),
+        format!(
+            "annotation {KEY}.TCP-80 has an invalid value \"tcp.idle_timeout.seconds\": comma-separated key=value pairs"
+        )
+    );
+}
+
+#[test]
+fn the_alpn_policy_goes_to_the_tls_listeners_only() {
+    let mut svc = service(&[("alpn-policy", "HTTP2Preferred"), ("ssl-cert", "arn:cert/1"), ("ssl-ports", "443")]);
+    svc.spec.as_mut().expect("spec").ports = Some(vec![port(80, "TCP", Some(31000)), port(443, "TCP", Some(31443))]);
+    let stack = build(&svc).expect("built");
+    let by_port: BTreeMap<u16, &ListenerSpec> = stack.listeners.iter().map(|l| (l.port, l)).collect();
+    assert_eq!(by_port[&443].alpn_policy, Some(AlpnPolicy::Http2Preferred));
+    assert_eq!(by_port[&80].alpn_policy, None, "a plain listener takes none");
+    for (value, policy) in [
+        ("HTTP1Only", AlpnPolicy::Http1Only),
+        ("HTTP2Only", AlpnPolicy::Http2Only),
+        ("HTTP2Optional", AlpnPolicy::Http2Optional),
+        ("None", AlpnPolicy::None),
+    ] {
+        let stack = built(&[("alpn-policy", value), ("ssl-cert", "arn:cert/1")]);
+        assert_eq!(stack.listeners[0].alpn_policy, Some(policy), "{value}");
+    }
+    assert_eq!(built(&[("ssl-cert", "arn:cert/1")]).listeners[0].alpn_policy, None);
+}
+
+#[test]
+fn an_alpn_policy_aws_lacks_or_without_a_tls_listener_is_refused() {
+    const KEY: &str = "service.beta.kubernetes.io/aws-load-balancer-alpn-policy";
+    assert_eq!(
+        error(&[("alpn-policy", "http2preferred"), ("ssl-cert", "arn:cert/1")]),
+        format!(
+            "annotation {KEY} has an invalid value \"http2preferred\": HTTP1Only, HTTP2Only, HTTP2Optional, HTTP2Preferred or None"
+        )
+    );
+    assert_eq!(
+        error(&[("alpn-policy", "HTTP2Only")]),
+        format!(
+            "annotation {KEY} has an invalid value \"HTTP2Only\": a policy for TLS listeners, and the Service has none; set aws-load-balancer-ssl-cert (and ssl-ports), or remove the annotation"
+        )
+    );
+}

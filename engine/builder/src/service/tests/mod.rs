@@ -21,6 +21,7 @@ fn inventory() -> CloudInventory {
         id: id.into(),
         availability_zone: zone.into(),
         cidr_block: "10.0.0.0/24".into(),
+        ipv6_cidr_blocks: Vec::new(),
         tags: Tags::from([(role.to_string(), "1".to_string()), ("Name".to_string(), format!("{id}-name"))]),
     };
     CloudInventory {
@@ -107,6 +108,7 @@ fn error(annotations: &[(&str, &str)]) -> String {
     build(&service(annotations)).expect_err("a user error").to_string()
 }
 
+mod addresses;
 mod annotations;
 mod attributes;
 mod health;
