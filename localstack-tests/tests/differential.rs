@@ -145,6 +145,7 @@ impl Twins {
             security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
             attributes: Attributes::new(),
             tags: tags(&lb_id),
+            protection: Default::default(),
         });
         stack.target_groups.push(TargetGroupSpec {
             resource_id: tg_id.clone(),

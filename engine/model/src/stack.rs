@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthenticateCognito, AuthenticateOidc, JwtValidation};
+use crate::protection::Protection;
 use crate::tags::Tags;
 
 /// The id of a resource inside its stack, e.g. `LoadBalancer`, `TargetGroup/tcp-80`,
@@ -171,6 +172,9 @@ pub struct LoadBalancerSpec {
     /// Only the attributes the user set or Elbow manages; others are left as AWS has them.
     pub attributes: Attributes,
     pub tags: Tags,
+    /// Web ACLs and Shield Advanced (application load balancers only); unset leaves them alone.
+    #[serde(default, skip_serializing_if = "Protection::is_unset")]
+    pub protection: Protection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

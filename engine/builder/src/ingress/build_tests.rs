@@ -1080,3 +1080,6 @@ fn the_gate_names_are_the_built_ip_target_groups_names_of_the_services_given() {
     let ip = IngressClassParamsSpec { target_type: Some(TargetType::Ip), ..Default::default() };
     assert_eq!(ip_target_group_names(&instance, &group, Some(&ip), &all, &to(&["web"]), &config()).len(), 1);
 }
+
+#[path = "protection_tests.rs"]
+mod protection_tests;

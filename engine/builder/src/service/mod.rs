@@ -166,6 +166,7 @@ pub fn build_service_stack(
         security_groups,
         attributes: settings.load_balancer_attributes.clone(),
         tags: tags_for(&lb_id),
+        protection: Default::default(),
     });
     Ok(stack)
 }

@@ -179,6 +179,7 @@ impl Svc {
             security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
             attributes: Attributes::new(),
             tags: self.tags(&lb_id),
+            protection: Default::default(),
         });
         let mut ingress = Vec::new();
         for &(port, node_port) in &self.ports {
@@ -346,6 +347,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
         security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
         attributes: Attributes::new(),
         tags: tags(&lb_id),
+        protection: Default::default(),
     });
     for &port in backends {
         stack.target_groups.push(TargetGroupSpec {
