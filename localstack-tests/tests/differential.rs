@@ -50,6 +50,7 @@ impl Twins {
             cluster_name: net.cluster.clone(),
             vpc_id: net.inventory.vpc_id.clone(),
             drift_period: Duration::from_secs(3600),
+            integrations: elbow_deploy::Integrations::all(),
         };
         let on_endpoint = Deployer::new(endpoint.clone(), settings.clone());
         let on_fake = Deployer::new(fake.clone(), settings);

@@ -98,6 +98,7 @@ pub fn deployer(cloud: &Arc<FakeCloud>) -> Deployer {
             cluster_name: CLUSTER.into(),
             vpc_id: "vpc-1".into(),
             drift_period: Duration::from_secs(3600),
+            integrations: elbow_deploy::Integrations::all(),
         },
     )
 }
