@@ -73,7 +73,8 @@ impl Wafv2 {
                     arn: acl.arn()?.to_string(),
                 })
             }));
-            // WAFv2 answers the last page with a marker too, and no web ACLs; stop on either.
+            // No marker means the last page. An empty page, or the marker just sent, ends the loop
+            // too, so an endpoint that keeps answering with a marker cannot make it run forever.
             match page.next_marker().filter(|m| !m.is_empty()) {
                 Some(next) if !page.web_acls().is_empty() && marker.as_deref() != Some(next) => {
                     marker = Some(next.to_string())
