@@ -32,7 +32,11 @@ async fn web_acls_protect_application_load_balancers_of_their_region_and_scope_o
     assert_eq!(cloud.wafv2_web_acl_of(&alb.arn), None, "nothing refused took effect");
 
     let listed = cloud.wafv2_list_web_acls().await.unwrap();
-    assert_eq!(listed, [regional.clone()], "ListWebACLs with the REGIONAL scope");
+    assert_eq!(
+        listed.iter().map(|acl| &acl.arn).collect::<Vec<_>>(),
+        [&regional.arn],
+        "ListWebACLs with the REGIONAL scope"
+    );
 
     cloud.wafv2_associate_web_acl(&regional.arn, &alb.arn).await.unwrap();
     assert_eq!(cloud.wafv2_get_web_acl_for_resource(&alb.arn).await.unwrap(), Some(regional.arn.clone()));
