@@ -1,4 +1,5 @@
-"""moto's server, with the one ELBv2 behaviour of AWS that moto 5 lacks and Elbow's tests rely on.
+"""moto's server, with the behaviours of AWS that moto 5 lacks and Elbow's tests rely on: ELBv2's
+idempotent CreateLoadBalancer, and WAFv2 associations that are replaced and deleted as on AWS.
 
 AWS documents CreateLoadBalancer as idempotent: a second call with a name already in use and the
 same settings (type, scheme, IP address type, subnets, security groups) answers with the existing
@@ -8,6 +9,11 @@ creates another load balancer of the same name. A client that retries a create w
 lost (the mutation happened, the connection dropped) would then leave a duplicate on moto that AWS
 never creates, which is exactly the case the fault campaigns test.
 
+WAFv2: AWS's AssociateWebACL moves a resource from the web ACL it had to the new one, and a deleted
+load balancer takes its association with it. moto appends the resource to the new web ACL's list
+and keeps it in the old one's (GetWebACLForResource then answers with the old web ACL), and knows
+nothing of load balancer deletions.
+
 Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m moto.server`.
 """
 
@@ -16,6 +22,7 @@ import sys
 from moto.elbv2 import models
 from moto.elbv2.exceptions import DuplicateLoadBalancerName
 from moto.server import main
+from moto.wafv2 import models as wafv2_models
 
 _create_load_balancer = models.ELBv2Backend.create_load_balancer
 
@@ -64,6 +71,34 @@ def create_load_balancer(
 
 
 models.ELBv2Backend.create_load_balancer = create_load_balancer
+
+_associate_web_acl = wafv2_models.WAFV2Backend.associate_web_acl
+
+
+def associate_web_acl(self, web_acl_arn, resource_arn):
+    # Refused like AWS (unknown web ACL) before anything changes.
+    if web_acl_arn not in self.wacls:
+        return _associate_web_acl(self, web_acl_arn, resource_arn)
+    for web_acl in self.wacls.values():
+        while resource_arn in web_acl.associated_resources:
+            web_acl.associated_resources.remove(resource_arn)
+    return _associate_web_acl(self, web_acl_arn, resource_arn)
+
+
+wafv2_models.WAFV2Backend.associate_web_acl = associate_web_acl
+
+_delete_load_balancer = models.ELBv2Backend.delete_load_balancer
+
+
+def delete_load_balancer(self, arn):
+    _delete_load_balancer(self, arn)
+    backend = wafv2_models.wafv2_backends[self.account_id][self.region_name]
+    for web_acl in backend.wacls.values():
+        while arn in web_acl.associated_resources:
+            web_acl.associated_resources.remove(arn)
+
+
+models.ELBv2Backend.delete_load_balancer = delete_load_balancer
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -27,6 +27,11 @@ data "aws_iam_policy_document" "elbow" {
       "ec2:DescribeInstances",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeSecurityGroupRules",
+      "wafv2:GetWebACLForResource",
+      "wafv2:ListWebACLs",
+      "waf-regional:GetWebACLForResource",
+      "shield:GetSubscriptionState",
+      "shield:DescribeProtection",
     ]
     resources = ["*"]
   }
@@ -46,16 +51,19 @@ data "aws_iam_policy_document" "elbow" {
 
   # Every create call sends the ownership tags with the request (never tags afterwards), so an
   # untagged resource can neither be created nor be left behind by a crash.
+  # A Shield Advanced protection (shield-advanced-protection) is created with the tags too.
   statement {
     sid    = "CreateTaggedLoadBalancersAndTargetGroups"
     effect = "Allow"
     actions = [
       "elasticloadbalancing:CreateLoadBalancer",
       "elasticloadbalancing:CreateTargetGroup",
+      "shield:CreateProtection",
     ]
     resources = [
       "${local.elb_arn}:loadbalancer/*",
       "${local.elb_arn}:targetgroup/*",
+      "arn:${local.partition}:shield::${local.account}:protection/*",
     ]
     condition {
       test     = "StringEquals"
@@ -115,6 +123,9 @@ data "aws_iam_policy_document" "elbow" {
     }
   }
 
+  # SetWebAcl is not a call of Elbow's: WAF sets a web ACL on the load balancer with the caller's
+  # permissions (wafv2-acl-arn, waf-acl-id), and this keeps it to Elbow's own load balancers.
+  # Shield protections Elbow made carry its tags, so it deletes only its own.
   statement {
     sid    = "ChangeOwnLoadBalancers"
     effect = "Allow"
@@ -124,9 +135,12 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:SetSubnets",
       "elasticloadbalancing:SetIpAddressType",
       "elasticloadbalancing:ModifyLoadBalancerAttributes",
+      "elasticloadbalancing:SetWebAcl",
+      "shield:DeleteProtection",
     ]
     resources = [
       "${local.elb_arn}:loadbalancer/*",
+      "arn:${local.partition}:shield::${local.account}:protection/*",
     ]
     condition {
       test     = "StringEquals"
@@ -376,6 +390,31 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:DeregisterTargets",
     ]
     resources = ["${local.elb_arn}:targetgroup/*"]
+  }
+
+  # ---- WAF and Shield (alb.ingress.kubernetes.io/wafv2-acl-arn, wafv2-acl-name, waf-acl-id,
+  # shield-advanced-protection) ----
+
+  # Exception: the web ACL is the user's, made outside Elbow and carrying no tag of it, and WAF
+  # authorizes an association against the web ACL and the load balancer. So this grants web ACLs
+  # and application load balancers only; ChangeOwnLoadBalancers holds the load balancer side to
+  # Elbow's tag, as WAF sets the web ACL on it with Elbow's permissions (elasticloadbalancing:SetWebAcl).
+  # Shield protections are created and deleted with the load balancers' statements (tagged on
+  # create, held to the tag after).
+  statement {
+    sid    = "AssociateWebAclsWithLoadBalancers"
+    effect = "Allow"
+    actions = [
+      "wafv2:AssociateWebACL",
+      "wafv2:DisassociateWebACL",
+      "waf-regional:AssociateWebACL",
+      "waf-regional:DisassociateWebACL",
+    ]
+    resources = [
+      "arn:${local.partition}:wafv2:${local.region}:${local.account}:regional/webacl/*",
+      "arn:${local.partition}:waf-regional:${local.region}:${local.account}:webacl/*",
+      "${local.elb_arn}:loadbalancer/app/*",
+    ]
   }
 
   # Exception: the node security group belongs to the cluster, not to Elbow. Elbow admits its

@@ -38,6 +38,7 @@ fn elbow_run_accepts_the_default_arguments() {
     assert_eq!(run.log_format, LogFormat::Text);
     assert_eq!(run.concurrency, 8);
     assert_eq!(run.drift_period, Duration::from_secs(600));
+    assert!(run.enable_wafv2 && run.enable_waf && run.enable_shield, "WAF and Shield on, as in LBC");
     let sweep = run.orphan_sweep.settings();
     assert_eq!(sweep.interval, Duration::from_secs(3600));
     assert_eq!(sweep.sweep.mode, SweepMode::Report, "the chart reports orphans and deletes nothing by default");
@@ -79,6 +80,7 @@ fn elbow_run_accepts_every_option() {
     assert_eq!(run.drift_period, Duration::from_secs(1800));
     assert_eq!(run.resync_period, Duration::from_secs(90));
     assert_eq!(run.inventory_ttl, Duration::from_secs(3600));
+    assert!(!run.enable_wafv2 && !run.enable_waf && !run.enable_shield, "each integration turned off");
     let sweep = run.orphan_sweep.settings();
     assert_eq!(
         (sweep.interval, sweep.sweep.mode, sweep.sweep.grace),

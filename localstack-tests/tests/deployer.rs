@@ -38,6 +38,7 @@ impl Fixture {
             cluster_name: self.net.cluster.clone(),
             vpc_id: self.net.inventory.vpc_id.clone(),
             drift_period: Duration::from_secs(3600),
+            integrations: elbow_deploy::Integrations::all(),
         }
     }
 

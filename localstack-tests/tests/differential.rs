@@ -50,6 +50,7 @@ impl Twins {
             cluster_name: net.cluster.clone(),
             vpc_id: net.inventory.vpc_id.clone(),
             drift_period: Duration::from_secs(3600),
+            integrations: elbow_deploy::Integrations::all(),
         };
         let on_endpoint = Deployer::new(endpoint.clone(), settings.clone());
         let on_fake = Deployer::new(fake.clone(), settings);
@@ -146,6 +147,7 @@ impl Twins {
             security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
             attributes: Attributes::new(),
             tags: tags(&lb_id),
+            protection: Default::default(),
         });
         stack.target_groups.push(TargetGroupSpec {
             resource_id: tg_id.clone(),

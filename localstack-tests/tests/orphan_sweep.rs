@@ -58,6 +58,7 @@ async fn gc_deletes_a_force_deleted_service_s_stack_and_nothing_else() {
             cluster_name: net.cluster.clone(),
             vpc_id: net.inventory.vpc_id.clone(),
             drift_period: Duration::from_secs(3600),
+            integrations: elbow_deploy::Integrations::all(),
         },
     );
     let nodes: Vec<Node> = net.ready_nodes(2);

@@ -96,6 +96,7 @@ pub async fn sweep_once(
             // creates it, so no VPC is needed to delete.
             vpc_id: String::new(),
             drift_period: Duration::from_secs(600),
+            integrations: elbow_deploy::Integrations::all(),
         },
     );
     let owners = ClusterOwners::new(client);

@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use elbow_aws::{AwsSettings, SdkCloud};
 use elbow_cloud::Cloud;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
-use elbow_deploy::DeploySettings;
+use elbow_deploy::{DeploySettings, Integrations};
 use futures::FutureExt;
 use tokio::sync::oneshot;
 use tracing::{error, info};
@@ -69,6 +69,21 @@ pub struct RunArgs {
     /// Turn off only against an endpoint without limits.
     #[arg(long, env = "ELBOW_CLIENT_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
     pub client_rate_limits: bool,
+
+    /// Associate AWS WAFv2 web ACLs with application load balancers (the wafv2-acl-arn and
+    /// wafv2-acl-name annotations). Off: no WAFv2 call is made.
+    #[arg(long, env = "ELBOW_ENABLE_WAFV2", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enable_wafv2: bool,
+
+    /// Associate AWS WAF Classic (Regional) web ACLs with application load balancers (the
+    /// waf-acl-id and web-acl-id annotations). Off: no WAF Classic call is made.
+    #[arg(long, env = "ELBOW_ENABLE_WAF", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enable_waf: bool,
+
+    /// Protect application load balancers with AWS Shield Advanced (the shield-advanced-protection
+    /// annotation). Off: no Shield call is made.
+    #[arg(long, env = "ELBOW_ENABLE_SHIELD", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enable_shield: bool,
 
     /// This replica's name in events (the pod name in a cluster).
     #[arg(long, env = "POD_NAME")]
@@ -226,6 +241,11 @@ pub fn operator_settings(args: &RunArgs, metrics: Metrics) -> OperatorSettings {
             cluster_name: build.cluster_name.clone(),
             vpc_id: args.vpc_id.clone(),
             drift_period: args.drift_period,
+            integrations: Integrations {
+                wafv2: args.enable_wafv2,
+                waf_classic: args.enable_waf,
+                shield: args.enable_shield,
+            },
         },
         build,
         vpc_id: args.vpc_id.clone(),

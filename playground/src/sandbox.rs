@@ -254,6 +254,7 @@ fn operator_settings(options: &SandboxOptions, vpc_id: &str, metrics: elbow::met
             cluster_name: options.cluster.clone(),
             vpc_id: vpc_id.to_string(),
             drift_period: Duration::from_secs(600),
+            integrations: elbow_deploy::Integrations::all(),
         },
         vpc_id: vpc_id.to_string(),
         concurrency: 8,

@@ -68,6 +68,10 @@ pub struct Exception {
     pub actions: &'static [Api],
     pub reason: &'static str,
     check: fn(&Statement) -> Vec<String>,
+    /// The permission AWS checks on Elbow's behalf that holds these actions to Elbow's resources
+    /// after all, granted elsewhere under the cluster tag condition; `None`: another statement
+    /// must grant the actions themselves under it.
+    held_by: Option<&'static str>,
 }
 
 pub const EXCEPTIONS: &[Exception] = &[
@@ -76,6 +80,7 @@ pub const EXCEPTIONS: &[Exception] = &[
         actions: &[Api::CreateSecurityGroup],
         reason: "CreateSecurityGroup is also authorized against the VPC, which is not Elbow's and has no tag of it",
         check: only_the_cluster_vpc,
+        held_by: None,
     },
     Exception {
         sid: "ChangeRulesOfNodeSecurityGroups",
@@ -83,12 +88,27 @@ pub const EXCEPTIONS: &[Exception] = &[
         reason: "the node security group belongs to the cluster (tagged kubernetes.io/cluster/<name>), and Elbow \
                  admits its backend group there",
         check: only_node_groups_of_the_cluster,
+        held_by: None,
+    },
+    Exception {
+        sid: "AssociateWebAclsWithLoadBalancers",
+        actions: &[
+            Api::AssociateWebACL,
+            Api::DisassociateWebACL,
+            Api::WafRegionalAssociateWebACL,
+            Api::WafRegionalDisassociateWebACL,
+        ],
+        reason: "the web ACL an annotation names is the user's, made outside Elbow; the load balancer side is held \
+                 to Elbow's tag by elasticloadbalancing:SetWebAcl",
+        check: only_web_acls_and_application_load_balancers,
+        held_by: Some("elasticloadbalancing:SetWebAcl"),
     },
     Exception {
         sid: "RegisterTargetsOfBoundTargetGroups",
         actions: &[Api::RegisterTargets, Api::DeregisterTargets],
         reason: "a TargetGroupBinding binds a target group made outside Elbow, which carries no tag of Elbow's",
         check: only_target_groups,
+        held_by: None,
     },
 ];
 
@@ -151,6 +171,12 @@ fn statement(body: &Map<String, Value>) -> Result<Statement, String> {
     })
 }
 
+/// `service:Describe*`, `Get*` or `List*`.
+fn is_read_action(action: &str) -> bool {
+    let name = action.split_once(':').map_or(action, |(_, name)| name);
+    ["Describe", "Get", "List"].iter().any(|verb| name.starts_with(verb))
+}
+
 fn api_by_action(action: &str) -> Option<Api> {
     Api::ALL.iter().copied().find(|api| api.iam_action() == action)
 }
@@ -179,6 +205,7 @@ pub fn check_conditions(statements: &[Statement]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut sids = BTreeSet::new();
     let mut conditioned_grants: BTreeSet<Api> = BTreeSet::new();
+    let mut conditioned_delegated: BTreeSet<&str> = BTreeSet::new();
     for statement in statements {
         let sid = &statement.sid;
         if !sids.insert(sid.as_str()) {
@@ -192,6 +219,20 @@ pub fn check_conditions(statements: &[Statement]) -> Vec<String> {
         }
         let apis = statement.apis();
         let (mutating, reading): (Vec<Api>, Vec<Api>) = apis.iter().partition(|api| api.is_mutating());
+        // A permission AWS checks on Elbow's behalf that changes something (SetWebAcl) is held to
+        // Elbow's resources like a call of its own.
+        let delegated_writes: Vec<&String> =
+            statement.actions.iter().filter(|a| api_by_action(a).is_none() && !is_read_action(a)).collect();
+        if mutating.is_empty() && !delegated_writes.is_empty() {
+            let wanted = Condition::new("StringEquals", &format!("aws:ResourceTag/{CLUSTER_TAG}"), &[CLUSTER_NAME]);
+            if !reading.is_empty() || !statement.has(&wanted) {
+                problems.push(format!(
+                    "{sid}: {delegated_writes:?} change existing resources, so they need their own statement with \
+                     {wanted:?}"
+                ));
+            }
+            continue;
+        }
         if mutating.is_empty() {
             if statement.resources != ["*"] || !statement.conditions.is_empty() {
                 problems.push(format!(
@@ -215,12 +256,19 @@ pub fn check_conditions(statements: &[Statement]) -> Vec<String> {
             problems.extend((exception.check)(statement).into_iter().map(|p| format!("{sid}: {p}")));
             continue;
         }
-        problems.extend(check_cluster_condition(statement, &mutating).into_iter().map(|p| format!("{sid}: {p}")));
+        let cluster_problems = check_cluster_condition(statement, &mutating);
+        if cluster_problems.is_empty() {
+            conditioned_delegated.extend(delegated_writes.iter().map(|a| a.as_str()));
+        }
+        problems.extend(cluster_problems.into_iter().map(|p| format!("{sid}: {p}")));
         problems.extend(check_tagging(statement, &mutating).into_iter().map(|p| format!("{sid}: {p}")));
         conditioned_grants.extend(mutating);
     }
     for api in Api::ALL.iter().filter(|api| api.is_mutating()) {
-        if !conditioned_grants.contains(api) {
+        let held = EXCEPTIONS
+            .iter()
+            .any(|e| e.actions.contains(api) && e.held_by.is_some_and(|p| conditioned_delegated.contains(p)));
+        if !conditioned_grants.contains(api) && !held {
             problems.push(format!("{}: no statement grants it under the cluster tag condition", api.iam_action()));
         }
     }
@@ -325,6 +373,19 @@ fn only_the_cluster_vpc(statement: &Statement) -> Vec<String> {
     let suffix = format!(":vpc/{VPC_ID}");
     if statement.resources.is_empty() || !statement.resources.iter().all(|r| r.ends_with(&suffix)) {
         return vec![format!("must be limited to the cluster's VPC (…{suffix}), found {:?}", statement.resources)];
+    }
+    Vec::new()
+}
+
+fn only_web_acls_and_application_load_balancers(statement: &Statement) -> Vec<String> {
+    let allowed = |r: &String| {
+        r.ends_with(":regional/webacl/*") || r.ends_with(":webacl/*") || r.ends_with(":loadbalancer/app/*")
+    };
+    if statement.resources.is_empty() || !statement.resources.iter().all(allowed) {
+        return vec![format!(
+            "must be limited to regional web ACLs and application load balancers, found {:?}",
+            statement.resources
+        )];
     }
     Vec::new()
 }

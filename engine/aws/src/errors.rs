@@ -46,7 +46,17 @@ pub(crate) fn kind_for(code: Option<&str>, status: u16) -> CloudErrorKind {
             CloudErrorKind::AccessDenied
         }
         "InvalidPermission.Duplicate" | "InvalidGroup.Duplicate" | "PriorityInUse" => CloudErrorKind::Duplicate,
-        _ if code.ends_with("NotFound") || code.ends_with(".NotFound") => CloudErrorKind::NotFound,
+        // WAF and Shield spell their codes as exception names.
+        "WAFNonexistentItemException" | "WAFNonexistentContainerException" => CloudErrorKind::NotFound,
+        "ResourceAlreadyExistsException" | "WAFDuplicateItemException" => CloudErrorKind::Duplicate,
+        // "If you've just created a resource that you're using in this operation, you might just need
+        // to wait a few minutes": a web ACL not yet usable, worth retrying.
+        "WAFUnavailableEntityException" | "OptimisticLockException" => CloudErrorKind::InUse,
+        "WAFInternalErrorException" | "InternalErrorException" => CloudErrorKind::ServerError,
+        "WAFLimitsExceededException" | "LimitsExceededException" => CloudErrorKind::LimitExceeded,
+        "AccessDeniedForDependencyException" => CloudErrorKind::AccessDenied,
+        "WAFInvalidParameterException" | "WAFInvalidOperationException" => CloudErrorKind::InvalidRequest,
+        _ if code.ends_with("NotFound") || code.ends_with("NotFoundException") => CloudErrorKind::NotFound,
         // EC2's `InvalidGroup.InUse` would otherwise read as a bad request below.
         _ if code.ends_with(".InUse") => CloudErrorKind::InUse,
         _ if code.starts_with("Duplicate") => CloudErrorKind::Duplicate,
@@ -99,6 +109,12 @@ mod tests {
             ("InvalidTarget", 400, CloudErrorKind::InvalidRequest),
             ("UnauthorizedOperation", 403, CloudErrorKind::AccessDenied),
             ("Weird", 400, CloudErrorKind::Other),
+            ("WAFNonexistentItemException", 400, CloudErrorKind::NotFound),
+            ("WAFUnavailableEntityException", 400, CloudErrorKind::InUse),
+            ("WAFInvalidParameterException", 400, CloudErrorKind::InvalidRequest),
+            ("ResourceNotFoundException", 400, CloudErrorKind::NotFound),
+            ("ResourceAlreadyExistsException", 400, CloudErrorKind::Duplicate),
+            ("InvalidResourceException", 400, CloudErrorKind::InvalidRequest),
         ];
         for (code, status, kind) in cases {
             assert_eq!(kind_for(Some(code), status), kind, "{code} {status}");

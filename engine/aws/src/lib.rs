@@ -1,5 +1,5 @@
 //! The AWS SDK implementation of Elbow's [`Cloud`] trait (aws-sdk-elasticloadbalancingv2,
-//! aws-sdk-ec2). Region and credentials come from the standard chain; an endpoint override points
+//! aws-sdk-ec2, aws-sdk-wafv2, aws-sdk-wafregional, aws-sdk-shield). Region and credentials come from the standard chain; an endpoint override points
 //! it at LocalStack, moto or any AWS-compatible endpoint. The SDK's own retries are off: the
 //! resilient layer (`elbow_cloud::resilient`) retries, and every request is counted exactly once.
 
@@ -9,6 +9,8 @@ mod convert_auth;
 mod ec2;
 mod elbv2;
 mod errors;
+mod shield;
+mod waf;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +23,9 @@ use elbow_model::{Attributes, HealthCheck, IpAddressType, Tags, Target};
 pub struct SdkCloud {
     elbv2: elbv2::Elbv2,
     ec2: ec2::Ec2,
+    wafv2: waf::Wafv2,
+    waf_regional: waf::WafRegional,
+    shield: shield::Shield,
     calls: Arc<CallCounter>,
     /// Kept for [`SdkCloud::configuration_problems`].
     config: aws_config::SdkConfig,
@@ -40,6 +45,9 @@ impl SdkCloud {
         Self {
             elbv2: elbv2::Elbv2 { client: aws_sdk_elasticloadbalancingv2::Client::new(&config), calls: calls.clone() },
             ec2: ec2::Ec2 { client: aws_sdk_ec2::Client::new(&config), calls: calls.clone() },
+            wafv2: waf::Wafv2 { client: aws_sdk_wafv2::Client::new(&config), calls: calls.clone() },
+            waf_regional: waf::WafRegional { client: aws_sdk_wafregional::Client::new(&config), calls: calls.clone() },
+            shield: shield::Shield { client: aws_sdk_shield::Client::new(&config), calls: calls.clone() },
             calls,
             config,
         }
@@ -204,5 +212,38 @@ impl Cloud for SdkCloud {
     }
     async fn delete_tags(&self, resource_ids: &[String], keys: &[String]) -> CloudResult<()> {
         self.ec2.delete_tags(resource_ids, keys).await
+    }
+    async fn wafv2_get_web_acl_for_resource(&self, resource_arn: &str) -> CloudResult<Option<Arn>> {
+        self.wafv2.get_web_acl_for_resource(resource_arn).await
+    }
+    async fn wafv2_associate_web_acl(&self, web_acl_arn: &str, resource_arn: &str) -> CloudResult<()> {
+        self.wafv2.associate_web_acl(web_acl_arn, resource_arn).await
+    }
+    async fn wafv2_disassociate_web_acl(&self, resource_arn: &str) -> CloudResult<()> {
+        self.wafv2.disassociate_web_acl(resource_arn).await
+    }
+    async fn wafv2_list_web_acls(&self) -> CloudResult<Vec<WebAclSummary>> {
+        self.wafv2.list_web_acls().await
+    }
+    async fn waf_regional_get_web_acl_for_resource(&self, resource_arn: &str) -> CloudResult<Option<String>> {
+        self.waf_regional.get_web_acl_for_resource(resource_arn).await
+    }
+    async fn waf_regional_associate_web_acl(&self, web_acl_id: &str, resource_arn: &str) -> CloudResult<()> {
+        self.waf_regional.associate_web_acl(web_acl_id, resource_arn).await
+    }
+    async fn waf_regional_disassociate_web_acl(&self, resource_arn: &str) -> CloudResult<()> {
+        self.waf_regional.disassociate_web_acl(resource_arn).await
+    }
+    async fn shield_subscription_active(&self) -> CloudResult<bool> {
+        self.shield.subscription_active().await
+    }
+    async fn shield_describe_protection(&self, resource_arn: &str) -> CloudResult<Option<ShieldProtection>> {
+        self.shield.describe_protection(resource_arn).await
+    }
+    async fn shield_create_protection(&self, name: &str, resource_arn: &str, tags: &Tags) -> CloudResult<String> {
+        self.shield.create_protection(name, resource_arn, tags).await
+    }
+    async fn shield_delete_protection(&self, protection_id: &str) -> CloudResult<()> {
+        self.shield.delete_protection(protection_id).await
     }
 }

@@ -24,6 +24,10 @@
 //!     => DescribeTags in "elasticloadbalancing", Elbv2Describe, batches of 20 arns;
 //! ```
 //!
+//! `named "AssociateWebACL"` gives the action's AWS name where two services have an action of the
+//! same name (WAFv2 and WAF Classic Regional), so the variant needs another one
+//! (`WafRegionalAssociateWebACL`); the name, with the service, is what IAM and the metrics see.
+//!
 //! `batches of N arg` says the method sends `arg` in requests of at most N items. The forwarding
 //! impl then splits a longer `arg` into batches of N and takes each through the layer as a call
 //! of its own (a token each from the rate limiter, retried on its own), merging the answers.
@@ -59,10 +63,13 @@ macro_rules! actions {
             outcome.map(|()| merged)
         }
     }};
+    // The name AWS gives the action: the variant's own, unless the entry spells it out.
+    (@name $variant:ident) => { stringify!($variant) };
+    (@name $variant:ident $aws_name:literal) => { $aws_name };
     ($(
         $(#[doc = $doc:literal])*
         async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty
-            => $variant:ident in $service:literal, $family:ident $(, batches of $per_request:literal $batched:ident)?;
+            => $variant:ident $(named $aws_name:literal)? in $service:literal, $family:ident $(, batches of $per_request:literal $batched:ident)?;
     )*) => {
         /// One method per AWS API action; the crate documentation states the contract every
         /// implementation keeps. Wrappers implement [`Layer`](crate::layer::Layer) instead.
@@ -86,11 +93,12 @@ macro_rules! actions {
             /// The action's name as AWS spells it, e.g. `CreateLoadBalancer`.
             pub fn name(self) -> &'static str {
                 match self {
-                    $( Api::$variant => stringify!($variant), )*
+                    $( Api::$variant => actions!(@name $variant $($aws_name)?), )*
                 }
             }
 
-            /// The IAM service prefix: `elasticloadbalancing` or `ec2`.
+            /// The IAM service prefix: `elasticloadbalancing`, `ec2`, `wafv2`, `waf-regional` or
+            /// `shield`.
             pub fn service(self) -> &'static str {
                 match self {
                     $( Api::$variant => $service, )*

@@ -21,6 +21,18 @@ pub enum ApiFamily {
     Ec2Describe,
     /// Mutating EC2 calls.
     Ec2Modify,
+    /// WAFv2 reads (GetWebACLForResource, ListWebACLs).
+    Wafv2Read,
+    /// WAFv2 Associate/DisassociateWebACL.
+    Wafv2Modify,
+    /// WAF Classic Regional GetWebACLForResource.
+    WafRegionalRead,
+    /// WAF Classic Regional Associate/DisassociateWebACL.
+    WafRegionalModify,
+    /// Shield GetSubscriptionState, DescribeProtection.
+    ShieldRead,
+    /// Shield Create/DeleteProtection.
+    ShieldModify,
 }
 
 impl Api {
@@ -31,7 +43,14 @@ impl Api {
 
     /// Whether the call changes anything in the cloud.
     pub fn is_mutating(self) -> bool {
-        !matches!(self.family(), ApiFamily::Elbv2Describe | ApiFamily::Ec2Describe)
+        !matches!(
+            self.family(),
+            ApiFamily::Elbv2Describe
+                | ApiFamily::Ec2Describe
+                | ApiFamily::Wafv2Read
+                | ApiFamily::WafRegionalRead
+                | ApiFamily::ShieldRead
+        )
     }
 }
 
@@ -47,12 +66,25 @@ pub struct DelegatedPermission {
 }
 
 /// Every [`DelegatedPermission`].
-pub const DELEGATED_PERMISSIONS: &[DelegatedPermission] = &[DelegatedPermission {
-    iam_action: "cognito-idp:DescribeUserPoolClient",
-    needed_by: &[Api::CreateListener, Api::ModifyListener, Api::CreateRule, Api::ModifyRule],
-    why: "ELBv2 reads the user pool client of an authenticate-cognito action with the caller's permissions \
-          (the AWS Load Balancer Controller's reference policy grants it for this)",
-}];
+pub const DELEGATED_PERMISSIONS: &[DelegatedPermission] = &[
+    DelegatedPermission {
+        iam_action: "cognito-idp:DescribeUserPoolClient",
+        needed_by: &[Api::CreateListener, Api::ModifyListener, Api::CreateRule, Api::ModifyRule],
+        why: "ELBv2 reads the user pool client of an authenticate-cognito action with the caller's permissions \
+              (the AWS Load Balancer Controller's reference policy grants it for this)",
+    },
+    DelegatedPermission {
+        iam_action: "elasticloadbalancing:SetWebAcl",
+        needed_by: &[
+            Api::AssociateWebACL,
+            Api::DisassociateWebACL,
+            Api::WafRegionalAssociateWebACL,
+            Api::WafRegionalDisassociateWebACL,
+        ],
+        why: "WAF sets the web ACL on the load balancer with the caller's permissions: associating a web ACL \
+              with an Application Load Balancer (WAFv2 and WAF Classic alike) needs this ELBv2 permission too",
+    },
+];
 
 impl std::fmt::Display for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,9 +97,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_describe_calls_are_read_only() {
+    fn only_describe_get_and_list_calls_are_read_only() {
         for api in Api::ALL {
-            assert_eq!(api.is_mutating(), !api.name().starts_with("Describe"), "{api}");
+            let reads = ["Describe", "Get", "List"].iter().any(|verb| api.name().starts_with(verb));
+            assert_eq!(api.is_mutating(), !reads, "{api}");
         }
     }
 
@@ -75,5 +108,16 @@ mod tests {
     fn iam_actions_carry_the_service_prefix() {
         assert_eq!(Api::CreateLoadBalancer.iam_action(), "elasticloadbalancing:CreateLoadBalancer");
         assert_eq!(Api::AuthorizeSecurityGroupIngress.iam_action(), "ec2:AuthorizeSecurityGroupIngress");
+        assert_eq!(Api::AssociateWebACL.iam_action(), "wafv2:AssociateWebACL");
+        assert_eq!(Api::WafRegionalAssociateWebACL.iam_action(), "waf-regional:AssociateWebACL");
+        assert_eq!(Api::GetSubscriptionState.iam_action(), "shield:GetSubscriptionState");
+    }
+
+    #[test]
+    fn no_two_actions_share_a_service_and_name() {
+        let mut seen = std::collections::BTreeSet::new();
+        for api in Api::ALL {
+            assert!(seen.insert(api.iam_action()), "{api:?} repeats {}", api.iam_action());
+        }
     }
 }

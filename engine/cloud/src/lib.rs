@@ -171,4 +171,50 @@ actions! {
         => CreateTags in "ec2", Ec2Modify;
     async fn delete_tags(&self, resource_ids: &[String], keys: &[String]) -> CloudResult<()>
         => DeleteTags in "ec2", Ec2Modify;
+
+    // ---- WAFv2 (regional scope: web ACLs of the load balancer's region) ----
+
+    /// The ARN of the web ACL associated with a resource (a load balancer), if any.
+    async fn wafv2_get_web_acl_for_resource(&self, resource_arn: &str) -> CloudResult<Option<Arn>>
+        => GetWebACLForResource in "wafv2", Wafv2Read;
+    /// Associates the web ACL with the resource; one already associated with another web ACL is
+    /// moved to this one. An unknown web ACL, or one of another region or of the CloudFront scope,
+    /// is refused (`WAFNonexistentItemException`, kind [`CloudErrorKind::NotFound`]).
+    async fn wafv2_associate_web_acl(&self, web_acl_arn: &str, resource_arn: &str) -> CloudResult<()>
+        => AssociateWebACL in "wafv2", Wafv2Modify;
+    /// Removes the resource's association, if any (none is not an error).
+    async fn wafv2_disassociate_web_acl(&self, resource_arn: &str) -> CloudResult<()>
+        => DisassociateWebACL in "wafv2", Wafv2Modify;
+    /// The regional web ACLs of the region (pages through all of them, 100 per page).
+    async fn wafv2_list_web_acls(&self) -> CloudResult<Vec<WebAclSummary>>
+        => ListWebACLs in "wafv2", Wafv2Read;
+
+    // ---- WAF Classic Regional ----
+
+    /// The id of the WAF Classic web ACL associated with a resource, if any.
+    async fn waf_regional_get_web_acl_for_resource(&self, resource_arn: &str) -> CloudResult<Option<String>>
+        => WafRegionalGetWebACLForResource named "GetWebACLForResource" in "waf-regional", WafRegionalRead;
+    /// Associates the web ACL (by id) with the resource, replacing any other; an unknown id is
+    /// refused (`WAFNonexistentItemException`, kind [`CloudErrorKind::NotFound`]).
+    async fn waf_regional_associate_web_acl(&self, web_acl_id: &str, resource_arn: &str) -> CloudResult<()>
+        => WafRegionalAssociateWebACL named "AssociateWebACL" in "waf-regional", WafRegionalModify;
+    /// Removes the resource's association, if any.
+    async fn waf_regional_disassociate_web_acl(&self, resource_arn: &str) -> CloudResult<()>
+        => WafRegionalDisassociateWebACL named "DisassociateWebACL" in "waf-regional", WafRegionalModify;
+
+    // ---- Shield Advanced ----
+
+    /// Whether the account's Shield Advanced subscription is active.
+    async fn shield_subscription_active(&self) -> CloudResult<bool>
+        => GetSubscriptionState in "shield", ShieldRead;
+    /// The protection of a resource, if it has one.
+    async fn shield_describe_protection(&self, resource_arn: &str) -> CloudResult<Option<ShieldProtection>>
+        => DescribeProtection in "shield", ShieldRead;
+    /// Returns the new protection's id; the tags are sent with the request. A resource has at
+    /// most one protection: a second is refused (`ResourceAlreadyExistsException`, kind
+    /// [`CloudErrorKind::Duplicate`]).
+    async fn shield_create_protection(&self, name: &str, resource_arn: &str, tags: &Tags) -> CloudResult<String>
+        => CreateProtection in "shield", ShieldModify;
+    async fn shield_delete_protection(&self, protection_id: &str) -> CloudResult<()>
+        => DeleteProtection in "shield", ShieldModify;
 }

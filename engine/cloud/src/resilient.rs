@@ -38,7 +38,9 @@ impl RateLimits {
     /// ELBv2: the AWS Load Balancer Controller's defaults (Describe 50/s burst 200, Modify 3/s
     /// burst 20, Register/Deregister 4/s burst 20). EC2: below EC2's own request-rate buckets for
     /// describe and mutating calls (20/s burst 100, 5/s burst 50), since the account shares them
-    /// with everything else running in it.
+    /// with everything else running in it. WAFv2 and WAF Classic Regional: LBC's defaults for each
+    /// (Associate/DisassociateWebACL 0.5/s burst 1, the reads 1/s burst 1), well under WAF's own
+    /// low per-account rates. Shield calls are few (one protection per load balancer) and not limited.
     pub fn aws_defaults() -> Self {
         Self {
             rates: BTreeMap::from([
@@ -47,6 +49,10 @@ impl RateLimits {
                 (ApiFamily::Elbv2Targets, Rate { per_second: 4.0, burst: 20 }),
                 (ApiFamily::Ec2Describe, Rate { per_second: 20.0, burst: 100 }),
                 (ApiFamily::Ec2Modify, Rate { per_second: 5.0, burst: 50 }),
+                (ApiFamily::Wafv2Read, Rate { per_second: 1.0, burst: 1 }),
+                (ApiFamily::Wafv2Modify, Rate { per_second: 0.5, burst: 1 }),
+                (ApiFamily::WafRegionalRead, Rate { per_second: 1.0, burst: 1 }),
+                (ApiFamily::WafRegionalModify, Rate { per_second: 0.5, burst: 1 }),
             ]),
         }
     }

@@ -265,3 +265,20 @@ pub struct NewIngressRule {
 
 /// Attributes as AWS reports them (every key, not only the ones Elbow set).
 pub type AttributeMap = Attributes;
+
+/// A WAFv2 web ACL, as ListWebACLs reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebAclSummary {
+    pub name: String,
+    pub id: String,
+    pub arn: Arn,
+}
+
+/// A Shield Advanced protection of one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShieldProtection {
+    pub id: String,
+    /// Who made it: Elbow names its own (see the deployer's `addons`), and deletes no other.
+    pub name: String,
+    pub resource_arn: Arn,
+}

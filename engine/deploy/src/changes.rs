@@ -53,6 +53,10 @@ pub enum Kind {
     SecurityGroup,
     SecurityGroupRule,
     NodeRule,
+    /// A load balancer's WAFv2 or WAF Classic web ACL association.
+    WebAclAssociation,
+    /// A load balancer's Shield Advanced protection.
+    ShieldProtection,
     /// Any resource whose tags changed (a load balancer, a target group or a security group).
     Resource,
 }
@@ -69,6 +73,8 @@ impl Kind {
             Kind::SecurityGroup => ("security group", "security groups"),
             Kind::SecurityGroupRule => ("security group rule", "security group rules"),
             Kind::NodeRule => ("node rule", "node rules"),
+            Kind::WebAclAssociation => ("web ACL association", "web ACL associations"),
+            Kind::ShieldProtection => ("Shield protection", "Shield protections"),
             Kind::Resource => ("resource", "resources"),
         };
         if count == 1 { one } else { many }

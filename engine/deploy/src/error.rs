@@ -35,6 +35,20 @@ pub enum DeployError {
          the targets span too many node security groups"
     )]
     NodePortsRecord { tags: usize, most: usize },
+    /// Associating a web ACL or changing the Shield protection failed; the load balancer itself
+    /// is deployed.
+    #[error("failed to {step}")]
+    Protection {
+        step: String,
+        #[source]
+        source: CloudError,
+    },
+    /// `wafv2-acl-name` names no regional web ACL of the load balancer's region.
+    #[error(
+        "failed to find a WAFv2 web ACL named {name:?} among the REGIONAL web ACLs of the load balancer's region; \
+         create it, or correct alb.ingress.kubernetes.io/wafv2-acl-name"
+    )]
+    WebAclNameNotFound { name: String },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -49,9 +63,12 @@ impl DeployError {
             Self::Discover(source) | Self::Apply { source, .. } => {
                 matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
             }
-            Self::NameConflict { .. } | Self::NameTaken { .. } | Self::NodePortsRecord { .. } | Self::Unbound(_) => {
-                false
-            }
+            Self::NameConflict { .. }
+            | Self::NameTaken { .. }
+            | Self::NodePortsRecord { .. }
+            | Self::Unbound(_)
+            | Self::Protection { .. }
+            | Self::WebAclNameNotFound { .. } => false,
         }
     }
 
@@ -61,9 +78,13 @@ impl DeployError {
             Self::Discover(source) | Self::Apply { source, .. } => {
                 source.is_retryable() || matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
             }
-            Self::NameConflict { .. } | Self::NameTaken { .. } | Self::NodePortsRecord { .. } | Self::Unbound(_) => {
-                false
-            }
+            // An unknown or unusable web ACL needs the user (or the web ACL's owner), not a retry.
+            Self::Protection { source, .. } => source.is_retryable(),
+            Self::NameConflict { .. }
+            | Self::NameTaken { .. }
+            | Self::NodePortsRecord { .. }
+            | Self::Unbound(_)
+            | Self::WebAclNameNotFound { .. } => false,
         }
     }
 }

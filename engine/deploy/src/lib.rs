@@ -25,6 +25,7 @@ mod discovery;
 pub mod error;
 mod node_groups;
 pub mod plan;
+pub mod protection;
 mod secrets;
 pub mod shared;
 pub mod sweep;
@@ -44,6 +45,7 @@ use tracing::{info, warn};
 
 pub use changes::Changes;
 pub use error::DeployError;
+pub use protection::Integrations;
 
 use crate::apply::Applier;
 use crate::discovery::{ClusterIndex, StackEntry, discover_cluster, discover_stack, load_details};
@@ -59,6 +61,8 @@ pub struct DeploySettings {
     pub vpc_id: String,
     /// How long the known state is trusted before a full comparison with the cloud.
     pub drift_period: Duration,
+    /// The WAF and Shield integrations in use.
+    pub integrations: Integrations,
 }
 
 /// What a deploy did.
@@ -233,12 +237,17 @@ impl Deployer {
         };
         let mut applier = Applier::new(cloud, node_rules, plan.bindings.clone(), entry.actual);
         let result = applier.run(plan).await;
+        let mut changes = std::mem::take(&mut applier.changes);
+        let protected = match &result {
+            Ok(()) => self.protect(desired, &applier, &mut changes).await,
+            Err(_) => Ok(()),
+        };
         let outcome = DeployOutcome {
             dns_name: None,
             load_balancer_arn: None,
             load_balancer_state: None,
-            changed: applier.applied_steps > 0,
-            changes: std::mem::take(&mut applier.changes),
+            changed: !changes.is_empty() || applier.applied_steps > 0,
+            changes,
         };
         let outcome = with_load_balancer(outcome, desired, &applier);
         self.record_tags(desired, result.is_ok());
@@ -246,11 +255,35 @@ impl Deployer {
         let released = self.check_in(&desired.id, applier.actual, result.as_ref().err(), in_flight).await;
         result?;
         released?;
+        if let Err(error) = protected {
+            // What was deployed is known (and checked in); the protection is asked again next time.
+            self.forget_outcome(&desired.id);
+            return Err(error);
+        }
         if outcome.changed {
             info!(stack = %desired.id, changes = %outcome.changes, "deployed");
         }
         self.remember(&desired.id, hash, &outcome);
         Ok(outcome)
+    }
+
+    /// The web ACLs and Shield protection of the stack's load balancers, now that they exist.
+    async fn protect(&self, desired: &Stack, applier: &Applier<'_>, changes: &mut Changes) -> Result<(), DeployError> {
+        for lb in desired.load_balancers.iter().filter(|lb| !lb.protection.is_unset()) {
+            let arn =
+                applier.binding(&lb.resource_id).ok_or_else(|| DeployError::Unbound(lb.resource_id.to_string()))?;
+            protection::apply(
+                self.cloud.as_ref(),
+                self.settings.integrations,
+                &self.settings.cluster_name,
+                &desired.id,
+                lb,
+                arn,
+                changes,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// `outcome` with its load balancer's state read again from the cloud (one describe call).

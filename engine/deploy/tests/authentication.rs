@@ -20,7 +20,12 @@ use support::*;
 fn comparing(cloud: &Arc<FakeCloud>) -> Deployer {
     Deployer::new(
         cloud.clone(),
-        DeploySettings { cluster_name: CLUSTER.into(), vpc_id: "vpc-1".into(), drift_period: Duration::ZERO },
+        DeploySettings {
+            cluster_name: CLUSTER.into(),
+            vpc_id: "vpc-1".into(),
+            drift_period: Duration::ZERO,
+            integrations: elbow_deploy::Integrations::all(),
+        },
     )
 }
 

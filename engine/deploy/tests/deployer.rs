@@ -538,6 +538,7 @@ async fn throttling_and_server_errors_converge_through_the_resilient_layer() {
             cluster_name: CLUSTER.into(),
             vpc_id: "vpc-1".into(),
             drift_period: Duration::from_secs(3600),
+            integrations: elbow_deploy::Integrations::all(),
         },
     );
     let outcome = deployer.deploy(&Svc::new("web").stack()).await.expect("converges in one deploy");

@@ -42,7 +42,12 @@ fn ours(cloud: &FakeCloud) -> Vec<elbow_cloud::SecurityGroupRule> {
 }
 
 fn settings() -> DeploySettings {
-    DeploySettings { cluster_name: CLUSTER.into(), vpc_id: "vpc-1".into(), drift_period: Duration::from_secs(3600) }
+    DeploySettings {
+        cluster_name: CLUSTER.into(),
+        vpc_id: "vpc-1".into(),
+        drift_period: Duration::from_secs(3600),
+        integrations: elbow_deploy::Integrations::all(),
+    }
 }
 
 /// The fake, checking after every call that could change a security group's rules (EC2's

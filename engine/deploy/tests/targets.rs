@@ -202,6 +202,7 @@ async fn switching_between_instance_and_ip_targets_keeps_a_listener_forwarding_t
             cluster_name: CLUSTER.into(),
             vpc_id: "vpc-1".into(),
             drift_period: std::time::Duration::from_secs(3600),
+            integrations: elbow_deploy::Integrations::all(),
         },
     );
     let instance = Svc::new("web");

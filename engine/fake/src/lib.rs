@@ -1,4 +1,5 @@
-//! An in-memory ELBv2 and EC2 for tests, the playground and benchmarks.
+//! An in-memory ELBv2 and EC2 (and the WAF and Shield calls about load balancers, see `addons`)
+//! for tests, the playground and benchmarks.
 //!
 //! It keeps the rules of the real services that shape Elbow's code: unique names and AWS's
 //! idempotent repeated creates, resources in use that cannot be deleted, a target group serving
@@ -11,6 +12,7 @@
 //! Seeding and inspection methods bypass the counter and the failures: they are the test's hands
 //! and eyes, not Elbow's calls.
 
+mod addons;
 mod ec2;
 mod elbv2;
 mod failures;
@@ -23,6 +25,7 @@ use async_trait::async_trait;
 use elbow_model::inventory::cidr_contains;
 use elbow_model::{Attributes, HealthCheck, IpAddressType, LoadBalancerType, Scheme, SubnetAddresses, Tags, Target};
 
+pub use addons::WebAclScope;
 pub use elbv2::Health;
 pub use failures::Failure;
 
@@ -43,6 +46,8 @@ const DESCRIBE_ARNS_BATCH: usize = 20;
 const TARGETS_BATCH: usize = 200;
 /// EC2 takes at most 200 filter values per request.
 const INSTANCES_BATCH: usize = 200;
+/// WAFv2's largest ListWebACLs page.
+const WEB_ACLS_PAGE_SIZE: usize = 100;
 /// EC2's largest page.
 const EC2_PAGE_SIZE: usize = 1000;
 
@@ -50,6 +55,7 @@ const EC2_PAGE_SIZE: usize = 1000;
 struct State {
     elbv2: Elbv2,
     ec2: Ec2,
+    addons: addons::Addons,
 }
 
 /// See the module documentation. Cheap to share behind an `Arc`; every method takes `&self`, and no
@@ -164,6 +170,21 @@ impl FakeCloud {
         self.lock().elbv2.set_created_time(arn, time)
     }
 
+    /// A WAFv2 web ACL in this region (an unknown ARN is what one of another region is to it).
+    pub fn seed_wafv2_web_acl(&self, name: &str, scope: WebAclScope) -> WebAclSummary {
+        self.lock().addons.seed_wafv2_web_acl(name, scope)
+    }
+
+    /// A WAF Classic Regional web ACL; returns its id.
+    pub fn seed_waf_regional_web_acl(&self, name: &str) -> String {
+        self.lock().addons.seed_waf_regional_web_acl(name)
+    }
+
+    /// Whether the account subscribes to Shield Advanced (a new account does not).
+    pub fn set_shield_subscription(&self, active: bool) {
+        self.lock().addons.set_shield_subscription(active);
+    }
+
     // ---- failures ----
 
     pub fn inject(&self, failure: Failure) {
@@ -254,6 +275,23 @@ impl FakeCloud {
     /// The groups attached to a load balancer (its `security_groups`); empty when unknown.
     pub fn security_groups_of(&self, load_balancer_arn: &str) -> Vec<String> {
         self.lock().elbv2.security_groups_of(load_balancer_arn)
+    }
+
+    pub fn wafv2_web_acl_of(&self, resource_arn: &str) -> Option<Arn> {
+        self.lock().addons.wafv2_web_acl_of(resource_arn)
+    }
+
+    pub fn waf_regional_web_acl_of(&self, resource_arn: &str) -> Option<String> {
+        self.lock().addons.waf_regional_web_acl_of(resource_arn)
+    }
+
+    pub fn shield_protection_of(&self, resource_arn: &str) -> Option<ShieldProtection> {
+        self.lock().addons.protection_of(resource_arn)
+    }
+
+    /// The tags a protection was created with.
+    pub fn shield_protection_tags(&self, protection_id: &str) -> Tags {
+        self.lock().addons.protection_tags(protection_id)
     }
 
     // ---- plumbing ----
@@ -540,6 +578,7 @@ impl Cloud for FakeCloud {
     async fn delete_load_balancer(&self, arn: &str) -> CloudResult<()> {
         self.request(Api::DeleteLoadBalancer, |s| {
             s.elbv2.delete_load_balancer(arn);
+            s.addons.forget_resource(arn);
             Ok(())
         })
     }
@@ -733,6 +772,77 @@ impl Cloud for FakeCloud {
     async fn delete_tags(&self, resource_ids: &[String], keys: &[String]) -> CloudResult<()> {
         let api = Api::DeleteTags;
         self.request(api, |s| s.ec2.delete_tags(api, resource_ids, keys))
+    }
+
+    async fn wafv2_get_web_acl_for_resource(&self, resource_arn: &str) -> CloudResult<Option<Arn>> {
+        let api = Api::GetWebACLForResource;
+        self.request(api, |s| {
+            s.addons.wafv2_get_web_acl_for_resource(api, s.elbv2.load_balancer(api, resource_arn).ok(), resource_arn)
+        })
+    }
+
+    async fn wafv2_associate_web_acl(&self, web_acl_arn: &str, resource_arn: &str) -> CloudResult<()> {
+        let api = Api::AssociateWebACL;
+        self.request(api, |s| {
+            let lb = s.elbv2.load_balancer(api, resource_arn).ok();
+            s.addons.wafv2_associate(api, lb, web_acl_arn, resource_arn)
+        })
+    }
+
+    async fn wafv2_disassociate_web_acl(&self, resource_arn: &str) -> CloudResult<()> {
+        let api = Api::DisassociateWebACL;
+        self.request(api, |s| {
+            let lb = s.elbv2.load_balancer(api, resource_arn).ok();
+            s.addons.wafv2_disassociate(api, lb, resource_arn)
+        })
+    }
+
+    async fn wafv2_list_web_acls(&self) -> CloudResult<Vec<WebAclSummary>> {
+        self.paged(Api::ListWebACLs, WEB_ACLS_PAGE_SIZE, |s| Ok(s.addons.wafv2_list_regional()))
+    }
+
+    async fn waf_regional_get_web_acl_for_resource(&self, resource_arn: &str) -> CloudResult<Option<String>> {
+        let api = Api::WafRegionalGetWebACLForResource;
+        self.request(api, |s| {
+            s.addons.classic_get_web_acl_for_resource(api, s.elbv2.load_balancer(api, resource_arn).ok(), resource_arn)
+        })
+    }
+
+    async fn waf_regional_associate_web_acl(&self, web_acl_id: &str, resource_arn: &str) -> CloudResult<()> {
+        let api = Api::WafRegionalAssociateWebACL;
+        self.request(api, |s| {
+            let lb = s.elbv2.load_balancer(api, resource_arn).ok();
+            s.addons.classic_associate(api, lb, web_acl_id, resource_arn)
+        })
+    }
+
+    async fn waf_regional_disassociate_web_acl(&self, resource_arn: &str) -> CloudResult<()> {
+        let api = Api::WafRegionalDisassociateWebACL;
+        self.request(api, |s| {
+            let lb = s.elbv2.load_balancer(api, resource_arn).ok();
+            s.addons.classic_disassociate(api, lb, resource_arn)
+        })
+    }
+
+    async fn shield_subscription_active(&self) -> CloudResult<bool> {
+        self.request(Api::GetSubscriptionState, |s| Ok(s.addons.shield_subscribed()))
+    }
+
+    async fn shield_describe_protection(&self, resource_arn: &str) -> CloudResult<Option<ShieldProtection>> {
+        self.request(Api::DescribeProtection, |s| Ok(s.addons.describe_protection(resource_arn)))
+    }
+
+    async fn shield_create_protection(&self, name: &str, resource_arn: &str, tags: &Tags) -> CloudResult<String> {
+        let api = Api::CreateProtection;
+        self.request(api, |s| {
+            let lb = s.elbv2.load_balancer(api, resource_arn).ok();
+            s.addons.create_protection(api, lb, name, resource_arn, tags)
+        })
+    }
+
+    async fn shield_delete_protection(&self, protection_id: &str) -> CloudResult<()> {
+        let api = Api::DeleteProtection;
+        self.request(api, |s| s.addons.delete_protection(api, protection_id))
     }
 }
 

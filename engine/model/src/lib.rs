@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod inventory;
+pub mod protection;
 pub mod stack;
 pub mod tags;
 
@@ -14,5 +15,6 @@ pub use auth::{
     AuthenticateCognito, AuthenticateOidc, ClientSecret, JwtClaim, JwtClaimFormat, JwtValidation, OnUnauthenticated,
 };
 pub use inventory::CloudInventory;
+pub use protection::{Protection, WafClassicWebAcl, Wafv2WebAcl};
 pub use stack::*;
 pub use tags::{Ownership, Tags};

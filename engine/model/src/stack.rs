@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthenticateCognito, AuthenticateOidc, JwtValidation};
+use crate::protection::Protection;
 use crate::tags::Tags;
 
 /// The id of a resource inside its stack, e.g. `LoadBalancer`, `TargetGroup/tcp-80`,
@@ -176,6 +177,9 @@ pub struct LoadBalancerSpec {
     /// Only the attributes the user set or Elbow manages; others are left as AWS has them.
     pub attributes: Attributes,
     pub tags: Tags,
+    /// Web ACLs and Shield Advanced (application load balancers only); unset leaves them alone.
+    #[serde(default, skip_serializing_if = "Protection::is_unset")]
+    pub protection: Protection,
 }
 
 /// The addresses a network load balancer takes in one subnet (an entry of CreateLoadBalancer's

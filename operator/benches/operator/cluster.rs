@@ -37,7 +37,12 @@ pub fn operator_settings(resync_period: Duration, drift_period: Duration) -> Ope
         metrics: elbow::metrics::Metrics::new(),
         ingress_controller_name: elbow_builder::ingress::DEFAULT_CONTROLLER.to_string(),
         build: BuildConfig::new(CLUSTER),
-        deploy: DeploySettings { cluster_name: CLUSTER.into(), vpc_id: VPC.into(), drift_period },
+        deploy: DeploySettings {
+            cluster_name: CLUSTER.into(),
+            vpc_id: VPC.into(),
+            drift_period,
+            integrations: elbow_deploy::Integrations::all(),
+        },
         vpc_id: VPC.into(),
         concurrency: 8,
         resync_period,

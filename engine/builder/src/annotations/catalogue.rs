@@ -86,6 +86,7 @@ pub enum Reader {
     Tags,
     Groups,
     Rules,
+    Protection,
 }
 
 impl Reader {
@@ -101,6 +102,7 @@ impl Reader {
             Self::Tags => "tags",
             Self::Groups => "groups",
             Self::Rules => "listener rules",
+            Self::Protection => "web ACLs and Shield",
         }
     }
 }
@@ -372,6 +374,36 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "Comma-separated `key=value` attributes, e.g. `idle_timeout.timeout_seconds=120`; members may not set one key to two values. The IngressClassParams `loadBalancerAttributes` win.",
     ),
     ingress(
+        "wafv2-acl-arn",
+        Reader::Protection,
+        "(unchanged)",
+        "ARN of the AWS WAFv2 web ACL of regional scope (`arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>`) to associate with the load balancer, replacing any other; `none` removes the association. Absent or empty, the load balancer's WAFv2 web ACL is left as it is. Ignored when a member sets `wafv2-acl-name`; members must agree. Flag `--enable-wafv2=false` turns the integration off.",
+    ),
+    ingress(
+        "wafv2-acl-name",
+        Reader::Protection,
+        "(unchanged)",
+        "Name of the regional AWS WAFv2 web ACL to associate, looked up in the load balancer's region (`wafv2:ListWebACLs`); `none` removes the association. Wins over `wafv2-acl-arn`; members must agree. An unknown name is an error and changes nothing.",
+    ),
+    ingress(
+        "waf-acl-id",
+        Reader::Protection,
+        "(unchanged)",
+        "Id of the AWS WAF Classic (Regional) web ACL to associate, replacing any other; `none` removes the association. Absent or empty, left as it is; members must agree. Flag `--enable-waf=false` turns the integration off.",
+    ),
+    ingress(
+        "web-acl-id",
+        Reader::Protection,
+        "(unchanged)",
+        "Older name of `waf-acl-id`, read when an Ingress does not set that one.",
+    ),
+    ingress(
+        "shield-advanced-protection",
+        Reader::Protection,
+        "(unchanged)",
+        "`true`: an AWS Shield Advanced protection of the load balancer, when the account subscribes to Shield Advanced (otherwise nothing is done, as in the AWS Load Balancer Controller); `false`: Elbow's protection is deleted (one made by someone else is left). Absent, left as it is; members must agree. Flag `--enable-shield=false` turns the integration off.",
+    ),
+    ingress(
         "subnets",
         Reader::Subnets,
         "discovered by tags",
@@ -558,7 +590,6 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
 ];
 
 const FRONTEND_NLB: &str = "a network load balancer in front of the application load balancer";
-const WAF: &str = "AWS WAF web ACLs";
 
 /// The implemented annotations whose default is not LBC's (by full key), and what LBC does
 /// instead; every other default is LBC's. docs/annotations.md says which is which.
@@ -590,11 +621,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("aws-load-balancer-quic-enabled-containers", Scope::Service, "QUIC (LBC reads it from Pods)"),
     lbc("actions.<protocol>-<port>", Scope::Service, "listener default actions from an annotation"),
     lbc("customer-owned-ipv4-pool", Scope::Ingress, "customer-owned IPv4 pools (Outposts)"),
-    lbc("wafv2-acl-arn", Scope::Ingress, WAF),
-    lbc("wafv2-acl-name", Scope::Ingress, WAF),
-    lbc("waf-acl-id", Scope::Ingress, "AWS WAF Classic web ACLs"),
-    lbc("web-acl-id", Scope::Ingress, "AWS WAF Classic web ACLs"),
-    lbc("shield-advanced-protection", Scope::Ingress, "AWS Shield Advanced"),
     lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),
     lbc("minimum-load-balancer-capacity", Scope::Ingress, "load balancer capacity reservations"),

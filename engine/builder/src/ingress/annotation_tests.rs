@@ -23,10 +23,10 @@ fn a_misspelt_ingress_annotation_fails_the_group_with_a_suggestion() {
 
 #[test]
 fn lbc_features_elbow_lacks_fail_the_group_instead_of_being_ignored() {
-    let waf = web(&[("wafv2-acl-arn", "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/web/1")]);
-    let message = error(&[&waf]);
+    let frontend = web(&[("enable-frontend-nlb", "true")]);
+    let message = error(&[&frontend]);
     assert!(
-        message.starts_with("Ingress shop/web: annotation alb.ingress.kubernetes.io/wafv2-acl-arn is the AWS Load Balancer Controller's for AWS WAF web ACLs, which is not supported by Elbow"),
+        message.starts_with("Ingress shop/web: annotation alb.ingress.kubernetes.io/enable-frontend-nlb is the AWS Load Balancer Controller's for a network load balancer in front of the application load balancer, which is not supported by Elbow"),
         "{message}"
     );
     let mtls = web(&[("mutual-authentication", r#"[{"port":443,"mode":"verify"}]"#)]);

@@ -1112,3 +1112,6 @@ fn listener_attributes_are_merged_per_listen_port_across_the_group() {
         )
     );
 }
+
+#[path = "protection_tests.rs"]
+mod protection_tests;

@@ -17,6 +17,7 @@ mod class;
 mod group;
 mod listeners;
 mod membership;
+mod protection;
 mod rules;
 mod settings;
 mod tags;
@@ -143,6 +144,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     }
     let config = input.config;
     let settings = GroupSettings::read(&members, input.params, config)?;
+    let protection = protection::read(&members)?;
     let listen = listeners::listen_ports(&members, input.params, settings.ip_address_type)?;
     let ssl_redirect = listeners::ssl_redirect(&members, &listen)?;
     let group_tags = GroupTags::read(&members, input.params, config, &stack_id)?;
@@ -248,6 +250,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         security_groups,
         attributes: settings.attributes.clone(),
         tags: tags_for(&lb_id),
+        protection,
     });
     Ok(stack)
 }

@@ -189,6 +189,7 @@ pub fn build_service_stack(
         security_groups,
         attributes: settings.load_balancer_attributes.clone(),
         tags,
+        protection: Default::default(),
     });
     Ok(stack)
 }

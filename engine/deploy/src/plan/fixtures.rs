@@ -19,6 +19,7 @@ pub(crate) fn lb_spec(scheme: Scheme) -> LoadBalancerSpec {
         security_groups: vec![SecurityGroupRef::Existing("sg-user".into())],
         attributes: Attributes::new(),
         tags: Tags::new(),
+        protection: Default::default(),
     }
 }
 

@@ -99,6 +99,7 @@ pub fn deployer(cloud: &Arc<FakeCloud>) -> Deployer {
             cluster_name: CLUSTER.into(),
             vpc_id: "vpc-1".into(),
             drift_period: Duration::from_secs(3600),
+            integrations: elbow_deploy::Integrations::all(),
         },
     )
 }
@@ -182,6 +183,7 @@ impl Svc {
             security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
             attributes: Attributes::new(),
             tags: self.tags(&lb_id),
+            protection: Default::default(),
         });
         let mut ingress = Vec::new();
         for &(port, node_port) in &self.ports {
@@ -352,6 +354,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
         security_groups: vec![SecurityGroupRef::Managed(sg_id.clone()), SecurityGroupRef::SharedBackend],
         attributes: Attributes::new(),
         tags: tags(&lb_id),
+        protection: Default::default(),
     });
     for &port in backends {
         stack.target_groups.push(TargetGroupSpec {

@@ -6,6 +6,7 @@ use elbow_model::{
 use super::*;
 use elbow_cloud::error::CloudErrorKind;
 
+mod addons;
 mod addresses;
 mod auth_actions;
 mod certificates;

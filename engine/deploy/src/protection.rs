@@ -1,0 +1,233 @@
+//! The web ACLs and Shield Advanced protection of a stack's application load balancer, once the
+//! load balancer exists: what `LoadBalancerSpec::protection` asks, with the AWS Load Balancer
+//! Controller's rules.
+//!
+//! ```text
+//! wafv2 / waf_classic   unset: no call   none: disassociate if associated   acl: associate unless it is the one
+//! shield_advanced       unset: no call   false: delete Elbow's protection   true: create one if there is none
+//!                       (only when GetSubscriptionState says the subscription is active)
+//! ```
+//!
+//! Each runs on a full deploy only (the stack changed, or the drift period passed), so an
+//! association changed by hand is put back at the next comparison with the cloud, and only for a
+//! setting the user made, as LBC does. A load balancer's associations go with it when it is
+//! deleted. Each integration can be turned off as a whole ([`Integrations`], the `--enable-*`
+//! flags): its calls are then never made, whatever the annotations say.
+
+use elbow_cloud::{Cloud, CloudError};
+use elbow_model::tags::{CLUSTER_TAG, RESOURCE_TAG, STACK_TAG};
+use elbow_model::{LoadBalancerSpec, Protection, StackId, Tags, WafClassicWebAcl, Wafv2WebAcl};
+use tracing::{info, warn};
+
+use crate::changes::{Changes, Kind, Verb};
+use crate::error::DeployError;
+
+/// The name of the Shield Advanced protections Elbow creates; it deletes no protection of another
+/// name (one made in the console, or by another controller).
+pub const SHIELD_PROTECTION_NAME: &str = "managed by elbow";
+
+/// The `elbow.dev/resource` tag of a Shield protection, next to the cluster and stack tags.
+const SHIELD_RESOURCE_ID: &str = "ShieldProtection";
+
+/// Which of the integrations Elbow uses (all by default, as LBC's `--enable-waf`,
+/// `--enable-wafv2` and `--enable-shield`). One turned off is never called: for a partition or
+/// region without the service, or a role not allowed to use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Integrations {
+    pub wafv2: bool,
+    pub waf_classic: bool,
+    pub shield: bool,
+}
+
+impl Integrations {
+    pub fn all() -> Self {
+        Self { wafv2: true, waf_classic: true, shield: true }
+    }
+}
+
+impl Default for Integrations {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+/// Makes the load balancer's protection what `lb.protection` asks.
+pub(crate) async fn apply(
+    cloud: &dyn Cloud,
+    integrations: Integrations,
+    cluster: &str,
+    stack: &StackId,
+    lb: &LoadBalancerSpec,
+    lb_arn: &str,
+    changes: &mut Changes,
+) -> Result<(), DeployError> {
+    let protection: &Protection = &lb.protection;
+    if integrations.wafv2
+        && let Some(desired) = &protection.wafv2
+    {
+        wafv2(cloud, desired, lb_arn, changes).await?;
+    }
+    if integrations.waf_classic
+        && let Some(desired) = &protection.waf_classic
+    {
+        waf_classic(cloud, desired, lb_arn, changes).await?;
+    }
+    if integrations.shield
+        && let Some(enabled) = protection.shield_advanced
+    {
+        shield(cloud, enabled, &protection_tags(cluster, stack, lb), lb_arn, changes).await?;
+    }
+    Ok(())
+}
+
+fn failed(step: String) -> impl FnOnce(CloudError) -> DeployError {
+    move |source| DeployError::Protection { step, source }
+}
+
+async fn wafv2(
+    cloud: &dyn Cloud,
+    desired: &Wafv2WebAcl,
+    lb_arn: &str,
+    changes: &mut Changes,
+) -> Result<(), DeployError> {
+    let wanted = match desired {
+        Wafv2WebAcl::Arn(arn) => Some(arn.clone()),
+        Wafv2WebAcl::Name(name) => {
+            let acls = cloud
+                .wafv2_list_web_acls()
+                .await
+                .map_err(failed(format!("look up the WAFv2 web ACL named {name:?}")))?;
+            let found = acls.into_iter().find(|acl| acl.name == *name);
+            Some(found.ok_or_else(|| DeployError::WebAclNameNotFound { name: name.clone() })?.arn)
+        }
+        Wafv2WebAcl::None => None,
+    };
+    let current = cloud
+        .wafv2_get_web_acl_for_resource(lb_arn)
+        .await
+        .map_err(failed("read the load balancer's WAFv2 web ACL".into()))?;
+    match (wanted, current) {
+        (None, Some(current)) => {
+            cloud
+                .wafv2_disassociate_web_acl(lb_arn)
+                .await
+                .map_err(failed(format!("remove the WAFv2 web ACL {current} from the load balancer")))?;
+            info!(load_balancer = lb_arn, web_acl = %current, "removed the WAFv2 web ACL");
+            changes.add((Verb::Deleted, Kind::WebAclAssociation, 1));
+        }
+        (Some(wanted), current) if current.as_deref() != Some(wanted.as_str()) => {
+            cloud.wafv2_associate_web_acl(&wanted, lb_arn).await.map_err(failed(format!(
+                "associate the WAFv2 web ACL {wanted} with the load balancer (it must exist, in the load balancer's \
+                 region, with the REGIONAL scope)"
+            )))?;
+            info!(load_balancer = lb_arn, web_acl = %wanted, replaced = ?current, "associated the WAFv2 web ACL");
+            let verb = if current.is_some() { Verb::Modified } else { Verb::Created };
+            changes.add((verb, Kind::WebAclAssociation, 1));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn waf_classic(
+    cloud: &dyn Cloud,
+    desired: &WafClassicWebAcl,
+    lb_arn: &str,
+    changes: &mut Changes,
+) -> Result<(), DeployError> {
+    let current = cloud
+        .waf_regional_get_web_acl_for_resource(lb_arn)
+        .await
+        .map_err(failed("read the load balancer's WAF Classic web ACL".into()))?;
+    match (desired, current) {
+        (WafClassicWebAcl::None, Some(current)) => {
+            cloud
+                .waf_regional_disassociate_web_acl(lb_arn)
+                .await
+                .map_err(failed(format!("remove the WAF Classic web ACL {current} from the load balancer")))?;
+            info!(load_balancer = lb_arn, web_acl = %current, "removed the WAF Classic web ACL");
+            changes.add((Verb::Deleted, Kind::WebAclAssociation, 1));
+        }
+        (WafClassicWebAcl::Id(wanted), current) if current.as_deref() != Some(wanted.as_str()) => {
+            cloud.waf_regional_associate_web_acl(wanted, lb_arn).await.map_err(failed(format!(
+                "associate the WAF Classic web ACL {wanted} with the load balancer (it must be a regional WAF Classic \
+                 web ACL of the load balancer's region)"
+            )))?;
+            info!(load_balancer = lb_arn, web_acl = %wanted, replaced = ?current, "associated the WAF Classic web ACL");
+            let verb = if current.is_some() { Verb::Modified } else { Verb::Created };
+            changes.add((verb, Kind::WebAclAssociation, 1));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn shield(
+    cloud: &dyn Cloud,
+    enabled: bool,
+    tags: &Tags,
+    lb_arn: &str,
+    changes: &mut Changes,
+) -> Result<(), DeployError> {
+    // As LBC: without an active subscription (or an answer about it) there is nothing to do, and
+    // not knowing is no reason to fail the rest of the deploy.
+    match cloud.shield_subscription_active().await {
+        Ok(true) => {}
+        Ok(false) => {
+            if enabled {
+                warn!(
+                    load_balancer = lb_arn,
+                    "shield-advanced-protection is true, but the account has no active Shield Advanced subscription: \
+                     the load balancer is not protected"
+                );
+            }
+            return Ok(());
+        }
+        Err(error) => {
+            warn!(load_balancer = lb_arn, %error, "could not read the Shield Advanced subscription state; Shield left as it is");
+            return Ok(());
+        }
+    }
+    let current = cloud
+        .shield_describe_protection(lb_arn)
+        .await
+        .map_err(failed("read the load balancer's Shield Advanced protection".into()))?;
+    match (enabled, current) {
+        (true, None) => {
+            let id = cloud
+                .shield_create_protection(SHIELD_PROTECTION_NAME, lb_arn, tags)
+                .await
+                .map_err(failed("create a Shield Advanced protection of the load balancer".into()))?;
+            info!(load_balancer = lb_arn, protection = %id, "created the Shield Advanced protection");
+            changes.add((Verb::Created, Kind::ShieldProtection, 1));
+        }
+        (false, Some(current)) if current.name == SHIELD_PROTECTION_NAME => {
+            cloud
+                .shield_delete_protection(&current.id)
+                .await
+                .map_err(failed(format!("delete the Shield Advanced protection {}", current.id)))?;
+            info!(load_balancer = lb_arn, protection = %current.id, "deleted the Shield Advanced protection");
+            changes.add((Verb::Deleted, Kind::ShieldProtection, 1));
+        }
+        (false, Some(current)) => {
+            info!(
+                load_balancer = lb_arn,
+                protection = %current.id,
+                name = %current.name,
+                "left a Shield Advanced protection Elbow did not make"
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The load balancer's own tags (the user's ones included), as the protection's resource.
+fn protection_tags(cluster: &str, stack: &StackId, lb: &LoadBalancerSpec) -> Tags {
+    let mut tags: Tags =
+        lb.tags.iter().filter(|(k, _)| !k.starts_with("elbow.dev/")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    tags.insert(CLUSTER_TAG.into(), cluster.into());
+    tags.insert(STACK_TAG.into(), stack.as_str().into());
+    tags.insert(RESOURCE_TAG.into(), SHIELD_RESOURCE_ID.into());
+    tags
+}
