@@ -79,6 +79,7 @@ async fn the_adapter_associates_web_acls_and_manages_shield_protections() {
             scheme: Scheme::InternetFacing,
             ip_address_type: IpAddressType::Ipv4,
             subnets: net.public_subnets(),
+            subnet_addresses: vec![],
             security_groups: vec![],
             tags: Tags::from([("elbow.dev/cluster".to_string(), net.cluster.clone())]),
         })
