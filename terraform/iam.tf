@@ -123,6 +123,13 @@ data "aws_iam_policy_document" "elbow" {
     }
   }
 
+  # Load balancers with their listeners and rules, which carry the ownership tags from their
+  # create call on, so they are conditioned like load balancers (AWS LBC leaves listeners and
+  # rules unconditioned: its older ones were created untagged). Add/RemoveListenerCertificates
+  # change a listener's certificate list and ModifyListenerAttributes its attributes; all are
+  # authorized against the listener, so they are held to its tag too. One statement for all of
+  # them: each action applies only to its own resource types, so the union grants nothing more,
+  # and the policy stays under the inline limit with the longest cluster names.
   # SetWebAcl is not a call of Elbow's: WAF sets a web ACL on the load balancer with the caller's
   # permissions (wafv2-acl-arn, waf-acl-id), and this keeps it to Elbow's own load balancers.
   # Shield protections Elbow made carry its tags, so it deletes only its own.
@@ -137,9 +144,18 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:ModifyLoadBalancerAttributes",
       "elasticloadbalancing:SetWebAcl",
       "shield:DeleteProtection",
+      "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:ModifyListenerAttributes",
+      "elasticloadbalancing:DeleteListener",
+      "elasticloadbalancing:AddListenerCertificates",
+      "elasticloadbalancing:RemoveListenerCertificates",
+      "elasticloadbalancing:ModifyRule",
+      "elasticloadbalancing:DeleteRule",
     ]
     resources = [
       "${local.elb_arn}:loadbalancer/*",
+      "${local.elb_arn}:listener/*",
+      "${local.elb_arn}:listener-rule/*",
       "arn:${local.partition}:shield::${local.account}:protection/*",
     ]
     condition {
@@ -160,34 +176,6 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:DeregisterTargets",
     ]
     resources = ["${local.elb_arn}:targetgroup/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/elbow.dev/cluster"
-      values   = [var.cluster_name]
-    }
-  }
-
-  # Listeners and rules carry the ownership tags from their create call on, so they are
-  # conditioned like load balancers (AWS LBC leaves these unconditioned: its older listeners
-  # were created untagged). Add/RemoveListenerCertificates change a listener's certificate list
-  # and ModifyListenerAttributes its attributes; all are authorized against the listener, so they
-  # are held to its tag too.
-  statement {
-    sid    = "ChangeOwnListenersAndRules"
-    effect = "Allow"
-    actions = [
-      "elasticloadbalancing:ModifyListener",
-      "elasticloadbalancing:ModifyListenerAttributes",
-      "elasticloadbalancing:DeleteListener",
-      "elasticloadbalancing:AddListenerCertificates",
-      "elasticloadbalancing:RemoveListenerCertificates",
-      "elasticloadbalancing:ModifyRule",
-      "elasticloadbalancing:DeleteRule",
-    ]
-    resources = [
-      "${local.elb_arn}:listener/*",
-      "${local.elb_arn}:listener-rule/*",
-    ]
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/elbow.dev/cluster"
