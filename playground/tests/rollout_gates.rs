@@ -100,7 +100,7 @@ async fn kubectl_rollouts_wait_for_the_load_balancer_and_leave_exactly_the_new_p
     let first = eventually("two pods registered", async || {
         let live = live_pods(&pods).await;
         let addresses = addresses(&live).filter(|a| a.len() == 2)?;
-        (registered(&cloud, &group.arn) == addresses).then_some(live)
+        (registered(cloud, &group.arn) == addresses).then_some(live)
     })
     .await;
     for pod in &first {
@@ -123,7 +123,7 @@ async fn kubectl_rollouts_wait_for_the_load_balancer_and_leave_exactly_the_new_p
     assert!(!waiting.success(), "the rollout waits for the load balancer: {}", waiting.stdout);
 
     // The health checks pass: the gates open, the pods become Ready, the rollout completes.
-    for address in registered(&cloud, &group.arn) {
+    for address in registered(cloud, &group.arn) {
         assert!(cloud.set_target_health(&group.arn, &Target { id: address, port: 8080 }, Health::healthy()));
     }
     let rolled = ok(&runner, &["-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=60s"]).await;
@@ -134,13 +134,13 @@ async fn kubectl_rollouts_wait_for_the_load_balancer_and_leave_exactly_the_new_p
     ok(&runner, &["-n", NAMESPACE, "set", "image", "deployment/web", "nginx=nginx:1.27"]).await;
     let old: BTreeSet<String> = addresses(&first).unwrap();
     let surge = eventually("the surge pod registered beside the old ones", async || {
-        let now = registered(&cloud, &group.arn);
+        let now = registered(cloud, &group.arn);
         let new: Vec<String> = now.difference(&old).cloned().collect();
         (now.is_superset(&old) && new.len() == 1).then(|| new[0].clone())
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(registered(&cloud, &group.arn).is_superset(&old), "no old pod leaves while the new one is not healthy");
+    assert!(registered(cloud, &group.arn).is_superset(&old), "no old pod leaves while the new one is not healthy");
     assert_eq!(live_pods(&pods).await.len(), 3, "the surge waits: no second new pod");
     cloud.set_new_target_health(None);
     assert!(cloud.set_target_health(&group.arn, &Target { id: surge, port: 8080 }, Health::healthy()));
@@ -156,7 +156,7 @@ async fn kubectl_rollouts_wait_for_the_load_balancer_and_leave_exactly_the_new_p
     .await;
     let expected = addresses(&new_pods).unwrap();
     assert!(expected.is_disjoint(&old));
-    eventually("exactly the new pods registered", async || (registered(&cloud, &group.arn) == expected).then_some(()))
+    eventually("exactly the new pods registered", async || (registered(cloud, &group.arn) == expected).then_some(()))
         .await;
     sandbox.stop().await;
 }
