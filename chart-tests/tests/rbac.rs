@@ -13,7 +13,7 @@ use elbow_builder::binding::TargetGroupBinding;
 use elbow_chart_tests::{render, values_file};
 use elbow_cloud::Cloud;
 use elbow_playground::{Aws, Sandbox, SandboxOptions, fake, nodes};
-use elbow_testkit::eventually;
+use elbow_testkit::{create_from_json, eventually};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
@@ -24,13 +24,6 @@ use serde_json::{Value, json};
 /// (api group, resource[/subresource], verb)
 type Permission = (String, String, String);
 
-async fn create<K>(api: &Api<K>, object: Value)
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
-{
-    api.create(&PostParams::default(), &serde_json::from_value(object).unwrap()).await.unwrap();
-}
-
 fn hostname_of(object: &Value) -> Option<String> {
     object["status"]["loadBalancer"]["ingress"][0]["hostname"].as_str().map(str::to_string)
 }
@@ -39,7 +32,7 @@ fn hostname_of(object: &Value) -> Option<String> {
 async fn exercise_the_operator(sandbox: &Sandbox) {
     let client = sandbox.client();
     let services: Api<Service> = Api::namespaced(client.clone(), "default");
-    create(
+    create_from_json(
         &services,
         json!({ "metadata": { "name": "web" }, "spec": {
         "type": "LoadBalancer", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] } }),
@@ -61,9 +54,9 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
 
     // An Ingress group whose class parameters limit the namespaces that may use it.
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    create(&namespaces, json!({ "metadata": { "name": "shop", "labels": { "team": "shop" } } })).await;
+    create_from_json(&namespaces, json!({ "metadata": { "name": "shop", "labels": { "team": "shop" } } })).await;
     let shop_services: Api<Service> = Api::namespaced(client.clone(), "shop");
-    create(
+    create_from_json(
         &shop_services,
         json!({ "metadata": { "name": "catalog" }, "spec": {
         "type": "NodePort", "selector": { "app": "catalog" }, "ports": [{ "port": 80, "targetPort": 8080 }] } }),
@@ -78,14 +71,14 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
         "spec": { "namespaceSelector": { "matchLabels": { "team": "shop" } }, "group": { "name": "shop" } } });
     params.create(&PostParams::default(), &serde_json::from_value(object).unwrap()).await.unwrap();
     let classes: Api<IngressClass> = Api::all(client.clone());
-    create(
+    create_from_json(
         &classes,
         json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb",
         "parameters": { "apiGroup": "elbow.dev", "kind": "IngressClassParams", "name": "shop" } } }),
     )
     .await;
     let ingresses: Api<Ingress> = Api::namespaced(client.clone(), "shop");
-    create(
+    create_from_json(
         &ingresses,
         json!({ "metadata": { "name": "storefront" }, "spec": { "ingressClassName": "elbow",
         "rules": [{ "http": { "paths": [{ "path": "/", "pathType": "Prefix",
@@ -123,7 +116,7 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
         .await
         .unwrap();
     let bindings: Api<TargetGroupBinding> = Api::namespaced(client.clone(), "default");
-    create(
+    create_from_json(
         &bindings,
         json!({ "apiVersion": "elbow.dev/v1beta1", "kind": "TargetGroupBinding", "metadata": { "name": "tf" },
         "spec": { "targetGroupARN": group.arn, "serviceRef": { "name": "web", "port": 80 },
@@ -144,13 +137,13 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
     // base64 as Secrets hold them): its client Secret is watched by name, and a change to
     // it redeploys the rule with the new secret.
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "shop");
-    create(
+    create_from_json(
         &secrets,
         json!({ "metadata": { "name": "login" }, "data": { "clientID": "c2hvcA==", "clientSecret": "Zmlyc3Q=" } }),
     )
     .await;
     let oidc = r#"{"issuer":"https://idp.example.com","authorizationEndpoint":"https://idp.example.com/auth","tokenEndpoint":"https://idp.example.com/token","userInfoEndpoint":"https://idp.example.com/userinfo","secretName":"login"}"#;
-    create(
+    create_from_json(
         &ingresses,
         json!({ "metadata": { "name": "account", "annotations": {
             "alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTPS":443}]"#,
@@ -178,13 +171,13 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
 
     // A pod held by its readiness gate (as the pod webhook writes it) behind an ip-mode Service:
     // the operator watches the pod and patches the gate's condition on its status.
-    create(
+    create_from_json(
         &namespaces,
         json!({ "metadata": { "name": "gated", "labels": { "elbow.dev/pod-readiness-gate-inject": "enabled" } } }),
     )
     .await;
     let gated_services: Api<Service> = Api::namespaced(client.clone(), "gated");
-    create(
+    create_from_json(
         &gated_services,
         json!({ "metadata": { "name": "api", "annotations": {
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip" } },
@@ -197,7 +190,7 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
     .await;
     let gate = format!("target-health.elbow.dev/{}", group.name);
     let pods: Api<Pod> = Api::namespaced(client.clone(), "gated");
-    create(
+    create_from_json(
         &pods,
         json!({ "metadata": { "name": "api-1", "labels": { "app": "api" } }, "spec": {
             "containers": [{ "name": "app", "image": "nginx" }], "readinessGates": [{ "conditionType": gate }] } }),
@@ -208,7 +201,7 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
         { "type": "ContainersReady", "status": "True" }, { "type": "Ready", "status": "False" } ] } });
     pods.patch_status("api-1", &PatchParams::default(), &Patch::Strategic(running)).await.unwrap();
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "gated");
-    create(
+    create_from_json(
         &slices,
         json!({ "metadata": { "name": "api-1a2b3", "labels": { "kubernetes.io/service-name": "api" } },
             "addressType": "IPv4", "ports": [{ "port": 8080, "protocol": "TCP" }],

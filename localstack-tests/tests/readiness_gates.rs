@@ -21,24 +21,13 @@ use elbow_cloud::{Cloud, TargetGroupFilter};
 use elbow_localstack_tests::{cloud, sdk_config, unique};
 use elbow_model::TargetType;
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
-use elbow_testkit::eventually;
+use elbow_testkit::{create_from_json, eventually};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 const NAMESPACE: &str = "shop";
-
-async fn create<K>(api: &Api<K>, object: Value) -> K
-where
-    K: kube::Resource
-        + Clone
-        + k8s_openapi::serde::de::DeserializeOwned
-        + k8s_openapi::serde::Serialize
-        + std::fmt::Debug,
-{
-    api.create(&PostParams::default(), &serde_json::from_value(object).unwrap()).await.unwrap()
-}
 
 /// DescribeTargetHealth requests the operator made so far, whatever their outcome.
 fn target_health_calls(sandbox: &Sandbox) -> f64 {
@@ -62,13 +51,13 @@ async fn a_new_pod_gets_its_gate_is_registered_and_turns_ready_once_its_target_i
     let environment = sandbox.environment.clone();
     let client = sandbox.client();
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    create(
+    create_from_json(
         &namespaces,
         json!({ "metadata": { "name": NAMESPACE, "labels": { "elbow.dev/pod-readiness-gate-inject": "enabled" } } }),
     )
     .await;
     let services: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
-    create(
+    create_from_json(
         &services,
         json!({ "metadata": { "name": "web", "annotations": {
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip" } },
@@ -106,11 +95,11 @@ async fn a_new_pod_gets_its_gate_is_registered_and_turns_ready_once_its_target_i
         json!({ "metadata": { "name": name, "labels": { "app": "web" } },
             "spec": { "containers": [{ "name": "app", "image": "nginx" }], "readinessGates": gates } })
     };
-    let created = create(&pods, pod("web-1", Value::Null)).await;
+    let created = create_from_json(&pods, pod("web-1", Value::Null)).await;
     let gates: Vec<String> =
         created.spec.unwrap().readiness_gates.unwrap().into_iter().map(|g| g.condition_type).collect();
     assert_eq!(gates, std::slice::from_ref(&gate));
-    let again = create(&pods, pod("web-2", json!([{ "conditionType": gate }]))).await;
+    let again = create_from_json(&pods, pod("web-2", json!([{ "conditionType": gate }]))).await;
     assert_eq!(again.spec.unwrap().readiness_gates.unwrap().len(), 1, "the gate is not added twice");
     pods.delete("web-2", &DeleteParams::default()).await.unwrap();
 
@@ -121,7 +110,7 @@ async fn a_new_pod_gets_its_gate_is_registered_and_turns_ready_once_its_target_i
     pods.patch_status("web-1", &PatchParams::default(), &Patch::Strategic(status)).await.unwrap();
     // The EndpointSlice controller's: the pod listed, not ready.
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), NAMESPACE);
-    create(
+    create_from_json(
         &slices,
         json!({ "metadata": { "name": "web-abc12", "labels": { "kubernetes.io/service-name": "web" } },
             "addressType": "IPv4",

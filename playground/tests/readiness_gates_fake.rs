@@ -16,24 +16,13 @@ use elbow_cloud::Api as CloudApi;
 use elbow_fake::Health;
 use elbow_model::{Target, TargetType};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
-use elbow_testkit::eventually;
+use elbow_testkit::{create_from_json, eventually};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 const NAMESPACE: &str = "shop";
-
-async fn create<K>(api: &Api<K>, object: Value) -> K
-where
-    K: kube::Resource
-        + Clone
-        + k8s_openapi::serde::de::DeserializeOwned
-        + k8s_openapi::serde::Serialize
-        + std::fmt::Debug,
-{
-    api.create(&PostParams::default(), &serde_json::from_value(object).unwrap()).await.unwrap()
-}
 
 /// A pod of the web Deployment, as its ReplicaSet would create it.
 fn web_pod(name: &str) -> Value {
@@ -75,13 +64,13 @@ async fn a_pods_gate_follows_its_targets_health_and_lets_go_when_the_target_grou
     let client = sandbox.client();
     let environment = sandbox.environment.clone();
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    create(
+    create_from_json(
         &namespaces,
         json!({ "metadata": { "name": NAMESPACE, "labels": { "elbow.dev/pod-readiness-gate-inject": "enabled" } } }),
     )
     .await;
     let services: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
-    create(
+    create_from_json(
         &services,
         json!({ "metadata": { "name": "web", "annotations": {
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip" } },
@@ -102,7 +91,7 @@ async fn a_pods_gate_follows_its_targets_health_and_lets_go_when_the_target_grou
 
     // The webhook gives a new pod of the Service its gate.
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
-    let created = create(&pods, web_pod("web-1")).await;
+    let created = create_from_json(&pods, web_pod("web-1")).await;
     let gates: Vec<String> =
         created.spec.unwrap().readiness_gates.unwrap().into_iter().map(|g| g.condition_type).collect();
     assert_eq!(gates, std::slice::from_ref(&gate));
@@ -123,7 +112,7 @@ async fn a_pods_gate_follows_its_targets_health_and_lets_go_when_the_target_grou
     // The EndpointSlice controller lists the pod, not ready (its gate is not True): Elbow
     // registers it all the same, since only its gate holds it.
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), NAMESPACE);
-    create(
+    create_from_json(
         &slices,
         json!({ "metadata": { "name": "web-abc12", "labels": { "kubernetes.io/service-name": "web" } },
             "addressType": "IPv4",
@@ -161,7 +150,7 @@ async fn a_pods_gate_follows_its_targets_health_and_lets_go_when_the_target_grou
 
     // A second pod waits (its containers are not ready); the Service goes, and with it the
     // target group: the gate lets go of the pod rather than hold it for ever.
-    let second = create(&pods, web_pod("web-2")).await;
+    let second = create_from_json(&pods, web_pod("web-2")).await;
     assert_eq!(second.spec.unwrap().readiness_gates.unwrap().len(), 1);
     services.delete("web", &DeleteParams::default()).await.unwrap();
     eventually("the Service gone", async || services.get_opt("web").await.ok()?.is_none().then_some(())).await;

@@ -11,6 +11,7 @@ pub mod deletion;
 pub mod errors;
 pub mod events;
 pub mod object_locks;
+pub mod objects;
 pub mod openapi;
 pub mod patch;
 pub mod pods;
@@ -26,6 +27,7 @@ pub mod wait;
 pub mod watch;
 pub mod webhooks;
 
+pub use objects::create_from_json;
 pub use wait::eventually;
 
 use std::net::SocketAddr;
