@@ -5,47 +5,41 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use elbow_fake::WebAclScope;
-use elbow_playground::Prepared;
-use elbow_testkit::eventually;
+use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_testkit::{create_from_json, eventually};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_web_acl_name_is_a_warning_until_the_web_acl_exists() {
-    let prepared = Prepared::fake("e2e-waf", 2).await.unwrap();
-    let client = prepared.server.client.clone();
-    let class: IngressClass =
-        serde_json::from_value(json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }))
-            .unwrap();
-    Api::<IngressClass>::all(client.clone()).create(&PostParams::default(), &class).await.unwrap();
-    let service: Service = serde_json::from_value(json!({
-        "metadata": { "name": "web" },
-        "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] }
-    }))
-    .unwrap();
-    Api::<Service>::namespaced(client.clone(), "default").create(&PostParams::default(), &service).await.unwrap();
-    let ingress: Ingress = serde_json::from_value(json!({
-        "metadata": { "name": "shop", "annotations": { "alb.ingress.kubernetes.io/wafv2-acl-name": "shop-acl" } },
-        "spec": { "ingressClassName": "elbow", "rules": [{ "host": "shop.example.com", "http": { "paths": [{
-            "path": "/", "pathType": "Prefix",
-            "backend": { "service": { "name": "web", "port": { "number": 80 } } }
-        }] } }] }
-    }))
-    .unwrap();
-    Api::<Ingress>::namespaced(client.clone(), "default").create(&PostParams::default(), &ingress).await.unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let settings = prepared.operator_settings(elbow::metrics::Metrics::new());
-    let operator = tokio::spawn(elbow::runtime::run_controllers(
-        prepared.operator_client().unwrap(),
-        prepared.cloud.clone(),
-        settings,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let sandbox = Sandbox::start(SandboxOptions::new("e2e-waf", Aws::Fake)).await.unwrap();
+    let cloud = sandbox.fake().unwrap();
+    let client = sandbox.client();
+    create_from_json(
+        &Api::<IngressClass>::all(client.clone()),
+        json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }),
+    )
+    .await;
+    create_from_json(
+        &Api::<Service>::namespaced(client.clone(), "default"),
+        json!({ "metadata": { "name": "web" },
+            "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] } }),
+    )
+    .await;
+    create_from_json(
+        &Api::<Ingress>::namespaced(client.clone(), "default"),
+        json!({
+            "metadata": { "name": "shop", "annotations": { "alb.ingress.kubernetes.io/wafv2-acl-name": "shop-acl" } },
+            "spec": { "ingressClassName": "elbow", "rules": [{ "host": "shop.example.com", "http": { "paths": [{
+                "path": "/", "pathType": "Prefix",
+                "backend": { "service": { "name": "web", "port": { "number": 80 } } }
+            }] } }] }
+        }),
+    )
+    .await;
 
     let events: Api<Event> = Api::namespaced(client, "default");
     let note = eventually("a Warning naming the missing web ACL", async || {
@@ -61,16 +55,15 @@ async fn an_unknown_web_acl_name_is_a_warning_until_the_web_acl_exists() {
         note.contains("\"shop-acl\"") && note.contains("alb.ingress.kubernetes.io/wafv2-acl-name"),
         "the Warning says what is missing and which annotation names it: {note}"
     );
-    assert_eq!(prepared.cloud.load_balancers().len(), 1, "the load balancer is served all the same");
-    let lb = prepared.cloud.load_balancers()[0].arn.clone();
-    assert_eq!(prepared.cloud.wafv2_web_acl_of(&lb), None);
+    assert_eq!(cloud.load_balancers().len(), 1, "the load balancer is served all the same");
+    let lb = cloud.load_balancers()[0].arn.clone();
+    assert_eq!(cloud.wafv2_web_acl_of(&lb), None);
 
-    let acl = prepared.cloud.seed_wafv2_web_acl("shop-acl", WebAclScope::Regional);
+    let acl = cloud.seed_wafv2_web_acl("shop-acl", WebAclScope::Regional);
     let associated = eventually("the web ACL associated once it exists", async || {
-        prepared.cloud.wafv2_web_acl_of(&lb).filter(|arn| *arn == acl.arn)
+        cloud.wafv2_web_acl_of(&lb).filter(|arn| *arn == acl.arn)
     })
     .await;
     assert_eq!(associated, acl.arn);
-    let _ = stop.send(());
-    operator.await.unwrap();
+    sandbox.stop().await;
 }

@@ -90,11 +90,7 @@ impl Elbv2 {
             .send()
             .await
             .map_err(|e| classify(api, e))?;
-        Ok(out
-            .attributes()
-            .iter()
-            .filter_map(|a| Some((a.key()?.to_string(), a.value().unwrap_or_default().to_string())))
-            .collect())
+        Ok(attribute_map(out.attributes()))
     }
 
     pub(crate) async fn describe_target_groups(&self, filter: TargetGroupFilter) -> CloudResult<Vec<TargetGroup>> {
@@ -148,11 +144,7 @@ impl Elbv2 {
             .send()
             .await
             .map_err(|e| classify(api, e))?;
-        Ok(out
-            .attributes()
-            .iter()
-            .filter_map(|a| Some((a.key()?.to_string(), a.value().unwrap_or_default().to_string())))
-            .collect())
+        Ok(attribute_map(out.attributes()))
     }
 
     pub(crate) async fn target_health(&self, arn: &str) -> CloudResult<Vec<TargetHealth>> {
@@ -339,11 +331,7 @@ impl Elbv2 {
             .send()
             .await
             .map_err(|e| classify(api, e))?;
-        Ok(out
-            .attributes()
-            .iter()
-            .filter_map(|a| Some((a.key()?.to_string(), a.value().unwrap_or_default().to_string())))
-            .collect())
+        Ok(attribute_map(out.attributes()))
     }
 
     pub(crate) async fn modify_listener_attributes(
@@ -633,4 +621,27 @@ fn seconds(value: u32) -> i32 {
 
 fn empty_answer(api: Api) -> CloudError {
     CloudError::new(api, CloudErrorKind::Other, "", "the answer named no resource")
+}
+
+/// An ELBv2 attribute of any kind (load balancer, target group, listener): the SDK has a type for
+/// each, all of them a key and a value.
+trait SdkAttribute {
+    fn pair(&self) -> Option<(String, String)>;
+}
+
+macro_rules! sdk_attribute {
+    ($($ty:ty),*) => {$(
+        impl SdkAttribute for $ty {
+            fn pair(&self) -> Option<(String, String)> {
+                Some((self.key()?.to_string(), self.value().unwrap_or_default().to_string()))
+            }
+        }
+    )*};
+}
+
+sdk_attribute!(elb::LoadBalancerAttribute, elb::TargetGroupAttribute, elb::ListenerAttribute);
+
+/// The attributes AWS reported, keyed by name (an attribute without a key is dropped).
+fn attribute_map<A: SdkAttribute>(attributes: &[A]) -> Attributes {
+    attributes.iter().filter_map(SdkAttribute::pair).collect()
 }

@@ -102,31 +102,7 @@ async fn wafv2(
         }
         Wafv2WebAcl::None => None,
     };
-    let current = cloud
-        .wafv2_get_web_acl_for_resource(lb_arn)
-        .await
-        .map_err(failed("read the load balancer's WAFv2 web ACL".into()))?;
-    match (wanted, current) {
-        (None, Some(current)) => {
-            cloud
-                .wafv2_disassociate_web_acl(lb_arn)
-                .await
-                .map_err(failed(format!("remove the WAFv2 web ACL {current} from the load balancer")))?;
-            info!(load_balancer = lb_arn, web_acl = %current, "removed the WAFv2 web ACL");
-            changes.add((Verb::Deleted, Kind::WebAclAssociation, 1));
-        }
-        (Some(wanted), current) if current.as_deref() != Some(wanted.as_str()) => {
-            cloud.wafv2_associate_web_acl(&wanted, lb_arn).await.map_err(failed(format!(
-                "associate the WAFv2 web ACL {wanted} with the load balancer (it must exist, in the load balancer's \
-                 region, with the REGIONAL scope)"
-            )))?;
-            info!(load_balancer = lb_arn, web_acl = %wanted, replaced = ?current, "associated the WAFv2 web ACL");
-            let verb = if current.is_some() { Verb::Modified } else { Verb::Created };
-            changes.add((verb, Kind::WebAclAssociation, 1));
-        }
-        _ => {}
-    }
-    Ok(())
+    converge_association(cloud, WebAclService::Wafv2, wanted, lb_arn, changes).await
 }
 
 async fn waf_classic(
@@ -135,25 +111,85 @@ async fn waf_classic(
     lb_arn: &str,
     changes: &mut Changes,
 ) -> Result<(), DeployError> {
-    let current = cloud
-        .waf_regional_get_web_acl_for_resource(lb_arn)
-        .await
-        .map_err(failed("read the load balancer's WAF Classic web ACL".into()))?;
-    match (desired, current) {
-        (WafClassicWebAcl::None, Some(current)) => {
-            cloud
-                .waf_regional_disassociate_web_acl(lb_arn)
+    let wanted = match desired {
+        WafClassicWebAcl::Id(id) => Some(id.clone()),
+        WafClassicWebAcl::None => None,
+    };
+    converge_association(cloud, WebAclService::Classic, wanted, lb_arn, changes).await
+}
+
+/// The two WAF services a load balancer's web ACL association lives in. Both have the same three
+/// calls (read, associate, disassociate), a web ACL named by ARN (WAFv2) or by id (Classic).
+#[derive(Debug, Clone, Copy)]
+enum WebAclService {
+    Wafv2,
+    Classic,
+}
+
+impl WebAclService {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Wafv2 => "WAFv2",
+            Self::Classic => "WAF Classic",
+        }
+    }
+
+    /// What a web ACL the service refuses must be instead, for the error.
+    fn requirement(self) -> &'static str {
+        match self {
+            Self::Wafv2 => "it must exist, in the load balancer's region, with the REGIONAL scope",
+            Self::Classic => "it must be a regional WAF Classic web ACL of the load balancer's region",
+        }
+    }
+
+    async fn current(self, cloud: &dyn Cloud, lb_arn: &str) -> elbow_cloud::CloudResult<Option<String>> {
+        match self {
+            Self::Wafv2 => cloud.wafv2_get_web_acl_for_resource(lb_arn).await,
+            Self::Classic => cloud.waf_regional_get_web_acl_for_resource(lb_arn).await,
+        }
+    }
+
+    async fn associate(self, cloud: &dyn Cloud, web_acl: &str, lb_arn: &str) -> elbow_cloud::CloudResult<()> {
+        match self {
+            Self::Wafv2 => cloud.wafv2_associate_web_acl(web_acl, lb_arn).await,
+            Self::Classic => cloud.waf_regional_associate_web_acl(web_acl, lb_arn).await,
+        }
+    }
+
+    async fn disassociate(self, cloud: &dyn Cloud, lb_arn: &str) -> elbow_cloud::CloudResult<()> {
+        match self {
+            Self::Wafv2 => cloud.wafv2_disassociate_web_acl(lb_arn).await,
+            Self::Classic => cloud.waf_regional_disassociate_web_acl(lb_arn).await,
+        }
+    }
+}
+
+/// Makes the load balancer's association in `service` the `wanted` web ACL, or none.
+async fn converge_association(
+    cloud: &dyn Cloud,
+    service: WebAclService,
+    wanted: Option<String>,
+    lb_arn: &str,
+    changes: &mut Changes,
+) -> Result<(), DeployError> {
+    let label = service.label();
+    let current =
+        service.current(cloud, lb_arn).await.map_err(failed(format!("read the load balancer's {label} web ACL")))?;
+    match (wanted, current) {
+        (None, Some(current)) => {
+            service
+                .disassociate(cloud, lb_arn)
                 .await
-                .map_err(failed(format!("remove the WAF Classic web ACL {current} from the load balancer")))?;
-            info!(load_balancer = lb_arn, web_acl = %current, "removed the WAF Classic web ACL");
+                .map_err(failed(format!("remove the {label} web ACL {current} from the load balancer")))?;
+            info!(load_balancer = lb_arn, web_acl = %current, "removed the {label} web ACL");
             changes.add((Verb::Deleted, Kind::WebAclAssociation, 1));
         }
-        (WafClassicWebAcl::Id(wanted), current) if current.as_deref() != Some(wanted.as_str()) => {
-            cloud.waf_regional_associate_web_acl(wanted, lb_arn).await.map_err(failed(format!(
-                "associate the WAF Classic web ACL {wanted} with the load balancer (it must be a regional WAF Classic \
-                 web ACL of the load balancer's region)"
+        (Some(wanted), current) if current.as_deref() != Some(wanted.as_str()) => {
+            service.associate(cloud, &wanted, lb_arn).await.map_err(failed(format!(
+                "associate the {label} web ACL {wanted} with the load balancer ({})",
+                service.requirement()
             )))?;
-            info!(load_balancer = lb_arn, web_acl = %wanted, replaced = ?current, "associated the WAF Classic web ACL");
+            info!(load_balancer = lb_arn, web_acl = %wanted, replaced = ?current, "associated the {label} web ACL");
             let verb = if current.is_some() { Verb::Modified } else { Verb::Created };
             changes.add((verb, Kind::WebAclAssociation, 1));
         }
