@@ -82,6 +82,12 @@ async fn endpoint_slice_changes_register_and_deregister_exactly_the_changed_pods
     wait_for(&sandbox, "the two ready pods registered", &on_8080(&[&a, &b])).await;
     let tg = cloud.target_groups().into_iter().find(|tg| tg.target_type == TargetType::Ip).unwrap();
     assert_eq!(tg.port, 1, "a named targetPort: the group is on port 1, each pod on its own");
+    // The first deploy registers its targets before it opens the node security groups: let it
+    // finish (the hostname is written last) before counting calls.
+    eventually("the Service's hostname", async || {
+        services.get("web").await.ok()?.status?.load_balancer?.ingress?.first()?.hostname.clone()
+    })
+    .await;
 
     // A third pod comes up (not ready yet), then becomes ready: only it is registered.
     cloud.counter().reset();
