@@ -4,10 +4,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use elbow_builder::crd::IngressClassParams;
 use elbow_cloud::Cloud;
+use elbow_cloud::SecurityGroupRuleFilter;
 use elbow_localstack_tests::owned::{Owned, owned};
 use elbow_localstack_tests::{cloud, sdk_config, unique};
-use elbow_model::{LoadBalancerType, RuleCondition};
+use elbow_model::{Action, LoadBalancerType, RuleCondition, RuleSource};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
 use k8s_openapi::api::core::v1::Service;
@@ -193,5 +195,91 @@ async fn a_class_less_ingress_is_served_only_when_our_class_is_the_default() {
     })
     .await;
     assert_eq!(fx.hosts().await, ["marker.example.com"], "only the marker's rules remain");
+    fx.sandbox.stop().await;
+}
+
+/// What a platform team sets once on the class: the ALB's name, the HTTP-to-HTTPS redirect, a
+/// listener attribute and the prefix lists admitted. Each wins over the Ingress's own annotation.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ingress_class_params_names_the_alb_redirects_to_https_and_sets_listener_attributes_and_prefix_lists() {
+    let fx = Fixture::start("ing-params").await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let created = ec2
+        .create_managed_prefix_list()
+        .prefix_list_name(unique("office"))
+        .address_family("IPv4")
+        .max_entries(5)
+        .entries(aws_sdk_ec2::types::AddPrefixListEntry::builder().cidr("203.0.113.0/24").build())
+        .send()
+        .await
+        .expect("a prefix list");
+    let prefix_list = created.prefix_list().and_then(|p| p.prefix_list_id()).expect("its id").to_string();
+    let certificate = elbow_localstack_tests::acm::certificate("params.example.com").await;
+    // ELBv2 names are unique per account and region: the cluster's unique name keeps tests apart.
+    let name = unique("params").chars().rev().take(32).collect::<String>().chars().rev().collect::<String>();
+    let name = name.trim_start_matches('-').to_string();
+    let header = "routing.http.response.server.enabled";
+    let params = json!({
+        "apiVersion": "elbow.dev/v1beta1", "kind": "IngressClassParams",
+        "metadata": { "name": "platform" },
+        "spec": {
+            "loadBalancerName": name,
+            "sslRedirectPort": "443",
+            "certificateArn": [certificate],
+            "listeners": [{ "protocol": "HTTPS", "port": 443, "listenerAttributes": [{ "key": header, "value": "false" }] }],
+            "prefixListsIDs": [prefix_list],
+        }
+    });
+    let client = fx.sandbox.client();
+    let all_params: Api<IngressClassParams> = Api::all(client.clone());
+    elbow_testkit::create_from_json(&all_params, params).await;
+    let classes: Api<IngressClass> = Api::all(client.clone());
+    let class: IngressClass = serde_json::from_value(json!({
+        "metadata": { "name": "platform" },
+        "spec": { "controller": "elbow.dev/alb",
+                  "parameters": { "apiGroup": "elbow.dev", "kind": "IngressClassParams", "name": "platform" } }
+    }))
+    .unwrap();
+    classes.create(&PostParams::default(), &class).await.unwrap();
+    let annotations = json!({
+        "alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTP": 80}, {"HTTPS": 443}]"#,
+        "alb.ingress.kubernetes.io/load-balancer-name": "not-this-one",
+        "alb.ingress.kubernetes.io/listener-attributes.HTTPS-443": format!("{header}=true"),
+    });
+    fx.ingress("web", Some("platform"), annotations, "web.example.com", "web").await;
+    fx.hostname("web").await;
+
+    let cloud = cloud().await;
+    let now = fx.owned().await;
+    assert_eq!(now.lbs.iter().map(|lb| lb.name.as_str()).collect::<Vec<_>>(), [name.as_str()], "the class's name");
+    let listeners = cloud.describe_listeners(&now.lbs[0].arn).await.unwrap();
+    let http = listeners.iter().find(|l| l.port == 80).expect("an HTTP listener");
+    assert!(
+        matches!(&http.default_actions[..], [Action::Redirect { protocol: Some(p), port: Some(port), .. }]
+            if p == "HTTPS" && port == "443"),
+        "HTTP redirects to 443: {:?}",
+        http.default_actions
+    );
+    let https = listeners.iter().find(|l| l.port == 443).expect("an HTTPS listener");
+    let attributes = cloud.describe_listener_attributes(&https.arn).await.unwrap();
+    assert_eq!(attributes.get(header).map(String::as_str), Some("false"), "the class's attribute wins");
+    let frontend = now
+        .groups
+        .iter()
+        .find(|g| g.tags.get("elbow.dev/resource").map(String::as_str) == Some("SecurityGroup/frontend"))
+        .expect("the frontend group");
+    let rules = cloud.describe_security_group_rules(SecurityGroupRuleFilter::Group(frontend.id.clone())).await.unwrap();
+    let mut admitted: Vec<(u16, String)> = rules
+        .iter()
+        .filter_map(|r| match &r.rule.source {
+            RuleSource::PrefixList(id) => Some((r.rule.from_port, id.clone())),
+            _ => None,
+        })
+        .collect();
+    admitted.sort();
+    assert_eq!(admitted, [(80, prefix_list.clone()), (443, prefix_list.clone())], "the prefix list on both ports");
+
+    fx.gone("web").await;
+    assert!(fx.owned().await.is_empty(), "nothing left in AWS");
     fx.sandbox.stop().await;
 }

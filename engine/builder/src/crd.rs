@@ -65,6 +65,73 @@ pub struct IngressClassParamsSpec {
     /// How targets are registered: `instance` (nodes on the NodePort) or `ip`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<TargetType>,
+    /// The ALB's name (at most 32 letters, digits and `-`), overriding the `load-balancer-name`
+    /// annotation. Changing it replaces the load balancer: ELBv2 names cannot change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_name: Option<String>,
+    /// The HTTPS listen port every HTTP listener redirects to, as a string (`"443"`), overriding the
+    /// `ssl-redirect` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_redirect_port: Option<String>,
+    /// Attributes of the listeners by protocol and port, overriding the
+    /// `listener-attributes.<protocol>-<port>` annotations key by key. A listener the group does
+    /// not have is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listeners: Option<Vec<ListenerParams>>,
+    /// Managed prefix list ids (`pl-...`) the frontend group admits on every listen port,
+    /// overriding the `security-group-prefix-lists` annotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "prefixListsIDs")]
+    pub prefix_lists_ids: Option<Vec<String>>,
+    /// The same as `prefixListsIDs`, under the AWS Load Balancer Controller's older spelling; set
+    /// at most one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "PrefixListsIDs")]
+    pub prefix_lists_ids_legacy: Option<Vec<String>>,
+    /// The regional WAFv2 web ACL to associate, by ARN (`none` removes the association). A
+    /// `wafv2-acl-name` annotation wins over it, as in the AWS Load Balancer Controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wafv2_acl_arn: Option<String>,
+    /// The regional WAFv2 web ACL to associate, by name (`none` removes the association); wins
+    /// over every `wafv2-acl-*` annotation and over `wafv2AclArn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wafv2_acl_name: Option<String>,
+    /// A capacity reservation for the ALB. Not supported yet: a class that sets it is refused, so
+    /// the reservation is never silently missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_load_balancer_capacity: Option<MinimumCapacityParams>,
+    /// Addresses from an IPAM pool. Not supported: a class that sets it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipam_configuration: Option<IpamParams>,
+}
+
+/// The attributes of one listener of the class's load balancers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerParams {
+    /// `HTTP` or `HTTPS`.
+    pub protocol: String,
+    /// The listen port, 1 to 65535.
+    pub port: i32,
+    /// Listener attributes as ELBv2 names them, e.g. `routing.http.response.server.enabled`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listener_attributes: Vec<KeyValue>,
+}
+
+/// A load balancer capacity reservation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MinimumCapacityParams {
+    /// Load balancer capacity units to reserve.
+    pub capacity_units: i32,
+}
+
+/// Where the load balancer's IPv4 addresses come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IpamParams {
+    /// The IPAM pool id (`ipam-pool-...`).
+    #[serde(default, rename = "ipv4IPAMPoolId", skip_serializing_if = "Option::is_none")]
+    pub ipv4_ipam_pool_id: Option<String>,
 }
 
 /// An explicit Ingress group.

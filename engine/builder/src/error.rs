@@ -74,6 +74,10 @@ pub enum BuildError {
     GroupConflict { setting: String, ingresses: [String; 2], values: [String; 2] },
     #[error("IngressClassParams field {field} has an invalid value {value:?}: {expected}")]
     InvalidParameter { field: String, value: String, expected: String },
+    #[error(
+        "IngressClassParams field {field} ({feature}) is not supported by Elbow; remove it from the class's parameters"
+    )]
+    ParameterNotSupported { field: String, feature: String },
     #[error("the Ingress has no {0}")]
     MissingIngressField(&'static str),
     #[error("path {path:?} has pathType {path_type:?}; expected Exact, Prefix or ImplementationSpecific")]

@@ -365,7 +365,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "load-balancer-name",
         Reader::LoadBalancer,
         "`k8s-<namespace>-<name>-<hash>` or `k8s-<group>-<hash>`",
-        "The load balancer's name, at most 32 characters; the default is the AWS Load Balancer Controller's.",
+        "The load balancer's name, at most 32 characters; the default is the AWS Load Balancer Controller's. The IngressClassParams `loadBalancerName` wins.",
     ),
     ingress(
         "load-balancer-attributes",
@@ -377,13 +377,13 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "wafv2-acl-arn",
         Reader::Protection,
         "(unchanged)",
-        "ARN of the AWS WAFv2 web ACL of regional scope (`arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>`) to associate with the load balancer, replacing any other; `none` removes the association. Absent or empty, the load balancer's WAFv2 web ACL is left as it is. Ignored when a member sets `wafv2-acl-name`; members must agree. Flag `--enable-wafv2=false` turns the integration off.",
+        "ARN of the AWS WAFv2 web ACL of regional scope (`arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>`) to associate with the load balancer, replacing any other; `none` removes the association. Absent or empty, the load balancer's WAFv2 web ACL is left as it is. Ignored when a member sets `wafv2-acl-name` or the IngressClassParams set `wafv2AclName` or `wafv2AclArn` (which win, in that order, as in LBC); members must agree. Flag `--enable-wafv2=false` turns the integration off.",
     ),
     ingress(
         "wafv2-acl-name",
         Reader::Protection,
         "(unchanged)",
-        "Name of the regional AWS WAFv2 web ACL to associate, looked up in the load balancer's region (`wafv2:ListWebACLs`); `none` removes the association. Wins over `wafv2-acl-arn`; members must agree. An unknown name is an error and changes nothing.",
+        "Name of the regional AWS WAFv2 web ACL to associate, looked up in the load balancer's region (`wafv2:ListWebACLs`); `none` removes the association. Wins over `wafv2-acl-arn` and the IngressClassParams `wafv2AclArn`; the IngressClassParams `wafv2AclName` wins over it; members must agree. An unknown name is an error and changes nothing.",
     ),
     ingress(
         "waf-acl-id",
@@ -431,7 +431,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "security-group-prefix-lists",
         Reader::SecurityGroups,
         "(none)",
-        "Comma-separated managed prefix list ids (`pl-...`) the frontend group admits on the Ingress's listen ports, next to `inbound-cidrs`; members sharing a port must agree. With prefix lists and no CIDRs, only the prefix lists are admitted.",
+        "Comma-separated managed prefix list ids (`pl-...`) the frontend group admits on the Ingress's listen ports, next to `inbound-cidrs`; members sharing a port must agree. With prefix lists and no CIDRs, only the prefix lists are admitted. The IngressClassParams `prefixListsIDs` (or `PrefixListsIDs`) win.",
     ),
     backend(
         "tags",
@@ -461,13 +461,13 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "ssl-redirect",
         Reader::Listeners,
         "(none)",
-        "An HTTPS listen port: every HTTP listener then answers with a 301 redirect to it and has no other rules.",
+        "An HTTPS listen port: every HTTP listener then answers with a 301 redirect to it and has no other rules. The IngressClassParams `sslRedirectPort` wins.",
     ),
     ingress(
         "listener-attributes.<protocol>-<port>",
         Reader::Listeners,
         "(none)",
-        "Comma-separated `key=value` attributes of the listener of that protocol and listen port (`HTTP-80`, `HTTPS-443`), e.g. `routing.http.response.server.enabled=false`; members may not set one key to two values. Naming a listen port the Ingress does not have is an error (LBC ignores it).",
+        "Comma-separated `key=value` attributes of the listener of that protocol and listen port (`HTTP-80`, `HTTPS-443`), e.g. `routing.http.response.server.enabled=false`; members may not set one key to two values. Naming a listen port the Ingress does not have is an error (LBC ignores it). The IngressClassParams `listeners` win key by key.",
     ),
     ingress(
         "actions.<name>",

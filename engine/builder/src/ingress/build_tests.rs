@@ -13,10 +13,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::*;
 use crate::annotations::INGRESS_PREFIX;
-use crate::crd::{IngressGroupParams, KeyValue, SubnetSelector};
+use crate::crd::{IngressGroupParams, IpamParams, KeyValue, ListenerParams, MinimumCapacityParams, SubnetSelector};
 use crate::endpoints::tests::{compact, endpoint, slice};
 use crate::names::{IngressTargetGroupKey, ingress_target_group_name};
 use crate::nodes::tests::{borrowed, node};
+use elbow_model::Wafv2WebAcl;
 use elbow_model::inventory::{Instance, SecurityGroup, Subnet};
 
 const CLUSTER: &str = "my-cluster";
@@ -1111,6 +1112,135 @@ fn listener_attributes_are_merged_per_listen_port_across_the_group() {
             "Ingress a/one: annotation alb.ingress.kubernetes.io/listener-attributes.HTTPS-443 has an invalid value \"{header}=false\": attributes of one of the Ingress's listen ports, named <protocol>-<port>; it has no listen port HTTPS-443 (its listen ports: HTTP-80)"
         )
     );
+}
+
+#[test]
+fn ingress_class_params_name_redirect_listeners_prefix_lists_and_web_acl() {
+    let cert = "arn:aws:acm:us-east-1:1:certificate/a";
+    let header = "routing.http.response.server.enabled";
+    let https_app = |extra: &[(&str, &str)]| {
+        let mut annotations = vec![("listen-ports", r#"[{"HTTP": 80}, {"HTTPS": 443}]"#), ("certificate-arn", cert)];
+        annotations.extend_from_slice(extra);
+        web(&annotations)
+    };
+    let params = IngressClassParamsSpec {
+        load_balancer_name: Some("platform-alb".into()),
+        ssl_redirect_port: Some("443".into()),
+        listeners: Some(vec![ListenerParams {
+            protocol: "HTTPS".into(),
+            port: 443,
+            listener_attributes: vec![KeyValue { key: header.into(), value: "false".into() }],
+        }]),
+        prefix_lists_ids: Some(strings(&["pl-00ff", "pl-0123abcd"])),
+        wafv2_acl_arn: Some(ACL_ARN.into()),
+        ..Default::default()
+    };
+    let ingress = https_app(&[
+        ("load-balancer-name", "mine"),
+        (
+            "listener-attributes.HTTPS-443",
+            &format!("{header}=true,routing.http.response.x_frame_options.header_value=DENY"),
+        ),
+        ("security-group-prefix-lists", "pl-0aaa"),
+        ("wafv2-acl-arn", "none"),
+    ]);
+    let stack = build_with(&[&ingress], &services(), Some(&params)).expect("builds");
+    let lb = &stack.load_balancers[0];
+    assert_eq!(lb.name, "platform-alb", "the class's name wins over the annotation");
+    assert_eq!(
+        lb.protection.wafv2,
+        Some(Wafv2WebAcl::Arn(ACL_ARN.into())),
+        "the class's ARN wins over an ARN annotation"
+    );
+    assert_eq!(
+        listener(&stack, 80).default_actions[0],
+        actions::redirect_to_https(443),
+        "sslRedirectPort redirects without the annotation"
+    );
+    assert_eq!(
+        listener(&stack, 443).attributes,
+        Attributes::from([
+            (header.to_string(), "false".to_string()),
+            ("routing.http.response.x_frame_options.header_value".to_string(), "DENY".to_string()),
+        ]),
+        "the class wins key by key; the annotation's other keys stay"
+    );
+    let prefix_lists: Vec<(u16, &RuleSource)> = stack.security_groups[0]
+        .ingress
+        .iter()
+        .filter(|r| matches!(r.source, RuleSource::PrefixList(_)))
+        .map(|r| (r.from_port, &r.source))
+        .collect();
+    let (a, b) = (RuleSource::PrefixList("pl-00ff".into()), RuleSource::PrefixList("pl-0123abcd".into()));
+    assert_eq!(
+        prefix_lists,
+        [(80, &a), (80, &b), (443, &a), (443, &b)],
+        "prefixListsIDs replace the annotation's list on every port"
+    );
+
+    // The older spelling counts the same; both spellings at once is an error.
+    let legacy = IngressClassParamsSpec { prefix_lists_ids_legacy: Some(strings(&["pl-0bbb"])), ..Default::default() };
+    let stack = build_with(&[&web(&[])], &services(), Some(&legacy)).expect("legacy spelling");
+    assert!(stack.security_groups[0].ingress.iter().any(|r| r.source == RuleSource::PrefixList("pl-0bbb".into())));
+    let both = IngressClassParamsSpec { prefix_lists_ids: Some(strings(&["pl-0aaa"])), ..legacy.clone() };
+    let refused = |params: IngressClassParamsSpec, ingress: &Ingress| {
+        build_with(&[ingress], &services(), Some(&params)).expect_err("refused").to_string()
+    };
+    assert!(refused(both, &web(&[])).contains("one of the two spellings, not both"));
+
+    // A name annotation wins over the class's ARN (LBC reads names first); the class's name wins over both.
+    let named = refused_or_acl(&params, &https_app(&[("wafv2-acl-name", "shop")]));
+    assert_eq!(named, Some(Wafv2WebAcl::Name("shop".into())));
+    let class_name = IngressClassParamsSpec { wafv2_acl_name: Some("none".into()), ..params.clone() };
+    assert_eq!(refused_or_acl(&class_name, &https_app(&[("wafv2-acl-name", "shop")])), Some(Wafv2WebAcl::None));
+
+    // Bad values name the field.
+    let bad = |params: IngressClassParamsSpec| refused(params, &https_app(&[]));
+    let name = bad(IngressClassParamsSpec { load_balancer_name: Some("-bad".into()), ..Default::default() });
+    assert!(name.starts_with("IngressClassParams field loadBalancerName has an invalid value \"-bad\""), "{name}");
+    let port = bad(IngressClassParamsSpec { ssl_redirect_port: Some("https".into()), ..Default::default() });
+    assert!(port.starts_with("IngressClassParams field sslRedirectPort has an invalid value \"https\""), "{port}");
+    let http_port = bad(IngressClassParamsSpec { ssl_redirect_port: Some("80".into()), ..Default::default() });
+    assert!(http_port.contains("which listens for HTTP, not HTTPS"), "{http_port}");
+    let missing = bad(IngressClassParamsSpec {
+        listeners: Some(vec![ListenerParams { protocol: "HTTPS".into(), port: 8443, listener_attributes: Vec::new() }]),
+        ..Default::default()
+    });
+    assert_eq!(
+        missing,
+        "IngressClassParams field listeners has an invalid value \"HTTPS-8443\": a listener of the group, named by protocol and port; it has HTTP-80, HTTPS-443"
+    );
+    let protocol = bad(IngressClassParamsSpec {
+        listeners: Some(vec![ListenerParams { protocol: "TCP".into(), port: 80, listener_attributes: Vec::new() }]),
+        ..Default::default()
+    });
+    assert!(protocol.contains("protocol HTTP or HTTPS"), "{protocol}");
+    let acl = bad(IngressClassParamsSpec { wafv2_acl_arn: Some("shop".into()), ..Default::default() });
+    assert!(acl.starts_with("IngressClassParams field wafv2AclArn has an invalid value \"shop\""), "{acl}");
+    let prefix = bad(IngressClassParamsSpec { prefix_lists_ids: Some(strings(&["sg-1"])), ..Default::default() });
+    assert!(prefix.contains("managed prefix list ids"), "{prefix}");
+
+    // What Elbow does not implement is refused, never dropped.
+    let capacity = bad(IngressClassParamsSpec {
+        minimum_load_balancer_capacity: Some(MinimumCapacityParams { capacity_units: 100 }),
+        ..Default::default()
+    });
+    assert_eq!(
+        capacity,
+        "IngressClassParams field minimumLoadBalancerCapacity (load balancer capacity reservations) is not supported by Elbow; remove it from the class's parameters"
+    );
+    let ipam = bad(IngressClassParamsSpec {
+        ipam_configuration: Some(IpamParams { ipv4_ipam_pool_id: Some("ipam-pool-1".into()) }),
+        ..Default::default()
+    });
+    assert!(ipam.contains("ipamConfiguration (addresses from an IPAM pool) is not supported"), "{ipam}");
+}
+
+const ACL_ARN: &str = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/shop/3ab78708-85b0-49d3-b4e1-7a9615a6613b";
+
+fn refused_or_acl(params: &IngressClassParamsSpec, ingress: &Ingress) -> Option<Wafv2WebAcl> {
+    let stack = build_with(&[ingress], &services(), Some(params)).expect("builds");
+    stack.load_balancers[0].protection.wafv2.clone()
 }
 
 #[path = "protection_tests.rs"]

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use crate::crd::IngressClassParamsSpec;
 use crate::error::BuildError;
 use crate::ingress::group::Member;
+use crate::ingress::params;
 use crate::ingress::settings::{agree, agreed};
 use crate::security::{is_cidr, parse_prefix_lists};
 use elbow_model::stack::{Attributes, IpAddressType, Protocol};
@@ -59,6 +60,7 @@ pub(crate) fn listen_ports(
         wishes.push((member, member_ports(member, params).map_err(|e| member.blame(e))?));
     }
     let ports: std::collections::BTreeSet<u16> = wishes.iter().flat_map(|(_, w)| w.ports.keys().copied()).collect();
+    let mut class_attributes = params::listener_attributes(params)?;
     let mut listeners = Vec::with_capacity(ports.len());
     for port in ports {
         let here: Vec<(usize, &Member<'_>, &MemberPorts)> = wishes
@@ -110,6 +112,10 @@ pub(crate) fn listen_ports(
                 attributes.insert(key.clone(), value);
             }
         }
+        // The class's attributes win key by key; the members' other keys stay.
+        if let Some(overrides) = class_attributes.remove(&name) {
+            attributes.extend(overrides);
+        }
         let members = here.iter().map(|(index, _, _)| *index).collect();
         listeners.push(ListenPort {
             port,
@@ -120,6 +126,15 @@ pub(crate) fn listen_ports(
             prefix_lists,
             members,
             attributes,
+        });
+    }
+    // So would the class's: every listener it names must exist.
+    if let Some(unknown) = class_attributes.keys().next() {
+        let names: Vec<String> = listeners.iter().map(|l| format!("{}-{}", l.protocol.as_str(), l.port)).collect();
+        return Err(BuildError::InvalidParameter {
+            field: "listeners".into(),
+            value: unknown.clone(),
+            expected: format!("a listener of the group, named by protocol and port; it has {}", names.join(", ")),
         });
     }
     // A member's attributes for a listener it does not listen on would be lost without a word.
@@ -174,11 +189,14 @@ fn member_ports(member: &Member<'_>, params: Option<&IngressClassParamsSpec>) ->
         cidrs.dedup();
         cidrs
     });
-    let prefix_lists = a.parse(
-        "security-group-prefix-lists",
-        "comma-separated managed prefix list ids like pl-0123456789abcdef0",
-        parse_prefix_lists,
-    )?;
+    let prefix_lists = match params::prefix_lists(params)? {
+        Some(ids) => Some(ids),
+        None => a.parse(
+            "security-group-prefix-lists",
+            "comma-separated managed prefix list ids like pl-0123456789abcdef0",
+            parse_prefix_lists,
+        )?,
+    };
     let expected = r#"a JSON list like [{"HTTP": 80}, {"HTTPS": 443}]"#;
     let ports = match a.json::<Vec<BTreeMap<String, i64>>>("listen-ports", expected)? {
         None if certificates.is_empty() => BTreeMap::from([(80, Protocol::Http)]),
@@ -224,12 +242,21 @@ fn member_ports(member: &Member<'_>, params: Option<&IngressClassParamsSpec>) ->
     Ok(MemberPorts { ports, certificates, ssl_policy, cidrs, prefix_lists, listener_attributes })
 }
 
-/// The HTTPS port every HTTP listener redirects to, if any member asks for one (they must agree).
-pub(crate) fn ssl_redirect(members: &[Member<'_>], listeners: &[ListenPort]) -> Result<Option<u16>, BuildError> {
-    let port = agreed(members, "ssl-redirect", |m| {
-        m.annotations()
-            .parse("ssl-redirect", "an HTTPS listen port (1 to 65535)", |v| v.parse::<u16>().ok().filter(|p| *p > 0))
-    })?;
+/// The HTTPS port every HTTP listener redirects to: the IngressClassParams `sslRedirectPort`, else
+/// the one the members that ask for one agree on.
+pub(crate) fn ssl_redirect(
+    members: &[Member<'_>],
+    params: Option<&IngressClassParamsSpec>,
+    listeners: &[ListenPort],
+) -> Result<Option<u16>, BuildError> {
+    let port = match params::ssl_redirect_port(params)? {
+        Some(port) => Some(port),
+        None => agreed(members, "ssl-redirect", |m| {
+            m.annotations().parse("ssl-redirect", "an HTTPS listen port (1 to 65535)", |v| {
+                v.parse::<u16>().ok().filter(|p| *p > 0)
+            })
+        })?,
+    };
     let Some(port) = port else { return Ok(None) };
     match listeners.iter().find(|l| l.port == port) {
         Some(listener) if listener.protocol == Protocol::Https => Ok(Some(port)),

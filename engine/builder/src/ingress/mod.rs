@@ -17,6 +17,7 @@ mod class;
 mod group;
 mod listeners;
 mod membership;
+mod params;
 mod protection;
 mod rules;
 mod settings;
@@ -143,10 +144,11 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         check(annotations_of(member.ingress), Object::Ingress).map_err(|e| member.blame(e))?;
     }
     let config = input.config;
+    params::refuse_unsupported(input.params)?;
     let settings = GroupSettings::read(&members, input.params, config)?;
-    let protection = protection::read(&members)?;
+    let protection = protection::read(&members, input.params)?;
     let listen = listeners::listen_ports(&members, input.params, settings.ip_address_type)?;
-    let ssl_redirect = listeners::ssl_redirect(&members, &listen)?;
+    let ssl_redirect = listeners::ssl_redirect(&members, input.params, &listen)?;
     let group_tags = GroupTags::read(&members, input.params, config, &stack_id)?;
     let tags_for = |resource: &ResourceId| group_tags.resource(resource);
     let nodes = target_nodes(input.nodes);

@@ -1,8 +1,10 @@
 //! The group's web ACLs and Shield Advanced protection, from the members' annotations, with the
 //! AWS Load Balancer Controller's meaning: each one absent leaves the load balancer's setting as
 //! it is, `none` (or `false` for Shield) removes it, members that set one must agree, and a
-//! `wafv2-acl-name` anywhere in the group wins over every `wafv2-acl-arn`.
+//! `wafv2-acl-name` anywhere in the group wins over every `wafv2-acl-arn`. The IngressClassParams
+//! `wafv2AclName` and `wafv2AclArn` take part too (see [`wafv2`]).
 
+use crate::crd::IngressClassParamsSpec;
 use crate::error::BuildError;
 use crate::ingress::group::Member;
 use crate::ingress::settings::{Shown, agreed};
@@ -11,32 +13,61 @@ use elbow_model::{Protection, WafClassicWebAcl, Wafv2WebAcl};
 /// The value that removes an association.
 const NONE: &str = "none";
 
-pub(crate) fn read(members: &[Member<'_>]) -> Result<Protection, BuildError> {
-    let by_name = agreed(members, "wafv2-acl-name", |m| {
-        m.annotations().parse("wafv2-acl-name", "a WAFv2 web ACL name (letters, digits, _ and -) or none", |v| {
-            if v == NONE {
-                Some(Wafv2WebAcl::None)
-            } else {
-                is_web_acl_name(v).then(|| Wafv2WebAcl::Name(v.to_string()))
-            }
-        })
-    })?;
-    let wafv2 = match by_name {
-        Some(acl) => Some(acl),
-        None => agreed(members, "wafv2-acl-arn", |m| {
-            m.annotations().parse(
-                "wafv2-acl-arn",
-                "the ARN of a regional WAFv2 web ACL (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>) or none",
-                |v| {
-                    if v == NONE {
-                        Some(Wafv2WebAcl::None)
-                    } else {
-                        is_regional_web_acl_arn(v).then(|| Wafv2WebAcl::Arn(v.to_string()))
-                    }
-                },
-            )
-        })?,
-    };
+const NAME_EXPECTED: &str = "a WAFv2 web ACL name (letters, digits, _ and -) or none";
+const ARN_EXPECTED: &str =
+    "the ARN of a regional WAFv2 web ACL (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>) or none";
+
+/// The group's WAFv2 web ACL, in the AWS Load Balancer Controller's order: the class's
+/// `wafv2AclName`, the members' `wafv2-acl-name`, the class's `wafv2AclArn`, the members'
+/// `wafv2-acl-arn`. (A name annotation beats the class's ARN: LBC reads names before ARNs.)
+fn wafv2(members: &[Member<'_>], params: Option<&IngressClassParamsSpec>) -> Result<Option<Wafv2WebAcl>, BuildError> {
+    let field =
+        |field: &str, value: Option<&String>, parse: fn(&str) -> Option<Wafv2WebAcl>, expected: &str| match value
+            .filter(|v| !v.is_empty())
+        {
+            None => Ok(None),
+            Some(value) => parse(value).map(Some).ok_or_else(|| BuildError::InvalidParameter {
+                field: field.into(),
+                value: value.clone(),
+                expected: expected.into(),
+            }),
+        };
+    if let Some(acl) =
+        field("wafv2AclName", params.and_then(|p| p.wafv2_acl_name.as_ref()), web_acl_by_name, NAME_EXPECTED)?
+    {
+        return Ok(Some(acl));
+    }
+    let by_name =
+        agreed(members, "wafv2-acl-name", |m| m.annotations().parse("wafv2-acl-name", NAME_EXPECTED, web_acl_by_name))?;
+    if by_name.is_some() {
+        return Ok(by_name);
+    }
+    if let Some(acl) =
+        field("wafv2AclArn", params.and_then(|p| p.wafv2_acl_arn.as_ref()), web_acl_by_arn, ARN_EXPECTED)?
+    {
+        return Ok(Some(acl));
+    }
+    agreed(members, "wafv2-acl-arn", |m| m.annotations().parse("wafv2-acl-arn", ARN_EXPECTED, web_acl_by_arn))
+}
+
+fn web_acl_by_name(value: &str) -> Option<Wafv2WebAcl> {
+    if value == NONE {
+        Some(Wafv2WebAcl::None)
+    } else {
+        is_web_acl_name(value).then(|| Wafv2WebAcl::Name(value.to_string()))
+    }
+}
+
+fn web_acl_by_arn(value: &str) -> Option<Wafv2WebAcl> {
+    if value == NONE {
+        Some(Wafv2WebAcl::None)
+    } else {
+        is_regional_web_acl_arn(value).then(|| Wafv2WebAcl::Arn(value.to_string()))
+    }
+}
+
+pub(crate) fn read(members: &[Member<'_>], params: Option<&IngressClassParamsSpec>) -> Result<Protection, BuildError> {
+    let wafv2 = wafv2(members, params)?;
     let waf_classic = agreed(members, "waf-acl-id", |m| {
         let annotations = m.annotations();
         let id = annotations.get("waf-acl-id").or_else(|| annotations.get("web-acl-id"));

@@ -54,13 +54,23 @@ impl GroupSettings {
             })?
             .unwrap_or(IpAddressType::Ipv4),
         };
-        let name = agreed(members, "load-balancer-name", |m| {
-            let name = m.annotations().get("load-balancer-name").map(str::to_string);
-            match name {
-                Some(name) if !is_valid_elb_name(&name) => Err(BuildError::InvalidName(name)),
-                other => Ok(other),
+        let name = match params.and_then(|p| p.load_balancer_name.clone()).filter(|n| !n.is_empty()) {
+            Some(name) if !is_valid_elb_name(&name) => {
+                return Err(BuildError::InvalidParameter {
+                    field: "loadBalancerName".into(),
+                    value: name,
+                    expected: "at most 32 letters, digits and -, neither starting nor ending with - nor starting with internal-".into(),
+                });
             }
-        })?;
+            Some(name) => Some(name),
+            None => agreed(members, "load-balancer-name", |m| {
+                let name = m.annotations().get("load-balancer-name").map(str::to_string);
+                match name {
+                    Some(name) if !is_valid_elb_name(&name) => Err(BuildError::InvalidName(name)),
+                    other => Ok(other),
+                }
+            })?,
+        };
         // Compared as sets: the order of ids in an annotation means nothing.
         let security_groups = agreed(members, "security-groups", |m| {
             m.annotations().parse("security-groups", "comma-separated security group ids (sg-...)", |v| {
