@@ -27,6 +27,7 @@ data "aws_iam_policy_document" "elbow" {
       "ec2:DescribeInstances",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeAddresses",
       "wafv2:GetWebACLForResource",
       "wafv2:ListWebACLs",
       "waf-regional:GetWebACLForResource",

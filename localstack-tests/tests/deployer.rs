@@ -11,7 +11,7 @@ use elbow_builder::BuildConfig;
 use elbow_builder::service::build_service_stack;
 use elbow_cloud::resilient::{RateLimits, Resilient, RetryPolicy};
 use elbow_cloud::*;
-use elbow_deploy::{DeployOutcome, DeploySettings, Deployer};
+use elbow_deploy::{DeployError, DeployOutcome, DeploySettings, Deployer};
 use elbow_localstack_tests::owned::{Owned, owned};
 use elbow_localstack_tests::{Network, cloud, sdk_config, unique};
 use elbow_model::{HealthCheckPort, IpAddressType, LoadBalancerType, RuleSource, Scheme, Stack, StackId, Tags};
@@ -231,6 +231,19 @@ async fn fixed_addresses_make_the_load_balancer_and_a_change_replaces_it() {
     assert_eq!(owned.lbs[0].name, stack.load_balancers[0].name);
     assert_eq!(owned.listeners.len(), 1);
     assert_eq!(owned.targets[&31083].1.len(), 1, "the target group is kept");
+
+    // A mistyped allocation id is found through DescribeAddresses before the load balancer is
+    // deleted for its successor: the deploy fails and the load balancer keeps serving.
+    f.cloud.calls().reset();
+    let typo = service(&[eips[0].as_str(), eips[1].as_str(), "eipalloc-0123456789abcdef0"].join(","));
+    let error = deployer.deploy(&f.stack(&typo, &nodes)).await.expect_err("an unknown allocation");
+    assert!(
+        matches!(&error, DeployError::ElasticIpsNotFound { ids } if ids == &["eipalloc-0123456789abcdef0"]),
+        "{error}"
+    );
+    assert_eq!(f.cloud.calls().mutating(), 0, "{:?}", f.cloud.calls().snapshot());
+    let owned = f.owned().await;
+    assert_eq!(owned.lbs.iter().map(|lb| &lb.arn).collect::<Vec<_>>(), [after.load_balancer_arn.as_ref().unwrap()]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -39,6 +39,30 @@ impl Ec2 {
         Ok(answer.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_string)).collect())
     }
 
+    /// DescribeAddresses is not paged; the ids go in batches of the filter's limit.
+    pub(crate) async fn describe_elastic_ips(&self, allocation_ids: &[String]) -> CloudResult<Vec<ElasticIp>> {
+        let mut found = Vec::new();
+        for batch in allocation_ids.chunks(FILTER_VALUES) {
+            let api = self.count(Api::DescribeAddresses);
+            let answer = self
+                .client
+                .describe_addresses()
+                .filters(filter("allocation-id", batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify(api, e))?;
+            found.extend(answer.addresses().iter().filter_map(|a| {
+                Some(ElasticIp {
+                    allocation_id: a.allocation_id()?.to_string(),
+                    public_ip: a.public_ip().unwrap_or_default().to_string(),
+                    association_id: a.association_id().map(str::to_string),
+                    instance_id: a.instance_id().filter(|id| !id.is_empty()).map(str::to_string),
+                })
+            }));
+        }
+        Ok(found)
+    }
+
     pub(crate) async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
         let mut token = None;
         let mut found = Vec::new();

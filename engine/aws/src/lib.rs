@@ -170,6 +170,9 @@ impl Cloud for SdkCloud {
     async fn describe_vpcs(&self, ids: &[String]) -> CloudResult<Vec<String>> {
         self.ec2.describe_vpcs(ids).await
     }
+    async fn describe_elastic_ips(&self, allocation_ids: &[String]) -> CloudResult<Vec<ElasticIp>> {
+        self.ec2.describe_elastic_ips(allocation_ids).await
+    }
     async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
         self.ec2.describe_subnets(vpc_id).await
     }

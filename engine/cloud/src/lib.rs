@@ -139,6 +139,10 @@ actions! {
         => DescribeInstances in "ec2", Ec2Describe;
     async fn describe_security_groups(&self, filter: SecurityGroupFilter) -> CloudResult<Vec<SecurityGroup>>
         => DescribeSecurityGroups in "ec2", Ec2Describe;
+    /// The Elastic IPs among `allocation_ids` (by filter: an unknown id is left out rather than
+    /// failing the request, so the caller can name it).
+    async fn describe_elastic_ips(&self, allocation_ids: &[String]) -> CloudResult<Vec<ElasticIp>>
+        => DescribeAddresses in "ec2", Ec2Describe;
     /// Ingress rules (egress rules are left out), of one group or by tag across groups (paged).
     async fn describe_security_group_rules(
         &self,

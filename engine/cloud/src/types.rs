@@ -211,6 +211,19 @@ pub struct Instance {
     pub security_groups: Vec<String>,
 }
 
+/// An Elastic IP address of the account, as DescribeAddresses reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElasticIp {
+    /// `eipalloc-...`
+    pub allocation_id: String,
+    pub public_ip: String,
+    /// Set while the address is associated with an instance or a network interface (a network
+    /// load balancer's interface included).
+    pub association_id: Option<String>,
+    /// The instance it is associated with, if any.
+    pub instance_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroup {
     pub id: String,

@@ -49,6 +49,21 @@ pub enum DeployError {
          create it, or correct alb.ingress.kubernetes.io/wafv2-acl-name"
     )]
     WebAclNameNotFound { name: String },
+    /// `eip-allocations` names Elastic IPs the account does not have. Found before anything is
+    /// changed: a load balancer being replaced for new addresses is kept rather than deleted for
+    /// a successor AWS would refuse.
+    #[error(
+        "the Elastic IP allocations {} do not exist in the load balancer's region; allocate them, or correct \
+         service.beta.kubernetes.io/aws-load-balancer-eip-allocations (nothing was changed)",
+        ids.join(", ")
+    )]
+    ElasticIpsNotFound { ids: Vec<String> },
+    /// `eip-allocations` names an Elastic IP that something outside the stack holds.
+    #[error(
+        "the Elastic IP allocation {id} is associated with {holder}; disassociate it, or name another in \
+         service.beta.kubernetes.io/aws-load-balancer-eip-allocations (nothing was changed)"
+    )]
+    ElasticIpInUse { id: String, holder: String },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -68,7 +83,9 @@ impl DeployError {
             | Self::NodePortsRecord { .. }
             | Self::Unbound(_)
             | Self::Protection { .. }
-            | Self::WebAclNameNotFound { .. } => false,
+            | Self::WebAclNameNotFound { .. }
+            | Self::ElasticIpsNotFound { .. }
+            | Self::ElasticIpInUse { .. } => false,
         }
     }
 
@@ -84,7 +101,9 @@ impl DeployError {
             | Self::NameTaken { .. }
             | Self::NodePortsRecord { .. }
             | Self::Unbound(_)
-            | Self::WebAclNameNotFound { .. } => false,
+            | Self::WebAclNameNotFound { .. }
+            | Self::ElasticIpsNotFound { .. }
+            | Self::ElasticIpInUse { .. } => false,
         }
     }
 }

@@ -19,6 +19,7 @@
 //! owner, and deletes the others the same way: by deploying their empty stack.
 
 pub mod actual;
+mod addresses;
 mod apply;
 pub mod changes;
 mod discovery;
@@ -235,6 +236,7 @@ impl Deployer {
             stack: &desired.id,
             backend_group: backend_group.as_deref(),
         };
+        addresses::check_elastic_ips(cloud, &plan).await?;
         let mut applier = Applier::new(cloud, node_rules, plan.bindings.clone(), entry.actual);
         let result = applier.run(plan).await;
         let mut changes = std::mem::take(&mut applier.changes);

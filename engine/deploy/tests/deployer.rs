@@ -250,6 +250,46 @@ async fn fixed_addresses_are_set_at_creation_and_a_change_replaces_the_load_bala
 }
 
 #[tokio::test]
+async fn an_unknown_or_taken_elastic_ip_fails_the_deploy_before_anything_is_deleted() {
+    let cloud = cloud();
+    cloud.seed_elastic_ip("eipalloc-1");
+    cloud.seed_elastic_ip("eipalloc-2");
+    let deployer = deployer(&cloud);
+    let svc = Svc::new("web");
+    let created = deployer.deploy(&with_elastic_ips(&svc, ["eipalloc-1", "eipalloc-2"], "r1")).await.expect("deployed");
+    let arn = created.load_balancer_arn.expect("an arn");
+
+    // A typo in the list would replace the load balancer with one AWS refuses to create.
+    cloud.counter().reset();
+    let typo = with_elastic_ips(&svc, ["eipalloc-1", "eipalloc-9"], "r2");
+    let error = deployer.deploy(&typo).await.expect_err("refused");
+    assert_eq!(
+        error.to_string(),
+        "the Elastic IP allocations eipalloc-9 do not exist in the load balancer's region; allocate them, or correct \
+         service.beta.kubernetes.io/aws-load-balancer-eip-allocations (nothing was changed)"
+    );
+    assert!(!error.is_retryable());
+    assert_eq!(cloud.counter().mutating(), 0, "nothing changed: {:?}", cloud.counter().snapshot());
+    assert_eq!(inventory(&cloud).load_balancers, ["k8s-default-web-e"], "the old load balancer still serves");
+    assert_eq!(cloud.load_balancers()[0].arn, arn);
+
+    // Another Service's load balancer holds eipalloc-2: a new load balancer cannot take it.
+    let other = Svc::new("api");
+    let error = deployer.deploy(&with_elastic_ips(&other, ["eipalloc-3", "eipalloc-2"], "r1")).await;
+    assert!(matches!(error, Err(DeployError::ElasticIpsNotFound { ref ids }) if ids == &["eipalloc-3"]), "{error:?}");
+    cloud.seed_elastic_ip("eipalloc-3");
+    let error =
+        deployer.deploy(&with_elastic_ips(&other, ["eipalloc-3", "eipalloc-2"], "r1")).await.expect_err("taken");
+    assert!(error.to_string().starts_with("the Elastic IP allocation eipalloc-2 is associated with"), "{error}");
+    assert_eq!(inventory(&cloud).load_balancers, ["k8s-default-web-e"], "no load balancer for api");
+
+    // A plan with no Elastic IP makes no address call.
+    cloud.counter().reset();
+    deployer.deploy(&other.stack()).await.expect("plain");
+    assert_eq!(cloud.counter().count(Api::DescribeAddresses), 0);
+}
+
+#[tokio::test]
 async fn listener_attributes_are_set_kept_and_repaired_like_load_balancer_attributes() {
     let cloud = cloud();
     let deployer = deployer(&cloud);

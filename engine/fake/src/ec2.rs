@@ -106,6 +106,13 @@ impl Ec2 {
         self.elastic_ips.contains(allocation_id)
     }
 
+    /// A public address derived from the allocation id, stable for the id (from the documentation
+    /// range 198.51.100.0/24, so it can reach nothing).
+    pub(crate) fn elastic_ip_address(&self, allocation_id: &str) -> String {
+        let last = allocation_id.bytes().fold(0u8, |sum, b| sum.wrapping_add(b));
+        format!("198.51.100.{last}")
+    }
+
     pub(crate) fn subnet(&self, id: &str) -> Option<&Subnet> {
         self.subnets.get(id)
     }

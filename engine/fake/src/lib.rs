@@ -708,6 +708,24 @@ impl Cloud for FakeCloud {
         self.request(Api::DescribeVpcs, |s| Ok(s.ec2.describe_vpcs(ids)))
     }
 
+    async fn describe_elastic_ips(&self, allocation_ids: &[String]) -> CloudResult<Vec<ElasticIp>> {
+        self.request(Api::DescribeAddresses, |s| {
+            let known = allocation_ids.iter().filter(|id| s.ec2.elastic_ip_exists(id));
+            Ok(known
+                .map(|id| {
+                    // A load balancer holding the address holds it through its network interface.
+                    let held = s.elbv2.holder_of_elastic_ip(id, "").is_some();
+                    ElasticIp {
+                        allocation_id: id.clone(),
+                        public_ip: s.ec2.elastic_ip_address(id),
+                        association_id: held.then(|| format!("eipassoc-{}", id.trim_start_matches("eipalloc-"))),
+                        instance_id: None,
+                    }
+                })
+                .collect())
+        })
+    }
+
     async fn describe_subnets(&self, vpc_id: &str) -> CloudResult<Vec<Subnet>> {
         self.request(Api::DescribeSubnets, |s| Ok(s.ec2.describe_subnets(vpc_id)))
     }

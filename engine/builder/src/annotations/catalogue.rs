@@ -150,7 +150,7 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "aws-load-balancer-eip-allocations",
         Reader::Subnets,
         "(AWS picks the addresses)",
-        "Comma-separated Elastic IP allocation ids (`eipalloc-...`), one per subnet, internet-facing only; the first goes to the subnet with the lowest id, and so on, as in the AWS Load Balancer Controller. AWS sets a network load balancer's addresses at creation only, so changing, adding or removing the list replaces the load balancer: the old one is deleted first (it holds the addresses), then one of the same name is made, with a new DNS name; traffic stops meanwhile. LBC leaves an existing load balancer's addresses as they were instead.",
+        "Comma-separated Elastic IP allocation ids (`eipalloc-...`), one per subnet, internet-facing only; the first goes to the subnet with the lowest id, and so on, as in the AWS Load Balancer Controller. AWS sets a network load balancer's addresses at creation only, so changing, adding or removing the list replaces the load balancer: the old one is deleted first (it holds the addresses), then one of the same name is made, with a new DNS name; traffic stops meanwhile. Each allocation id is looked up first (`ec2:DescribeAddresses`): one that does not exist, or an address something else holds, fails the deploy with nothing changed, so a typo never costs the load balancer. LBC leaves an existing load balancer's addresses as they were instead.",
     ),
     service(
         "aws-load-balancer-private-ipv4-addresses",
