@@ -104,6 +104,8 @@ pub struct Deployer {
     secrets_sent: StdMutex<HashMap<StackId, SentSecrets>>,
     /// The node groups' rules and the locks under which stacks claim and release them.
     node_groups: NodeGroups,
+    /// The Shield subscription state and WAFv2 web ACL names, asked once for every stack.
+    protection_lookups: protection::Lookups,
 }
 
 struct Applied {
@@ -123,6 +125,7 @@ impl Deployer {
             tags_asked: StdMutex::new(HashMap::new()),
             secrets_sent: StdMutex::new(HashMap::new()),
             node_groups: NodeGroups::default(),
+            protection_lookups: protection::Lookups::default(),
         }
     }
 
@@ -276,6 +279,7 @@ impl Deployer {
                 applier.binding(&lb.resource_id).ok_or_else(|| DeployError::Unbound(lb.resource_id.to_string()))?;
             protection::apply(
                 self.cloud.as_ref(),
+                &self.protection_lookups,
                 self.settings.integrations,
                 &self.settings.cluster_name,
                 &desired.id,

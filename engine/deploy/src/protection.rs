@@ -13,10 +13,19 @@
 //! setting the user made, as LBC does. A load balancer's associations go with it when it is
 //! deleted. Each integration can be turned off as a whole ([`Integrations`], the `--enable-*`
 //! flags): its calls are then never made, whatever the annotations say.
+//!
+//! Two answers hold for every load balancer of the account, so they are looked up once and kept
+//! ([`Lookups`]) rather than asked again by each stack's full deploy: the Shield Advanced
+//! subscription state, and the ARN behind a WAFv2 web ACL name.
 
-use elbow_cloud::{Cloud, CloudError};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use elbow_cloud::{Cloud, CloudError, CloudErrorKind};
 use elbow_model::tags::{CLUSTER_TAG, RESOURCE_TAG, STACK_TAG};
 use elbow_model::{LoadBalancerSpec, Protection, StackId, Tags, WafClassicWebAcl, Wafv2WebAcl};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::changes::{Changes, Kind, Verb};
@@ -51,9 +60,71 @@ impl Default for Integrations {
     }
 }
 
+/// How long an active Shield Advanced subscription is trusted: the AWS Load Balancer Controller's
+/// two hours (a subscription runs for a year at least).
+pub const SHIELD_ACTIVE_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+/// How long "no active subscription" is trusted: shorter, so that the load balancers asking for
+/// protection get it within minutes of the account subscribing.
+pub const SHIELD_INACTIVE_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long the ARN of a WAFv2 web ACL name is trusted (the controller's 60 minutes). A web ACL
+/// deleted and made again under the name has a new ARN: the association then fails as not found,
+/// and the name is looked up again at the next deploy.
+pub const WEB_ACL_NAME_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// The account-wide answers, kept for the deployer's life. Each lock is held across its lookup,
+/// so stacks deployed together after a start wait for one call instead of each making its own.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    /// Whether the subscription is active, and until when that is trusted.
+    shield_subscription: Mutex<Option<(bool, Instant)>>,
+    /// Web ACL ARNs by name, with the time each stops being trusted.
+    web_acls: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl Lookups {
+    async fn shield_subscription_active(&self, cloud: &dyn Cloud) -> elbow_cloud::CloudResult<bool> {
+        let mut kept = self.shield_subscription.lock().await;
+        if let Some((active, until)) = *kept
+            && Instant::now() < until
+        {
+            return Ok(active);
+        }
+        // A failed lookup is not kept: the next deploy asks again.
+        let active = cloud.shield_subscription_active().await?;
+        let ttl = if active { SHIELD_ACTIVE_TTL } else { SHIELD_INACTIVE_TTL };
+        *kept = Some((active, Instant::now() + ttl));
+        Ok(active)
+    }
+
+    async fn web_acl_arn(&self, cloud: &dyn Cloud, name: &str) -> Result<String, DeployError> {
+        let mut kept = self.web_acls.lock().await;
+        if let Some((arn, until)) = kept.get(name)
+            && Instant::now() < *until
+        {
+            return Ok(arn.clone());
+        }
+        let acls =
+            cloud.wafv2_list_web_acls().await.map_err(failed(format!("look up the WAFv2 web ACL named {name:?}")))?;
+        let now = Instant::now();
+        // Every name of the listing is kept: the next stack naming another web ACL costs no call.
+        kept.retain(|_, (_, until)| now < *until);
+        for acl in &acls {
+            kept.insert(acl.name.clone(), (acl.arn.clone(), now + WEB_ACL_NAME_TTL));
+        }
+        let found = acls.into_iter().find(|acl| acl.name == name);
+        Ok(found.ok_or_else(|| DeployError::WebAclNameNotFound { name: name.to_string() })?.arn)
+    }
+
+    async fn forget_web_acl(&self, name: &str) {
+        self.web_acls.lock().await.remove(name);
+    }
+}
+
 /// Makes the load balancer's protection what `lb.protection` asks.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn apply(
     cloud: &dyn Cloud,
+    lookups: &Lookups,
     integrations: Integrations,
     cluster: &str,
     stack: &StackId,
@@ -65,7 +136,7 @@ pub(crate) async fn apply(
     if integrations.wafv2
         && let Some(desired) = &protection.wafv2
     {
-        wafv2(cloud, desired, lb_arn, changes).await?;
+        wafv2(cloud, lookups, desired, lb_arn, changes).await?;
     }
     if integrations.waf_classic
         && let Some(desired) = &protection.waf_classic
@@ -75,7 +146,7 @@ pub(crate) async fn apply(
     if integrations.shield
         && let Some(enabled) = protection.shield_advanced
     {
-        shield(cloud, enabled, &protection_tags(cluster, stack, lb), lb_arn, changes).await?;
+        shield(cloud, lookups, enabled, &protection_tags(cluster, stack, lb), lb_arn, changes).await?;
     }
     Ok(())
 }
@@ -86,23 +157,23 @@ fn failed(step: String) -> impl FnOnce(CloudError) -> DeployError {
 
 async fn wafv2(
     cloud: &dyn Cloud,
+    lookups: &Lookups,
     desired: &Wafv2WebAcl,
     lb_arn: &str,
     changes: &mut Changes,
 ) -> Result<(), DeployError> {
     let wanted = match desired {
         Wafv2WebAcl::Arn(arn) => Some(arn.clone()),
-        Wafv2WebAcl::Name(name) => {
-            let acls = cloud
-                .wafv2_list_web_acls()
-                .await
-                .map_err(failed(format!("look up the WAFv2 web ACL named {name:?}")))?;
-            let found = acls.into_iter().find(|acl| acl.name == *name);
-            Some(found.ok_or_else(|| DeployError::WebAclNameNotFound { name: name.clone() })?.arn)
-        }
+        Wafv2WebAcl::Name(name) => Some(lookups.web_acl_arn(cloud, name).await?),
         Wafv2WebAcl::None => None,
     };
-    converge_association(cloud, WebAclService::Wafv2, wanted, lb_arn, changes).await
+    let result = converge_association(cloud, WebAclService::Wafv2, wanted, lb_arn, changes).await;
+    if let (Wafv2WebAcl::Name(name), Err(DeployError::Protection { source, .. })) = (desired, &result)
+        && source.kind == CloudErrorKind::NotFound
+    {
+        lookups.forget_web_acl(name).await;
+    }
+    result
 }
 
 async fn waf_classic(
@@ -200,6 +271,7 @@ async fn converge_association(
 
 async fn shield(
     cloud: &dyn Cloud,
+    lookups: &Lookups,
     enabled: bool,
     tags: &Tags,
     lb_arn: &str,
@@ -207,7 +279,7 @@ async fn shield(
 ) -> Result<(), DeployError> {
     // As LBC: without an active subscription (or an answer about it) there is nothing to do, and
     // not knowing is no reason to fail the rest of the deploy.
-    match cloud.shield_subscription_active().await {
+    match lookups.shield_subscription_active(cloud).await {
         Ok(true) => {}
         Ok(false) => {
             if enabled {

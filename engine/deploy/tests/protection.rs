@@ -138,7 +138,8 @@ async fn waf_classic_web_acls_are_associated_and_removed() {
     assert!(!error.is_retryable() && error.to_string().contains("nope"), "{error}");
 }
 
-#[tokio::test]
+// Paused time: the subscription state is kept for minutes, and the test moves the clock on.
+#[tokio::test(start_paused = true)]
 async fn shield_protects_only_with_a_subscription_and_deletes_only_its_own() {
     let cloud = cloud();
     let shield = |enabled| protected(Protection { shield_advanced: Some(enabled), ..Protection::default() });
@@ -148,7 +149,14 @@ async fn shield_protects_only_with_a_subscription_and_deletes_only_its_own() {
     assert_eq!(cloud.shield_protection_of(&lb_arn(&cloud)), None);
     assert_eq!(cloud.counter().count(Api::CreateProtection), 0);
 
+    // "Not subscribed" is kept for SHIELD_INACTIVE_TTL: every stack's full deploy in the meantime
+    // goes without GetSubscriptionState. Past it, the new subscription is seen.
     cloud.set_shield_subscription(true);
+    cloud.counter().reset();
+    deployer.deploy(&shield(true)).await.expect("still the kept answer");
+    assert_eq!(cloud.counter().count(Api::GetSubscriptionState), 0);
+    assert_eq!(cloud.shield_protection_of(&lb_arn(&cloud)), None);
+    tokio::time::advance(elbow_deploy::protection::SHIELD_INACTIVE_TTL).await;
     deployer.deploy(&shield(true)).await.expect("protected");
     let protection = cloud.shield_protection_of(&lb_arn(&cloud)).expect("a protection");
     assert_eq!(protection.name, elbow_deploy::protection::SHIELD_PROTECTION_NAME);
@@ -159,6 +167,7 @@ async fn shield_protects_only_with_a_subscription_and_deletes_only_its_own() {
     cloud.counter().reset();
     deployer.deploy(&shield(true)).await.expect("compared again");
     assert_eq!(cloud.counter().count(Api::CreateProtection), 0, "one protection only");
+    assert_eq!(cloud.counter().count(Api::GetSubscriptionState), 0, "an active subscription is kept too");
 
     deployer.deploy(&shield(false)).await.expect("unprotected");
     assert_eq!(cloud.shield_protection_of(&lb_arn(&cloud)), None);
@@ -168,6 +177,31 @@ async fn shield_protects_only_with_a_subscription_and_deletes_only_its_own() {
         cloud.shield_create_protection("made in the console", &arn, &Default::default()).await.expect("theirs");
     deployer.deploy(&shield(false)).await.expect("left");
     assert_eq!(cloud.shield_protection_of(&arn).map(|p| p.id), Some(theirs), "someone else's protection stays");
+}
+
+#[tokio::test]
+async fn a_web_acl_name_is_looked_up_once_and_again_when_its_arn_is_gone() {
+    let cloud = cloud();
+    let shop = cloud.seed_wafv2_web_acl("shop", WebAclScope::Regional);
+    cloud.seed_wafv2_web_acl("other", WebAclScope::Regional);
+    let deployer = comparing(&cloud, Integrations::all());
+    let by_name = |name: &str| wafv2(Wafv2WebAcl::Name(name.into()));
+
+    deployer.deploy(&by_name("shop")).await.expect("by name");
+    deployer.deploy(&by_name("shop")).await.expect("compared again");
+    deployer.deploy(&by_name("other")).await.expect("another name of the same listing");
+    assert_eq!(cloud.counter().count(Api::ListWebACLs), 1, "{:?}", cloud.counter().snapshot());
+
+    // The owner makes the web ACL again under its name: a new ARN. The kept one fails once as not
+    // found, and the name is looked up again.
+    deployer.deploy(&wafv2(Wafv2WebAcl::None)).await.expect("removed");
+    cloud.delete_wafv2_web_acl(&shop.arn).expect("deleted by its owner");
+    let again = cloud.seed_wafv2_web_acl("shop", WebAclScope::Regional);
+    let error = deployer.deploy(&by_name("shop")).await.expect_err("the kept ARN is gone");
+    assert!(error.to_string().contains(&shop.arn), "{error}");
+    deployer.deploy(&by_name("shop")).await.expect("looked up again");
+    assert_eq!(cloud.wafv2_web_acl_of(&lb_arn(&cloud)), Some(again.arn));
+    assert_eq!(cloud.counter().count(Api::ListWebACLs), 2);
 }
 
 #[tokio::test]

@@ -71,6 +71,14 @@ impl Addons {
         acl
     }
 
+    /// DeleteWebACL as WAFv2 answers it: refused while a resource is associated.
+    pub(crate) fn delete_wafv2_web_acl(&mut self, arn: &str) -> Result<(), String> {
+        if self.wafv2_associations.values().any(|acl| acl == arn) {
+            return Err(format!("WAFAssociatedItemException: web ACL {arn} is associated with a resource"));
+        }
+        self.wafv2_acls.remove(arn).map(|_| ()).ok_or_else(|| format!("WAFNonexistentItemException: {arn}"))
+    }
+
     pub(crate) fn seed_waf_regional_web_acl(&mut self, name: &str) -> String {
         let id = self.next_id();
         self.classic_acls.insert(id.clone(), name.to_string());

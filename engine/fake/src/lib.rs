@@ -175,6 +175,11 @@ impl FakeCloud {
         self.lock().addons.seed_wafv2_web_acl(name, scope)
     }
 
+    /// Deletes a WAFv2 web ACL, as its owner would; refused (as by WAFv2) while it is associated.
+    pub fn delete_wafv2_web_acl(&self, arn: &str) -> Result<(), String> {
+        self.lock().addons.delete_wafv2_web_acl(arn)
+    }
+
     /// A WAF Classic Regional web ACL; returns its id.
     pub fn seed_waf_regional_web_acl(&self, name: &str) -> String {
         self.lock().addons.seed_waf_regional_web_acl(name)
