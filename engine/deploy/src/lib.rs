@@ -217,6 +217,10 @@ impl Deployer {
             load_details(cloud, &mut entry.actual, desired).await.map_err(DeployError::Discover)?;
         }
 
+        if let Err(error) = plan::security_group_switch(desired, &entry.actual) {
+            self.check_in(&desired.id, entry.actual, Some(&error), in_flight).await?;
+            return Err(error);
+        }
         let previous_tags = self.lock_tags().get(&desired.id).cloned().unwrap_or_default();
         let sent_secrets = self.lock_secrets().get(&desired.id).cloned().unwrap_or_default();
         let plan = plan::plan(

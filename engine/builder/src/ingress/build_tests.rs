@@ -50,7 +50,14 @@ fn inventory() -> CloudInventory {
                 security_groups: vec!["sg-nodes".into()],
             })
             .collect(),
-        security_groups: vec![SecurityGroup { id: "sg-nodes".into(), group_name: "nodes".into(), tags: Tags::new() }],
+        security_groups: vec![
+            SecurityGroup { id: "sg-nodes".into(), group_name: "nodes".into(), tags: Tags::new() },
+            SecurityGroup {
+                id: "sg-web".into(),
+                group_name: "web-alb".into(),
+                tags: Tags::from([("Name".into(), "web-lb".into())]),
+            },
+        ],
     }
 }
 
@@ -631,7 +638,22 @@ fn named_security_groups_replace_the_managed_one() {
     let stack = built(&[&web(&[("security-groups", "sg-1"), ("manage-backend-security-group-rules", "true")])]);
     assert_eq!(stack.load_balancers[0].security_groups.last(), Some(&SecurityGroupRef::SharedBackend));
     assert!(!stack.node_security_group_rules.is_empty());
-    assert!(error(&[&web(&[("security-groups", "web-sg")])]).contains("security group ids (sg-...)"));
+    assert!(error(&[&web(&[("security-groups", ",")])]).contains("security group ids (sg-...)"));
+}
+
+#[test]
+fn security_groups_are_also_found_by_their_name_tag() {
+    let stack = built(&[&web(&[("security-groups", "web-lb, sg-1")])]);
+    assert_eq!(
+        stack.load_balancers[0].security_groups,
+        [SecurityGroupRef::Existing("sg-1".into()), SecurityGroupRef::Existing("sg-web".into())]
+    );
+    let message = error(&[&web(&[("security-groups", "sg-1,nowhere")])]);
+    assert!(message.contains("\"nowhere\" of the security-groups annotation was not found"), "{message}");
+
+    let one = member("shop", "one", &[("security-groups", "web-lb,sg-1")], "one.example.com");
+    let two = member("shop", "two", &[("security-groups", "sg-1, sg-9, web-lb")], "two.example.com");
+    assert_eq!(security_groups_named(&[&one, &two]), ["web-lb"]);
 }
 
 #[test]

@@ -20,7 +20,7 @@ pub(crate) struct GroupSettings {
     pub ip_address_type: IpAddressType,
     /// The `load-balancer-name` annotation, checked.
     pub name: Option<String>,
-    /// Attached instead of the managed frontend group.
+    /// Attached instead of the managed frontend group: ids (`sg-...`) or names, as written.
     pub security_groups: Option<Vec<String>>,
     pub manage_backend_rules: bool,
     pub attributes: Attributes,
@@ -61,14 +61,19 @@ impl GroupSettings {
                 other => Ok(other),
             }
         })?;
-        // Compared as sets: the order of ids in an annotation means nothing.
+        // Compared as sets: the order of entries in an annotation means nothing. Ids or names,
+        // resolved against the inventory when the stack is built.
         let security_groups = agreed(members, "security-groups", |m| {
-            m.annotations().parse("security-groups", "comma-separated security group ids (sg-...)", |v| {
-                let mut ids = split_list(v);
-                ids.sort();
-                ids.dedup();
-                (!ids.is_empty() && ids.iter().all(|id| id.starts_with("sg-"))).then_some(ids)
-            })
+            m.annotations().parse(
+                "security-groups",
+                "comma-separated security group ids (sg-...) or names (their Name tag)",
+                |v| {
+                    let mut entries = split_list(v);
+                    entries.sort();
+                    entries.dedup();
+                    (!entries.is_empty()).then_some(entries)
+                },
+            )
         })?;
         let manage_backend_rules = agreed(members, "manage-backend-security-group-rules", |m| {
             m.annotations().bool("manage-backend-security-group-rules")
