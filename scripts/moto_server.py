@@ -1,5 +1,5 @@
 """moto's server, with the behaviours of AWS that moto 5 lacks and Elbow's tests rely on: ELBv2's
-idempotent CreateLoadBalancer, SetSecurityGroups refused on a network load balancer created without
+idempotent CreateLoadBalancer, capacity reservations, SetSecurityGroups refused on a network load balancer created without
 security groups, and WAFv2 associations that are replaced and deleted as on AWS.
 
 AWS documents CreateLoadBalancer as idempotent: a second call with a name already in use and the
@@ -13,6 +13,12 @@ never creates, which is exactly the case the fault campaigns test.
 SetSecurityGroups: AWS documents that a network load balancer created without security groups can
 never be given any (InvalidConfigurationRequest); moto sets them all the same.
 
+Capacity reservations: moto answers DescribeCapacityReservation with a fixed state and no
+MinimumLoadBalancerCapacity, and has no ModifyCapacityReservation at all. Here a load balancer
+keeps the capacity units last reserved, DescribeCapacityReservation reports them, and
+ModifyCapacityReservation sets them or, with ResetCapacityReservation, removes them, as AWS
+documents both calls.
+
 WAFv2: AWS's AssociateWebACL moves a resource from the web ACL it had to the new one, and a deleted
 load balancer takes its association with it. moto appends the resource to the new web ACL's list
 and keeps it in the old one's (GetWebACLForResource then answers with the old web ACL), and knows
@@ -24,7 +30,14 @@ Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m
 import sys
 
 from moto.elbv2 import models
-from moto.elbv2.exceptions import DuplicateLoadBalancerName, InvalidConfigurationRequest
+from moto.core.responses import ActionResult, EmptyResult
+from moto.elbv2 import responses
+from moto.elbv2.exceptions import (
+    DuplicateLoadBalancerName,
+    InvalidConfigurationRequest,
+    LoadBalancerNotFoundError,
+    ValidationError,
+)
 from moto.server import main
 from moto.wafv2 import models as wafv2_models
 
@@ -92,6 +105,43 @@ def set_security_groups(self, arn, sec_groups):
 
 
 models.ELBv2Backend.set_security_groups = set_security_groups
+
+
+
+def _balancer(response):
+    balancer = response.elbv2_backend.load_balancers.get(response._get_param("LoadBalancerArn"))
+    if balancer is None:
+        raise LoadBalancerNotFoundError()
+    return balancer
+
+
+def describe_capacity_reservation(self):
+    units = getattr(_balancer(self), "capacity_units", None)
+    if units is None:
+        return ActionResult({"CapacityReservationState": []})
+    return ActionResult(
+        {
+            "MinimumLoadBalancerCapacity": {"CapacityUnits": units},
+            "CapacityReservationState": [{"State": {"Code": "provisioned"}}],
+        }
+    )
+
+
+def modify_capacity_reservation(self):
+    balancer = _balancer(self)
+    capacity = self._get_params().get("MinimumLoadBalancerCapacity")
+    reset = str(self._get_param("ResetCapacityReservation")).lower() == "true"
+    if reset == (capacity is not None):
+        raise ValidationError("Specify either MinimumLoadBalancerCapacity or ResetCapacityReservation")
+    if reset:
+        balancer.capacity_units = None
+    else:
+        balancer.capacity_units = int(capacity["CapacityUnits"])
+    return EmptyResult()
+
+
+responses.ELBV2Response.describe_capacity_reservation = describe_capacity_reservation
+responses.ELBV2Response.modify_capacity_reservation = modify_capacity_reservation
 
 _associate_web_acl = wafv2_models.WAFV2Backend.associate_web_acl
 

@@ -351,3 +351,36 @@ async fn a_service_without_nlb_security_groups_has_its_nodes_admit_addresses_and
     assert!(now.is_empty(), "nothing left: {:?} {:?} {:?}", now.lbs, now.listeners, now.node_rules);
     fx.sandbox.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_minimum_capacity_is_reserved_and_reset_when_the_annotation_goes() {
+    let fx = Fixture::start("e2e-capacity").await;
+    const CAPACITY: &str = "service.beta.kubernetes.io/aws-load-balancer-minimum-load-balancer-capacity";
+    fx.create("web", web(&[80]), json!({ CAPACITY: "CapacityUnits=1500" })).await;
+    fx.hostname("web").await;
+    let cloud = cloud().await;
+    let arn = eventually("the load balancer", async || fx.owned().await.lbs.into_iter().next()).await.arn;
+    let reserved = eventually("the reservation", async || {
+        cloud.describe_capacity_reservation(&arn).await.ok().flatten()
+    })
+    .await;
+    assert_eq!(reserved, 1500);
+
+    fx.patch("web", json!({ "metadata": { "annotations": { CAPACITY: "CapacityUnits=3000" } } })).await;
+    eventually("the new reservation", async || {
+        (cloud.describe_capacity_reservation(&arn).await.ok().flatten() == Some(3000)).then_some(())
+    })
+    .await;
+
+    fx.patch("web", json!({ "metadata": { "annotations": { CAPACITY: null } } })).await;
+    eventually("the reservation reset", async || {
+        cloud.describe_capacity_reservation(&arn).await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let lb = fx.owned().await.lbs.remove(0);
+    assert_eq!(lb.arn, arn, "the same load balancer throughout");
+
+    fx.services.delete("web", &DeleteParams::default()).await.unwrap();
+    eventually("the Service to be gone", async || fx.services.get_opt("web").await.ok()?.is_none().then_some(())).await;
+    fx.sandbox.stop().await;
+}

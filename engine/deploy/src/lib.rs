@@ -20,6 +20,7 @@
 
 pub mod actual;
 mod apply;
+mod capacity;
 pub mod changes;
 mod discovery;
 pub mod error;
@@ -239,9 +240,20 @@ impl Deployer {
             stack: &desired.id,
             backend_group: backend_group.as_deref(),
         };
+        let kept = plan.bindings.clone();
+        let mut reserved = Changes::default();
+        if let Err(error) = capacity::converge_kept(cloud, desired, &entry.actual, &kept, &mut reserved).await {
+            self.check_in(&desired.id, entry.actual, Some(&error), in_flight).await?;
+            return Err(error);
+        }
         let mut applier = Applier::new(cloud, node_rules, plan.bindings.clone(), entry.actual);
-        let result = applier.run(plan).await;
+        let mut result = applier.run(plan).await;
         let mut changes = std::mem::take(&mut applier.changes);
+        changes.extend(reserved);
+        if result.is_ok() {
+            let created = |id: &ResourceId| applier.binding(id).cloned();
+            result = capacity::reserve_created(cloud, desired, &kept, created, &mut changes).await;
+        }
         let protected = match &result {
             Ok(()) => self.protect(desired, &applier, &mut changes).await,
             Err(_) => Ok(()),

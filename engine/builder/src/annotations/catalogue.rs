@@ -309,6 +309,12 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "Comma-separated security groups to attach instead of the managed frontend group: ids (`sg-...`), or names, each the `Name` tag of exactly one group of the cluster's VPC (an unknown name is an error, as in LBC; so is a name several groups carry, where LBC attaches them all).",
     ),
     service(
+        "aws-load-balancer-minimum-load-balancer-capacity",
+        Reader::LoadBalancer,
+        "(no reservation)",
+        "`CapacityUnits=<n>`: the minimum capacity reserved for the load balancer (ModifyCapacityReservation), checked against drift at every full comparison; `CapacityUnits=0` or removing the annotation resets a reservation Elbow made (LBC resets on `CapacityUnits=0` only, and leaves it when the annotation goes).",
+    ),
+    service(
         "aws-load-balancer-enable-tcp-udp-listener",
         Reader::Listeners,
         "true",
@@ -426,6 +432,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         Reader::SecurityGroups,
         "(a managed frontend group)",
         "Comma-separated security groups to attach instead of the managed frontend group: ids (`sg-...`), or names, each the `Name` tag of exactly one group of the cluster's VPC (an unknown name is an error, as in LBC; so is a name several groups carry, where LBC attaches them all); members must agree.",
+    ),
+    ingress(
+        "minimum-load-balancer-capacity",
+        Reader::LoadBalancer,
+        "(no reservation)",
+        "`CapacityUnits=<n>`: the minimum capacity reserved for the group's load balancer; members must agree. `CapacityUnits=0` or removing the annotation resets a reservation Elbow made (LBC resets on `CapacityUnits=0` only). The IngressClassParams `minimumLoadBalancerCapacity` field is not read yet.",
     ),
     ingress(
         "manage-backend-security-group-rules",
@@ -627,7 +639,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("aws-load-balancer-multi-cluster-target-group", Scope::Service, "target groups shared between clusters"),
     lbc("aws-load-balancer-enable-prefix-for-ipv6-source-nat", Scope::Service, "IPv6 prefixes for source NAT"),
     lbc("aws-load-balancer-source-nat-ipv6-prefixes", Scope::Service, "IPv6 prefixes for source NAT"),
-    lbc("aws-load-balancer-minimum-load-balancer-capacity", Scope::Service, "load balancer capacity reservations"),
     lbc("aws-load-balancer-enable-icmp-for-path-mtu-discovery", Scope::Service, "ICMP for path MTU discovery"),
     lbc("aws-load-balancer-quic-enabled-ports", Scope::Service, "QUIC listeners"),
     lbc("aws-load-balancer-quic-enabled-containers", Scope::Service, "QUIC (LBC reads it from Pods)"),
@@ -635,7 +646,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("customer-owned-ipv4-pool", Scope::Ingress, "customer-owned IPv4 pools (Outposts)"),
     lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),
-    lbc("minimum-load-balancer-capacity", Scope::Ingress, "load balancer capacity reservations"),
     lbc("ipam-ipv4-pool-id", Scope::Ingress, "IPv4 addresses from an IPAM pool"),
     lbc("enable-frontend-nlb", Scope::Ingress, FRONTEND_NLB),
     lbc("frontend-nlb-scheme", Scope::Ingress, FRONTEND_NLB),

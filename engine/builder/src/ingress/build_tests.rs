@@ -642,6 +642,35 @@ fn named_security_groups_replace_the_managed_one() {
 }
 
 #[test]
+fn the_group_reserves_the_minimum_capacity_its_members_agree_on() {
+    let services = vec![service("shop", "web", &[])];
+    let capacity = |value: &str| ("minimum-load-balancer-capacity", value.to_string());
+    let member_with = |name: &str, annotations: &[(&str, String)]| {
+        let annotations: Vec<(&str, &str)> = annotations.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        member("shop", name, &annotations, &format!("{name}.example.com"))
+    };
+    let one = member_with("one", &[capacity("CapacityUnits=500")]);
+    let quiet = member_with("two", &[]);
+    let stack = build_with(&[&one, &quiet], &services, None).expect("agreed");
+    assert_eq!(stack.load_balancers[0].capacity_units, Some(500));
+    assert_eq!(
+        stack.load_balancers[0].tags.get(elbow_model::tags::CAPACITY_UNITS_TAG).map(String::as_str),
+        Some("500")
+    );
+
+    let other = member_with("two", &[capacity("CapacityUnits=700")]);
+    let message = build_with(&[&one, &other], &services, None).expect_err("conflict").to_string();
+    assert!(message.contains("conflicting minimum-load-balancer-capacity"), "{message}");
+    assert!(message.contains("CapacityUnits=500") && message.contains("CapacityUnits=700"), "{message}");
+
+    let none = member_with("one", &[capacity("CapacityUnits=0")]);
+    let stack = build_with(&[&none], &services, None).expect("built");
+    assert_eq!(stack.load_balancers[0].capacity_units, None, "0 is no reservation");
+    assert!(!stack.load_balancers[0].tags.contains_key(elbow_model::tags::CAPACITY_UNITS_TAG));
+    assert!(error(&[&web(&[("minimum-load-balancer-capacity", "lots")])]).contains("CapacityUnits=<number"));
+}
+
+#[test]
 fn security_groups_are_also_found_by_their_name_tag() {
     let stack = built(&[&web(&[("security-groups", "web-lb, sg-1")])]);
     assert_eq!(

@@ -254,6 +254,10 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         Some(name) => name.clone(),
         None => group_load_balancer_name(&config.cluster_name, input.group, settings.scheme.as_str()),
     };
+    let mut lb_tags = tags_for(&lb_id);
+    if let Some(units) = settings.capacity_units {
+        lb_tags.insert(elbow_model::tags::CAPACITY_UNITS_TAG.to_string(), units.to_string());
+    }
     stack.load_balancers.push(LoadBalancerSpec {
         resource_id: lb_id.clone(),
         name,
@@ -264,8 +268,9 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         subnet_addresses: Vec::new(),
         security_groups,
         attributes: settings.attributes.clone(),
-        tags: tags_for(&lb_id),
+        tags: lb_tags,
         protection,
+        capacity_units: settings.capacity_units,
     });
     Ok(stack)
 }

@@ -24,6 +24,8 @@ pub(crate) struct GroupSettings {
     pub security_groups: Option<Vec<String>>,
     pub manage_backend_rules: bool,
     pub attributes: Attributes,
+    /// `minimum-load-balancer-capacity`: the capacity units to reserve; members must agree.
+    pub capacity_units: Option<u32>,
 }
 
 impl GroupSettings {
@@ -83,7 +85,13 @@ impl GroupSettings {
         if let Some(overrides) = params.and_then(|p| p.load_balancer_attributes.as_ref()) {
             attributes.extend(pairs(overrides));
         }
-        Ok(Self { scheme, ip_address_type, name, security_groups, manage_backend_rules, attributes })
+        let capacity_units = agreed(members, "minimum-load-balancer-capacity", |m| {
+            let units = m.annotations().capacity_units("minimum-load-balancer-capacity")?;
+            Ok(units.map(|units| CapacityUnits(units.unwrap_or(0))))
+        })?
+        .map(|units| units.0)
+        .filter(|units| *units > 0);
+        Ok(Self { scheme, ip_address_type, name, security_groups, manage_backend_rules, attributes, capacity_units })
     }
 }
 
@@ -183,6 +191,16 @@ impl Shown for Vec<String> {
 impl Shown for bool {
     fn shown(&self) -> String {
         self.to_string()
+    }
+}
+
+/// A member's `minimum-load-balancer-capacity`, compared across the group (0: none).
+#[derive(PartialEq)]
+struct CapacityUnits(u32);
+
+impl Shown for CapacityUnits {
+    fn shown(&self) -> String {
+        format!("CapacityUnits={}", self.0)
     }
 }
 

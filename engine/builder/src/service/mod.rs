@@ -28,7 +28,7 @@ use crate::security::{OpenSources, node_rules, open_node_rules, resolve_security
 use crate::subnets;
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
-use elbow_model::tags::{SUBNET_ADDRESSES_TAG, ownership_tags};
+use elbow_model::tags::{CAPACITY_UNITS_TAG, SUBNET_ADDRESSES_TAG, ownership_tags};
 use settings::Settings;
 
 /// Whether Elbow serves this Service: type LoadBalancer, not being deleted, and our class (or no
@@ -197,6 +197,9 @@ pub fn build_service_stack(
     if let Some(record) = addresses::record(&subnet_addresses) {
         tags.insert(SUBNET_ADDRESSES_TAG.to_string(), record);
     }
+    if let Some(units) = settings.capacity_units {
+        tags.insert(CAPACITY_UNITS_TAG.to_string(), units.to_string());
+    }
     let name = match &settings.name {
         Some(name) => name.clone(),
         None => load_balancer_name(
@@ -219,6 +222,7 @@ pub fn build_service_stack(
         attributes: settings.load_balancer_attributes.clone(),
         tags,
         protection: Default::default(),
+        capacity_units: settings.capacity_units,
     });
     Ok(stack)
 }

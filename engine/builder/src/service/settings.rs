@@ -54,6 +54,8 @@ pub(super) struct Settings {
     /// `disable-nlb-sg`: a load balancer without security groups (no frontend group, no backend
     /// group; the nodes admit addresses instead).
     pub without_security_groups: bool,
+    /// `minimum-load-balancer-capacity`: the capacity units to reserve.
+    pub capacity_units: Option<u32>,
     /// `enable-tcp-udp-listener`: whether TCP and UDP on one port number are served by one
     /// TCP_UDP listener (the default) or refused.
     pub tcp_udp_listener: bool,
@@ -168,6 +170,7 @@ impl Settings {
             node_labels: a.pairs("aws-load-balancer-target-node-labels", true)?,
             // On by default, where LBC has it off unless its EnableTCPUDPListener feature gate is
             // set: without it, LBC builds two listeners on one port, which AWS refuses.
+            capacity_units: a.capacity_units("aws-load-balancer-minimum-load-balancer-capacity")?.flatten(),
             tcp_udp_listener: a.bool("aws-load-balancer-enable-tcp-udp-listener")?.unwrap_or(true),
         })
     }
