@@ -360,10 +360,8 @@ async fn a_minimum_capacity_is_reserved_and_reset_when_the_annotation_goes() {
     fx.hostname("web").await;
     let cloud = cloud().await;
     let arn = eventually("the load balancer", async || fx.owned().await.lbs.into_iter().next()).await.arn;
-    let reserved = eventually("the reservation", async || {
-        cloud.describe_capacity_reservation(&arn).await.ok().flatten()
-    })
-    .await;
+    let reserved =
+        eventually("the reservation", async || cloud.describe_capacity_reservation(&arn).await.ok().flatten()).await;
     assert_eq!(reserved, 1500);
 
     fx.patch("web", json!({ "metadata": { "annotations": { CAPACITY: "CapacityUnits=3000" } } })).await;
@@ -382,5 +380,42 @@ async fn a_minimum_capacity_is_reserved_and_reset_when_the_annotation_goes() {
 
     fx.services.delete("web", &DeleteParams::default()).await.unwrap();
     eventually("the Service to be gone", async || fx.services.get_opt("web").await.ok()?.is_none().then_some(())).await;
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tcp_and_udp_on_one_port_share_a_listener_unless_the_annotation_says_false() {
+    let fx = Fixture::start("e2e-tcpudp").await;
+    let dns = json!({ "type": "LoadBalancer", "selector": { "app": "dns" }, "ports": [
+        { "name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 5353 },
+        { "name": "dns-udp", "port": 53, "protocol": "UDP", "targetPort": 5353 },
+    ] });
+    fx.create("merged", dns.clone(), json!({})).await;
+    fx.hostname("merged").await;
+    let cloud = cloud().await;
+    let lb = eventually("the load balancer", async || fx.owned().await.lbs.into_iter().next()).await;
+    let listeners = cloud.describe_listeners(&lb.arn).await.unwrap();
+    let protocols: Vec<_> = listeners.iter().map(|l| (l.port, l.protocol)).collect();
+    assert_eq!(protocols, [(53, elbow_model::Protocol::TcpUdp)], "one TCP_UDP listener for both ports");
+
+    const SWITCH: &str = "service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener";
+    fx.create("split", dns, json!({ SWITCH: "false" })).await;
+    let service = eventually("the ready condition to turn False", async || {
+        let service = fx.services.get("split").await.ok()?;
+        (ready(&service)?.0 == "False").then_some(service)
+    })
+    .await;
+    assert_eq!(ready(&service).map(|r| r.1), Some("InvalidConfiguration".into()));
+    let warnings: Vec<_> = fx.events("split").await.into_iter().filter(|(type_, _, _)| type_ == "Warning").collect();
+    assert!(
+        warnings.iter().any(|(_, _, note)| note.contains("53/TCP and 53/UDP") && note.contains(SWITCH)),
+        "{warnings:?}"
+    );
+    assert_eq!(fx.owned().await.lbs.len(), 1, "nothing was built for the refused Service");
+
+    for name in ["merged", "split"] {
+        fx.services.delete(name, &DeleteParams::default()).await.unwrap();
+    }
+    eventually("the load balancer to go", async || fx.owned().await.lbs.is_empty().then_some(())).await;
     fx.sandbox.stop().await;
 }

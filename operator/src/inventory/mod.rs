@@ -200,3 +200,64 @@ fn instance_id(node: &Node) -> Option<String> {
     let id = provider_id.rsplit('/').next()?;
     id.starts_with("i-").then(|| id.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use elbow_cloud::types as cloud;
+    use elbow_fake::FakeCloud;
+    use elbow_model::Tags;
+
+    use super::*;
+
+    fn named(fake: &FakeCloud, id: &str, vpc: &str, name: &str) {
+        fake.seed_security_group(cloud::SecurityGroup {
+            id: id.into(),
+            group_name: format!("{name}-group"),
+            description: "d".into(),
+            vpc_id: vpc.into(),
+            tags: Tags::from([("Name".to_string(), name.to_string())]),
+        });
+    }
+
+    #[tokio::test]
+    async fn security_group_names_are_looked_up_once_per_refresh_found_or_not() {
+        let fake = Arc::new(FakeCloud::new());
+        fake.seed_vpc("vpc-1");
+        fake.seed_subnet(cloud::Subnet {
+            id: "subnet-a".into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: "us-east-1a".into(),
+            cidr_block: "10.0.0.0/24".into(),
+            ipv6_cidr_blocks: Vec::new(),
+            tags: Tags::new(),
+        });
+        named(&fake, "sg-web", "vpc-1", "web");
+        named(&fake, "sg-twin1", "vpc-1", "twin");
+        named(&fake, "sg-twin2", "vpc-1", "twin");
+        named(&fake, "sg-elsewhere", "vpc-2", "web");
+        let cache = InventoryCache::new(fake.clone(), "vpc-1".into(), Duration::from_secs(3600));
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+
+        let inventory = cache.get_with_groups(&[], &names(&["web", "twin", "nobody"])).await.expect("read");
+        let ids: Vec<&str> = inventory.security_groups.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(ids, ["sg-twin1", "sg-twin2", "sg-web"], "every group of the VPC with one of the names");
+        assert_eq!(fake.counter().count(Api::DescribeSecurityGroups), 1, "one call for all the names");
+
+        fake.counter().reset();
+        cache.get_with_groups(&[], &names(&["nobody", "web"])).await.expect("cached");
+        assert_eq!(
+            fake.counter().count(Api::DescribeSecurityGroups),
+            0,
+            "known names, found or not, are not asked again"
+        );
+        let inventory = cache.get_with_groups(&[], &names(&["web", "api"])).await.expect("one more");
+        assert_eq!(fake.counter().count(Api::DescribeSecurityGroups), 1, "only a new name is asked");
+        assert_eq!(inventory.security_groups.len(), 3, "nothing carries api; what was found stays");
+
+        // After a refresh (the TTL, or an invalidation) the names are asked again.
+        cache.invalidate().await;
+        fake.counter().reset();
+        cache.get_with_groups(&[], &names(&["web"])).await.expect("refreshed");
+        assert_eq!(fake.counter().count(Api::DescribeSecurityGroups), 1);
+    }
+}
