@@ -270,7 +270,11 @@ async fn security_groups_given_by_name_are_found_by_their_name_tag_in_the_vpc() 
     fx.create("web", web(&[80]), json!({ GROUPS: name })).await;
     fx.hostname("web").await;
     let lb = eventually("the load balancer", async || fx.owned().await.lbs.into_iter().next()).await;
-    assert_eq!(lb.security_groups, [group.clone()], "the group of that Name, and no managed frontend group");
+    assert_eq!(
+        lb.security_groups,
+        std::slice::from_ref(&group),
+        "the group of that Name, and no managed frontend group"
+    );
 
     fx.create("typo", web(&[81]), json!({ GROUPS: format!("{name}-typo") })).await;
     let service = eventually("the ready condition to turn False", async || {

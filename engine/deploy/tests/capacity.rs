@@ -2,6 +2,8 @@
 //! changed, set again after drift, reset when no longer asked for, and a reservation Elbow did not
 //! make left alone.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use elbow_cloud::{Api, Cloud};
 use elbow_model::tags::CAPACITY_UNITS_TAG;
 use elbow_model::*;

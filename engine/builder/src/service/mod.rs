@@ -1,10 +1,12 @@
 //! Service -> Stack: one network load balancer per Service of ours, a listener and a target
 //! group per Service port (instance mode: on its NodePort, the nodes as targets; ip mode: on its
 //! target port, the ready pods of its EndpointSlices as targets), a managed frontend security
-//! group, and the node-group rules that let the load balancer reach the NodePorts or the pods.
+//! group (or the groups `security-groups` names, or none with `disable-nlb-sg`), and the
+//! node-group rules that let the load balancer reach the NodePorts or the pods.
 //!
 //! Resource ids inside the stack: `LoadBalancer`, `Listener/<port>`, `TargetGroup/<port>`,
-//! `SecurityGroup/frontend`, `NodeRule/<group>/<tcp|udp>/<node port>`.
+//! `SecurityGroup/frontend`, `NodeRule/<group>/<tcp|udp>/<node port>` (from the backend group),
+//! `NodeRule/<group>/<tcp|udp>/<port>/<cidr>` (from addresses, without security groups).
 
 mod addresses;
 mod attributes;

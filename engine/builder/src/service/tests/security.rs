@@ -121,12 +121,12 @@ fn udp_target_groups_open_tcp_for_their_health_check() {
     assert_eq!(ids, ["NodeRule/sg-nodes/tcp/30514", "NodeRule/sg-nodes/udp/30514"]);
 }
 
+/// A node rule as (ip protocol, port, source CIDR).
+type OpenRule = (String, u16, String);
+
 /// The rules a Service without security groups puts on the nodes' group, as (protocol, port,
 /// source), in an inventory whose subnets have blocks of their own.
-fn open_rules(
-    annotations: &[(&str, &str)],
-    ports: Vec<ServicePort>,
-) -> Result<(Stack, Vec<(String, u16, String)>), BuildError> {
+fn open_rules(annotations: &[(&str, &str)], ports: Vec<ServicePort>) -> Result<(Stack, Vec<OpenRule>), BuildError> {
     let mut inventory = inventory();
     for (subnet, block) in inventory.subnets.iter_mut().zip(["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]) {
         subnet.cidr_block = block.to_string();
@@ -135,7 +135,7 @@ fn open_rules(
     svc.spec.as_mut().expect("spec").ports = Some(ports);
     let stack =
         build_service_stack(&svc, &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inventory, &config())?;
-    let mut rules: Vec<(String, u16, String)> = stack
+    let mut rules: Vec<OpenRule> = stack
         .node_security_group_rules
         .iter()
         .map(|r| {
