@@ -1,5 +1,6 @@
 """moto's server, with the behaviours of AWS that moto 5 lacks and Elbow's tests rely on: ELBv2's
-idempotent CreateLoadBalancer, and WAFv2 associations that are replaced and deleted as on AWS.
+idempotent CreateLoadBalancer, capacity reservations, SetSecurityGroups refused on a network load balancer created without
+security groups, and WAFv2 associations that are replaced and deleted as on AWS.
 
 AWS documents CreateLoadBalancer as idempotent: a second call with a name already in use and the
 same settings (type, scheme, IP address type, subnets, security groups) answers with the existing
@@ -8,6 +9,15 @@ balancers by an ARN that holds a random id, so it never finds the first one: eve
 creates another load balancer of the same name. A client that retries a create whose answer was
 lost (the mutation happened, the connection dropped) would then leave a duplicate on moto that AWS
 never creates, which is exactly the case the fault campaigns test.
+
+SetSecurityGroups: AWS documents that a network load balancer created without security groups can
+never be given any (InvalidConfigurationRequest); moto sets them all the same.
+
+Capacity reservations: moto answers DescribeCapacityReservation with a fixed state and no
+MinimumLoadBalancerCapacity, and has no ModifyCapacityReservation at all. Here a load balancer
+keeps the capacity units last reserved, DescribeCapacityReservation reports them, and
+ModifyCapacityReservation sets them or, with ResetCapacityReservation, removes them, as AWS
+documents both calls.
 
 WAFv2: AWS's AssociateWebACL moves a resource from the web ACL it had to the new one, and a deleted
 load balancer takes its association with it. moto appends the resource to the new web ACL's list
@@ -20,7 +30,14 @@ Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m
 import sys
 
 from moto.elbv2 import models
-from moto.elbv2.exceptions import DuplicateLoadBalancerName
+from moto.core.responses import ActionResult, EmptyResult
+from moto.elbv2 import responses
+from moto.elbv2.exceptions import (
+    DuplicateLoadBalancerName,
+    InvalidConfigurationRequest,
+    LoadBalancerNotFoundError,
+    ValidationError,
+)
 from moto.server import main
 from moto.wafv2 import models as wafv2_models
 
@@ -57,7 +74,7 @@ def create_load_balancer(
         if same:
             return existing
         raise DuplicateLoadBalancerName()
-    return _create_load_balancer(
+    created = _create_load_balancer(
         self,
         name,
         security_groups,
@@ -68,9 +85,63 @@ def create_load_balancer(
         ip_address_type=ip_address_type,
         tags=tags,
     )
+    created.created_without_security_groups = not security_groups
+    return created
 
 
 models.ELBv2Backend.create_load_balancer = create_load_balancer
+
+_set_security_groups = models.ELBv2Backend.set_security_groups
+
+
+def set_security_groups(self, arn, sec_groups):
+    balancer = self.load_balancers.get(arn)
+    without = getattr(balancer, "created_without_security_groups", False)
+    if balancer is not None and balancer.type == "network" and without:
+        raise InvalidConfigurationRequest(
+            "You cannot set security groups on a Network Load Balancer which was created without any security groups"
+        )
+    return _set_security_groups(self, arn, sec_groups)
+
+
+models.ELBv2Backend.set_security_groups = set_security_groups
+
+
+
+def _balancer(response):
+    balancer = response.elbv2_backend.load_balancers.get(response._get_param("LoadBalancerArn"))
+    if balancer is None:
+        raise LoadBalancerNotFoundError()
+    return balancer
+
+
+def describe_capacity_reservation(self):
+    units = getattr(_balancer(self), "capacity_units", None)
+    if units is None:
+        return ActionResult({"CapacityReservationState": []})
+    return ActionResult(
+        {
+            "MinimumLoadBalancerCapacity": {"CapacityUnits": units},
+            "CapacityReservationState": [{"State": {"Code": "provisioned"}}],
+        }
+    )
+
+
+def modify_capacity_reservation(self):
+    balancer = _balancer(self)
+    capacity = self._get_params().get("MinimumLoadBalancerCapacity")
+    reset = str(self._get_param("ResetCapacityReservation")).lower() == "true"
+    if reset == (capacity is not None):
+        raise ValidationError("Specify either MinimumLoadBalancerCapacity or ResetCapacityReservation")
+    if reset:
+        balancer.capacity_units = None
+    else:
+        balancer.capacity_units = int(capacity["CapacityUnits"])
+    return EmptyResult()
+
+
+responses.ELBV2Response.describe_capacity_reservation = describe_capacity_reservation
+responses.ELBV2Response.modify_capacity_reservation = modify_capacity_reservation
 
 _associate_web_acl = wafv2_models.WAFV2Backend.associate_web_acl
 

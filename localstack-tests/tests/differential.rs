@@ -148,6 +148,7 @@ impl Twins {
             attributes: Attributes::new(),
             tags: tags(&lb_id),
             protection: Default::default(),
+            capacity_units: None,
         });
         stack.target_groups.push(TargetGroupSpec {
             resource_id: tg_id.clone(),

@@ -283,3 +283,29 @@ async fn an_ingress_class_params_names_the_alb_redirects_to_https_and_sets_liste
     assert!(fx.owned().await.is_empty(), "nothing left in AWS");
     fx.sandbox.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ingress_names_its_security_group_by_its_name_tag() {
+    let fx = Fixture::start("ing-sgname").await;
+    fx.class("elbow", "elbow.dev/alb", false).await;
+    let cloud = cloud().await;
+    let name = unique("alb-clients");
+    let name_tag = [("Name".to_string(), name.clone())].into_iter().collect();
+    let vpc = fx.sandbox.environment.inventory.vpc_id.clone();
+    let group = cloud.create_security_group(&unique("sg"), "clients", &vpc, &name_tag).await.expect("group");
+
+    let annotations = json!({ "alb.ingress.kubernetes.io/security-groups": name });
+    fx.ingress("web", Some("elbow"), annotations, "web.example.com", "web").await;
+    fx.hostname("web").await;
+    let lb = eventually("the ALB", async || fx.owned().await.lbs.into_iter().next()).await;
+    assert_eq!(
+        lb.security_groups,
+        std::slice::from_ref(&group),
+        "the group of that Name tag, no managed frontend group"
+    );
+
+    fx.gone("web").await;
+    assert!(fx.owned().await.is_empty(), "nothing left in AWS");
+    cloud.delete_security_group(&group).await.expect("the test's group deleted");
+    fx.sandbox.stop().await;
+}

@@ -256,3 +256,170 @@ async fn a_bad_annotation_is_reported_and_the_existing_nlb_stays_as_it_was() {
     );
     fx.sandbox.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn security_groups_given_by_name_are_found_by_their_name_tag_in_the_vpc() {
+    let fx = Fixture::start("e2e-sgname").await;
+    let cloud = cloud().await;
+    let vpc = fx.sandbox.environment.inventory.vpc_id.clone();
+    let name = unique("clients");
+    let name_tag = [("Name".to_string(), name.clone())].into_iter().collect();
+    let group = cloud.create_security_group(&unique("sg"), "clients", &vpc, &name_tag).await.expect("group");
+    const GROUPS: &str = "service.beta.kubernetes.io/aws-load-balancer-security-groups";
+
+    fx.create("web", web(&[80]), json!({ GROUPS: name })).await;
+    fx.hostname("web").await;
+    let lb = eventually("the load balancer", async || fx.owned().await.lbs.into_iter().next()).await;
+    assert_eq!(
+        lb.security_groups,
+        std::slice::from_ref(&group),
+        "the group of that Name, and no managed frontend group"
+    );
+
+    fx.create("typo", web(&[81]), json!({ GROUPS: format!("{name}-typo") })).await;
+    let service = eventually("the ready condition to turn False", async || {
+        let service = fx.services.get("typo").await.ok()?;
+        (ready(&service)?.0 == "False").then_some(service)
+    })
+    .await;
+    assert_eq!(ready(&service).map(|r| r.1), Some("InvalidConfiguration".into()));
+    let warnings: Vec<_> = fx.events("typo").await.into_iter().filter(|(type_, _, _)| type_ == "Warning").collect();
+    assert!(
+        warnings.iter().any(|(_, _, note)| note.contains(&format!("\"{name}-typo\"")) && note.contains("not found")),
+        "a Warning naming the unknown group: {warnings:?}"
+    );
+    assert!(hostname(&service).is_none(), "nothing was built for it");
+
+    fx.services.delete("web", &DeleteParams::default()).await.unwrap();
+    fx.services.delete("typo", &DeleteParams::default()).await.unwrap();
+    eventually("the load balancer to go", async || fx.owned().await.lbs.is_empty().then_some(())).await;
+    cloud.delete_security_group(&group).await.expect("the test's group deleted");
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_without_nlb_security_groups_has_its_nodes_admit_addresses_and_cannot_switch() {
+    let fx = Fixture::start("e2e-nosg").await;
+    const DISABLE: &str = "service.beta.kubernetes.io/aws-load-balancer-disable-nlb-sg";
+    let annotations = json!({
+        DISABLE: "true",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    });
+    fx.create("web", web(&[80]), annotations).await;
+    let hostname_before = fx.hostname("web").await;
+    let now = eventually("the load balancer and its node rule", async || {
+        let now = fx.owned().await;
+        (now.lbs.len() == 1 && !now.node_rules.is_empty()).then_some(now)
+    })
+    .await;
+    assert!(now.lbs[0].security_groups.is_empty(), "created without security groups: {:?}", now.lbs[0]);
+    assert!(now.groups.is_empty(), "neither a frontend group nor the backend group: {:?}", now.groups);
+    let service = fx.services.get("web").await.unwrap();
+    let node_port = service.spec.unwrap().ports.unwrap()[0].node_port.unwrap() as u16;
+    assert_eq!(now.node_rules, [(node_port, node_port)]);
+    let cloud = cloud().await;
+    let rules = cloud
+        .describe_security_group_rules(elbow_cloud::SecurityGroupRuleFilter::Group(
+            fx.sandbox.environment.node_group.clone(),
+        ))
+        .await
+        .unwrap();
+    let sources: Vec<_> =
+        rules.iter().filter(|r| r.rule.from_port == node_port).map(|r| r.rule.source.clone()).collect();
+    assert_eq!(
+        sources,
+        [elbow_model::RuleSource::CidrIpv4("0.0.0.0/0".into())],
+        "instance targets keep the client's address: the world may reach the NodePort of an internet-facing NLB"
+    );
+
+    // Switching security groups on is refused, as AWS refuses it; the load balancer stays.
+    fx.patch("web", json!({ "metadata": { "annotations": { DISABLE: "false" } } })).await;
+    let service = eventually("the ready condition to turn False", async || {
+        let service = fx.services.get("web").await.ok()?;
+        (ready(&service)?.0 == "False").then_some(service)
+    })
+    .await;
+    let warnings: Vec<_> = fx.events("web").await.into_iter().filter(|(type_, _, _)| type_ == "Warning").collect();
+    assert!(
+        warnings.iter().any(|(_, _, note)| note.contains("created without security groups") && note.contains(DISABLE)),
+        "{warnings:?}"
+    );
+    assert_eq!(hostname(&service), Some(hostname_before));
+    let after = fx.owned().await;
+    assert_eq!(after.lbs.len(), 1);
+    assert!(after.lbs[0].security_groups.is_empty(), "still none");
+
+    fx.services.delete("web", &DeleteParams::default()).await.unwrap();
+    eventually("the Service to be gone", async || fx.services.get_opt("web").await.ok()?.is_none().then_some(())).await;
+    let now = fx.owned().await;
+    assert!(now.is_empty(), "nothing left: {:?} {:?} {:?}", now.lbs, now.listeners, now.node_rules);
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_minimum_capacity_is_reserved_and_reset_when_the_annotation_goes() {
+    let fx = Fixture::start("e2e-capacity").await;
+    const CAPACITY: &str = "service.beta.kubernetes.io/aws-load-balancer-minimum-load-balancer-capacity";
+    fx.create("web", web(&[80]), json!({ CAPACITY: "CapacityUnits=1500" })).await;
+    fx.hostname("web").await;
+    let cloud = cloud().await;
+    let arn = eventually("the load balancer", async || fx.owned().await.lbs.into_iter().next()).await.arn;
+    let reserved =
+        eventually("the reservation", async || cloud.describe_capacity_reservation(&arn).await.ok().flatten()).await;
+    assert_eq!(reserved, 1500);
+
+    fx.patch("web", json!({ "metadata": { "annotations": { CAPACITY: "CapacityUnits=3000" } } })).await;
+    eventually("the new reservation", async || {
+        (cloud.describe_capacity_reservation(&arn).await.ok().flatten() == Some(3000)).then_some(())
+    })
+    .await;
+
+    fx.patch("web", json!({ "metadata": { "annotations": { CAPACITY: null } } })).await;
+    eventually("the reservation reset", async || {
+        cloud.describe_capacity_reservation(&arn).await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let lb = fx.owned().await.lbs.remove(0);
+    assert_eq!(lb.arn, arn, "the same load balancer throughout");
+
+    fx.services.delete("web", &DeleteParams::default()).await.unwrap();
+    eventually("the Service to be gone", async || fx.services.get_opt("web").await.ok()?.is_none().then_some(())).await;
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tcp_and_udp_on_one_port_share_a_listener_unless_the_annotation_says_false() {
+    let fx = Fixture::start("e2e-tcpudp").await;
+    let dns = json!({ "type": "LoadBalancer", "selector": { "app": "dns" }, "ports": [
+        { "name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 5353 },
+        { "name": "dns-udp", "port": 53, "protocol": "UDP", "targetPort": 5353 },
+    ] });
+    fx.create("merged", dns.clone(), json!({})).await;
+    fx.hostname("merged").await;
+    let cloud = cloud().await;
+    let lb = eventually("the load balancer", async || fx.owned().await.lbs.into_iter().next()).await;
+    let listeners = cloud.describe_listeners(&lb.arn).await.unwrap();
+    let protocols: Vec<_> = listeners.iter().map(|l| (l.port, l.protocol)).collect();
+    assert_eq!(protocols, [(53, elbow_model::Protocol::TcpUdp)], "one TCP_UDP listener for both ports");
+
+    const SWITCH: &str = "service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener";
+    fx.create("split", dns, json!({ SWITCH: "false" })).await;
+    let service = eventually("the ready condition to turn False", async || {
+        let service = fx.services.get("split").await.ok()?;
+        (ready(&service)?.0 == "False").then_some(service)
+    })
+    .await;
+    assert_eq!(ready(&service).map(|r| r.1), Some("InvalidConfiguration".into()));
+    let warnings: Vec<_> = fx.events("split").await.into_iter().filter(|(type_, _, _)| type_ == "Warning").collect();
+    assert!(
+        warnings.iter().any(|(_, _, note)| note.contains("53/TCP and 53/UDP") && note.contains(SWITCH)),
+        "{warnings:?}"
+    );
+    assert_eq!(fx.owned().await.lbs.len(), 1, "nothing was built for the refused Service");
+
+    for name in ["merged", "split"] {
+        fx.services.delete(name, &DeleteParams::default()).await.unwrap();
+    }
+    eventually("the load balancer to go", async || fx.owned().await.lbs.is_empty().then_some(())).await;
+    fx.sandbox.stop().await;
+}

@@ -155,6 +155,9 @@ impl Ec2 {
                 }
                 SecurityGroupFilter::Tag { key, value: None } => request.filters(filter("tag-key", vec![key.clone()])),
                 SecurityGroupFilter::Vpc(vpc) => request.filters(filter("vpc-id", vec![vpc.clone()])),
+                SecurityGroupFilter::NamedInVpc { vpc_id, names } => {
+                    request.filters(filter("vpc-id", vec![vpc_id.clone()])).filters(filter("tag:Name", names.clone()))
+                }
             };
             let page = request.send().await.map_err(|e| classify(api, e))?;
             found.extend(page.security_groups().iter().filter_map(|g| {

@@ -352,6 +352,39 @@ impl Elbv2 {
         Ok(())
     }
 
+    pub(crate) async fn describe_capacity_reservation(&self, load_balancer_arn: &str) -> CloudResult<Option<u32>> {
+        let api = self.count(Api::DescribeCapacityReservation);
+        let out = self
+            .client
+            .describe_capacity_reservation()
+            .load_balancer_arn(load_balancer_arn)
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        // A load balancer without a reservation reports none, or zero units.
+        let units = out.minimum_load_balancer_capacity().and_then(|c| c.capacity_units());
+        Ok(units.and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0))
+    }
+
+    pub(crate) async fn modify_capacity_reservation(
+        &self,
+        load_balancer_arn: &str,
+        capacity_units: Option<u32>,
+    ) -> CloudResult<()> {
+        let api = self.count(Api::ModifyCapacityReservation);
+        let request = self.client.modify_capacity_reservation().load_balancer_arn(load_balancer_arn);
+        let request = match capacity_units {
+            Some(units) => request.minimum_load_balancer_capacity(
+                elb::MinimumLoadBalancerCapacity::builder()
+                    .capacity_units(i32::try_from(units).unwrap_or(i32::MAX))
+                    .build(),
+            ),
+            None => request.reset_capacity_reservation(true),
+        };
+        request.send().await.map_err(|e| classify(api, e))?;
+        Ok(())
+    }
+
     pub(crate) async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
         let api = self.count(Api::CreateTargetGroup);
         let hc = &input.health_check;

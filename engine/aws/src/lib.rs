@@ -116,6 +116,16 @@ impl Cloud for SdkCloud {
     async fn describe_listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap> {
         self.elbv2.listener_attributes(listener_arn).await
     }
+    async fn describe_capacity_reservation(&self, load_balancer_arn: &str) -> CloudResult<Option<u32>> {
+        self.elbv2.describe_capacity_reservation(load_balancer_arn).await
+    }
+    async fn modify_capacity_reservation(
+        &self,
+        load_balancer_arn: &str,
+        capacity_units: Option<u32>,
+    ) -> CloudResult<()> {
+        self.elbv2.modify_capacity_reservation(load_balancer_arn, capacity_units).await
+    }
     async fn modify_listener_attributes(&self, listener_arn: &str, attributes: &Attributes) -> CloudResult<()> {
         self.elbv2.modify_listener_attributes(listener_arn, attributes).await
     }

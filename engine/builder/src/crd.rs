@@ -96,8 +96,8 @@ pub struct IngressClassParamsSpec {
     /// over every `wafv2-acl-*` annotation and over `wafv2AclArn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wafv2_acl_name: Option<String>,
-    /// A capacity reservation for the ALB. Not supported yet: a class that sets it is refused, so
-    /// the reservation is never silently missing.
+    /// A capacity reservation for the ALB, overriding the `minimum-load-balancer-capacity`
+    /// annotation; `capacityUnits: 0` asks for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum_load_balancer_capacity: Option<MinimumCapacityParams>,
     /// Addresses from an IPAM pool. Not supported: a class that sets it is refused.

@@ -30,6 +30,10 @@ pub enum BuildError {
     MixedProtocolNodePorts { port: i32 },
     #[error("ports {port}/TCP and {port}/UDP must share one targetPort to be served by one TCP_UDP listener")]
     MixedProtocolTargetPorts { port: i32 },
+    #[error(
+        "ports {port}/TCP and {port}/UDP need one TCP_UDP listener (a network load balancer has one listener per port number), and service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener is \"false\"; remove that annotation, or give the two ports different numbers"
+    )]
+    TcpUdpListenerDisabled { port: i32 },
     #[error("port {port} is listed twice for {protocol}")]
     DuplicatePort { port: i32, protocol: String },
     #[error("the Service has no ports")]
@@ -49,6 +53,16 @@ pub enum BuildError {
         "no subnet of the cluster's VPC is tagged {role_tag} (with value \"\" or \"1\") for a {scheme} load balancer"
     )]
     NoSubnets { role_tag: String, scheme: String },
+    #[error(
+        "security group {0:?} of the security-groups annotation was not found: no security group of the cluster's VPC carries the tag Name={0}; tag the group meant, or give its id (sg-...)"
+    )]
+    UnknownSecurityGroup(String),
+    #[error(
+        "security group name {name:?} of the security-groups annotation is ambiguous: {} security groups of the cluster's VPC carry the tag Name={name} ({}); give the id instead, or rename all but one",
+        ids.len(),
+        ids.join(", ")
+    )]
+    AmbiguousSecurityGroupName { name: String, ids: Vec<String> },
     #[error(
         "instance {instance} of node {node} has {count} security groups and none is tagged {tag}; tag the one Elbow should open"
     )]
@@ -127,6 +141,8 @@ impl BuildError {
             | Self::NoSubnets { .. }
             | Self::SubnetAddresses { .. }
             | Self::AmbiguousNodeSecurityGroup { .. }
+            | Self::UnknownSecurityGroup(_)
+            | Self::AmbiguousSecurityGroupName { .. }
             | Self::NoSubnetsMatchTags(_)
             | Self::TooFewSubnets { .. } => true,
             Self::InIngress { source, .. } | Self::InService { source, .. } => source.depends_on_cloud(),

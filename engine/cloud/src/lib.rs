@@ -59,6 +59,9 @@ actions! {
     /// Every attribute of a listener, as AWS reports them (its defaults included).
     async fn describe_listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap>
         => DescribeListenerAttributes in "elasticloadbalancing", Elbv2Describe;
+    /// The load balancer's minimum capacity reservation (capacity units), if it has one.
+    async fn describe_capacity_reservation(&self, load_balancer_arn: &str) -> CloudResult<Option<u32>>
+        => DescribeCapacityReservation in "elasticloadbalancing", Elbv2Describe;
     /// Tags of load balancers, target groups, listeners and rules, by ARN; batches of 20 ARNs per
     /// request. ARNs that no longer exist are left out.
     async fn describe_tags(&self, arns: &[Arn]) -> CloudResult<BTreeMap<Arn, Tags>>
@@ -78,6 +81,9 @@ actions! {
         => SetIpAddressType in "elasticloadbalancing", Elbv2Modify;
     async fn modify_load_balancer_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()>
         => ModifyLoadBalancerAttributes in "elasticloadbalancing", Elbv2Modify;
+    /// Reserves `Some(capacity units)` of minimum capacity, or resets the reservation (`None`).
+    async fn modify_capacity_reservation(&self, load_balancer_arn: &str, capacity_units: Option<u32>) -> CloudResult<()>
+        => ModifyCapacityReservation in "elasticloadbalancing", Elbv2Modify;
 
     async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup>
         => CreateTargetGroup in "elasticloadbalancing", Elbv2Modify;

@@ -244,6 +244,12 @@ pub enum SecurityGroupFilter {
     },
     /// Groups of one VPC.
     Vpc(String),
+    /// Groups of one VPC whose `Name` tag is one of `names` (EC2's `tag:Name` and `vpc-id`
+    /// filters): how a group given by name in an annotation is found.
+    NamedInVpc {
+        vpc_id: String,
+        names: Vec<String>,
+    },
 }
 
 /// Which security group rules to describe.

@@ -57,6 +57,8 @@ pub enum Kind {
     WebAclAssociation,
     /// A load balancer's Shield Advanced protection.
     ShieldProtection,
+    /// A load balancer's minimum capacity reservation.
+    CapacityReservation,
     /// Any resource whose tags changed (a load balancer, a target group or a security group).
     Resource,
 }
@@ -75,6 +77,7 @@ impl Kind {
             Kind::NodeRule => ("node rule", "node rules"),
             Kind::WebAclAssociation => ("web ACL association", "web ACL associations"),
             Kind::ShieldProtection => ("Shield protection", "Shield protections"),
+            Kind::CapacityReservation => ("capacity reservation", "capacity reservations"),
             Kind::Resource => ("resource", "resources"),
         };
         if count == 1 { one } else { many }
@@ -95,6 +98,13 @@ impl Changes {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Adds every count of `other`.
+    pub(crate) fn extend(&mut self, other: Changes) {
+        for ((verb, kind), count) in other.0 {
+            self.add((verb, kind, count));
+        }
     }
 
     /// How many resources of `kind` had `verb` done to them.

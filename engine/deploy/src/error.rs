@@ -64,6 +64,17 @@ pub enum DeployError {
          service.beta.kubernetes.io/aws-load-balancer-eip-allocations (nothing was changed)"
     )]
     ElasticIpInUse { id: String, holder: String },
+    /// A network load balancer would switch between having security groups and having none, which
+    /// AWS cannot do to one that exists (SetSecurityGroups is refused on a network load balancer
+    /// created without any). Elbow refuses the switch, as the AWS Load Balancer Controller does,
+    /// rather than replace the load balancer and its DNS name behind the user's back.
+    #[error(
+        "failed to {}: load balancer {name} was created {}, and a network load balancer cannot switch between having security groups and having none; set service.beta.kubernetes.io/aws-load-balancer-disable-nlb-sg back to {}, or delete the Service and create it again (its load balancer then gets a new DNS name)",
+        if *.has_groups { "remove the security groups of the load balancer" } else { "give the load balancer security groups" },
+        if *.has_groups { "with security groups" } else { "without security groups" },
+        if *.has_groups { "\"false\" (or remove it)" } else { "\"true\"" }
+    )]
+    SecurityGroupsFixed { name: String, has_groups: bool },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -83,6 +94,7 @@ impl DeployError {
             | Self::NodePortsRecord { .. }
             | Self::Unbound(_)
             | Self::Protection { .. }
+            | Self::SecurityGroupsFixed { .. }
             | Self::WebAclNameNotFound { .. }
             | Self::ElasticIpsNotFound { .. }
             | Self::ElasticIpInUse { .. } => false,
@@ -101,6 +113,7 @@ impl DeployError {
             | Self::NameTaken { .. }
             | Self::NodePortsRecord { .. }
             | Self::Unbound(_)
+            | Self::SecurityGroupsFixed { .. }
             | Self::WebAclNameNotFound { .. }
             | Self::ElasticIpsNotFound { .. }
             | Self::ElasticIpInUse { .. } => false,

@@ -21,6 +21,7 @@
 pub mod actual;
 mod addresses;
 mod apply;
+mod capacity;
 pub mod changes;
 mod discovery;
 pub mod error;
@@ -221,6 +222,10 @@ impl Deployer {
             load_details(cloud, &mut entry.actual, desired).await.map_err(DeployError::Discover)?;
         }
 
+        if let Err(error) = plan::security_group_switch(desired, &entry.actual) {
+            self.check_in(&desired.id, entry.actual, Some(&error), in_flight).await?;
+            return Err(error);
+        }
         let previous_tags = self.lock_tags().get(&desired.id).cloned().unwrap_or_default();
         let sent_secrets = self.lock_secrets().get(&desired.id).cloned().unwrap_or_default();
         let plan = plan::plan(
@@ -240,9 +245,20 @@ impl Deployer {
             backend_group: backend_group.as_deref(),
         };
         addresses::check_elastic_ips(cloud, &plan).await?;
+        let kept = plan.bindings.clone();
+        let mut reserved = Changes::default();
+        if let Err(error) = capacity::converge_kept(cloud, desired, &entry.actual, &kept, &mut reserved).await {
+            self.check_in(&desired.id, entry.actual, Some(&error), in_flight).await?;
+            return Err(error);
+        }
         let mut applier = Applier::new(cloud, node_rules, plan.bindings.clone(), entry.actual);
-        let result = applier.run(plan).await;
+        let mut result = applier.run(plan).await;
         let mut changes = std::mem::take(&mut applier.changes);
+        changes.extend(reserved);
+        if result.is_ok() {
+            let created = |id: &ResourceId| applier.binding(id).cloned();
+            result = capacity::reserve_created(cloud, desired, &kept, created, &mut changes).await;
+        }
         let protected = match &result {
             Ok(()) => self.protect(desired, &applier, &mut changes).await,
             Err(_) => Ok(()),

@@ -177,6 +177,12 @@ impl Ec2 {
                 .cloned()
                 .collect(),
             SecurityGroupFilter::Vpc(vpc) => self.groups.values().filter(|g| &g.vpc_id == vpc).cloned().collect(),
+            SecurityGroupFilter::NamedInVpc { vpc_id, names } => self
+                .groups
+                .values()
+                .filter(|g| &g.vpc_id == vpc_id && g.tags.get("Name").is_some_and(|name| names.contains(name)))
+                .cloned()
+                .collect(),
         })
     }
 

@@ -608,6 +608,20 @@ impl Cloud for FakeCloud {
         self.request(api, |s| s.elbv2.modify_load_balancer_attributes(api, arn, attributes))
     }
 
+    async fn describe_capacity_reservation(&self, load_balancer_arn: &str) -> CloudResult<Option<u32>> {
+        let api = Api::DescribeCapacityReservation;
+        self.request(api, |s| s.elbv2.capacity_reservation(api, load_balancer_arn))
+    }
+
+    async fn modify_capacity_reservation(
+        &self,
+        load_balancer_arn: &str,
+        capacity_units: Option<u32>,
+    ) -> CloudResult<()> {
+        let api = Api::ModifyCapacityReservation;
+        self.request(api, |s| s.elbv2.modify_capacity_reservation(api, load_balancer_arn, capacity_units))
+    }
+
     async fn describe_listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap> {
         let api = Api::DescribeListenerAttributes;
         self.request(api, |s| s.elbv2.listener_attributes(api, listener_arn))

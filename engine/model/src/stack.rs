@@ -180,6 +180,10 @@ pub struct LoadBalancerSpec {
     /// Web ACLs and Shield Advanced (application load balancers only); unset leaves them alone.
     #[serde(default, skip_serializing_if = "Protection::is_unset")]
     pub protection: Protection,
+    /// The minimum capacity reserved (ModifyCapacityReservation), in capacity units; `None`
+    /// resets a reservation Elbow made and leaves the load balancer without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_units: Option<u32>,
 }
 
 /// The addresses a network load balancer takes in one subnet (an entry of CreateLoadBalancer's

@@ -30,6 +30,10 @@ pub const NODE_PORTS_TAG: &str = "elbow.dev/node-ports";
 /// a served subnet's address, so this record is what tells the planner that the addresses asked
 /// for changed and the load balancer must be replaced.
 pub const SUBNET_ADDRESSES_TAG: &str = "elbow.dev/subnet-addresses";
+/// On a load balancer whose minimum capacity Elbow reserved: the capacity units. It tells a later
+/// deploy that a reservation is Elbow's to reset once the annotation goes, without asking every
+/// load balancer for its reservation.
+pub const CAPACITY_UNITS_TAG: &str = "elbow.dev/capacity-units";
 
 /// The three ownership tags of one resource.
 pub fn ownership_tags(cluster: &str, stack: &StackId, resource: &ResourceId) -> Tags {

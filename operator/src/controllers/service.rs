@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use elbow_builder::endpoints::CompactSlice;
-use elbow_builder::service::{build_service_stack, is_ours, stack_id, uses_ip_targets};
+use elbow_builder::service::{build_service_stack, is_ours, security_groups_named, stack_id, uses_ip_targets};
 use elbow_model::Stack;
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use k8s_openapi::jiff::Timestamp;
@@ -141,7 +141,8 @@ async fn build_stack(service: &Service, ctx: &Context) -> Result<Stack, Error> {
     // kept up to eight copies of the whole cache alive.
     let cached = ctx.nodes.state();
     let nodes: Vec<&Node> = cached.iter().map(AsRef::as_ref).collect();
-    let inventory = ctx.inventory.get(&nodes).await.map_err(Error::Inventory)?;
+    let group_names = security_groups_named(service);
+    let inventory = ctx.inventory.get_with_groups(&nodes, &group_names).await.map_err(Error::Inventory)?;
     // Only ip targets read the Service's EndpointSlices.
     let slices = match uses_ip_targets(service) {
         true => ctx.slices_of(&service.namespace().unwrap_or_default(), &[&service.name_any()]),

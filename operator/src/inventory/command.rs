@@ -63,8 +63,9 @@ pub async fn run(args: &InventoryArgs, out: &mut dyn Write, notes: &mut dyn Writ
     Ok(())
 }
 
-/// [`run`] on a given cloud: reads the Nodes of `args.files`, the network through `cloud`, and
-/// prints the inventory. Returns what it printed.
+/// [`run`] on a given cloud: reads the Nodes of `args.files`, the network through `cloud` (with
+/// the security groups the files' Services and Ingresses name by their `Name` tag), and prints the
+/// inventory. Returns what it printed.
 pub async fn write_inventory(
     cloud: Arc<dyn Cloud>,
     args: &InventoryArgs,
@@ -76,17 +77,25 @@ pub async fn write_inventory(
         let text = std::fs::read_to_string(file).with_context(|| format!("failed to read {}", file.display()))?;
         objects.add_yaml(&text, &mut std::io::sink()).with_context(|| format!("failed to parse {}", file.display()))?;
     }
-    let inventory = read(cloud, &args.vpc_id, &objects.nodes, notes).await?;
+    let mut group_names: Vec<String> =
+        objects.services.iter().flat_map(elbow_builder::service::security_groups_named).collect();
+    let ingresses: Vec<&k8s_openapi::api::networking::v1::Ingress> = objects.ingresses.iter().collect();
+    group_names.extend(elbow_builder::ingress::security_groups_named(&ingresses));
+    group_names.sort();
+    group_names.dedup();
+    let inventory = read(cloud, &args.vpc_id, &objects.nodes, &group_names, notes).await?;
     out.write_all(to_yaml(&inventory)?.as_bytes())?;
     Ok(inventory)
 }
 
-/// The network of `vpc_id` with the instances behind `nodes`, sorted by id so that two dumps of
-/// one network are the same file.
+/// The network of `vpc_id` with the instances behind `nodes` and the security groups carrying one
+/// of `group_names` as their `Name` tag, sorted by id so that two dumps of one network are the
+/// same file.
 pub async fn read(
     cloud: Arc<dyn Cloud>,
     vpc_id: &str,
     nodes: &[Node],
+    group_names: &[String],
     notes: &mut dyn Write,
 ) -> anyhow::Result<CloudInventory> {
     if nodes.is_empty() {
@@ -106,7 +115,10 @@ pub async fn read(
     // Read once: the cache is only the operator's way of reading, nothing is kept.
     let cache = InventoryCache::new(cloud, vpc_id.to_string(), Duration::MAX);
     let nodes: Vec<&Node> = nodes.iter().collect();
-    let inventory = cache.get(&nodes).await.with_context(|| format!("failed to read the network of {vpc_id}"))?;
+    let inventory = cache
+        .get_with_groups(&nodes, group_names)
+        .await
+        .with_context(|| format!("failed to read the network of {vpc_id}"))?;
     let mut inventory = (*inventory).clone();
     inventory.subnets.sort_by(|a, b| a.id.cmp(&b.id));
     if inventory.subnets.is_empty() {
@@ -276,6 +288,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_dump_holds_the_security_groups_the_manifests_name() {
+        let expected = example_inventory();
+        let fake = account_with(&expected);
+        fake.seed_security_group(cloud::SecurityGroup {
+            id: "sg-0clients".into(),
+            group_name: "clients".into(),
+            description: "clients".into(),
+            vpc_id: expected.vpc_id.clone(),
+            tags: [("Name".to_string(), "web-clients".to_string())].into_iter().collect(),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("service.yaml");
+        std::fs::write(
+            &manifest,
+            r#"apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  uid: "1"
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-security-groups: web-clients, sg-0other
+spec:
+  type: LoadBalancer
+  ports:
+  - port: 80
+    nodePort: 31000
+"#,
+        )
+        .unwrap();
+        let dumped =
+            write_inventory(fake, &args(&expected.vpc_id, vec![manifest]), &mut Vec::new(), &mut std::io::sink())
+                .await
+                .unwrap();
+        let ids: Vec<&str> = dumped.security_groups.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(ids, ["sg-0clients"], "the group named web-clients (no Nodes were given, so no node group)");
+    }
+
+    #[tokio::test]
     async fn what_cannot_be_found_is_noted_and_a_wrong_vpc_is_an_error() {
         let expected = example_inventory();
         let fake = account_with(&expected);
@@ -285,7 +336,7 @@ mod tests {
         ]))
         .unwrap();
         let mut notes = Vec::new();
-        let inventory = read(fake.clone(), &expected.vpc_id, &nodes, &mut notes).await.unwrap();
+        let inventory = read(fake.clone(), &expected.vpc_id, &nodes, &[], &mut notes).await.unwrap();
         assert!(inventory.instances.is_empty(), "{inventory:?}");
         assert_eq!(inventory.subnets.len(), 4);
         let notes = String::from_utf8(notes).unwrap();
@@ -293,11 +344,11 @@ mod tests {
         assert!(notes.contains("Node bare-metal has no EC2 instance"), "{notes}");
 
         let mut notes = Vec::new();
-        let inventory = read(fake.clone(), &expected.vpc_id, &[], &mut notes).await.unwrap();
+        let inventory = read(fake.clone(), &expected.vpc_id, &[], &[], &mut notes).await.unwrap();
         assert!(inventory.instances.is_empty() && inventory.security_groups.is_empty());
         assert!(String::from_utf8(notes).unwrap().contains("no Nodes given"));
 
-        let error = read(fake.clone(), "vpc-0123456789abcdef0", &[], &mut std::io::sink()).await.unwrap_err();
+        let error = read(fake.clone(), "vpc-0123456789abcdef0", &[], &[], &mut std::io::sink()).await.unwrap_err();
         let message = format!("{error:#}");
         assert!(message.contains("failed to read the network of vpc-0123456789abcdef0"), "{message}");
         assert!(message.contains("does not exist"), "{message}");

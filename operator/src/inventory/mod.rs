@@ -3,7 +3,10 @@
 //!
 //! Building one Service must not cost EC2 calls: the inventory is read once, kept for `ttl`, and
 //! extended only for instances it has not seen (a new node costs one DescribeInstances and, if
-//! the node brings a security group not seen before, one DescribeSecurityGroups).
+//! the node brings a security group not seen before, one DescribeSecurityGroups), and for
+//! security group names an annotation gives that it has not looked up yet (one
+//! DescribeSecurityGroups by `Name` tag within the VPC, which brings every group carrying one of
+//! them, so the builder can tell a unique name from an ambiguous one).
 //!
 //! [`command`] is `elbow inventory`: the same reading, written as the file `elbow plan` takes.
 
@@ -34,6 +37,9 @@ struct Cached {
     /// Instance ids EC2 did not know when asked (terminated, or another account's): not asked
     /// again until the next refresh, so a stale node costs one call, not one per reconcile.
     absent: BTreeSet<String>,
+    /// Security group names looked up since the last refresh, found or not: a name no group
+    /// carries costs one call per refresh, not one per reconcile.
+    names_read: BTreeSet<String>,
     subnets_read_at: Instant,
 }
 
@@ -49,15 +55,35 @@ impl InventoryCache {
 
     /// The inventory covering every instance behind `nodes`.
     pub async fn get(&self, nodes: &[&Node]) -> CloudResult<Arc<CloudInventory>> {
+        self.get_with_groups(nodes, &[]).await
+    }
+
+    /// The inventory covering every instance behind `nodes` and every security group of the VPC
+    /// whose `Name` tag is one of `group_names`.
+    pub async fn get_with_groups(&self, nodes: &[&Node], group_names: &[String]) -> CloudResult<Arc<CloudInventory>> {
         let mut cached = self.cached.lock().await;
         let mut entry = match cached.take() {
             Some(entry) if entry.subnets_read_at.elapsed() < self.ttl => entry,
             _ => Cached {
                 inventory: Arc::new(self.read_network().await?),
                 absent: BTreeSet::new(),
+                names_read: BTreeSet::new(),
                 subnets_read_at: Instant::now(),
             },
         };
+        let unread: Vec<String> = group_names.iter().filter(|n| !entry.names_read.contains(*n)).cloned().collect();
+        if !unread.is_empty() {
+            let mut extended = (*entry.inventory).clone();
+            let added = self.add_named_groups(&mut extended, &unread).await;
+            if added.is_ok() {
+                entry.names_read.extend(unread);
+                entry.inventory = Arc::new(extended);
+            }
+            if let Err(error) = added {
+                *cached = Some(entry);
+                return Err(error);
+            }
+        }
         let mut known: BTreeSet<&str> = entry.inventory.instances.iter().map(|i| i.id.as_str()).collect();
         known.extend(entry.absent.iter().map(String::as_str));
         let missing: Vec<String> =
@@ -111,6 +137,24 @@ impl InventoryCache {
         })
     }
 
+    /// Adds the VPC's groups carrying one of `names` as their `Name` tag (all of them: two groups
+    /// with one name make the name ambiguous, which the builder reports).
+    async fn add_named_groups(&self, inventory: &mut CloudInventory, names: &[String]) -> CloudResult<()> {
+        let filter = SecurityGroupFilter::NamedInVpc { vpc_id: self.vpc_id.clone(), names: names.to_vec() };
+        let groups = self.cloud.describe_security_groups(filter).await?;
+        for group in groups {
+            if !inventory.security_groups.iter().any(|g| g.id == group.id) {
+                inventory.security_groups.push(SecurityGroup {
+                    id: group.id,
+                    group_name: group.group_name,
+                    tags: group.tags,
+                });
+            }
+        }
+        inventory.security_groups.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(())
+    }
+
     async fn add_instances(&self, inventory: &mut CloudInventory, ids: &[String]) -> CloudResult<()> {
         if ids.is_empty() {
             return Ok(());
@@ -155,4 +199,65 @@ fn instance_id(node: &Node) -> Option<String> {
     let provider_id = node.spec.as_ref()?.provider_id.as_deref()?;
     let id = provider_id.rsplit('/').next()?;
     id.starts_with("i-").then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use elbow_cloud::types as cloud;
+    use elbow_fake::FakeCloud;
+    use elbow_model::Tags;
+
+    use super::*;
+
+    fn named(fake: &FakeCloud, id: &str, vpc: &str, name: &str) {
+        fake.seed_security_group(cloud::SecurityGroup {
+            id: id.into(),
+            group_name: format!("{name}-group"),
+            description: "d".into(),
+            vpc_id: vpc.into(),
+            tags: Tags::from([("Name".to_string(), name.to_string())]),
+        });
+    }
+
+    #[tokio::test]
+    async fn security_group_names_are_looked_up_once_per_refresh_found_or_not() {
+        let fake = Arc::new(FakeCloud::new());
+        fake.seed_vpc("vpc-1");
+        fake.seed_subnet(cloud::Subnet {
+            id: "subnet-a".into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: "us-east-1a".into(),
+            cidr_block: "10.0.0.0/24".into(),
+            ipv6_cidr_blocks: Vec::new(),
+            tags: Tags::new(),
+        });
+        named(&fake, "sg-web", "vpc-1", "web");
+        named(&fake, "sg-twin1", "vpc-1", "twin");
+        named(&fake, "sg-twin2", "vpc-1", "twin");
+        named(&fake, "sg-elsewhere", "vpc-2", "web");
+        let cache = InventoryCache::new(fake.clone(), "vpc-1".into(), Duration::from_secs(3600));
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+
+        let inventory = cache.get_with_groups(&[], &names(&["web", "twin", "nobody"])).await.expect("read");
+        let ids: Vec<&str> = inventory.security_groups.iter().map(|g| g.id.as_str()).collect();
+        assert_eq!(ids, ["sg-twin1", "sg-twin2", "sg-web"], "every group of the VPC with one of the names");
+        assert_eq!(fake.counter().count(Api::DescribeSecurityGroups), 1, "one call for all the names");
+
+        fake.counter().reset();
+        cache.get_with_groups(&[], &names(&["nobody", "web"])).await.expect("cached");
+        assert_eq!(
+            fake.counter().count(Api::DescribeSecurityGroups),
+            0,
+            "known names, found or not, are not asked again"
+        );
+        let inventory = cache.get_with_groups(&[], &names(&["web", "api"])).await.expect("one more");
+        assert_eq!(fake.counter().count(Api::DescribeSecurityGroups), 1, "only a new name is asked");
+        assert_eq!(inventory.security_groups.len(), 3, "nothing carries api; what was found stays");
+
+        // After a refresh (the TTL, or an invalidation) the names are asked again.
+        cache.invalidate().await;
+        fake.counter().reset();
+        cache.get_with_groups(&[], &names(&["web"])).await.expect("refreshed");
+        assert_eq!(fake.counter().count(Api::DescribeSecurityGroups), 1);
+    }
 }

@@ -306,7 +306,25 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "aws-load-balancer-security-groups",
         Reader::SecurityGroups,
         "(a managed frontend group)",
-        "Comma-separated security group ids (`sg-...`; names are not supported yet) to attach instead of the managed frontend group.",
+        "Comma-separated security groups to attach instead of the managed frontend group: ids (`sg-...`), or names, each the `Name` tag of exactly one group of the cluster's VPC (an unknown name is an error, as in LBC; so is a name several groups carry, where LBC attaches them all).",
+    ),
+    service(
+        "aws-load-balancer-minimum-load-balancer-capacity",
+        Reader::LoadBalancer,
+        "(no reservation)",
+        "`CapacityUnits=<n>`: the minimum capacity reserved for the load balancer (ModifyCapacityReservation), checked against drift at every full comparison; `CapacityUnits=0` or removing the annotation resets a reservation Elbow made (LBC resets on `CapacityUnits=0` only, and leaves it when the annotation goes).",
+    ),
+    service(
+        "aws-load-balancer-enable-tcp-udp-listener",
+        Reader::Listeners,
+        "true",
+        "Whether a TCP and a UDP port of one number are served by one TCP_UDP listener and target group; with `false` such a pair is an error (a network load balancer has one listener per port number, and LBC would serve only the first of the two), and other ports are unaffected.",
+    ),
+    service(
+        "aws-load-balancer-disable-nlb-sg",
+        Reader::SecurityGroups,
+        "false",
+        "With `true`, the network load balancer is created without security groups (no frontend group, no backend group): the nodes' group then admits addresses on the target ports, as LBC opens them, the clients' source ranges (by default everyone when internet-facing, the VPC's subnets when internal) where the client's address reaches the targets (UDP, TCP_UDP, `preserve_client_ip.enabled`, on by default for instance targets), else the load balancer's subnets, which health checks also come from. Set it when the Service is created: AWS cannot give security groups to a network load balancer made without them, so switching it later is refused (as in LBC); delete and recreate the Service instead. Conflicts with `security-groups` and `security-group-prefix-lists`.",
     ),
     service(
         "aws-load-balancer-manage-backend-security-group-rules",
@@ -413,7 +431,13 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "security-groups",
         Reader::SecurityGroups,
         "(a managed frontend group)",
-        "Comma-separated security group ids (`sg-...`) to attach instead of the managed frontend group; members must agree.",
+        "Comma-separated security groups to attach instead of the managed frontend group: ids (`sg-...`), or names, each the `Name` tag of exactly one group of the cluster's VPC (an unknown name is an error, as in LBC; so is a name several groups carry, where LBC attaches them all); members must agree.",
+    ),
+    ingress(
+        "minimum-load-balancer-capacity",
+        Reader::LoadBalancer,
+        "(no reservation)",
+        "`CapacityUnits=<n>`: the minimum capacity reserved for the group's load balancer; members must agree. `CapacityUnits=0` or removing the annotation resets a reservation Elbow made (LBC resets on `CapacityUnits=0` only). The IngressClassParams `minimumLoadBalancerCapacity` wins.",
     ),
     ingress(
         "manage-backend-security-group-rules",
@@ -593,10 +617,16 @@ const FRONTEND_NLB: &str = "a network load balancer in front of the application 
 
 /// The implemented annotations whose default is not LBC's (by full key), and what LBC does
 /// instead; every other default is LBC's. docs/annotations.md says which is which.
-pub const DEFAULTS_UNLIKE_LBC: &[(&str, &str)] = &[(
-    "alb.ingress.kubernetes.io/certificate-arn",
-    "LBC looks up ACM certificates for the Ingress's hosts; Elbow does not, and an HTTPS listen port without a certificate is an error",
-)];
+pub const DEFAULTS_UNLIKE_LBC: &[(&str, &str)] = &[
+    (
+        "alb.ingress.kubernetes.io/certificate-arn",
+        "LBC looks up ACM certificates for the Ingress's hosts; Elbow does not, and an HTTPS listen port without a certificate is an error",
+    ),
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener",
+        "false unless LBC's EnableTCPUDPListener feature gate is on; off, LBC serves only the first of the two ports and drops the other without a word",
+    ),
+];
 
 /// Every LBC annotation Elbow does not implement.
 pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
@@ -609,21 +639,13 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("aws-load-balancer-multi-cluster-target-group", Scope::Service, "target groups shared between clusters"),
     lbc("aws-load-balancer-enable-prefix-for-ipv6-source-nat", Scope::Service, "IPv6 prefixes for source NAT"),
     lbc("aws-load-balancer-source-nat-ipv6-prefixes", Scope::Service, "IPv6 prefixes for source NAT"),
-    lbc("aws-load-balancer-minimum-load-balancer-capacity", Scope::Service, "load balancer capacity reservations"),
     lbc("aws-load-balancer-enable-icmp-for-path-mtu-discovery", Scope::Service, "ICMP for path MTU discovery"),
-    lbc(
-        "aws-load-balancer-enable-tcp-udp-listener",
-        Scope::Service,
-        "switching TCP_UDP listeners on or off (Elbow always serves TCP and UDP on one port with one TCP_UDP listener)",
-    ),
-    lbc("aws-load-balancer-disable-nlb-sg", Scope::Service, "network load balancers without security groups"),
     lbc("aws-load-balancer-quic-enabled-ports", Scope::Service, "QUIC listeners"),
     lbc("aws-load-balancer-quic-enabled-containers", Scope::Service, "QUIC (LBC reads it from Pods)"),
     lbc("actions.<protocol>-<port>", Scope::Service, "listener default actions from an annotation"),
     lbc("customer-owned-ipv4-pool", Scope::Ingress, "customer-owned IPv4 pools (Outposts)"),
     lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),
-    lbc("minimum-load-balancer-capacity", Scope::Ingress, "load balancer capacity reservations"),
     lbc("ipam-ipv4-pool-id", Scope::Ingress, "IPv4 addresses from an IPAM pool"),
     lbc("enable-frontend-nlb", Scope::Ingress, FRONTEND_NLB),
     lbc("frontend-nlb-scheme", Scope::Ingress, FRONTEND_NLB),

@@ -20,12 +20,9 @@ pub fn annotations_markdown() -> String {
          included: its own network load balancer leaves them to the Ingresses that use it.\n\n\
          Defaults are LBC's, the scheme included (`internal`, for Services and Ingresses alike, unless \
          `--default-scheme` says otherwise, as LBC's `--default-load-balancer-scheme`): the \"default\" column \
-         says \"as LBC\" where they agree and what LBC does where they do not. Two differences have no \
-         annotation of their own: Elbow always serves TCP and UDP on one port number with one TCP_UDP listener \
-         (LBC only with its `EnableTCPUDPListener` feature gate or the \
-         `service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener` annotation), and a Service without \
-         a scheme annotation gets the default scheme even when an earlier load balancer had the other one (LBC \
-         keeps the scheme of the load balancer it finds).\n\n\
+         says \"as LBC\" where they agree and what LBC does where they do not. One difference has no \
+         annotation of its own: a Service without a scheme annotation gets the default scheme even when an \
+         earlier load balancer had the other one (LBC keeps the scheme of the load balancer it finds).\n\n\
          This page is generated from the catalogue in `engine/builder/src/annotations/catalogue.rs`; a test fails \
          when they differ.\n\n\
          ## Services\n\n",

@@ -132,6 +132,24 @@ impl<'a> Annotations<'a> {
     }
 
     /// A comma-separated list, items trimmed, empty items dropped.
+    /// A minimum capacity reservation, `CapacityUnits=<n>` as LBC writes it: `Some(Some(n))`
+    /// reserves `n` units, `Some(None)` (`CapacityUnits=0`) asks for none.
+    pub fn capacity_units(&self, suffix: &str) -> Result<Option<Option<u32>>, BuildError> {
+        self.parse(
+            suffix,
+            "CapacityUnits=<number of capacity units>, like CapacityUnits=1000 (0 for no reservation)",
+            |v| {
+                let (key, units) = v.split_once('=')?;
+                if key.trim() != "CapacityUnits" {
+                    return None;
+                }
+                // LBC reads the number as a 32-bit signed integer.
+                let units: u32 = units.trim().parse().ok().filter(|n| *n <= i32::MAX as u32)?;
+                Some((units > 0).then_some(units))
+            },
+        )
+    }
+
     pub fn list(&self, suffix: &str) -> Option<Vec<String>> {
         self.get(suffix).map(split_list)
     }

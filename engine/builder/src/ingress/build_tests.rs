@@ -51,7 +51,14 @@ fn inventory() -> CloudInventory {
                 security_groups: vec!["sg-nodes".into()],
             })
             .collect(),
-        security_groups: vec![SecurityGroup { id: "sg-nodes".into(), group_name: "nodes".into(), tags: Tags::new() }],
+        security_groups: vec![
+            SecurityGroup { id: "sg-nodes".into(), group_name: "nodes".into(), tags: Tags::new() },
+            SecurityGroup {
+                id: "sg-web".into(),
+                group_name: "web-alb".into(),
+                tags: Tags::from([("Name".into(), "web-lb".into())]),
+            },
+        ],
     }
 }
 
@@ -632,7 +639,51 @@ fn named_security_groups_replace_the_managed_one() {
     let stack = built(&[&web(&[("security-groups", "sg-1"), ("manage-backend-security-group-rules", "true")])]);
     assert_eq!(stack.load_balancers[0].security_groups.last(), Some(&SecurityGroupRef::SharedBackend));
     assert!(!stack.node_security_group_rules.is_empty());
-    assert!(error(&[&web(&[("security-groups", "web-sg")])]).contains("security group ids (sg-...)"));
+    assert!(error(&[&web(&[("security-groups", ",")])]).contains("security group ids (sg-...)"));
+}
+
+#[test]
+fn the_group_reserves_the_minimum_capacity_its_members_agree_on() {
+    let services = vec![service("shop", "web", &[])];
+    let capacity = |value: &str| ("minimum-load-balancer-capacity", value.to_string());
+    let member_with = |name: &str, annotations: &[(&str, String)]| {
+        let annotations: Vec<(&str, &str)> = annotations.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        member("shop", name, &annotations, &format!("{name}.example.com"))
+    };
+    let one = member_with("one", &[capacity("CapacityUnits=500")]);
+    let quiet = member_with("two", &[]);
+    let stack = build_with(&[&one, &quiet], &services, None).expect("agreed");
+    assert_eq!(stack.load_balancers[0].capacity_units, Some(500));
+    assert_eq!(
+        stack.load_balancers[0].tags.get(elbow_model::tags::CAPACITY_UNITS_TAG).map(String::as_str),
+        Some("500")
+    );
+
+    let other = member_with("two", &[capacity("CapacityUnits=700")]);
+    let message = build_with(&[&one, &other], &services, None).expect_err("conflict").to_string();
+    assert!(message.contains("conflicting minimum-load-balancer-capacity"), "{message}");
+    assert!(message.contains("CapacityUnits=500") && message.contains("CapacityUnits=700"), "{message}");
+
+    let none = member_with("one", &[capacity("CapacityUnits=0")]);
+    let stack = build_with(&[&none], &services, None).expect("built");
+    assert_eq!(stack.load_balancers[0].capacity_units, None, "0 is no reservation");
+    assert!(!stack.load_balancers[0].tags.contains_key(elbow_model::tags::CAPACITY_UNITS_TAG));
+    assert!(error(&[&web(&[("minimum-load-balancer-capacity", "lots")])]).contains("CapacityUnits=<number"));
+}
+
+#[test]
+fn security_groups_are_also_found_by_their_name_tag() {
+    let stack = built(&[&web(&[("security-groups", "web-lb, sg-1")])]);
+    assert_eq!(
+        stack.load_balancers[0].security_groups,
+        [SecurityGroupRef::Existing("sg-1".into()), SecurityGroupRef::Existing("sg-web".into())]
+    );
+    let message = error(&[&web(&[("security-groups", "sg-1,nowhere")])]);
+    assert!(message.contains("\"nowhere\" of the security-groups annotation was not found"), "{message}");
+
+    let one = member("shop", "one", &[("security-groups", "web-lb,sg-1")], "one.example.com");
+    let two = member("shop", "two", &[("security-groups", "sg-1, sg-9, web-lb")], "two.example.com");
+    assert_eq!(security_groups_named(&[&one, &two]), ["web-lb"]);
 }
 
 #[test]
@@ -1220,15 +1271,25 @@ fn ingress_class_params_name_redirect_listeners_prefix_lists_and_web_acl() {
     let prefix = bad(IngressClassParamsSpec { prefix_lists_ids: Some(strings(&["sg-1"])), ..Default::default() });
     assert!(prefix.contains("managed prefix list ids"), "{prefix}");
 
-    // What Elbow does not implement is refused, never dropped.
-    let capacity = bad(IngressClassParamsSpec {
-        minimum_load_balancer_capacity: Some(MinimumCapacityParams { capacity_units: 100 }),
+    // The class's capacity reservation wins over the annotation's; 0 asks for none.
+    let reserved = |units: i32| {
+        let params = IngressClassParamsSpec {
+            minimum_load_balancer_capacity: Some(MinimumCapacityParams { capacity_units: units }),
+            ..Default::default()
+        };
+        let ingress = https_app(&[("minimum-load-balancer-capacity", "CapacityUnits=500")]);
+        let stack = build_with(&[&ingress], &services(), Some(&params)).expect("builds");
+        stack.load_balancers[0].tags.get(elbow_model::tags::CAPACITY_UNITS_TAG).cloned()
+    };
+    assert_eq!(reserved(1000).as_deref(), Some("1000"));
+    assert_eq!(reserved(0), None);
+    let negative = bad(IngressClassParamsSpec {
+        minimum_load_balancer_capacity: Some(MinimumCapacityParams { capacity_units: -1 }),
         ..Default::default()
     });
-    assert_eq!(
-        capacity,
-        "IngressClassParams field minimumLoadBalancerCapacity (load balancer capacity reservations) is not supported by Elbow; remove it from the class's parameters"
-    );
+    assert!(negative.starts_with("IngressClassParams field minimumLoadBalancerCapacity.capacityUnits"), "{negative}");
+
+    // What Elbow does not implement is refused, never dropped.
     let ipam = bad(IngressClassParamsSpec {
         ipam_configuration: Some(IpamParams { ipv4_ipam_pool_id: Some("ipam-pool-1".into()) }),
         ..Default::default()

@@ -49,7 +49,7 @@ use crate::endpoints::PodReadiness;
 use crate::error::BuildError;
 use crate::names::{group_frontend_group_name, group_load_balancer_name};
 use crate::nodes::{instance_id, target_nodes};
-use crate::security::{client_rules, node_rules, prefix_list_rules};
+use crate::security::{client_rules, node_rules, prefix_list_rules, resolve_security_groups, security_group_names};
 use auth::AuthSources;
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
@@ -132,6 +132,20 @@ pub fn ip_target_group_names(
     target_groups.ip_names_for(to)
 }
 
+/// The security group names (not ids) the members' `security-groups` annotations list, sorted,
+/// once each: the groups the Ingress controller must add to the inventory before building.
+pub fn security_groups_named(members: &[&Ingress]) -> Vec<String> {
+    let key = format!("{}security-groups", crate::annotations::INGRESS_PREFIX);
+    let mut names: Vec<String> = members
+        .iter()
+        .filter_map(|m| m.metadata.annotations.as_ref()?.get(&key))
+        .flat_map(|value| security_group_names(value))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// The group's desired stack, or what a user must fix. No members: the empty stack, which
 /// deletes whatever the group had.
 pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, BuildError> {
@@ -205,7 +219,8 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
 
     let mut security_groups = Vec::new();
     match &settings.security_groups {
-        Some(ids) => security_groups.extend(ids.iter().cloned().map(SecurityGroupRef::Existing)),
+        Some(entries) => security_groups
+            .extend(resolve_security_groups(entries, input.inventory)?.into_iter().map(SecurityGroupRef::Existing)),
         None => {
             let frontend = frontend_group(input.group, &listen, input.inventory, config, &tags_for);
             security_groups.push(SecurityGroupRef::Managed(frontend.resource_id.clone()));
@@ -241,6 +256,10 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         Some(name) => name.clone(),
         None => group_load_balancer_name(&config.cluster_name, input.group, settings.scheme.as_str()),
     };
+    let mut lb_tags = tags_for(&lb_id);
+    if let Some(units) = settings.capacity_units {
+        lb_tags.insert(elbow_model::tags::CAPACITY_UNITS_TAG.to_string(), units.to_string());
+    }
     stack.load_balancers.push(LoadBalancerSpec {
         resource_id: lb_id.clone(),
         name,
@@ -251,8 +270,9 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         subnet_addresses: Vec::new(),
         security_groups,
         attributes: settings.attributes.clone(),
-        tags: tags_for(&lb_id),
+        tags: lb_tags,
         protection,
+        capacity_units: settings.capacity_units,
     });
     Ok(stack)
 }

@@ -10,16 +10,10 @@ use crate::error::BuildError;
 use crate::security::is_prefix_list_id;
 use elbow_model::stack::Attributes;
 
-/// Refuses the fields Elbow does not implement: applying a class whose reservation or address
-/// pool silently does not happen would be worse than an error saying so.
+/// Refuses the fields Elbow does not implement: applying a class whose address pool silently
+/// goes unused would be worse than an error saying so.
 pub(crate) fn refuse_unsupported(params: Option<&IngressClassParamsSpec>) -> Result<(), BuildError> {
     let Some(params) = params else { return Ok(()) };
-    if params.minimum_load_balancer_capacity.is_some() {
-        return Err(BuildError::ParameterNotSupported {
-            field: "minimumLoadBalancerCapacity".into(),
-            feature: "load balancer capacity reservations".into(),
-        });
-    }
     if params.ipam_configuration.is_some() {
         return Err(BuildError::ParameterNotSupported {
             field: "ipamConfiguration".into(),

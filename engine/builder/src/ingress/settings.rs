@@ -20,10 +20,12 @@ pub(crate) struct GroupSettings {
     pub ip_address_type: IpAddressType,
     /// The `load-balancer-name` annotation, checked.
     pub name: Option<String>,
-    /// Attached instead of the managed frontend group.
+    /// Attached instead of the managed frontend group: ids (`sg-...`) or names, as written.
     pub security_groups: Option<Vec<String>>,
     pub manage_backend_rules: bool,
     pub attributes: Attributes,
+    /// `minimum-load-balancer-capacity`: the capacity units to reserve; members must agree.
+    pub capacity_units: Option<u32>,
 }
 
 impl GroupSettings {
@@ -71,14 +73,19 @@ impl GroupSettings {
                 }
             })?,
         };
-        // Compared as sets: the order of ids in an annotation means nothing.
+        // Compared as sets: the order of entries in an annotation means nothing. Ids or names,
+        // resolved against the inventory when the stack is built.
         let security_groups = agreed(members, "security-groups", |m| {
-            m.annotations().parse("security-groups", "comma-separated security group ids (sg-...)", |v| {
-                let mut ids = split_list(v);
-                ids.sort();
-                ids.dedup();
-                (!ids.is_empty() && ids.iter().all(|id| id.starts_with("sg-"))).then_some(ids)
-            })
+            m.annotations().parse(
+                "security-groups",
+                "comma-separated security group ids (sg-...) or names (their Name tag)",
+                |v| {
+                    let mut entries = split_list(v);
+                    entries.sort();
+                    entries.dedup();
+                    (!entries.is_empty()).then_some(entries)
+                },
+            )
         })?;
         let manage_backend_rules = agreed(members, "manage-backend-security-group-rules", |m| {
             m.annotations().bool("manage-backend-security-group-rules")
@@ -88,7 +95,23 @@ impl GroupSettings {
         if let Some(overrides) = params.and_then(|p| p.load_balancer_attributes.as_ref()) {
             attributes.extend(pairs(overrides));
         }
-        Ok(Self { scheme, ip_address_type, name, security_groups, manage_backend_rules, attributes })
+        let capacity_units = match params.and_then(|p| p.minimum_load_balancer_capacity.as_ref()) {
+            // The class's reservation wins, as in LBC; 0 asks for none.
+            Some(capacity) => {
+                Some(u32::try_from(capacity.capacity_units).map_err(|_| BuildError::InvalidParameter {
+                    field: "minimumLoadBalancerCapacity.capacityUnits".into(),
+                    value: capacity.capacity_units.to_string(),
+                    expected: "a number of capacity units, 0 for no reservation".into(),
+                })?)
+            }
+            None => agreed(members, "minimum-load-balancer-capacity", |m| {
+                let units = m.annotations().capacity_units("minimum-load-balancer-capacity")?;
+                Ok(units.map(|units| CapacityUnits(units.unwrap_or(0))))
+            })?
+            .map(|units| units.0),
+        }
+        .filter(|units| *units > 0);
+        Ok(Self { scheme, ip_address_type, name, security_groups, manage_backend_rules, attributes, capacity_units })
     }
 }
 
@@ -188,6 +211,16 @@ impl Shown for Vec<String> {
 impl Shown for bool {
     fn shown(&self) -> String {
         self.to_string()
+    }
+}
+
+/// A member's `minimum-load-balancer-capacity`, compared across the group (0: none).
+#[derive(PartialEq)]
+struct CapacityUnits(u32);
+
+impl Shown for CapacityUnits {
+    fn shown(&self) -> String {
+        format!("CapacityUnits={}", self.0)
     }
 }
 

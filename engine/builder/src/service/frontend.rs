@@ -24,21 +24,16 @@ pub(super) fn frontend_group(
     config: &BuildConfig,
     tags_for: &dyn Fn(&ResourceId) -> Tags,
 ) -> Result<SecurityGroupSpec, BuildError> {
-    let from_spec = spec.load_balancer_source_ranges.clone().filter(|r| !r.is_empty());
+    let asked = client_ranges(spec, settings)?;
     let prefix_lists = settings.prefix_lists.clone().unwrap_or_default();
     // Prefix lists without source ranges admit only the prefix lists, as the AWS Load Balancer
     // Controller has it; the world is let in only when neither is given.
-    let cidrs = match (from_spec, &settings.source_ranges) {
-        (Some(ranges), _) => ranges,
-        (None, Some(ranges)) => ranges.clone(),
-        (None, None) if !prefix_lists.is_empty() => Vec::new(),
-        (None, None) if settings.ip_address_type == IpAddressType::Dualstack => vec!["0.0.0.0/0".into(), "::/0".into()],
-        (None, None) => vec!["0.0.0.0/0".into()],
+    let cidrs = match asked {
+        ranges if !ranges.is_empty() => ranges,
+        _ if !prefix_lists.is_empty() => Vec::new(),
+        _ if settings.ip_address_type == IpAddressType::Dualstack => vec!["0.0.0.0/0".into(), "::/0".into()],
+        _ => vec!["0.0.0.0/0".into()],
     };
-    // The annotation was checked when read; the API server does not check the spec's list.
-    if let Some(bad) = cidrs.iter().find(|cidr| !is_cidr(cidr)) {
-        return Err(BuildError::InvalidSourceRange(bad.clone()));
-    }
     let mut ingress: Vec<IngressRule> = ports.iter().flat_map(|p| client_rules(p.port, p.protocol, &cidrs)).collect();
     ingress.extend(ports.iter().flat_map(|p| prefix_list_rules(p.port, p.protocol, &prefix_lists)));
     ingress.sort();
@@ -52,4 +47,16 @@ pub(super) fn frontend_group(
         tags: tags_for(&resource_id),
         resource_id,
     })
+}
+
+/// The clients' ranges the Service asks for: `spec.loadBalancerSourceRanges`, else the
+/// `load-balancer-source-ranges` annotation; empty when neither is set.
+pub(super) fn client_ranges(spec: &ServiceSpec, settings: &Settings) -> Result<Vec<String>, BuildError> {
+    let from_spec = spec.load_balancer_source_ranges.clone().filter(|r| !r.is_empty());
+    let ranges = from_spec.or_else(|| settings.source_ranges.clone()).unwrap_or_default();
+    // The annotation was checked when read; the API server does not check the spec's list.
+    if let Some(bad) = ranges.iter().find(|cidr| !is_cidr(cidr)) {
+        return Err(BuildError::InvalidSourceRange(bad.clone()));
+    }
+    Ok(ranges)
 }

@@ -53,6 +53,9 @@ pub(super) fn listener_ports(ports: &[ServicePort], settings: &Settings) -> Resu
             ["TCP"] if tls_port(settings, number, first.name.as_deref()) => Protocol::Tls,
             ["TCP"] => Protocol::Tcp,
             ["UDP"] => Protocol::Udp,
+            ["TCP", "UDP"] if !settings.tcp_udp_listener => {
+                return Err(BuildError::TcpUdpListenerDisabled { port: i32::from(number) });
+            }
             ["TCP", "UDP"] => {
                 // One target group serves both: its targets must take both on one port.
                 match settings.target_type {

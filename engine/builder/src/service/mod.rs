@@ -1,10 +1,12 @@
 //! Service -> Stack: one network load balancer per Service of ours, a listener and a target
 //! group per Service port (instance mode: on its NodePort, the nodes as targets; ip mode: on its
 //! target port, the ready pods of its EndpointSlices as targets), a managed frontend security
-//! group, and the node-group rules that let the load balancer reach the NodePorts or the pods.
+//! group (or the groups `security-groups` names, or none with `disable-nlb-sg`), and the
+//! node-group rules that let the load balancer reach the NodePorts or the pods.
 //!
 //! Resource ids inside the stack: `LoadBalancer`, `Listener/<port>`, `TargetGroup/<port>`,
-//! `SecurityGroup/frontend`, `NodeRule/<group>/<tcp|udp>/<node port>`.
+//! `SecurityGroup/frontend`, `NodeRule/<group>/<tcp|udp>/<node port>` (from the backend group),
+//! `NodeRule/<group>/<tcp|udp>/<port>/<cidr>` (from addresses, without security groups).
 
 mod addresses;
 mod attributes;
@@ -24,11 +26,11 @@ use crate::config::BuildConfig;
 use crate::endpoints::{self, PodReadiness};
 use crate::error::BuildError;
 use crate::names::load_balancer_name;
-use crate::security::node_rules;
+use crate::security::{OpenSources, node_rules, open_node_rules, resolve_security_groups, security_group_names};
 use crate::subnets;
 use elbow_model::inventory::CloudInventory;
 use elbow_model::stack::*;
-use elbow_model::tags::{SUBNET_ADDRESSES_TAG, ownership_tags};
+use elbow_model::tags::{CAPACITY_UNITS_TAG, SUBNET_ADDRESSES_TAG, ownership_tags};
 use settings::Settings;
 
 /// Whether Elbow serves this Service: type LoadBalancer, not being deleted, and our class (or no
@@ -63,6 +65,14 @@ pub fn uses_ip_targets(service: &Service) -> bool {
     let value = |suffix: &str| annotations.get(&format!("{}{suffix}", crate::annotations::SERVICE_PREFIX));
     value("aws-load-balancer-type").is_some_and(|v| v == "nlb-ip")
         || value("aws-load-balancer-nlb-target-type").is_some_and(|v| v == "ip")
+}
+
+/// The security group names (not ids) the Service's `security-groups` annotation lists: the
+/// groups its controller must add to the inventory before building.
+pub fn security_groups_named(service: &Service) -> Vec<String> {
+    let Some(annotations) = service.metadata.annotations.as_ref() else { return Vec::new() };
+    let key = format!("{}aws-load-balancer-security-groups", crate::annotations::SERVICE_PREFIX);
+    annotations.get(&key).map(|value| security_group_names(value)).unwrap_or_default()
 }
 
 /// `namespace/name`: the owner recorded in the `elbow.dev/stack` tag.
@@ -135,38 +145,62 @@ pub fn build_service_stack(
         ));
     }
 
-    let mut security_groups = Vec::new();
-    match &settings.security_groups {
-        Some(groups) => security_groups.extend(groups.iter().cloned().map(SecurityGroupRef::Existing)),
-        None => {
-            let frontend = frontend::frontend_group(&identity, spec, &settings, &ports, inventory, config, &tags_for)?;
-            security_groups.push(SecurityGroupRef::Managed(frontend.resource_id.clone()));
-            stack.security_groups.push(frontend);
-        }
-    }
-    if settings.manage_backend_rules {
-        security_groups.push(SecurityGroupRef::SharedBackend);
-        // Pods are reached through the groups of the nodes they run on (the VPC CNI gives a
-        // pod's network interface its node's groups).
-        let reached: Vec<&Node> = match settings.target_type {
-            TargetType::Instance => nodes.clone(),
-            TargetType::Ip => all_nodes
-                .iter()
-                .copied()
-                .filter(|n| n.metadata.name.as_ref().is_some_and(|name| pod_nodes.contains(name)))
-                .collect(),
-        };
-        stack.node_security_group_rules = node_rules(&stack.target_groups, &reached, inventory, &config.cluster_name)?;
-    }
-
     let subnets = match &settings.subnets {
         Some(requested) => subnets::resolve(requested, inventory)?,
         None => subnets::discover(inventory, &config.cluster_name, settings.scheme)?,
     };
+    // Pods are reached through the groups of the nodes they run on (the VPC CNI gives a pod's
+    // network interface its node's groups).
+    let reached: Vec<&Node> = match settings.target_type {
+        TargetType::Instance => nodes.clone(),
+        TargetType::Ip => all_nodes
+            .iter()
+            .copied()
+            .filter(|n| n.metadata.name.as_ref().is_some_and(|name| pod_nodes.contains(name)))
+            .collect(),
+    };
+    let mut security_groups = Vec::new();
+    if settings.without_security_groups {
+        if settings.manage_backend_rules {
+            let sources = frontend::client_ranges(spec, &settings)?;
+            let own: Vec<String> = subnets
+                .iter()
+                .filter_map(|id| inventory.subnets.iter().find(|s| &s.id == id).map(|s| s.cidr_block.clone()))
+                .collect();
+            let default_ranges: Vec<String> = match settings.scheme {
+                Scheme::InternetFacing => vec!["0.0.0.0/0".to_string()],
+                Scheme::Internal => inventory.subnets.iter().map(|s| s.cidr_block.clone()).collect(),
+            };
+            let sources =
+                OpenSources { load_balancer_subnets: &own, client_ranges: &sources, default_ranges: &default_ranges };
+            stack.node_security_group_rules =
+                open_node_rules(&stack.target_groups, &sources, &reached, inventory, &config.cluster_name)?;
+        }
+    } else {
+        match &settings.security_groups {
+            Some(entries) => security_groups
+                .extend(resolve_security_groups(entries, inventory)?.into_iter().map(SecurityGroupRef::Existing)),
+            None => {
+                let frontend =
+                    frontend::frontend_group(&identity, spec, &settings, &ports, inventory, config, &tags_for)?;
+                security_groups.push(SecurityGroupRef::Managed(frontend.resource_id.clone()));
+                stack.security_groups.push(frontend);
+            }
+        }
+        if settings.manage_backend_rules {
+            security_groups.push(SecurityGroupRef::SharedBackend);
+            stack.node_security_group_rules =
+                node_rules(&stack.target_groups, &reached, inventory, &config.cluster_name)?;
+        }
+    }
+
     let subnet_addresses = settings.addresses.per_subnet(&annotations, &subnets, inventory)?;
     let mut tags = tags_for(&lb_id);
     if let Some(record) = addresses::record(&subnet_addresses) {
         tags.insert(SUBNET_ADDRESSES_TAG.to_string(), record);
+    }
+    if let Some(units) = settings.capacity_units {
+        tags.insert(CAPACITY_UNITS_TAG.to_string(), units.to_string());
     }
     let name = match &settings.name {
         Some(name) => name.clone(),
@@ -190,6 +224,7 @@ pub fn build_service_stack(
         attributes: settings.load_balancer_attributes.clone(),
         tags,
         protection: Default::default(),
+        capacity_units: settings.capacity_units,
     });
     Ok(stack)
 }

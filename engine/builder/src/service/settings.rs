@@ -44,12 +44,21 @@ pub(super) struct Settings {
     pub proxy_protocol_ports: Option<BTreeSet<u16>>,
     pub load_balancer_attributes: Attributes,
     pub extra_tags: Tags,
+    /// `security-groups`: ids (`sg-...`) or names, as written.
     pub security_groups: Option<Vec<String>>,
     pub manage_backend_rules: bool,
     pub source_ranges: Option<Vec<String>>,
     /// `security-group-prefix-lists`: managed prefix lists the frontend group admits.
     pub prefix_lists: Option<Vec<String>>,
     pub node_labels: Option<BTreeMap<String, String>>,
+    /// `disable-nlb-sg`: a load balancer without security groups (no frontend group, no backend
+    /// group; the nodes admit addresses instead).
+    pub without_security_groups: bool,
+    /// `minimum-load-balancer-capacity`: the capacity units to reserve.
+    pub capacity_units: Option<u32>,
+    /// `enable-tcp-udp-listener`: whether TCP and UDP on one port number are served by one
+    /// TCP_UDP listener (the default) or refused.
+    pub tcp_udp_listener: bool,
 }
 
 impl Settings {
@@ -100,13 +109,24 @@ impl Settings {
             })?
             .unwrap_or(false);
         let target_group_attributes = target_group_attributes(a)?;
-        // Only ids: the inventory knows the nodes' groups, not every group a name could mean, and
-        // passing a name on as an id would fail later, in the cloud, far from the annotation.
-        let security_groups =
-            a.parse("aws-load-balancer-security-groups", "comma-separated security group ids (sg-...)", |v| {
-                let ids = split_list(v);
-                ids.iter().all(|id| id.starts_with("sg-")).then_some(ids)
-            })?;
+        // Ids or names, resolved against the inventory when the stack is built.
+        let security_groups = a.parse(
+            "aws-load-balancer-security-groups",
+            "comma-separated security group ids (sg-...) or names (their Name tag)",
+            |v| Some(split_list(v)).filter(|entries| !entries.is_empty()),
+        )?;
+        let without_security_groups = a.bool("aws-load-balancer-disable-nlb-sg")?.unwrap_or(false);
+        // LBC ignores the groups asked for when they are disabled; saying so beats attaching none
+        // without a word.
+        for asks_for_groups in ["aws-load-balancer-security-groups", "aws-load-balancer-security-group-prefix-lists"] {
+            if without_security_groups && a.get(asks_for_groups).is_some() {
+                return Err(a.invalid(
+                    "aws-load-balancer-disable-nlb-sg",
+                    "true",
+                    &format!("false or unset while {} is set: a load balancer without security groups has none to attach or to admit prefix lists; remove one of the two", a.name(asks_for_groups)),
+                ));
+            }
+        }
         let manage_backend_rules =
             a.bool("aws-load-balancer-manage-backend-security-group-rules")?.unwrap_or(security_groups.is_none());
         Ok(Self {
@@ -132,6 +152,7 @@ impl Settings {
             load_balancer_attributes: load_balancer_attributes(a)?,
             extra_tags: a.pairs("aws-load-balancer-additional-resource-tags", false)?.unwrap_or_default(),
             security_groups,
+            without_security_groups,
             manage_backend_rules,
             source_ranges: a.parse(
                 "load-balancer-source-ranges",
@@ -147,6 +168,10 @@ impl Settings {
                 parse_prefix_lists,
             )?,
             node_labels: a.pairs("aws-load-balancer-target-node-labels", true)?,
+            // On by default, where LBC has it off unless its EnableTCPUDPListener feature gate is
+            // set: without it, LBC builds two listeners on one port, which AWS refuses.
+            capacity_units: a.capacity_units("aws-load-balancer-minimum-load-balancer-capacity")?.flatten(),
+            tcp_udp_listener: a.bool("aws-load-balancer-enable-tcp-udp-listener")?.unwrap_or(true),
         })
     }
 }

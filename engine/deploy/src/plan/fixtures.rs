@@ -20,6 +20,7 @@ pub(crate) fn lb_spec(scheme: Scheme) -> LoadBalancerSpec {
         attributes: Attributes::new(),
         tags: Tags::new(),
         protection: Default::default(),
+        capacity_units: None,
     }
 }
 

@@ -10,11 +10,12 @@
 use std::collections::BTreeSet;
 
 use elbow_model::tags::SUBNET_ADDRESSES_TAG;
-use elbow_model::{ListenerSpec, LoadBalancerSpec, LoadBalancerType, SecurityGroupRef};
+use elbow_model::{ListenerSpec, LoadBalancerSpec, LoadBalancerType, SecurityGroupRef, Stack};
 
 use super::tags::TagApi;
 use super::{GroupRef, Planner, Step, changed_entries};
-use crate::actual::ActualLoadBalancer;
+use crate::DeployError;
+use crate::actual::{ActualLoadBalancer, ActualStack};
 
 impl Planner<'_> {
     pub(super) fn load_balancers(&mut self) {
@@ -117,6 +118,25 @@ impl Planner<'_> {
             SecurityGroupRef::Existing(id) => GroupRef::Id(id.clone()),
         }
     }
+}
+
+/// A network load balancer that is kept (nothing immutable changed) but would gain its first
+/// security groups or lose its last: AWS cannot give security groups to a network load balancer
+/// created without any, and the switch is refused in both directions as the AWS Load Balancer
+/// Controller refuses it (`disable-nlb-sg` is meant to be set once, when the Service is created).
+pub(crate) fn security_group_switch(desired: &Stack, actual: &ActualStack) -> Result<(), DeployError> {
+    for lb in desired.load_balancers.iter().filter(|lb| lb.lb_type == LoadBalancerType::Network) {
+        let kept = actual.load_balancers.iter().find(|a| a.resource_id == lb.resource_id && same_immutable_lb(a, lb));
+        if let Some(kept) = kept
+            && kept.lb.security_groups.is_empty() != lb.security_groups.is_empty()
+        {
+            return Err(DeployError::SecurityGroupsFixed {
+                name: kept.lb.name.clone(),
+                has_groups: !kept.lb.security_groups.is_empty(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The settings a load balancer cannot change in place. The fixed addresses of a network load

@@ -37,6 +37,7 @@ use elbow_cloud::Arn;
 use elbow_model::{IngressRule, ResourceId, RuleSource, SecurityGroupRef, Stack, Tags};
 
 pub(crate) use self::listeners::{bind_action, default_certificate};
+pub(crate) use self::load_balancer::security_group_switch;
 pub use self::step::{GroupRef, NodePorts, PlannedRule, Step};
 pub use self::tags::desired_tags;
 use crate::actual::ActualStack;

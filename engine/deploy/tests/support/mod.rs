@@ -184,6 +184,7 @@ impl Svc {
             attributes: Attributes::new(),
             tags: self.tags(&lb_id),
             protection: Default::default(),
+            capacity_units: None,
         });
         let mut ingress = Vec::new();
         for &(port, node_port) in &self.ports {
@@ -355,6 +356,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
         attributes: Attributes::new(),
         tags: tags(&lb_id),
         protection: Default::default(),
+        capacity_units: None,
     });
     for &port in backends {
         stack.target_groups.push(TargetGroupSpec {

@@ -52,6 +52,8 @@ pub(crate) struct Elbv2 {
     subnet_addresses: HashMap<Arn, Vec<SubnetAddresses>>,
     /// Network load balancers created without security groups: AWS never lets them have any.
     lbs_without_security_groups: BTreeSet<Arn>,
+    /// Minimum capacity reservations, in capacity units, by load balancer.
+    capacity_reservations: HashMap<Arn, u32>,
     /// How many load balancers each security group is attached to.
     security_group_users: HashMap<String, usize>,
     target_groups: BTreeMap<Arn, TargetGroup>,
@@ -282,6 +284,7 @@ impl Elbv2 {
         self.subnet_addresses.remove(arn);
         self.still_provisioning.remove(arn);
         self.lbs_without_security_groups.remove(arn);
+        self.capacity_reservations.remove(arn);
         self.tags.remove(arn);
         for listener in self.lb_listeners.remove(arn).unwrap_or_default() {
             self.remove_listener(&listener);
@@ -366,6 +369,34 @@ impl Elbv2 {
     ) -> CloudResult<()> {
         let current = self.lb_attributes.get_mut(arn).ok_or_else(|| lb_not_found(api, arn))?;
         current.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
+    pub(crate) fn capacity_reservation(&self, api: Api, arn: &str) -> CloudResult<Option<u32>> {
+        self.load_balancer(api, arn)?;
+        Ok(self.capacity_reservations.get(arn).copied())
+    }
+
+    /// As on AWS: zero units is no reservation (ModifyCapacityReservation takes at least one),
+    /// and resetting a load balancer without one succeeds.
+    pub(crate) fn modify_capacity_reservation(&mut self, api: Api, arn: &str, units: Option<u32>) -> CloudResult<()> {
+        self.load_balancer(api, arn)?;
+        match units {
+            Some(0) => {
+                return Err(fail(
+                    api,
+                    CloudErrorKind::InvalidRequest,
+                    "ValidationError",
+                    "capacity units must be at least 1; reset the reservation instead",
+                ));
+            }
+            Some(units) => {
+                self.capacity_reservations.insert(arn.to_string(), units);
+            }
+            None => {
+                self.capacity_reservations.remove(arn);
+            }
+        }
         Ok(())
     }
 

@@ -73,6 +73,36 @@ async fn groups_are_described_by_id_tag_or_vpc() {
 }
 
 #[tokio::test]
+async fn groups_are_found_by_name_tag_within_one_vpc() {
+    let cloud = network();
+    cloud.seed_vpc("vpc-2");
+    let name = |value: &str| Tags::from([("Name".to_string(), value.to_string())]);
+    let web = cloud.create_security_group("web-1", "d", "vpc-1", &name("web")).await.expect("sg");
+    let twin = cloud.create_security_group("web-2", "d", "vpc-1", &name("web")).await.expect("sg");
+    let api = cloud.create_security_group("api", "d", "vpc-1", &name("api")).await.expect("sg");
+    cloud.create_security_group("web-elsewhere", "d", "vpc-2", &name("web")).await.expect("sg");
+    cloud.create_security_group("named-web", "d", "vpc-1", &Tags::new()).await.expect("sg, its group name is no tag");
+
+    let found = async |names: &[&str]| {
+        let filter = SecurityGroupFilter::NamedInVpc {
+            vpc_id: "vpc-1".into(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+        };
+        let mut ids: Vec<String> =
+            cloud.describe_security_groups(filter).await.expect("a listing").into_iter().map(|g| g.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![web.clone(), twin.clone()];
+    both.sort();
+    assert_eq!(found(&["web"]).await, both, "every group of the VPC with that Name tag, none of another VPC");
+    let mut all = vec![web, twin, api];
+    all.sort();
+    assert_eq!(found(&["web", "api"]).await, all);
+    assert!(found(&["named-web", "nobody"]).await.is_empty(), "an unknown name is an empty listing, not an error");
+}
+
+#[tokio::test]
 async fn rules_carry_ids_and_tags_and_are_found_by_tag_across_groups() {
     let cloud = network();
     let a = cloud.create_security_group("a", "d", "vpc-1", &Tags::new()).await.expect("sg");

@@ -23,6 +23,7 @@ use elbow_builder::crd::IngressClassParamsSpec;
 use elbow_builder::endpoints::CompactSlice;
 use elbow_builder::ingress::{
     GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id, referenced_secret_names,
+    security_groups_named,
 };
 use elbow_deploy::DeployOutcome;
 use elbow_model::Stack;
@@ -244,7 +245,9 @@ async fn deploy_group(
         // Pointers into the node cache, not copies of every node (see the Service controller).
         let cached_nodes = ctx.shared.nodes.state();
         let nodes: Vec<&Node> = cached_nodes.iter().map(AsRef::as_ref).collect();
-        let inventory = ctx.shared.inventory.get(&nodes).await.map_err(Error::Inventory)?;
+        let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();
+        let group_names = security_groups_named(&member_refs);
+        let inventory = ctx.shared.inventory.get_with_groups(&nodes, &group_names).await.map_err(Error::Inventory)?;
         // The Services come from the Service controller's cache, which fills only once that
         // controller runs, so the Ingress controller starts without waiting for it. Built from a
         // cache not yet filled, a rule whose Service is missing would answer a fixed 503.
@@ -253,7 +256,6 @@ async fn deploy_group(
         let secrets = referenced_secrets(members, &services, ctx).await;
         let slices = referenced_slices(&services, &ctx.shared.endpoint_slices.state());
         let slices: Vec<&CompactSlice> = slices.iter().map(|slice| &slice.0).collect();
-        let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();
         let input = IngressGroupInput {
             group,
             members: member_refs,

@@ -87,3 +87,28 @@ fn proxy_protocol_per_target_group_turns_it_on_for_the_listed_ports_and_off_for_
         );
     }
 }
+
+#[test]
+fn a_minimum_capacity_is_reserved_and_recorded_on_the_load_balancer() {
+    const KEY: &str = "minimum-load-balancer-capacity";
+    for (value, expected) in [
+        (None, None),
+        (Some("CapacityUnits=3000"), Some(3000)),
+        (Some(" CapacityUnits = 1500 "), Some(1500)),
+        (Some("CapacityUnits=0"), None),
+    ] {
+        let annotations: Vec<(&str, &str)> = value.iter().map(|v| (KEY, *v)).collect();
+        let lb = built(&annotations).load_balancers.remove(0);
+        assert_eq!(lb.capacity_units, expected, "{value:?}");
+        let record = expected.map(|units| units.to_string());
+        assert_eq!(lb.tags.get(elbow_model::tags::CAPACITY_UNITS_TAG), record.as_ref(), "{value:?}: the record tag");
+    }
+    for bad in ["3000", "CapacityUnits=many", "Units=3000", "CapacityUnits=-1", "CapacityUnits=4294967296"] {
+        let message = error(&[(KEY, bad)]);
+        assert!(
+            message.contains("aws-load-balancer-minimum-load-balancer-capacity has an invalid value")
+                && message.contains("CapacityUnits=<number of capacity units>"),
+            "{bad}: {message}"
+        );
+    }
+}

@@ -77,6 +77,38 @@ fn tcp_and_udp_on_one_port_share_a_tcp_udp_listener() {
 }
 
 #[test]
+fn the_tcp_udp_listener_can_be_switched_off_for_tcp_and_udp_on_one_port() {
+    let ports = |ports: Vec<ServicePort>, annotations: &[(&str, &str)]| {
+        let mut svc = service(annotations);
+        svc.spec.as_mut().expect("spec").ports = Some(ports);
+        build(&svc)
+    };
+    let dns = || vec![port(53, "TCP", Some(30053)), port(53, "UDP", Some(30053))];
+    let split = || vec![port(53, "TCP", Some(30053)), port(54, "UDP", Some(30054))];
+    for (annotation, ports_of, expected) in [
+        (None, dns as fn() -> Vec<ServicePort>, Ok(vec![Protocol::TcpUdp])),
+        (Some("true"), dns, Ok(vec![Protocol::TcpUdp])),
+        (Some("false"), dns, Err(BuildError::TcpUdpListenerDisabled { port: 53 })),
+        (Some("false"), split, Ok(vec![Protocol::Tcp, Protocol::Udp])),
+        (None, split, Ok(vec![Protocol::Tcp, Protocol::Udp])),
+    ] {
+        let annotations: Vec<(&str, &str)> =
+            annotation.iter().map(|value| ("enable-tcp-udp-listener", *value)).collect();
+        let built = ports(ports_of(), &annotations).map(|stack| {
+            let listeners: Vec<Protocol> = stack.listeners.iter().map(|l| l.protocol).collect();
+            let groups: Vec<Protocol> = stack.target_groups.iter().map(|t| t.protocol).collect();
+            assert_eq!(listeners, groups, "{annotation:?}: each listener's group speaks its protocol");
+            listeners
+        });
+        assert_eq!(built, expected, "{annotation:?}");
+    }
+    let message = ports(dns(), &[("enable-tcp-udp-listener", "false")]).expect_err("refused").to_string();
+    assert!(message.contains("53/TCP and 53/UDP") && message.contains("remove that annotation"), "{message}");
+    let message = ports(dns(), &[("enable-tcp-udp-listener", "sometimes")]).expect_err("not a bool").to_string();
+    assert!(message.contains("aws-load-balancer-enable-tcp-udp-listener has an invalid value"), "{message}");
+}
+
+#[test]
 fn bad_ports_are_user_errors() {
     let with_ports = |ports: Vec<ServicePort>| {
         let mut svc = service(&[]);

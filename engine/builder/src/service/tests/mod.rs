@@ -46,7 +46,19 @@ fn inventory() -> CloudInventory {
                 tags: Tags::from([("kubernetes.io/cluster/my-cluster".to_string(), "owned".to_string())]),
             },
             SecurityGroup { id: "sg-extra".into(), group_name: "extra".into(), tags: Tags::new() },
+            named_group("sg-web", "web-lb"),
+            named_group("sg-twin1", "twin"),
+            named_group("sg-twin2", "twin"),
         ],
+    }
+}
+
+/// A group found by its `Name` tag, as the controllers add those an annotation names.
+fn named_group(id: &str, name: &str) -> SecurityGroup {
+    SecurityGroup {
+        id: id.into(),
+        group_name: format!("{name}-group"),
+        tags: Tags::from([("Name".into(), name.into())]),
     }
 }
 
