@@ -189,6 +189,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
             certificates: listener.certificates.clone(),
             ssl_policy: listener.ssl_policy.clone(),
             alpn_policy: None,
+            mutual_authentication: None,
             default_actions,
             rules,
             attributes: listener.attributes.clone(),

@@ -96,6 +96,7 @@ fn listener_input(lb: &str, port: u16, tg: &str) -> CreateListener {
         certificates: vec![],
         ssl_policy: None,
         alpn_policy: None,
+        mutual_authentication: None,
         default_actions: vec![Action::forward(tg.to_string())],
         tags: Tags::new(),
     }
