@@ -49,6 +49,18 @@ pub enum DeployError {
          create it, or correct alb.ingress.kubernetes.io/wafv2-acl-name"
     )]
     WebAclNameNotFound { name: String },
+    /// Listing or describing the region's ACM certificates failed (certificate discovery).
+    #[error("failed to read the region's ACM certificates for certificate discovery")]
+    Certificates(#[source] CloudError),
+    /// Looking up the trust stores that `mutual-authentication` names failed.
+    #[error("failed to look up the trust stores that mutual-authentication names")]
+    TrustStores(#[source] CloudError),
+    /// `mutual-authentication` names a trust store that does not exist.
+    #[error(
+        "failed to find the trust store {names:?} among the ELBv2 trust stores of the load balancer's region ({message}); \
+         create it, or correct the trustStore of alb.ingress.kubernetes.io/mutual-authentication"
+    )]
+    TrustStoreNotFound { names: Vec<String>, message: String },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -68,7 +80,10 @@ impl DeployError {
             | Self::NodePortsRecord { .. }
             | Self::Unbound(_)
             | Self::Protection { .. }
-            | Self::WebAclNameNotFound { .. } => false,
+            | Self::WebAclNameNotFound { .. }
+            | Self::Certificates(_)
+            | Self::TrustStores(_)
+            | Self::TrustStoreNotFound { .. } => false,
         }
     }
 
@@ -79,12 +94,15 @@ impl DeployError {
                 source.is_retryable() || matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
             }
             // An unknown or unusable web ACL needs the user (or the web ACL's owner), not a retry.
-            Self::Protection { source, .. } => source.is_retryable(),
+            Self::Protection { source, .. } | Self::Certificates(source) | Self::TrustStores(source) => {
+                source.is_retryable()
+            }
             Self::NameConflict { .. }
             | Self::NameTaken { .. }
             | Self::NodePortsRecord { .. }
             | Self::Unbound(_)
-            | Self::WebAclNameNotFound { .. } => false,
+            | Self::WebAclNameNotFound { .. }
+            | Self::TrustStoreNotFound { .. } => false,
         }
     }
 }

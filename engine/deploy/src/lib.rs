@@ -20,6 +20,7 @@
 
 pub mod actual;
 mod apply;
+pub mod certificates;
 pub mod changes;
 mod discovery;
 pub mod error;
@@ -103,6 +104,8 @@ pub struct Deployer {
     secrets_sent: StdMutex<HashMap<StackId, SentSecrets>>,
     /// The node groups' rules and the locks under which stacks claim and release them.
     node_groups: NodeGroups,
+    /// ACM certificates (certificate discovery) and trust store ARNs, each cached for a while.
+    lookups: certificates::Caches,
 }
 
 struct Applied {
@@ -122,7 +125,15 @@ impl Deployer {
             tags_asked: StdMutex::new(HashMap::new()),
             secrets_sent: StdMutex::new(HashMap::new()),
             node_groups: NodeGroups::default(),
+            lookups: certificates::Caches::default(),
         }
+    }
+
+    /// The region's issued ACM certificates and the names each is for, for the Ingress builder's
+    /// certificate discovery; cached (see [`certificates`]), so that reconciling many Ingresses
+    /// costs one listing a minute.
+    pub async fn acm_certificates(&self) -> Result<Vec<elbow_model::AcmCertificate>, DeployError> {
+        self.lookups.certificates(self.cloud.as_ref()).await
     }
 
     pub async fn deploy(&self, desired: &Stack) -> Result<DeployOutcome, DeployError> {
@@ -204,6 +215,17 @@ impl Deployer {
     }
 
     async fn deploy_all(&self, desired: &Stack, hash: [u8; 32]) -> Result<DeployOutcome, DeployError> {
+        // Trust stores named rather than given by ARN are looked up before anything is compared:
+        // the cloud reports ARNs. Before checkout, so that an unknown name changes nothing.
+        let resolved;
+        let desired = if desired.listeners.iter().any(|l| l.mutual_authentication.is_some()) {
+            let mut stack = desired.clone();
+            self.lookups.resolve_trust_stores(self.cloud.as_ref(), &mut stack).await?;
+            resolved = stack;
+            &resolved
+        } else {
+            desired
+        };
         let (mut entry, backend_group, in_flight) = self.checkout(desired).await?;
         let cloud = self.cloud.as_ref();
         if entry.rediscover {

@@ -140,6 +140,7 @@ fn build_with(
         endpoint_slices: &[],
         pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
+        certificates: &inventory.certificates,
         params,
         config: &config,
     };
@@ -274,6 +275,7 @@ fn no_members_is_the_empty_stack() {
         endpoint_slices: &[],
         pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
+        certificates: &inventory.certificates,
         params: None,
         config: &config,
     };
@@ -971,6 +973,7 @@ fn build_with_slices(
         endpoint_slices: &slices,
         pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
+        certificates: &inventory.certificates,
         params: None,
         config: &config,
     };
