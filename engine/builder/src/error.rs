@@ -87,7 +87,7 @@ pub enum BuildError {
     #[error("{0}")]
     InvalidBackend(String),
     #[error(
-        "listen port {port} is HTTPS but no member of the group sets a certificate; set the alb.ingress.kubernetes.io/certificate-arn annotation or the IngressClassParams certificateArn"
+        "listen port {port} is HTTPS but no member of the group sets a certificate, nor has a host to find one for in ACM; set the alb.ingress.kubernetes.io/certificate-arn annotation or the IngressClassParams certificateArn, or give the rules hosts"
     )]
     MissingCertificate { port: u16 },
     #[error(
