@@ -22,11 +22,14 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:DescribeListenerCertificates",
       "elasticloadbalancing:DescribeListenerAttributes",
       "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTrustStores",
       "ec2:DescribeVpcs",
       "ec2:DescribeSubnets",
       "ec2:DescribeInstances",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeSecurityGroupRules",
+      "acm:ListCertificates",
+      "acm:DescribeCertificate",
       "wafv2:GetWebACLForResource",
       "wafv2:ListWebACLs",
       "waf-regional:GetWebACLForResource",
@@ -41,7 +44,7 @@ data "aws_iam_policy_document" "elbow" {
   # or listener is created or modified, as the AWS Load Balancer Controller's policy grants it.
   # A read, which Cognito scopes to user pools only: "*".
   statement {
-    sid       = "ReadCognitoUserPoolClients"
+    sid       = "ReadCognitoClients"
     effect    = "Allow"
     actions   = ["cognito-idp:DescribeUserPoolClient"]
     resources = ["*"]
@@ -53,7 +56,7 @@ data "aws_iam_policy_document" "elbow" {
   # untagged resource can neither be created nor be left behind by a crash.
   # A Shield Advanced protection (shield-advanced-protection) is created with the tags too.
   statement {
-    sid    = "CreateTaggedLoadBalancersAndTargetGroups"
+    sid    = "CreateTaggedLbsAndTargetGroups"
     effect = "Allow"
     actions = [
       "elasticloadbalancing:CreateLoadBalancer",
