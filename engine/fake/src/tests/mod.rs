@@ -13,6 +13,7 @@ mod certificates;
 mod ec2;
 mod elbv2;
 mod requests;
+mod tls;
 
 fn network() -> FakeCloud {
     let cloud = FakeCloud::new();
