@@ -3,9 +3,6 @@
 //! its hosts, end to end (testkit API server, the real controllers, the endpoint through the SDK).
 //! The certificates are imported into ACM on the endpoint directly, as a user imports them; they
 //! are ECDSA P-256 ones, which ACM lists only when asked for key types other than RSA 2048.
-//!
-//! Mutual TLS is not covered here: moto 5 has no ELBv2 trust stores and drops a listener's
-//! `MutualAuthentication`, so it is covered against the in-memory cloud (engine/deploy/tests/tls.rs).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
