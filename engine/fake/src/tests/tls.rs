@@ -13,7 +13,7 @@ async fn acm_lists_issued_certificates_and_refuses_unknown_or_malformed_arns() {
     let issued =
         cloud.seed_certificate(&["shop.example.com", "www.shop.example.com"], CertificateType::Imported, "ISSUED");
     let pending = cloud.seed_certificate(&["new.example.com"], CertificateType::AmazonIssued, "PENDING_VALIDATION");
-    assert_eq!(cloud.acm_list_certificates().await.unwrap(), [issued.clone()], "issued ones only");
+    assert_eq!(cloud.acm_list_certificates().await.unwrap(), std::slice::from_ref(&issued), "issued ones only");
     let detail = cloud.acm_describe_certificate(&pending).await.expect("any status is described");
     assert_eq!((detail.domain_name.as_str(), detail.status.as_str()), ("new.example.com", "PENDING_VALIDATION"));
     let detail = cloud.acm_describe_certificate(&issued).await.unwrap();
