@@ -21,8 +21,8 @@ AWS's documented answers (a name used twice is DuplicateTrustStoreName, an unkno
 TrustStoreNotFound; DescribeTrustStores fails as a whole on an unknown name), except that the CA
 bundle named in S3 is not read. CreateListener and ModifyListener keep `MutualAuthentication` on
 HTTPS listeners (a trust store in verify mode only, and one that exists; left out of a
-ModifyListener, the listener keeps its own) and DescribeListeners reports it, defaults filled in
-as AWS reports them.
+ModifyListener, the listener keeps its own; a listener turned to HTTP has none) and
+DescribeListeners reports it, defaults filled in as AWS reports them.
 
 Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m moto.server`.
 """
@@ -209,13 +209,13 @@ def modify_listener(self):
     arn = self._get_param("ListenerArn")
     listener = self.elbv2_backend.describe_listeners(None, [arn])[0]
     protocol = self._get_param("Protocol") or listener.protocol
-    kept = getattr(listener, "mutual_authentication", None)
-    if given is None and kept and kept["Mode"] != "off" and protocol.upper() != "HTTPS":
-        raise ELBClientError("ValidationError", "Mutual authentication is supported on HTTPS listeners only")
     mutual = _mutual_authentication(self, protocol, given)
     answer = _modify_listener(self)
-    if given is not None:
-        for changed in answer.result["Listeners"]:
+    for changed in answer.result["Listeners"]:
+        # Left out, mutual TLS stays as it was; a listener that is no longer HTTPS has none.
+        if protocol.upper() != "HTTPS":
+            changed.mutual_authentication = None
+        elif given is not None:
             changed.mutual_authentication = mutual
     return answer
 

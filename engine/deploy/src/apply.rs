@@ -315,9 +315,8 @@ impl<'a> Applier<'a> {
                     listener.certificates = input.certificates;
                     listener.ssl_policy = input.ssl_policy;
                     listener.alpn_policy = input.alpn_policy;
-                    if input.mutual_authentication.is_some() {
-                        listener.mutual_authentication = input.mutual_authentication;
-                    }
+                    // Sent on every HTTPS listener; one that is no longer HTTPS has none.
+                    listener.mutual_authentication = input.mutual_authentication;
                     // As AWS would report it.
                     listener.default_actions = without_secrets(&input.default_actions);
                 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, MutualTlsMode, Protocol};
+use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol};
 
 use super::actions::{check_actions, reported, secrets};
 use super::certificates::{check_certificate_allowed, check_one_certificate};
@@ -174,11 +174,7 @@ impl Elbv2 {
         let lb_type = self.load_balancers.get(&lb_arn).map(|lb| lb.lb_type).unwrap_or(LoadBalancerType::Network);
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
         check_alpn(api, input.protocol, input.alpn_policy)?;
-        // Left out, the listener keeps its own, which must suit the new protocol: an HTTPS listener
-        // with mutual TLS cannot turn HTTP without turning it off.
-        let mutual = input.mutual_authentication.as_ref().or(listener.mutual_authentication.as_ref());
-        let mutual = mutual.filter(|m| input.mutual_authentication.is_some() || m.mode != MutualTlsMode::Off);
-        self.check_mutual_authentication(api, input.protocol, mutual)?;
+        self.check_mutual_authentication(api, input.protocol, input.mutual_authentication.as_ref())?;
         check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
@@ -192,7 +188,10 @@ impl Elbv2 {
             if input.alpn_policy.is_some() {
                 listener.alpn_policy = input.alpn_policy;
             }
-            if input.mutual_authentication.is_some() {
+            // Left out, mutual TLS stays as it was; a listener that is no longer HTTPS has none.
+            if input.protocol != Protocol::Https {
+                listener.mutual_authentication = None;
+            } else if input.mutual_authentication.is_some() {
                 listener.mutual_authentication = input.mutual_authentication;
             }
             listener.default_actions = input.default_actions;

@@ -99,12 +99,17 @@ async fn mutual_tls_is_for_https_listeners_and_verify_alone_takes_a_known_trust_
     };
     cloud.modify_listener(modify.clone()).await.unwrap();
     assert_eq!(cloud.listeners()[0].mutual_authentication, Some(verify(&store.arn)));
-    // An HTTPS listener with mutual TLS cannot turn HTTP without turning it off.
-    let to_http = ModifyListener { protocol: Protocol::Http, certificates: vec![], ssl_policy: None, ..modify.clone() };
-    assert_eq!(cloud.modify_listener(to_http).await.expect_err("still verifying").code, "ValidationError");
     cloud
-        .modify_listener(ModifyListener { mutual_authentication: Some(mode(MutualTlsMode::Off)), ..modify })
+        .modify_listener(ModifyListener { mutual_authentication: Some(mode(MutualTlsMode::Off)), ..modify.clone() })
         .await
         .unwrap();
     assert_eq!(cloud.listeners()[0].mutual_authentication, Some(mode(MutualTlsMode::Off)));
+    // A listener that turns HTTP has no mutual TLS any more.
+    cloud
+        .modify_listener(ModifyListener { mutual_authentication: Some(verify(&store.arn)), ..modify.clone() })
+        .await
+        .unwrap();
+    let to_http = ModifyListener { protocol: Protocol::Http, certificates: vec![], ssl_policy: None, ..modify };
+    cloud.modify_listener(to_http).await.expect("plain HTTP");
+    assert_eq!(cloud.listeners()[0].mutual_authentication, None);
 }
