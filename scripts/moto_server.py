@@ -1,6 +1,7 @@
 """moto's server, with the behaviours of AWS that moto 5 lacks and Elbow's tests rely on: ELBv2's
 idempotent CreateLoadBalancer, capacity reservations, SetSecurityGroups refused on a network load balancer created without
-security groups, and WAFv2 associations that are replaced and deleted as on AWS.
+security groups, WAFv2 associations that are replaced and deleted as on AWS, and ELBv2 trust stores with the mutual TLS
+of HTTPS listeners.
 
 AWS documents CreateLoadBalancer as idempotent: a second call with a name already in use and the
 same settings (type, scheme, IP address type, subnets, security groups) answers with the existing
@@ -23,6 +24,15 @@ WAFv2: AWS's AssociateWebACL moves a resource from the web ACL it had to the new
 load balancer takes its association with it. moto appends the resource to the new web ACL's list
 and keeps it in the old one's (GetWebACLForResource then answers with the old web ACL), and knows
 nothing of load balancer deletions.
+
+ELBv2 trust stores and mutual TLS: moto 5 has no trust store actions and drops a listener's
+`MutualAuthentication`. CreateTrustStore, DescribeTrustStores and DeleteTrustStore are added with
+AWS's documented answers (a name used twice is DuplicateTrustStoreName, an unknown name or ARN
+TrustStoreNotFound; DescribeTrustStores fails as a whole on an unknown name), except that the CA
+bundle named in S3 is not read. CreateListener and ModifyListener keep `MutualAuthentication` on
+HTTPS listeners (a trust store in verify mode only, and one that exists; left out of a
+ModifyListener, the listener keeps its own; a listener turned to HTTP has none) and
+DescribeListeners reports it, defaults filled in as AWS reports them.
 
 Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m moto.server`.
 """
@@ -170,6 +180,122 @@ def delete_load_balancer(self, arn):
 
 
 models.ELBv2Backend.delete_load_balancer = delete_load_balancer
+
+# ---- ELBv2 trust stores and mutual TLS ----
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.elbv2 import responses as elbv2_responses
+from moto.elbv2.exceptions import ELBClientError
+
+
+def _trust_stores(backend):
+    if not hasattr(backend, "elbow_trust_stores"):
+        backend.elbow_trust_stores = {}
+    return backend.elbow_trust_stores
+
+
+def _trust_store_not_found(what):
+    return ELBClientError("TrustStoreNotFound", f"Trust store '{what}' not found")
+
+
+def create_trust_store(self):
+    backend = self.elbv2_backend
+    stores = _trust_stores(backend)
+    name = self._get_param("Name")
+    if any(store["Name"] == name for store in stores.values()):
+        raise ELBClientError("DuplicateTrustStoreName", f"A trust store with the name '{name}' already exists")
+    arn = f"arn:aws:elasticloadbalancing:{backend.region_name}:{backend.account_id}:truststore/{name}/{len(stores) + 1:016x}"
+    stores[arn] = {"Name": name, "TrustStoreArn": arn, "Status": "ACTIVE", "NumberOfCaCertificates": 1, "TotalRevokedEntries": 0}
+    return ActionResult({"TrustStores": [stores[arn]]})
+
+
+def describe_trust_stores(self):
+    stores = _trust_stores(self.elbv2_backend)
+    names = self._get_param("Names", [])
+    arns = self._get_param("TrustStoreArns", [])
+    found = []
+    for name in names:
+        match = [store for store in stores.values() if store["Name"] == name]
+        if not match:
+            raise _trust_store_not_found(name)
+        found.extend(match)
+    for arn in arns:
+        if arn not in stores:
+            raise _trust_store_not_found(arn)
+        found.append(stores[arn])
+    if not names and not arns:
+        found = list(stores.values())
+    return ActionResult({"TrustStores": found})
+
+
+def delete_trust_store(self):
+    stores = _trust_stores(self.elbv2_backend)
+    arn = self._get_param("TrustStoreArn")
+    if stores.pop(arn, None) is None:
+        raise _trust_store_not_found(arn)
+    return EmptyResult()
+
+
+def _mutual_authentication(response, protocol, given):
+    """`given` as AWS keeps it, or an error as AWS answers one."""
+    if given is None:
+        return None
+    if (protocol or "").upper() != "HTTPS":
+        raise ELBClientError("ValidationError", "Mutual authentication is supported on HTTPS listeners only")
+    mode = given.get("Mode", "off")
+    store = given.get("TrustStoreArn")
+    if mode not in ("off", "passthrough", "verify"):
+        raise ELBClientError("ValidationError", f"Mode '{mode}' is not valid")
+    if mode == "verify":
+        if not store:
+            raise ELBClientError("ValidationError", "A trust store must be specified in verify mode")
+        if store not in _trust_stores(response.elbv2_backend):
+            raise _trust_store_not_found(store)
+        return {
+            "Mode": mode,
+            "TrustStoreArn": store,
+            "IgnoreClientCertificateExpiry": bool(given.get("IgnoreClientCertificateExpiry", False)),
+            "TrustStoreAssociationStatus": "active",
+            "AdvertiseTrustStoreCaNames": given.get("AdvertiseTrustStoreCaNames", "off"),
+        }
+    if store:
+        raise ELBClientError("ValidationError", f"A trust store cannot be specified in {mode} mode")
+    return {"Mode": mode}
+
+
+_create_listener = elbv2_responses.ELBV2Response.create_listener
+_modify_listener = elbv2_responses.ELBV2Response.modify_listener
+
+
+def create_listener(self):
+    mutual = _mutual_authentication(self, self._get_param("Protocol"), self._get_param("MutualAuthentication"))
+    answer = _create_listener(self)
+    for listener in answer.result["Listeners"]:
+        listener.mutual_authentication = mutual
+    return answer
+
+
+def modify_listener(self):
+    given = self._get_param("MutualAuthentication")
+    arn = self._get_param("ListenerArn")
+    listener = self.elbv2_backend.describe_listeners(None, [arn])[0]
+    protocol = self._get_param("Protocol") or listener.protocol
+    mutual = _mutual_authentication(self, protocol, given)
+    answer = _modify_listener(self)
+    for changed in answer.result["Listeners"]:
+        # Left out, mutual TLS stays as it was; a listener that is no longer HTTPS has none.
+        if protocol.upper() != "HTTPS":
+            changed.mutual_authentication = None
+        elif given is not None:
+            changed.mutual_authentication = mutual
+    return answer
+
+
+elbv2_responses.ELBV2Response.create_trust_store = create_trust_store
+elbv2_responses.ELBV2Response.describe_trust_stores = describe_trust_stores
+elbv2_responses.ELBV2Response.delete_trust_store = delete_trust_store
+elbv2_responses.ELBV2Response.create_listener = create_listener
+elbv2_responses.ELBV2Response.modify_listener = modify_listener
 
 if __name__ == "__main__":
     main(sys.argv[1:])

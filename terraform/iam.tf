@@ -23,12 +23,15 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:DescribeListenerAttributes",
       "elasticloadbalancing:DescribeCapacityReservation",
       "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTrustStores",
       "ec2:DescribeVpcs",
       "ec2:DescribeSubnets",
       "ec2:DescribeInstances",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeSecurityGroupRules",
       "ec2:DescribeAddresses",
+      "acm:ListCertificates",
+      "acm:DescribeCertificate",
       "wafv2:GetWebACLForResource",
       "wafv2:ListWebACLs",
       "waf-regional:GetWebACLForResource",
@@ -43,7 +46,7 @@ data "aws_iam_policy_document" "elbow" {
   # or listener is created or modified, as the AWS Load Balancer Controller's policy grants it.
   # A read, which Cognito scopes to user pools only: "*".
   statement {
-    sid       = "ReadCognitoUserPoolClients"
+    sid       = "ReadCognitoClients"
     effect    = "Allow"
     actions   = ["cognito-idp:DescribeUserPoolClient"]
     resources = ["*"]
@@ -55,7 +58,7 @@ data "aws_iam_policy_document" "elbow" {
   # untagged resource can neither be created nor be left behind by a crash.
   # A Shield Advanced protection (shield-advanced-protection) is created with the tags too.
   statement {
-    sid    = "CreateTaggedLoadBalancersAndTargetGroups"
+    sid    = "CreateTaggedLbsAndTargetGroups"
     effect = "Allow"
     actions = [
       "elasticloadbalancing:CreateLoadBalancer",

@@ -85,6 +85,7 @@ async fn a_network_load_balancer_lives_and_dies_through_the_adapter() {
             certificates: vec![],
             ssl_policy: None,
             alpn_policy: None,
+            mutual_authentication: None,
             default_actions: vec![Action::forward(tg.arn.clone())],
             tags: Tags::new(),
         })
@@ -269,6 +270,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             certificates: vec![],
             ssl_policy: None,
             alpn_policy: None,
+            mutual_authentication: None,
             default_actions: vec![not_found.clone()],
             tags: owner.clone(),
         })
@@ -331,6 +333,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             certificates: vec![],
             ssl_policy: None,
             alpn_policy: None,
+            mutual_authentication: None,
             default_actions: vec![Action::forward(tg_a.arn.clone())],
         })
         .await

@@ -171,6 +171,7 @@ impl Twins {
             certificates: certificates.iter().map(|c| cert(c)).collect(),
             ssl_policy: Some(SSL_POLICY.into()),
             alpn_policy: None,
+            mutual_authentication: None,
             default_actions: vec![Action::forward(tg_id.clone())],
             rules: vec![RuleSpec {
                 conditions: vec![RuleCondition::PathPattern(vec!["/api/*".into()])],
@@ -328,6 +329,7 @@ fn https(lb: &LoadBalancer, tg: &TargetGroup, certificates: &[&str]) -> CreateLi
         certificates: certificates.iter().map(|c| cert(c)).collect(),
         ssl_policy: Some(SSL_POLICY.into()),
         alpn_policy: None,
+        mutual_authentication: None,
         default_actions: vec![Action::forward(tg.arn.clone())],
         tags: Tags::new(),
     }

@@ -6,8 +6,9 @@ use aws_sdk_ec2::types as ec2;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use elbow_cloud::{Arn, Listener, LoadBalancer, Rule, SecurityGroupRule, TargetGroup};
 use elbow_model::{
-    Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol, QueryStringPair,
-    RuleCondition, RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType, WeightedTargetGroup,
+    Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, MutualAuthentication,
+    MutualTlsMode, Protocol, QueryStringPair, RuleCondition, RuleSource, Scheme, SecurityGroupRef, Tags, Target,
+    TargetType, WeightedTargetGroup,
 };
 
 // ---- ELBv2 out ----
@@ -326,6 +327,7 @@ pub(crate) fn listener(l: &elb::Listener) -> Listener {
         certificates: l.certificates().iter().filter_map(|c| c.certificate_arn().map(str::to_string)).collect(),
         ssl_policy: l.ssl_policy().map(str::to_string),
         alpn_policy: l.alpn_policy().first().and_then(|p| elbow_model::AlpnPolicy::parse(p)),
+        mutual_authentication: l.mutual_authentication().and_then(from_mutual_authentication),
         default_actions: sorted_actions(l.default_actions()),
     }
 }
@@ -458,5 +460,35 @@ pub(crate) fn security_group_rule(rule: &ec2::SecurityGroupRule) -> Option<Secur
             description: rule.description().filter(|d| !d.is_empty()).map(str::to_string),
         },
         tags: ec2_tags(rule.tags()),
+    })
+}
+
+/// What CreateListener and ModifyListener send: the trust store and its options in `verify` mode
+/// only (ELBv2 refuses them in the others).
+pub(crate) fn mutual_authentication(m: &MutualAuthentication) -> elb::MutualAuthenticationAttributes {
+    let verify = m.mode == MutualTlsMode::Verify;
+    elb::MutualAuthenticationAttributes::builder()
+        .mode(m.mode.as_str())
+        .set_trust_store_arn(m.trust_store.clone().filter(|_| verify))
+        .set_ignore_client_certificate_expiry(verify.then_some(m.ignore_client_certificate_expiry))
+        .set_advertise_trust_store_ca_names(verify.then_some(if m.advertise_trust_store_ca_names {
+            elb::AdvertiseTrustStoreCaNamesEnum::On
+        } else {
+            elb::AdvertiseTrustStoreCaNamesEnum::Off
+        }))
+        .build()
+}
+
+/// What DescribeListeners reports; an unknown mode is left out (the planner then sets the
+/// desired one).
+fn from_mutual_authentication(m: &elb::MutualAuthenticationAttributes) -> Option<MutualAuthentication> {
+    let mode = MutualTlsMode::parse(m.mode()?)?;
+    let verify = mode == MutualTlsMode::Verify;
+    Some(MutualAuthentication {
+        mode,
+        trust_store: m.trust_store_arn().filter(|_| verify).map(str::to_string),
+        ignore_client_certificate_expiry: verify && m.ignore_client_certificate_expiry().unwrap_or(false),
+        advertise_trust_store_ca_names: verify
+            && m.advertise_trust_store_ca_names() == Some(&elb::AdvertiseTrustStoreCaNamesEnum::On),
     })
 }

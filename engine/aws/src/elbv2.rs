@@ -503,6 +503,7 @@ impl Elbv2 {
             .set_certificates(certificates(&input.certificates))
             .set_ssl_policy(input.ssl_policy.clone())
             .set_alpn_policy(input.alpn_policy.map(|p| vec![p.as_str().to_string()]))
+            .set_mutual_authentication(input.mutual_authentication.as_ref().map(mutual_authentication))
             .set_default_actions(Some(actions(&input.default_actions)))
             .set_tags(elb_tags_on_create(&input.tags))
             .send()
@@ -521,11 +522,28 @@ impl Elbv2 {
             .set_certificates(certificates(&input.certificates))
             .set_ssl_policy(input.ssl_policy.clone())
             .set_alpn_policy(input.alpn_policy.map(|p| vec![p.as_str().to_string()]))
+            .set_mutual_authentication(input.mutual_authentication.as_ref().map(mutual_authentication))
             .set_default_actions(Some(actions(&input.default_actions)))
             .send()
             .await
             .map_err(|e| classify(api, e))?;
         Ok(())
+    }
+
+    pub(crate) async fn describe_trust_stores(&self, names: &[String]) -> CloudResult<Vec<TrustStore>> {
+        let api = self.count(Api::DescribeTrustStores);
+        let out = self
+            .client
+            .describe_trust_stores()
+            .set_names(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify(api, e))?;
+        Ok(out
+            .trust_stores()
+            .iter()
+            .filter_map(|t| Some(TrustStore { name: t.name()?.to_string(), arn: t.trust_store_arn()?.to_string() }))
+            .collect())
     }
 
     pub(crate) async fn delete_listener(&self, arn: &str) -> CloudResult<()> {

@@ -1,8 +1,9 @@
 //! The AWS SDK implementation of Elbow's [`Cloud`] trait (aws-sdk-elasticloadbalancingv2,
-//! aws-sdk-ec2, aws-sdk-wafv2, aws-sdk-wafregional, aws-sdk-shield). Region and credentials come from the standard chain; an endpoint override points
+//! aws-sdk-ec2, aws-sdk-acm, aws-sdk-wafv2, aws-sdk-wafregional, aws-sdk-shield). Region and credentials come from the standard chain; an endpoint override points
 //! it at LocalStack, moto or any AWS-compatible endpoint. The SDK's own retries are off: the
 //! resilient layer (`elbow_cloud::resilient`) retries, and every request is counted exactly once.
 
+mod acm;
 mod config;
 mod convert;
 mod convert_auth;
@@ -23,6 +24,7 @@ use elbow_model::{Attributes, HealthCheck, IpAddressType, Tags, Target};
 pub struct SdkCloud {
     elbv2: elbv2::Elbv2,
     ec2: ec2::Ec2,
+    acm: acm::Acm,
     wafv2: waf::Wafv2,
     waf_regional: waf::WafRegional,
     shield: shield::Shield,
@@ -45,6 +47,7 @@ impl SdkCloud {
         Self {
             elbv2: elbv2::Elbv2 { client: aws_sdk_elasticloadbalancingv2::Client::new(&config), calls: calls.clone() },
             ec2: ec2::Ec2 { client: aws_sdk_ec2::Client::new(&config), calls: calls.clone() },
+            acm: acm::Acm { client: aws_sdk_acm::Client::new(&config), calls: calls.clone() },
             wafv2: waf::Wafv2 { client: aws_sdk_wafv2::Client::new(&config), calls: calls.clone() },
             waf_regional: waf::WafRegional { client: aws_sdk_wafregional::Client::new(&config), calls: calls.clone() },
             shield: shield::Shield { client: aws_sdk_shield::Client::new(&config), calls: calls.clone() },
@@ -125,6 +128,15 @@ impl Cloud for SdkCloud {
         capacity_units: Option<u32>,
     ) -> CloudResult<()> {
         self.elbv2.modify_capacity_reservation(load_balancer_arn, capacity_units).await
+    }
+    async fn describe_trust_stores(&self, names: &[String]) -> CloudResult<Vec<TrustStore>> {
+        self.elbv2.describe_trust_stores(names).await
+    }
+    async fn acm_list_certificates(&self) -> CloudResult<Vec<Arn>> {
+        self.acm.list_certificates().await
+    }
+    async fn acm_describe_certificate(&self, arn: &str) -> CloudResult<CertificateDetail> {
+        self.acm.describe_certificate(arn).await
     }
     async fn modify_listener_attributes(&self, listener_arn: &str, attributes: &Attributes) -> CloudResult<()> {
         self.elbv2.modify_listener_attributes(listener_arn, attributes).await

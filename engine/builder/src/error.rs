@@ -105,9 +105,14 @@ pub enum BuildError {
     #[error("{0}")]
     InvalidBackend(String),
     #[error(
-        "listen port {port} is HTTPS but no member of the group sets a certificate; set the alb.ingress.kubernetes.io/certificate-arn annotation or the IngressClassParams certificateArn"
+        "listen port {port} is HTTPS but no member of the group sets a certificate, nor has a host to find one for in ACM; set the alb.ingress.kubernetes.io/certificate-arn annotation or the IngressClassParams certificateArn, or give the rules hosts"
     )]
     MissingCertificate { port: u16 },
+    #[error(
+        "no issued ACM certificate of the load balancer's region is for host {host:?}, and the Ingress names none (certificate discovery); \
+         request or import one for it in ACM, or set alb.ingress.kubernetes.io/certificate-arn"
+    )]
+    NoCertificateForHost { host: String },
     #[error("ssl-redirect names port {port}, which {reason}; name an HTTPS port of listen-ports")]
     SslRedirectPort { port: u16, reason: &'static str },
     #[error("listener {port} would have {count} rules; an application load balancer takes at most 100 per listener")]

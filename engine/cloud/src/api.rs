@@ -21,6 +21,8 @@ pub enum ApiFamily {
     Ec2Describe,
     /// Mutating EC2 calls.
     Ec2Modify,
+    /// ACM ListCertificates, DescribeCertificate.
+    AcmRead,
     /// WAFv2 reads (GetWebACLForResource, ListWebACLs).
     Wafv2Read,
     /// WAFv2 Associate/DisassociateWebACL.
@@ -47,6 +49,7 @@ impl Api {
             self.family(),
             ApiFamily::Elbv2Describe
                 | ApiFamily::Ec2Describe
+                | ApiFamily::AcmRead
                 | ApiFamily::Wafv2Read
                 | ApiFamily::WafRegionalRead
                 | ApiFamily::ShieldRead

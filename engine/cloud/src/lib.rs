@@ -115,6 +115,11 @@ actions! {
     async fn remove_listener_certificates(&self, listener_arn: &str, certificates: &[String]) -> CloudResult<()>
         => RemoveListenerCertificates in "elasticloadbalancing", Elbv2Modify;
 
+    /// The trust stores of these names (mutual TLS), in one request. A name no trust store has is
+    /// refused (`TrustStoreNotFound`, kind [`CloudErrorKind::NotFound`]), as AWS does.
+    async fn describe_trust_stores(&self, names: &[String]) -> CloudResult<Vec<TrustStore>>
+        => DescribeTrustStores in "elasticloadbalancing", Elbv2Describe;
+
     /// Sets the given attributes; the others keep their values.
     async fn modify_listener_attributes(&self, listener_arn: &str, attributes: &Attributes) -> CloudResult<()>
         => ModifyListenerAttributes in "elasticloadbalancing", Elbv2Modify;
@@ -181,6 +186,16 @@ actions! {
         => CreateTags in "ec2", Ec2Modify;
     async fn delete_tags(&self, resource_ids: &[String], keys: &[String]) -> CloudResult<()>
         => DeleteTags in "ec2", Ec2Modify;
+
+    // ---- ACM (certificate discovery) ----
+
+    /// The ARNs of the region's issued certificates, of every key algorithm (ACM lists only RSA
+    /// 2048-bit ones unless asked for others); pages through all of them, 1,000 per page.
+    async fn acm_list_certificates(&self) -> CloudResult<Vec<Arn>>
+        => ListCertificates in "acm", AcmRead;
+    /// An unknown ARN is refused (`ResourceNotFoundException`, kind [`CloudErrorKind::NotFound`]).
+    async fn acm_describe_certificate(&self, arn: &str) -> CloudResult<CertificateDetail>
+        => DescribeCertificate in "acm", AcmRead;
 
     // ---- WAFv2 (regional scope: web ACLs of the load balancer's region) ----
 

@@ -40,7 +40,9 @@ impl RateLimits {
     /// describe and mutating calls (20/s burst 100, 5/s burst 50), since the account shares them
     /// with everything else running in it. WAFv2 and WAF Classic Regional: LBC's defaults for each
     /// (Associate/DisassociateWebACL 0.5/s burst 1, the reads 1/s burst 1), well under WAF's own
-    /// low per-account rates. Shield calls are few (one protection per load balancer) and not limited.
+    /// low per-account rates. ACM reads (certificate discovery): 5/s burst 10, half of ACM's own
+    /// per-account rate for DescribeCertificate, since a cold cache describes every certificate of
+    /// the region in one go. Shield calls are few (one protection per load balancer) and not limited.
     pub fn aws_defaults() -> Self {
         Self {
             rates: BTreeMap::from([
@@ -49,6 +51,7 @@ impl RateLimits {
                 (ApiFamily::Elbv2Targets, Rate { per_second: 4.0, burst: 20 }),
                 (ApiFamily::Ec2Describe, Rate { per_second: 20.0, burst: 100 }),
                 (ApiFamily::Ec2Modify, Rate { per_second: 5.0, burst: 50 }),
+                (ApiFamily::AcmRead, Rate { per_second: 5.0, burst: 10 }),
                 (ApiFamily::Wafv2Read, Rate { per_second: 1.0, burst: 1 }),
                 (ApiFamily::Wafv2Modify, Rate { per_second: 0.5, burst: 1 }),
                 (ApiFamily::WafRegionalRead, Rate { per_second: 1.0, burst: 1 }),

@@ -5,8 +5,8 @@
 use std::time::SystemTime;
 
 use elbow_model::{
-    Action, AlpnPolicy, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, Protocol, RuleCondition,
-    Scheme, SubnetAddresses, Tags, Target, TargetType,
+    Action, AlpnPolicy, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, MutualAuthentication,
+    Protocol, RuleCondition, Scheme, SubnetAddresses, Tags, Target, TargetType,
 };
 
 /// An ELBv2 ARN.
@@ -60,6 +60,9 @@ pub struct Listener {
     pub ssl_policy: Option<String>,
     /// TLS listeners only; AWS reports none for a listener that never had one.
     pub alpn_policy: Option<AlpnPolicy>,
+    /// HTTPS listeners only, the trust store by ARN; AWS reports none (or mode `off`) for a
+    /// listener that never had mutual TLS.
+    pub mutual_authentication: Option<MutualAuthentication>,
     pub default_actions: Vec<Action<Arn>>,
 }
 
@@ -156,6 +159,8 @@ pub struct CreateListener {
     pub ssl_policy: Option<String>,
     /// TLS listeners only; AWS reports none for a listener that never had one.
     pub alpn_policy: Option<AlpnPolicy>,
+    /// HTTPS listeners only, the trust store by ARN; `None` sends none.
+    pub mutual_authentication: Option<MutualAuthentication>,
     pub default_actions: Vec<Action<Arn>>,
     pub tags: Tags,
 }
@@ -171,6 +176,8 @@ pub struct ModifyListener {
     pub ssl_policy: Option<String>,
     /// TLS listeners only; AWS reports none for a listener that never had one.
     pub alpn_policy: Option<AlpnPolicy>,
+    /// HTTPS listeners only, the trust store by ARN; `None` leaves the listener's as it is.
+    pub mutual_authentication: Option<MutualAuthentication>,
     pub default_actions: Vec<Action<Arn>>,
 }
 
@@ -300,4 +307,34 @@ pub struct ShieldProtection {
     /// Who made it: Elbow names its own (see the deployer's `addons`), and deletes no other.
     pub name: String,
     pub resource_arn: Arn,
+}
+
+/// An ELBv2 trust store (mutual TLS), as DescribeTrustStores reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustStore {
+    pub name: String,
+    pub arn: Arn,
+}
+
+/// Who issued an ACM certificate, as DescribeCertificate's `Type` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateType {
+    /// Issued by ACM (validated by DNS or email).
+    AmazonIssued,
+    /// Brought by its owner (ImportCertificate); may be re-imported with other names.
+    Imported,
+    /// Issued by a private certificate authority.
+    Private,
+}
+
+/// An ACM certificate, as DescribeCertificate reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateDetail {
+    pub arn: Arn,
+    pub domain_name: String,
+    /// The names the certificate is for; ACM lists the domain name among them.
+    pub subject_alternative_names: Vec<String>,
+    pub certificate_type: CertificateType,
+    /// `ISSUED`, `PENDING_VALIDATION`, `EXPIRED`, ...
+    pub status: String,
 }

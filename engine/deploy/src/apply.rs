@@ -9,7 +9,8 @@ use elbow_cloud::{
     ModifyListener, ModifyRule, SecurityGroup, SecurityGroupFilter,
 };
 use elbow_model::{
-    Action, AlpnPolicy, ListenerSpec, Ownership, Protocol, ResourceId, RuleSource, SecurityGroupRef, SecurityGroupSpec,
+    Action, AlpnPolicy, ListenerSpec, MutualAuthentication, Ownership, Protocol, ResourceId, RuleSource,
+    SecurityGroupRef, SecurityGroupSpec,
 };
 use tracing::debug;
 
@@ -283,6 +284,11 @@ impl<'a> Applier<'a> {
                         certificates: input.certificates,
                         ssl_policy: input.ssl_policy,
                         alpn_policy: input.alpn_policy,
+                        // A new listener has no mutual TLS unless asked for.
+                        mutual_authentication: spec
+                            .mutual_authentication
+                            .clone()
+                            .filter(|_| spec.protocol == Protocol::Https),
                         default_actions: input.default_actions.clone(),
                         tags: spec.tags.clone(),
                     })
@@ -309,6 +315,8 @@ impl<'a> Applier<'a> {
                     listener.certificates = input.certificates;
                     listener.ssl_policy = input.ssl_policy;
                     listener.alpn_policy = input.alpn_policy;
+                    // Sent on every HTTPS listener; one that is no longer HTTPS has none.
+                    listener.mutual_authentication = input.mutual_authentication;
                     // As AWS would report it.
                     listener.default_actions = without_secrets(&input.default_actions);
                 }
@@ -523,6 +531,9 @@ impl<'a> Applier<'a> {
             ssl_policy: spec.ssl_policy.clone(),
             // Sent on every TLS listener, so that a policy no longer asked for is taken off.
             alpn_policy: (spec.protocol == Protocol::Tls).then(|| spec.alpn_policy.unwrap_or(AlpnPolicy::None)),
+            // Sent on every HTTPS listener, so that mutual TLS no longer asked for is turned off.
+            mutual_authentication: (spec.protocol == Protocol::Https)
+                .then(|| spec.mutual_authentication.clone().unwrap_or_else(MutualAuthentication::off)),
             default_actions,
         })
     }

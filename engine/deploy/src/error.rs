@@ -75,6 +75,18 @@ pub enum DeployError {
         if *.has_groups { "\"false\" (or remove it)" } else { "\"true\"" }
     )]
     SecurityGroupsFixed { name: String, has_groups: bool },
+    /// Listing or describing the region's ACM certificates failed (certificate discovery).
+    #[error("failed to read the region's ACM certificates for certificate discovery")]
+    Certificates(#[source] CloudError),
+    /// Looking up the trust stores that `mutual-authentication` names failed.
+    #[error("failed to look up the trust stores that mutual-authentication names")]
+    TrustStores(#[source] CloudError),
+    /// `mutual-authentication` names a trust store that does not exist.
+    #[error(
+        "failed to find the trust store {names:?} among the ELBv2 trust stores of the load balancer's region ({message}); \
+         create it, or correct the trustStore of alb.ingress.kubernetes.io/mutual-authentication"
+    )]
+    TrustStoreNotFound { names: Vec<String>, message: String },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -97,7 +109,10 @@ impl DeployError {
             | Self::SecurityGroupsFixed { .. }
             | Self::WebAclNameNotFound { .. }
             | Self::ElasticIpsNotFound { .. }
-            | Self::ElasticIpInUse { .. } => false,
+            | Self::ElasticIpInUse { .. }
+            | Self::Certificates(_)
+            | Self::TrustStores(_)
+            | Self::TrustStoreNotFound { .. } => false,
         }
     }
 
@@ -108,7 +123,9 @@ impl DeployError {
                 source.is_retryable() || matches!(source.kind, CloudErrorKind::NotFound | CloudErrorKind::Duplicate)
             }
             // An unknown or unusable web ACL needs the user (or the web ACL's owner), not a retry.
-            Self::Protection { source, .. } => source.is_retryable(),
+            Self::Protection { source, .. } | Self::Certificates(source) | Self::TrustStores(source) => {
+                source.is_retryable()
+            }
             Self::NameConflict { .. }
             | Self::NameTaken { .. }
             | Self::NodePortsRecord { .. }
@@ -116,7 +133,8 @@ impl DeployError {
             | Self::SecurityGroupsFixed { .. }
             | Self::WebAclNameNotFound { .. }
             | Self::ElasticIpsNotFound { .. }
-            | Self::ElasticIpInUse { .. } => false,
+            | Self::ElasticIpInUse { .. }
+            | Self::TrustStoreNotFound { .. } => false,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod actual;
 mod addresses;
 mod apply;
 mod capacity;
+pub mod certificates;
 pub mod changes;
 mod discovery;
 pub mod error;
@@ -107,6 +108,8 @@ pub struct Deployer {
     node_groups: NodeGroups,
     /// The Shield subscription state and WAFv2 web ACL names, asked once for every stack.
     protection_lookups: protection::Lookups,
+    /// ACM certificates (certificate discovery) and trust store ARNs, each cached for a while.
+    lookups: certificates::Caches,
 }
 
 struct Applied {
@@ -127,7 +130,15 @@ impl Deployer {
             secrets_sent: StdMutex::new(HashMap::new()),
             node_groups: NodeGroups::default(),
             protection_lookups: protection::Lookups::default(),
+            lookups: certificates::Caches::default(),
         }
+    }
+
+    /// The region's issued ACM certificates and the names each is for, for the Ingress builder's
+    /// certificate discovery; cached (see [`certificates`]), so that reconciling many Ingresses
+    /// costs one listing a minute.
+    pub async fn acm_certificates(&self) -> Result<Vec<elbow_model::AcmCertificate>, DeployError> {
+        self.lookups.certificates(self.cloud.as_ref()).await
     }
 
     pub async fn deploy(&self, desired: &Stack) -> Result<DeployOutcome, DeployError> {
@@ -209,6 +220,17 @@ impl Deployer {
     }
 
     async fn deploy_all(&self, desired: &Stack, hash: [u8; 32]) -> Result<DeployOutcome, DeployError> {
+        // Trust stores named rather than given by ARN are looked up before anything is compared:
+        // the cloud reports ARNs. Before checkout, so that an unknown name changes nothing.
+        let resolved;
+        let desired = if desired.listeners.iter().any(|l| l.mutual_authentication.is_some()) {
+            let mut stack = desired.clone();
+            self.lookups.resolve_trust_stores(self.cloud.as_ref(), &mut stack).await?;
+            resolved = stack;
+            &resolved
+        } else {
+            desired
+        };
         let (mut entry, backend_group, in_flight) = self.checkout(desired).await?;
         let cloud = self.cloud.as_ref();
         if entry.rediscover {

@@ -134,6 +134,7 @@ async fn the_fake_refuses_a_listener_created_with_several_certificates_as_aws_do
             certificates: vec![cert("a"), cert("b")],
             ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
             alpn_policy: None,
+            mutual_authentication: None,
             default_actions: listener.default_actions,
             tags: Default::default(),
         })

@@ -1,4 +1,5 @@
-//! An in-memory ELBv2 and EC2 (and the WAF and Shield calls about load balancers, see `addons`)
+//! An in-memory ELBv2 and EC2 (and the WAF and Shield calls about load balancers, see `addons`,
+//! and ACM's certificate listing, see `acm`)
 //! for tests, the playground and benchmarks.
 //!
 //! It keeps the rules of the real services that shape Elbow's code: unique names and AWS's
@@ -12,6 +13,7 @@
 //! Seeding and inspection methods bypass the counter and the failures: they are the test's hands
 //! and eyes, not Elbow's calls.
 
+mod acm;
 mod addons;
 mod ec2;
 mod elbv2;
@@ -46,6 +48,8 @@ const DESCRIBE_ARNS_BATCH: usize = 20;
 const TARGETS_BATCH: usize = 200;
 /// EC2 takes at most 200 filter values per request.
 const INSTANCES_BATCH: usize = 200;
+/// ACM's largest ListCertificates page.
+const CERTIFICATES_PAGE_SIZE: usize = 1000;
 /// WAFv2's largest ListWebACLs page.
 const WEB_ACLS_PAGE_SIZE: usize = 100;
 /// EC2's largest page.
@@ -55,6 +59,7 @@ const EC2_PAGE_SIZE: usize = 1000;
 struct State {
     elbv2: Elbv2,
     ec2: Ec2,
+    acm: acm::Acm,
     addons: addons::Addons,
 }
 
@@ -168,6 +173,27 @@ impl FakeCloud {
     /// Returns whether the load balancer exists.
     pub fn set_load_balancer_created_time(&self, arn: &str, time: std::time::SystemTime) -> bool {
         self.lock().elbv2.set_created_time(arn, time)
+    }
+
+    /// An ACM certificate for `domains` (the first is its domain name) of the given type and
+    /// status (`ISSUED`, `PENDING_VALIDATION`, `EXPIRED`, ...); returns its ARN.
+    pub fn seed_certificate(&self, domains: &[&str], certificate_type: CertificateType, status: &str) -> Arn {
+        self.lock().acm.seed(domains, certificate_type, status)
+    }
+
+    /// Imports a certificate again with other names, as ImportCertificate with its ARN does;
+    /// `false` if there is no such certificate.
+    pub fn reimport_certificate(&self, arn: &str, domains: &[&str]) -> bool {
+        self.lock().acm.reimport(arn, domains)
+    }
+
+    pub fn delete_certificate(&self, arn: &str) -> bool {
+        self.lock().acm.delete(arn)
+    }
+
+    /// An ELBv2 trust store (its CA bundle is not modelled); the same name gives the same one.
+    pub fn seed_trust_store(&self, name: &str) -> TrustStore {
+        self.lock().elbv2.seed_trust_store(name)
     }
 
     /// A WAFv2 web ACL in this region (an unknown ARN is what one of another region is to it).
@@ -625,6 +651,20 @@ impl Cloud for FakeCloud {
     async fn describe_listener_attributes(&self, listener_arn: &str) -> CloudResult<AttributeMap> {
         let api = Api::DescribeListenerAttributes;
         self.request(api, |s| s.elbv2.listener_attributes(api, listener_arn))
+    }
+
+    async fn describe_trust_stores(&self, names: &[String]) -> CloudResult<Vec<TrustStore>> {
+        let api = Api::DescribeTrustStores;
+        self.request(api, |s| s.elbv2.describe_trust_stores(api, names))
+    }
+
+    async fn acm_list_certificates(&self) -> CloudResult<Vec<Arn>> {
+        self.paged(Api::ListCertificates, CERTIFICATES_PAGE_SIZE, |s| Ok(s.acm.issued()))
+    }
+
+    async fn acm_describe_certificate(&self, arn: &str) -> CloudResult<CertificateDetail> {
+        let api = Api::DescribeCertificate;
+        self.request(api, |s| s.acm.describe(api, arn))
     }
 
     async fn modify_listener_attributes(&self, listener_arn: &str, attributes: &Attributes) -> CloudResult<()> {

@@ -17,6 +17,38 @@ pub struct CloudInventory {
     pub instances: Vec<Instance>,
     #[serde(default)]
     pub security_groups: Vec<SecurityGroup>,
+    /// Issued ACM certificates, for Ingresses that name none (certificate discovery). The
+    /// controllers read them from ACM when an Ingress needs them; `elbow plan` from its file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<AcmCertificate>,
+}
+
+/// An issued ACM certificate and the names it is for (its subject alternative names, the domain
+/// name among them), `*.example.com` standing for any one label under `example.com`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcmCertificate {
+    pub arn: String,
+    pub domains: Vec<String>,
+}
+
+impl AcmCertificate {
+    /// Whether the certificate serves `host`: a name equal to it, or a wildcard name
+    /// (`*.example.com`) whose parent is the host's parent, so that the wildcard stands for
+    /// exactly one label (`a.example.com`, not `a.b.example.com` nor `example.com`), as TLS
+    /// clients match them. Names compare without regard to case, as DNS names do.
+    pub fn serves(&self, host: &str) -> bool {
+        self.domains.iter().any(|domain| domain_matches(domain, host))
+    }
+}
+
+fn domain_matches(domain: &str, host: &str) -> bool {
+    match domain.strip_prefix("*.") {
+        Some(parent) => {
+            host.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest.eq_ignore_ascii_case(parent))
+        }
+        None => domain.eq_ignore_ascii_case(host),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +105,29 @@ pub fn cidr_contains(block: &str, ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificates_serve_their_names_and_one_label_under_a_wildcard() {
+        let certificate = |domains: &[&str]| AcmCertificate {
+            arn: "arn:aws:acm:us-east-1:111122223333:certificate/x".into(),
+            domains: domains.iter().map(|d| d.to_string()).collect(),
+        };
+        for (domains, host, serves) in [
+            (&["example.com"][..], "example.com", true),
+            (&["example.com"], "www.example.com", false),
+            (&["Shop.Example.com"], "shop.example.com", true),
+            (&["*.example.com"], "a.example.com", true),
+            (&["*.example.com"], "a.b.example.com", false),
+            (&["*.example.com"], "example.com", false),
+            (&["*.example.com"], ".example.com", false),
+            (&["*.example.com"], "a.example.org", false),
+            (&["*.example.com", "example.com"], "example.com", true),
+            (&["*.b.example.com"], "a.b.example.com", true),
+            (&[], "example.com", false),
+        ] {
+            assert_eq!(certificate(domains).serves(host), serves, "{domains:?} for {host}");
+        }
+    }
 
     #[test]
     fn cidr_blocks_hold_the_addresses_of_their_family_only() {

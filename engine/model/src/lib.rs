@@ -14,7 +14,7 @@ pub mod tags;
 pub use auth::{
     AuthenticateCognito, AuthenticateOidc, ClientSecret, JwtClaim, JwtClaimFormat, JwtValidation, OnUnauthenticated,
 };
-pub use inventory::CloudInventory;
+pub use inventory::{AcmCertificate, CloudInventory};
 pub use protection::{Protection, WafClassicWebAcl, Wafv2WebAcl};
 pub use stack::*;
 pub use tags::{Ownership, Tags};

@@ -237,6 +237,75 @@ impl AlpnPolicy {
     }
 }
 
+/// Mutual TLS of an HTTPS listener (ELBv2's `MutualAuthentication`): whether the load balancer
+/// asks clients for a certificate, and checks it against a trust store or passes it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MutualAuthentication {
+    pub mode: MutualTlsMode,
+    /// `verify` only: the trust store's ARN, or its name, looked up (DescribeTrustStores) when
+    /// deploying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_store: Option<String>,
+    /// `verify` only: accept client certificates that have expired.
+    #[serde(default)]
+    pub ignore_client_certificate_expiry: bool,
+    /// `verify` only: name the trust store's certificate authorities to clients.
+    #[serde(default)]
+    pub advertise_trust_store_ca_names: bool,
+}
+
+impl MutualAuthentication {
+    /// Mutual TLS off, as a listener without any is.
+    pub fn off() -> Self {
+        Self {
+            mode: MutualTlsMode::Off,
+            trust_store: None,
+            ignore_client_certificate_expiry: false,
+            advertise_trust_store_ca_names: false,
+        }
+    }
+
+    /// Whether two settings mean the same to the load balancer: in modes other than `verify` only
+    /// the mode counts (ELBv2 keeps no trust store there).
+    pub fn same_as(&self, other: &Self) -> bool {
+        match (self.mode, other.mode) {
+            (MutualTlsMode::Verify, MutualTlsMode::Verify) => self == other,
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// ELBv2's mutual TLS modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MutualTlsMode {
+    /// No client certificate is asked for.
+    Off,
+    /// The client's certificate chain goes to the targets in a header, unchecked.
+    Passthrough,
+    /// The client's certificate is checked against the trust store.
+    Verify,
+}
+
+impl MutualTlsMode {
+    pub const ALL: [Self; 3] = [Self::Off, Self::Passthrough, Self::Verify];
+
+    /// The ELBv2 spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Passthrough => "passthrough",
+            Self::Verify => "verify",
+        }
+    }
+
+    /// The ELBv2 spelling, exactly.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Protocol {
@@ -290,6 +359,9 @@ pub struct ListenerSpec {
     /// TLS only; `None` is the same as [`AlpnPolicy::None`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alpn_policy: Option<AlpnPolicy>,
+    /// HTTPS only; `None` is the same as mode `off`: a listener with mutual TLS loses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutual_authentication: Option<MutualAuthentication>,
     pub default_actions: Vec<Action<ResourceId>>,
     /// ALB only; priorities are 1..N in list order.
     pub rules: Vec<RuleSpec>,

@@ -134,6 +134,8 @@ impl InventoryCache {
                 .collect(),
             instances: Vec::new(),
             security_groups: Vec::new(),
+            // Read apart, when an Ingress needs them (certificate discovery), with caches of their own.
+            certificates: Vec::new(),
         })
     }
 

@@ -59,6 +59,7 @@ pub fn plan(
             endpoint_slices: &slices,
             pods: &elbow_builder::endpoints::NoGatedPods,
             inventory,
+            certificates: &inventory.certificates,
             params: params.as_ref(),
             config,
         };

@@ -473,7 +473,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "certificate-arn",
         Reader::Listeners,
         "(none)",
-        "Comma-separated ACM certificate ARNs for the HTTPS listeners; the first is the default. The IngressClassParams `certificateArn` wins.",
+        "Comma-separated ACM certificate ARNs for the HTTPS listeners; the first is the default. The IngressClassParams `certificateArn` wins. Without either, an Ingress with an HTTPS listen port gets the issued ACM certificates of the region that serve the hosts of its rules and `spec.tls[].hosts` (exact names, or `*.example.com` for one label under `example.com`; every match, sorted by ARN), as in LBC; a host no certificate serves is an error naming it. Discovery reads ACM (`acm:ListCertificates`, `acm:DescribeCertificate`), cached for a minute (the list) and 5 minutes or 10 hours (an imported or an ACM-issued certificate's names).",
     ),
     ingress(
         "ssl-policy",
@@ -492,6 +492,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         Reader::Listeners,
         "(none)",
         "Comma-separated `key=value` attributes of the listener of that protocol and listen port (`HTTP-80`, `HTTPS-443`), e.g. `routing.http.response.server.enabled=false`; members may not set one key to two values. Naming a listen port the Ingress does not have is an error (LBC ignores it). The IngressClassParams `listeners` win key by key.",
+    ),
+    ingress(
+        "mutual-authentication",
+        Reader::Listeners,
+        "off",
+        "Mutual TLS of HTTPS listen ports: JSON list of `{\"port\", \"mode\", \"trustStore\", \"ignoreClientCertificateExpiry\", \"advertiseTrustStoreCaNames\"}`, keys in any case, as in LBC. `mode` is `off`, `passthrough` (the client's certificate goes to the targets unchecked) or `verify` (checked against `trustStore`, an ELBv2 trust store by ARN or by name, looked up with `elasticloadbalancing:DescribeTrustStores`); only `verify` takes a trust store, `ignoreClientCertificateExpiry` (true/false) and `advertiseTrustStoreCaNames` (`on`/`off`). Members sharing a port must agree. A port that is not an HTTPS listen port of the Ingress is an error (LBC ignores it); an unknown trust store name is an error and changes nothing. Without it, mutual TLS is off, and a listener that had it loses it.",
     ),
     ingress(
         "actions.<name>",
@@ -617,16 +623,10 @@ const FRONTEND_NLB: &str = "a network load balancer in front of the application 
 
 /// The implemented annotations whose default is not LBC's (by full key), and what LBC does
 /// instead; every other default is LBC's. docs/annotations.md says which is which.
-pub const DEFAULTS_UNLIKE_LBC: &[(&str, &str)] = &[
-    (
-        "alb.ingress.kubernetes.io/certificate-arn",
-        "LBC looks up ACM certificates for the Ingress's hosts; Elbow does not, and an HTTPS listen port without a certificate is an error",
-    ),
-    (
-        "service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener",
-        "false unless LBC's EnableTCPUDPListener feature gate is on; off, LBC serves only the first of the two ports and drops the other without a word",
-    ),
-];
+pub const DEFAULTS_UNLIKE_LBC: &[(&str, &str)] = &[(
+    "service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener",
+    "false unless LBC's EnableTCPUDPListener feature gate is on; off, LBC serves only the first of the two ports and drops the other without a word",
+)];
 
 /// Every LBC annotation Elbow does not implement.
 pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
@@ -644,7 +644,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("aws-load-balancer-quic-enabled-containers", Scope::Service, "QUIC (LBC reads it from Pods)"),
     lbc("actions.<protocol>-<port>", Scope::Service, "listener default actions from an annotation"),
     lbc("customer-owned-ipv4-pool", Scope::Ingress, "customer-owned IPv4 pools (Outposts)"),
-    lbc("mutual-authentication", Scope::Ingress, "mutual TLS"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),
     lbc("ipam-ipv4-pool-id", Scope::Ingress, "IPv4 addresses from an IPAM pool"),
     lbc("enable-frontend-nlb", Scope::Ingress, FRONTEND_NLB),

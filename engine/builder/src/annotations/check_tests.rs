@@ -68,7 +68,7 @@ fn lbc_keys_elbow_lacks_are_refused_as_not_supported() {
         (Object::LoadBalancerService, "service.beta.kubernetes.io/aws-load-balancer-quic-enabled-ports"),
         (Object::LoadBalancerService, "service.beta.kubernetes.io/actions.TCP-80"),
         (Object::Ingress, "alb.ingress.kubernetes.io/enable-frontend-nlb"),
-        (Object::Ingress, "alb.ingress.kubernetes.io/mutual-authentication"),
+        (Object::Ingress, "alb.ingress.kubernetes.io/customer-owned-ipv4-pool"),
         (Object::Ingress, "alb.ingress.kubernetes.io/transforms.web"),
         (Object::Ingress, "alb.ingress.kubernetes.io/frontend-nlb-scheme"),
         (Object::BackendService, "alb.ingress.kubernetes.io/multi-cluster-target-group"),
@@ -80,8 +80,8 @@ fn lbc_keys_elbow_lacks_are_refused_as_not_supported() {
         assert!(message.contains(key) && message.contains("not supported by Elbow"), "{message}");
     }
     assert_eq!(
-        refused(Object::Ingress, "alb.ingress.kubernetes.io/mutual-authentication").to_string(),
-        "annotation alb.ingress.kubernetes.io/mutual-authentication is the AWS Load Balancer Controller's for mutual TLS, which is not supported by Elbow; remove it, or leave this object to that controller"
+        refused(Object::Ingress, "alb.ingress.kubernetes.io/customer-owned-ipv4-pool").to_string(),
+        "annotation alb.ingress.kubernetes.io/customer-owned-ipv4-pool is the AWS Load Balancer Controller's for customer-owned IPv4 pools (Outposts), which is not supported by Elbow; remove it, or leave this object to that controller"
     );
 }
 

@@ -29,8 +29,8 @@ fn lbc_features_elbow_lacks_fail_the_group_instead_of_being_ignored() {
         message.starts_with("Ingress shop/web: annotation alb.ingress.kubernetes.io/enable-frontend-nlb is the AWS Load Balancer Controller's for a network load balancer in front of the application load balancer, which is not supported by Elbow"),
         "{message}"
     );
-    let mtls = web(&[("mutual-authentication", r#"[{"port":443,"mode":"verify"}]"#)]);
-    assert!(error(&[&mtls]).contains("mutual TLS"));
+    let outposts = web(&[("customer-owned-ipv4-pool", "ipv4pool-coip-0123")]);
+    assert!(error(&[&outposts]).contains("customer-owned IPv4 pools"));
 }
 
 #[test]

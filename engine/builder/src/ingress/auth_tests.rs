@@ -45,6 +45,7 @@ fn build_secure(members: &[&Ingress], services: &[Service], secrets: &[Secret]) 
         endpoint_slices: &[],
         pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
+        certificates: &inventory.certificates,
         params: None,
         config: &config,
     };

@@ -36,6 +36,7 @@ fn inventory() -> CloudInventory {
     };
     CloudInventory {
         vpc_id: "vpc-1".into(),
+        certificates: Vec::new(),
         subnets: vec![
             subnet("subnet-a", "us-east-1a", "kubernetes.io/role/elb"),
             subnet("subnet-b", "us-east-1b", "kubernetes.io/role/elb"),
@@ -147,6 +148,7 @@ fn build_with(
         endpoint_slices: &[],
         pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
+        certificates: &inventory.certificates,
         params,
         config: &config,
     };
@@ -281,6 +283,7 @@ fn no_members_is_the_empty_stack() {
         endpoint_slices: &[],
         pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
+        certificates: &inventory.certificates,
         params: None,
         config: &config,
     };
@@ -388,7 +391,14 @@ fn listen_ports_and_certificates() {
     assert!(bad(r#"[{"HTTP": 70000}]"#).contains("port 70000 is not within 1 to 65535"));
     assert!(bad("[]").contains("not empty"));
     assert!(bad(r#"[{"HTTP": 80}, {"HTTPS": 80}]"#).contains("port 80 is listed as HTTP and HTTPS"));
-    let no_cert = bad(r#"[{"HTTPS": 443}]"#);
+    // Certificate discovery needs hosts: an Ingress with none gets no certificate from ACM.
+    let hostless = ingress(
+        "shop",
+        "web",
+        &[("listen-ports", r#"[{"HTTPS": 443}]"#)],
+        vec![rule(None, vec![path("/", "Prefix", "web", "http")])],
+    );
+    let no_cert = error(&[&hostless]);
     assert!(no_cert.starts_with("listen port 443 is HTTPS but no member of the group sets a certificate"), "{no_cert}");
 }
 
@@ -487,7 +497,7 @@ fn conflicting_settings_in_a_group_name_the_setting_and_both_ingresses() {
     assert!(
         conflict(
             &[("listen-ports", https), ("certificate-arn", "arn:c"), ("ssl-policy", "p1")],
-            &[("listen-ports", https), ("ssl-policy", "p2")]
+            &[("listen-ports", https), ("certificate-arn", "arn:c"), ("ssl-policy", "p2")]
         )
         .starts_with("conflicting ssl-policy of listen port 443 in the Ingress group: a/one sets p1, b/two sets p2")
     );
@@ -1000,6 +1010,9 @@ mod tag_tests;
 #[path = "json_case_tests.rs"]
 mod json_case_tests;
 
+#[path = "tls_tests.rs"]
+mod tls_tests;
+
 #[path = "auth_tests.rs"]
 mod auth_tests;
 
@@ -1022,6 +1035,7 @@ fn build_with_slices(
         endpoint_slices: &slices,
         pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
+        certificates: &inventory.certificates,
         params: None,
         config: &config,
     };

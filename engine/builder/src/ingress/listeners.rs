@@ -5,16 +5,26 @@
 //! lists and each listener attribute; their certificates add up. A port
 //! with neither CIDRs nor prefix lists is open to the world. `ssl-redirect` turns every HTTP
 //! listener into a redirect to one HTTPS port.
+//!
+//! Certificate discovery, as LBC does it: a member with an HTTPS listen port that names no
+//! certificate (neither `certificate-arn` nor the IngressClassParams `certificateArn`) gets the
+//! issued ACM certificates that serve the hosts of its rules and of its `spec.tls[].hosts`, every
+//! certificate that serves one of them, sorted by ARN; a host that none serves is an error. Its
+//! `listen-ports` default stays HTTP 80, as in LBC: discovery needs HTTPS named there.
+//! `mutual-authentication` (see `mutual_tls`) is per HTTPS port, and members sharing one must agree.
 
 use std::collections::BTreeMap;
 
 use crate::crd::IngressClassParamsSpec;
 use crate::error::BuildError;
-use crate::ingress::group::Member;
+use crate::ingress::group::{Member, ordered_members};
+use crate::ingress::mutual_tls;
 use crate::ingress::params;
 use crate::ingress::settings::{agree, agreed};
 use crate::security::{is_cidr, parse_prefix_lists};
 use elbow_model::stack::{Attributes, IpAddressType, Protocol};
+use elbow_model::{AcmCertificate, MutualAuthentication};
+use k8s_openapi::api::networking::v1::Ingress;
 
 pub(crate) const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
 
@@ -34,6 +44,8 @@ pub(crate) struct ListenPort {
     pub members: Vec<usize>,
     /// `listener-attributes.<protocol>-<port>` of the members listening here, merged.
     pub attributes: Attributes,
+    /// HTTPS only: `mutual-authentication` of the members listening here, agreed.
+    pub mutual_authentication: Option<MutualAuthentication>,
 }
 
 /// One member's wishes for its ports.
@@ -45,6 +57,10 @@ struct MemberPorts {
     prefix_lists: Option<Vec<String>>,
     /// `listener-attributes.<protocol>-<port>`, by `<protocol>-<port>` as written.
     listener_attributes: BTreeMap<String, Attributes>,
+    /// The hosts to find certificates for: HTTPS listen ports and no certificate named.
+    discover_for: Option<Vec<String>>,
+    /// `mutual-authentication`, by port.
+    mutual: BTreeMap<u16, MutualAuthentication>,
 }
 
 const LISTENER_ATTRIBUTES: &str = "listener-attributes.";
@@ -54,10 +70,15 @@ pub(crate) fn listen_ports(
     members: &[Member<'_>],
     params: Option<&IngressClassParamsSpec>,
     ip_address_type: IpAddressType,
+    acm: &[AcmCertificate],
 ) -> Result<Vec<ListenPort>, BuildError> {
     let mut wishes = Vec::with_capacity(members.len());
     for member in members {
-        wishes.push((member, member_ports(member, params).map_err(|e| member.blame(e))?));
+        let mut wish = member_ports(member, params).map_err(|e| member.blame(e))?;
+        if let Some(hosts) = &wish.discover_for {
+            wish.certificates = discovered(hosts, acm).map_err(|e| member.blame(e))?;
+        }
+        wishes.push((member, wish));
     }
     let ports: std::collections::BTreeSet<u16> = wishes.iter().flat_map(|(_, w)| w.ports.keys().copied()).collect();
     let mut class_attributes = params::listener_attributes(params)?;
@@ -112,6 +133,8 @@ pub(crate) fn listen_ports(
                 attributes.insert(key.clone(), value);
             }
         }
+        let mutual_wishes = here.iter().filter_map(|(_, m, w)| Some((*m, w.mutual.get(&port)?.clone()))).collect();
+        let mutual_authentication = agree(&format!("mutual-authentication of listen port {port}"), mutual_wishes)?;
         // The class's attributes win key by key; the members' other keys stay.
         if let Some(overrides) = class_attributes.remove(&name) {
             attributes.extend(overrides);
@@ -126,6 +149,7 @@ pub(crate) fn listen_ports(
             prefix_lists,
             members,
             attributes,
+            mutual_authentication,
         });
     }
     // So would the class's: every listener it names must exist.
@@ -137,8 +161,23 @@ pub(crate) fn listen_ports(
             expected: format!("a listener of the group, named by protocol and port; it has {}", names.join(", ")),
         });
     }
-    // A member's attributes for a listener it does not listen on would be lost without a word.
+    // A member's attributes for a listener it does not listen on would be lost without a word;
+    // so would mutual TLS of a port that is not one of its HTTPS listen ports.
     for (member, wish) in &wishes {
+        if let Some(port) = wish.mutual.keys().find(|p| wish.ports.get(p) != Some(&Protocol::Https)) {
+            let a = member.annotations();
+            let https: Vec<String> =
+                wish.ports.iter().filter(|(_, p)| **p == Protocol::Https).map(|(port, _)| port.to_string()).collect();
+            let error = a.invalid(
+                mutual_tls::ANNOTATION,
+                a.get(mutual_tls::ANNOTATION).unwrap_or_default(),
+                &format!(
+                    "mutual TLS of the Ingress's HTTPS listen ports; port {port} is not one of them (its HTTPS listen ports: {})",
+                    if https.is_empty() { "none".to_string() } else { https.join(", ") }
+                ),
+            );
+            return Err(member.blame(error));
+        }
         let names: Vec<String> =
             wish.ports.iter().map(|(port, protocol)| format!("{}-{port}", protocol.as_str())).collect();
         if let Some(unknown) = wish.listener_attributes.keys().find(|k| !names.contains(k)) {
@@ -239,7 +278,41 @@ fn member_ports(member: &Member<'_>, params: Option<&IngressClassParamsSpec>) ->
             listener_attributes.insert(listener.to_string(), attributes);
         }
     }
-    Ok(MemberPorts { ports, certificates, ssl_policy, cidrs, prefix_lists, listener_attributes })
+    let discover_for =
+        (certificates.is_empty() && ports.values().any(|p| *p == Protocol::Https)).then(|| tls_hosts(member.ingress));
+    let mutual = mutual_tls::read(&a)?;
+    Ok(MemberPorts { ports, certificates, ssl_policy, cidrs, prefix_lists, listener_attributes, discover_for, mutual })
+}
+
+/// The hosts of an Ingress's rules and of its `spec.tls[].hosts`, sorted, once each.
+fn tls_hosts(ingress: &Ingress) -> Vec<String> {
+    let spec = ingress.spec.as_ref();
+    let rules = spec.and_then(|s| s.rules.as_ref()).into_iter().flatten().filter_map(|r| r.host.clone());
+    let tls = spec.and_then(|s| s.tls.as_ref()).into_iter().flatten().flat_map(|t| t.hosts.clone().unwrap_or_default());
+    let hosts: std::collections::BTreeSet<String> = rules.chain(tls).filter(|h| !h.is_empty()).collect();
+    hosts.into_iter().collect()
+}
+
+/// Every certificate of `acm` that serves one of `hosts`, sorted by ARN (the first is the
+/// default), or the first host that none serves.
+fn discovered(hosts: &[String], acm: &[AcmCertificate]) -> Result<Vec<String>, BuildError> {
+    let mut found = std::collections::BTreeSet::new();
+    for host in hosts {
+        let serving: Vec<&AcmCertificate> = acm.iter().filter(|c| c.serves(host)).collect();
+        if serving.is_empty() {
+            return Err(BuildError::NoCertificateForHost { host: host.clone() });
+        }
+        found.extend(serving.into_iter().map(|c| c.arn.clone()));
+    }
+    Ok(found.into_iter().collect())
+}
+
+/// Whether building the group needs the region's ACM certificates: a member has an HTTPS listen
+/// port and names no certificate. Members whose annotations do not read are left to the build,
+/// which reports them.
+pub fn discovers_certificates(members: &[&Ingress], params: Option<&IngressClassParamsSpec>) -> bool {
+    let Ok(members) = ordered_members(members) else { return false };
+    members.iter().any(|m| member_ports(m, params).is_ok_and(|w| w.discover_for.is_some()))
 }
 
 /// The HTTPS port every HTTP listener redirects to: the IngressClassParams `sslRedirectPort`, else

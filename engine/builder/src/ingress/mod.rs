@@ -17,6 +17,7 @@ mod class;
 mod group;
 mod listeners;
 mod membership;
+mod mutual_tls;
 mod params;
 mod protection;
 mod rules;
@@ -40,6 +41,7 @@ pub use group::{
     GROUP_FINALIZER_PREFIX, GroupId, IMPLICIT_GROUP_FINALIZER, group_finalizer, group_of, group_order, group_stack_id,
     is_valid_group_name,
 };
+pub use listeners::discovers_certificates;
 pub use membership::{Standing, joined_groups, standing};
 
 use crate::annotations::{Object, check};
@@ -51,7 +53,7 @@ use crate::names::{group_frontend_group_name, group_load_balancer_name};
 use crate::nodes::{instance_id, target_nodes};
 use crate::security::{client_rules, node_rules, prefix_list_rules, resolve_security_groups, security_group_names};
 use auth::AuthSources;
-use elbow_model::inventory::CloudInventory;
+use elbow_model::inventory::{AcmCertificate, CloudInventory};
 use elbow_model::stack::*;
 use elbow_model::tags::Tags;
 use group::{Member, annotations_of, ordered_members};
@@ -84,6 +86,9 @@ pub struct IngressGroupInput<'a> {
     /// Which not-ready pods of those slices wait only for their target health.
     pub pods: &'a dyn PodReadiness,
     pub inventory: &'a CloudInventory,
+    /// The region's issued ACM certificates, for members that name none (certificate discovery;
+    /// see [`discovers_certificates`] for when they are needed).
+    pub certificates: &'a [AcmCertificate],
     /// The IngressClassParams of the members' class, whose values override annotations.
     pub params: Option<&'a IngressClassParamsSpec>,
     pub config: &'a BuildConfig,
@@ -161,7 +166,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
     params::refuse_unsupported(input.params)?;
     let settings = GroupSettings::read(&members, input.params, config)?;
     let protection = protection::read(&members, input.params)?;
-    let listen = listeners::listen_ports(&members, input.params, settings.ip_address_type)?;
+    let listen = listeners::listen_ports(&members, input.params, settings.ip_address_type, input.certificates)?;
     let ssl_redirect = listeners::ssl_redirect(&members, input.params, &listen)?;
     let group_tags = GroupTags::read(&members, input.params, config, &stack_id)?;
     let tags_for = |resource: &ResourceId| group_tags.resource(resource);
@@ -205,6 +210,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
             certificates: listener.certificates.clone(),
             ssl_policy: listener.ssl_policy.clone(),
             alpn_policy: None,
+            mutual_authentication: listener.mutual_authentication.clone(),
             default_actions,
             rules,
             attributes: listener.attributes.clone(),

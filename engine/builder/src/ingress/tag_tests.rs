@@ -31,6 +31,7 @@ fn tags_layer_annotations_then_the_service_then_params_then_defaults() {
         endpoint_slices: &[],
         pods: &crate::endpoints::NoGatedPods,
         inventory: &inventory,
+        certificates: &inventory.certificates,
         params: Some(&params),
         config: &config,
     };
@@ -79,6 +80,7 @@ fn target_node_labels_choose_each_target_groups_nodes() {
             endpoint_slices: &[],
             pods: &crate::endpoints::NoGatedPods,
             inventory: &inventory,
+            certificates: &inventory.certificates,
             params: None,
             config: &config,
         };

@@ -126,6 +126,7 @@ pub(super) fn listener(
         certificates: if tls { settings.certificates.clone() } else { Vec::new() },
         ssl_policy: tls.then(|| settings.ssl_policy.clone()),
         alpn_policy: settings.alpn_policy.filter(|_| tls),
+        mutual_authentication: None,
         default_actions: vec![Action::forward(target_group.clone())],
         rules: Vec::new(),
         attributes: settings

@@ -16,7 +16,10 @@
 use std::collections::BTreeMap;
 
 use elbow_cloud::{Arn, Rule};
-use elbow_model::{Action, AlpnPolicy, Attributes, ListenerSpec, Protocol, ResourceId, RuleSpec, WeightedTargetGroup};
+use elbow_model::{
+    Action, AlpnPolicy, Attributes, ListenerSpec, MutualAuthentication, Protocol, ResourceId, RuleSpec,
+    WeightedTargetGroup,
+};
 
 use super::{Planner, Step, changed_entries};
 use crate::actual::ActualLoadBalancer;
@@ -140,11 +143,16 @@ impl Planner<'_> {
         let secure = is_secure(desired.protocol);
         // No ALPN policy and `None` mean the same, on either side.
         let alpn = |policy: Option<AlpnPolicy>| policy.unwrap_or(AlpnPolicy::None);
+        // No mutual TLS and mode `off` mean the same, on either side.
+        let mutual = |m: Option<&MutualAuthentication>| m.cloned().unwrap_or_else(MutualAuthentication::off);
         desired.protocol == actual.protocol
             && (!secure
                 || (default_certificate(desired) == actual.default_certificate()
                     && desired.ssl_policy == actual.ssl_policy))
             && (desired.protocol != Protocol::Tls || alpn(desired.alpn_policy) == alpn(actual.alpn_policy))
+            && (desired.protocol != Protocol::Https
+                || mutual(desired.mutual_authentication.as_ref())
+                    .same_as(&mutual(actual.mutual_authentication.as_ref())))
             && actions.is_some_and(|a| same_actions(&a, &actual.default_actions, &actual.arn, &self.ctx.sent_secrets))
     }
 }

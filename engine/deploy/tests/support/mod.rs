@@ -235,6 +235,7 @@ impl Svc {
                 certificates: vec![],
                 ssl_policy: None,
                 alpn_policy: None,
+                mutual_authentication: None,
                 default_actions: vec![Action::forward(tg_id)],
                 rules: vec![],
                 attributes: Attributes::new(),
@@ -402,6 +403,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
         certificates: vec![],
         ssl_policy: None,
         alpn_policy: None,
+        mutual_authentication: None,
         default_actions: vec![Action::forward(tg_id(backends[0]))],
         rules: rules
             .iter()

@@ -104,7 +104,8 @@ impl Elbv2 {
                 && existing.default_actions == input.default_actions
                 && existing.certificates == input.certificates
                 && existing.ssl_policy == input.ssl_policy
-                && existing.alpn_policy == input.alpn_policy;
+                && existing.alpn_policy == input.alpn_policy
+                && existing.mutual_authentication == input.mutual_authentication;
             return if same {
                 Ok(reported_listener(existing))
             } else {
@@ -126,6 +127,7 @@ impl Elbv2 {
         }
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
         check_alpn(api, input.protocol, input.alpn_policy)?;
+        self.check_mutual_authentication(api, input.protocol, input.mutual_authentication.as_ref())?;
         check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, None)?;
         let id = self.next_id();
@@ -140,6 +142,7 @@ impl Elbv2 {
             certificates: input.certificates,
             ssl_policy: input.ssl_policy,
             alpn_policy: input.alpn_policy,
+            mutual_authentication: input.mutual_authentication,
             default_actions: input.default_actions,
         };
         self.attach(&arn, &lb_arn, &listener.default_actions);
@@ -171,6 +174,7 @@ impl Elbv2 {
         let lb_type = self.load_balancers.get(&lb_arn).map(|lb| lb.lb_type).unwrap_or(LoadBalancerType::Network);
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
         check_alpn(api, input.protocol, input.alpn_policy)?;
+        self.check_mutual_authentication(api, input.protocol, input.mutual_authentication.as_ref())?;
         check_actions(api, input.protocol, &input.default_actions)?;
         self.check_forwards(api, &lb_arn, &input.default_actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
@@ -183,6 +187,12 @@ impl Elbv2 {
             // Left out of a ModifyListener, the policy stays as it was, as on AWS.
             if input.alpn_policy.is_some() {
                 listener.alpn_policy = input.alpn_policy;
+            }
+            // Left out, mutual TLS stays as it was; a listener that is no longer HTTPS has none.
+            if input.protocol != Protocol::Https {
+                listener.mutual_authentication = None;
+            } else if input.mutual_authentication.is_some() {
+                listener.mutual_authentication = input.mutual_authentication;
             }
             listener.default_actions = input.default_actions;
         }

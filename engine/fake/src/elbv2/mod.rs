@@ -7,6 +7,7 @@
 mod actions;
 mod certificates;
 mod listeners;
+mod trust_stores;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
@@ -84,6 +85,8 @@ pub(crate) struct Elbv2 {
     certificate_lists: HashMap<Arn, Vec<String>>,
     /// Every attribute of each listener, AWS's defaults included.
     listener_attributes: HashMap<Arn, Attributes>,
+    /// Trust stores (mutual TLS): ARN by name.
+    trust_stores: BTreeMap<String, Arn>,
     tags: HashMap<Arn, Tags>,
     /// Whether new load balancers stay `provisioning` (see `FakeCloud::hold_provisioning`).
     hold_provisioning: bool,

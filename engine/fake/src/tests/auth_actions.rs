@@ -54,6 +54,7 @@ async fn listeners(cloud: &FakeCloud) -> (String, String, String) {
             certificates: vec![CERT.into()],
             ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
             alpn_policy: None,
+            mutual_authentication: None,
             ..listener_input(&lb.arn, 443, &tg.arn)
         })
         .await
@@ -106,6 +107,7 @@ async fn an_https_rule_authenticates_and_its_secret_is_kept_but_never_reported()
         certificates: vec![CERT.into()],
         ssl_policy: listener.ssl_policy.clone(),
         alpn_policy: None,
+        mutual_authentication: None,
         default_actions: vec![jwt(), listener.default_actions[0].clone()],
     };
     cloud.modify_listener(default).await.expect("jwt-validation on the default rule");

@@ -31,6 +31,7 @@ async fn https_listener(cloud: &FakeCloud, port: u16) -> (String, String) {
             certificates: vec![cert(1)],
             ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
             alpn_policy: None,
+            mutual_authentication: None,
             ..listener_input(&lb.arn, port, &tg.arn)
         })
         .await
@@ -57,6 +58,7 @@ async fn create_and_modify_listener_take_exactly_one_default_certificate() {
         certificates: vec![cert(1), cert(2)],
         ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
         alpn_policy: None,
+        mutual_authentication: None,
         ..listener_input(&lb, 8443, &tg)
     };
     let error = cloud.create_listener(two).await.expect_err("two certificates in CreateListener");
@@ -72,6 +74,7 @@ async fn create_and_modify_listener_take_exactly_one_default_certificate() {
         certificates: vec![cert(2), cert(3), cert(4)],
         ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
         alpn_policy: None,
+        mutual_authentication: None,
         default_actions: vec![Action::forward(tg.clone())],
     };
     let error = cloud.modify_listener(modify.clone()).await.expect_err("three certificates in ModifyListener");
@@ -172,6 +175,7 @@ async fn an_alpn_policy_is_for_tls_listeners_and_stays_until_changed() {
         certificates: vec![cert(1)],
         ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
         alpn_policy,
+        mutual_authentication: None,
         default_actions: vec![Action::forward(tg.arn.clone())],
     };
     let reported =

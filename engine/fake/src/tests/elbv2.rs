@@ -132,6 +132,7 @@ async fn a_listener_port_is_taken_once_per_load_balancer() {
         certificates: vec![],
         ssl_policy: None,
         alpn_policy: None,
+        mutual_authentication: None,
         default_actions: second.default_actions.clone(),
     };
     let error = cloud.modify_listener(moved).await.expect_err("port taken");

@@ -13,6 +13,7 @@ mod certificates;
 mod ec2;
 mod elbv2;
 mod requests;
+mod tls;
 
 fn network() -> FakeCloud {
     let cloud = FakeCloud::new();
@@ -96,6 +97,7 @@ fn listener_input(lb: &str, port: u16, tg: &str) -> CreateListener {
         certificates: vec![],
         ssl_policy: None,
         alpn_policy: None,
+        mutual_authentication: None,
         default_actions: vec![Action::forward(tg.to_string())],
         tags: Tags::new(),
     }

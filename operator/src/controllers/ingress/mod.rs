@@ -22,8 +22,8 @@ use elbow_builder::BuildError;
 use elbow_builder::crd::IngressClassParamsSpec;
 use elbow_builder::endpoints::CompactSlice;
 use elbow_builder::ingress::{
-    GroupId, IngressGroupInput, build_ingress_stack, group_finalizer, group_stack_id, referenced_secret_names,
-    security_groups_named,
+    GroupId, IngressGroupInput, build_ingress_stack, discovers_certificates, group_finalizer, group_stack_id,
+    referenced_secret_names, security_groups_named,
 };
 use elbow_deploy::DeployOutcome;
 use elbow_model::Stack;
@@ -256,6 +256,18 @@ async fn deploy_group(
         let secrets = referenced_secrets(members, &services, ctx).await;
         let slices = referenced_slices(&services, &ctx.shared.endpoint_slices.state());
         let slices: Vec<&CompactSlice> = slices.iter().map(|slice| &slice.0).collect();
+        let member_refs: Vec<&Ingress> = members.iter().map(|m| m.as_ref()).collect();
+        // Certificate discovery: asked of ACM (through the deployer's caches) only when a member
+        // needs it, so that groups naming their certificates cost no ACM call.
+        let certificates = if discovers_certificates(&member_refs, params) {
+            ctx.shared
+                .deployer
+                .acm_certificates()
+                .await
+                .map_err(|source| Error::Deploy { stack: group_stack_id(group).to_string(), source })?
+        } else {
+            Vec::new()
+        };
         let input = IngressGroupInput {
             group,
             members: member_refs,
@@ -265,6 +277,7 @@ async fn deploy_group(
             endpoint_slices: &slices,
             pods: ctx.shared.readiness.pods.as_ref(),
             inventory: &inventory,
+            certificates: &certificates,
             params,
             config: &ctx.shared.build,
         };

@@ -26,6 +26,7 @@ fn inventory() -> CloudInventory {
     };
     CloudInventory {
         vpc_id: "vpc-1".into(),
+        certificates: Vec::new(),
         subnets: vec![
             subnet("subnet-a", "us-east-1a", "kubernetes.io/role/elb"),
             subnet("subnet-b", "us-east-1b", "kubernetes.io/role/elb"),
