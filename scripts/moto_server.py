@@ -14,12 +14,15 @@ load balancer takes its association with it. moto appends the resource to the ne
 and keeps it in the old one's (GetWebACLForResource then answers with the old web ACL), and knows
 nothing of load balancer deletions.
 
+ModifyTargetGroup: AWS sets a gRPC target group's success codes from `Matcher.GrpcCode`; moto
+reads only `Matcher.HttpCode`, so a gRPC group kept the codes it was created with.
+
 Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m moto.server`.
 """
 
 import sys
 
-from moto.elbv2 import models
+from moto.elbv2 import models, responses
 from moto.elbv2.exceptions import DuplicateLoadBalancerName
 from moto.server import main
 from moto.wafv2 import models as wafv2_models
@@ -99,6 +102,20 @@ def delete_load_balancer(self, arn):
 
 
 models.ELBv2Backend.delete_load_balancer = delete_load_balancer
+
+_modify_target_group = responses.ELBV2Response.modify_target_group
+
+
+def modify_target_group(self):
+    result = _modify_target_group(self)
+    grpc_codes = self._get_param("Matcher.GrpcCode")
+    if grpc_codes is not None:
+        target_group = self.elbv2_backend.target_groups[self._get_param("TargetGroupArn")]
+        target_group.matcher = {"GrpcCode": grpc_codes}
+    return result
+
+
+responses.ELBV2Response.modify_target_group = modify_target_group
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -6,8 +6,9 @@ use aws_sdk_ec2::types as ec2;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use elbow_cloud::{Arn, Listener, LoadBalancer, Rule, SecurityGroupRule, TargetGroup};
 use elbow_model::{
-    Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol, QueryStringPair,
-    RuleCondition, RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType, WeightedTargetGroup,
+    Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol, ProtocolVersion,
+    QueryStringPair, RuleCondition, RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType,
+    WeightedTargetGroup,
 };
 
 // ---- ELBv2 out ----
@@ -232,7 +233,12 @@ pub(crate) fn health_check(tg: &elb::TargetGroup) -> HealthCheck {
         timeout_seconds: non_negative(tg.health_check_timeout_seconds()),
         healthy_threshold_count: non_negative(tg.healthy_threshold_count()),
         unhealthy_threshold_count: non_negative(tg.unhealthy_threshold_count()),
-        matcher: if http { tg.matcher().and_then(|m| m.http_code()).map(str::to_string) } else { None },
+        // A gRPC group reports its codes as `GrpcCode`, the others as `HttpCode`.
+        matcher: if http {
+            tg.matcher().and_then(|m| m.http_code().or(m.grpc_code())).map(str::to_string)
+        } else {
+            None
+        },
     }
 }
 
@@ -250,6 +256,7 @@ pub(crate) fn target_group(tg: &elb::TargetGroup) -> TargetGroup {
         },
         protocol: from_protocol(tg.protocol()),
         port: tg.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+        protocol_version: tg.protocol_version().and_then(ProtocolVersion::parse),
         vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
         ip_address_type: match tg.ip_address_type() {
             Some(elb::TargetGroupIpAddressTypeEnum::Ipv6) => IpAddressType::Dualstack,

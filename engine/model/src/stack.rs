@@ -402,6 +402,43 @@ impl TargetType {
     }
 }
 
+/// How an application load balancer's target group talks to its targets (ELBv2's
+/// `ProtocolVersion`): HTTP/1.1, HTTP/2, or gRPC. It is fixed when the group is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub enum ProtocolVersion {
+    #[default]
+    #[serde(rename = "HTTP1")]
+    Http1,
+    #[serde(rename = "HTTP2")]
+    Http2,
+    #[serde(rename = "GRPC")]
+    Grpc,
+}
+
+impl ProtocolVersion {
+    pub const ALL: [Self; 3] = [Self::Http1, Self::Http2, Self::Grpc];
+
+    /// The ELBv2 spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http1 => "HTTP1",
+            Self::Http2 => "HTTP2",
+            Self::Grpc => "GRPC",
+        }
+    }
+
+    /// The ELBv2 spelling, exactly (as the AWS Load Balancer Controller takes it).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The version a target group of `protocol` has when `reported` is what an endpoint says:
+    /// HTTP and HTTPS groups are HTTP/1.1 unless told otherwise, other protocols have none.
+    pub fn effective(protocol: Protocol, reported: Option<Self>) -> Option<Self> {
+        matches!(protocol, Protocol::Http | Protocol::Https).then(|| reported.unwrap_or_default())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetGroupSpec {
@@ -412,6 +449,10 @@ pub struct TargetGroupSpec {
     pub protocol: Protocol,
     /// The port targets receive traffic on: the Service's NodePort in instance mode.
     pub port: u16,
+    /// HTTP and HTTPS target groups only (application load balancers); `None` is HTTP/1.1 there.
+    /// Fixed at creation: a change replaces the target group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<ProtocolVersion>,
     pub vpc_id: String,
     pub ip_address_type: IpAddressType,
     pub health_check: HealthCheck,
@@ -441,7 +482,8 @@ pub struct HealthCheck {
     pub timeout_seconds: u32,
     pub healthy_threshold_count: u32,
     pub unhealthy_threshold_count: u32,
-    /// Success codes (`200-399`); HTTP/HTTPS only.
+    /// Success codes; HTTP/HTTPS only: HTTP codes (`200-399`), or gRPC codes (`12`, `0-99`) on
+    /// a target group whose protocol version is [`ProtocolVersion::Grpc`] (ELBv2's `GrpcCode`).
     pub matcher: Option<String>,
 }
 

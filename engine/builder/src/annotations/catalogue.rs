@@ -540,7 +540,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "backend-protocol-version",
         Reader::TargetGroups,
         "HTTP1",
-        "Only `HTTP1` is supported yet. Also read from the Service, which wins.",
+        "`HTTP1`, `HTTP2` or `GRPC`: the target group's protocol version, how the load balancer talks to the targets. With `GRPC` the health check defaults to path `/AWS.ALB/healthcheck` and gRPC code `12`, and `success-codes` are gRPC codes (0 to 99), as in LBC. A change replaces the target group (ELBv2 cannot change it in place): the new one is made and filled before the rules move to it. Also read from the Service, which wins.",
     ),
     backend(
         "target-group-attributes",
@@ -560,7 +560,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "traffic-port",
         "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort; with ip targets its numeric targetPort).",
     ),
-    backend("healthcheck-path", Reader::HealthChecks, "/", "The health check path."),
+    backend(
+        "healthcheck-path",
+        Reader::HealthChecks,
+        "/ (/AWS.ALB/healthcheck with GRPC)",
+        "The health check path; for gRPC, the health-check method's `/package.Service/Method`.",
+    ),
     backend("healthcheck-interval-seconds", Reader::HealthChecks, "15", "Seconds between health checks, 5 to 300."),
     backend("healthcheck-timeout-seconds", Reader::HealthChecks, "5", "Seconds before a health check fails, 2 to 120."),
     backend(
@@ -578,8 +583,8 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
     backend(
         "success-codes",
         Reader::HealthChecks,
-        "200",
-        "HTTP codes that count as healthy (`200`, `200-299`, `200,204`).",
+        "200 (12 with GRPC)",
+        "HTTP codes that count as healthy (`200`, `200-299`, `200,204`); with `backend-protocol-version: GRPC`, gRPC codes from 0 to 99 (`12`, `0-99`, `0,12`).",
     ),
     backend(
         "target-node-labels",

@@ -756,7 +756,6 @@ fn health_checks_take_ingress_then_service_annotations() {
             "{message}"
         );
     }
-    assert!(error(&[&web(&[("backend-protocol-version", "GRPC")])]).contains("backend protocol version GRPC"));
 }
 
 fn annotated(annotations: &[(&str, &str)]) -> Ingress {
@@ -950,6 +949,9 @@ mod json_case_tests;
 
 #[path = "auth_tests.rs"]
 mod auth_tests;
+
+#[path = "backend_tests.rs"]
+mod backend_tests;
 
 /// `build_with`, with EndpointSlices.
 fn build_with_slices(

@@ -209,6 +209,7 @@ impl Svc {
                 target_type,
                 protocol: Protocol::Tcp,
                 port: node_port,
+                protocol_version: None,
                 vpc_id: "vpc-1".into(),
                 ip_address_type: IpAddressType::Ipv4,
                 health_check: HealthCheck {
@@ -363,6 +364,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
             target_type: TargetType::Instance,
             protocol: Protocol::Http,
             port,
+            protocol_version: None,
             vpc_id: "vpc-1".into(),
             ip_address_type: IpAddressType::Ipv4,
             health_check: HealthCheck {
