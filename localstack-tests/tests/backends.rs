@@ -4,10 +4,13 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use elbow_cloud::{Cloud, TargetGroup, TargetGroupFilter};
+use elbow_cloud::{Cloud, CreateTargetGroup, TargetGroup, TargetGroupFilter};
 use elbow_localstack_tests::owned::{Owned, owned};
 use elbow_localstack_tests::{cloud, sdk_config, unique};
-use elbow_model::{Action, ProtocolVersion};
+use elbow_model::IpAddressType;
+use elbow_model::{
+    Action, ForwardStickiness, HealthCheck, HealthCheckPort, Protocol, ProtocolVersion, Tags, TargetType,
+};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
 use k8s_openapi::api::core::v1::Service;
@@ -43,11 +46,15 @@ impl Fixture {
 
     /// Ingress `web`: `/api` to Service `web`, with `annotations`.
     async fn ingress(&self, annotations: Value) {
+        self.ingress_to(annotations, json!({ "name": "web", "port": { "number": 80 } })).await;
+    }
+
+    /// Ingress `web`: `/api` to the Service backend `service`, with `annotations`.
+    async fn ingress_to(&self, annotations: Value, service: Value) {
         let ingress: Ingress = serde_json::from_value(json!({
             "metadata": { "name": "web", "annotations": annotations },
             "spec": { "ingressClassName": "elbow", "rules": [{ "http": { "paths": [{
-                "path": "/api", "pathType": "Prefix",
-                "backend": { "service": { "name": "web", "port": { "number": 80 } } }
+                "path": "/api", "pathType": "Prefix", "backend": { "service": service }
             }] } }] }
         }))
         .unwrap();
@@ -57,6 +64,16 @@ impl Fixture {
     async fn annotate(&self, annotations: Value) {
         let patch = json!({ "metadata": { "annotations": annotations } });
         self.ingresses.patch("web", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    }
+
+    /// Deletes Ingress `web` and waits until it is gone, which is once its finalizer is: after
+    /// the cleanup.
+    async fn gone(&self) {
+        self.ingresses.delete("web", &DeleteParams::default()).await.unwrap();
+        eventually("the Ingress to be gone", async || {
+            self.ingresses.get_opt("web").await.ok()?.is_none().then_some(())
+        })
+        .await;
     }
 
     async fn owned(&self) -> Owned {
@@ -102,7 +119,7 @@ impl Fixture {
                 .filter(|r| r.priority.is_some())
                 .flat_map(|r| r.actions)
                 .filter_map(|a| match a {
-                    Action::Forward { target_groups } => Some(target_groups.into_iter().map(|t| t.target_group)),
+                    Action::Forward { target_groups, .. } => Some(target_groups.into_iter().map(|t| t.target_group)),
                     _ => None,
                 })
                 .flatten()
@@ -141,7 +158,79 @@ async fn a_grpc_backend_gets_a_grpc_target_group_and_a_version_change_replaces_i
     assert_eq!(http2.health_check.path.as_deref(), Some("/"));
     assert_eq!(http2.health_check.matcher.as_deref(), Some("200-299"));
 
-    fx.ingresses.delete("web", &DeleteParams::default()).await.unwrap();
-    eventually("nothing left in AWS", async || fx.owned().await.is_empty().then_some(())).await;
+    fx.gone().await;
+    assert!(fx.owned().await.is_empty(), "nothing left in AWS");
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forward_to_a_target_group_made_outside_kubernetes_leaves_that_group_alone() {
+    let fx = Fixture::start("ing-foreign").await;
+    let cloud = cloud().await;
+    // Made directly at the endpoint, as Terraform would: no tag of Elbow's.
+    let payments = cloud
+        .create_target_group(CreateTargetGroup {
+            name: unique("payments"),
+            target_type: TargetType::Ip,
+            protocol: Protocol::Http,
+            port: 8080,
+            protocol_version: None,
+            vpc_id: fx.sandbox.environment.vpc_id().to_string(),
+            ip_address_type: IpAddressType::Ipv4,
+            health_check: HealthCheck {
+                protocol: Protocol::Http,
+                port: HealthCheckPort::TrafficPort,
+                path: Some("/".into()),
+                interval_seconds: 30,
+                timeout_seconds: 5,
+                healthy_threshold_count: 5,
+                unhealthy_threshold_count: 2,
+                matcher: Some("200".into()),
+            },
+            tags: Tags::from([("team".to_string(), "payments".to_string())]),
+        })
+        .await
+        .expect("a target group of someone else's");
+    let action = json!({ "type": "forward", "forwardConfig": {
+        "targetGroups": [
+            { "serviceName": "web", "servicePort": 80, "weight": 80 },
+            { "targetGroupName": payments.name, "weight": 20 }
+        ],
+        "targetGroupStickinessConfig": { "enabled": true, "durationSeconds": 600 }
+    } });
+    fx.ingress_to(
+        json!({ "alb.ingress.kubernetes.io/actions.split": action.to_string() }),
+        json!({ "name": "split", "port": { "name": "use-annotation" } }),
+    )
+    .await;
+    let forward = eventually("the rule forwarding to both groups, sticky", async || {
+        let lb = fx.owned().await.lbs.into_iter().next()?;
+        let listener = cloud.describe_listeners(&lb.arn).await.ok()?.into_iter().next()?;
+        let rule = cloud.describe_rules(&listener.arn).await.ok()?.into_iter().find(|r| r.priority.is_some())?;
+        match rule.actions.into_iter().next()? {
+            Action::Forward { target_groups, stickiness } if target_groups.len() == 2 => {
+                Some((target_groups, stickiness))
+            }
+            _ => None,
+        }
+    })
+    .await;
+    let (target_groups, stickiness) = forward;
+    assert_eq!(stickiness, Some(ForwardStickiness { enabled: true, duration_seconds: Some(600) }));
+    let weights: Vec<(bool, Option<u32>)> =
+        target_groups.iter().map(|w| (w.target_group == payments.arn, w.weight)).collect();
+    assert_eq!(weights, [(false, Some(80)), (true, Some(20))]);
+    let ours = fx.groups().await.expect("groups");
+    assert_eq!(ours.len(), 1, "one group of Elbow's, for web:80; the foreign one is not Elbow's");
+    assert!(!ours[0].1.is_empty(), "Elbow's group has the nodes");
+
+    fx.gone().await;
+    assert!(fx.owned().await.is_empty(), "nothing of Elbow's left in AWS");
+    let left = cloud.describe_target_groups(TargetGroupFilter::Arns(vec![payments.arn.clone()])).await.expect("read");
+    assert_eq!(left.len(), 1, "the foreign group outlives the Ingress");
+    assert!(cloud.describe_target_health(&payments.arn).await.expect("health").is_empty(), "never registered to");
+    let tags = cloud.describe_tags(std::slice::from_ref(&payments.arn)).await.expect("tags");
+    assert_eq!(tags.get(&payments.arn), Some(&Tags::from([("team".to_string(), "payments".to_string())])));
+    cloud.delete_target_group(&payments.arn).await.expect("cleaned up");
     fx.sandbox.stop().await;
 }

@@ -6,8 +6,8 @@ use aws_sdk_ec2::types as ec2;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use elbow_cloud::{Arn, Listener, LoadBalancer, Rule, SecurityGroupRule, TargetGroup};
 use elbow_model::{
-    Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol, ProtocolVersion,
-    QueryStringPair, RuleCondition, RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType,
+    Action, ForwardStickiness, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, Protocol,
+    ProtocolVersion, QueryStringPair, RuleCondition, RuleSource, Scheme, SecurityGroupRef, Tags, Target, TargetType,
     WeightedTargetGroup,
 };
 
@@ -81,7 +81,7 @@ pub(crate) fn certificate_list(arns: &[String]) -> Vec<elb::Certificate> {
 pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {
     let builder = elb::Action::builder().order(i32::try_from(order + 1).unwrap_or(i32::MAX));
     match action {
-        Action::Forward { target_groups } => {
+        Action::Forward { target_groups, stickiness } => {
             let tuples: Vec<elb::TargetGroupTuple> = target_groups
                 .iter()
                 .map(|w| {
@@ -93,7 +93,17 @@ pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {
                 .collect();
             builder
                 .r#type(elb::ActionTypeEnum::Forward)
-                .forward_config(elb::ForwardActionConfig::builder().set_target_groups(Some(tuples)).build())
+                .forward_config(
+                    elb::ForwardActionConfig::builder()
+                        .set_target_groups(Some(tuples))
+                        .set_target_group_stickiness_config(stickiness.map(|s| {
+                            elb::TargetGroupStickinessConfig::builder()
+                                .enabled(s.enabled)
+                                .set_duration_seconds(s.duration_seconds.and_then(|d| i32::try_from(d).ok()))
+                                .build()
+                        }))
+                        .build(),
+                )
                 .build()
         }
         Action::Redirect { protocol, port, host, path, query, status_code } => builder
@@ -267,6 +277,16 @@ pub(crate) fn target_group(tg: &elb::TargetGroup) -> TargetGroup {
     }
 }
 
+/// A forward's stickiness as desired states carry it: AWS reports `Enabled: false` for a forward
+/// made without any, which is the same as none.
+fn stickiness(action: &elb::Action) -> Option<ForwardStickiness> {
+    let config = action.forward_config()?.target_group_stickiness_config()?;
+    config.enabled().unwrap_or_default().then(|| ForwardStickiness {
+        enabled: true,
+        duration_seconds: config.duration_seconds().and_then(|d| u32::try_from(d).ok()),
+    })
+}
+
 pub(crate) fn from_action(action: &elb::Action) -> Option<Action<Arn>> {
     Some(match action.r#type()? {
         elb::ActionTypeEnum::Forward => {
@@ -290,7 +310,7 @@ pub(crate) fn from_action(action: &elb::Action) -> Option<Action<Arn>> {
             } else {
                 from_config
             };
-            Action::Forward { target_groups }
+            Action::Forward { target_groups, stickiness: stickiness(action) }
         }
         elb::ActionTypeEnum::Redirect => {
             let c = action.redirect_config()?;

@@ -49,6 +49,12 @@ pub enum DeployError {
          create it, or correct alb.ingress.kubernetes.io/wafv2-acl-name"
     )]
     WebAclNameNotFound { name: String },
+    /// A forward action's `targetGroupName` names no target group of the load balancer's region.
+    #[error(
+        "failed to find a target group named {name:?} in the load balancer's region; create it, or correct \
+         targetGroupName in the alb.ingress.kubernetes.io/actions annotation"
+    )]
+    TargetGroupNameNotFound { name: String },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -68,7 +74,8 @@ impl DeployError {
             | Self::NodePortsRecord { .. }
             | Self::Unbound(_)
             | Self::Protection { .. }
-            | Self::WebAclNameNotFound { .. } => false,
+            | Self::WebAclNameNotFound { .. }
+            | Self::TargetGroupNameNotFound { .. } => false,
         }
     }
 
@@ -80,6 +87,9 @@ impl DeployError {
             }
             // An unknown or unusable web ACL needs the user (or the web ACL's owner), not a retry.
             Self::Protection { source, .. } => source.is_retryable(),
+            // A target group made outside Kubernetes may well be made after the Ingress (by
+            // Terraform, say): look again later.
+            Self::TargetGroupNameNotFound { .. } => true,
             Self::NameConflict { .. }
             | Self::NameTaken { .. }
             | Self::NodePortsRecord { .. }

@@ -1,11 +1,12 @@
 //! How an application load balancer reaches its backends, against the in-memory fake cloud: a
 //! target group's protocol version (HTTP/1.1, HTTP/2, gRPC), which ELBv2 fixes at creation, so a
-//! change replaces the group while every rule keeps forwarding to a group with targets; and the
-//! gRPC success codes of its health check.
+//! change replaces the group while every rule keeps forwarding to a group with targets; the gRPC
+//! success codes of its health check; target groups made outside Elbow, forwarded to by name or
+//! ARN and never changed; and forward stickiness.
 
 use std::sync::{Arc, Mutex};
 
-use elbow_cloud::{Api, Attempt, Call, Cloud, CloudResult, CreateTargetGroup, Layer};
+use elbow_cloud::{Api, Attempt, Call, Cloud, CloudResult, CreateTargetGroup, Layer, TargetGroup};
 use elbow_deploy::changes::{Kind, Verb};
 use elbow_fake::FakeCloud;
 use elbow_model::*;
@@ -51,7 +52,7 @@ impl Layer for Watched {
                 let rules = self.inner.rules(&listener.arn);
                 let actions = listener.default_actions.iter().chain(rules.iter().flat_map(|r| r.actions.iter()));
                 for action in actions {
-                    let Action::Forward { target_groups } = action else { continue };
+                    let Action::Forward { target_groups, .. } = action else { continue };
                     for tg in target_groups {
                         let exists = groups.iter().any(|g| g.arn == tg.target_group);
                         if !exists || self.inner.targets(&tg.target_group).is_empty() {
@@ -156,4 +157,92 @@ async fn the_fake_refuses_what_aws_refuses_of_protocol_versions_and_success_code
     let error = cloud.modify_target_group(&plain.arn, &hc("200"), true).await.expect_err("GrpcCode to HTTP1");
     assert!(error.to_string().contains("takes a HttpCode matcher"), "{error}");
     cloud.modify_target_group(&grpc.arn, &hc("12"), true).await.expect("GrpcCode to gRPC");
+}
+
+/// A target group made outside Elbow (no tag of ours), holding one target of its own.
+async fn seed_foreign(cloud: &FakeCloud, name: &str) -> TargetGroup {
+    let spec = &web(ProtocolVersion::Http1, "200").target_groups[0];
+    let tg = cloud
+        .seed_target_group(CreateTargetGroup {
+            name: name.into(),
+            target_type: TargetType::Instance,
+            protocol: Protocol::Http,
+            port: 8080,
+            protocol_version: None,
+            vpc_id: "vpc-1".into(),
+            ip_address_type: IpAddressType::Ipv4,
+            health_check: spec.health_check.clone(),
+            tags: Tags::from([("team".to_string(), "payments".to_string())]),
+        })
+        .expect("seeded");
+    cloud.register_targets(&tg.arn, &[Target { id: "i-3".into(), port: 8080 }]).await.expect("its own target");
+    tg
+}
+
+/// `web` whose `/api` rule forwards to `reference`, weighted 1:1 with its own group.
+fn with_foreign(reference: TargetGroupReference, stickiness: Option<ForwardStickiness>) -> Stack {
+    let mut stack = web(ProtocolVersion::Http1, "200");
+    let resource_id = ResourceId::new("ForeignTargetGroup/payments");
+    stack.foreign_target_groups.push(ForeignTargetGroup { resource_id: resource_id.clone(), reference });
+    let own = stack.target_groups[0].resource_id.clone();
+    stack.listeners[0].rules[0].actions = vec![Action::Forward {
+        target_groups: vec![
+            WeightedTargetGroup { target_group: own, weight: Some(1) },
+            WeightedTargetGroup { target_group: resource_id, weight: Some(1) },
+        ],
+        stickiness,
+    }];
+    stack
+}
+
+fn rule_forwards(cloud: &FakeCloud) -> Vec<Action<String>> {
+    let listener = &cloud.listeners()[0];
+    cloud.rules(&listener.arn).into_iter().filter(|r| r.priority.is_some()).flat_map(|r| r.actions).collect()
+}
+
+#[tokio::test]
+async fn a_foreign_target_group_is_forwarded_to_by_name_or_arn_and_never_changed() {
+    let cloud = cloud();
+    let foreign = seed_foreign(&cloud, "payments").await;
+    let deployer = deployer(&cloud);
+    let sticky = Some(ForwardStickiness { enabled: true, duration_seconds: Some(3600) });
+    for reference in [TargetGroupReference::Name("payments".into()), TargetGroupReference::Arn(foreign.arn.clone())] {
+        let stack = with_foreign(reference.clone(), sticky);
+        deployer.deploy(&stack).await.unwrap_or_else(|e| panic!("{reference:?}: {e}"));
+        let [Action::Forward { target_groups, stickiness }] = &rule_forwards(&cloud)[..] else { panic!("one forward") };
+        assert_eq!(target_groups[1].target_group, foreign.arn, "{reference:?}");
+        assert_eq!(*stickiness, sticky, "{reference:?}");
+        // Deployed again, from what the cloud reports: nothing to change, stickiness included.
+        cloud.counter().reset();
+        support::deployer(&cloud).deploy(&stack).await.expect("again");
+        assert_eq!(cloud.counter().mutating(), 0, "{reference:?}: {:?}", cloud.counter().snapshot());
+    }
+    let untouched = |cloud: &FakeCloud| {
+        let now =
+            cloud.target_groups().into_iter().find(|tg| tg.arn == foreign.arn).expect("the foreign group is left");
+        assert_eq!(now, TargetGroup { load_balancer_arns: now.load_balancer_arns.clone(), ..foreign.clone() });
+        assert_eq!(cloud.targets(&foreign.arn), [Target { id: "i-3".into(), port: 8080 }], "its targets are its own");
+        assert_eq!(cloud.tags(&foreign.arn), Tags::from([("team".to_string(), "payments".to_string())]));
+    };
+    untouched(&cloud);
+    deployer
+        .deploy(&Stack::empty(with_foreign(TargetGroupReference::Arn(foreign.arn.clone()), None).id))
+        .await
+        .expect("deleted");
+    assert!(cloud.load_balancers().is_empty());
+    untouched(&cloud);
+}
+
+#[tokio::test]
+async fn a_foreign_target_group_name_that_is_not_found_changes_nothing_and_is_looked_up_again() {
+    let cloud = cloud();
+    let deployer = deployer(&cloud);
+    let stack = with_foreign(TargetGroupReference::Name("payments".into()), None);
+    let error = deployer.deploy(&stack).await.expect_err("no such group");
+    assert!(error.to_string().contains("target group named \"payments\""), "{error}");
+    assert!(error.is_retryable(), "it may be made after the Ingress");
+    assert_eq!(cloud.counter().mutating(), 0, "nothing made before the lookup");
+    seed_foreign(&cloud, "payments").await;
+    deployer.deploy(&stack).await.expect("found now");
+    assert_eq!(rule_forwards(&cloud).len(), 1);
 }

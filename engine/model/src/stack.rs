@@ -71,6 +71,11 @@ pub struct Stack {
     pub load_balancers: Vec<LoadBalancerSpec>,
     pub listeners: Vec<ListenerSpec>,
     pub target_groups: Vec<TargetGroupSpec>,
+    /// Target groups made outside Elbow that rules forward to (LBC's `targetGroupARN` and
+    /// `targetGroupName` in `actions.<name>`). Never created, modified, registered or deleted:
+    /// only looked up, by name, and named in forward actions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_target_groups: Vec<ForeignTargetGroup>,
     /// Security groups this stack owns (the managed frontend group).
     pub security_groups: Vec<SecurityGroupSpec>,
     /// Ingress rules Elbow adds to security groups it does not own (the nodes' group), so that the
@@ -302,7 +307,13 @@ pub struct ListenerSpec {
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum Action<T> {
     #[serde(rename_all = "camelCase")]
-    Forward { target_groups: Vec<WeightedTargetGroup<T>> },
+    Forward {
+        target_groups: Vec<WeightedTargetGroup<T>>,
+        /// Whether a client keeps going to the target group it was sent to first (ELBv2's
+        /// `TargetGroupStickinessConfig`); `None` is AWS's default, off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stickiness: Option<ForwardStickiness>,
+    },
     #[serde(rename_all = "camelCase")]
     Redirect {
         protocol: Option<String>,
@@ -326,7 +337,7 @@ pub enum Action<T> {
 impl<T> Action<T> {
     /// A forward to a single target group, the only action an NLB listener has.
     pub fn forward(target_group: T) -> Self {
-        Action::Forward { target_groups: vec![WeightedTargetGroup { target_group, weight: None }] }
+        Action::Forward { target_groups: vec![WeightedTargetGroup { target_group, weight: None }], stickiness: None }
     }
 
     /// ELBv2's name for the action's type.
@@ -346,6 +357,35 @@ impl<T> Action<T> {
     pub fn is_pre_routing(&self) -> bool {
         matches!(self, Self::AuthenticateOidc(_) | Self::AuthenticateCognito(_) | Self::JwtValidation(_))
     }
+}
+
+/// A forward action's target group stickiness: with it on, a client's requests go to the target
+/// group it was first sent to for `duration_seconds` (1 to 604800).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardStickiness {
+    pub enabled: bool,
+    /// AWS requires it with stickiness on and leaves it out with stickiness off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u32>,
+}
+
+/// A target group made outside Elbow that the stack's rules forward to, under a resource id of
+/// the stack (`ForeignTargetGroup/...`) so that actions name it as they name the stack's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForeignTargetGroup {
+    pub resource_id: ResourceId,
+    /// Its ARN, or its name, which the deployer looks up.
+    #[serde(flatten)]
+    pub reference: TargetGroupReference,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetGroupReference {
+    Arn(String),
+    Name(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -83,7 +83,7 @@ fn actions(actions: &[Action<ResourceId>]) -> String {
     let described: Vec<String> = actions
         .iter()
         .map(|action| match action {
-            Action::Forward { target_groups } => target_groups
+            Action::Forward { target_groups, .. } => target_groups
                 .iter()
                 .map(|t| match t.weight {
                     Some(weight) if target_groups.len() > 1 => format!("{}@{weight}", t.target_group),

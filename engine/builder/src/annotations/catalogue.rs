@@ -473,7 +473,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "actions.<name>",
         Reader::Rules,
         "(none)",
-        "JSON action for paths whose backend is Service `<name>` with port name `use-annotation`: `forward` (`forwardConfig.targetGroups` of `serviceName`/`servicePort`/`weight`), `redirect` (`redirectConfig`) or `fixed-response` (`fixedResponseConfig`). Keys match in any case (`Type`, `ForwardConfig`, `ServiceName`, ...), as in LBC; target groups by ARN or name are refused.",
+        "JSON action for paths whose backend is Service `<name>` with port name `use-annotation`: `forward` (`forwardConfig.targetGroups` of `serviceName`/`servicePort` or `targetGroupARN`/`targetGroupName`, each with a `weight`, and `targetGroupStickinessConfig` of `enabled` and `durationSeconds`, 1 to 604800; or LBC's older single `targetGroupARN`/`targetGroupName` beside the type), `redirect` (`redirectConfig`) or `fixed-response` (`fixedResponseConfig`). Keys match in any case (`Type`, `ForwardConfig`, `ServiceName`, ...), as in LBC. A target group by ARN or name is someone else's: Elbow forwards to it (a name is looked up with DescribeTargetGroups) and never changes, registers to or deletes it.",
     ),
     ingress(
         "conditions.<name>",

@@ -81,3 +81,154 @@ fn backend_protocol_versions_and_their_success_codes_are_checked() {
         assert!(message.contains("has an invalid value") && message.contains(expected), "{annotations:?}: {message}");
     }
 }
+
+const BLUE_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/blue/0123456789abcdef";
+
+/// The rule of `annotated`'s `/` path with `actions.split` set to `action`.
+fn split(action: &str) -> Result<Stack, BuildError> {
+    build(&[&annotated(&[("actions.split", action)])])
+}
+
+#[test]
+fn forwards_name_target_groups_made_outside_kubernetes_and_keep_them_foreign() {
+    use elbow_model::{ForeignTargetGroup, TargetGroupReference};
+    let arn_id = ResourceId::new(format!("ForeignTargetGroup/arn/{BLUE_ARN}"));
+    let name_id = ResourceId::new("ForeignTargetGroup/name/green");
+    // action -> (the forward's target groups, weights), the foreign groups, Elbow's own groups
+    let cases: [(String, Vec<(ResourceId, Option<u32>)>, Vec<ForeignTargetGroup>, usize); 3] = [
+        // LBC's older shape: the action's own targetGroupARN.
+        (
+            format!(r#"{{"type":"forward","targetGroupARN":"{BLUE_ARN}"}}"#),
+            vec![(arn_id.clone(), None)],
+            vec![ForeignTargetGroup {
+                resource_id: arn_id.clone(),
+                reference: TargetGroupReference::Arn(BLUE_ARN.into()),
+            }],
+            0,
+        ),
+        (
+            r#"{"type":"forward","TargetGroupName":"green"}"#.to_string(),
+            vec![(name_id.clone(), None)],
+            vec![ForeignTargetGroup {
+                resource_id: name_id.clone(),
+                reference: TargetGroupReference::Name("green".into()),
+            }],
+            0,
+        ),
+        // Weighted, next to a Service of the cluster.
+        (
+            format!(
+                r#"{{"type":"forward","forwardConfig":{{"targetGroups":[
+                {{"targetGroupARN":"{BLUE_ARN}","weight":20}},{{"targetGroupName":"green","weight":30}},
+                {{"serviceName":"web","servicePort":80,"weight":50}}]}}}}"#
+            ),
+            vec![
+                (arn_id.clone(), Some(20)),
+                (name_id.clone(), Some(30)),
+                (ResourceId::new("TargetGroup/shop/web/web:80"), Some(50)),
+            ],
+            vec![
+                ForeignTargetGroup {
+                    resource_id: arn_id.clone(),
+                    reference: TargetGroupReference::Arn(BLUE_ARN.into()),
+                },
+                ForeignTargetGroup {
+                    resource_id: name_id.clone(),
+                    reference: TargetGroupReference::Name("green".into()),
+                },
+            ],
+            1,
+        ),
+    ];
+    for (action, forwards, foreign, own) in cases {
+        let stack = split(&action).unwrap_or_else(|e| panic!("{action}: {e}"));
+        let Action::Forward { target_groups, stickiness } = &listener(&stack, 80).rules[0].actions[0] else {
+            panic!("{action}: a forward")
+        };
+        let got: Vec<(ResourceId, Option<u32>)> =
+            target_groups.iter().map(|w| (w.target_group.clone(), w.weight)).collect();
+        assert_eq!(got, forwards, "{action}");
+        assert_eq!(*stickiness, None);
+        assert_eq!(stack.foreign_target_groups, foreign, "{action}");
+        assert_eq!(stack.target_groups.len(), own, "{action}: no target group of Elbow's for a foreign one");
+    }
+}
+
+#[test]
+fn forward_stickiness_is_set_with_its_duration() {
+    use elbow_model::ForwardStickiness;
+    let forward = |stickiness: &str| {
+        format!(
+            r#"{{"type":"forward","forwardConfig":{{"targetGroups":[{{"serviceName":"web","servicePort":80,"weight":1}},
+            {{"serviceName":"canary","servicePort":80,"weight":1}}]{stickiness}}}}}"#
+        )
+    };
+    for (stickiness, expected) in [
+        ("", None),
+        (r#","targetGroupStickinessConfig":{"enabled":false}"#, None),
+        (r#","targetGroupStickinessConfig":{"enabled":false,"durationSeconds":60}"#, None),
+        (
+            r#","targetGroupStickinessConfig":{"enabled":true,"durationSeconds":3600}"#,
+            Some(ForwardStickiness { enabled: true, duration_seconds: Some(3600) }),
+        ),
+        (
+            r#","TargetGroupStickinessConfig":{"Enabled":true,"DurationSeconds":604800}"#,
+            Some(ForwardStickiness { enabled: true, duration_seconds: Some(604_800) }),
+        ),
+    ] {
+        let stack = split(&forward(stickiness)).unwrap_or_else(|e| panic!("{stickiness}: {e}"));
+        let Action::Forward { stickiness: got, .. } = &listener(&stack, 80).rules[0].actions[0] else {
+            panic!("a forward")
+        };
+        assert_eq!(*got, expected, "{stickiness}");
+    }
+    for stickiness in [
+        r#","targetGroupStickinessConfig":{"enabled":true}"#,
+        r#","targetGroupStickinessConfig":{"enabled":true,"durationSeconds":0}"#,
+        r#","targetGroupStickinessConfig":{"enabled":true,"durationSeconds":604801}"#,
+    ] {
+        let message = split(&forward(stickiness)).expect_err(stickiness).to_string();
+        assert!(message.contains("durationSeconds is 1 to 604800"), "{stickiness}: {message}");
+    }
+}
+
+#[test]
+fn forwards_to_foreign_target_groups_are_checked() {
+    for (action, expected) in [
+        (r#"{"type":"forward","targetGroupARN":"arn:tg"}"#.to_string(), "is not a target group ARN"),
+        (
+            r#"{"type":"forward","targetGroupARN":"arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/1"}"#
+                .to_string(),
+            "is not a target group ARN",
+        ),
+        (r#"{"type":"forward","targetGroupName":"bad_name"}"#.to_string(), "is not a target group name"),
+        (format!(r#"{{"type":"forward","targetGroupName":"{}"}}"#, "a".repeat(33)), "is not a target group name"),
+        (
+            format!(r#"{{"type":"forward","targetGroupARN":"{BLUE_ARN}","targetGroupName":"blue"}}"#),
+            "either targetGroupARN or targetGroupName",
+        ),
+        (
+            format!(
+                r#"{{"type":"forward","targetGroupARN":"{BLUE_ARN}","forwardConfig":{{"targetGroups":[{{"serviceName":"web","servicePort":80}}]}}}}"#
+            ),
+            "either forwardConfig or targetGroupARN",
+        ),
+        (r#"{"type":"forward"}"#.to_string(), "forward needs forwardConfig, targetGroupARN or targetGroupName"),
+        (
+            format!(
+                r#"{{"type":"forward","forwardConfig":{{"targetGroups":[{{"targetGroupARN":"{BLUE_ARN}","serviceName":"web","servicePort":80}}]}}}}"#
+            ),
+            "either serviceName or targetGroupARN",
+        ),
+        (
+            r#"{"type":"forward","forwardConfig":{"targetGroups":[{"weight":1}]}}"#.to_string(),
+            "needs serviceName, targetGroupARN or targetGroupName",
+        ),
+    ] {
+        let message = split(&action).expect_err(&action).to_string();
+        assert!(
+            message.contains("actions.split has an invalid value") && message.contains(expected),
+            "{action}: {message}"
+        );
+    }
+}

@@ -22,8 +22,8 @@ use crate::ingress::tags::GroupTags;
 use crate::names::{IngressTargetGroupKey, ingress_target_group_name};
 use crate::nodes::{targets, with_labels};
 use elbow_model::stack::{
-    Attributes, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ProtocolVersion, ResourceId, TargetGroupSpec,
-    TargetType,
+    Attributes, ForeignTargetGroup, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ProtocolVersion, ResourceId,
+    TargetGroupReference, TargetGroupSpec, TargetType,
 };
 
 /// LBC's health check of a gRPC target group: AWS's own health-check service path, and gRPC
@@ -74,11 +74,19 @@ pub(crate) struct TargetGroups<'a> {
     service_of: BTreeMap<ResourceId, String>,
     /// The nodes the registered pods of ip target groups run on.
     pod_nodes: BTreeSet<String>,
+    /// Target groups made outside Elbow that actions forward to, by ARN or name.
+    foreign: BTreeMap<ResourceId, TargetGroupReference>,
 }
 
 impl<'a> TargetGroups<'a> {
     pub fn new(context: TargetGroupContext<'a>) -> Self {
-        Self { context, built: BTreeMap::new(), service_of: BTreeMap::new(), pod_nodes: BTreeSet::new() }
+        Self {
+            context,
+            built: BTreeMap::new(),
+            service_of: BTreeMap::new(),
+            pod_nodes: BTreeSet::new(),
+            foreign: BTreeMap::new(),
+        }
     }
 
     /// The target group for `member`'s backend `service`:`port`; `None` when the Service does not
@@ -105,9 +113,22 @@ impl<'a> TargetGroups<'a> {
         Ok(Some(resource_id))
     }
 
-    /// The target groups, and the nodes their pods run on (ip mode).
-    pub fn into_specs(self) -> (Vec<TargetGroupSpec>, BTreeSet<String>) {
-        (self.built.into_values().collect(), self.pod_nodes)
+    /// The resource id under which actions name a target group made outside Elbow; the same
+    /// reference gets the same id, however many actions use it.
+    pub fn foreign(&mut self, reference: TargetGroupReference) -> ResourceId {
+        let resource_id = ResourceId::new(match &reference {
+            TargetGroupReference::Arn(arn) => format!("ForeignTargetGroup/arn/{arn}"),
+            TargetGroupReference::Name(name) => format!("ForeignTargetGroup/name/{name}"),
+        });
+        self.foreign.insert(resource_id.clone(), reference);
+        resource_id
+    }
+
+    /// The target groups, the nodes their pods run on (ip mode), and the foreign target groups.
+    pub fn into_specs(self) -> (Vec<TargetGroupSpec>, BTreeSet<String>, Vec<ForeignTargetGroup>) {
+        let foreign =
+            self.foreign.into_iter().map(|(resource_id, reference)| ForeignTargetGroup { resource_id, reference });
+        (self.built.into_values().collect(), self.pod_nodes, foreign.collect())
     }
 
     /// The names of the ip target groups that send to one of `services`.
@@ -122,8 +143,10 @@ impl<'a> TargetGroups<'a> {
             .collect()
     }
 
+    /// Every target group the actions forward to, foreign ones included (ELBv2's limit per load
+    /// balancer counts them all).
     pub fn len(&self) -> usize {
-        self.built.len()
+        self.built.len() + self.foreign.len()
     }
 
     fn build(

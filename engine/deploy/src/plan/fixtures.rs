@@ -137,6 +137,7 @@ pub(super) fn ctx() -> PlanContext {
         backend_group: None,
         previous_tags: BTreeMap::new(),
         sent_secrets: Default::default(),
+        foreign_target_groups: BTreeMap::new(),
     }
 }
 

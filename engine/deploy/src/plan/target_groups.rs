@@ -15,6 +15,11 @@ use crate::targets::TargetChanges;
 
 impl Planner<'_> {
     pub(super) fn target_groups(&mut self) {
+        // Foreign target groups are only forwarded to: bound, never planned. They carry no tag of
+        // ours, so they are never among the actual groups either, and never deleted.
+        for (resource_id, arn) in &self.ctx.foreign_target_groups {
+            self.plan.bindings.insert(resource_id.clone(), arn.clone());
+        }
         let mut kept = BTreeSet::new();
         for desired in &self.desired.target_groups {
             let existing = self

@@ -448,7 +448,7 @@ pub fn listener_rules(cloud: &FakeCloud) -> Vec<(u32, Vec<String>, String)> {
                 })
                 .collect();
             let target = match rule.actions.first() {
-                Some(Action::Forward { target_groups }) => {
+                Some(Action::Forward { target_groups, .. }) => {
                     tg_names.get(&target_groups[0].target_group).cloned().unwrap_or_default()
                 }
                 _ => String::new(),

@@ -342,7 +342,22 @@ impl Elbv2 {
         replacing: Option<&str>,
     ) -> CloudResult<()> {
         for action in actions {
-            if let Action::Forward { target_groups } = action
+            // AWS takes stickiness durations of 1 s to 7 days, and needs one with stickiness on.
+            if let Action::Forward { stickiness: Some(stickiness), .. } = action {
+                let duration_ok = match stickiness.duration_seconds {
+                    Some(seconds) => (1..=604_800).contains(&seconds),
+                    None => !stickiness.enabled,
+                };
+                if !duration_ok {
+                    return Err(fail(
+                        api,
+                        CloudErrorKind::InvalidRequest,
+                        "ValidationError",
+                        "target group stickiness needs a duration of 1 to 604800 seconds",
+                    ));
+                }
+            }
+            if let Action::Forward { target_groups, .. } = action
                 && target_groups.len() > MAX_TARGET_GROUPS_PER_ACTION
             {
                 return Err(fail(
@@ -405,7 +420,7 @@ fn reported_listener(listener: &Listener) -> Listener {
 
 fn forwarded(actions: &[Action<Arn>]) -> impl Iterator<Item = &Arn> {
     actions.iter().flat_map(|action| match action {
-        Action::Forward { target_groups } => target_groups.iter().map(|w| &w.target_group).collect::<Vec<_>>(),
+        Action::Forward { target_groups, .. } => target_groups.iter().map(|w| &w.target_group).collect::<Vec<_>>(),
         _ => Vec::new(),
     })
 }

@@ -480,6 +480,7 @@ async fn a_forward_action_names_at_most_five_target_groups() {
             .iter()
             .map(|arn| elbow_model::WeightedTargetGroup { target_group: arn.clone(), weight: Some(1) })
             .collect(),
+        stickiness: None,
     };
     let mut input = http_listener(&lb.arn, 80, &groups[0]);
     input.default_actions = vec![weighted(&groups)];
