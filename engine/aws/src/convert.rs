@@ -178,6 +178,27 @@ pub(crate) fn condition(condition: &RuleCondition) -> elb::RuleCondition {
                     .build(),
             )
             .build(),
+        RuleCondition::HostHeaderRegex(regexes) => builder
+            .field("host-header")
+            .host_header_config(
+                elb::HostHeaderConditionConfig::builder().set_regex_values(Some(regexes.clone())).build(),
+            )
+            .build(),
+        RuleCondition::PathPatternRegex(regexes) => builder
+            .field("path-pattern")
+            .path_pattern_config(
+                elb::PathPatternConditionConfig::builder().set_regex_values(Some(regexes.clone())).build(),
+            )
+            .build(),
+        RuleCondition::HttpHeaderRegex { name, values } => builder
+            .field("http-header")
+            .http_header_config(
+                elb::HttpHeaderConditionConfig::builder()
+                    .http_header_name(name)
+                    .set_regex_values(Some(values.clone()))
+                    .build(),
+            )
+            .build(),
         RuleCondition::QueryString(pairs) => builder
             .field("query-string")
             .query_string_config(
@@ -365,18 +386,27 @@ fn sorted_actions(actions: &[elb::Action]) -> Vec<Action<Arn>> {
 
 pub(crate) fn from_condition(c: &elb::RuleCondition) -> Option<RuleCondition> {
     let values = |v: Option<&[String]>| v.map(<[String]>::to_vec).unwrap_or_default();
+    // A condition matches either values or regular expressions (AWS takes one or the other).
+    let regexes = |v: Option<&[String]>| v.filter(|v| !v.is_empty()).map(<[String]>::to_vec);
     Some(match c.field()? {
-        "host-header" => RuleCondition::HostHeader(values(c.host_header_config().map(|x| x.values()))),
-        "path-pattern" => RuleCondition::PathPattern(values(c.path_pattern_config().map(|x| x.values()))),
+        "host-header" => match regexes(c.host_header_config().map(|x| x.regex_values())) {
+            Some(regexes) => RuleCondition::HostHeaderRegex(regexes),
+            None => RuleCondition::HostHeader(values(c.host_header_config().map(|x| x.values()))),
+        },
+        "path-pattern" => match regexes(c.path_pattern_config().map(|x| x.regex_values())) {
+            Some(regexes) => RuleCondition::PathPatternRegex(regexes),
+            None => RuleCondition::PathPattern(values(c.path_pattern_config().map(|x| x.values()))),
+        },
         "http-request-method" => {
             RuleCondition::HttpRequestMethod(values(c.http_request_method_config().map(|x| x.values())))
         }
         "source-ip" => RuleCondition::SourceIp(values(c.source_ip_config().map(|x| x.values()))),
         "http-header" => {
             let config = c.http_header_config()?;
-            RuleCondition::HttpHeader {
-                name: config.http_header_name().unwrap_or_default().to_string(),
-                values: config.values().to_vec(),
+            let name = config.http_header_name().unwrap_or_default().to_string();
+            match regexes(Some(config.regex_values())) {
+                Some(values) => RuleCondition::HttpHeaderRegex { name, values },
+                None => RuleCondition::HttpHeader { name, values: config.values().to_vec() },
             }
         }
         "query-string" => RuleCondition::QueryString(

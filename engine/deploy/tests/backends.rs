@@ -246,3 +246,27 @@ async fn a_foreign_target_group_name_that_is_not_found_changes_nothing_and_is_lo
     deployer.deploy(&stack).await.expect("found now");
     assert_eq!(rule_forwards(&cloud).len(), 1);
 }
+
+#[tokio::test]
+async fn rules_matching_by_regular_expressions_are_made_and_kept_and_mixed_ones_are_refused() {
+    let cloud = cloud();
+    let mut stack = web(ProtocolVersion::Http1, "200");
+    stack.listeners[0].rules[0].conditions = vec![
+        RuleCondition::HostHeaderRegex(vec![r"^(www\.)?shop\.example\.com$".into()]),
+        RuleCondition::PathPatternRegex(vec!["api/v[0-9]+/.*".into()]),
+        RuleCondition::HttpHeaderRegex { name: "X-Version".into(), values: vec!["^v2$".into()] },
+    ];
+    deployer(&cloud).deploy(&stack).await.expect("deployed");
+    let listener = &cloud.listeners()[0];
+    let rule = cloud.rules(&listener.arn).into_iter().find(|r| r.priority.is_some()).expect("the rule");
+    assert_eq!(rule.conditions, stack.listeners[0].rules[0].conditions);
+    cloud.counter().reset();
+    support::deployer(&cloud).deploy(&stack).await.expect("again, after a restart");
+    assert_eq!(cloud.counter().mutating(), 0, "{:?}", cloud.counter().snapshot());
+
+    // A path matched by a pattern and by a regular expression is two path-pattern conditions.
+    stack.listeners[0].rules[0].conditions.push(RuleCondition::PathPattern(vec!["/api/*".into()]));
+    let error = deployer(&cloud).deploy(&stack).await.expect_err("refused");
+    let source = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+    assert!(source.contains("at most one 'path-pattern' condition"), "{error}: {source}");
+}

@@ -417,6 +417,16 @@ pub enum RuleCondition {
         values: Vec<String>,
     },
     QueryString(Vec<QueryStringPair>),
+    /// Host names matched by regular expressions (ELBv2's `HostHeaderConfig.RegexValues`).
+    HostHeaderRegex(Vec<String>),
+    /// Paths matched by regular expressions (`PathPatternConfig.RegexValues`).
+    PathPatternRegex(Vec<String>),
+    /// A header's values matched by regular expressions (`HttpHeaderConfig.RegexValues`).
+    #[serde(rename_all = "camelCase")]
+    HttpHeaderRegex {
+        name: String,
+        values: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -479,7 +479,13 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "conditions.<name>",
         Reader::Rules,
         "(none)",
-        "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`. Keys match in any case (`Field`, `HostHeaderConfig`, `Values`, ...), as in LBC; `regexValues` are refused.",
+        "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`. Keys match in any case (`Field`, `HostHeaderConfig`, `Values`, ...), as in LBC. `host-header`, `path-pattern` and `http-header` take `values` or `regexValues` (regular expressions), one of them; a rule's host (or path) matches by values or by regular expressions, so mixing the two for one rule is an error, as in LBC.",
+    ),
+    ingress(
+        "use-regex-path-match",
+        Reader::Rules,
+        "false",
+        "`true`: the Ingress's ImplementationSpecific paths are regular expressions, written after the leading `/` (`/api/v[0-9]+/.*` matches by `api/v[0-9]+/.*`), as in LBC; Exact and Prefix paths are unchanged.",
     ),
     backend(
         "auth-type",
@@ -646,7 +652,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("frontend-nlb-healthcheck-success-codes", Scope::Ingress, FRONTEND_NLB),
     lbc("frontend-nlb-attributes", Scope::Ingress, FRONTEND_NLB),
     lbc("frontend-nlb-tags", Scope::Ingress, FRONTEND_NLB),
-    lbc("use-regex-path-match", Scope::Ingress, "regular-expression path matching"),
     lbc("target-control-port.<service>.<port>", Scope::IngressAndBackend, "target control ports"),
     lbc("create-acm-cert", Scope::Ingress, "certificates requested from ACM on demand"),
     lbc("acm-pca-arn", Scope::Ingress, "certificates requested from ACM on demand"),

@@ -1,5 +1,6 @@
 //! How an Ingress reaches its backends: the target groups' protocol version (HTTP/1.1, HTTP/2,
-//! gRPC) and the health checks that go with it.
+//! gRPC) and the health checks that go with it; forwards to target groups made outside
+//! Kubernetes and forward stickiness; rules that match by regular expressions.
 
 use super::*;
 use elbow_model::ProtocolVersion;
@@ -230,5 +231,104 @@ fn forwards_to_foreign_target_groups_are_checked() {
             message.contains("actions.split has an invalid value") && message.contains(expected),
             "{action}: {message}"
         );
+    }
+}
+
+/// `web` with one path of `path_type` to Service `web`, on host `shop.example.com` or none.
+fn routed(annotations: &[(&str, &str)], host: Option<&str>, path_text: &str, path_type: &str) -> Ingress {
+    ingress("shop", "web", annotations, vec![rule(host, vec![path(path_text, path_type, "web", "http")])])
+}
+
+#[test]
+fn regular_expressions_match_paths_hosts_and_headers() {
+    use RuleCondition::*;
+    let regex = [("use-regex-path-match", "true")];
+    let header =
+        r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Version","regexValues":["^v[0-9]+$"]}}]"#;
+    let host_regex =
+        r#"[{"field":"host-header","hostHeaderConfig":{"regexValues":["^(www\\.)?shop\\.example\\.com$"]}}]"#;
+    let path_regex = r#"[{"field":"path-pattern","pathPatternConfig":{"regexValues":["^/img/.*\\.png$"]}}]"#;
+    let cases: Vec<(Ingress, Vec<RuleCondition>)> = vec![
+        // ImplementationSpecific paths become regular expressions, after their leading `/`.
+        (
+            routed(&regex, Some("shop.example.com"), "/api/v[0-9]+/.*", "ImplementationSpecific"),
+            vec![HostHeader(strings(&["shop.example.com"])), PathPatternRegex(strings(&["api/v[0-9]+/.*"]))],
+        ),
+        // Exact and Prefix paths stay patterns; without the annotation nothing changes.
+        (routed(&regex, None, "/api", "Prefix"), vec![PathPattern(strings(&["/api", "/api/*"]))]),
+        (routed(&regex, None, "/api", "Exact"), vec![PathPattern(strings(&["/api"]))]),
+        (routed(&[], None, "/api*", "ImplementationSpecific"), vec![PathPattern(strings(&["/api*"]))]),
+        (
+            routed(&[("use-regex-path-match", "false")], None, "/api*", "ImplementationSpecific"),
+            vec![PathPattern(strings(&["/api*"]))],
+        ),
+        // regexValues in conditions: headers, hosts and paths.
+        (
+            routed(&[("conditions.web", header)], None, "/", "Prefix"),
+            vec![
+                HttpHeaderRegex { name: "X-Version".into(), values: strings(&["^v[0-9]+$"]) },
+                PathPattern(strings(&["/*"])),
+            ],
+        ),
+        (
+            routed(&[("conditions.web", host_regex)], None, "/", "Prefix"),
+            vec![HostHeaderRegex(strings(&[r"^(www\.)?shop\.example\.com$"])), PathPattern(strings(&["/*"]))],
+        ),
+        (
+            routed(&[("conditions.web", path_regex)], Some("shop.example.com"), "", "ImplementationSpecific"),
+            vec![HostHeader(strings(&["shop.example.com"])), PathPatternRegex(strings(&[r"^/img/.*\.png$"]))],
+        ),
+        (
+            routed(
+                &[("use-regex-path-match", "true"), ("conditions.web", path_regex)],
+                None,
+                "/api/.*",
+                "ImplementationSpecific",
+            ),
+            vec![PathPatternRegex(strings(&["api/.*", r"^/img/.*\.png$"]))],
+        ),
+    ];
+    for (ingress, expected) in cases {
+        let stack = build(&[&ingress]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(listener(&stack, 80).rules[0].conditions, expected, "{:?}", ingress.metadata.annotations);
+    }
+}
+
+#[test]
+fn values_and_regular_expressions_do_not_mix_in_one_rule() {
+    let path_regex = r#"[{"field":"path-pattern","pathPatternConfig":{"regexValues":["^/img/.*$"]}}]"#;
+    let host_regex = r#"[{"field":"host-header","hostHeaderConfig":{"regexValues":["^shop$"]}}]"#;
+    let both =
+        r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X","values":["a"],"regexValues":["b"]}}]"#;
+    let method = r#"[{"field":"http-request-method","httpRequestMethodConfig":{"regexValues":["GET"]}}]"#;
+    for (ingress, expected) in [
+        // A Prefix path is a pattern; a regular expression for the path beside it is refused.
+        (
+            routed(&[("conditions.web", path_regex)], None, "/api", "Prefix"),
+            "by values (/api, /api/*) or by regexValues",
+        ),
+        (routed(&[("conditions.web", host_regex)], Some("shop.example.com"), "/", "Prefix"), "match the host either"),
+        (
+            routed(
+                &[
+                    ("use-regex-path-match", "true"),
+                    ("conditions.web", r#"[{"field":"path-pattern","pathPatternConfig":{"values":["/x"]}}]"#),
+                ],
+                None,
+                "/api/.*",
+                "ImplementationSpecific",
+            ),
+            "match the path either",
+        ),
+        (routed(&[("conditions.web", both)], None, "/", "Prefix"), "either values or regexValues, not both"),
+        (routed(&[("conditions.web", method)], None, "/", "Prefix"), "httpRequestMethod takes values, not regexValues"),
+        (routed(&[("use-regex-path-match", "yes")], None, "/", "Prefix"), "use-regex-path-match has an invalid value"),
+        (
+            routed(&[("use-regex-path-match", "true")], None, "/", "ImplementationSpecific"),
+            "/ followed by a regular expression",
+        ),
+    ] {
+        let message = build(&[&ingress]).expect_err("refused").to_string();
+        assert!(message.contains(expected), "{:?}: {message}", ingress.metadata.annotations);
     }
 }

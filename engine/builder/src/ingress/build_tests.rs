@@ -874,7 +874,7 @@ fn conditions_annotations_add_to_the_rules_of_their_service() {
     assert!(bad(r#"[{"field":"cookie"}]"#).contains("field \"cookie\" is not supported"));
     assert!(
         bad(r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X","values":[]}}]"#)
-            .contains("httpHeaderConfig needs httpHeaderName and values")
+            .contains("httpHeaderConfig needs values or regexValues")
     );
     assert!(bad(r#"[{"field":"source-ip","sourceIPConfig":{"values":["everyone"]}}]"#).contains("is not a CIDR block"));
     assert!(bad(r#"{"field":"host-header"}"#).contains("conditions.web has an invalid value"));

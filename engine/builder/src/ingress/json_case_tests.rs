@@ -81,5 +81,5 @@ fn pascal_case_conditions_mean_what_camel_case_ones_mean() {
 
     let regex = r#"[{"Field":"host-header","HostHeaderConfig":{"RegexValues":["^a.*"],"Values":["a.example.com"]}}]"#;
     let message = with(regex).expect_err("regex").to_string();
-    assert!(message.contains("regular-expression conditions is not supported yet"), "{message}");
+    assert!(message.contains("either values or regexValues, not both"), "{message}");
 }

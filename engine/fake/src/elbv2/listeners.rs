@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol};
+use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol, RuleCondition};
 
 use super::actions::{check_actions, reported, secrets};
 use super::certificates::{check_certificate_allowed, check_one_certificate};
@@ -285,6 +285,7 @@ impl Elbv2 {
                 format!("you've reached the limit of {MAX_RULES_PER_LISTENER} rules per listener"),
             ));
         }
+        check_conditions(api, &input.conditions)?;
         check_actions(api, protocol, &input.actions)?;
         self.check_forwards(api, &lb_arn, &input.actions, None)?;
         let id = self.next_id();
@@ -308,6 +309,7 @@ impl Elbv2 {
         let old_actions = rule.actions.clone();
         let listener = self.listeners.get(listener);
         let lb_arn = listener.map(|l| l.load_balancer_arn.clone()).unwrap_or_default();
+        check_conditions(api, &input.conditions)?;
         check_actions(api, listener.map_or(Protocol::Http, |l| l.protocol), &input.actions)?;
         self.check_forwards(api, &lb_arn, &input.actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
@@ -423,6 +425,25 @@ fn forwarded(actions: &[Action<Arn>]) -> impl Iterator<Item = &Arn> {
         Action::Forward { target_groups, .. } => target_groups.iter().map(|w| &w.target_group).collect::<Vec<_>>(),
         _ => Vec::new(),
     })
+}
+
+/// AWS takes at most one host-header and one path-pattern condition per rule, each matching by
+/// values or by regular expressions, so a host (or path) cannot be matched both ways at once.
+fn check_conditions(api: Api, conditions: &[RuleCondition]) -> CloudResult<()> {
+    let count = |field: fn(&RuleCondition) -> bool| conditions.iter().filter(|c| field(c)).count();
+    let hosts = count(|c| matches!(c, RuleCondition::HostHeader(_) | RuleCondition::HostHeaderRegex(_)));
+    let paths = count(|c| matches!(c, RuleCondition::PathPattern(_) | RuleCondition::PathPatternRegex(_)));
+    for (field, found) in [("host-header", hosts), ("path-pattern", paths)] {
+        if found > 1 {
+            return Err(fail(
+                api,
+                CloudErrorKind::InvalidRequest,
+                "ValidationError",
+                format!("a rule can have at most one '{field}' condition"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `listener-rule/<lb type>/<lb name>/<lb id>/<listener id>/<rule id>`.
