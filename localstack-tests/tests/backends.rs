@@ -7,9 +7,9 @@
 use elbow_cloud::{Cloud, CreateTargetGroup, TargetGroup, TargetGroupFilter};
 use elbow_localstack_tests::owned::{Owned, owned};
 use elbow_localstack_tests::{cloud, sdk_config, unique};
-use elbow_model::IpAddressType;
 use elbow_model::{
-    Action, ForwardStickiness, HealthCheck, HealthCheckPort, Protocol, ProtocolVersion, Tags, TargetType,
+    Action, ForwardStickiness, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ProtocolVersion, RuleCondition,
+    Tags, TargetType,
 };
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
@@ -49,13 +49,20 @@ impl Fixture {
         self.ingress_to(annotations, json!({ "name": "web", "port": { "number": 80 } })).await;
     }
 
-    /// Ingress `web`: `/api` to the Service backend `service`, with `annotations`.
+    /// Ingress `web`: Prefix `/api` to the Service backend `service`, with `annotations`.
     async fn ingress_to(&self, annotations: Value, service: Value) {
+        self.ingress_path(
+            annotations,
+            json!({ "path": "/api", "pathType": "Prefix", "backend": { "service": service } }),
+        )
+        .await;
+    }
+
+    /// Ingress `web` with one `path`, with `annotations`.
+    async fn ingress_path(&self, annotations: Value, path: Value) {
         let ingress: Ingress = serde_json::from_value(json!({
             "metadata": { "name": "web", "annotations": annotations },
-            "spec": { "ingressClassName": "elbow", "rules": [{ "http": { "paths": [{
-                "path": "/api", "pathType": "Prefix", "backend": { "service": service }
-            }] } }] }
+            "spec": { "ingressClassName": "elbow", "rules": [{ "http": { "paths": [path] } }] }
         }))
         .unwrap();
         self.ingresses.create(&PostParams::default(), &ingress).await.unwrap();
@@ -232,5 +239,43 @@ async fn a_forward_to_a_target_group_made_outside_kubernetes_leaves_that_group_a
     let tags = cloud.describe_tags(std::slice::from_ref(&payments.arn)).await.expect("tags");
     assert_eq!(tags.get(&payments.arn), Some(&Tags::from([("team".to_string(), "payments".to_string())])));
     cloud.delete_target_group(&payments.arn).await.expect("cleaned up");
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn regular_expression_paths_and_conditions_reach_the_rule() {
+    let fx = Fixture::start("ing-regex").await;
+    let conditions = json!([
+        { "field": "http-header", "httpHeaderConfig": { "httpHeaderName": "X-Version", "regexValues": ["^v[0-9]+$"] } },
+        { "field": "host-header", "hostHeaderConfig": { "regexValues": ["^(www\\.)?shop\\.example\\.com$"] } }
+    ]);
+    fx.ingress_path(
+        json!({
+            "alb.ingress.kubernetes.io/use-regex-path-match": "true",
+            "alb.ingress.kubernetes.io/conditions.web": conditions.to_string(),
+        }),
+        json!({ "path": "/api/v[0-9]+/.*", "pathType": "ImplementationSpecific",
+                "backend": { "service": { "name": "web", "port": { "number": 80 } } } }),
+    )
+    .await;
+    let cloud = cloud().await;
+    let mut conditions = eventually("the rule", async || {
+        let lb = fx.owned().await.lbs.into_iter().next()?;
+        let listener = cloud.describe_listeners(&lb.arn).await.ok()?.into_iter().next()?;
+        let rule = cloud.describe_rules(&listener.arn).await.ok()?.into_iter().find(|r| r.priority.is_some())?;
+        Some(rule.conditions)
+    })
+    .await;
+    conditions.sort();
+    assert_eq!(
+        conditions,
+        [
+            RuleCondition::HostHeaderRegex(vec![r"^(www\.)?shop\.example\.com$".into()]),
+            RuleCondition::PathPatternRegex(vec!["api/v[0-9]+/.*".into()]),
+            RuleCondition::HttpHeaderRegex { name: "X-Version".into(), values: vec!["^v[0-9]+$".into()] },
+        ]
+    );
+    fx.gone().await;
+    assert!(fx.owned().await.is_empty(), "nothing left in AWS");
     fx.sandbox.stop().await;
 }
