@@ -160,6 +160,7 @@ async fn the_fake_refuses_what_aws_refuses_of_protocol_versions_and_success_code
 }
 
 /// A target group made outside Elbow (no tag of ours), holding one target of its own.
+#[allow(clippy::expect_used)] // a test helper: failing loudly is the point
 async fn seed_foreign(cloud: &FakeCloud, name: &str) -> TargetGroup {
     let spec = &web(ProtocolVersion::Http1, "200").target_groups[0];
     let tg = cloud

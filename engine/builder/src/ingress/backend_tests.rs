@@ -20,7 +20,8 @@ fn web_key(group: &GroupId) -> IngressTargetGroupKey<'_> {
 #[test]
 fn backend_protocol_versions_set_the_target_group_and_grpc_health_check_defaults() {
     // (annotations on the Ingress, on the Service) -> version, health-check path, success codes
-    let cases: [(&[(&str, &str)], &[(&str, &str)], ProtocolVersion, &str, &str); 7] = [
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Pairs, Pairs, ProtocolVersion, &str, &str); 7] = [
         (&[], &[], ProtocolVersion::Http1, "/", "200"),
         (&[("backend-protocol-version", "HTTP1")], &[], ProtocolVersion::Http1, "/", "200"),
         (&[("backend-protocol-version", "HTTP2")], &[], ProtocolVersion::Http2, "/", "200"),
@@ -96,7 +97,8 @@ fn forwards_name_target_groups_made_outside_kubernetes_and_keep_them_foreign() {
     let arn_id = ResourceId::new(format!("ForeignTargetGroup/arn/{BLUE_ARN}"));
     let name_id = ResourceId::new("ForeignTargetGroup/name/green");
     // action -> (the forward's target groups, weights), the foreign groups, Elbow's own groups
-    let cases: [(String, Vec<(ResourceId, Option<u32>)>, Vec<ForeignTargetGroup>, usize); 3] = [
+    type Forwards = Vec<(ResourceId, Option<u32>)>;
+    let cases: [(String, Forwards, Vec<ForeignTargetGroup>, usize); 3] = [
         // LBC's older shape: the action's own targetGroupARN.
         (
             format!(r#"{{"type":"forward","targetGroupARN":"{BLUE_ARN}"}}"#),
