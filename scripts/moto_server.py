@@ -34,16 +34,24 @@ HTTPS listeners (a trust store in verify mode only, and one that exists; left ou
 ModifyListener, the listener keeps its own; a listener turned to HTTP has none) and
 DescribeListeners reports it, defaults filled in as AWS reports them.
 
+ModifyTargetGroup: AWS sets a gRPC target group's success codes from `Matcher.GrpcCode`; moto
+reads only `Matcher.HttpCode`, so a gRPC group kept the codes it was created with.
+
+Rule conditions: AWS matches a host-header, path-pattern or http-header condition by `Values` or
+by `RegexValues` (regular expressions), exactly one of them. moto knows only `Values`: a condition
+with `RegexValues` alone fails inside moto with an internal error.
+
 Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m moto.server`.
 """
 
 import sys
 
-from moto.elbv2 import models
 from moto.core.responses import ActionResult, EmptyResult
+from moto.elbv2 import models
 from moto.elbv2 import responses
 from moto.elbv2.exceptions import (
     DuplicateLoadBalancerName,
+    InvalidConditionValueError,
     InvalidConfigurationRequest,
     LoadBalancerNotFoundError,
     ValidationError,
@@ -296,6 +304,43 @@ elbv2_responses.ELBV2Response.describe_trust_stores = describe_trust_stores
 elbv2_responses.ELBV2Response.delete_trust_store = delete_trust_store
 elbv2_responses.ELBV2Response.create_listener = create_listener
 elbv2_responses.ELBV2Response.modify_listener = modify_listener
+
+
+_modify_target_group = responses.ELBV2Response.modify_target_group
+
+
+def modify_target_group(self):
+    result = _modify_target_group(self)
+    grpc_codes = self._get_param("Matcher.GrpcCode")
+    if grpc_codes is not None:
+        target_group = self.elbv2_backend.target_groups[self._get_param("TargetGroupArn")]
+        target_group.matcher = {"GrpcCode": grpc_codes}
+    return result
+
+
+responses.ELBV2Response.modify_target_group = modify_target_group
+
+def _regex_aware(config_key, validate):
+    def validate_condition(self, condition):
+        config = condition.get(config_key) or {}
+        if "RegexValues" not in config:
+            return validate(self, condition)
+        if config.get("Values"):
+            raise InvalidConditionValueError("You cannot provide both 'Values' and 'RegexValues' in one condition")
+        if not config["RegexValues"]:
+            raise InvalidConditionValueError("A condition value must be specified")
+        return None
+
+    return validate_condition
+
+
+for _field, _config_key in [
+    ("host_header", "HostHeaderConfig"),
+    ("path_pattern", "PathPatternConfig"),
+    ("http_header", "HttpHeaderConfig"),
+]:
+    _name = f"_validate_{_field}_condition"
+    setattr(models.ELBv2Backend, _name, _regex_aware(_config_key, getattr(models.ELBv2Backend, _name)))
 
 if __name__ == "__main__":
     main(sys.argv[1:])

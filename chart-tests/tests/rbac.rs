@@ -99,6 +99,7 @@ async fn exercise_the_operator(sandbox: &Sandbox) {
             target_type: elbow_model::TargetType::Instance,
             protocol: elbow_model::Protocol::Tcp,
             port: 80,
+            protocol_version: None,
             vpc_id: sandbox.environment.vpc_id().to_string(),
             ip_address_type: elbow_model::IpAddressType::Ipv4,
             health_check: elbow_model::HealthCheck {

@@ -160,7 +160,7 @@ pub async fn snapshot(cloud: &dyn Cloud, cluster: &str, node_group: &str) -> Sna
         actions
             .iter()
             .map(|action| match action {
-                Action::Forward { target_groups } => Action::Forward {
+                Action::Forward { target_groups, stickiness } => Action::Forward {
                     target_groups: target_groups
                         .iter()
                         .map(|w| WeightedTargetGroup {
@@ -168,6 +168,7 @@ pub async fn snapshot(cloud: &dyn Cloud, cluster: &str, node_group: &str) -> Sna
                             weight: w.weight,
                         })
                         .collect(),
+                    stickiness: *stickiness,
                 },
                 other => other.clone(),
             })

@@ -27,6 +27,7 @@ async fn a_network_load_balancer_lives_and_dies_through_the_adapter() {
             target_type: TargetType::Instance,
             protocol: Protocol::Tcp,
             port: 31000,
+            protocol_version: None,
             vpc_id: net.inventory.vpc_id.clone(),
             ip_address_type: IpAddressType::Ipv4,
             health_check: tcp_health_check(),
@@ -119,7 +120,7 @@ async fn a_network_load_balancer_lives_and_dies_through_the_adapter() {
 
     let mut slower = tcp_health_check();
     slower.interval_seconds = 30;
-    cloud.modify_target_group(&tg.arn, &slower).await.expect("modified");
+    cloud.modify_target_group(&tg.arn, &slower, false).await.expect("modified");
     let described = cloud.describe_target_groups(TargetGroupFilter::Arns(vec![tg.arn.clone()])).await.expect("tg");
     assert_eq!(described[0].health_check.interval_seconds, 30);
 
@@ -218,6 +219,7 @@ fn target_group_input(net: &Network, protocol: Protocol, target_type: TargetType
         target_type,
         protocol,
         port: if target_type == TargetType::Ip { 8080 } else { 30080 },
+        protocol_version: None,
         vpc_id: net.inventory.vpc_id.clone(),
         ip_address_type: IpAddressType::Ipv4,
         health_check: if protocol == Protocol::Http { http_health_check() } else { tcp_health_check() },

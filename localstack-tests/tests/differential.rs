@@ -156,6 +156,7 @@ impl Twins {
             target_type: TargetType::Instance,
             protocol: Protocol::Http,
             port: node_port,
+            protocol_version: None,
             vpc_id: self.net.inventory.vpc_id.clone(),
             ip_address_type: IpAddressType::Ipv4,
             health_check: http_health_check(),
@@ -302,6 +303,7 @@ async fn alb_with_target_group(cloud: &dyn Cloud, twins: &Twins, name: &str) -> 
             target_type: TargetType::Instance,
             protocol: Protocol::Http,
             port: 30480,
+            protocol_version: None,
             vpc_id: twins.net.inventory.vpc_id.clone(),
             ip_address_type: IpAddressType::Ipv4,
             health_check: HealthCheck {

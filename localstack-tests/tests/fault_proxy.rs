@@ -21,6 +21,7 @@ fn target_group(name: &str, vpc_id: &str) -> CreateTargetGroup {
         target_type: TargetType::Instance,
         protocol: Protocol::Tcp,
         port: 30080,
+        protocol_version: None,
         vpc_id: vpc_id.to_string(),
         ip_address_type: IpAddressType::Ipv4,
         health_check: tcp_health_check(),

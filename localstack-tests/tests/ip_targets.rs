@@ -40,7 +40,7 @@ async fn forwarded(cluster: &str) -> Option<(TargetGroup, Vec<(String, u16)>)> {
         |arn: &String| tags.get(arn).and_then(|t| t.get("elbow.dev/cluster")).map(String::as_str) == Some(cluster);
     let lb = lbs.iter().find(|lb| ours(&lb.arn))?;
     let listeners = cloud.describe_listeners(&lb.arn).await.ok()?;
-    let Action::Forward { target_groups } = listeners.first()?.default_actions.first()? else { return None };
+    let Action::Forward { target_groups, .. } = listeners.first()?.default_actions.first()? else { return None };
     let arn = &target_groups.first()?.target_group;
     let tg = cloud.describe_target_groups(TargetGroupFilter::Arns(vec![arn.clone()])).await.ok()?.pop()?;
     let mut targets: Vec<(String, u16)> =

@@ -6,9 +6,9 @@ use aws_sdk_ec2::types as ec2;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use elbow_cloud::{Arn, Listener, LoadBalancer, Rule, SecurityGroupRule, TargetGroup};
 use elbow_model::{
-    Action, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType, MutualAuthentication,
-    MutualTlsMode, Protocol, QueryStringPair, RuleCondition, RuleSource, Scheme, SecurityGroupRef, Tags, Target,
-    TargetType, WeightedTargetGroup,
+    Action, ForwardStickiness, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType,
+    MutualAuthentication, MutualTlsMode, Protocol, ProtocolVersion, QueryStringPair, RuleCondition, RuleSource, Scheme,
+    SecurityGroupRef, Tags, Target, TargetType, WeightedTargetGroup,
 };
 
 // ---- ELBv2 out ----
@@ -81,7 +81,7 @@ pub(crate) fn certificate_list(arns: &[String]) -> Vec<elb::Certificate> {
 pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {
     let builder = elb::Action::builder().order(i32::try_from(order + 1).unwrap_or(i32::MAX));
     match action {
-        Action::Forward { target_groups } => {
+        Action::Forward { target_groups, stickiness } => {
             let tuples: Vec<elb::TargetGroupTuple> = target_groups
                 .iter()
                 .map(|w| {
@@ -93,7 +93,17 @@ pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {
                 .collect();
             builder
                 .r#type(elb::ActionTypeEnum::Forward)
-                .forward_config(elb::ForwardActionConfig::builder().set_target_groups(Some(tuples)).build())
+                .forward_config(
+                    elb::ForwardActionConfig::builder()
+                        .set_target_groups(Some(tuples))
+                        .set_target_group_stickiness_config(stickiness.map(|s| {
+                            elb::TargetGroupStickinessConfig::builder()
+                                .enabled(s.enabled)
+                                .set_duration_seconds(s.duration_seconds.and_then(|d| i32::try_from(d).ok()))
+                                .build()
+                        }))
+                        .build(),
+                )
                 .build()
         }
         Action::Redirect { protocol, port, host, path, query, status_code } => builder
@@ -168,6 +178,27 @@ pub(crate) fn condition(condition: &RuleCondition) -> elb::RuleCondition {
                     .build(),
             )
             .build(),
+        RuleCondition::HostHeaderRegex(regexes) => builder
+            .field("host-header")
+            .host_header_config(
+                elb::HostHeaderConditionConfig::builder().set_regex_values(Some(regexes.clone())).build(),
+            )
+            .build(),
+        RuleCondition::PathPatternRegex(regexes) => builder
+            .field("path-pattern")
+            .path_pattern_config(
+                elb::PathPatternConditionConfig::builder().set_regex_values(Some(regexes.clone())).build(),
+            )
+            .build(),
+        RuleCondition::HttpHeaderRegex { name, values } => builder
+            .field("http-header")
+            .http_header_config(
+                elb::HttpHeaderConditionConfig::builder()
+                    .http_header_name(name)
+                    .set_regex_values(Some(values.clone()))
+                    .build(),
+            )
+            .build(),
         RuleCondition::QueryString(pairs) => builder
             .field("query-string")
             .query_string_config(
@@ -233,7 +264,12 @@ pub(crate) fn health_check(tg: &elb::TargetGroup) -> HealthCheck {
         timeout_seconds: non_negative(tg.health_check_timeout_seconds()),
         healthy_threshold_count: non_negative(tg.healthy_threshold_count()),
         unhealthy_threshold_count: non_negative(tg.unhealthy_threshold_count()),
-        matcher: if http { tg.matcher().and_then(|m| m.http_code()).map(str::to_string) } else { None },
+        // A gRPC group reports its codes as `GrpcCode`, the others as `HttpCode`.
+        matcher: if http {
+            tg.matcher().and_then(|m| m.http_code().or(m.grpc_code())).map(str::to_string)
+        } else {
+            None
+        },
     }
 }
 
@@ -251,6 +287,7 @@ pub(crate) fn target_group(tg: &elb::TargetGroup) -> TargetGroup {
         },
         protocol: from_protocol(tg.protocol()),
         port: tg.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+        protocol_version: tg.protocol_version().and_then(ProtocolVersion::parse),
         vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
         ip_address_type: match tg.ip_address_type() {
             Some(elb::TargetGroupIpAddressTypeEnum::Ipv6) => IpAddressType::Dualstack,
@@ -259,6 +296,16 @@ pub(crate) fn target_group(tg: &elb::TargetGroup) -> TargetGroup {
         health_check: health_check(tg),
         load_balancer_arns: tg.load_balancer_arns().to_vec(),
     }
+}
+
+/// A forward's stickiness as desired states carry it: AWS reports `Enabled: false` for a forward
+/// made without any, which is the same as none.
+fn stickiness(action: &elb::Action) -> Option<ForwardStickiness> {
+    let config = action.forward_config()?.target_group_stickiness_config()?;
+    config.enabled().unwrap_or_default().then(|| ForwardStickiness {
+        enabled: true,
+        duration_seconds: config.duration_seconds().and_then(|d| u32::try_from(d).ok()),
+    })
 }
 
 pub(crate) fn from_action(action: &elb::Action) -> Option<Action<Arn>> {
@@ -284,7 +331,7 @@ pub(crate) fn from_action(action: &elb::Action) -> Option<Action<Arn>> {
             } else {
                 from_config
             };
-            Action::Forward { target_groups }
+            Action::Forward { target_groups, stickiness: stickiness(action) }
         }
         elb::ActionTypeEnum::Redirect => {
             let c = action.redirect_config()?;
@@ -340,18 +387,27 @@ fn sorted_actions(actions: &[elb::Action]) -> Vec<Action<Arn>> {
 
 pub(crate) fn from_condition(c: &elb::RuleCondition) -> Option<RuleCondition> {
     let values = |v: Option<&[String]>| v.map(<[String]>::to_vec).unwrap_or_default();
+    // A condition matches either values or regular expressions (AWS takes one or the other).
+    let regexes = |v: Option<&[String]>| v.filter(|v| !v.is_empty()).map(<[String]>::to_vec);
     Some(match c.field()? {
-        "host-header" => RuleCondition::HostHeader(values(c.host_header_config().map(|x| x.values()))),
-        "path-pattern" => RuleCondition::PathPattern(values(c.path_pattern_config().map(|x| x.values()))),
+        "host-header" => match regexes(c.host_header_config().map(|x| x.regex_values())) {
+            Some(regexes) => RuleCondition::HostHeaderRegex(regexes),
+            None => RuleCondition::HostHeader(values(c.host_header_config().map(|x| x.values()))),
+        },
+        "path-pattern" => match regexes(c.path_pattern_config().map(|x| x.regex_values())) {
+            Some(regexes) => RuleCondition::PathPatternRegex(regexes),
+            None => RuleCondition::PathPattern(values(c.path_pattern_config().map(|x| x.values()))),
+        },
         "http-request-method" => {
             RuleCondition::HttpRequestMethod(values(c.http_request_method_config().map(|x| x.values())))
         }
         "source-ip" => RuleCondition::SourceIp(values(c.source_ip_config().map(|x| x.values()))),
         "http-header" => {
             let config = c.http_header_config()?;
-            RuleCondition::HttpHeader {
-                name: config.http_header_name().unwrap_or_default().to_string(),
-                values: config.values().to_vec(),
+            let name = config.http_header_name().unwrap_or_default().to_string();
+            match regexes(Some(config.regex_values())) {
+                Some(values) => RuleCondition::HttpHeaderRegex { name, values },
+                None => RuleCondition::HttpHeader { name, values: config.values().to_vec() },
             }
         }
         "query-string" => RuleCondition::QueryString(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use elbow_cloud::*;
-use elbow_model::{Attributes, HealthCheck, HealthCheckPort, IpAddressType, Protocol, Tags, Target};
+use elbow_model::{Attributes, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ProtocolVersion, Tags, Target};
 
 use crate::convert::*;
 use crate::errors::classify;
@@ -395,6 +395,7 @@ impl Elbv2 {
             .name(&input.name)
             .protocol(protocol(input.protocol))
             .port(i32::from(input.port))
+            .set_protocol_version(input.protocol_version.map(|v| v.as_str().to_string()))
             .vpc_id(&input.vpc_id)
             .target_type(target_type(input.target_type))
             .health_check_enabled(true)
@@ -405,11 +406,7 @@ impl Elbv2 {
             .health_check_timeout_seconds(seconds(hc.timeout_seconds))
             .healthy_threshold_count(seconds(hc.healthy_threshold_count))
             .unhealthy_threshold_count(seconds(hc.unhealthy_threshold_count))
-            .set_matcher(if http {
-                hc.matcher.as_ref().map(|m| elb::Matcher::builder().http_code(m).build())
-            } else {
-                None
-            })
+            .set_matcher(matcher(hc, input.protocol_version == Some(ProtocolVersion::Grpc)))
             .set_tags(elb_tags_on_create(&input.tags))
             .send()
             .await
@@ -417,7 +414,7 @@ impl Elbv2 {
         out.target_groups().first().map(target_group).ok_or_else(|| empty_answer(api))
     }
 
-    pub(crate) async fn modify_target_group(&self, arn: &str, hc: &HealthCheck) -> CloudResult<()> {
+    pub(crate) async fn modify_target_group(&self, arn: &str, hc: &HealthCheck, grpc: bool) -> CloudResult<()> {
         let api = self.count(Api::ModifyTargetGroup);
         let http = matches!(hc.protocol, Protocol::Http | Protocol::Https);
         self.client
@@ -433,11 +430,7 @@ impl Elbv2 {
             .health_check_timeout_seconds(seconds(hc.timeout_seconds))
             .healthy_threshold_count(seconds(hc.healthy_threshold_count))
             .unhealthy_threshold_count(seconds(hc.unhealthy_threshold_count))
-            .set_matcher(if http {
-                hc.matcher.as_ref().map(|m| elb::Matcher::builder().http_code(m).build())
-            } else {
-                None
-            })
+            .set_matcher(matcher(hc, grpc))
             .send()
             .await
             .map_err(|e| classify(api, e))?;
@@ -664,6 +657,16 @@ impl Elbv2 {
             .map_err(|e| classify(api, e))?;
         Ok(())
     }
+}
+
+/// A health check's success codes as ELBv2 takes them: `GrpcCode` on a gRPC target group,
+/// `HttpCode` on the other HTTP(S) ones, none for TCP health checks.
+fn matcher(hc: &HealthCheck, grpc: bool) -> Option<elb::Matcher> {
+    if !matches!(hc.protocol, Protocol::Http | Protocol::Https) {
+        return None;
+    }
+    let codes = hc.matcher.as_ref()?;
+    Some(if grpc { elb::Matcher::builder().grpc_code(codes) } else { elb::Matcher::builder().http_code(codes) }.build())
 }
 
 fn seconds(value: u32) -> i32 {

@@ -144,8 +144,8 @@ impl Cloud for SdkCloud {
     async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
         self.elbv2.create_target_group(input).await
     }
-    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck) -> CloudResult<()> {
-        self.elbv2.modify_target_group(arn, health_check).await
+    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck, grpc: bool) -> CloudResult<()> {
+        self.elbv2.modify_target_group(arn, health_check, grpc).await
     }
     async fn modify_target_group_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {
         self.elbv2.modify_target_group_attributes(arn, attributes).await

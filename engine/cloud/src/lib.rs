@@ -87,7 +87,9 @@ actions! {
 
     async fn create_target_group(&self, input: CreateTargetGroup) -> CloudResult<TargetGroup>
         => CreateTargetGroup in "elasticloadbalancing", Elbv2Modify;
-    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck) -> CloudResult<()>
+    /// Sets the health check; its success codes are gRPC codes when `grpc` (the group's protocol
+    /// version is gRPC: AWS takes `GrpcCode` there and `HttpCode` elsewhere).
+    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck, grpc: bool) -> CloudResult<()>
         => ModifyTargetGroup in "elasticloadbalancing", Elbv2Modify;
     async fn modify_target_group_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()>
         => ModifyTargetGroupAttributes in "elasticloadbalancing", Elbv2Modify;

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use elbow_model::{
     Action, AlpnPolicy, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, MutualAuthentication,
-    Protocol, RuleCondition, Scheme, SubnetAddresses, Tags, Target, TargetType,
+    Protocol, ProtocolVersion, RuleCondition, Scheme, SubnetAddresses, Tags, Target, TargetType,
 };
 
 /// An ELBv2 ARN.
@@ -41,8 +41,11 @@ pub struct TargetGroup {
     pub target_type: TargetType,
     pub protocol: Protocol,
     pub port: u16,
+    /// As reported: AWS names one for every HTTP and HTTPS group, none for the others.
+    pub protocol_version: Option<ProtocolVersion>,
     pub vpc_id: String,
     pub ip_address_type: IpAddressType,
+    /// The success codes are gRPC codes when `protocol_version` is gRPC.
     pub health_check: HealthCheck,
     pub load_balancer_arns: Vec<Arn>,
 }
@@ -142,8 +145,11 @@ pub struct CreateTargetGroup {
     pub target_type: TargetType,
     pub protocol: Protocol,
     pub port: u16,
+    /// HTTP and HTTPS only; `None` leaves AWS's default (HTTP1).
+    pub protocol_version: Option<ProtocolVersion>,
     pub vpc_id: String,
     pub ip_address_type: IpAddressType,
+    /// Its success codes are sent as gRPC codes with `protocol_version` gRPC, else as HTTP codes.
     pub health_check: HealthCheck,
     pub tags: Tags,
 }

@@ -21,6 +21,7 @@ fn tg(name: &str) -> CreateTargetGroup {
         target_type: TargetType::Instance,
         protocol: Protocol::Tcp,
         port: 31000,
+        protocol_version: None,
         vpc_id: "vpc-1".into(),
         ip_address_type: IpAddressType::Ipv4,
         health_check: HealthCheck {

@@ -174,6 +174,7 @@ impl<'a> Applier<'a> {
                         target_type: spec.target_type,
                         protocol: spec.protocol,
                         port: spec.port,
+                        protocol_version: spec.protocol_version,
                         vpc_id: spec.vpc_id.clone(),
                         ip_address_type: spec.ip_address_type,
                         health_check: spec.health_check.clone(),
@@ -189,9 +190,9 @@ impl<'a> Applier<'a> {
                     attributes: Default::default(),
                 });
             }
-            Step::ModifyTargetGroup { resource_id, health_check } => {
+            Step::ModifyTargetGroup { resource_id, health_check, grpc } => {
                 let arn = self.bound(&resource_id)?;
-                cloud.modify_target_group(&arn, &health_check).await?;
+                cloud.modify_target_group(&arn, &health_check, grpc).await?;
                 if let Some(tg) = self.target_group(&arn) {
                     tg.tg.health_check = health_check;
                 }

@@ -87,6 +87,12 @@ pub enum DeployError {
          create it, or correct the trustStore of alb.ingress.kubernetes.io/mutual-authentication"
     )]
     TrustStoreNotFound { names: Vec<String>, message: String },
+    /// A forward action's `targetGroupName` names no target group of the load balancer's region.
+    #[error(
+        "failed to find a target group named {name:?} in the load balancer's region; create it, or correct \
+         targetGroupName in the alb.ingress.kubernetes.io/actions annotation"
+    )]
+    TargetGroupNameNotFound { name: String },
     /// A step refers to a resource that was neither found nor created earlier in the plan: a bug
     /// in the planner, reported rather than guessed around.
     #[error("failed to resolve {0}: it was neither found nor created")]
@@ -112,7 +118,8 @@ impl DeployError {
             | Self::ElasticIpInUse { .. }
             | Self::Certificates(_)
             | Self::TrustStores(_)
-            | Self::TrustStoreNotFound { .. } => false,
+            | Self::TrustStoreNotFound { .. }
+            | Self::TargetGroupNameNotFound { .. } => false,
         }
     }
 
@@ -126,6 +133,9 @@ impl DeployError {
             Self::Protection { source, .. } | Self::Certificates(source) | Self::TrustStores(source) => {
                 source.is_retryable()
             }
+            // A target group made outside Kubernetes may well be made after the Ingress (by
+            // Terraform, say): look again later.
+            Self::TargetGroupNameNotFound { .. } => true,
             Self::NameConflict { .. }
             | Self::NameTaken { .. }
             | Self::NodePortsRecord { .. }

@@ -39,8 +39,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use elbow_cloud::{Arn, Cloud, LoadBalancerFilter};
-use elbow_model::{ResourceId, RuleSource, SecurityGroupRef, Stack, StackId, Tags, Target};
+use elbow_cloud::{Arn, Cloud, LoadBalancerFilter, TargetGroupFilter};
+use elbow_model::{ResourceId, RuleSource, SecurityGroupRef, Stack, StackId, Tags, Target, TargetGroupReference};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -231,8 +231,9 @@ impl Deployer {
         } else {
             desired
         };
-        let (mut entry, backend_group, in_flight) = self.checkout(desired).await?;
         let cloud = self.cloud.as_ref();
+        let foreign_target_groups = foreign_target_groups(cloud, desired).await?;
+        let (mut entry, backend_group, in_flight) = self.checkout(desired).await?;
         if entry.rediscover {
             let (lb_names, tg_names) = names_of(desired, &entry);
             entry.actual = discover_stack(cloud, &self.settings.cluster_name, &desired.id, lb_names, tg_names)
@@ -258,6 +259,7 @@ impl Deployer {
                 backend_group: backend_group.clone(),
                 previous_tags,
                 sent_secrets,
+                foreign_target_groups,
             },
         );
         let node_rules = NodeRules {
@@ -605,6 +607,35 @@ fn uses_backend_group(stack: &Stack) -> bool {
             .iter()
             .flat_map(|g| &g.ingress)
             .any(|r| r.source == RuleSource::SecurityGroup(backend.clone()))
+}
+
+/// The ARNs of the stack's foreign target groups: as given, or found by name with one
+/// DescribeTargetGroups (no call when none is named by name). Nothing else is read or changed of
+/// them.
+async fn foreign_target_groups(
+    cloud: &dyn Cloud,
+    desired: &Stack,
+) -> Result<BTreeMap<ResourceId, String>, DeployError> {
+    let mut arns = BTreeMap::new();
+    let mut by_name = Vec::new();
+    for foreign in &desired.foreign_target_groups {
+        match &foreign.reference {
+            TargetGroupReference::Arn(arn) => {
+                arns.insert(foreign.resource_id.clone(), arn.clone());
+            }
+            TargetGroupReference::Name(name) => by_name.push((foreign.resource_id.clone(), name.clone())),
+        }
+    }
+    if by_name.is_empty() {
+        return Ok(arns);
+    }
+    let names = by_name.iter().map(|(_, name)| name.clone()).collect();
+    let found = cloud.describe_target_groups(TargetGroupFilter::Names(names)).await.map_err(DeployError::Discover)?;
+    for (resource_id, name) in by_name {
+        let tg = found.iter().find(|tg| tg.name == name).ok_or(DeployError::TargetGroupNameNotFound { name })?;
+        arns.insert(resource_id, tg.arn.clone());
+    }
+    Ok(arns)
 }
 
 /// Names to look for when re-discovering a stack: the ones it wants and the ones it had.

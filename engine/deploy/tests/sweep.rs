@@ -258,6 +258,7 @@ fn seed_strangers(cloud: &FakeCloud) {
             target_type: TargetType::Instance,
             protocol: Protocol::Tcp,
             port: 30000,
+            protocol_version: None,
             vpc_id: "vpc-1".into(),
             ip_address_type: IpAddressType::Ipv4,
             health_check: Svc::new("x").stack().target_groups[0].health_check.clone(),

@@ -178,7 +178,7 @@ impl Layer for Watched {
             let groups = self.inner.target_groups();
             for listener in self.inner.listeners() {
                 for action in &listener.default_actions {
-                    let Action::Forward { target_groups } = action else { continue };
+                    let Action::Forward { target_groups, .. } = action else { continue };
                     for tg in target_groups {
                         let exists = groups.iter().any(|g| g.arn == tg.target_group);
                         if !exists || self.inner.targets(&tg.target_group).is_empty() {

@@ -677,9 +677,9 @@ impl Cloud for FakeCloud {
         self.request(api, |s| s.elbv2.create_target_group(api, input))
     }
 
-    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck) -> CloudResult<()> {
+    async fn modify_target_group(&self, arn: &str, health_check: &HealthCheck, grpc: bool) -> CloudResult<()> {
         let api = Api::ModifyTargetGroup;
-        self.request(api, |s| s.elbv2.modify_target_group(api, arn, health_check))
+        self.request(api, |s| s.elbv2.modify_target_group(api, arn, health_check, grpc))
     }
 
     async fn modify_target_group_attributes(&self, arn: &str, attributes: &Attributes) -> CloudResult<()> {

@@ -71,6 +71,11 @@ pub struct Stack {
     pub load_balancers: Vec<LoadBalancerSpec>,
     pub listeners: Vec<ListenerSpec>,
     pub target_groups: Vec<TargetGroupSpec>,
+    /// Target groups made outside Elbow that rules forward to (LBC's `targetGroupARN` and
+    /// `targetGroupName` in `actions.<name>`). Never created, modified, registered or deleted:
+    /// only looked up, by name, and named in forward actions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_target_groups: Vec<ForeignTargetGroup>,
     /// Security groups this stack owns (the managed frontend group).
     pub security_groups: Vec<SecurityGroupSpec>,
     /// Ingress rules Elbow adds to security groups it does not own (the nodes' group), so that the
@@ -378,7 +383,13 @@ pub struct ListenerSpec {
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum Action<T> {
     #[serde(rename_all = "camelCase")]
-    Forward { target_groups: Vec<WeightedTargetGroup<T>> },
+    Forward {
+        target_groups: Vec<WeightedTargetGroup<T>>,
+        /// Whether a client keeps going to the target group it was sent to first (ELBv2's
+        /// `TargetGroupStickinessConfig`); `None` is AWS's default, off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stickiness: Option<ForwardStickiness>,
+    },
     #[serde(rename_all = "camelCase")]
     Redirect {
         protocol: Option<String>,
@@ -402,7 +413,7 @@ pub enum Action<T> {
 impl<T> Action<T> {
     /// A forward to a single target group, the only action an NLB listener has.
     pub fn forward(target_group: T) -> Self {
-        Action::Forward { target_groups: vec![WeightedTargetGroup { target_group, weight: None }] }
+        Action::Forward { target_groups: vec![WeightedTargetGroup { target_group, weight: None }], stickiness: None }
     }
 
     /// ELBv2's name for the action's type.
@@ -422,6 +433,35 @@ impl<T> Action<T> {
     pub fn is_pre_routing(&self) -> bool {
         matches!(self, Self::AuthenticateOidc(_) | Self::AuthenticateCognito(_) | Self::JwtValidation(_))
     }
+}
+
+/// A forward action's target group stickiness: with it on, a client's requests go to the target
+/// group it was first sent to for `duration_seconds` (1 to 604800).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardStickiness {
+    pub enabled: bool,
+    /// AWS requires it with stickiness on and leaves it out with stickiness off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u32>,
+}
+
+/// A target group made outside Elbow that the stack's rules forward to, under a resource id of
+/// the stack (`ForeignTargetGroup/...`) so that actions name it as they name the stack's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForeignTargetGroup {
+    pub resource_id: ResourceId,
+    /// Its ARN, or its name, which the deployer looks up.
+    #[serde(flatten)]
+    pub reference: TargetGroupReference,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetGroupReference {
+    Arn(String),
+    Name(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -453,6 +493,16 @@ pub enum RuleCondition {
         values: Vec<String>,
     },
     QueryString(Vec<QueryStringPair>),
+    /// Host names matched by regular expressions (ELBv2's `HostHeaderConfig.RegexValues`).
+    HostHeaderRegex(Vec<String>),
+    /// Paths matched by regular expressions (`PathPatternConfig.RegexValues`).
+    PathPatternRegex(Vec<String>),
+    /// A header's values matched by regular expressions (`HttpHeaderConfig.RegexValues`).
+    #[serde(rename_all = "camelCase")]
+    HttpHeaderRegex {
+        name: String,
+        values: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -478,6 +528,43 @@ impl TargetType {
     }
 }
 
+/// How an application load balancer's target group talks to its targets (ELBv2's
+/// `ProtocolVersion`): HTTP/1.1, HTTP/2, or gRPC. It is fixed when the group is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub enum ProtocolVersion {
+    #[default]
+    #[serde(rename = "HTTP1")]
+    Http1,
+    #[serde(rename = "HTTP2")]
+    Http2,
+    #[serde(rename = "GRPC")]
+    Grpc,
+}
+
+impl ProtocolVersion {
+    pub const ALL: [Self; 3] = [Self::Http1, Self::Http2, Self::Grpc];
+
+    /// The ELBv2 spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http1 => "HTTP1",
+            Self::Http2 => "HTTP2",
+            Self::Grpc => "GRPC",
+        }
+    }
+
+    /// The ELBv2 spelling, exactly (as the AWS Load Balancer Controller takes it).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The version a target group of `protocol` has when `reported` is what an endpoint says:
+    /// HTTP and HTTPS groups are HTTP/1.1 unless told otherwise, other protocols have none.
+    pub fn effective(protocol: Protocol, reported: Option<Self>) -> Option<Self> {
+        matches!(protocol, Protocol::Http | Protocol::Https).then(|| reported.unwrap_or_default())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetGroupSpec {
@@ -488,6 +575,10 @@ pub struct TargetGroupSpec {
     pub protocol: Protocol,
     /// The port targets receive traffic on: the Service's NodePort in instance mode.
     pub port: u16,
+    /// HTTP and HTTPS target groups only (application load balancers); `None` is HTTP/1.1 there.
+    /// Fixed at creation: a change replaces the target group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<ProtocolVersion>,
     pub vpc_id: String,
     pub ip_address_type: IpAddressType,
     pub health_check: HealthCheck,
@@ -517,7 +608,8 @@ pub struct HealthCheck {
     pub timeout_seconds: u32,
     pub healthy_threshold_count: u32,
     pub unhealthy_threshold_count: u32,
-    /// Success codes (`200-399`); HTTP/HTTPS only.
+    /// Success codes; HTTP/HTTPS only: HTTP codes (`200-399`), or gRPC codes (`12`, `0-99`) on
+    /// a target group whose protocol version is [`ProtocolVersion::Grpc`] (ELBv2's `GrpcCode`).
     pub matcher: Option<String>,
 }
 

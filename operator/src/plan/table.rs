@@ -83,7 +83,7 @@ fn actions(actions: &[Action<ResourceId>]) -> String {
     let described: Vec<String> = actions
         .iter()
         .map(|action| match action {
-            Action::Forward { target_groups } => target_groups
+            Action::Forward { target_groups, .. } => target_groups
                 .iter()
                 .map(|t| match t.weight {
                     Some(weight) if target_groups.len() > 1 => format!("{}@{weight}", t.target_group),
@@ -109,6 +109,9 @@ fn condition(condition: &RuleCondition) -> String {
         RuleCondition::HttpRequestMethod(values) => format!("method {}", values.join("|")),
         RuleCondition::SourceIp(values) => format!("source {}", values.join("|")),
         RuleCondition::HttpHeader { name, values } => format!("header {name}={}", values.join("|")),
+        RuleCondition::HostHeaderRegex(values) => format!("host ~{}", values.join("|")),
+        RuleCondition::PathPatternRegex(values) => format!("path ~{}", values.join("|")),
+        RuleCondition::HttpHeaderRegex { name, values } => format!("header {name}~{}", values.join("|")),
         RuleCondition::QueryString(pairs) => {
             let pairs: Vec<String> =
                 pairs.iter().map(|p| format!("{}={}", p.key.as_deref().unwrap_or(""), p.value)).collect();

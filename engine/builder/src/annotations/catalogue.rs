@@ -503,13 +503,19 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "actions.<name>",
         Reader::Rules,
         "(none)",
-        "JSON action for paths whose backend is Service `<name>` with port name `use-annotation`: `forward` (`forwardConfig.targetGroups` of `serviceName`/`servicePort`/`weight`), `redirect` (`redirectConfig`) or `fixed-response` (`fixedResponseConfig`). Keys match in any case (`Type`, `ForwardConfig`, `ServiceName`, ...), as in LBC; target groups by ARN or name are refused.",
+        "JSON action for paths whose backend is Service `<name>` with port name `use-annotation`: `forward` (`forwardConfig.targetGroups` of `serviceName`/`servicePort` or `targetGroupARN`/`targetGroupName`, each with a `weight`, and `targetGroupStickinessConfig` of `enabled` and `durationSeconds`, 1 to 604800; or LBC's older single `targetGroupARN`/`targetGroupName` beside the type), `redirect` (`redirectConfig`) or `fixed-response` (`fixedResponseConfig`). Keys match in any case (`Type`, `ForwardConfig`, `ServiceName`, ...), as in LBC. A target group by ARN or name is someone else's: Elbow forwards to it (a name is looked up with DescribeTargetGroups) and never changes, registers to or deletes it.",
     ),
     ingress(
         "conditions.<name>",
         Reader::Rules,
         "(none)",
-        "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`. Keys match in any case (`Field`, `HostHeaderConfig`, `Values`, ...), as in LBC; `regexValues` are refused.",
+        "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`. Keys match in any case (`Field`, `HostHeaderConfig`, `Values`, ...), as in LBC. `host-header`, `path-pattern` and `http-header` take `values` or `regexValues` (regular expressions), one of them; a rule's host (or path) matches by values or by regular expressions, so mixing the two for one rule is an error, as in LBC.",
+    ),
+    ingress(
+        "use-regex-path-match",
+        Reader::Rules,
+        "false",
+        "`true`: the Ingress's ImplementationSpecific paths are regular expressions, written after the leading `/` (`/api/v[0-9]+/.*` matches by `api/v[0-9]+/.*`), as in LBC; Exact and Prefix paths are unchanged.",
     ),
     backend(
         "auth-type",
@@ -570,7 +576,7 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "backend-protocol-version",
         Reader::TargetGroups,
         "HTTP1",
-        "Only `HTTP1` is supported yet. Also read from the Service, which wins.",
+        "`HTTP1`, `HTTP2` or `GRPC`: the target group's protocol version, how the load balancer talks to the targets. With `GRPC` the health check defaults to path `/AWS.ALB/healthcheck` and gRPC code `12`, and `success-codes` are gRPC codes (0 to 99), as in LBC. A change replaces the target group (ELBv2 cannot change it in place): the new one is made and filled before the rules move to it. Also read from the Service, which wins.",
     ),
     backend(
         "target-group-attributes",
@@ -590,7 +596,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "traffic-port",
         "`traffic-port`, a port number, or the name of a Service port (meaning its NodePort; with ip targets its numeric targetPort).",
     ),
-    backend("healthcheck-path", Reader::HealthChecks, "/", "The health check path."),
+    backend(
+        "healthcheck-path",
+        Reader::HealthChecks,
+        "/ (/AWS.ALB/healthcheck with GRPC)",
+        "The health check path; for gRPC, the health-check method's `/package.Service/Method`.",
+    ),
     backend("healthcheck-interval-seconds", Reader::HealthChecks, "15", "Seconds between health checks, 5 to 300."),
     backend("healthcheck-timeout-seconds", Reader::HealthChecks, "5", "Seconds before a health check fails, 2 to 120."),
     backend(
@@ -608,8 +619,8 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
     backend(
         "success-codes",
         Reader::HealthChecks,
-        "200",
-        "HTTP codes that count as healthy (`200`, `200-299`, `200,204`).",
+        "200 (12 with GRPC)",
+        "HTTP codes that count as healthy (`200`, `200-299`, `200,204`); with `backend-protocol-version: GRPC`, gRPC codes from 0 to 99 (`12`, `0-99`, `0,12`).",
     ),
     backend(
         "target-node-labels",
@@ -662,7 +673,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("frontend-nlb-healthcheck-success-codes", Scope::Ingress, FRONTEND_NLB),
     lbc("frontend-nlb-attributes", Scope::Ingress, FRONTEND_NLB),
     lbc("frontend-nlb-tags", Scope::Ingress, FRONTEND_NLB),
-    lbc("use-regex-path-match", Scope::Ingress, "regular-expression path matching"),
     lbc("target-control-port.<service>.<port>", Scope::IngressAndBackend, "target control ports"),
     lbc("create-acm-cert", Scope::Ingress, "certificates requested from ACM on demand"),
     lbc("acm-pca-arn", Scope::Ingress, "certificates requested from ACM on demand"),

@@ -209,10 +209,25 @@ pub(crate) fn split_list(value: &str) -> Vec<String> {
 
 /// HTTP success codes as ELBv2 takes them: `200`, `200-399`, `200,204`.
 pub(crate) fn valid_success_codes(value: &str) -> Option<String> {
-    let code = |s: &str| s.len() == 3 && s.parse::<u16>().is_ok_and(|c| (200..600).contains(&c));
+    valid_codes(value, 200..=599)
+}
+
+/// gRPC success codes as ELBv2 takes them (`GrpcCode`): codes 0 to 99, `12`, `0-99`, `0,12`.
+pub(crate) fn valid_grpc_success_codes(value: &str) -> Option<String> {
+    valid_codes(value, 0..=99)
+}
+
+fn valid_codes(value: &str, range: std::ops::RangeInclusive<u16>) -> Option<String> {
+    // No leading zeros or signs: AWS takes plain decimal codes.
+    let code = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0')))
+            .then(|| s.parse::<u16>().ok())
+            .flatten()
+            .filter(|c| range.contains(c))
+    };
     let ok = value.split(',').all(|part| match part.split_once('-') {
-        Some((from, to)) => code(from) && code(to) && from <= to,
-        None => code(part),
+        Some((from, to)) => matches!((code(from), code(to)), (Some(from), Some(to)) if from <= to),
+        None => code(part).is_some(),
     });
     ok.then(|| value.to_string())
 }

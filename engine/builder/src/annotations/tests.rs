@@ -35,6 +35,16 @@ fn success_codes() {
 }
 
 #[test]
+fn grpc_success_codes() {
+    for good in ["12", "0", "0-99", "0,12", "0-5,12"] {
+        assert_eq!(valid_grpc_success_codes(good).as_deref(), Some(good), "{good}");
+    }
+    for bad in ["", "100", "200", "-1", "12-0", "012", "ok", "0,"] {
+        assert_eq!(valid_grpc_success_codes(bad), None, "{bad}");
+    }
+}
+
+#[test]
 fn typed_readers_accept_good_values_and_name_the_annotation_on_bad_ones() {
     let values = annotations(&[
         ("internal", "TRUE"),

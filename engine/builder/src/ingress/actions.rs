@@ -3,7 +3,9 @@
 //! weighted over several Services; redirect; fixed response). The AWS Load Balancer Controller's
 //! JSON shapes are accepted as they are, keys in any case (`Type`, `ForwardConfig`, ...), as LBC
 //! decodes them with Go's case-insensitive `encoding/json`. A backend Service that does not exist yet, or an
-//! `actions.<name>` that is missing, answers 503 rather than failing the group, as there.
+//! `actions.<name>` that is missing, answers 503 rather than failing the group, as there. A forward
+//! may also name target groups made outside Kubernetes (`targetGroupARN`, `targetGroupName`): the
+//! stack lists them as foreign, so the deployer forwards to them and never changes them.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +16,7 @@ use crate::annotations::Annotations;
 use crate::error::BuildError;
 use crate::ingress::group::{Member, annotations_of};
 use crate::ingress::target_groups::{BackendPort, TargetGroups};
-use elbow_model::stack::{Action, ResourceId, WeightedTargetGroup};
+use elbow_model::stack::{Action, ForwardStickiness, ResourceId, TargetGroupReference, WeightedTargetGroup};
 
 /// The backend port name that defers to the `actions.<service name>` annotation.
 pub const USE_ANNOTATION: &str = "use-annotation";
@@ -176,8 +178,10 @@ struct TargetGroupTuple {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Stickiness {
     enabled: Option<bool>,
+    duration_seconds: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,18 +245,22 @@ fn annotated_action(
     let invalid = |why: &str| a.invalid(&suffix, raw, &format!("{ACTION_SHAPE}; {why}"));
     match action.kind.as_str() {
         "forward" => {
-            if action.target_group_arn.is_some() || action.target_group_name.is_some() {
-                return Err(unsupported_arn(&a.name(&suffix)));
+            let single = foreign_reference(action.target_group_arn, action.target_group_name, &invalid)?;
+            match (single, action.forward_config) {
+                // LBC's older shape: one target group made outside Kubernetes, by ARN or name.
+                (Some(reference), None) => Ok(Action::forward(target_groups.foreign(reference))),
+                (Some(_), Some(_)) => Err(invalid("either forwardConfig or targetGroupARN/targetGroupName, not both")),
+                (None, None) => Err(invalid("forward needs forwardConfig, targetGroupARN or targetGroupName")),
+                (None, Some(config)) => {
+                    let stickiness = stickiness(config.target_group_stickiness_config, &invalid)?;
+                    let mut forward =
+                        forward_many(member, config.target_groups, target_groups, &invalid, &a.name(&suffix))?;
+                    if let Action::Forward { stickiness: sticky, .. } = &mut forward {
+                        *sticky = stickiness;
+                    }
+                    Ok(forward)
+                }
             }
-            let config = action.forward_config.ok_or_else(|| invalid("forward needs forwardConfig"))?;
-            if config.target_group_stickiness_config.and_then(|s| s.enabled) == Some(true) {
-                return Err(BuildError::NotSupported {
-                    feature: "target group stickiness".into(),
-                    annotation: a.name(&suffix),
-                    value: "targetGroupStickinessConfig.enabled: true".into(),
-                });
-            }
-            forward_many(member, config.target_groups, target_groups, &invalid, &a.name(&suffix))
         }
         "redirect" => {
             let c = action.redirect_config.ok_or_else(|| invalid("redirect needs redirectConfig"))?;
@@ -297,10 +305,25 @@ fn forward_many(
     let several = tuples.len() > 1;
     let mut weighted = Vec::with_capacity(tuples.len());
     for tuple in tuples {
-        if tuple.target_group_arn.is_some() || tuple.target_group_name.is_some() {
-            return Err(unsupported_arn(annotation));
-        }
-        let service = tuple.service_name.ok_or_else(|| invalid("every target group needs serviceName"))?;
+        let weight = match tuple.weight {
+            Some(w) => Some(u32::try_from(w).ok().filter(|w| *w <= 999).ok_or_else(|| invalid("weight is 0 to 999"))?),
+            None if several => return Err(invalid("weight must be set when forwarding to several target groups")),
+            None => None,
+        };
+        let foreign = foreign_reference(tuple.target_group_arn, tuple.target_group_name, invalid)?;
+        let service = match (foreign, tuple.service_name) {
+            (Some(reference), None) => {
+                weighted.push(WeightedTargetGroup { target_group: target_groups.foreign(reference), weight });
+                continue;
+            }
+            (Some(_), Some(_)) => {
+                return Err(invalid("a target group has either serviceName or targetGroupARN/targetGroupName"));
+            }
+            (None, None) => {
+                return Err(invalid("every target group needs serviceName, targetGroupARN or targetGroupName"));
+            }
+            (None, Some(service)) => service,
+        };
         let port = match tuple.service_port {
             Some(serde_json::Value::Number(n)) => {
                 n.as_i64().and_then(|n| i32::try_from(n).ok()).map(BackendPort::Number)
@@ -311,11 +334,6 @@ fn forward_many(
             _ => None,
         }
         .ok_or_else(|| invalid("every target group needs servicePort, a number or a port name"))?;
-        let weight = match tuple.weight {
-            Some(w) => Some(u32::try_from(w).ok().filter(|w| *w <= 999).ok_or_else(|| invalid("weight is 0 to 999"))?),
-            None if several => return Err(invalid("weight must be set when forwarding to several target groups")),
-            None => None,
-        };
         let Some(target_group) = target_groups.resolve(member, &service, &port)? else {
             if several {
                 return Err(BuildError::InvalidBackend(format!(
@@ -326,14 +344,63 @@ fn forward_many(
         };
         weighted.push(WeightedTargetGroup { target_group, weight });
     }
-    Ok(Action::Forward { target_groups: weighted })
+    Ok(Action::Forward { target_groups: weighted, stickiness: None })
 }
 
-fn unsupported_arn(annotation: &str) -> BuildError {
-    BuildError::NotSupported {
-        feature: "forwarding to a target group by ARN or name".into(),
-        annotation: annotation.to_string(),
-        value: "targetGroupARN / targetGroupName".into(),
+/// A target group made outside Kubernetes, by `targetGroupARN` or `targetGroupName` (at most one
+/// of them): an ELBv2 target group ARN, or a target group name (at most 32 letters, digits and
+/// hyphens), which the deployer looks up.
+fn foreign_reference(
+    arn: Option<String>,
+    name: Option<String>,
+    invalid: &dyn Fn(&str) -> BuildError,
+) -> Result<Option<TargetGroupReference>, BuildError> {
+    match (arn, name) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(invalid("either targetGroupARN or targetGroupName, not both")),
+        (Some(arn), None) => {
+            let resource = arn.split(':').nth(5).unwrap_or_default();
+            let valid = arn.starts_with("arn:")
+                && arn.split(':').nth(2) == Some("elasticloadbalancing")
+                && resource.strip_prefix("targetgroup/").is_some_and(|rest| rest.split('/').count() == 2);
+            if !valid {
+                return Err(invalid(&format!(
+                    "targetGroupARN {arn:?} is not a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>)"
+                )));
+            }
+            Ok(Some(TargetGroupReference::Arn(arn)))
+        }
+        (None, Some(name)) => {
+            let valid = !name.is_empty()
+                && name.len() <= 32
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !name.starts_with('-')
+                && !name.ends_with('-');
+            if !valid {
+                return Err(invalid(&format!(
+                    "targetGroupName {name:?} is not a target group name (1 to 32 letters, digits and hyphens)"
+                )));
+            }
+            Ok(Some(TargetGroupReference::Name(name)))
+        }
+    }
+}
+
+/// `targetGroupStickinessConfig`: on with a duration of 1 to 604800 seconds (AWS needs one), or
+/// off, which is what a forward without it has.
+fn stickiness(
+    config: Option<Stickiness>,
+    invalid: &dyn Fn(&str) -> BuildError,
+) -> Result<Option<ForwardStickiness>, BuildError> {
+    let Some(config) = config else { return Ok(None) };
+    if config.enabled != Some(true) {
+        return Ok(None);
+    }
+    match config.duration_seconds {
+        Some(seconds @ 1..=604_800) => {
+            Ok(Some(ForwardStickiness { enabled: true, duration_seconds: u32::try_from(seconds).ok() }))
+        }
+        _ => Err(invalid("targetGroupStickinessConfig.durationSeconds is 1 to 604800 when stickiness is enabled")),
     }
 }
 

@@ -44,10 +44,10 @@ fn pascal_case_actions_mean_what_camel_case_ones_mean() {
     // Values are not folded: LBC's action types are lowercase.
     let message = error(&[&annotated(&[("actions.split", r#"{"Type":"Forward"}"#)])]);
     assert!(message.contains("type \"Forward\" is not supported"), "{message}");
-    // A target group named instead of a Service is refused, not dropped.
+    // A target group named instead of a Service is read in any case too.
     let by_name = r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupName":"tg-1"}]}}"#;
-    let message = error(&[&annotated(&[("actions.split", by_name)])]);
-    assert!(message.contains("forwarding to a target group by ARN or name is not supported yet"), "{message}");
+    let stack = built(&[&annotated(&[("actions.split", by_name)])]);
+    assert_eq!(stack.foreign_target_groups[0].reference, elbow_model::TargetGroupReference::Name("tg-1".into()));
 }
 
 #[test]
@@ -81,5 +81,5 @@ fn pascal_case_conditions_mean_what_camel_case_ones_mean() {
 
     let regex = r#"[{"Field":"host-header","HostHeaderConfig":{"RegexValues":["^a.*"],"Values":["a.example.com"]}}]"#;
     let message = with(regex).expect_err("regex").to_string();
-    assert!(message.contains("regular-expression conditions is not supported yet"), "{message}");
+    assert!(message.contains("either values or regexValues, not both"), "{message}");
 }

@@ -221,7 +221,7 @@ pub fn build_ingress_stack(input: &IngressGroupInput<'_>) -> Result<Stack, Build
         return Err(BuildError::TooManyTargetGroups(target_groups.len()));
     }
     let pod_nodes;
-    (stack.target_groups, pod_nodes) = target_groups.into_specs();
+    (stack.target_groups, pod_nodes, stack.foreign_target_groups) = target_groups.into_specs();
 
     let mut security_groups = Vec::new();
     match &settings.security_groups {

@@ -2,7 +2,9 @@
 //! Prefix paths longest first, then ImplementationSpecific ones as written; members in group
 //! order; priorities 1..N in that order. Exact `p` matches `[p]`, Prefix `p` matches `[p, p/*]`
 //! (`/` matches `/*`), ImplementationSpecific is an ELBv2 pattern as written. The
-//! `conditions.<name>` annotation adds conditions to the paths whose backend is Service `<name>`.
+//! `conditions.<name>` annotation adds conditions to the paths whose backend is Service `<name>`,
+//! with values or (`regexValues`) regular expressions; `use-regex-path-match: "true"` makes the
+//! ImplementationSpecific paths regular expressions (the path after its leading `/`), as in LBC.
 
 use k8s_openapi::api::networking::v1::HTTPIngressPath;
 use serde::Deserialize;
@@ -70,6 +72,23 @@ pub(crate) fn path_patterns(path: &str, path_type: PathType) -> Result<Vec<Strin
     })
 }
 
+/// The Ingress annotation that makes ImplementationSpecific paths regular expressions.
+const USE_REGEX_PATH_MATCH: &str = "use-regex-path-match";
+
+/// An ImplementationSpecific path under `use-regex-path-match`: a regular expression, written
+/// after the `/` Kubernetes requires (LBC drops that first character, as ELBv2's regular
+/// expressions need none).
+fn path_regex(path: &str) -> Result<String, BuildError> {
+    match path.strip_prefix('/') {
+        Some(regex) if !regex.is_empty() => Ok(regex.to_string()),
+        _ => Err(BuildError::InvalidPath {
+            path: path.into(),
+            path_type: PathType::ImplementationSpecific.as_str().into(),
+            reason: "with use-regex-path-match it is / followed by a regular expression".into(),
+        }),
+    }
+}
+
 /// An Ingress rule's paths in rule order: Exact, Prefix longest first, ImplementationSpecific;
 /// the sort is stable, so equal paths keep the order they are written in.
 pub(crate) fn ordered_paths(paths: &[HTTPIngressPath]) -> Result<Vec<(&HTTPIngressPath, PathType)>, BuildError> {
@@ -110,29 +129,59 @@ fn member_rules(
     rules: &mut Vec<RuleSpec>,
 ) -> Result<(), BuildError> {
     let ingress_rules = member.ingress.spec.as_ref().and_then(|s| s.rules.as_deref()).unwrap_or_default();
+    let regex_paths = member.annotations().bool(USE_REGEX_PATH_MATCH)?.unwrap_or(false);
     for ingress_rule in ingress_rules {
         let Some(http) = ingress_rule.http.as_ref() else { continue };
         let host = ingress_rule.host.as_deref().filter(|h| !h.is_empty());
         for (path, path_type) in ordered_paths(&http.paths)? {
             let mut hosts: Vec<String> = host.map(str::to_string).into_iter().collect();
-            let mut patterns = match path.path.as_deref().filter(|p| !p.is_empty()) {
-                Some(text) => path_patterns(text, path_type)?,
-                None => Vec::new(),
+            let mut host_regexes = Vec::new();
+            let (mut patterns, mut path_regexes) = match path.path.as_deref().filter(|p| !p.is_empty()) {
+                Some(text) if regex_paths && path_type == PathType::ImplementationSpecific => {
+                    (Vec::new(), vec![path_regex(text)?])
+                }
+                Some(text) => (path_patterns(text, path_type)?, Vec::new()),
+                None => (Vec::new(), Vec::new()),
             };
             let service = backend_service(&path.backend)?;
             let mut conditions = Vec::new();
             for extra in annotated_conditions(member, &service.name)? {
                 match extra {
                     RuleCondition::HostHeader(values) => hosts.extend(values),
+                    RuleCondition::HostHeaderRegex(values) => host_regexes.extend(values),
                     RuleCondition::PathPattern(values) => patterns.extend(values),
+                    RuleCondition::PathPatternRegex(values) => path_regexes.extend(values),
                     other => conditions.push(other),
+                }
+            }
+            // ELBv2 matches a host or a path by values or by regular expressions, never both
+            // in one rule; say which annotation mixes them rather than let AWS refuse the rule.
+            for (what, values, regexes) in [("host", &hosts, &host_regexes), ("path", &patterns, &path_regexes)] {
+                if !values.is_empty() && !regexes.is_empty() {
+                    let suffix = format!("conditions.{}", service.name);
+                    let a = member.annotations();
+                    let expected = format!(
+                        "conditions that match the {what} either by values ({}) or by regexValues ({}), not both",
+                        values.join(", "),
+                        regexes.join(", ")
+                    );
+                    return Err(match a.get(&suffix) {
+                        Some(raw) => a.invalid(&suffix, raw, &expected),
+                        None => a.invalid(USE_REGEX_PATH_MATCH, "true", &expected),
+                    });
                 }
             }
             if !hosts.is_empty() {
                 conditions.push(RuleCondition::HostHeader(hosts));
             }
+            if !host_regexes.is_empty() {
+                conditions.push(RuleCondition::HostHeaderRegex(host_regexes));
+            }
             if !patterns.is_empty() {
                 conditions.push(RuleCondition::PathPattern(patterns));
+            }
+            if !path_regexes.is_empty() {
+                conditions.push(RuleCondition::PathPatternRegex(path_regexes));
             }
             if conditions.is_empty() {
                 conditions.push(RuleCondition::PathPattern(vec!["/*".into()]));
@@ -158,6 +207,12 @@ struct AnnotatedCondition {
     source_ip_config: Option<Values>,
     http_header_config: Option<HttpHeaderConfig>,
     query_string_config: Option<QueryStringConfig>,
+}
+
+/// A condition's values, or its regular expressions.
+enum Matched {
+    Values(Vec<String>),
+    Regexes(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,35 +273,36 @@ fn annotated_conditions(member: &Member<'_>, service: &str) -> Result<Vec<RuleCo
     };
     let raw = a.get(&suffix).unwrap_or_default();
     let invalid = |why: String| a.invalid(&suffix, raw, &format!("{CONDITIONS_SHAPE}; {why}"));
-    // LBC's regexValues need ELBv2's regular-expression conditions, which Elbow does not make;
-    // dropping them would match more than the user asked for.
-    let no_regex = |regex: &[String]| match regex.is_empty() {
-        true => Ok(()),
-        false => Err(BuildError::NotSupported {
-            feature: "regular-expression conditions".into(),
-            annotation: a.name(&suffix),
-            value: "regexValues".into(),
-        }),
-    };
-    let values = |config: Option<Values>, name: &str| {
+    // Values or regular expressions, exactly one of them (as LBC and ELBv2 take them).
+    let values = |config: Option<Values>, name: &str| -> Result<Matched, BuildError> {
         let config = config.unwrap_or(Values { values: Vec::new(), regex_values: Vec::new() });
-        no_regex(&config.regex_values)?;
-        let values = config.values;
-        if values.is_empty() {
-            return Err(invalid(format!("{name} needs {name}Config.values")));
+        match (config.values.is_empty(), config.regex_values.is_empty()) {
+            (false, true) => Ok(Matched::Values(config.values)),
+            (true, false) => Ok(Matched::Regexes(config.regex_values)),
+            (true, true) => Err(invalid(format!("{name} needs {name}Config.values or regexValues"))),
+            (false, false) => Err(invalid(format!("{name}Config has either values or regexValues, not both"))),
         }
-        Ok(values)
+    };
+    let plain = |config: Option<Values>, name: &str| match values(config, name)? {
+        Matched::Values(values) => Ok(values),
+        Matched::Regexes(_) => Err(invalid(format!("{name} takes values, not regexValues"))),
     };
     let mut conditions = Vec::with_capacity(items.len());
     for item in items {
         conditions.push(match item.field.as_str() {
-            "host-header" => RuleCondition::HostHeader(values(item.host_header_config, "hostHeader")?),
-            "path-pattern" => RuleCondition::PathPattern(values(item.path_pattern_config, "pathPattern")?),
+            "host-header" => match values(item.host_header_config, "hostHeader")? {
+                Matched::Values(values) => RuleCondition::HostHeader(values),
+                Matched::Regexes(regexes) => RuleCondition::HostHeaderRegex(regexes),
+            },
+            "path-pattern" => match values(item.path_pattern_config, "pathPattern")? {
+                Matched::Values(values) => RuleCondition::PathPattern(values),
+                Matched::Regexes(regexes) => RuleCondition::PathPatternRegex(regexes),
+            },
             "http-request-method" => {
-                RuleCondition::HttpRequestMethod(values(item.http_request_method_config, "httpRequestMethod")?)
+                RuleCondition::HttpRequestMethod(plain(item.http_request_method_config, "httpRequestMethod")?)
             }
             "source-ip" => {
-                let cidrs = values(item.source_ip_config, "sourceIP")?;
+                let cidrs = plain(item.source_ip_config, "sourceIP")?;
                 if let Some(bad) = cidrs.iter().find(|c| !is_cidr(c)) {
                     return Err(invalid(format!("source-ip value {bad:?} is not a CIDR block")));
                 }
@@ -255,11 +311,18 @@ fn annotated_conditions(member: &Member<'_>, service: &str) -> Result<Vec<RuleCo
             "http-header" => {
                 let config =
                     item.http_header_config.ok_or_else(|| invalid("http-header needs httpHeaderConfig".into()))?;
-                no_regex(&config.regex_values)?;
-                if config.http_header_name.is_empty() || config.values.is_empty() {
-                    return Err(invalid("httpHeaderConfig needs httpHeaderName and values".into()));
+                if config.http_header_name.is_empty() {
+                    return Err(invalid("httpHeaderConfig needs httpHeaderName".into()));
                 }
-                RuleCondition::HttpHeader { name: config.http_header_name, values: config.values }
+                let name = config.http_header_name;
+                match (config.values.is_empty(), config.regex_values.is_empty()) {
+                    (false, true) => RuleCondition::HttpHeader { name, values: config.values },
+                    (true, false) => RuleCondition::HttpHeaderRegex { name, values: config.regex_values },
+                    (true, true) => return Err(invalid("httpHeaderConfig needs values or regexValues".into())),
+                    (false, false) => {
+                        return Err(invalid("httpHeaderConfig has either values or regexValues, not both".into()));
+                    }
+                }
             }
             "query-string" => {
                 let pairs = item.query_string_config.map(|c| c.values).unwrap_or_default();

@@ -3,7 +3,8 @@
 //! on the Service's NodePort with the nodes as targets, in ip mode on the numeric target port (1
 //! for a named one) with the Service's ready pods as targets. The target type is the
 //! IngressClassParams `targetType`, else the `target-type` annotation. Health checks follow LBC's ALB defaults (the backend protocol on the
-//! traffic port, path `/`, 15 s interval, 5 s timeout, thresholds 2 and 2, success code 200); the
+//! traffic port, path `/`, 15 s interval, 5 s timeout, thresholds 2 and 2, success code 200; for a
+//! `backend-protocol-version` of GRPC path `/AWS.ALB/healthcheck` and gRPC code 12); the
 //! health-check and target-group annotations are read from the Ingress, then from the Service,
 //! whose values win.
 
@@ -13,7 +14,7 @@ use crate::endpoints::CompactSlice;
 use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::annotations::{Annotations, Object, check, valid_success_codes};
+use crate::annotations::{Annotations, Object, check, valid_grpc_success_codes, valid_success_codes};
 use crate::endpoints::{PodReadiness, pod_targets, slices_of, target_group_port};
 use crate::error::BuildError;
 use crate::ingress::group::{GroupId, Member};
@@ -21,11 +22,14 @@ use crate::ingress::tags::GroupTags;
 use crate::names::{IngressTargetGroupKey, ingress_target_group_name};
 use crate::nodes::{targets, with_labels};
 use elbow_model::stack::{
-    Attributes, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ResourceId, TargetGroupSpec, TargetType,
+    Attributes, ForeignTargetGroup, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ProtocolVersion, ResourceId,
+    TargetGroupReference, TargetGroupSpec, TargetType,
 };
 
-/// The only protocol version the model carries; it is part of LBC's target group name hash.
-const PROTOCOL_VERSION: &str = "HTTP1";
+/// LBC's health check of a gRPC target group: AWS's own health-check service path, and gRPC
+/// status 12 (UNIMPLEMENTED), which a server without that service answers.
+const GRPC_HEALTH_CHECK_PATH: &str = "/AWS.ALB/healthcheck";
+const GRPC_SUCCESS_CODES: &str = "12";
 
 /// A backend's Service port as the Ingress writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,11 +74,19 @@ pub(crate) struct TargetGroups<'a> {
     service_of: BTreeMap<ResourceId, String>,
     /// The nodes the registered pods of ip target groups run on.
     pod_nodes: BTreeSet<String>,
+    /// Target groups made outside Elbow that actions forward to, by ARN or name.
+    foreign: BTreeMap<ResourceId, TargetGroupReference>,
 }
 
 impl<'a> TargetGroups<'a> {
     pub fn new(context: TargetGroupContext<'a>) -> Self {
-        Self { context, built: BTreeMap::new(), service_of: BTreeMap::new(), pod_nodes: BTreeSet::new() }
+        Self {
+            context,
+            built: BTreeMap::new(),
+            service_of: BTreeMap::new(),
+            pod_nodes: BTreeSet::new(),
+            foreign: BTreeMap::new(),
+        }
     }
 
     /// The target group for `member`'s backend `service`:`port`; `None` when the Service does not
@@ -101,9 +113,22 @@ impl<'a> TargetGroups<'a> {
         Ok(Some(resource_id))
     }
 
-    /// The target groups, and the nodes their pods run on (ip mode).
-    pub fn into_specs(self) -> (Vec<TargetGroupSpec>, BTreeSet<String>) {
-        (self.built.into_values().collect(), self.pod_nodes)
+    /// The resource id under which actions name a target group made outside Elbow; the same
+    /// reference gets the same id, however many actions use it.
+    pub fn foreign(&mut self, reference: TargetGroupReference) -> ResourceId {
+        let resource_id = ResourceId::new(match &reference {
+            TargetGroupReference::Arn(arn) => format!("ForeignTargetGroup/arn/{arn}"),
+            TargetGroupReference::Name(name) => format!("ForeignTargetGroup/name/{name}"),
+        });
+        self.foreign.insert(resource_id.clone(), reference);
+        resource_id
+    }
+
+    /// The target groups, the nodes their pods run on (ip mode), and the foreign target groups.
+    pub fn into_specs(self) -> (Vec<TargetGroupSpec>, BTreeSet<String>, Vec<ForeignTargetGroup>) {
+        let foreign =
+            self.foreign.into_iter().map(|(resource_id, reference)| ForeignTargetGroup { resource_id, reference });
+        (self.built.into_values().collect(), self.pod_nodes, foreign.collect())
     }
 
     /// The names of the ip target groups that send to one of `services`.
@@ -118,8 +143,10 @@ impl<'a> TargetGroups<'a> {
             .collect()
     }
 
+    /// Every target group the actions forward to, foreign ones included (ELBv2's limit per load
+    /// balancer counts them all).
     pub fn len(&self) -> usize {
-        self.built.len()
+        self.built.len() + self.foreign.len()
     }
 
     fn build(
@@ -181,18 +208,9 @@ impl<'a> TargetGroups<'a> {
                 _ => None,
             })?
             .unwrap_or(Protocol::Http);
-        match a.get("backend-protocol-version") {
-            None | Some(PROTOCOL_VERSION) => {}
-            Some(version @ ("HTTP2" | "GRPC")) => {
-                return Err(BuildError::NotSupported {
-                    feature: format!("backend protocol version {version}"),
-                    annotation: a.name("backend-protocol-version"),
-                    value: version.into(),
-                });
-            }
-            Some(other) => return Err(a.invalid("backend-protocol-version", other, "HTTP1, HTTP2 or GRPC")),
-        }
-        let health_check = health_check(&a, protocol, ports, target_type)?;
+        let protocol_version =
+            a.parse("backend-protocol-version", "HTTP1, HTTP2 or GRPC", ProtocolVersion::parse)?.unwrap_or_default();
+        let health_check = health_check(&a, protocol, protocol_version, ports, target_type)?;
         let attributes: Attributes = a.pairs("target-group-attributes", false)?.unwrap_or_default();
         let key = IngressTargetGroupKey {
             group: self.context.group,
@@ -210,11 +228,12 @@ impl<'a> TargetGroups<'a> {
                 tg_port,
                 target_type.as_str(),
                 protocol.as_str(),
-                PROTOCOL_VERSION,
+                protocol_version.as_str(),
             ),
             target_type,
             protocol,
             port: tg_port,
+            protocol_version: Some(protocol_version),
             vpc_id: self.context.vpc_id.to_string(),
             ip_address_type: IpAddressType::Ipv4,
             health_check,
@@ -235,10 +254,12 @@ fn node_port_of(port: &ServicePort) -> Result<u16, BuildError> {
 }
 
 /// The ALB health check: HTTP(S) like the backend, on the traffic port, `/`, every 15 s, 5 s
-/// timeout, 2 and 2 thresholds, `200`; each part may be annotated.
+/// timeout, 2 and 2 thresholds, `200`; for gRPC backends path `/AWS.ALB/healthcheck` and gRPC
+/// code `12`, as in LBC. Each part may be annotated.
 fn health_check(
     a: &Annotations<'_>,
     protocol: Protocol,
+    protocol_version: ProtocolVersion,
     ports: &[ServicePort],
     target_type: TargetType,
 ) -> Result<HealthCheck, BuildError> {
@@ -282,20 +303,24 @@ fn health_check(
         let expected = format!("fewer seconds than the health-check interval ({interval_seconds})");
         return Err(a.invalid("healthcheck-timeout-seconds", &timeout_seconds.to_string(), &expected));
     }
+    let grpc = protocol_version == ProtocolVersion::Grpc;
+    let (default_path, default_codes) = if grpc { (GRPC_HEALTH_CHECK_PATH, GRPC_SUCCESS_CODES) } else { ("/", "200") };
+    let matcher = if grpc {
+        a.parse("success-codes", "gRPC codes from 0 to 99 like 12, 0-99 or 0,12", valid_grpc_success_codes)?
+    } else {
+        a.parse("success-codes", "codes like 200, 200-399 or 200,204", valid_success_codes)?
+    };
     Ok(HealthCheck {
         protocol,
         port,
         path: Some(
             a.parse("healthcheck-path", "a path starting with /", |v| v.starts_with('/').then(|| v.to_string()))?
-                .unwrap_or_else(|| "/".into()),
+                .unwrap_or_else(|| default_path.into()),
         ),
         interval_seconds,
         timeout_seconds,
         healthy_threshold_count: a.number("healthy-threshold-count", 2, 10)?.unwrap_or(2),
         unhealthy_threshold_count: a.number("unhealthy-threshold-count", 2, 10)?.unwrap_or(2),
-        matcher: Some(
-            a.parse("success-codes", "codes like 200, 200-399 or 200,204", valid_success_codes)?
-                .unwrap_or_else(|| "200".into()),
-        ),
+        matcher: Some(matcher.unwrap_or_else(|| default_codes.into())),
     })
 }

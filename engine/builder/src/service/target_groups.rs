@@ -73,6 +73,7 @@ pub(super) fn target_group(
         target_type,
         protocol,
         port: tg_port,
+        protocol_version: None,
         vpc_id: inventory.vpc_id.clone(),
         ip_address_type: IpAddressType::Ipv4,
         health_check,

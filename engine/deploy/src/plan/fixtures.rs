@@ -31,6 +31,7 @@ pub(super) fn tg_spec(port: u16) -> TargetGroupSpec {
         target_type: TargetType::Instance,
         protocol: Protocol::Tcp,
         port,
+        protocol_version: None,
         vpc_id: "vpc-1".into(),
         ip_address_type: IpAddressType::Ipv4,
         health_check: HealthCheck {
@@ -117,6 +118,7 @@ pub(super) fn applied(stack: &Stack) -> ActualStack {
                 target_type: tg.target_type,
                 protocol: tg.protocol,
                 port: tg.port,
+                protocol_version: tg.protocol_version,
                 vpc_id: tg.vpc_id.clone(),
                 ip_address_type: tg.ip_address_type,
                 health_check: tg.health_check.clone(),
@@ -138,6 +140,7 @@ pub(super) fn ctx() -> PlanContext {
         backend_group: None,
         previous_tags: BTreeMap::new(),
         sent_secrets: Default::default(),
+        foreign_target_groups: BTreeMap::new(),
     }
 }
 

@@ -179,13 +179,14 @@ fn certificate_list(listener: &ListenerSpec) -> Vec<String> {
 /// An action with target-group resource ids replaced by bound ARNs; `None` if one is unbound.
 pub(crate) fn bind_action(action: &Action<ResourceId>, bindings: &BTreeMap<ResourceId, String>) -> Option<Action<Arn>> {
     Some(match action {
-        Action::Forward { target_groups } => Action::Forward {
+        Action::Forward { target_groups, stickiness } => Action::Forward {
             target_groups: target_groups
                 .iter()
                 .map(|w| {
                     Some(WeightedTargetGroup { target_group: bindings.get(&w.target_group)?.clone(), weight: w.weight })
                 })
                 .collect::<Option<Vec<_>>>()?,
+            stickiness: *stickiness,
         },
         Action::Redirect { protocol, port, host, path, query, status_code } => Action::Redirect {
             protocol: protocol.clone(),

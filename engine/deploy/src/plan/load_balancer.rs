@@ -228,6 +228,7 @@ mod tests {
             backend_group: Some("sg-backend".into()),
             previous_tags: BTreeMap::new(),
             sent_secrets: Default::default(),
+            foreign_target_groups: BTreeMap::new(),
         };
         let plan = plan(&desired, &ActualStack::default(), &ctx);
         let groups = plan.steps.iter().find_map(|s| match s {

@@ -55,6 +55,9 @@ pub struct PlanContext {
     /// Fingerprints of the OIDC client secrets last sent, by listener or rule ARN (AWS never
     /// reports the secrets; see `secrets`).
     pub sent_secrets: SentSecrets,
+    /// The ARNs of the stack's foreign target groups (made outside Elbow), by resource id: those
+    /// named by ARN as they are, those named by name as DescribeTargetGroups found them.
+    pub foreign_target_groups: BTreeMap<ResourceId, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

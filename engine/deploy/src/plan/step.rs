@@ -53,6 +53,8 @@ pub enum Step {
     ModifyTargetGroup {
         resource_id: ResourceId,
         health_check: HealthCheck,
+        /// The group's protocol version is gRPC: its success codes are gRPC codes.
+        grpc: bool,
     },
     ModifyTargetGroupAttributes {
         resource_id: ResourceId,

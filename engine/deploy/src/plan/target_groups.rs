@@ -1,12 +1,12 @@
 //! Target groups, their attributes and their targets. They are planned before the load balancer
 //! because listeners forward to them, and deleted after it, because they are in use until it is
-//! gone. Name, protocol, port, target type and VPC cannot be changed in place: a target group that
+//! gone. Name, protocol, port, protocol version, target type and VPC cannot be changed in place: a target group that
 //! differs in one of them is replaced (the new one is created, listeners move to it, the old one is
 //! deleted); everything else is modified.
 
 use std::collections::BTreeSet;
 
-use elbow_model::TargetGroupSpec;
+use elbow_model::{ProtocolVersion, TargetGroupSpec};
 
 use super::tags::TagApi;
 use super::{Planner, Step, changed_entries};
@@ -15,6 +15,11 @@ use crate::targets::TargetChanges;
 
 impl Planner<'_> {
     pub(super) fn target_groups(&mut self) {
+        // Foreign target groups are only forwarded to: bound, never planned. They carry no tag of
+        // ours, so they are never among the actual groups either, and never deleted.
+        for (resource_id, arn) in &self.ctx.foreign_target_groups {
+            self.plan.bindings.insert(resource_id.clone(), arn.clone());
+        }
         let mut kept = BTreeSet::new();
         for desired in &self.desired.target_groups {
             let existing = self
@@ -31,6 +36,7 @@ impl Planner<'_> {
                         self.push(Step::ModifyTargetGroup {
                             resource_id: id.clone(),
                             health_check: desired.health_check.clone(),
+                            grpc: desired.protocol_version == Some(ProtocolVersion::Grpc),
                         });
                     }
                     let attributes = changed_entries(&desired.attributes, &actual.attributes);
@@ -77,6 +83,8 @@ fn same_immutable_tg(actual: &ActualTargetGroup, desired: &TargetGroupSpec) -> b
     actual.tg.name == desired.name
         && actual.tg.protocol == desired.protocol
         && actual.tg.port == desired.port
+        && ProtocolVersion::effective(actual.tg.protocol, actual.tg.protocol_version)
+            == ProtocolVersion::effective(desired.protocol, desired.protocol_version)
         && actual.tg.target_type == desired.target_type
         && actual.tg.vpc_id == desired.vpc_id
 }

@@ -210,6 +210,7 @@ impl Svc {
                 target_type,
                 protocol: Protocol::Tcp,
                 port: node_port,
+                protocol_version: None,
                 vpc_id: "vpc-1".into(),
                 ip_address_type: IpAddressType::Ipv4,
                 health_check: HealthCheck {
@@ -366,6 +367,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
             target_type: TargetType::Instance,
             protocol: Protocol::Http,
             port,
+            protocol_version: None,
             vpc_id: "vpc-1".into(),
             ip_address_type: IpAddressType::Ipv4,
             health_check: HealthCheck {
@@ -450,7 +452,7 @@ pub fn listener_rules(cloud: &FakeCloud) -> Vec<(u32, Vec<String>, String)> {
                 })
                 .collect();
             let target = match rule.actions.first() {
-                Some(Action::Forward { target_groups }) => {
+                Some(Action::Forward { target_groups, .. }) => {
                     tg_names.get(&target_groups[0].target_group).cloned().unwrap_or_default()
                 }
                 _ => String::new(),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol};
+use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol, RuleCondition};
 
 use super::actions::{check_actions, reported, secrets};
 use super::certificates::{check_certificate_allowed, check_one_certificate};
@@ -295,6 +295,7 @@ impl Elbv2 {
                 format!("you've reached the limit of {MAX_RULES_PER_LISTENER} rules per listener"),
             ));
         }
+        check_conditions(api, &input.conditions)?;
         check_actions(api, protocol, &input.actions)?;
         self.check_forwards(api, &lb_arn, &input.actions, None)?;
         let id = self.next_id();
@@ -318,6 +319,7 @@ impl Elbv2 {
         let old_actions = rule.actions.clone();
         let listener = self.listeners.get(listener);
         let lb_arn = listener.map(|l| l.load_balancer_arn.clone()).unwrap_or_default();
+        check_conditions(api, &input.conditions)?;
         check_actions(api, listener.map_or(Protocol::Http, |l| l.protocol), &input.actions)?;
         self.check_forwards(api, &lb_arn, &input.actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
@@ -352,7 +354,22 @@ impl Elbv2 {
         replacing: Option<&str>,
     ) -> CloudResult<()> {
         for action in actions {
-            if let Action::Forward { target_groups } = action
+            // AWS takes stickiness durations of 1 s to 7 days, and needs one with stickiness on.
+            if let Action::Forward { stickiness: Some(stickiness), .. } = action {
+                let duration_ok = match stickiness.duration_seconds {
+                    Some(seconds) => (1..=604_800).contains(&seconds),
+                    None => !stickiness.enabled,
+                };
+                if !duration_ok {
+                    return Err(fail(
+                        api,
+                        CloudErrorKind::InvalidRequest,
+                        "ValidationError",
+                        "target group stickiness needs a duration of 1 to 604800 seconds",
+                    ));
+                }
+            }
+            if let Action::Forward { target_groups, .. } = action
                 && target_groups.len() > MAX_TARGET_GROUPS_PER_ACTION
             {
                 return Err(fail(
@@ -415,9 +432,28 @@ fn reported_listener(listener: &Listener) -> Listener {
 
 fn forwarded(actions: &[Action<Arn>]) -> impl Iterator<Item = &Arn> {
     actions.iter().flat_map(|action| match action {
-        Action::Forward { target_groups } => target_groups.iter().map(|w| &w.target_group).collect::<Vec<_>>(),
+        Action::Forward { target_groups, .. } => target_groups.iter().map(|w| &w.target_group).collect::<Vec<_>>(),
         _ => Vec::new(),
     })
+}
+
+/// AWS takes at most one host-header and one path-pattern condition per rule, each matching by
+/// values or by regular expressions, so a host (or path) cannot be matched both ways at once.
+fn check_conditions(api: Api, conditions: &[RuleCondition]) -> CloudResult<()> {
+    let count = |field: fn(&RuleCondition) -> bool| conditions.iter().filter(|c| field(c)).count();
+    let hosts = count(|c| matches!(c, RuleCondition::HostHeader(_) | RuleCondition::HostHeaderRegex(_)));
+    let paths = count(|c| matches!(c, RuleCondition::PathPattern(_) | RuleCondition::PathPatternRegex(_)));
+    for (field, found) in [("host-header", hosts), ("path-pattern", paths)] {
+        if found > 1 {
+            return Err(fail(
+                api,
+                CloudErrorKind::InvalidRequest,
+                "ValidationError",
+                format!("a rule can have at most one '{field}' condition"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `listener-rule/<lb type>/<lb name>/<lb id>/<listener id>/<rule id>`.

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use elbow_model::{
-    Attributes, HealthCheck, IpAddressType, LoadBalancerType, Scheme, SubnetAddresses, Tags, Target, TargetType,
+    Attributes, HealthCheck, IpAddressType, LoadBalancerType, Protocol, ProtocolVersion, Scheme, SubnetAddresses, Tags,
+    Target, TargetType,
 };
 
 use super::names::{REGION, arn, hex_id, validate_elb_name};
@@ -407,10 +408,26 @@ impl Elbv2 {
 
     pub(crate) fn create_target_group(&mut self, api: Api, input: CreateTargetGroup) -> CloudResult<TargetGroup> {
         validate_elb_name(api, &input.name)?;
+        let http = matches!(input.protocol, Protocol::Http | Protocol::Https);
+        if input.protocol_version.is_some() && !http {
+            return Err(fail(
+                api,
+                CloudErrorKind::InvalidRequest,
+                "ValidationError",
+                format!(
+                    "a protocol version cannot be specified for target groups with the {} protocol",
+                    input.protocol.as_str()
+                ),
+            ));
+        }
+        // AWS reports HTTP1 for every HTTP(S) group made without a version.
+        let protocol_version = ProtocolVersion::effective(input.protocol, input.protocol_version);
+        validate_matcher(api, &input.health_check, protocol_version == Some(ProtocolVersion::Grpc))?;
         if let Some(existing) = self.tg_by_name.get(&input.name).and_then(|arn| self.target_groups.get(arn)) {
             // As for load balancers: identical settings return the existing group.
             let same = existing.protocol == input.protocol
                 && existing.port == input.port
+                && existing.protocol_version == protocol_version
                 && existing.target_type == input.target_type
                 && existing.vpc_id == input.vpc_id
                 && existing.health_check == input.health_check;
@@ -433,6 +450,7 @@ impl Elbv2 {
             target_type: input.target_type,
             protocol: input.protocol,
             port: input.port,
+            protocol_version,
             vpc_id: input.vpc_id,
             ip_address_type: input.ip_address_type,
             health_check: input.health_check,
@@ -446,9 +464,28 @@ impl Elbv2 {
         Ok(tg)
     }
 
-    /// Only the health check can change: target type, protocol, port and VPC are fixed for life.
-    pub(crate) fn modify_target_group(&mut self, api: Api, arn: &str, health_check: &HealthCheck) -> CloudResult<()> {
+    /// Only the health check can change: target type, protocol, port, protocol version and VPC
+    /// are fixed for life. A gRPC group takes gRPC success codes (`GrpcCode`) only, the others
+    /// HTTP codes (`HttpCode`) only.
+    pub(crate) fn modify_target_group(
+        &mut self,
+        api: Api,
+        arn: &str,
+        health_check: &HealthCheck,
+        grpc: bool,
+    ) -> CloudResult<()> {
         let tg = self.target_groups.get_mut(arn).ok_or_else(|| tg_not_found(api, arn))?;
+        let is_grpc = tg.protocol_version == Some(ProtocolVersion::Grpc);
+        if health_check.matcher.is_some() && grpc != is_grpc {
+            let (sent, takes) = if grpc { ("GrpcCode", "HttpCode") } else { ("HttpCode", "GrpcCode") };
+            return Err(fail(
+                api,
+                CloudErrorKind::InvalidRequest,
+                "ValidationError",
+                format!("target group {} takes a {takes} matcher, not a {sent} one", tg.name),
+            ));
+        }
+        validate_matcher(api, health_check, is_grpc)?;
         tg.health_check = health_check.clone();
         Ok(())
     }
@@ -714,4 +751,27 @@ fn listener_not_found(api: Api, arn: &str) -> CloudError {
 
 fn rule_not_found(api: Api, arn: &str) -> CloudError {
     fail(api, CloudErrorKind::NotFound, "RuleNotFound", format!("rule '{arn}' not found"))
+}
+
+/// AWS's ranges for success codes: gRPC codes 0 to 99, HTTP codes 200 to 599 (499 on an
+/// application load balancer's groups, which the fake does not tell apart), each as a code, a
+/// range `a-b` or a comma-separated list of those.
+fn validate_matcher(api: Api, health_check: &HealthCheck, grpc: bool) -> CloudResult<()> {
+    let Some(codes) = &health_check.matcher else { return Ok(()) };
+    let (low, high, name) = if grpc { (0, 99, "GrpcCode") } else { (200, 599, "HttpCode") };
+    let in_range = |code: &str| code.parse::<u16>().is_ok_and(|c| (low..=high).contains(&c));
+    let valid = codes.split(',').all(|part| match part.split_once('-') {
+        Some((from, to)) => in_range(from) && in_range(to) && from.parse::<u16>().ok() <= to.parse::<u16>().ok(),
+        None => in_range(part),
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(fail(
+            api,
+            CloudErrorKind::InvalidRequest,
+            "ValidationError",
+            format!("{name} '{codes}' must be codes from {low} to {high}, like {low} | {low}-{high} | {low},{high}"),
+        ))
+    }
 }

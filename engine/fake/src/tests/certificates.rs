@@ -50,7 +50,7 @@ async fn create_and_modify_listener_take_exactly_one_default_certificate() {
     let (lb, listener) = https_listener(&cloud, 443).await;
     let listeners = cloud.describe_listeners(&lb).await.expect("listeners");
     let tg = match &listeners[0].default_actions[0] {
-        Action::Forward { target_groups } => target_groups[0].target_group.clone(),
+        Action::Forward { target_groups, .. } => target_groups[0].target_group.clone(),
         other => panic!("{other:?}"),
     };
     let two = CreateListener {

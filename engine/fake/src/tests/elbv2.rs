@@ -106,7 +106,7 @@ async fn only_the_health_check_of_a_target_group_changes() {
     let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
     let mut check = health_check();
     check.interval_seconds = 30;
-    cloud.modify_target_group(&tg.arn, &check).await.expect("modified");
+    cloud.modify_target_group(&tg.arn, &check, false).await.expect("modified");
     let now = &cloud.target_groups()[0];
     assert_eq!(now.health_check.interval_seconds, 30);
     assert_eq!((now.protocol, now.port, now.target_type), (Protocol::Tcp, 80, TargetType::Instance));
@@ -245,7 +245,7 @@ async fn unknown_arns_are_not_found_and_unknown_names_are_left_out() {
         cloud.describe_load_balancer_attributes(&ghost_lb).await.expect_err("attributes"),
         cloud.describe_target_health(&ghost_tg).await.expect_err("health"),
         cloud.set_subnets(&ghost_lb, &["subnet-a".to_string()]).await.expect_err("subnets"),
-        cloud.modify_target_group(&ghost_tg, &health_check()).await.expect_err("modify"),
+        cloud.modify_target_group(&ghost_tg, &health_check(), false).await.expect_err("modify"),
         cloud.add_tags(std::slice::from_ref(&ghost_tg), &Tags::new()).await.expect_err("tags"),
     ] {
         assert_eq!(error.kind, CloudErrorKind::NotFound, "{error}");
@@ -481,6 +481,7 @@ async fn a_forward_action_names_at_most_five_target_groups() {
             .iter()
             .map(|arn| elbow_model::WeightedTargetGroup { target_group: arn.clone(), weight: Some(1) })
             .collect(),
+        stickiness: None,
     };
     let mut input = http_listener(&lb.arn, 80, &groups[0]);
     input.default_actions = vec![weighted(&groups)];

@@ -82,6 +82,7 @@ fn tg_input(name: &str, port: u16) -> CreateTargetGroup {
         target_type: TargetType::Instance,
         protocol: Protocol::Tcp,
         port,
+        protocol_version: None,
         vpc_id: "vpc-1".into(),
         ip_address_type: IpAddressType::Ipv4,
         health_check: health_check(),
