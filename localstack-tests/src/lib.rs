@@ -12,6 +12,7 @@
 pub mod acm;
 pub mod aws_limits;
 pub mod fault_proxy;
+pub mod objects;
 pub mod owned;
 pub mod snapshot;
 

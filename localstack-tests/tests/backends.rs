@@ -13,8 +13,7 @@ use elbow_model::{
 };
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
-use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
@@ -28,20 +27,8 @@ impl Fixture {
     async fn start(prefix: &str) -> Fixture {
         let options = SandboxOptions::new(&unique(prefix), Aws::Sdk(Box::new(sdk_config().await)));
         let sandbox = Sandbox::start(options).await.expect("sandbox");
-        let client = sandbox.client();
-        let services: Api<Service> = Api::namespaced(client.clone(), "default");
-        let service: Service = serde_json::from_value(json!({
-            "metadata": { "name": "web" },
-            "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] }
-        }))
-        .unwrap();
-        services.create(&PostParams::default(), &service).await.unwrap();
-        let class: IngressClass = serde_json::from_value(json!({
-            "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" }
-        }))
-        .unwrap();
-        Api::<IngressClass>::all(client.clone()).create(&PostParams::default(), &class).await.unwrap();
-        Fixture { sandbox, ingresses: Api::namespaced(client, "default") }
+        let ingresses = elbow_localstack_tests::objects::web_service_and_class(&sandbox).await;
+        Fixture { sandbox, ingresses }
     }
 
     /// Ingress `web`: `/api` to Service `web`, with `annotations`.

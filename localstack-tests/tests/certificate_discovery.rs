@@ -12,9 +12,8 @@ use elbow_localstack_tests::owned::owned;
 use elbow_localstack_tests::{cloud, sdk_config, unique};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
-use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
@@ -78,23 +77,6 @@ async fn the_adapter_lists_issued_certificates_of_every_key_type_and_describes_t
     }
 }
 
-async fn apply(sandbox: &Sandbox) -> Api<Ingress> {
-    let client = sandbox.client();
-    let services: Api<Service> = Api::namespaced(client.clone(), "default");
-    let service: Service = serde_json::from_value(json!({
-        "metadata": { "name": "web" },
-        "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] }
-    }))
-    .unwrap();
-    services.create(&PostParams::default(), &service).await.unwrap();
-    let classes: Api<IngressClass> = Api::all(client.clone());
-    let class: IngressClass =
-        serde_json::from_value(json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }))
-            .unwrap();
-    classes.create(&PostParams::default(), &class).await.unwrap();
-    Api::namespaced(client, "default")
-}
-
 fn ingress(host: &str, tls_host: &str) -> Ingress {
     serde_json::from_value(json!({
         "metadata": { "name": "web", "annotations": { "alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTPS": 443}]"# } },
@@ -117,7 +99,7 @@ async fn an_ingress_without_certificate_arn_gets_the_certificates_acm_holds_for_
     let api = import(&[&format!("api.{domain}")]).await;
     let options = SandboxOptions::new(&unique("ing-acm"), Aws::Sdk(Box::new(sdk_config().await)));
     let sandbox = Sandbox::start(options).await.expect("sandbox");
-    let ingresses = apply(&sandbox).await;
+    let ingresses = elbow_localstack_tests::objects::web_service_and_class(&sandbox).await;
     // The rule's host matches the wildcard; the TLS host matches both.
     ingresses
         .create(&PostParams::default(), &ingress(&format!("www.{domain}"), &format!("api.{domain}")))

@@ -381,17 +381,7 @@ async fn both_refuse_several_certificates_where_aws_takes_one_or_moto_is_known_t
 async fn a_service_with_prefix_lists_and_no_source_ranges_admits_only_the_prefix_lists_on_both() {
     let twins = Twins::new("diff-pl").await;
     // A managed prefix list at the endpoint, and the same one in the fake.
-    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
-    let created = ec2
-        .create_managed_prefix_list()
-        .prefix_list_name(unique("office"))
-        .address_family("IPv4")
-        .max_entries(5)
-        .entries(aws_sdk_ec2::types::AddPrefixListEntry::builder().cidr("203.0.113.0/24").build())
-        .send()
-        .await
-        .expect("a managed prefix list");
-    let prefix_list = created.prefix_list().and_then(|p| p.prefix_list_id()).expect("its id").to_string();
+    let prefix_list = elbow_localstack_tests::objects::prefix_list(&unique("office"), "203.0.113.0/24").await;
     twins.fake.seed_prefix_list(&prefix_list, 5);
 
     let name = unique("web");

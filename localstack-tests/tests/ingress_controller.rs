@@ -203,17 +203,7 @@ async fn a_class_less_ingress_is_served_only_when_our_class_is_the_default() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ingress_class_params_names_the_alb_redirects_to_https_and_sets_listener_attributes_and_prefix_lists() {
     let fx = Fixture::start("ing-params").await;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
-    let created = ec2
-        .create_managed_prefix_list()
-        .prefix_list_name(unique("office"))
-        .address_family("IPv4")
-        .max_entries(5)
-        .entries(aws_sdk_ec2::types::AddPrefixListEntry::builder().cidr("203.0.113.0/24").build())
-        .send()
-        .await
-        .expect("a prefix list");
-    let prefix_list = created.prefix_list().and_then(|p| p.prefix_list_id()).expect("its id").to_string();
+    let prefix_list = elbow_localstack_tests::objects::prefix_list(&unique("office"), "203.0.113.0/24").await;
     let certificate = elbow_localstack_tests::acm::certificate("params.example.com").await;
     // ELBv2 names are unique per account and region: the cluster's unique name keeps tests apart.
     let name = unique("params").chars().rev().take(32).collect::<String>().chars().rev().collect::<String>();

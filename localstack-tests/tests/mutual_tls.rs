@@ -14,9 +14,8 @@ use elbow_localstack_tests::owned::owned;
 use elbow_localstack_tests::{acm, cloud, sdk_config, unique};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
-use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 fn elbv2(config: &aws_config::SdkConfig) -> aws_sdk_elasticloadbalancingv2::Client {
@@ -66,23 +65,6 @@ async fn the_adapter_finds_trust_stores_by_name() {
     delete_trust_store(&arn).await;
 }
 
-async fn apply(sandbox: &Sandbox) -> Api<Ingress> {
-    let client = sandbox.client();
-    let services: Api<Service> = Api::namespaced(client.clone(), "default");
-    let service: Service = serde_json::from_value(json!({
-        "metadata": { "name": "web" },
-        "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] }
-    }))
-    .unwrap();
-    services.create(&PostParams::default(), &service).await.unwrap();
-    let classes: Api<IngressClass> = Api::all(client.clone());
-    let class: IngressClass =
-        serde_json::from_value(json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }))
-            .unwrap();
-    classes.create(&PostParams::default(), &class).await.unwrap();
-    Api::namespaced(client, "default")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_mutual_authentication_annotation_sets_changes_and_turns_off_mutual_tls() {
     let store_name = unique("clients");
@@ -90,7 +72,7 @@ async fn the_mutual_authentication_annotation_sets_changes_and_turns_off_mutual_
     let certificate = acm::certificate(&format!("{}.example.com", unique("mtls"))).await;
     let options = SandboxOptions::new(&unique("ing-mtls"), Aws::Sdk(Box::new(sdk_config().await)));
     let sandbox = Sandbox::start(options).await.expect("sandbox");
-    let ingresses = apply(&sandbox).await;
+    let ingresses = elbow_localstack_tests::objects::web_service_and_class(&sandbox).await;
     let verify = json!([{ "port": 443, "mode": "verify", "trustStore": store_name }]).to_string();
     let ingress: Ingress = serde_json::from_value(json!({
         "metadata": { "name": "web", "annotations": {

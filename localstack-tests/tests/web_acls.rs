@@ -18,9 +18,8 @@ use elbow_localstack_tests::{Network, cloud, sdk_config, unique};
 use elbow_model::{IpAddressType, LoadBalancerType, Scheme, Tags};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
-use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 /// A regional web ACL made on the endpoint, as in the console: (name, ARN, id, lock token).
@@ -116,28 +115,11 @@ async fn the_adapter_associates_web_acls_and_manages_shield_protections() {
     delete_web_acl(&name, &id, &lock).await;
 }
 
-async fn apply(sandbox: &Sandbox) -> Api<Ingress> {
-    let client = sandbox.client();
-    let services: Api<Service> = Api::namespaced(client.clone(), "default");
-    let service: Service = serde_json::from_value(json!({
-        "metadata": { "name": "web" },
-        "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] }
-    }))
-    .unwrap();
-    services.create(&PostParams::default(), &service).await.unwrap();
-    let classes: Api<IngressClass> = Api::all(client.clone());
-    let class: IngressClass =
-        serde_json::from_value(json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }))
-            .unwrap();
-    classes.create(&PostParams::default(), &class).await.unwrap();
-    Api::namespaced(client, "default")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wafv2_annotations_associate_replace_and_remove_the_web_acl_of_an_ingress() {
     let options = SandboxOptions::new(&unique("ing-waf"), Aws::Sdk(Box::new(sdk_config().await)));
     let sandbox = Sandbox::start(options).await.expect("sandbox");
-    let ingresses = apply(&sandbox).await;
+    let ingresses = elbow_localstack_tests::objects::web_service_and_class(&sandbox).await;
     let (first_name, first, first_id, first_lock) = web_acl("first").await;
     let (second_name, second, second_id, second_lock) = web_acl("second").await;
 
