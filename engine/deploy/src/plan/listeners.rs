@@ -123,12 +123,14 @@ impl Planner<'_> {
         }
     }
 
-    /// Actions compare without their client secrets (AWS never reports them); a secret counts as
+    /// Transforms compare in order, as ELBv2 reports them in the order they were sent. Actions
+    /// compare without their client secrets (AWS never reports them); a secret counts as
     /// in place when it is the one last sent to that rule (`secrets`).
     fn same_rule(&self, desired: &RuleSpec, actual: &Rule) -> bool {
         let actions: Option<Vec<Action<Arn>>> =
             desired.actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
         desired.conditions == actual.conditions
+            && desired.transforms == actual.transforms
             && actions.is_some_and(|a| same_actions(&a, &actual.actions, &actual.arn, &self.ctx.sent_secrets))
     }
 
@@ -221,12 +223,14 @@ mod tests {
         let rule = |path: &str| RuleSpec {
             conditions: vec![RuleCondition::PathPattern(vec![path.into()])],
             actions: vec![Action::forward(ResourceId::new("TargetGroup/TCP-80"))],
+            transforms: vec![],
         };
         let actual_rule = |priority: u32, path: &str| Rule {
             arn: format!("arn:rule/{priority}"),
             priority: Some(priority),
             conditions: vec![RuleCondition::PathPattern(vec![path.into()])],
             actions: vec![Action::forward("arn:tg/tg-31000".to_string())],
+            transforms: vec![],
         };
         let mut desired = stack(Scheme::InternetFacing, 31000);
         desired.listeners[0].rules = vec![rule("/a"), rule("/b")];
