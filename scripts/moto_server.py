@@ -1,7 +1,7 @@
 """moto's server, with the behaviours of AWS that moto 5 lacks and Elbow's tests rely on: ELBv2's
 idempotent CreateLoadBalancer, capacity reservations, SetSecurityGroups refused on a network load balancer created without
-security groups, WAFv2 associations that are replaced and deleted as on AWS, and ELBv2 trust stores with the mutual TLS
-of HTTPS listeners.
+security groups, WAFv2 associations that are replaced and deleted as on AWS, ELBv2 trust stores with the mutual TLS
+of HTTPS listeners, rule conditions by regular expressions, and rule transforms.
 
 AWS documents CreateLoadBalancer as idempotent: a second call with a name already in use and the
 same settings (type, scheme, IP address type, subnets, security groups) answers with the existing
