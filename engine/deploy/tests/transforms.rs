@@ -2,6 +2,8 @@
 //! place by ModifyRule, removed when no longer desired, left alone when unchanged, and refused
 //! by the cloud when ELBv2 would refuse them.
 
+#![allow(clippy::expect_used)]
+
 use elbow_cloud::{Api, Rule};
 use elbow_model::{Rewrite, RuleTransform, Stack, TransformKind};
 
@@ -45,8 +47,12 @@ async fn transforms_are_created_modified_in_place_and_removed() {
     assert_eq!(created.transforms, first);
 
     cloud.counter().reset();
-    deployer(&cloud).deploy(&with_transforms(first)).await.expect("again, after a restart");
+    deployer(&cloud).deploy(&with_transforms(first.clone())).await.expect("again, after a restart");
     assert_eq!(cloud.counter().mutating(), 0, "unchanged transforms: {:?}", cloud.counter().snapshot());
+    // One transform of each type at most: their order is no change.
+    let reordered: Vec<RuleTransform> = first.iter().rev().cloned().collect();
+    deployer(&cloud).deploy(&with_transforms(reordered)).await.expect("reordered");
+    assert_eq!(cloud.counter().mutating(), 0, "reordered transforms: {:?}", cloud.counter().snapshot());
 
     // A changed replacement is the same rule modified, not a new one.
     let changed = vec![url_rewrite("^/api/(.*)$", "/v2/$1")];

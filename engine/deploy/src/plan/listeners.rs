@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use elbow_cloud::{Arn, Rule};
 use elbow_model::{
-    Action, AlpnPolicy, Attributes, ListenerSpec, MutualAuthentication, Protocol, ResourceId, RuleSpec,
+    Action, AlpnPolicy, Attributes, ListenerSpec, MutualAuthentication, Protocol, ResourceId, RuleSpec, RuleTransform,
     WeightedTargetGroup,
 };
 
@@ -123,14 +123,13 @@ impl Planner<'_> {
         }
     }
 
-    /// Transforms compare in order, as ELBv2 reports them in the order they were sent. Actions
-    /// compare without their client secrets (AWS never reports them); a secret counts as
+    /// Actions compare without their client secrets (AWS never reports them); a secret counts as
     /// in place when it is the one last sent to that rule (`secrets`).
     fn same_rule(&self, desired: &RuleSpec, actual: &Rule) -> bool {
         let actions: Option<Vec<Action<Arn>>> =
             desired.actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
         desired.conditions == actual.conditions
-            && desired.transforms == actual.transforms
+            && same_transforms(&desired.transforms, &actual.transforms)
             && actions.is_some_and(|a| same_actions(&a, &actual.actions, &actual.arn, &self.ctx.sent_secrets))
     }
 
@@ -157,6 +156,15 @@ impl Planner<'_> {
                     .same_as(&mutual(actual.mutual_authentication.as_ref())))
             && actions.is_some_and(|a| same_actions(&a, &actual.default_actions, &actual.arn, &self.ctx.sent_secrets))
     }
+}
+
+/// A rule has at most one transform of each type, so the set, not the order, is what counts.
+fn same_transforms(desired: &[RuleTransform], actual: &[RuleTransform]) -> bool {
+    let mut desired = desired.to_vec();
+    let mut actual = actual.to_vec();
+    desired.sort();
+    actual.sort();
+    desired == actual
 }
 
 fn is_secure(protocol: Protocol) -> bool {
