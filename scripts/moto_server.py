@@ -1,7 +1,7 @@
 """moto's server, with the behaviours of AWS that moto 5 lacks and Elbow's tests rely on: ELBv2's
 idempotent CreateLoadBalancer, capacity reservations, SetSecurityGroups refused on a network load balancer created without
-security groups, WAFv2 associations that are replaced and deleted as on AWS, and ELBv2 trust stores with the mutual TLS
-of HTTPS listeners.
+security groups, WAFv2 associations that are replaced and deleted as on AWS, ELBv2 trust stores with the mutual TLS
+of HTTPS listeners, rule conditions by regular expressions, and rule transforms.
 
 AWS documents CreateLoadBalancer as idempotent: a second call with a name already in use and the
 same settings (type, scheme, IP address type, subnets, security groups) answers with the existing
@@ -40,6 +40,11 @@ reads only `Matcher.HttpCode`, so a gRPC group kept the codes it was created wit
 Rule conditions: AWS matches a host-header, path-pattern or http-header condition by `Values` or
 by `RegexValues` (regular expressions), exactly one of them. moto knows only `Values`: a condition
 with `RegexValues` alone fails inside moto with an internal error.
+
+Rule transforms: moto 5 drops the `Transforms` of CreateRule and ModifyRule. Here a rule keeps
+them and DescribeRules reports them; AWS's limits are checked (one transform of each type, exactly
+one rewrite in each), and ModifyRule with `ResetTransforms` removes them, while a ModifyRule that
+names neither leaves them as they were, as AWS documents.
 
 Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m moto.server`.
 """
@@ -341,6 +346,56 @@ for _field, _config_key in [
 ]:
     _name = f"_validate_{_field}_condition"
     setattr(models.ELBv2Backend, _name, _regex_aware(_config_key, getattr(models.ELBv2Backend, _name)))
+
+# ---- ELBv2 rule transforms ----
+
+_create_rule = responses.ELBV2Response.create_rule
+_modify_rule = responses.ELBV2Response.modify_rule
+
+
+def _transforms(given):
+    """`given` as AWS keeps it, or an error as AWS answers one."""
+    seen = set()
+    for transform in given:
+        kind = transform.get("Type")
+        config = {"host-header-rewrite": "HostHeaderRewriteConfig", "url-rewrite": "UrlRewriteConfig"}.get(kind)
+        if config is None:
+            raise ValidationError(f"Transform type '{kind}' is not valid")
+        if kind in seen:
+            raise ValidationError(f"A rule can have at most one '{kind}' transform")
+        seen.add(kind)
+        rewrites = (transform.get(config) or {}).get("Rewrites") or []
+        if len(rewrites) != 1:
+            raise ValidationError(f"A '{kind}' transform must have exactly one rewrite")
+    return given
+
+
+def create_rule(self):
+    transforms = _transforms(self._get_params().get("Transforms") or [])
+    answer = _create_rule(self)
+    for rule in answer.result["Rules"]:
+        rule.transforms = transforms
+    return answer
+
+
+def modify_rule(self):
+    params = self._get_params()
+    given = params.get("Transforms")
+    reset = str(params.get("ResetTransforms", "false")).lower() == "true"
+    if given and reset:
+        raise ValidationError("You cannot specify both 'Transforms' and 'ResetTransforms'")
+    transforms = _transforms(given) if given else None
+    answer = _modify_rule(self)
+    for rule in answer.result["Rules"]:
+        if reset:
+            rule.transforms = []
+        elif transforms is not None:
+            rule.transforms = transforms
+    return answer
+
+
+responses.ELBV2Response.create_rule = create_rule
+responses.ELBV2Response.modify_rule = modify_rule
 
 if __name__ == "__main__":
     main(sys.argv[1:])

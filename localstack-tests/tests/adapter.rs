@@ -287,6 +287,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             priority: 1,
             conditions: host_a.clone(),
             actions: vec![Action::forward(tg_a.arn.clone())],
+            transforms: vec![],
             tags: owner.clone(),
         })
         .await
@@ -299,6 +300,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             priority: 2,
             conditions: path_b.clone(),
             actions: vec![Action::forward(tg_b.arn.clone())],
+            transforms: vec![],
             tags: owner.clone(),
         })
         .await
@@ -315,6 +317,7 @@ async fn an_application_load_balancer_routes_by_rules_that_change_in_place() {
             arn: first.arn.clone(),
             conditions: host_c.clone(),
             actions: vec![Action::forward(tg_b.arn.clone())],
+            transforms: vec![],
         })
         .await
         .expect("rule modified");

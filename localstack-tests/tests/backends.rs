@@ -1,6 +1,7 @@
 //! How an Ingress reaches its backends, end to end against an AWS-compatible endpoint (the testkit
 //! API server, the real controllers, moto through the real SDK): the target group's protocol
-//! version and its gRPC health check. Every check reads the endpoint back.
+//! version and its gRPC health check; rules by regular expressions and with rewrites (transforms).
+//! Every check reads the endpoint back.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -8,8 +9,8 @@ use elbow_cloud::{Cloud, CreateTargetGroup, TargetGroup, TargetGroupFilter};
 use elbow_localstack_tests::owned::{Owned, owned};
 use elbow_localstack_tests::{cloud, sdk_config, unique};
 use elbow_model::{
-    Action, ForwardStickiness, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ProtocolVersion, RuleCondition,
-    Tags, TargetType,
+    Action, ForwardStickiness, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ProtocolVersion, Rewrite,
+    RuleCondition, RuleTransform, Tags, TargetType, TransformKind,
 };
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
@@ -262,6 +263,46 @@ async fn regular_expression_paths_and_conditions_reach_the_rule() {
             RuleCondition::HttpHeaderRegex { name: "X-Version".into(), values: vec!["^v[0-9]+$".into()] },
         ]
     );
+    fx.gone().await;
+    assert!(fx.owned().await.is_empty(), "nothing left in AWS");
+    fx.sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transforms_reach_the_rule_change_in_place_and_go_away() {
+    let fx = Fixture::start("ing-transforms").await;
+    let url = |replace: &str| json!([{ "type": "url-rewrite", "urlRewriteConfig": { "rewrites": [{ "regex": "^/api/(.*)$", "replace": replace }] } }]);
+    let mut both = url("/$1");
+    both.as_array_mut().unwrap().push(json!(
+        { "Type": "host-header-rewrite", "HostHeaderRewriteConfig": { "Rewrites": [{ "Regex": ".*", "Replace": "api.internal" }] } }
+    ));
+    fx.ingress(json!({ "alb.ingress.kubernetes.io/transforms.web": both.to_string() })).await;
+    let rewrite = |kind: TransformKind, regex: &str, replace: &str| RuleTransform {
+        kind,
+        rewrites: vec![Rewrite { regex: regex.into(), replace: replace.into() }],
+    };
+    let cloud = cloud().await;
+    let rule_with = async |transforms: Vec<RuleTransform>| {
+        eventually("the rule with its transforms", async || {
+            let lb = fx.owned().await.lbs.into_iter().next()?;
+            let listener = cloud.describe_listeners(&lb.arn).await.ok()?.into_iter().next()?;
+            let rule = cloud.describe_rules(&listener.arn).await.ok()?.into_iter().find(|r| r.priority.is_some())?;
+            (rule.transforms == transforms).then_some(rule.arn)
+        })
+        .await
+    };
+    let created = rule_with(vec![
+        rewrite(TransformKind::UrlRewrite, "^/api/(.*)$", "/$1"),
+        rewrite(TransformKind::HostHeaderRewrite, ".*", "api.internal"),
+    ])
+    .await;
+
+    fx.annotate(json!({ "alb.ingress.kubernetes.io/transforms.web": url("/v2/$1").to_string() })).await;
+    let modified = rule_with(vec![rewrite(TransformKind::UrlRewrite, "^/api/(.*)$", "/v2/$1")]).await;
+    assert_eq!(modified, created, "the rule is modified, not replaced");
+
+    fx.annotate(json!({ "alb.ingress.kubernetes.io/transforms.web": null })).await;
+    assert_eq!(rule_with(vec![]).await, created, "removing the annotation removes the transforms");
     fx.gone().await;
     assert!(fx.owned().await.is_empty(), "nothing left in AWS");
     fx.sandbox.stop().await;

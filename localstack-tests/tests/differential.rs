@@ -177,6 +177,7 @@ impl Twins {
             rules: vec![RuleSpec {
                 conditions: vec![RuleCondition::PathPattern(vec!["/api/*".into()])],
                 actions: vec![Action::forward(tg_id.clone())],
+                transforms: vec![],
             }],
             attributes: Attributes::new(),
             tags: tags(&listener_id),

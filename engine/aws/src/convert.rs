@@ -7,8 +7,8 @@ use aws_sdk_elasticloadbalancingv2::types as elb;
 use elbow_cloud::{Arn, Listener, LoadBalancer, Rule, SecurityGroupRule, TargetGroup};
 use elbow_model::{
     Action, ForwardStickiness, HealthCheck, HealthCheckPort, IngressRule, IpAddressType, LoadBalancerType,
-    MutualAuthentication, MutualTlsMode, Protocol, ProtocolVersion, QueryStringPair, RuleCondition, RuleSource, Scheme,
-    SecurityGroupRef, Tags, Target, TargetType, WeightedTargetGroup,
+    MutualAuthentication, MutualTlsMode, Protocol, ProtocolVersion, QueryStringPair, Rewrite, RuleCondition,
+    RuleSource, RuleTransform, Scheme, SecurityGroupRef, Tags, Target, TargetType, TransformKind, WeightedTargetGroup,
 };
 
 // ---- ELBv2 out ----
@@ -142,6 +142,55 @@ pub(crate) fn action(action: &Action<Arn>, order: usize) -> elb::Action {
             .jwt_validation_config(convert_auth::jwt_config(config))
             .build(),
     }
+}
+
+/// A rule's transforms as ELBv2 takes them: the rewrites in the config its type names.
+pub(crate) fn transforms(transforms: &[RuleTransform]) -> Vec<elb::RuleTransform> {
+    transforms
+        .iter()
+        .map(|t| {
+            let rewrites: Vec<elb::RewriteConfig> = t
+                .rewrites
+                .iter()
+                .map(|r| elb::RewriteConfig::builder().regex(&r.regex).replace(&r.replace).build())
+                .collect();
+            let builder = elb::RuleTransform::builder();
+            match t.kind {
+                TransformKind::HostHeaderRewrite => {
+                    builder.r#type(elb::TransformTypeEnum::HostHeaderRewrite).host_header_rewrite_config(
+                        elb::HostHeaderRewriteConfig::builder().set_rewrites(Some(rewrites)).build(),
+                    )
+                }
+                TransformKind::UrlRewrite => builder
+                    .r#type(elb::TransformTypeEnum::UrlRewrite)
+                    .url_rewrite_config(elb::UrlRewriteConfig::builder().set_rewrites(Some(rewrites)).build()),
+            }
+            .build()
+        })
+        .collect()
+}
+
+/// A reported transform; `None` for a type this build does not know.
+pub(crate) fn from_transform(t: &elb::RuleTransform) -> Option<RuleTransform> {
+    let rewrites = |r: &[elb::RewriteConfig]| {
+        r.iter()
+            .map(|r| Rewrite {
+                regex: r.regex().unwrap_or_default().to_string(),
+                replace: r.replace().unwrap_or_default().to_string(),
+            })
+            .collect()
+    };
+    Some(match t.r#type()? {
+        elb::TransformTypeEnum::HostHeaderRewrite => RuleTransform {
+            kind: TransformKind::HostHeaderRewrite,
+            rewrites: rewrites(t.host_header_rewrite_config().map(|c| c.rewrites()).unwrap_or_default()),
+        },
+        elb::TransformTypeEnum::UrlRewrite => RuleTransform {
+            kind: TransformKind::UrlRewrite,
+            rewrites: rewrites(t.url_rewrite_config().map(|c| c.rewrites()).unwrap_or_default()),
+        },
+        _ => return None,
+    })
 }
 
 pub(crate) fn actions(actions: &[Action<Arn>]) -> Vec<elb::Action> {
@@ -430,6 +479,7 @@ pub(crate) fn rule(r: &elb::Rule) -> Rule {
         priority: r.priority().and_then(|p| p.parse().ok()),
         conditions: r.conditions().iter().filter_map(from_condition).collect(),
         actions: sorted_actions(r.actions()),
+        transforms: r.transforms().iter().filter_map(from_transform).collect(),
     }
 }
 

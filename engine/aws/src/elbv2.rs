@@ -608,6 +608,7 @@ impl Elbv2 {
             .priority(i32::try_from(input.priority).unwrap_or(i32::MAX))
             .set_conditions(Some(input.conditions.iter().map(condition).collect()))
             .set_actions(Some(actions(&input.actions)))
+            .set_transforms((!input.transforms.is_empty()).then(|| transforms(&input.transforms)))
             .set_tags(elb_tags_on_create(&input.tags))
             .send()
             .await
@@ -622,6 +623,10 @@ impl Elbv2 {
             .rule_arn(&input.arn)
             .set_conditions(Some(input.conditions.iter().map(condition).collect()))
             .set_actions(Some(actions(&input.actions)))
+            // ModifyRule leaves transforms as they are unless told: no transforms is a reset
+            // (AWS takes either ResetTransforms or Transforms, not both).
+            .set_transforms((!input.transforms.is_empty()).then(|| transforms(&input.transforms)))
+            .set_reset_transforms(input.transforms.is_empty().then_some(true))
             .send()
             .await
             .map_err(|e| classify(api, e))?;

@@ -120,6 +120,7 @@ async fn create_rule(
             priority: 1,
             conditions: vec![RuleCondition::PathPattern(vec!["/*".into()])],
             actions,
+            transforms: vec![],
             tags: Tags::new(),
         })
         .await

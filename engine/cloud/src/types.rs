@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use elbow_model::{
     Action, AlpnPolicy, Attributes, HealthCheck, IngressRule, IpAddressType, LoadBalancerType, MutualAuthentication,
-    Protocol, ProtocolVersion, RuleCondition, Scheme, SubnetAddresses, Tags, Target, TargetType,
+    Protocol, ProtocolVersion, RuleCondition, RuleTransform, Scheme, SubnetAddresses, Tags, Target, TargetType,
 };
 
 /// An ELBv2 ARN.
@@ -91,6 +91,7 @@ pub struct Rule {
     pub priority: Option<u32>,
     pub conditions: Vec<RuleCondition>,
     pub actions: Vec<Action<Arn>>,
+    pub transforms: Vec<RuleTransform>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +194,7 @@ pub struct CreateRule {
     pub priority: u32,
     pub conditions: Vec<RuleCondition>,
     pub actions: Vec<Action<Arn>>,
+    pub transforms: Vec<RuleTransform>,
     pub tags: Tags,
 }
 
@@ -201,6 +203,7 @@ pub struct ModifyRule {
     pub arn: Arn,
     pub conditions: Vec<RuleCondition>,
     pub actions: Vec<Action<Arn>>,
+    pub transforms: Vec<RuleTransform>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

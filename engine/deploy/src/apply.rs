@@ -378,6 +378,7 @@ impl<'a> Applier<'a> {
                         priority,
                         conditions: rule.conditions,
                         actions: actions.clone(),
+                        transforms: rule.transforms,
                         tags,
                     })
                     .await?;
@@ -391,7 +392,8 @@ impl<'a> Applier<'a> {
             Step::ModifyRule { load_balancer, arn, rule } => {
                 let lb_arn = self.bound(&load_balancer)?;
                 let actions = self.bind_actions(&rule.actions, || format!("a target group of rule {arn}"))?;
-                let input = ModifyRule { arn: arn.clone(), conditions: rule.conditions, actions };
+                let input =
+                    ModifyRule { arn: arn.clone(), conditions: rule.conditions, actions, transforms: rule.transforms };
                 cloud.modify_rule(input.clone()).await?;
                 self.record_secrets(&arn, &input.actions);
                 if let Some(lb) = self.load_balancer(&lb_arn)
@@ -399,6 +401,7 @@ impl<'a> Applier<'a> {
                 {
                     existing.conditions = input.conditions;
                     existing.actions = without_secrets(&input.actions);
+                    existing.transforms = input.transforms;
                 }
             }
             Step::DeleteRule { load_balancer, arn } => {

@@ -478,6 +478,43 @@ pub struct WeightedTargetGroup<T> {
 pub struct RuleSpec {
     pub conditions: Vec<RuleCondition>,
     pub actions: Vec<Action<ResourceId>>,
+    /// Rewrites ELBv2 applies to a matching request before its actions (the rule's `Transforms`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<RuleTransform>,
+}
+
+/// A listener rule transform: ELBv2 rewrites the host header or the URL of a matching request
+/// with each regular expression and replacement in turn.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleTransform {
+    pub kind: TransformKind,
+    pub rewrites: Vec<Rewrite>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransformKind {
+    HostHeaderRewrite,
+    UrlRewrite,
+}
+
+impl TransformKind {
+    /// ELBv2's name of the transform type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HostHeaderRewrite => "host-header-rewrite",
+            Self::UrlRewrite => "url-rewrite",
+        }
+    }
+}
+
+/// A regular expression and what replaces its match (`$1` and so on name its groups).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rewrite {
+    pub regex: String,
+    pub replace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -512,6 +512,12 @@ pub const INGRESS_ANNOTATIONS: &[AnnotationInfo] = &[
         "JSON list of extra rule conditions for paths whose backend is Service `<name>`: `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`, `source-ip`. Keys match in any case (`Field`, `HostHeaderConfig`, `Values`, ...), as in LBC. `host-header`, `path-pattern` and `http-header` take `values` or `regexValues` (regular expressions), one of them; a rule's host (or path) matches by values or by regular expressions, so mixing the two for one rule is an error, as in LBC.",
     ),
     ingress(
+        "transforms.<name>",
+        Reader::Rules,
+        "(none)",
+        "JSON list of rewrites ELBv2 applies before the actions of the rules whose path's backend is Service `<name>`: `{\"type\": \"host-header-rewrite\", \"hostHeaderRewriteConfig\": {\"rewrites\": [{\"regex\", \"replace\"}]}}` rewrites the Host header, `{\"type\": \"url-rewrite\", \"urlRewriteConfig\": {\"rewrites\": [...]}}` the URL (`replace` may name the regex's groups, `$1`). Keys match in any case, as in LBC. ELBv2 takes at most one transform of each type per rule and exactly one rewrite in each, a regex of 1 to 1,024 characters and a replace of at most 1,024: anything else is an error (LBC passes it to AWS, which refuses the rule). Removing the annotation removes the rules' transforms.",
+    ),
+    ingress(
         "use-regex-path-match",
         Reader::Rules,
         "false",
@@ -677,7 +683,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("create-acm-cert", Scope::Ingress, "certificates requested from ACM on demand"),
     lbc("acm-pca-arn", Scope::Ingress, "certificates requested from ACM on demand"),
     lbc("dry-run-plan", Scope::Ingress, "LBC's dry-run plan (`elbow plan` shows Elbow's)"),
-    lbc("transforms.<name>", Scope::Ingress, "host and URL rewrites"),
 ];
 
 /// What the docs say of `info`'s default next to LBC's.

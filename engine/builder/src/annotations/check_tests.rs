@@ -69,7 +69,6 @@ fn lbc_keys_elbow_lacks_are_refused_as_not_supported() {
         (Object::LoadBalancerService, "service.beta.kubernetes.io/actions.TCP-80"),
         (Object::Ingress, "alb.ingress.kubernetes.io/enable-frontend-nlb"),
         (Object::Ingress, "alb.ingress.kubernetes.io/customer-owned-ipv4-pool"),
-        (Object::Ingress, "alb.ingress.kubernetes.io/transforms.web"),
         (Object::Ingress, "alb.ingress.kubernetes.io/frontend-nlb-scheme"),
         (Object::BackendService, "alb.ingress.kubernetes.io/multi-cluster-target-group"),
         (Object::BackendService, "alb.ingress.kubernetes.io/target-control-port.web.80"),
@@ -89,6 +88,11 @@ fn lbc_keys_elbow_lacks_are_refused_as_not_supported() {
 fn templated_keys_need_their_name_and_typos_keep_it() {
     assert_eq!(checked(Object::Ingress, &[("alb.ingress.kubernetes.io/actions.ssl-redirect", "{}")]), Ok(()));
     assert_eq!(checked(Object::Ingress, &[("alb.ingress.kubernetes.io/conditions.web", "[]")]), Ok(()));
+    assert_eq!(checked(Object::Ingress, &[("alb.ingress.kubernetes.io/transforms.web", "[]")]), Ok(()));
+    assert_eq!(
+        suggestion(Object::Ingress, "alb.ingress.kubernetes.io/transform.web"),
+        Some("alb.ingress.kubernetes.io/transforms.web".into())
+    );
     assert_eq!(
         suggestion(Object::Ingress, "alb.ingress.kubernetes.io/action.web"),
         Some("alb.ingress.kubernetes.io/actions.web".into())

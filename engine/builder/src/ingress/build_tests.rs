@@ -1012,6 +1012,9 @@ mod auth_tests;
 #[path = "backend_tests.rs"]
 mod backend_tests;
 
+#[path = "transform_tests.rs"]
+mod transform_tests;
+
 /// `build_with`, with EndpointSlices.
 fn build_with_slices(
     members: &[&Ingress],

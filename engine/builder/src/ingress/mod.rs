@@ -24,6 +24,7 @@ mod rules;
 mod settings;
 mod tags;
 mod target_groups;
+mod transforms;
 
 use std::collections::BTreeSet;
 

@@ -4,7 +4,8 @@
 //! (`/` matches `/*`), ImplementationSpecific is an ELBv2 pattern as written. The
 //! `conditions.<name>` annotation adds conditions to the paths whose backend is Service `<name>`,
 //! with values or (`regexValues`) regular expressions; `use-regex-path-match: "true"` makes the
-//! ImplementationSpecific paths regular expressions (the path after its leading `/`), as in LBC.
+//! ImplementationSpecific paths regular expressions (the path after its leading `/`), as in LBC;
+//! `transforms.<name>` (see `transforms`) gives the same paths' rules their rewrites.
 
 use k8s_openapi::api::networking::v1::HTTPIngressPath;
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use crate::ingress::actions::{backend_action, backend_service};
 use crate::ingress::auth::AuthSources;
 use crate::ingress::group::Member;
 use crate::ingress::target_groups::TargetGroups;
+use crate::ingress::transforms::annotated_transforms;
 use crate::security::is_cidr;
 use elbow_model::stack::{Protocol, QueryStringPair, RuleCondition, RuleSpec};
 
@@ -189,7 +191,8 @@ fn member_rules(
             // Authentication (HTTPS listeners only) first, then the backend's action.
             let mut actions = auth.pre_actions(member, &path.backend, protocol)?;
             actions.push(backend_action(member, &path.backend, target_groups)?);
-            rules.push(RuleSpec { conditions, actions });
+            let transforms = annotated_transforms(member, &service.name)?;
+            rules.push(RuleSpec { conditions, actions, transforms });
         }
     }
     Ok(())

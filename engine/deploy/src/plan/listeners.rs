@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use elbow_cloud::{Arn, Rule};
 use elbow_model::{
-    Action, AlpnPolicy, Attributes, ListenerSpec, MutualAuthentication, Protocol, ResourceId, RuleSpec,
+    Action, AlpnPolicy, Attributes, ListenerSpec, MutualAuthentication, Protocol, ResourceId, RuleSpec, RuleTransform,
     WeightedTargetGroup,
 };
 
@@ -129,6 +129,7 @@ impl Planner<'_> {
         let actions: Option<Vec<Action<Arn>>> =
             desired.actions.iter().map(|a| bind_action(a, &self.plan.bindings)).collect();
         desired.conditions == actual.conditions
+            && same_transforms(&desired.transforms, &actual.transforms)
             && actions.is_some_and(|a| same_actions(&a, &actual.actions, &actual.arn, &self.ctx.sent_secrets))
     }
 
@@ -155,6 +156,15 @@ impl Planner<'_> {
                     .same_as(&mutual(actual.mutual_authentication.as_ref())))
             && actions.is_some_and(|a| same_actions(&a, &actual.default_actions, &actual.arn, &self.ctx.sent_secrets))
     }
+}
+
+/// A rule has at most one transform of each type, so the set, not the order, is what counts.
+fn same_transforms(desired: &[RuleTransform], actual: &[RuleTransform]) -> bool {
+    let mut desired = desired.to_vec();
+    let mut actual = actual.to_vec();
+    desired.sort();
+    actual.sort();
+    desired == actual
 }
 
 fn is_secure(protocol: Protocol) -> bool {
@@ -221,12 +231,14 @@ mod tests {
         let rule = |path: &str| RuleSpec {
             conditions: vec![RuleCondition::PathPattern(vec![path.into()])],
             actions: vec![Action::forward(ResourceId::new("TargetGroup/TCP-80"))],
+            transforms: vec![],
         };
         let actual_rule = |priority: u32, path: &str| Rule {
             arn: format!("arn:rule/{priority}"),
             priority: Some(priority),
             conditions: vec![RuleCondition::PathPattern(vec![path.into()])],
             actions: vec![Action::forward("arn:tg/tg-31000".to_string())],
+            transforms: vec![],
         };
         let mut desired = stack(Scheme::InternetFacing, 31000);
         desired.listeners[0].rules = vec![rule("/a"), rule("/b")];

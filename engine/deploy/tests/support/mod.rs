@@ -412,6 +412,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
             .map(|(path, backend)| RuleSpec {
                 conditions: vec![RuleCondition::PathPattern(vec![path.to_string()])],
                 actions: vec![Action::forward(tg_id(backends[*backend]))],
+                transforms: vec![],
             })
             .collect(),
         attributes: Attributes::new(),

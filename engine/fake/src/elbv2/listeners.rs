@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use elbow_model::{Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol, RuleCondition};
+use elbow_model::{
+    Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol, RuleCondition, RuleTransform, TransformKind,
+};
 
 use super::actions::{check_actions, reported, secrets};
 use super::certificates::{check_certificate_allowed, check_one_certificate};
@@ -37,6 +39,7 @@ impl Elbv2 {
             priority: None,
             conditions: Vec::new(),
             actions: reported(&listener.default_actions),
+            transforms: Vec::new(),
         });
         Ok(rules)
     }
@@ -296,6 +299,7 @@ impl Elbv2 {
             ));
         }
         check_conditions(api, &input.conditions)?;
+        check_transforms(api, &input.transforms)?;
         check_actions(api, protocol, &input.actions)?;
         self.check_forwards(api, &lb_arn, &input.actions, None)?;
         let id = self.next_id();
@@ -305,6 +309,7 @@ impl Elbv2 {
             priority: Some(input.priority),
             conditions: input.conditions,
             actions: input.actions,
+            transforms: input.transforms,
         };
         self.attach(&arn, &lb_arn, &rule.actions);
         self.listener_rules.entry(input.listener_arn.clone()).or_default().insert(arn.clone());
@@ -320,6 +325,7 @@ impl Elbv2 {
         let listener = self.listeners.get(listener);
         let lb_arn = listener.map(|l| l.load_balancer_arn.clone()).unwrap_or_default();
         check_conditions(api, &input.conditions)?;
+        check_transforms(api, &input.transforms)?;
         check_actions(api, listener.map_or(Protocol::Http, |l| l.protocol), &input.actions)?;
         self.check_forwards(api, &lb_arn, &input.actions, Some(&input.arn))?;
         self.detach(&input.arn, &old_actions);
@@ -327,6 +333,7 @@ impl Elbv2 {
         if let Some((_, rule)) = self.rules.get_mut(&input.arn) {
             rule.conditions = input.conditions;
             rule.actions = input.actions;
+            rule.transforms = input.transforms;
         }
         Ok(())
     }
@@ -451,6 +458,36 @@ fn check_conditions(api: Api, conditions: &[RuleCondition]) -> CloudResult<()> {
                 "ValidationError",
                 format!("a rule can have at most one '{field}' condition"),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// The longest regular expression or replacement AWS takes in a rewrite.
+const MAX_REWRITE_LENGTH: usize = 1024;
+
+/// AWS takes one host header rewrite and one URL rewrite transform per rule, each with exactly
+/// one rewrite whose regular expression and replacement are at most 1,024 characters.
+fn check_transforms(api: Api, transforms: &[RuleTransform]) -> CloudResult<()> {
+    let invalid = |message: String| fail(api, CloudErrorKind::InvalidRequest, "ValidationError", message);
+    for kind in [TransformKind::HostHeaderRewrite, TransformKind::UrlRewrite] {
+        if transforms.iter().filter(|t| t.kind == kind).count() > 1 {
+            return Err(invalid(format!("a rule can have at most one '{}' transform", kind.as_str())));
+        }
+    }
+    for transform in transforms {
+        if transform.rewrites.len() != 1 {
+            return Err(invalid(format!("a '{}' transform takes exactly one rewrite", transform.kind.as_str())));
+        }
+        for rewrite in &transform.rewrites {
+            if rewrite.regex.is_empty()
+                || rewrite.regex.len() > MAX_REWRITE_LENGTH
+                || rewrite.replace.len() > MAX_REWRITE_LENGTH
+            {
+                return Err(invalid(format!(
+                    "a rewrite takes a regex of 1 to {MAX_REWRITE_LENGTH} characters and a replace of at most {MAX_REWRITE_LENGTH}"
+                )));
+            }
         }
     }
     Ok(())

@@ -68,6 +68,7 @@ fn rule(listener: &str, priority: u32, actions: Vec<Action<String>>) -> CreateRu
         priority,
         conditions: vec![RuleCondition::PathPattern(vec!["/*".into()])],
         actions,
+        transforms: vec![],
         tags: Tags::new(),
     }
 }
@@ -89,6 +90,7 @@ async fn an_https_rule_authenticates_and_its_secret_is_kept_but_never_reported()
         arn: created.arn.clone(),
         conditions: created.conditions.clone(),
         actions: vec![oidc(None), Action::forward(tg.clone())],
+        transforms: vec![],
     };
     let error = cloud.modify_rule(modify.clone()).await.expect_err("no secret");
     assert_eq!(error.code, "InvalidLoadBalancerAction", "{error}");

@@ -24,6 +24,7 @@ fn path_rule(listener: &str, priority: u32, tg: &str) -> CreateRule {
         priority,
         conditions: vec![RuleCondition::PathPattern(vec![format!("/p{priority}")])],
         actions: vec![Action::forward(tg.to_string())],
+        transforms: vec![],
         tags: Tags::new(),
     }
 }
