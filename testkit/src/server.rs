@@ -373,7 +373,7 @@ async fn update(request: &WriteRequest<'_>, warnings: &mut Vec<String>) -> Resul
     let updated = match request.webhooks() {
         None => state.store.update(&target.info, namespace_of(target), name_of(target), object, part)?,
         Some(hooks) => {
-            admitted(&hooks, warnings, writes::update(&request.write(), &hooks, part, |_| Ok(object))).await?
+            admitted(&hooks, warnings, writes::update(&request.write(), &hooks, part, |_| Ok(object.clone()))).await?
         }
     };
     after_write(state, &target.info, &updated);

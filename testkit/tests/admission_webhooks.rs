@@ -16,7 +16,7 @@ use elbow_testkit::tools::KubectlServer;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::core::Status;
 use serde_json::{Value, json};
@@ -1016,4 +1016,47 @@ fn kubectl_create_and_expose_go_through_a_mutating_webhook_and_show_its_warnings
     assert_eq!(sent_deployment["spec"]["template"]["spec"]["containers"][0]["image"], "nginx");
     assert_eq!(calls[0].request()["options"]["fieldManager"], "kubectl-create");
     assert_eq!(calls[1].request()["object"]["spec"]["selector"]["app"], "web");
+}
+
+/// kube-apiserver's GuaranteedUpdate: a patch that names no resourceVersion and loses a race (here
+/// to the scheduler's binding, which calls no webhook, while a slow webhook holds the patch) is
+/// worked out again from the newer pod instead of failing with 409; a patch that names the
+/// resourceVersion it read is held to it.
+#[tokio::test]
+async fn a_patch_that_loses_a_race_during_its_webhook_is_applied_to_the_newer_object() {
+    let server = TestServer::start().await.unwrap();
+    let ca = TestCa::new("webhook ca");
+    let slow =
+        Webhook::start(&ca.issue(&["127.0.0.1"]), |_| Answer { delay: Duration::from_millis(700), ..allow() }).await;
+    let hook = webhook("slow.elbow.example.com", by_url(&slow, "/mutate", &ca), rule(&["UPDATE"], &[""], &["pods"]));
+    mutating(&server, "slow", vec![hook]).await;
+    let pods: Api<Pod> = Api::namespaced(server.client.clone(), "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "web-1" },
+        "spec": { "containers": [{ "name": "app", "image": "nginx" }] }
+    }))
+    .unwrap();
+    let created = pods.create(&PostParams::default(), &pod).await.unwrap();
+
+    let label = json!({ "metadata": { "labels": { "tier": "web" } } });
+    let patching = {
+        let pods = pods.clone();
+        tokio::spawn(async move { pods.patch("web-1", &PatchParams::default(), &Patch::Merge(label)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let binding = json!({ "apiVersion": "v1", "kind": "Binding", "metadata": { "name": "web-1" },
+        "target": { "kind": "Node", "name": "node-1" } });
+    let bound: Result<Value, kube::Error> =
+        pods.create_subresource("binding", "web-1", &PostParams::default(), &binding).await;
+    bound.unwrap();
+    let patched = patching.await.unwrap().expect("the patch is applied to the bound pod, not refused");
+    assert_eq!(patched.metadata.labels.unwrap()["tier"], "web");
+    assert_eq!(patched.spec.unwrap().node_name.as_deref(), Some("node-1"), "the binding is kept");
+    assert!(slow.calls().len() >= 2, "the webhook saw the patch again, on the newer pod: {:?}", slow.seen());
+
+    // Naming the resourceVersion it read, a patch is a precondition: the pod has moved on.
+    let stale = json!({ "metadata": { "resourceVersion": created.metadata.resource_version.unwrap(),
+        "labels": { "tier": "api" } } });
+    let refused = status(pods.patch("web-1", &PatchParams::default(), &Patch::Merge(stale)).await.unwrap_err());
+    assert_eq!((refused.code, refused.reason.as_str()), (409, "Conflict"));
 }

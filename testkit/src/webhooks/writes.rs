@@ -118,26 +118,65 @@ pub async fn create(write: &Write<'_>, webhooks: &Webhooks<'_>, mut object: Valu
     pending.commit()
 }
 
+/// How often kube-apiserver works an unconditional write out again after losing a race.
+const MAX_CONFLICT_RETRIES: usize = 5;
+
 /// An update (PUT, or PATCH with `change` applying the patch) of the object named in the path.
+///
+/// As kube-apiserver's GuaranteedUpdate: a write that names no resourceVersion (every patch that
+/// does not put one in its body, and a PUT without one) and finds the object changed by another
+/// writer meanwhile (the webhooks are called between the read and the write) is worked out again
+/// from the newer object, webhooks included, rather than failing with 409 Conflict. A write that
+/// names a resourceVersion is held to it.
 pub async fn update(
     write: &Write<'_>,
     webhooks: &Webhooks<'_>,
     part: Part,
-    change: impl FnOnce(&Value) -> Result<Value, ApiError>,
+    change: impl Fn(&Value) -> Result<Value, ApiError>,
 ) -> Result<Arc<Value>, ApiError> {
+    let mut retries = 0;
+    loop {
+        match update_once(write, webhooks, part, &change).await {
+            Err((error, unconditional)) if unconditional && error.code == 409 && retries < MAX_CONFLICT_RETRIES => {
+                retries += 1;
+            }
+            result => return result.map_err(|(error, _)| error),
+        }
+    }
+}
+
+/// One attempt of [`update`]; an error comes with whether the write named no resourceVersion.
+async fn update_once(
+    write: &Write<'_>,
+    webhooks: &Webhooks<'_>,
+    part: Part,
+    change: &impl Fn(&Value) -> Result<Value, ApiError>,
+) -> Result<Arc<Value>, (ApiError, bool)> {
     let (info, store) = (write.info, &write.state.store);
     let _lock = write.state.object_locks.lock(write.lock_key(write.name)).await;
-    let old = store.get(info, write.namespace, write.name)?;
-    let mut new = change(&old)?;
+    let old = store.get(info, write.namespace, write.name).map_err(|e| (e, false))?;
+    let new = change(&old).map_err(|e| (e, false))?;
+    let unconditional = new["metadata"]["resourceVersion"].as_str().is_none_or(str::is_empty);
+    update_from(write, webhooks, part, &old, new).await.map_err(|e| (e, unconditional))
+}
+
+async fn update_from(
+    write: &Write<'_>,
+    webhooks: &Webhooks<'_>,
+    part: Part,
+    old: &Value,
+    mut new: Value,
+) -> Result<Arc<Value>, ApiError> {
+    let (info, store) = (write.info, &write.state.store);
     must_be_object(&new)?;
     let defaults = |object: &mut Value| admission::defaults(info, object);
     defaults(&mut new);
     let equivalents = write.equivalents();
     let request = write.request(Operation::Update, write.name, write.options("UpdateOptions"));
-    let new = webhooks.mutate(&request, &equivalents, Some(&old), Some(new), defaults).await?.unwrap_or_default();
-    let pending = store.prepare_update(info, write.namespace, write.name, part, &old, new)?;
+    let new = webhooks.mutate(&request, &equivalents, Some(old), Some(new), defaults).await?.unwrap_or_default();
+    let pending = store.prepare_update(info, write.namespace, write.name, part, old, new)?;
     let stored = pending.object();
-    webhooks.validate(&request, &equivalents, Some(&old), Some(&stored)).await?;
+    webhooks.validate(&request, &equivalents, Some(old), Some(&stored)).await?;
     pending.commit()
 }
 
