@@ -22,9 +22,9 @@ use std::time::Duration;
 use elbow_cloud::{Arn, CertificateType, Cloud, CloudErrorKind};
 use elbow_model::{AcmCertificate, MutualTlsMode, Stack};
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use crate::error::DeployError;
+use crate::expiring::Expiring;
 
 /// How long the list of issued certificates is trusted.
 pub const CERTIFICATE_LIST_TTL: Duration = Duration::from_secs(60);
@@ -37,21 +37,20 @@ pub const TRUST_STORE_TTL: Duration = Duration::from_secs(10 * 60);
 
 #[derive(Default)]
 pub(crate) struct Caches {
-    list: Mutex<Option<(Instant, Vec<Arn>)>>,
-    names: Mutex<HashMap<Arn, (Instant, Vec<String>)>>,
-    trust_stores: Mutex<HashMap<String, (Instant, Arn)>>,
+    list: Mutex<Option<Expiring<Vec<Arn>>>>,
+    names: Mutex<HashMap<Arn, Expiring<Vec<String>>>>,
+    trust_stores: Mutex<HashMap<String, Expiring<Arn>>>,
 }
 
 impl Caches {
     /// The region's issued certificates with their names.
     pub(crate) async fn certificates(&self, cloud: &dyn Cloud) -> Result<Vec<AcmCertificate>, DeployError> {
         let mut list = self.list.lock().await;
-        let now = Instant::now();
-        let arns = match list.as_ref() {
-            Some((read, arns)) if now.duration_since(*read) < CERTIFICATE_LIST_TTL => arns.clone(),
-            _ => {
+        let arns = match list.as_ref().and_then(Expiring::fresh) {
+            Some(arns) => arns.clone(),
+            None => {
                 let arns = cloud.acm_list_certificates().await.map_err(DeployError::Certificates)?;
-                *list = Some((now, arns.clone()));
+                *list = Some(Expiring::new(arns.clone(), CERTIFICATE_LIST_TTL));
                 arns
             }
         };
@@ -59,9 +58,9 @@ impl Caches {
         let mut names = self.names.lock().await;
         let mut found = Vec::with_capacity(arns.len());
         for arn in arns {
-            let domains = match names.get(&arn) {
-                Some((until, domains)) if now < *until => domains.clone(),
-                _ => match cloud.acm_describe_certificate(&arn).await {
+            let domains = match names.get(&arn).and_then(Expiring::fresh) {
+                Some(domains) => domains.clone(),
+                None => match cloud.acm_describe_certificate(&arn).await {
                     Ok(detail) => {
                         let ttl = match detail.certificate_type {
                             CertificateType::Imported => IMPORTED_NAMES_TTL,
@@ -71,7 +70,7 @@ impl Caches {
                         if !detail.domain_name.is_empty() && !domains.contains(&detail.domain_name) {
                             domains.push(detail.domain_name);
                         }
-                        names.insert(arn.clone(), (now + ttl, domains.clone()));
+                        names.insert(arn.clone(), Expiring::new(domains.clone(), ttl));
                         domains
                     }
                     // Deleted since it was listed: it serves nothing.
@@ -104,15 +103,14 @@ impl Caches {
         wanted.sort();
         wanted.dedup();
         let mut cache = self.trust_stores.lock().await;
-        let now = Instant::now();
         let mut arns: BTreeMap<String, Arn> = BTreeMap::new();
         let mut missing = Vec::new();
         for name in wanted {
-            match cache.get(&name) {
-                Some((until, arn)) if now < *until => {
+            match cache.get(&name).and_then(Expiring::fresh) {
+                Some(arn) => {
                     arns.insert(name, arn.clone());
                 }
-                _ => missing.push(name),
+                None => missing.push(name),
             }
         }
         if !missing.is_empty() {
@@ -124,7 +122,7 @@ impl Caches {
                 Err(error) => return Err(DeployError::TrustStores(error)),
             };
             for store in found {
-                cache.insert(store.name.clone(), (now + TRUST_STORE_TTL, store.arn.clone()));
+                cache.insert(store.name.clone(), Expiring::new(store.arn.clone(), TRUST_STORE_TTL));
                 arns.insert(store.name, store.arn);
             }
         }

@@ -26,6 +26,7 @@ pub mod certificates;
 pub mod changes;
 mod discovery;
 pub mod error;
+mod expiring;
 mod node_groups;
 pub mod plan;
 pub mod protection;

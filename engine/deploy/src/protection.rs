@@ -25,11 +25,11 @@ use elbow_cloud::{Cloud, CloudError, CloudErrorKind};
 use elbow_model::tags::{CLUSTER_TAG, RESOURCE_TAG, STACK_TAG};
 use elbow_model::{LoadBalancerSpec, Protection, StackId, Tags, WafClassicWebAcl, Wafv2WebAcl};
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::changes::{Changes, Kind, Verb};
 use crate::error::DeployError;
+use crate::expiring::Expiring;
 
 /// The name of the Shield Advanced protections Elbow creates; it deletes no protection of another
 /// name (one made in the console, or by another controller).
@@ -75,41 +75,36 @@ pub const WEB_ACL_NAME_TTL: Duration = Duration::from_secs(60 * 60);
 /// so stacks deployed together after a start wait for one call instead of each making its own.
 #[derive(Default)]
 pub(crate) struct Lookups {
-    /// Whether the subscription is active, and until when that is trusted.
-    shield_subscription: Mutex<Option<(bool, Instant)>>,
-    /// Web ACL ARNs by name, with the time each stops being trusted.
-    web_acls: Mutex<HashMap<String, (String, Instant)>>,
+    /// Whether the subscription is active.
+    shield_subscription: Mutex<Option<Expiring<bool>>>,
+    /// Web ACL ARNs by name.
+    web_acls: Mutex<HashMap<String, Expiring<String>>>,
 }
 
 impl Lookups {
     async fn shield_subscription_active(&self, cloud: &dyn Cloud) -> elbow_cloud::CloudResult<bool> {
         let mut kept = self.shield_subscription.lock().await;
-        if let Some((active, until)) = *kept
-            && Instant::now() < until
-        {
+        if let Some(&active) = kept.as_ref().and_then(Expiring::fresh) {
             return Ok(active);
         }
         // A failed lookup is not kept: the next deploy asks again.
         let active = cloud.shield_subscription_active().await?;
         let ttl = if active { SHIELD_ACTIVE_TTL } else { SHIELD_INACTIVE_TTL };
-        *kept = Some((active, Instant::now() + ttl));
+        *kept = Some(Expiring::new(active, ttl));
         Ok(active)
     }
 
     async fn web_acl_arn(&self, cloud: &dyn Cloud, name: &str) -> Result<String, DeployError> {
         let mut kept = self.web_acls.lock().await;
-        if let Some((arn, until)) = kept.get(name)
-            && Instant::now() < *until
-        {
+        if let Some(arn) = kept.get(name).and_then(Expiring::fresh) {
             return Ok(arn.clone());
         }
         let acls =
             cloud.wafv2_list_web_acls().await.map_err(failed(format!("look up the WAFv2 web ACL named {name:?}")))?;
-        let now = Instant::now();
         // Every name of the listing is kept: the next stack naming another web ACL costs no call.
-        kept.retain(|_, (_, until)| now < *until);
+        kept.retain(|_, acl| acl.fresh().is_some());
         for acl in &acls {
-            kept.insert(acl.name.clone(), (acl.arn.clone(), now + WEB_ACL_NAME_TTL));
+            kept.insert(acl.name.clone(), Expiring::new(acl.arn.clone(), WEB_ACL_NAME_TTL));
         }
         let found = acls.into_iter().find(|acl| acl.name == name);
         Ok(found.ok_or_else(|| DeployError::WebAclNameNotFound { name: name.to_string() })?.arn)
