@@ -28,7 +28,7 @@ impl Fixture {
     async fn start(prefix: &str) -> Fixture {
         let options = SandboxOptions::new(&unique(prefix), Aws::Sdk(Box::new(sdk_config().await)));
         let sandbox = Sandbox::start(options).await.expect("sandbox");
-        let ingresses = elbow_localstack_tests::objects::web_service_and_class(&sandbox).await;
+        let ingresses = sandbox.web_service_and_class().await;
         Fixture { sandbox, ingresses }
     }
 

@@ -99,7 +99,7 @@ async fn an_ingress_without_certificate_arn_gets_the_certificates_acm_holds_for_
     let api = import(&[&format!("api.{domain}")]).await;
     let options = SandboxOptions::new(&unique("ing-acm"), Aws::Sdk(Box::new(sdk_config().await)));
     let sandbox = Sandbox::start(options).await.expect("sandbox");
-    let ingresses = elbow_localstack_tests::objects::web_service_and_class(&sandbox).await;
+    let ingresses = sandbox.web_service_and_class().await;
     // The rule's host matches the wildcard; the TLS host matches both.
     ingresses
         .create(&PostParams::default(), &ingress(&format!("www.{domain}"), &format!("api.{domain}")))

@@ -72,7 +72,7 @@ async fn the_mutual_authentication_annotation_sets_changes_and_turns_off_mutual_
     let certificate = acm::certificate(&format!("{}.example.com", unique("mtls"))).await;
     let options = SandboxOptions::new(&unique("ing-mtls"), Aws::Sdk(Box::new(sdk_config().await)));
     let sandbox = Sandbox::start(options).await.expect("sandbox");
-    let ingresses = elbow_localstack_tests::objects::web_service_and_class(&sandbox).await;
+    let ingresses = sandbox.web_service_and_class().await;
     let verify = json!([{ "port": 443, "mode": "verify", "trustStore": store_name }]).to_string();
     let ingress: Ingress = serde_json::from_value(json!({
         "metadata": { "name": "web", "annotations": {

@@ -119,7 +119,7 @@ async fn the_adapter_associates_web_acls_and_manages_shield_protections() {
 async fn the_wafv2_annotations_associate_replace_and_remove_the_web_acl_of_an_ingress() {
     let options = SandboxOptions::new(&unique("ing-waf"), Aws::Sdk(Box::new(sdk_config().await)));
     let sandbox = Sandbox::start(options).await.expect("sandbox");
-    let ingresses = elbow_localstack_tests::objects::web_service_and_class(&sandbox).await;
+    let ingresses = sandbox.web_service_and_class().await;
     let (first_name, first, first_id, first_lock) = web_acl("first").await;
     let (second_name, second, second_id, second_lock) = web_acl("second").await;
 

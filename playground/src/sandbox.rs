@@ -204,6 +204,25 @@ impl Sandbox {
         self.server.client.clone()
     }
 
+    /// What an Ingress test needs before its Ingress: Elbow's IngressClass `elbow` and a NodePort
+    /// Service `web` (port 80 to 8080) in `default`. Returns the Ingresses of `default`.
+    pub async fn web_service_and_class(&self) -> kube::Api<k8s_openapi::api::networking::v1::Ingress> {
+        use k8s_openapi::api::{core::v1::Service, networking::v1::IngressClass};
+        let client = self.client();
+        elbow_testkit::create_from_json(
+            &kube::Api::<IngressClass>::all(client.clone()),
+            serde_json::json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }),
+        )
+        .await;
+        elbow_testkit::create_from_json(
+            &kube::Api::<Service>::namespaced(client.clone(), "default"),
+            serde_json::json!({ "metadata": { "name": "web" },
+                "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] } }),
+        )
+        .await;
+        kube::Api::namespaced(client, "default")
+    }
+
     /// Stops the controllers, letting the operator's running reconciles finish, then the server.
     pub async fn stop(mut self) {
         if let Some(workloads) = &mut self.workloads {

@@ -7,8 +7,7 @@
 use elbow_cloud::{Api as CloudApi, CertificateType};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::{create_from_json, eventually};
-use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
 use serde_json::json;
 
@@ -23,17 +22,7 @@ async fn twenty_discovering_ingresses_cost_acm_one_listing_and_one_description_p
         cloud.seed_certificate(&[other], CertificateType::Imported, "ISSUED");
     }
     let client = sandbox.client();
-    create_from_json(
-        &Api::<IngressClass>::all(client.clone()),
-        json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }),
-    )
-    .await;
-    create_from_json(
-        &Api::<Service>::namespaced(client.clone(), "default"),
-        json!({ "metadata": { "name": "web" },
-            "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] } }),
-    )
-    .await;
+    sandbox.web_service_and_class().await;
     let ingresses = Api::<Ingress>::namespaced(client.clone(), "default");
     for i in 0..INGRESSES {
         create_from_json(

@@ -7,9 +7,8 @@
 use elbow_fake::WebAclScope;
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::{create_from_json, eventually};
-use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
 use serde_json::json;
 
@@ -18,17 +17,7 @@ async fn an_unknown_web_acl_name_is_a_warning_until_the_web_acl_exists() {
     let sandbox = Sandbox::start(SandboxOptions::new("e2e-waf", Aws::Fake)).await.unwrap();
     let cloud = sandbox.fake().unwrap();
     let client = sandbox.client();
-    create_from_json(
-        &Api::<IngressClass>::all(client.clone()),
-        json!({ "metadata": { "name": "elbow" }, "spec": { "controller": "elbow.dev/alb" } }),
-    )
-    .await;
-    create_from_json(
-        &Api::<Service>::namespaced(client.clone(), "default"),
-        json!({ "metadata": { "name": "web" },
-            "spec": { "type": "NodePort", "selector": { "app": "web" }, "ports": [{ "port": 80, "targetPort": 8080 }] } }),
-    )
-    .await;
+    sandbox.web_service_and_class().await;
     create_from_json(
         &Api::<Ingress>::namespaced(client.clone(), "default"),
         json!({
