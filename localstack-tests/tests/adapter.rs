@@ -97,7 +97,7 @@ async fn a_network_load_balancer_lives_and_dies_through_the_adapter() {
     assert_eq!(listeners[0].default_actions, vec![Action::forward(tg.arn.clone())]);
     assert_eq!(listeners[0].arn, listener.arn);
 
-    let targets: Vec<Target> = net.instances.iter().map(|id| Target { id: id.clone(), port: 31000 }).collect();
+    let targets: Vec<Target> = net.instances.iter().map(|id| Target::new(id.clone(), 31000)).collect();
     cloud.register_targets(&tg.arn, &targets).await.expect("registered");
     let mut registered: Vec<Target> =
         cloud.describe_target_health(&tg.arn).await.expect("health").into_iter().map(|h| h.target).collect();
@@ -437,7 +437,7 @@ async fn targets_are_registered_and_deregistered_200_at_a_time() {
     let octets: Vec<&str> = net.inventory.subnets[0].cidr_block.split('.').collect();
     let prefix = format!("{}.{}", octets[0], octets[1]);
     let targets: Vec<Target> =
-        (0..250).map(|i| Target { id: format!("{prefix}.{}.{}", 10 + i / 200, i % 200 + 1), port: 8080 }).collect();
+        (0..250).map(|i| Target::new(format!("{prefix}.{}.{}", 10 + i / 200, i % 200 + 1), 8080)).collect();
 
     cloud.calls().reset();
     cloud.register_targets(&group.arn, &targets).await.expect("registered");

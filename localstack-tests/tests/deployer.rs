@@ -82,7 +82,7 @@ impl Fixture {
         // Public, as the fixture's subnets and assertions expect (the default is internal).
         let config =
             BuildConfig { default_scheme: Scheme::InternetFacing, ..BuildConfig::new(self.net.cluster.clone()) };
-        build_service_stack(service, &nodes, &[], &elbow_builder::endpoints::NoGatedPods, &self.net.inventory, &config)
+        build_service_stack(service, &nodes, &[], &elbow_builder::endpoints::NoPodFacts, &self.net.inventory, &config)
             .expect("a valid Service")
     }
 

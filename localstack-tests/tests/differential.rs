@@ -116,7 +116,7 @@ impl Twins {
             &service,
             &nodes,
             &[],
-            &elbow_builder::endpoints::NoGatedPods,
+            &elbow_builder::endpoints::NoPodFacts,
             &self.net.inventory,
             &BuildConfig::new(self.net.cluster.clone()),
         )
@@ -162,7 +162,7 @@ impl Twins {
             health_check: http_health_check(),
             attributes: Attributes::new(),
             tags: tags(&tg_id),
-            targets: self.net.instances.iter().map(|id| Target { id: id.clone(), port: node_port }).collect(),
+            targets: self.net.instances.iter().map(|id| Target::new(id.clone(), node_port)).collect(),
         });
         stack.listeners.push(ListenerSpec {
             resource_id: listener_id.clone(),

@@ -67,7 +67,7 @@ async fn gc_deletes_a_force_deleted_service_s_stack_and_nothing_else() {
     let (gone, kept) = (service(&unique("gone"), 30100), service(&unique("kept"), 30200));
     for svc in [&gone, &kept] {
         let stack =
-            build_service_stack(svc, &nodes, &[], &elbow_builder::endpoints::NoGatedPods, &net.inventory, &config)
+            build_service_stack(svc, &nodes, &[], &elbow_builder::endpoints::NoPodFacts, &net.inventory, &config)
                 .unwrap();
         deployer.deploy(&stack).await.unwrap();
     }

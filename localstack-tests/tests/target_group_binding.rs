@@ -279,7 +279,7 @@ async fn an_ip_binding_follows_the_slices_and_never_touches_targets_it_did_not_r
     // Someone else's target, registered before the binding exists.
     let foreign = environment.pod_address(2, 200);
     let cloud = cloud().await;
-    cloud.register_targets(&arn, &[Target { id: foreign.clone(), port: 8080 }]).await.unwrap();
+    cloud.register_targets(&arn, &[Target::new(foreign.clone(), 8080)]).await.unwrap();
 
     let (node1, node2) = (environment.nodes[0].name.clone(), environment.nodes[1].name.clone());
     let [a, b, c] = [environment.pod_address(0, 0), environment.pod_address(1, 0), environment.pod_address(0, 1)];

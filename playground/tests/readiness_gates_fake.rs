@@ -101,7 +101,7 @@ async fn a_pods_gate_follows_its_targets_health_and_lets_go_when_the_target_grou
 
     // What the load balancer will say of the pod once it is registered.
     let ip = environment.pod_address(0, 0);
-    let target = Target { id: ip.clone(), port: 8080 };
+    let target = Target::new(ip.clone(), 8080);
     let failing = Health {
         state: "unhealthy".into(),
         reason: Some("Target.ResponseCodeMismatch".into()),

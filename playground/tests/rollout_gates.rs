@@ -124,7 +124,7 @@ async fn kubectl_rollouts_wait_for_the_load_balancer_and_leave_exactly_the_new_p
 
     // The health checks pass: the gates open, the pods become Ready, the rollout completes.
     for address in registered(cloud, &group.arn) {
-        assert!(cloud.set_target_health(&group.arn, &Target { id: address, port: 8080 }, Health::healthy()));
+        assert!(cloud.set_target_health(&group.arn, &Target::new(address, 8080), Health::healthy()));
     }
     let rolled = ok(&runner, &["-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=60s"]).await;
     assert!(rolled.trim_end().ends_with("successfully rolled out"), "{rolled}");
@@ -143,7 +143,7 @@ async fn kubectl_rollouts_wait_for_the_load_balancer_and_leave_exactly_the_new_p
     assert!(registered(cloud, &group.arn).is_superset(&old), "no old pod leaves while the new one is not healthy");
     assert_eq!(live_pods(&pods).await.len(), 3, "the surge waits: no second new pod");
     cloud.set_new_target_health(None);
-    assert!(cloud.set_target_health(&group.arn, &Target { id: surge, port: 8080 }, Health::healthy()));
+    assert!(cloud.set_target_health(&group.arn, &Target::new(surge, 8080), Health::healthy()));
     let rolled = ok(&runner, &["-n", NAMESPACE, "rollout", "status", "deployment/web", "--timeout=60s"]).await;
     assert!(rolled.trim_end().ends_with("successfully rolled out"), "{rolled}");
 

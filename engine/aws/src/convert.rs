@@ -64,7 +64,11 @@ pub(crate) fn target_type(t: TargetType) -> elb::TargetTypeEnum {
 }
 
 pub(crate) fn target(t: &Target) -> elb::TargetDescription {
-    elb::TargetDescription::builder().id(&t.id).port(i32::from(t.port)).build()
+    elb::TargetDescription::builder()
+        .id(&t.id)
+        .port(i32::from(t.port))
+        .set_quic_server_id(t.quic_server_id.clone())
+        .build()
 }
 
 /// A listener's `Certificates` parameter: none at all when empty. Sent as given, so that AWS

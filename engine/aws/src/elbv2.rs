@@ -160,6 +160,7 @@ impl Elbv2 {
                     target: Target {
                         id: target.id()?.to_string(),
                         port: target.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+                        quic_server_id: target.quic_server_id().map(str::to_string),
                     },
                     state: d
                         .target_health()

@@ -17,6 +17,7 @@ pub mod label_selector;
 pub mod names;
 pub mod nodes;
 pub mod owner;
+pub mod quic;
 pub mod readiness;
 pub mod security;
 pub mod service;

@@ -97,7 +97,7 @@ pub fn instance_id(node: &Node) -> Option<&str> {
 /// One instance target per node on `node_port`, sorted, each instance once.
 pub fn targets(nodes: &[&Node], node_port: u16) -> Vec<Target> {
     let ids: BTreeSet<&str> = nodes.iter().filter_map(|n| instance_id(n)).collect();
-    ids.into_iter().map(|id| Target { id: id.to_string(), port: node_port }).collect()
+    ids.into_iter().map(|id| Target::new(id.to_string(), node_port)).collect()
 }
 
 #[cfg(test)]

@@ -18,11 +18,12 @@ use elbow_model::stack::{
     TargetGroupSpec, TargetType,
 };
 
-/// EC2's protocol names for the rules an ELBv2 protocol needs (TCP_UDP needs both).
+/// EC2's protocol names for the rules an ELBv2 protocol needs (TCP_UDP and TCP_QUIC need both;
+/// QUIC is UDP on the wire).
 pub fn ip_protocols(protocol: Protocol) -> &'static [&'static str] {
     match protocol {
-        Protocol::Udp => &["udp"],
-        Protocol::TcpUdp => &["tcp", "udp"],
+        Protocol::Udp | Protocol::Quic => &["udp"],
+        Protocol::TcpUdp | Protocol::TcpQuic => &["tcp", "udp"],
         Protocol::Tcp | Protocol::Tls | Protocol::Http | Protocol::Https => &["tcp"],
     }
 }
@@ -203,7 +204,7 @@ pub fn open_node_rules(
             Some(value) => value.eq_ignore_ascii_case("true"),
             None => tg.target_type == TargetType::Instance,
         };
-        let client_facing = matches!(tg.protocol, Protocol::Udp | Protocol::TcpUdp) || preserves_client_ip;
+        let client_facing = tg.protocol.carries_udp() || preserves_client_ip;
         let (traffic_sources, default_used) = match (client_facing, sources.client_ranges.is_empty()) {
             (false, _) => (sources.load_balancer_subnets, false),
             (true, false) => (sources.client_ranges, false),
@@ -225,7 +226,8 @@ pub fn open_node_rules(
         // they are its source, when the source is a default range (the world, or the VPC which
         // holds the subnets), or when it is open to the world.
         let world = traffic_sources.iter().any(|c| c == "0.0.0.0/0" || c == "::/0");
-        let covered = tg.protocol != Protocol::Udp && on_traffic_port && (!client_facing || default_used || world);
+        let covered =
+            ip_protocols(tg.protocol).contains(&"tcp") && on_traffic_port && (!client_facing || default_used || world);
         if !covered {
             wanted.extend(health_ports.iter().map(|port| ("tcp", *port, sources.load_balancer_subnets)));
         }

@@ -132,7 +132,7 @@ async fn a_batched_call_takes_one_token_per_request_it_sends() {
     let group = group.expect("seeded");
     let cloud = Resilient::new(fake, limits, fast());
     let targets: Vec<Target> =
-        (0..450).map(|i| Target { id: format!("10.0.{}.{}", i / 200, i % 200 + 1), port: 8080 }).collect();
+        (0..450).map(|i| Target::new(format!("10.0.{}.{}", i / 200, i % 200 + 1), 8080)).collect();
     let start = Instant::now();
     cloud.register_targets(&group.arn, &targets).await.expect("registered");
     // Three requests of at most 200 targets: one token from the burst, two more a second apart.

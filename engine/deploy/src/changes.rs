@@ -197,7 +197,7 @@ mod tests {
     use super::*;
 
     fn register(n: usize) -> Step {
-        let targets = (0..n).map(|i| Target { id: format!("i-{i}"), port: 30080 }).collect();
+        let targets = (0..n).map(|i| Target::new(format!("i-{i}"), 30080)).collect();
         Step::RegisterTargets { resource_id: ResourceId::new("tg"), targets }
     }
 

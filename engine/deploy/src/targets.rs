@@ -138,7 +138,7 @@ mod tests {
     use super::*;
 
     fn ip(last: u16) -> Target {
-        Target { id: format!("10.0.{}.{}", last / 250, last % 250), port: 8080 }
+        Target::new(format!("10.0.{}.{}", last / 250, last % 250), 8080)
     }
 
     #[test]

@@ -176,7 +176,7 @@ async fn seed_foreign(cloud: &FakeCloud, name: &str) -> TargetGroup {
             tags: Tags::from([("team".to_string(), "payments".to_string())]),
         })
         .expect("seeded");
-    cloud.register_targets(&tg.arn, &[Target { id: "i-3".into(), port: 8080 }]).await.expect("its own target");
+    cloud.register_targets(&tg.arn, &[Target::new("i-3", 8080)]).await.expect("its own target");
     tg
 }
 
@@ -222,7 +222,7 @@ async fn a_foreign_target_group_is_forwarded_to_by_name_or_arn_and_never_changed
         let now =
             cloud.target_groups().into_iter().find(|tg| tg.arn == foreign.arn).expect("the foreign group is left");
         assert_eq!(now, TargetGroup { load_balancer_arns: now.load_balancer_arns.clone(), ..foreign.clone() });
-        assert_eq!(cloud.targets(&foreign.arn), [Target { id: "i-3".into(), port: 8080 }], "its targets are its own");
+        assert_eq!(cloud.targets(&foreign.arn), [Target::new("i-3", 8080)], "its targets are its own");
         assert_eq!(cloud.tags(&foreign.arn), Tags::from([("team".to_string(), "payments".to_string())]));
     };
     untouched(&cloud);

@@ -768,7 +768,7 @@ async fn drift_is_left_alone_until_the_drift_period_then_repaired() {
     let listener = cloud.listeners()[0].arn.clone();
     let tg = cloud.target_groups()[0].arn.clone();
     cloud.delete_listener(&listener).await.expect("deleted by hand");
-    cloud.deregister_targets(&tg, &[Target { id: "i-1".into(), port: 31000 }]).await.expect("by hand");
+    cloud.deregister_targets(&tg, &[Target::new("i-1", 31000)]).await.expect("by hand");
     cloud.counter().reset();
 
     tokio::time::advance(Duration::from_secs(3599)).await;

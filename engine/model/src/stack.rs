@@ -318,6 +318,12 @@ pub enum Protocol {
     Udp,
     #[serde(rename = "TCP_UDP")]
     TcpUdp,
+    /// UDP carrying QUIC, routed by the server id in each connection id: every target is
+    /// registered with its own `QuicServerId`.
+    Quic,
+    /// TCP and QUIC on one port, as TCP_UDP is TCP and UDP.
+    #[serde(rename = "TCP_QUIC")]
+    TcpQuic,
     Tls,
     Http,
     Https,
@@ -330,6 +336,8 @@ impl Protocol {
             Self::Tcp => "TCP",
             Self::Udp => "UDP",
             Self::TcpUdp => "TCP_UDP",
+            Self::Quic => "QUIC",
+            Self::TcpQuic => "TCP_QUIC",
             Self::Tls => "TLS",
             Self::Http => "HTTP",
             Self::Https => "HTTPS",
@@ -341,11 +349,24 @@ impl Protocol {
             "TCP" => Self::Tcp,
             "UDP" => Self::Udp,
             "TCP_UDP" => Self::TcpUdp,
+            "QUIC" => Self::Quic,
+            "TCP_QUIC" => Self::TcpQuic,
             "TLS" => Self::Tls,
             "HTTP" => Self::Http,
             "HTTPS" => Self::Https,
             _ => return None,
         })
+    }
+
+    /// Whether traffic arrives over UDP (alone or beside TCP): such target groups see the
+    /// client's address, and their targets must admit UDP.
+    pub fn carries_udp(self) -> bool {
+        matches!(self, Self::Udp | Self::TcpUdp | Self::Quic | Self::TcpQuic)
+    }
+
+    /// Whether every target needs a QUIC server id.
+    pub fn is_quic(self) -> bool {
+        matches!(self, Self::Quic | Self::TcpQuic)
     }
 }
 
@@ -632,6 +653,27 @@ pub struct Target {
     /// An instance id (`i-...`) or an IP address.
     pub id: String,
     pub port: u16,
+    /// QUIC and TCP_QUIC target groups only, where it is required: `0x` and 16 lowercase hex
+    /// digits, unique in the group. ELBv2 cannot change it on a registered target, so a target
+    /// with another server id is another target (deregistered, then registered again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quic_server_id: Option<String>,
+}
+
+impl Target {
+    pub fn new(id: impl Into<String>, port: u16) -> Self {
+        Self { id: id.into(), port, quic_server_id: None }
+    }
+
+    /// A target of a QUIC or TCP_QUIC group.
+    pub fn quic(id: impl Into<String>, port: u16, server_id: impl Into<String>) -> Self {
+        Self { id: id.into(), port, quic_server_id: Some(server_id.into()) }
+    }
+
+    /// The same address and port, whatever the server id: ELBv2's identity of a registration.
+    pub fn same_place(&self, other: &Self) -> bool {
+        self.id == other.id && self.port == other.port
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -57,7 +57,7 @@ pub fn plan(
             secrets: &objects.secrets,
             nodes: &nodes,
             endpoint_slices: &slices,
-            pods: &elbow_builder::endpoints::NoGatedPods,
+            pods: &elbow_builder::endpoints::NoPodFacts,
             inventory,
             certificates: &inventory.certificates,
             params: params.as_ref(),

@@ -105,8 +105,7 @@ fn plan(
             )?;
             continue;
         }
-        match build_service_stack(service, &nodes, &slices, &elbow_builder::endpoints::NoGatedPods, inventory, &config)
-        {
+        match build_service_stack(service, &nodes, &slices, &elbow_builder::endpoints::NoPodFacts, inventory, &config) {
             Ok(stack) => report.stacks.push(stack),
             Err(error) => report
                 .errors

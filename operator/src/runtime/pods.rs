@@ -18,7 +18,7 @@ use tracing::warn;
 
 use super::endpoints::CachedSlice;
 use super::{LIST_PAGE_SIZE, record_cache_size};
-use crate::controllers::readiness::pods::{GatedPod, GatedPods, PodKey};
+use crate::controllers::readiness::pods::{CachedPod, PodCache, PodKey};
 
 /// Keeps `pods` in step with the cluster's Pods. `ready` turns true once the first list is in
 /// (the controllers wait for it: built before, a pod waiting for its gate would be
@@ -26,7 +26,7 @@ use crate::controllers::readiness::pods::{GatedPod, GatedPods, PodKey};
 /// through `slices`. `cached` is kept at the number of pods kept.
 pub async fn watch_pods(
     api: Api<Pod>,
-    pods: Arc<GatedPods>,
+    pods: Arc<PodCache>,
     slices: Store<CachedSlice>,
     changed: Vec<mpsc::UnboundedSender<ObjectRef<Service>>>,
     ready: watch::Sender<bool>,
@@ -35,7 +35,7 @@ pub async fn watch_pods(
     let events = watcher(api, watcher::Config::default().page_size(LIST_PAGE_SIZE)).default_backoff();
     futures::pin_mut!(events);
     // The pods of a list in progress, swapped in whole at its end.
-    let mut listing: Option<HashMap<PodKey, GatedPod>> = None;
+    let mut listing: Option<HashMap<PodKey, CachedPod>> = None;
     while let Some(event) = events.next().await {
         let moved: Vec<PodKey> = match event {
             Ok(watcher::Event::Init) => {
@@ -43,7 +43,7 @@ pub async fn watch_pods(
                 continue;
             }
             Ok(watcher::Event::InitApply(pod)) => {
-                if let (Some(listing), Some(gated)) = (listing.as_mut(), GatedPod::of(&pod)) {
+                if let (Some(listing), Some(gated)) = (listing.as_mut(), CachedPod::of(&pod)) {
                     listing.insert(gated.key(), gated);
                 }
                 continue;
@@ -56,7 +56,7 @@ pub async fn watch_pods(
             }
             Ok(watcher::Event::Apply(pod)) => {
                 let Some(key) = key_of(&pod) else { continue };
-                let change = pods.apply(key.clone(), GatedPod::of(&pod));
+                let change = pods.apply(key.clone(), CachedPod::of(&pod));
                 if change.any {
                     pods.changed.notify_one();
                 }

@@ -14,6 +14,8 @@ pub enum Scope {
     /// An Ingress, and also the backend Services its target groups are made for, whose value wins
     /// (LBC reads these `alb.ingress.kubernetes.io/` keys from both).
     IngressAndBackend,
+    /// A Pod, though the key has the Service prefix (LBC's QUIC keys): refused on a Service.
+    Pod,
 }
 
 impl Scope {
@@ -22,13 +24,14 @@ impl Scope {
             Self::Service => "Service",
             Self::Ingress => "Ingress",
             Self::IngressAndBackend => "Ingress, backend Service",
+            Self::Pod => "Pod",
         }
     }
 
     /// The prefix of the keys of this scope.
     pub fn prefix(self) -> &'static str {
         match self {
-            Self::Service => super::SERVICE_PREFIX,
+            Self::Service | Self::Pod => super::SERVICE_PREFIX,
             Self::Ingress | Self::IngressAndBackend => super::INGRESS_PREFIX,
         }
     }
@@ -314,6 +317,19 @@ pub const SERVICE_ANNOTATIONS: &[AnnotationInfo] = &[
         "(no reservation)",
         "`CapacityUnits=<n>`: the minimum capacity reserved for the load balancer (ModifyCapacityReservation), checked against drift at every full comparison; `CapacityUnits=0` or removing the annotation resets a reservation Elbow made (LBC resets on `CapacityUnits=0` only, and leaves it when the annotation goes).",
     ),
+    service(
+        "aws-load-balancer-quic-enabled-ports",
+        Reader::Listeners,
+        "(none)",
+        "Comma-separated numbers or names of Service ports whose UDP listener becomes QUIC (a TCP_UDP one TCP_QUIC), with a target group of that protocol whose every pod is registered with its QUIC server id (see `quic-enabled-containers`); a pod without one is left out, and the Service shows a `QUICServerIDMissing` Warning naming it. What ELBv2 refuses is an error before anything is made, where LBC leaves it to CreateListener: a port that is not UDP or TCP_UDP, more than one QUIC port, a UDP or TCP_UDP port beside it, security groups (set `disable-nlb-sg: \"true\"` when the Service is created), `dualstack`; and instance targets, which LBC registers none of (a node has no server id).",
+    ),
+    AnnotationInfo {
+        suffix: "aws-load-balancer-quic-enabled-containers",
+        scope: Scope::Pod,
+        reader: Reader::Targets,
+        default: "(none)",
+        doc: "On a Pod (its template): comma-separated names of the containers that serve QUIC. At the pod's creation in a namespace labelled `elbow.dev/quic-server-id-inject=enabled`, Elbow's webhook gives each named container (init containers too) without one an environment variable `AWS_LBC_QUIC_SERVER_ID`: 8 random bytes in base64, LBC's variable and format, for the server to put in its connection ids. Elbow reads it back as the target's server id: the id of the container declaring the target port, else the pod's first. On a Service it is an error.",
+    },
     service(
         "aws-load-balancer-enable-tcp-udp-listener",
         Reader::Listeners,
@@ -657,8 +673,6 @@ pub const NOT_IMPLEMENTED: &[NotImplemented] = &[
     lbc("aws-load-balancer-enable-prefix-for-ipv6-source-nat", Scope::Service, "IPv6 prefixes for source NAT"),
     lbc("aws-load-balancer-source-nat-ipv6-prefixes", Scope::Service, "IPv6 prefixes for source NAT"),
     lbc("aws-load-balancer-enable-icmp-for-path-mtu-discovery", Scope::Service, "ICMP for path MTU discovery"),
-    lbc("aws-load-balancer-quic-enabled-ports", Scope::Service, "QUIC listeners"),
-    lbc("aws-load-balancer-quic-enabled-containers", Scope::Service, "QUIC (LBC reads it from Pods)"),
     lbc("actions.<protocol>-<port>", Scope::Service, "listener default actions from an annotation"),
     lbc("customer-owned-ipv4-pool", Scope::Ingress, "customer-owned IPv4 pools (Outposts)"),
     lbc("multi-cluster-target-group", Scope::IngressAndBackend, "target groups shared between clusters"),

@@ -11,6 +11,7 @@ fn scope_name(scope: Scope) -> &'static str {
         Scope::Service => "service",
         Scope::Ingress => "ingress",
         Scope::IngressAndBackend => "ingress+service",
+        Scope::Pod => "pod",
     }
 }
 

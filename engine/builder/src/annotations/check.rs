@@ -99,6 +99,10 @@ fn refusal(key: &str, object: Object) -> Option<BuildError> {
     }
     if let Some(suffix) = key.strip_prefix(SERVICE_PREFIX) {
         return match lookup(SERVICE_PREFIX, suffix) {
+            Some(Known::Implemented(info)) if info.scope == Scope::Pod => Some(BuildError::MisplacedAnnotation {
+                annotation: key.to_string(),
+                reason: "is read from Pods (put it on the pod template), not from Services".to_string(),
+            }),
             Some(Known::Implemented(_)) => None,
             Some(Known::NotImplemented(info)) => Some(not_supported(key, info)),
             None if suffix.starts_with(LBC_SERVICE_STEM) => Some(unknown(key, SERVICE_PREFIX, suffix, object)),
@@ -147,8 +151,8 @@ fn unknown(key: &str, prefix: &str, suffix: &str, object: Object) -> BuildError 
 /// Whether keys of `scope` may sit on `object`.
 fn applies(scope: Scope, object: Object) -> bool {
     match object {
-        Object::LoadBalancerService => scope != Scope::Ingress,
-        Object::Ingress => scope != Scope::Service,
+        Object::LoadBalancerService => !matches!(scope, Scope::Ingress | Scope::Pod),
+        Object::Ingress => !matches!(scope, Scope::Service | Scope::Pod),
         Object::BackendService => scope == Scope::IngressAndBackend,
     }
 }

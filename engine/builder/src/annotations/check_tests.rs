@@ -51,7 +51,14 @@ fn no_suggestion_when_nothing_is_close_or_two_keys_are_equally_close() {
 fn every_catalogued_key_passes_where_it_applies() {
     for info in SERVICE_ANNOTATIONS {
         let key = format!("{SERVICE_PREFIX}{}", info.suffix.replace("<name>", "web"));
-        assert_eq!(checked(Object::LoadBalancerService, &[(&key, "x")]), Ok(()), "{key}");
+        let on_service = checked(Object::LoadBalancerService, &[(&key, "x")]);
+        if info.scope == Scope::Pod {
+            // Read from Pods only: on a Service it would do nothing, so it is refused there.
+            let error = on_service.expect_err("misplaced").to_string();
+            assert!(error.contains("is read from Pods"), "{key}: {error}");
+        } else {
+            assert_eq!(on_service, Ok(()), "{key}");
+        }
     }
     for info in INGRESS_ANNOTATIONS {
         let key = format!("{INGRESS_PREFIX}{}", info.suffix.replace("<name>", "web"));
@@ -65,7 +72,6 @@ fn every_catalogued_key_passes_where_it_applies() {
 fn lbc_keys_elbow_lacks_are_refused_as_not_supported() {
     for (object, key) in [
         (Object::LoadBalancerService, "service.beta.kubernetes.io/aws-load-balancer-eip-allocations-discovery-tags"),
-        (Object::LoadBalancerService, "service.beta.kubernetes.io/aws-load-balancer-quic-enabled-ports"),
         (Object::LoadBalancerService, "service.beta.kubernetes.io/actions.TCP-80"),
         (Object::Ingress, "alb.ingress.kubernetes.io/enable-frontend-nlb"),
         (Object::Ingress, "alb.ingress.kubernetes.io/customer-owned-ipv4-pool"),

@@ -149,7 +149,7 @@ mod tests {
 
     fn ip_targets(ports: &[u16]) -> DesiredTargets<'static> {
         DesiredTargets {
-            targets: ports.iter().enumerate().map(|(i, p)| Target { id: format!("10.0.0.{i}"), port: *p }).collect(),
+            targets: ports.iter().enumerate().map(|(i, p)| Target::new(format!("10.0.0.{i}"), *p)).collect(),
             nodes: Vec::new(),
             named_target_port: Some("web".into()),
         }

@@ -218,6 +218,7 @@ impl From<&elbow_model::Target> for BoundTarget {
 
 impl From<&BoundTarget> for elbow_model::Target {
     fn from(target: &BoundTarget) -> Self {
-        Self { id: target.id.clone(), port: target.port }
+        // A binding's group is never QUIC: Elbow registers no server ids through bindings.
+        Self::new(target.id.clone(), target.port)
     }
 }

@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::error::BindingError;
 use super::spec::{TargetGroupBindingSpec, TargetGroupIpAddressType};
-use crate::endpoints::{NoGatedPods, pod_targets, slices_of};
+use crate::endpoints::{NoPodFacts, pod_targets, slices_of};
 use crate::label_selector;
 use crate::nodes::{target_nodes, targets};
 use elbow_model::{Target, TargetType};
@@ -134,7 +134,7 @@ pub fn desired_targets<'a>(
             let own = slices_of(slices, namespace, name);
             // The pod webhook injects readiness gates for the ip target groups of Elbow's own
             // stacks only, so no pod behind a binding waits for one.
-            let pods = pod_targets(&own, port, nodes, &NoGatedPods);
+            let pods = pod_targets(&own, port, nodes, &NoPodFacts, false);
             let hosting: BTreeSet<&str> = pods.nodes.iter().map(String::as_str).collect();
             let nodes = nodes
                 .iter()

@@ -18,7 +18,7 @@
 //! Ready, and so not a ready endpoint, until Elbow reports its target healthy, which it can only
 //! be once registered. LBC breaks that circle by registering a not-ready endpoint whose pod's
 //! containers are ready (the pod waits only for its gates) on a node that is Ready; Elbow does the
-//! same for pods that wait for one of its own gates ([`PodReadiness`], answered from the
+//! same for pods that wait for one of its own gates ([`PodFacts`], answered from the
 //! operator's cache of such pods). For other not-ready pods it keeps no pod cache and lets the
 //! node's Unknown readiness stand for "the control plane lost touch, the pod may be fine", where
 //! LBC also asks whether the containers are ready.
@@ -71,44 +71,73 @@ pub struct PodTargets {
     /// The nodes the registered pods run on, as the slices name them: whose security groups
     /// must admit the load balancer.
     pub nodes: BTreeSet<String>,
+    /// QUIC only: the pods (`namespace/name`) left out for want of a server id.
+    pub without_server_id: BTreeSet<String>,
 }
 
-/// The one thing about a Pod the EndpointSlices do not say, asked of whoever watches Pods.
-pub trait PodReadiness {
+/// What the EndpointSlices do not say about a Pod, asked of whoever watches Pods.
+pub trait PodFacts {
     /// Whether pod `namespace`/`name` has ready containers and carries a readiness gate of
     /// Elbow's that is not True yet: not Ready only because its target is not healthy (yet).
     fn waits_for_target_health(&self, namespace: &str, name: &str) -> bool;
+
+    /// The QUIC server id (ELBv2's spelling) pod `namespace`/`name` serves container port `port`
+    /// with (`crate::quic`); `None` when it has none.
+    fn quic_server_id(&self, namespace: &str, name: &str, port: u16) -> Option<String>;
 }
 
-/// No pod waits for a gate: what a caller without a Pod watch (`elbow plan`, tests) knows.
+/// No pod waits for a gate and none has a QUIC server id: what a caller without a Pod watch
+/// (`elbow plan`, tests) knows.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NoGatedPods;
+pub struct NoPodFacts;
 
-impl PodReadiness for NoGatedPods {
+impl PodFacts for NoPodFacts {
     fn waits_for_target_health(&self, _namespace: &str, _name: &str) -> bool {
         false
+    }
+
+    fn quic_server_id(&self, _namespace: &str, _name: &str, _port: u16) -> Option<String> {
+        None
     }
 }
 
 /// The pods named, by (namespace, name), wait for their target health.
-impl PodReadiness for BTreeSet<(String, String)> {
+impl PodFacts for BTreeSet<(String, String)> {
     fn waits_for_target_health(&self, namespace: &str, name: &str) -> bool {
         self.contains(&(namespace.to_string(), name.to_string()))
+    }
+
+    fn quic_server_id(&self, _namespace: &str, _name: &str, _port: u16) -> Option<String> {
+        None
+    }
+}
+
+/// Each pod's QUIC server id by (namespace, name), whatever the port.
+impl PodFacts for BTreeMap<(String, String), String> {
+    fn waits_for_target_health(&self, _namespace: &str, _name: &str) -> bool {
+        false
+    }
+
+    fn quic_server_id(&self, namespace: &str, name: &str, _port: u16) -> Option<String> {
+        self.get(&(namespace.to_string(), name.to_string())).cloned()
     }
 }
 
 /// The registered pods of `service_port` among `slices` (the Service's own), judged by the rules
 /// in the module docs; `nodes` are every node of the cluster, whose readiness decides fail-open;
-/// `pods` says which not-ready pods wait only for their target health.
+/// `pods` says which not-ready pods wait only for their target health, and (`quic`: for a QUIC
+/// target group) each pod's server id: a pod without one is left out.
 pub fn pod_targets(
     slices: &[&CompactSlice],
     service_port: &ServicePort,
     nodes: &[&Node],
-    pods: &dyn PodReadiness,
+    pods: &dyn PodFacts,
+    quic: bool,
 ) -> PodTargets {
     let name = service_port.name.as_deref().unwrap_or_default();
     let mut ready: BTreeMap<Target, Option<Arc<str>>> = BTreeMap::new();
     let mut unknown: BTreeMap<Target, Option<Arc<str>>> = BTreeMap::new();
+    let mut without_server_id = BTreeSet::new();
     for slice in slices.iter().filter(|s| s.address_type == AddressType::Ipv4) {
         let namespace = &*slice.namespace;
         for port in &slice.ports {
@@ -120,7 +149,17 @@ pub fn pod_targets(
             let Some(number) = port.port.and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0) else { continue };
             for endpoint in &slice.endpoints {
                 let Some(address) = pod_address(endpoint) else { continue };
-                let target = Target { id: address.to_string(), port: number };
+                let mut target = Target::new(address.to_string(), number);
+                if quic {
+                    let pod = endpoint.pod_name.as_deref().unwrap_or_default();
+                    match pods.quic_server_id(namespace, pod, number) {
+                        Some(id) => target.quic_server_id = Some(id),
+                        None => {
+                            without_server_id.insert(format!("{namespace}/{pod}"));
+                            continue;
+                        }
+                    }
+                }
                 match judge(endpoint, namespace, nodes, pods) {
                     Verdict::Ready => ready.insert(target, endpoint.node.clone()),
                     Verdict::Unknown => unknown.insert(target, endpoint.node.clone()),
@@ -133,6 +172,7 @@ pub fn pod_targets(
     PodTargets {
         nodes: chosen.values().flatten().map(|node| node.to_string()).collect(),
         targets: chosen.into_keys().collect(),
+        without_server_id,
     }
 }
 
@@ -152,7 +192,7 @@ enum Verdict {
     No,
 }
 
-fn judge(endpoint: &CompactEndpoint, namespace: &str, nodes: &[&Node], pods: &dyn PodReadiness) -> Verdict {
+fn judge(endpoint: &CompactEndpoint, namespace: &str, nodes: &[&Node], pods: &dyn PodFacts) -> Verdict {
     let conditions = endpoint.conditions;
     if conditions.terminating == Some(true) {
         return Verdict::No;
@@ -277,8 +317,13 @@ pub(crate) mod tests {
             let slices = [slice("shop", "web", &[("http", 8080)], endpoints)];
             let slices = compact(&slices);
             let slices: Vec<&CompactSlice> = slices.iter().collect();
-            let found =
-                pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &nodes, &NoGatedPods);
+            let found = pod_targets(
+                &slices,
+                &service_port("http", IntOrString::String("web".into())),
+                &nodes,
+                &NoPodFacts,
+                false,
+            );
             assert_eq!(ids(&found), expected, "{what}");
         }
     }
@@ -292,9 +337,9 @@ pub(crate) mod tests {
         let elsewhere = BTreeSet::from([("other".to_string(), "pod-10.0.0.1".to_string())]);
         let port = service_port("http", IntOrString::Int(8080));
         #[rustfmt::skip]
-        let cases: [(&str, Endpoint, &dyn PodReadiness, &[&str]); 7] = [
+        let cases: [(&str, Endpoint, &dyn PodFacts, &[&str]); 7] = [
             ("waiting, node Ready", endpoint("10.0.0.1", "up", Some(false), None), &waiting, &["10.0.0.1:8080"]),
-            ("not waiting: not registered", endpoint("10.0.0.1", "up", Some(false), None), &NoGatedPods, &[]),
+            ("not waiting: not registered", endpoint("10.0.0.1", "up", Some(false), None), &NoPodFacts, &[]),
             ("a pod of that name in another namespace", endpoint("10.0.0.1", "up", Some(false), None), &elsewhere, &[]),
             ("waiting but terminating", endpoint("10.0.0.1", "up", Some(false), Some(true)), &waiting, &[]),
             ("waiting on a node that is not Ready", endpoint("10.0.0.1", "down", Some(false), None), &waiting, &[]),
@@ -305,7 +350,7 @@ pub(crate) mod tests {
             let slices = [slice("shop", "web", &[("http", 8080)], vec![endpoint])];
             let slices = compact(&slices);
             let slices: Vec<&CompactSlice> = slices.iter().collect();
-            assert_eq!(ids(&pod_targets(&slices, &port, &nodes, pods)), expected, "{what}");
+            assert_eq!(ids(&pod_targets(&slices, &port, &nodes, pods, false)), expected, "{what}");
         }
         // A waiting pod counts as ready: the fail-open candidates stay out beside it.
         let slices = [slice(
@@ -316,7 +361,7 @@ pub(crate) mod tests {
         )];
         let slices = compact(&slices);
         let slices: Vec<&CompactSlice> = slices.iter().collect();
-        assert_eq!(ids(&pod_targets(&slices, &port, &nodes, &waiting)), ["10.0.0.1:8080"]);
+        assert_eq!(ids(&pod_targets(&slices, &port, &nodes, &waiting, false)), ["10.0.0.1:8080"]);
     }
 
     #[test]
@@ -328,7 +373,8 @@ pub(crate) mod tests {
         ];
         let slices = compact(&slices);
         let slices: Vec<&CompactSlice> = slices.iter().collect();
-        let found = pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &[], &NoGatedPods);
+        let found =
+            pod_targets(&slices, &service_port("http", IntOrString::String("web".into())), &[], &NoPodFacts, false);
         assert_eq!(ids(&found), ["10.0.0.1:8080", "10.0.0.2:8081"]);
         assert_eq!(found.nodes, BTreeSet::from(["n".to_string()]));
     }
@@ -339,7 +385,7 @@ pub(crate) mod tests {
         let slices = compact(&slices);
         let slices: Vec<&CompactSlice> = slices.iter().collect();
         assert_eq!(
-            ids(&pod_targets(&slices, &service_port("", IntOrString::Int(8080)), &[], &NoGatedPods)),
+            ids(&pod_targets(&slices, &service_port("", IntOrString::Int(8080)), &[], &NoPodFacts, false)),
             ["10.0.0.1:8080"]
         );
     }
@@ -359,9 +405,30 @@ pub(crate) mod tests {
         let slices = compact(&slices);
         let slices: Vec<&CompactSlice> = slices.iter().collect();
         assert_eq!(
-            ids(&pod_targets(&slices, &service_port("http", IntOrString::Int(8080)), &[], &NoGatedPods)),
+            ids(&pod_targets(&slices, &service_port("http", IntOrString::Int(8080)), &[], &NoPodFacts, false)),
             ["10.0.0.1:8080"]
         );
+    }
+
+    #[test]
+    fn a_quic_target_carries_its_pods_server_id_and_a_pod_without_one_is_left_out_and_named() {
+        let slices = [slice(
+            "shop",
+            "web",
+            &[("http", 8080)],
+            vec![endpoint("10.0.0.1", "up", Some(true), None), endpoint("10.0.0.2", "up", Some(true), None)],
+        )];
+        let slices = compact(&slices);
+        let slices: Vec<&CompactSlice> = slices.iter().collect();
+        let ids =
+            BTreeMap::from([(("shop".to_string(), "pod-10.0.0.1".to_string()), "0x0000000000000001".to_string())]);
+        let port = service_port("http", IntOrString::Int(8080));
+        let found = pod_targets(&slices, &port, &[], &ids, true);
+        assert_eq!(found.targets, [Target::quic("10.0.0.1", 8080, "0x0000000000000001")]);
+        assert_eq!(found.without_server_id, BTreeSet::from(["shop/pod-10.0.0.2".to_string()]));
+        let plain = pod_targets(&slices, &port, &[], &ids, false);
+        assert_eq!(plain.targets, [Target::new("10.0.0.1", 8080), Target::new("10.0.0.2", 8080)], "no ids elsewhere");
+        assert!(plain.without_server_id.is_empty());
     }
 
     #[test]

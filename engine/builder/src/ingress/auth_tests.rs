@@ -43,7 +43,7 @@ fn build_secure(members: &[&Ingress], services: &[Service], secrets: &[Secret]) 
         secrets,
         nodes: &borrowed(&nodes),
         endpoint_slices: &[],
-        pods: &crate::endpoints::NoGatedPods,
+        pods: &crate::endpoints::NoPodFacts,
         inventory: &inventory,
         certificates: &inventory.certificates,
         params: None,

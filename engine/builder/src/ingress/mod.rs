@@ -48,7 +48,7 @@ pub use membership::{Standing, joined_groups, standing};
 use crate::annotations::{Object, check};
 use crate::config::BuildConfig;
 use crate::crd::IngressClassParamsSpec;
-use crate::endpoints::PodReadiness;
+use crate::endpoints::PodFacts;
 use crate::error::BuildError;
 use crate::names::{group_frontend_group_name, group_load_balancer_name};
 use crate::nodes::{instance_id, target_nodes};
@@ -85,7 +85,7 @@ pub struct IngressGroupInput<'a> {
     /// (ip mode only).
     pub endpoint_slices: &'a [&'a CompactSlice],
     /// Which not-ready pods of those slices wait only for their target health.
-    pub pods: &'a dyn PodReadiness,
+    pub pods: &'a dyn PodFacts,
     pub inventory: &'a CloudInventory,
     /// The region's issued ACM certificates, for members that name none (certificate discovery;
     /// see [`discovers_certificates`] for when they are needed).
@@ -121,7 +121,7 @@ pub fn ip_target_group_names(
         nodes: &[],
         all_nodes: &[],
         slices: &[],
-        pods: &crate::endpoints::NoGatedPods,
+        pods: &crate::endpoints::NoPodFacts,
         target_type: params.and_then(|p| p.target_type),
         vpc_id: "",
         tags: &group_tags,

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{Node, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::annotations::{Annotations, Object, check, valid_grpc_success_codes, valid_success_codes};
-use crate::endpoints::{PodReadiness, pod_targets, slices_of, target_group_port};
+use crate::endpoints::{PodFacts, pod_targets, slices_of, target_group_port};
 use crate::error::BuildError;
 use crate::ingress::group::{GroupId, Member};
 use crate::ingress::tags::GroupTags;
@@ -59,7 +59,7 @@ pub(crate) struct TargetGroupContext<'a> {
     /// EndpointSlices; each Service's own are picked out (ip mode).
     pub slices: &'a [&'a CompactSlice],
     /// Which of their not-ready pods wait only for their target health.
-    pub pods: &'a dyn PodReadiness,
+    pub pods: &'a dyn PodFacts,
     /// IngressClassParams `targetType`, which wins over the annotations.
     pub target_type: Option<TargetType>,
     pub vpc_id: &'a str,
@@ -197,7 +197,7 @@ impl<'a> TargetGroups<'a> {
             }
             TargetType::Ip => {
                 let slices = slices_of(self.context.slices, &member.namespace, &service_name);
-                let pods = pod_targets(&slices, service_port, self.context.all_nodes, self.context.pods);
+                let pods = pod_targets(&slices, service_port, self.context.all_nodes, self.context.pods, false);
                 (target_group_port(service_port), pods.targets, pods.nodes)
             }
         };

@@ -53,7 +53,7 @@ fn build_tls(
         secrets: &[],
         nodes: &borrowed(&nodes),
         endpoint_slices: &[],
-        pods: &crate::endpoints::NoGatedPods,
+        pods: &crate::endpoints::NoPodFacts,
         inventory: &inventory,
         certificates,
         params,

@@ -13,6 +13,7 @@ mod attributes;
 mod frontend;
 mod health;
 mod listeners;
+mod quic;
 mod settings;
 mod target_groups;
 
@@ -23,7 +24,7 @@ use k8s_openapi::api::core::v1::{Node, Service, ServiceSpec};
 
 use crate::annotations::{Annotations, Object, check};
 use crate::config::BuildConfig;
-use crate::endpoints::{self, PodReadiness};
+use crate::endpoints::{self, PodFacts};
 use crate::error::BuildError;
 use crate::names::load_balancer_name;
 use crate::security::{OpenSources, node_rules, open_node_rules, resolve_security_groups, security_group_names};
@@ -84,15 +85,37 @@ pub fn stack_id(service: &Service) -> StackId {
 
 /// The Service's desired stack, or what the user must fix. `nodes` are every node of the
 /// cluster; `slices` EndpointSlices, of which those of this Service are read (ip mode only), and
-/// `pods` which of their not-ready pods wait only for their target health.
+/// `pods` which of their not-ready pods wait only for their target health (and their QUIC server
+/// ids).
 pub fn build_service_stack(
     service: &Service,
     nodes: &[&Node],
     slices: &[&CompactSlice],
-    pods: &dyn PodReadiness,
+    pods: &dyn PodFacts,
     inventory: &CloudInventory,
     config: &BuildConfig,
 ) -> Result<Stack, BuildError> {
+    build_service(service, nodes, slices, pods, inventory, config).map(|built| built.stack)
+}
+
+/// A Service's stack, and what the build left out that the user should hear of.
+#[derive(Debug, Clone)]
+pub struct ServiceBuild {
+    pub stack: Stack,
+    /// The pods (`namespace/name`) a QUIC target group leaves out for want of a server id: they
+    /// receive no traffic from the load balancer.
+    pub pods_without_quic_server_id: BTreeSet<String>,
+}
+
+/// [`build_service_stack`], with what it left out.
+pub fn build_service(
+    service: &Service,
+    nodes: &[&Node],
+    slices: &[&CompactSlice],
+    pods: &dyn PodFacts,
+    inventory: &CloudInventory,
+    config: &BuildConfig,
+) -> Result<ServiceBuild, BuildError> {
     let Shape { identity, spec, settings, ports, health_check } = Shape::read(service, config)?;
     let empty = BTreeMap::new();
     let annotations = Annotations::service(service.metadata.annotations.as_ref().unwrap_or(&empty));
@@ -124,9 +147,11 @@ pub fn build_service_stack(
     };
     let mut stack = Stack::empty(stack_id.clone());
     let mut pod_nodes = BTreeSet::new();
+    let mut pods_without_quic_server_id = BTreeSet::new();
     for port in &ports {
-        let (target_group, on_nodes) = target_groups::target_group(port, &context);
-        pod_nodes.extend(on_nodes);
+        let (target_group, pods) = target_groups::target_group(port, &context);
+        pod_nodes.extend(pods.nodes);
+        pods_without_quic_server_id.extend(pods.without_server_id);
         stack.listeners.push(listeners::listener(port, &settings, &lb_id, &target_group.resource_id, &tags_for));
         stack.target_groups.push(target_group);
     }
@@ -226,7 +251,7 @@ pub fn build_service_stack(
         protection: Default::default(),
         capacity_units: settings.capacity_units,
     });
-    Ok(stack)
+    Ok(ServiceBuild { stack, pods_without_quic_server_id })
 }
 
 /// The names of the Service's ip target groups, one per listener port, exactly as
@@ -272,7 +297,8 @@ impl<'a> Shape<'a> {
         let annotations = Annotations::service(values);
         let service_ports = spec.ports.as_deref().unwrap_or_default();
         let settings = Settings::read(&annotations, service_ports, config)?;
-        let ports = listeners::listener_ports(service_ports, &settings)?;
+        let mut ports = listeners::listener_ports(service_ports, &settings)?;
+        quic::upgrade(&annotations, &settings, service_ports, &mut ports)?;
         // kube-proxy's health-check NodePort speaks for nodes; pods are checked directly.
         let local =
             spec.external_traffic_policy.as_deref() == Some("Local") && settings.target_type == TargetType::Instance;

@@ -59,6 +59,9 @@ pub(super) struct Settings {
     /// `enable-tcp-udp-listener`: whether TCP and UDP on one port number are served by one
     /// TCP_UDP listener (the default) or refused.
     pub tcp_udp_listener: bool,
+    /// `quic-enabled-ports`: numbers or names of the Service's ports whose UDP (or TCP_UDP)
+    /// listener is QUIC (or TCP_QUIC).
+    pub quic_ports: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -172,6 +175,7 @@ impl Settings {
             // set: without it, LBC builds two listeners on one port, which AWS refuses.
             capacity_units: a.capacity_units("aws-load-balancer-minimum-load-balancer-capacity")?.flatten(),
             tcp_udp_listener: a.bool("aws-load-balancer-enable-tcp-udp-listener")?.unwrap_or(true),
+            quic_ports: named_ports(a, super::quic::PORTS, ports, "")?,
         })
     }
 }
@@ -182,10 +186,21 @@ impl Settings {
 /// in plain TCP unnoticed.
 fn ssl_ports(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Option<Vec<String>>, BuildError> {
     const SUFFIX: &str = "aws-load-balancer-ssl-ports";
-    let Some(listed) = a.list(SUFFIX) else { return Ok(None) };
-    if listed.iter().any(|p| p == "*") {
+    if a.list(SUFFIX).is_some_and(|listed| listed.iter().any(|p| p == "*")) {
         return Ok(None);
     }
+    named_ports(a, SUFFIX, ports, ", or *")
+}
+
+/// The numbers or names of the Service's ports that annotation `suffix` lists; one the Service
+/// lacks is an error naming the ports it has (`or` ends the description of what is expected).
+fn named_ports(
+    a: &Annotations<'_>,
+    suffix: &str,
+    ports: &[ServicePort],
+    or: &str,
+) -> Result<Option<Vec<String>>, BuildError> {
+    let Some(listed) = a.list(suffix) else { return Ok(None) };
     let known = |p: &String| ports.iter().any(|port| port.name.as_ref() == Some(p) || port.port.to_string() == *p);
     let unknown: Vec<&str> = listed.iter().filter(|p| !known(p)).map(String::as_str).collect();
     if unknown.is_empty() {
@@ -199,11 +214,11 @@ fn ssl_ports(a: &Annotations<'_>, ports: &[ServicePort]) -> Result<Option<Vec<St
         })
         .collect();
     let expected = format!(
-        "numbers or names of the Service's ports, or *; the Service has no port {} (its ports: {})",
+        "numbers or names of the Service's ports{or}; the Service has no port {} (its ports: {})",
         unknown.join(", "),
         have.join(", ")
     );
-    Err(a.invalid(SUFFIX, a.get(SUFFIX).unwrap_or_default(), &expected))
+    Err(a.invalid(suffix, a.get(suffix).unwrap_or_default(), &expected))
 }
 
 const LISTENER_ATTRIBUTES: &str = "aws-load-balancer-listener-attributes.";

@@ -3,7 +3,7 @@
 //! mode they are on the numeric target port (1 for a named one) and the targets are the ready
 //! pods of the Service's EndpointSlices, each on the port its slice gives.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::endpoints::CompactSlice;
 use k8s_openapi::api::core::v1::Node;
@@ -13,7 +13,7 @@ use super::attributes::PROXY_PROTOCOL_V2;
 use super::listeners::ListenerPort;
 use super::settings::Settings;
 use crate::config::BuildConfig;
-use crate::endpoints::{PodReadiness, pod_targets, target_group_port};
+use crate::endpoints::{PodFacts, PodTargets, pod_targets, target_group_port};
 use crate::names::target_group_name;
 use crate::nodes::{target_nodes, targets, with_labels};
 use elbow_model::inventory::CloudInventory;
@@ -33,17 +33,15 @@ pub(super) struct TargetGroupContext<'a> {
     /// The Service's own EndpointSlices (ip mode).
     pub slices: &'a [&'a CompactSlice],
     /// Which of their not-ready pods wait only for their target health.
-    pub pods: &'a dyn PodReadiness,
+    pub pods: &'a dyn PodFacts,
     pub inventory: &'a CloudInventory,
     pub config: &'a BuildConfig,
     pub tags_for: &'a dyn Fn(&ResourceId) -> Tags,
 }
 
-/// The target group behind `port`'s listener, and (ip mode) the nodes its pods run on.
-pub(super) fn target_group(
-    port: &ListenerPort,
-    context: &TargetGroupContext<'_>,
-) -> (TargetGroupSpec, BTreeSet<String>) {
+/// The target group behind `port`'s listener, and (ip mode) what its pods are: the nodes they
+/// run on and those a QUIC group leaves out.
+pub(super) fn target_group(port: &ListenerPort, context: &TargetGroupContext<'_>) -> (TargetGroupSpec, PodTargets) {
     let TargetGroupContext {
         identity,
         settings,
@@ -59,12 +57,14 @@ pub(super) fn target_group(
     let health_check = (*health_check).clone();
     let protocol = backend_protocol(port, settings);
     let target_type = settings.target_type;
-    let (tg_port, targets, pod_nodes) = match (target_type, port.node_port) {
-        (TargetType::Instance, Some(node_port)) => (node_port, targets(nodes, node_port), BTreeSet::new()),
-        // Instance ports without a NodePort were refused when the listeners were read.
+    let (tg_port, targets, pods) = match (target_type, port.node_port) {
+        (TargetType::Instance, Some(node_port)) => (node_port, targets(nodes, node_port), PodTargets::default()),
+        // Instance ports without a NodePort were refused when the listeners were read, and QUIC
+        // ports of instance Services.
         (TargetType::Instance, None) | (TargetType::Ip, _) => {
-            let pods = pod_targets(slices, &port.service_port, all_nodes, *pods);
-            (target_group_port(&port.service_port), pods.targets, pods.nodes)
+            let mut pods = pod_targets(slices, &port.service_port, all_nodes, *pods, protocol.is_quic());
+            let targets = std::mem::take(&mut pods.targets);
+            (target_group_port(&port.service_port), targets, pods)
         }
     };
     let resource_id = ResourceId::new(format!("TargetGroup/{}", port.port));
@@ -82,7 +82,7 @@ pub(super) fn target_group(
         targets,
         resource_id,
     };
-    (spec, pod_nodes)
+    (spec, pods)
 }
 
 /// A TLS listener talks plain TCP to the targets unless `backend-protocol: ssl`.

@@ -46,7 +46,7 @@ pub(super) fn tg_spec(port: u16) -> TargetGroupSpec {
         },
         attributes: Attributes::new(),
         tags: Tags::new(),
-        targets: vec![Target { id: "i-1".into(), port }],
+        targets: vec![Target::new("i-1", port)],
     }
 }
 

@@ -207,7 +207,7 @@ mod tests {
             ),
             (
                 "node set",
-                |s| s.target_groups[0].targets = vec![Target { id: "i-2".into(), port: 31000 }],
+                |s| s.target_groups[0].targets = vec![Target::new("i-2", 31000)],
                 &["RegisterTargets", "DeregisterTargets"],
             ),
             ("subnets", |s| s.load_balancers[0].subnets.push("subnet-b".into()), &["SetSubnets"]),

@@ -194,11 +194,10 @@ impl Svc {
                 None => (
                     TargetType::Instance,
                     node_port,
-                    self.nodes.iter().map(|id| Target { id: id.to_string(), port: node_port }).collect::<Vec<_>>(),
+                    self.nodes.iter().map(|id| Target::new(id.to_string(), node_port)).collect::<Vec<_>>(),
                 ),
                 Some(pods) => {
-                    let mut targets: Vec<Target> =
-                        pods.iter().map(|ip| Target { id: ip.clone(), port: POD_PORT }).collect();
+                    let mut targets: Vec<Target> = pods.iter().map(|ip| Target::new(ip.clone(), POD_PORT)).collect();
                     targets.sort();
                     (TargetType::Ip, POD_PORT, targets)
                 }
@@ -382,7 +381,7 @@ pub fn alb_stack(name: &str, backends: &[u16], rules: &[(&str, usize)]) -> Stack
             },
             attributes: Attributes::new(),
             tags: tags(&tg_id(port)),
-            targets: vec![Target { id: "i-1".into(), port }, Target { id: "i-2".into(), port }],
+            targets: vec![Target::new("i-1", port), Target::new("i-2", port)],
         });
         stack.node_security_group_rules.push(NodeSecurityGroupRule {
             resource_id: ResourceId::new(format!("NodeRule/{NODE_GROUP}/tcp/{port}")),

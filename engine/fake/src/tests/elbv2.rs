@@ -342,7 +342,7 @@ async fn only_running_instances_become_targets() {
         security_groups: vec![],
     });
     let tg = cloud.create_target_group(tg_input("web-tg", 80)).await.expect("tg");
-    let targets = [Target { id: "i-1".into(), port: 80 }, Target { id: "i-stopped".into(), port: 80 }];
+    let targets = [Target::new("i-1", 80), Target::new("i-stopped", 80)];
     let error = cloud.register_targets(&tg.arn, &targets).await.expect_err("stopped");
     assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::InvalidRequest, "InvalidTarget"));
     assert!(cloud.targets(&tg.arn).is_empty(), "a request registers all or nothing");
@@ -356,7 +356,7 @@ async fn only_running_instances_become_targets() {
 async fn ip_targets_are_addresses_in_the_vpcs_subnets_as_aws_has_it() {
     let cloud = network();
     let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
-    let target = |id: &str| Target { id: id.into(), port: 8080 };
+    let target = |id: &str| Target::new(id, 8080);
     cloud.register_targets(&tg.arn, &[target("10.0.0.7")]).await.expect("in subnet-a's 10.0.0.0/24");
     #[rustfmt::skip]
     let refused = [
@@ -370,7 +370,7 @@ async fn ip_targets_are_addresses_in_the_vpcs_subnets_as_aws_has_it() {
         assert_eq!((error.kind, error.code.as_str()), (CloudErrorKind::InvalidRequest, "InvalidTarget"), "{id}");
         assert!(error.message.contains(message), "{id}: {}", error.message);
     }
-    let error = cloud.register_targets(&tg.arn, &[Target { id: "10.0.0.8".into(), port: 0 }]).await.expect_err("0");
+    let error = cloud.register_targets(&tg.arn, &[Target::new("10.0.0.8", 0)]).await.expect_err("0");
     assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
     // An instance target group takes no addresses.
     let instances = cloud.create_target_group(tg_input("nodes", 80)).await.expect("tg");
@@ -386,7 +386,7 @@ async fn ip_targets_are_addresses_in_the_vpcs_subnets_as_aws_has_it() {
 async fn new_targets_start_with_the_health_a_test_sets_for_new_registrations() {
     let cloud = network();
     let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
-    let target = |id: &str| Target { id: id.into(), port: 8080 };
+    let target = |id: &str| Target::new(id, 8080);
     cloud.register_targets(&tg.arn, &[target("10.0.0.7")]).await.expect("register");
     let initial =
         crate::Health { state: "initial".into(), reason: Some("Elb.InitialHealthChecking".into()), description: None };
@@ -414,7 +414,7 @@ async fn new_targets_start_with_the_health_a_test_sets_for_new_registrations() {
 async fn a_target_reports_the_health_a_test_gives_it_while_registered_until_it_is_deregistered() {
     let cloud = network();
     let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
-    let (a, b) = (Target { id: "10.0.0.7".into(), port: 8080 }, Target { id: "10.0.0.8".into(), port: 8080 });
+    let (a, b) = (Target::new("10.0.0.7", 8080), Target::new("10.0.0.8", 8080));
     cloud.register_targets(&tg.arn, &[a.clone(), b.clone()]).await.expect("register");
     let failing = crate::Health {
         state: "unhealthy".into(),
@@ -428,7 +428,7 @@ async fn a_target_reports_the_health_a_test_gives_it_while_registered_until_it_i
         failing.clone()
     ));
     // Set before its registration, a target reports it once registered.
-    let c = Target { id: "10.0.0.9".into(), port: 8080 };
+    let c = Target::new("10.0.0.9", 8080);
     let initial =
         crate::Health { state: "initial".into(), reason: Some("Elb.InitialHealthChecking".into()), description: None };
     assert!(cloud.set_target_health(&tg.arn, &c, initial));
@@ -460,11 +460,10 @@ async fn a_target_group_holds_at_most_1000_targets() {
     cloud.seed_subnet(pod_subnet());
     let tg = cloud.create_target_group(ip_group("pods")).await.expect("tg");
     let targets: Vec<Target> =
-        (0..1000).map(|i| Target { id: format!("10.0.{}.{}", i / 250, i % 250 + 1), port: 8080 }).collect();
+        (0..1000).map(|i| Target::new(format!("10.0.{}.{}", i / 250, i % 250 + 1), 8080)).collect();
     cloud.register_targets(&tg.arn, &targets).await.expect("1000 targets");
     cloud.register_targets(&tg.arn, &targets[..10]).await.expect("registering again adds nothing");
-    let error =
-        cloud.register_targets(&tg.arn, &[Target { id: "10.0.9.9".into(), port: 8080 }]).await.expect_err("1001st");
+    let error = cloud.register_targets(&tg.arn, &[Target::new("10.0.9.9", 8080)]).await.expect_err("1001st");
     assert_eq!(error.kind, CloudErrorKind::LimitExceeded);
     assert_eq!(cloud.targets(&tg.arn).len(), 1000);
 }

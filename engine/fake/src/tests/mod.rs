@@ -182,15 +182,14 @@ async fn a_network_target_group_serves_one_load_balancer() {
 async fn instance_targets_must_exist_and_batches_are_counted() {
     let cloud = network();
     let tg = cloud.create_target_group(tg_input("web-tg", 31000)).await.expect("tg");
-    let error =
-        cloud.register_targets(&tg.arn, &[Target { id: "i-404".into(), port: 31000 }]).await.expect_err("unknown");
+    let error = cloud.register_targets(&tg.arn, &[Target::new("i-404", 31000)]).await.expect_err("unknown");
     assert_eq!(error.kind, CloudErrorKind::InvalidRequest);
-    cloud.register_targets(&tg.arn, &[Target { id: "i-1".into(), port: 31000 }]).await.expect("registered");
-    assert_eq!(cloud.targets(&tg.arn), [Target { id: "i-1".into(), port: 31000 }]);
+    cloud.register_targets(&tg.arn, &[Target::new("i-1", 31000)]).await.expect("registered");
+    assert_eq!(cloud.targets(&tg.arn), [Target::new("i-1", 31000)]);
 
     let health = cloud.describe_target_health(&tg.arn).await.expect("health");
     assert_eq!(health[0].state, "healthy");
-    cloud.deregister_targets(&tg.arn, &[Target { id: "i-1".into(), port: 31000 }]).await.expect("deregistered");
+    cloud.deregister_targets(&tg.arn, &[Target::new("i-1", 31000)]).await.expect("deregistered");
     assert!(cloud.targets(&tg.arn).is_empty());
 }
 

@@ -18,7 +18,7 @@ async fn load_balancers(cloud: &FakeCloud, n: usize) -> Vec<Arn> {
 }
 
 fn ip_targets(n: usize) -> Vec<Target> {
-    (0..n).map(|i| Target { id: format!("10.0.{}.{}", i / 250, i % 250 + 1), port: 8080 }).collect()
+    (0..n).map(|i| Target::new(format!("10.0.{}.{}", i / 250, i % 250 + 1), 8080)).collect()
 }
 
 #[tokio::test]

@@ -76,7 +76,7 @@ mod tests {
                 vpc_id: "vpc-1".into(),
             },
             registered: vec![],
-            owned: vec![Target { id: "10.0.0.1".into(), port: 80 }],
+            owned: vec![Target::new("10.0.0.1", 80)],
             read_at,
         }
     }

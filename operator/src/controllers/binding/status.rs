@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn only_what_differs_is_patched() {
-        let targets = [Target { id: "i-1".into(), port: 30080 }];
+        let targets = [Target::new("i-1", 30080)];
         let update = Update {
             target_group_arn: Some("arn:tg"),
             target_type: Some(TargetType::Instance),

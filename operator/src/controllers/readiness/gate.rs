@@ -129,7 +129,7 @@ mod tests {
 
     fn health(id: &str, port: u16, state: &str, reason: Option<&str>, description: Option<&str>) -> TargetHealth {
         TargetHealth {
-            target: Target { id: id.into(), port },
+            target: Target::new(id, port),
             state: state.into(),
             reason: reason.map(str::to_string),
             description: description.map(str::to_string),

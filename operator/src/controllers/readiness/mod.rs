@@ -28,13 +28,13 @@ use elbow_deploy::Deployer;
 use elbow_model::{Stack, TargetType};
 use tokio::sync::Notify;
 
-use pods::GatedPods;
+use pods::PodCache;
 use registry::Registry;
 
 /// What the controllers, the Pod watch and the poller share.
 #[derive(Debug, Default)]
 pub struct ReadinessGates {
-    pub pods: Arc<GatedPods>,
+    pub pods: Arc<PodCache>,
     registry: Registry,
     /// Target groups deleted since the poller last looked: the gates naming them let go.
     deleted: Mutex<BTreeSet<String>>,

@@ -1,16 +1,18 @@
-//! The pods that carry one of Elbow's readiness gates, from one Pod watch. Every pod is decoded
-//! as it streams by, but only those with a `target-health.elbow.dev/...` gate are kept, and of
-//! each only its identity, its IP, whether its containers are ready and its gates' conditions:
-//! a cluster's pods outnumber everything else, and the others matter to no load balancer.
+//! The pods that carry one of Elbow's readiness gates or QUIC server ids, from one Pod watch.
+//! Every pod is decoded as it streams by, but only those with a `target-health.elbow.dev/...`
+//! gate or a QUIC server id (`elbow_builder::quic`) are kept, and of each only its identity, its
+//! IP, whether its containers are ready, its gates' conditions and its server ids: a cluster's
+//! pods outnumber everything else, and the others matter to no load balancer.
 //!
 //! Two readers: the builders ask whether a not-ready pod waits only for its target health (then
-//! it is registered, see `elbow_builder::endpoints`), and the poller asks which gates are still
-//! pending. The watch that fills it is `runtime/pods.rs`.
+//! it is registered, see `elbow_builder::endpoints`) and which server id a QUIC target gets, and
+//! the poller asks which gates are still pending. The watch that fills it is `runtime/pods.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use elbow_builder::endpoints::PodReadiness;
+use elbow_builder::endpoints::PodFacts;
+use elbow_builder::quic::PodServerIds;
 use elbow_builder::readiness::target_group_of;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -19,9 +21,9 @@ use tokio::sync::Notify;
 /// A pod's key in the cache: namespace and name.
 pub type PodKey = (String, String);
 
-/// What the poller and the builders read of a pod with a gate of Elbow's.
+/// What the poller and the builders read of a pod with a gate of Elbow's or a QUIC server id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatedPod {
+pub struct CachedPod {
     pub namespace: String,
     pub name: String,
     /// The status patch names it as a precondition: a pod deleted and created again under the
@@ -34,6 +36,8 @@ pub struct GatedPod {
     /// Each gate of Elbow's, by target group name, with the pod's condition of that type (none
     /// until Elbow writes one).
     pub gates: BTreeMap<String, Option<GateCondition>>,
+    /// The QUIC server ids of its containers (fixed at creation, as a container's environment is).
+    pub quic_server_ids: Option<PodServerIds>,
 }
 
 /// A gate's pod condition, as the pod carries it.
@@ -46,10 +50,11 @@ pub struct GateCondition {
     pub last_transition_time: Option<Time>,
 }
 
-impl GatedPod {
-    /// The pod, when it carries a gate of Elbow's.
+impl CachedPod {
+    /// The pod, when it carries a gate of Elbow's or a QUIC server id.
     pub fn of(pod: &Pod) -> Option<Self> {
-        let gates = pod.spec.as_ref()?.readiness_gates.as_ref()?;
+        let no_gates = Vec::new();
+        let gates = pod.spec.as_ref()?.readiness_gates.as_ref().unwrap_or(&no_gates);
         let status = pod.status.as_ref();
         let conditions = status.and_then(|s| s.conditions.as_ref());
         let condition = |kind: &str| conditions.and_then(|all| all.iter().find(|c| c.type_ == kind));
@@ -66,7 +71,8 @@ impl GatedPod {
                 Some((target_group.to_string(), current))
             })
             .collect();
-        if gates.is_empty() {
+        let quic_server_ids = PodServerIds::of(pod);
+        if gates.is_empty() && quic_server_ids.is_none() {
             return None;
         }
         Some(Self {
@@ -76,6 +82,7 @@ impl GatedPod {
             ip: status.and_then(|s| s.pod_ip.clone()).filter(|ip| !ip.is_empty()),
             containers_ready: condition("ContainersReady").is_some_and(|c| c.status == "True"),
             gates,
+            quic_server_ids,
         })
     }
 
@@ -102,31 +109,31 @@ impl GatedPod {
 
 /// The cache, shared by the watch, the builders and the poller.
 #[derive(Debug, Default)]
-pub struct GatedPods {
-    pods: RwLock<HashMap<PodKey, GatedPod>>,
+pub struct PodCache {
+    pods: RwLock<HashMap<PodKey, CachedPod>>,
     /// Woken on every change of a kept pod (the poller waits on it).
     pub changed: Notify,
 }
 
-impl GatedPods {
+impl PodCache {
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PodKey, GatedPod>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<PodKey, CachedPod>> {
         self.pods.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<PodKey, GatedPod>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<PodKey, CachedPod>> {
         self.pods.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn get(&self, key: &PodKey) -> Option<GatedPod> {
+    pub fn get(&self, key: &PodKey) -> Option<CachedPod> {
         self.read().get(key).cloned()
     }
 
     /// Every kept pod, copied out (the poller works on a snapshot, without the lock).
-    pub fn snapshot(&self) -> Vec<GatedPod> {
+    pub fn snapshot(&self) -> Vec<CachedPod> {
         self.read().values().cloned().collect()
     }
 
@@ -140,30 +147,30 @@ impl GatedPods {
 
     /// Puts `pod` in (or takes it out, when it carries no gate of Elbow's any more) and says
     /// whether what the builders read of it changed.
-    pub(crate) fn apply(&self, key: PodKey, pod: Option<GatedPod>) -> Change {
+    pub(crate) fn apply(&self, key: PodKey, pod: Option<CachedPod>) -> Change {
         let mut pods = self.write();
-        let before = pods.get(&key).map(GatedPod::waits_with_ready_containers);
-        let after = pod.as_ref().map(GatedPod::waits_with_ready_containers);
+        let before = pods.get(&key).map(CachedPod::what_builders_read);
+        let after = pod.as_ref().map(CachedPod::what_builders_read);
         let changed = match pod {
             Some(pod) => pods.insert(key, pod.clone()).is_none_or(|old| old != pod),
             None => pods.remove(&key).is_some(),
         };
-        Change { any: changed, targets: before.unwrap_or(false) != after.unwrap_or(false) }
+        Change { any: changed, targets: before.unwrap_or_default() != after.unwrap_or_default() }
     }
 
     /// Replaces the whole cache after a (re)list: the watch's first list, or a new one after
     /// its resource version expired.
-    pub(crate) fn replace(&self, pods: HashMap<PodKey, GatedPod>) -> Vec<PodKey> {
+    pub(crate) fn replace(&self, pods: HashMap<PodKey, CachedPod>) -> Vec<PodKey> {
         let mut current = self.write();
         let mut moved: Vec<PodKey> = Vec::new();
         for (key, pod) in &pods {
-            let before = current.get(key).is_some_and(GatedPod::waits_with_ready_containers);
-            if before != pod.waits_with_ready_containers() {
+            let before = current.get(key).map(CachedPod::what_builders_read).unwrap_or_default();
+            if before != pod.what_builders_read() {
                 moved.push(key.clone());
             }
         }
         for (key, pod) in current.iter() {
-            if !pods.contains_key(key) && pod.waits_with_ready_containers() {
+            if !pods.contains_key(key) && pod.what_builders_read() != Default::default() {
                 moved.push(key.clone());
             }
         }
@@ -172,16 +179,27 @@ impl GatedPods {
     }
 }
 
-impl GatedPod {
-    /// What the builders read: ready containers, and a gate not True.
+impl CachedPod {
+    /// Ready containers, and a gate not True.
     fn waits_with_ready_containers(&self) -> bool {
         self.containers_ready && self.waits()
     }
+
+    /// What the builders read: whether it waits for its target health, and its server ids.
+    fn what_builders_read(&self) -> (bool, Option<PodServerIds>) {
+        (self.waits_with_ready_containers(), self.quic_server_ids.clone())
+    }
 }
 
-impl PodReadiness for GatedPods {
+impl PodFacts for PodCache {
     fn waits_for_target_health(&self, namespace: &str, name: &str) -> bool {
-        self.read().get(&(namespace.to_string(), name.to_string())).is_some_and(GatedPod::waits_with_ready_containers)
+        self.read().get(&(namespace.to_string(), name.to_string())).is_some_and(CachedPod::waits_with_ready_containers)
+    }
+
+    fn quic_server_id(&self, namespace: &str, name: &str, port: u16) -> Option<String> {
+        let pods = self.read();
+        let ids = pods.get(&(namespace.to_string(), name.to_string()))?.quic_server_ids.as_ref()?;
+        ids.for_port(port).map(str::to_string)
     }
 }
 
@@ -237,9 +255,9 @@ mod tests {
 
     #[test]
     fn only_pods_with_a_gate_of_elbows_are_kept_with_their_gates_conditions() {
-        assert_eq!(GatedPod::of(&pod(&[], &[], None)), None);
-        assert_eq!(GatedPod::of(&pod(&["target-health.elbv2.k8s.aws/k8s-shop-web-0123456789"], &[], None)), None);
-        let kept = GatedPod::of(&pod(
+        assert_eq!(CachedPod::of(&pod(&[], &[], None)), None);
+        assert_eq!(CachedPod::of(&pod(&["target-health.elbv2.k8s.aws/k8s-shop-web-0123456789"], &[], None)), None);
+        let kept = CachedPod::of(&pod(
             &[GATE, "example.com/other"],
             &[("ContainersReady", "True"), (GATE, "False")],
             Some("10.0.1.5"),
@@ -262,9 +280,9 @@ mod tests {
             ("no IP yet", pod(&[GATE], &[("ContainersReady", "True")], None), false, true),
         ];
         for (what, pod, pending, builders_register) in cases {
-            let gated = GatedPod::of(&pod).expect("kept");
+            let gated = CachedPod::of(&pod).expect("kept");
             assert_eq!(gated.pending_gates().next().is_some(), pending, "{what}");
-            let cache = GatedPods::new();
+            let cache = PodCache::new();
             cache.apply(gated.key(), Some(gated));
             assert_eq!(cache.waits_for_target_health("shop", "web-1"), builders_register, "{what}");
             assert!(!cache.waits_for_target_health("other", "web-1"), "{what}");
@@ -273,8 +291,8 @@ mod tests {
 
     #[test]
     fn a_change_the_builders_read_is_told_apart_from_one_they_do_not() {
-        let cache = GatedPods::new();
-        let waiting = GatedPod::of(&pod(&[GATE], &[("ContainersReady", "True")], Some("10.0.1.5"))).unwrap();
+        let cache = PodCache::new();
+        let waiting = CachedPod::of(&pod(&[GATE], &[("ContainersReady", "True")], Some("10.0.1.5"))).unwrap();
         let key = waiting.key();
         let change = cache.apply(key.clone(), Some(waiting.clone()));
         assert!(change.any && change.targets, "a pod to register");
@@ -292,7 +310,7 @@ mod tests {
         );
         let change = cache.apply(key.clone(), Some(progressing));
         assert!(change.any && !change.targets, "the gate's reason is the poller's business only");
-        let healthy = GatedPod::of(&pod(&[GATE], &[("ContainersReady", "True"), (GATE, "True")], Some("10.0.1.5")));
+        let healthy = CachedPod::of(&pod(&[GATE], &[("ContainersReady", "True"), (GATE, "True")], Some("10.0.1.5")));
         let change = cache.apply(key.clone(), healthy);
         assert!(change.any && change.targets, "True: the pod is Ready now, the slice says so");
         let change = cache.apply(key, None);
@@ -302,8 +320,8 @@ mod tests {
 
     #[test]
     fn a_relist_replaces_the_cache_and_names_the_pods_whose_registration_moved() {
-        let cache = GatedPods::new();
-        let waiting = GatedPod::of(&pod(&[GATE], &[("ContainersReady", "True")], Some("10.0.1.5"))).unwrap();
+        let cache = PodCache::new();
+        let waiting = CachedPod::of(&pod(&[GATE], &[("ContainersReady", "True")], Some("10.0.1.5"))).unwrap();
         cache.apply(waiting.key(), Some(waiting.clone()));
         let mut other = waiting.clone();
         other.name = "web-2".into();

@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 
 use super::ReadinessGates;
 use super::gate::{Seen, condition_patch, judge};
-use super::pods::{GatedPod, PodKey};
+use super::pods::{CachedPod, PodKey};
 use super::schedule::Backoff;
 
 /// One pending gate as the poller tracks it: a new one (a new pod, or a group just known) starts
@@ -87,8 +87,8 @@ impl Poller {
     }
 
     /// The pods with a pending gate, by the gate's target group.
-    fn pending(&self) -> BTreeMap<String, Vec<GatedPod>> {
-        let mut pending: BTreeMap<String, Vec<GatedPod>> = BTreeMap::new();
+    fn pending(&self) -> BTreeMap<String, Vec<CachedPod>> {
+        let mut pending: BTreeMap<String, Vec<CachedPod>> = BTreeMap::new();
         for pod in self.gates.pods.snapshot() {
             for target_group in pod.pending_gates() {
                 pending.entry(target_group.to_string()).or_default().push(pod.clone());
@@ -97,7 +97,7 @@ impl Poller {
         pending
     }
 
-    fn members(&self, pending: &BTreeMap<String, Vec<GatedPod>>) -> BTreeSet<Member> {
+    fn members(&self, pending: &BTreeMap<String, Vec<CachedPod>>) -> BTreeSet<Member> {
         pending
             .iter()
             .flat_map(|(tg, pods)| {
@@ -108,7 +108,7 @@ impl Poller {
     }
 
     /// One round: every pending gate's target group asked once, every changed gate written.
-    async fn poll(&self, pending: &BTreeMap<String, Vec<GatedPod>>) {
+    async fn poll(&self, pending: &BTreeMap<String, Vec<CachedPod>>) {
         for (target_group, pods) in pending {
             let health: Option<Vec<TargetHealth>> = match self.gates.arn_of(target_group) {
                 None => None,
@@ -144,7 +144,7 @@ impl Poller {
     }
 
     /// Writes the gate's condition when `verdict` changes it.
-    async fn write(&self, pod: &GatedPod, target_group: &str, verdict: super::gate::Verdict) {
+    async fn write(&self, pod: &CachedPod, target_group: &str, verdict: super::gate::Verdict) {
         let kind = condition_type(target_group);
         let current = pod.gates.get(target_group).and_then(Option::as_ref);
         let Some(condition) = condition_patch(&kind, current, &verdict, Time(Timestamp::now())) else { return };
@@ -172,7 +172,7 @@ impl Poller {
 
 /// One strategic merge patch of the pod's status subresource: `conditions` merge by `type`, so
 /// the kubelet's conditions and other gates stay. The uid makes it a patch of this pod only.
-async fn patch_condition(client: &kube::Client, pod: &GatedPod, condition: Value) -> kube::Result<()> {
+async fn patch_condition(client: &kube::Client, pod: &CachedPod, condition: Value) -> kube::Result<()> {
     let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace);
     let patch = json!({ "metadata": { "uid": pod.uid }, "status": { "conditions": [condition] } });
     api.patch_status(&pod.name, &PatchParams::default(), &Patch::Strategic(patch)).await.map(|_| ())

@@ -27,7 +27,7 @@ fn network() -> CloudInventory {
 
 fn build_in_network(annotations: &[(&str, &str)]) -> Result<Stack, BuildError> {
     let svc = service(annotations);
-    build_service_stack(&svc, &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &network(), &config())
+    build_service_stack(&svc, &borrowed(&nodes()), &[], &crate::endpoints::NoPodFacts, &network(), &config())
 }
 
 fn addresses(annotations: &[(&str, &str)]) -> Vec<SubnetAddresses> {

@@ -26,7 +26,6 @@ fn lbc_features_elbow_lacks_are_errors_not_silence() {
         message,
         "annotation service.beta.kubernetes.io/aws-load-balancer-eip-allocations-discovery-tags is the AWS Load Balancer Controller's for Elastic IP addresses found by tags, which is not supported by Elbow; remove it, or leave this object to that controller"
     );
-    assert!(error(&[("quic-enabled-ports", "443")]).contains("QUIC listeners"));
 }
 
 /// A Service behind an Ingress may carry the target-group keys LBC reads from backend Services

@@ -42,7 +42,7 @@ fn default_tags_win_and_nothing_overrides_ownership() {
         Tags::from([("env".to_string(), "prod".to_string()), ("team".to_string(), "platform".to_string())]);
     let svc = service(&[("additional-resource-tags", "team=web,cost=7,elbow.dev/cluster=evil")]);
     let stack =
-        build_service_stack(&svc, &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inventory(), &config)
+        build_service_stack(&svc, &borrowed(&nodes()), &[], &crate::endpoints::NoPodFacts, &inventory(), &config)
             .expect("built");
     for tags in [&stack.load_balancers[0].tags, &stack.target_groups[0].tags, &stack.security_groups[0].tags] {
         assert_eq!(tags.get("env").map(String::as_str), Some("prod"));

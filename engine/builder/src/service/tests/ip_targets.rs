@@ -15,7 +15,7 @@ fn ip_service(target_port: IntOrString) -> Service {
 fn build_ip(svc: &Service, slices: &[EndpointSlice]) -> Result<Stack, BuildError> {
     let compact = compact(slices);
     let slices: Vec<&CompactSlice> = compact.iter().collect();
-    build_service_stack(svc, &borrowed(&nodes()), &slices, &crate::endpoints::NoGatedPods, &inventory(), &config())
+    build_service_stack(svc, &borrowed(&nodes()), &slices, &crate::endpoints::NoPodFacts, &inventory(), &config())
 }
 
 /// Two ready pods on n1 and n2, one not ready on n1, one terminating on n2; a slice of another

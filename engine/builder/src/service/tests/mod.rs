@@ -110,7 +110,7 @@ fn service(annotations: &[(&str, &str)]) -> Service {
 }
 
 fn build(service: &Service) -> Result<Stack, BuildError> {
-    build_service_stack(service, &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inventory(), &config())
+    build_service_stack(service, &borrowed(&nodes()), &[], &crate::endpoints::NoPodFacts, &inventory(), &config())
 }
 
 fn built(annotations: &[(&str, &str)]) -> Stack {
@@ -127,6 +127,7 @@ mod attributes;
 mod health;
 mod ip_targets;
 mod listeners;
+mod quic;
 mod security;
 mod target_groups;
 
@@ -204,11 +205,7 @@ fn a_plain_service_gets_an_internal_nlb_on_its_node_port() {
             10
         )
     );
-    assert_eq!(
-        tg.targets,
-        [Target { id: "i-1".into(), port: 31000 }, Target { id: "i-2".into(), port: 31000 }],
-        "Ready nodes only"
-    );
+    assert_eq!(tg.targets, [Target::new("i-1", 31000), Target::new("i-2", 31000)], "Ready nodes only");
     assert_eq!(
         tg.health_check,
         HealthCheck {
@@ -256,7 +253,7 @@ fn scheme_annotations() {
         &service(&[]),
         &borrowed(&nodes()),
         &[],
-        &crate::endpoints::NoGatedPods,
+        &crate::endpoints::NoPodFacts,
         &inventory(),
         &config,
     )

@@ -98,12 +98,12 @@ fn ambiguous_node_groups_are_reported() {
     let mut inv = inventory();
     inv.security_groups[0].tags.clear();
     let error =
-        build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inv, &config())
+        build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &crate::endpoints::NoPodFacts, &inv, &config())
             .expect_err("ambiguous");
     assert!(matches!(error, BuildError::AmbiguousNodeSecurityGroup { .. }), "{error}");
     inv.instances.iter_mut().for_each(|i| i.security_groups = vec!["sg-only".into()]);
     let stack =
-        build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inv, &config())
+        build_service_stack(&service(&[]), &borrowed(&nodes()), &[], &crate::endpoints::NoPodFacts, &inv, &config())
             .expect("the only group");
     assert_eq!(stack.node_security_group_rules[0].group_id, "sg-only");
 }
@@ -134,7 +134,7 @@ fn open_rules(annotations: &[(&str, &str)], ports: Vec<ServicePort>) -> Result<(
     let mut svc = service(annotations);
     svc.spec.as_mut().expect("spec").ports = Some(ports);
     let stack =
-        build_service_stack(&svc, &borrowed(&nodes()), &[], &crate::endpoints::NoGatedPods, &inventory, &config())?;
+        build_service_stack(&svc, &borrowed(&nodes()), &[], &crate::endpoints::NoPodFacts, &inventory, &config())?;
     let mut rules: Vec<OpenRule> = stack
         .node_security_group_rules
         .iter()
