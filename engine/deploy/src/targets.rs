@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Registering comes first, so a rolling update that replaces every pod never leaves the group
-//! without a target. Nothing to change makes no call. A batch that fails stops the sync; the
+//! without a target; the one exception is a QUIC target whose server id changed (a new pod on an
+//! old pod's address), which ELBv2 cannot re-register in place: it is deregistered first. Nothing
+//! to change makes no call. A batch that fails stops the sync; the
 //! batches before it took effect and `registered` says so, so a re-run sends only the rest.
 
 use elbow_cloud::{Cloud, CloudError};
@@ -87,14 +89,19 @@ pub async fn sync(
 }
 
 /// Makes `changes` to `arn`, registrations first, keeping `registered` true as batches succeed.
+/// A registration at an address and port whose old registration has another QUIC server id waits
+/// for that one to go: ELBv2 changes no server id of a registered target.
 pub async fn apply(
     cloud: &dyn Cloud,
     arn: &str,
     changes: &TargetChanges,
     registered: &mut Vec<Target>,
 ) -> Result<(), BatchError> {
+    let (replaced, leaving): (Vec<Target>, Vec<Target>) =
+        changes.deregister.iter().cloned().partition(|old| changes.register.iter().any(|new| new.same_place(old)));
+    deregister(cloud, arn, &replaced, registered).await?;
     register(cloud, arn, &changes.register, registered).await?;
-    deregister(cloud, arn, &changes.deregister, registered).await
+    deregister(cloud, arn, &leaving, registered).await
 }
 
 /// Registers `targets` with `arn` in batches, adding each batch to `registered` once it is.
@@ -149,6 +156,64 @@ mod tests {
         // Same address, another port: a different target.
         let moved = Target { port: 9090, ..ip(1) };
         assert_eq!(TargetChanges::between(std::slice::from_ref(&moved), &[ip(1)]).register, [moved]);
+    }
+
+    /// A new pod on an old pod's address has another QUIC server id; ELBv2 (and the fake) refuse
+    /// to register it while the old registration stands, so that one goes first.
+    #[tokio::test]
+    async fn a_quic_target_whose_server_id_changed_is_deregistered_before_it_is_registered_again() {
+        use elbow_cloud::api::Api;
+        use elbow_cloud::types::CreateTargetGroup;
+        use elbow_model::{HealthCheck, HealthCheckPort, IpAddressType, Protocol, Tags, TargetType};
+        let cloud = elbow_fake::FakeCloud::new();
+        cloud.seed_vpc("vpc-1");
+        cloud.seed_subnet(elbow_cloud::types::Subnet {
+            id: "subnet-a".into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: "us-east-1a".into(),
+            cidr_block: "10.0.0.0/16".into(),
+            ipv6_cidr_blocks: Vec::new(),
+            tags: Tags::new(),
+        });
+        let group = cloud
+            .create_target_group(CreateTargetGroup {
+                name: "quic".into(),
+                target_type: TargetType::Ip,
+                protocol: Protocol::Quic,
+                port: 8080,
+                protocol_version: None,
+                vpc_id: "vpc-1".into(),
+                ip_address_type: IpAddressType::Ipv4,
+                health_check: HealthCheck {
+                    protocol: Protocol::Tcp,
+                    port: HealthCheckPort::TrafficPort,
+                    path: None,
+                    interval_seconds: 10,
+                    timeout_seconds: 10,
+                    healthy_threshold_count: 3,
+                    unhealthy_threshold_count: 3,
+                    matcher: None,
+                },
+                tags: Tags::new(),
+            })
+            .await
+            .expect("a QUIC group");
+        let (old, new, other) = (
+            Target::quic("10.0.0.7", 8080, "0x0000000000000001"),
+            Target::quic("10.0.0.7", 8080, "0x0000000000000002"),
+            Target::quic("10.0.0.8", 8080, "0x0000000000000003"),
+        );
+        let mut registered = Vec::new();
+        sync(&cloud, &group.arn, std::slice::from_ref(&old), &mut registered).await.expect("first");
+        let changes =
+            sync(&cloud, &group.arn, &[new.clone(), other.clone()], &mut registered).await.expect("the new pod");
+        assert_eq!(changes.deregister, [old]);
+        assert_eq!(cloud.targets(&group.arn), [new.clone(), other.clone()]);
+        assert_eq!(registered, [new, other]);
+        assert_eq!(
+            (cloud.counter().count(Api::RegisterTargets), cloud.counter().count(Api::DeregisterTargets)),
+            (2, 1)
+        );
     }
 
     #[test]

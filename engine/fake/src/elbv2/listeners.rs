@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use elbow_model::{
-    Action, AlpnPolicy, Attributes, LoadBalancerType, Protocol, RuleCondition, RuleTransform, TransformKind,
+    Action, AlpnPolicy, Attributes, IpAddressType, LoadBalancerType, Protocol, RuleCondition, RuleTransform,
+    TransformKind,
 };
 
 use super::actions::{check_actions, reported, secrets};
@@ -129,6 +130,7 @@ impl Elbv2 {
             ));
         }
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        self.check_quic(api, &lb_arn, input.protocol, &input.default_actions, None)?;
         check_alpn(api, input.protocol, input.alpn_policy)?;
         self.check_mutual_authentication(api, input.protocol, input.mutual_authentication.as_ref())?;
         check_actions(api, input.protocol, &input.default_actions)?;
@@ -174,8 +176,17 @@ impl Elbv2 {
                 ));
             }
         }
+        if listener.protocol.is_quic() && input.port != listener.port {
+            return Err(fail(
+                api,
+                CloudErrorKind::InvalidRequest,
+                "InvalidConfigurationRequest",
+                "the port of a QUIC or TCP_QUIC listener cannot be changed",
+            ));
+        }
         let lb_type = self.load_balancers.get(&lb_arn).map(|lb| lb.lb_type).unwrap_or(LoadBalancerType::Network);
         check_protocol(api, lb_type, input.protocol, &input.certificates)?;
+        self.check_quic(api, &lb_arn, input.protocol, &input.default_actions, Some(&input.arn))?;
         check_alpn(api, input.protocol, input.alpn_policy)?;
         self.check_mutual_authentication(api, input.protocol, input.mutual_authentication.as_ref())?;
         check_actions(api, input.protocol, &input.default_actions)?;
@@ -407,6 +418,69 @@ impl Elbv2 {
         Ok(())
     }
 
+    /// ELBv2's rules for QUIC listeners: only on a load balancer without security groups that is
+    /// not dualstack, at most one per load balancer, none beside a UDP or TCP_UDP listener, and
+    /// forwarding to target groups of its own protocol (a UDP or TCP_UDP listener to none of
+    /// QUIC's). `replacing` is the listener being modified, whose old protocol does not count.
+    fn check_quic(
+        &self,
+        api: Api,
+        lb_arn: &str,
+        protocol: Protocol,
+        actions: &[Action<Arn>],
+        replacing: Option<&str>,
+    ) -> CloudResult<()> {
+        let refuse =
+            |message: String| Err(fail(api, CloudErrorKind::InvalidRequest, "InvalidConfigurationRequest", message));
+        let others: Vec<Protocol> = self
+            .lb_listeners
+            .get(lb_arn)
+            .into_iter()
+            .flatten()
+            .filter(|arn| Some(arn.as_str()) != replacing)
+            .filter_map(|arn| self.listeners.get(arn))
+            .map(|l| l.protocol)
+            .collect();
+        let udp = |p: &Protocol| matches!(p, Protocol::Udp | Protocol::TcpUdp);
+        if protocol.is_quic() {
+            let lb = self.load_balancers.get(lb_arn);
+            if lb.is_some_and(|lb| !lb.security_groups.is_empty()) {
+                return refuse(
+                    "QUIC and TCP_QUIC listeners are not allowed on load balancers with associated security groups"
+                        .into(),
+                );
+            }
+            if lb.is_some_and(|lb| lb.ip_address_type == IpAddressType::Dualstack) {
+                return refuse("QUIC and TCP_QUIC listeners are not allowed on dualstack load balancers".into());
+            }
+            if others.iter().any(|p| p.is_quic()) {
+                return refuse("only one QUIC or TCP_QUIC listener is allowed on a load balancer".into());
+            }
+            if others.iter().any(udp) {
+                return refuse(
+                    "QUIC and TCP_QUIC listeners are not allowed on a load balancer that has UDP or TCP_UDP listeners"
+                        .into(),
+                );
+            }
+        } else if udp(&protocol) && others.iter().any(|p| p.is_quic()) {
+            return refuse(
+                "UDP and TCP_UDP listeners are not allowed on a load balancer that has a QUIC or TCP_QUIC listener"
+                    .into(),
+            );
+        }
+        for tg_arn in forwarded(actions) {
+            let Some(tg) = self.target_groups.get(tg_arn) else { continue };
+            if (protocol.is_quic() || tg.protocol.is_quic()) && tg.protocol != protocol {
+                return refuse(format!(
+                    "a {} listener cannot forward to target group '{tg_arn}' of protocol {}",
+                    protocol.as_str(),
+                    tg.protocol.as_str()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn attach(&mut self, user: &str, lb_arn: &str, actions: &[Action<Arn>]) {
         for tg_arn in forwarded(actions) {
             self.tg_users.entry(tg_arn.clone()).or_default().insert(user.to_string(), lb_arn.to_string());
@@ -498,12 +572,15 @@ fn rule_arn(listener_arn: &str, id: &str) -> Arn {
     format!("{}/{id}", listener_arn.replacen(":listener/", ":listener-rule/", 1))
 }
 
-/// NLB listeners speak TCP, UDP, TCP_UDP or TLS; ALB listeners HTTP or HTTPS; TLS and HTTPS need
+/// NLB listeners speak TCP, UDP, TCP_UDP, TLS, QUIC or TCP_QUIC; ALB listeners HTTP or HTTPS; TLS and HTTPS need
 /// a certificate, and the others take none.
 fn check_protocol(api: Api, lb_type: LoadBalancerType, protocol: Protocol, certificates: &[String]) -> CloudResult<()> {
     let allowed = match lb_type {
         LoadBalancerType::Network => {
-            matches!(protocol, Protocol::Tcp | Protocol::Udp | Protocol::TcpUdp | Protocol::Tls)
+            matches!(
+                protocol,
+                Protocol::Tcp | Protocol::Udp | Protocol::TcpUdp | Protocol::Tls | Protocol::Quic | Protocol::TcpQuic
+            )
         }
         LoadBalancerType::Application => matches!(protocol, Protocol::Http | Protocol::Https),
     };

@@ -575,6 +575,7 @@ impl Elbv2 {
                 }
             }
         }
+        check_quic_server_ids(api, tg.protocol, targets, self.targets.get(arn))?;
         let registered = self.targets.entry(arn.to_string()).or_default();
         let new: BTreeSet<&Target> = targets.iter().filter(|t| !registered.contains(*t)).collect();
         if registered.len() + new.len() > MAX_TARGETS_PER_TG {
@@ -600,15 +601,18 @@ impl Elbv2 {
         self.new_target_health = health;
     }
 
-    /// Targets that are not registered are ignored, as on AWS.
+    /// Targets that are not registered are ignored, as on AWS. A target is its address and port:
+    /// a QUIC target goes whatever server id the request names.
     pub(crate) fn deregister_targets(&mut self, api: Api, arn: &str, targets: &[Target]) -> CloudResult<()> {
         let registered = self.targets.get_mut(arn).ok_or_else(|| tg_not_found(api, arn))?;
         let mut health = self.health.get_mut(arn);
         for target in targets {
-            if registered.remove(target)
-                && let Some(health) = health.as_mut()
-            {
-                health.remove(target);
+            let found: Vec<Target> = registered.iter().filter(|t| t.same_place(target)).cloned().collect();
+            for gone in found {
+                registered.remove(&gone);
+                if let Some(health) = health.as_mut() {
+                    health.remove(&gone);
+                }
             }
         }
         Ok(())
@@ -774,4 +778,61 @@ fn validate_matcher(api: Api, health_check: &HealthCheck, grpc: bool) -> CloudRe
             format!("{name} '{codes}' must be codes from {low} to {high}, like {low} | {low}-{high} | {low},{high}"),
         ))
     }
+}
+
+/// ELBv2's rules for `QuicServerId`: required on every target of a QUIC or TCP_QUIC group and
+/// refused on any other; `0x` and 16 lowercase hex digits; unique in the group; and fixed for a
+/// registered target (another id at its address and port must wait for it to be deregistered).
+fn check_quic_server_ids(
+    api: Api,
+    protocol: Protocol,
+    targets: &[Target],
+    registered: Option<&BTreeSet<Target>>,
+) -> CloudResult<()> {
+    let invalid = |message: String| Err(fail(api, CloudErrorKind::InvalidRequest, "ValidationError", message));
+    if !protocol.is_quic() {
+        return match targets.iter().find(|t| t.quic_server_id.is_some()) {
+            Some(t) => invalid(format!(
+                "target '{}' has a QUIC server ID, which only QUIC and TCP_QUIC target groups take",
+                t.id
+            )),
+            None => Ok(()),
+        };
+    }
+    let well_formed = |id: &str| {
+        id.strip_prefix("0x")
+            .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    };
+    let mut ids: BTreeMap<&str, &Target> = BTreeMap::new();
+    for target in registered.into_iter().flatten() {
+        if let Some(id) = &target.quic_server_id {
+            ids.insert(id, target);
+        }
+    }
+    for target in targets {
+        let Some(id) = target.quic_server_id.as_deref() else {
+            return invalid(format!(
+                "target '{}' needs a QUIC server ID in a {} target group",
+                target.id,
+                protocol.as_str()
+            ));
+        };
+        if !well_formed(id) {
+            return invalid(format!("QUIC server ID '{id}' is not 0x followed by 16 lowercase hexadecimal characters"));
+        }
+        if let Some(holder) = registered.into_iter().flatten().find(|t| t.same_place(target) && *t != target) {
+            return invalid(format!(
+                "target '{}:{}' is registered with QUIC server ID '{}'; deregister it before registering it with another",
+                holder.id,
+                holder.port,
+                holder.quic_server_id.as_deref().unwrap_or_default()
+            ));
+        }
+        if let Some(other) = ids.insert(id, target)
+            && !other.same_place(target)
+        {
+            return invalid(format!("QUIC server ID '{id}' is already used by target '{}:{}'", other.id, other.port));
+        }
+    }
+    Ok(())
 }

@@ -526,3 +526,96 @@ async fn listener_attributes_start_at_aws_defaults_and_take_only_what_the_protoc
     let gone = cloud.describe_listener_attributes(&listener.arn).await.expect_err("gone");
     assert_eq!(gone.kind, CloudErrorKind::NotFound);
 }
+
+fn quic_group(name: &str, protocol: Protocol) -> CreateTargetGroup {
+    CreateTargetGroup { protocol, ..ip_group(name) }
+}
+
+/// ELBv2's QUIC rules: a server id on every target of a QUIC group and on no other, well formed,
+/// unique in the group, and fixed while the target is registered.
+#[tokio::test]
+async fn quic_targets_need_a_well_formed_unique_server_id_that_a_registration_cannot_change() {
+    let cloud = network();
+    let quic = cloud.create_target_group(quic_group("quic", Protocol::Quic)).await.expect("tg");
+    let udp = cloud.create_target_group(quic_group("udp", Protocol::Udp)).await.expect("tg");
+    let (one, two) = ("0x0000000000000001", "0x0000000000000002");
+    let refused = |error: elbow_cloud::CloudError| error.to_string();
+    let error = cloud.register_targets(&quic.arn, &[Target::new("10.0.0.7", 8080)]).await.expect_err("no id");
+    assert!(refused(error).contains("needs a QUIC server ID"));
+    for bad in ["0000000000000001", "0x00000000000001", "0x000000000000000A", "0x00000000000000zz"] {
+        let error = cloud.register_targets(&quic.arn, &[Target::quic("10.0.0.7", 8080, bad)]).await.expect_err(bad);
+        assert!(refused(error).contains("16 lowercase hexadecimal"), "{bad}");
+    }
+    let error = cloud.register_targets(&udp.arn, &[Target::quic("10.0.0.7", 8080, one)]).await.expect_err("udp");
+    assert!(refused(error).contains("only QUIC and TCP_QUIC"));
+
+    cloud.register_targets(&quic.arn, &[Target::quic("10.0.0.7", 8080, one)]).await.expect("registered");
+    cloud.register_targets(&quic.arn, &[Target::quic("10.0.0.7", 8080, one)]).await.expect("again, the same");
+    let error = cloud.register_targets(&quic.arn, &[Target::quic("10.0.0.8", 8080, one)]).await.expect_err("taken");
+    assert!(refused(error).contains("already used"));
+    let error = cloud.register_targets(&quic.arn, &[Target::quic("10.0.0.7", 8080, two)]).await.expect_err("changed");
+    assert!(refused(error).contains("deregister it before"));
+    // Deregistered by address and port, its id is free again.
+    cloud.deregister_targets(&quic.arn, &[Target::new("10.0.0.7", 8080)]).await.expect("deregistered");
+    cloud.register_targets(&quic.arn, &[Target::quic("10.0.0.8", 8080, one)]).await.expect("the id moved");
+    let health = cloud.describe_target_health(&quic.arn).await.expect("health");
+    assert_eq!(health.iter().map(|h| h.target.clone()).collect::<Vec<_>>(), [Target::quic("10.0.0.8", 8080, one)]);
+}
+
+/// ELBv2's QUIC listener rules: no security groups, not dualstack, one per load balancer, none
+/// beside UDP, a target group of the listener's own protocol, and a port that stays.
+#[tokio::test]
+async fn a_quic_listener_needs_a_load_balancer_without_security_groups_or_udp_and_a_quic_group() {
+    let cloud = network();
+    let quic = cloud.create_target_group(quic_group("quic", Protocol::Quic)).await.expect("tg");
+    let tcp_quic = cloud.create_target_group(quic_group("tcp-quic", Protocol::TcpQuic)).await.expect("tg");
+    let udp = cloud.create_target_group(quic_group("udp", Protocol::Udp)).await.expect("tg");
+    let listener =
+        |lb: &str, port: u16, protocol: Protocol, tg: &str| CreateListener { protocol, ..listener_input(lb, port, tg) };
+    cloud.seed_security_group(SecurityGroup {
+        id: "sg-front".into(),
+        group_name: "front".into(),
+        description: "front".into(),
+        vpc_id: "vpc-1".into(),
+        tags: Tags::new(),
+    });
+    let with_groups = cloud
+        .create_load_balancer(CreateLoadBalancer { security_groups: vec!["sg-front".into()], ..lb_input("grouped") })
+        .await
+        .expect("lb");
+    let error =
+        cloud.create_listener(listener(&with_groups.arn, 443, Protocol::Quic, &quic.arn)).await.expect_err("sg");
+    assert!(error.to_string().contains("security groups"), "{error}");
+    let dualstack = cloud
+        .create_load_balancer(CreateLoadBalancer { ip_address_type: IpAddressType::Dualstack, ..lb_input("dual") })
+        .await
+        .expect("lb");
+    let error = cloud.create_listener(listener(&dualstack.arn, 443, Protocol::Quic, &quic.arn)).await.expect_err("ds");
+    assert!(error.to_string().contains("dualstack"), "{error}");
+
+    let lb = cloud.create_load_balancer(lb_input("plain")).await.expect("lb");
+    let error = cloud.create_listener(listener(&lb.arn, 443, Protocol::Quic, &udp.arn)).await.expect_err("a UDP group");
+    assert!(error.to_string().contains("of protocol UDP"), "{error}");
+    let error = cloud.create_listener(listener(&lb.arn, 443, Protocol::TcpQuic, &quic.arn)).await.expect_err("QUIC");
+    assert!(error.to_string().contains("of protocol QUIC"), "{error}");
+    let made = cloud.create_listener(listener(&lb.arn, 443, Protocol::Quic, &quic.arn)).await.expect("QUIC");
+    let error = cloud.create_listener(listener(&lb.arn, 444, Protocol::TcpQuic, &tcp_quic.arn)).await.expect_err("2nd");
+    assert!(error.to_string().contains("only one QUIC"), "{error}");
+    let error = cloud.create_listener(listener(&lb.arn, 53, Protocol::Udp, &udp.arn)).await.expect_err("UDP beside");
+    assert!(error.to_string().contains("has a QUIC"), "{error}");
+    let modify = |port: u16, protocol: Protocol, tg: &str| ModifyListener {
+        arn: made.arn.clone(),
+        port,
+        protocol,
+        certificates: vec![],
+        ssl_policy: None,
+        alpn_policy: None,
+        mutual_authentication: None,
+        default_actions: vec![Action::forward(tg.to_string())],
+    };
+    let error = cloud.modify_listener(modify(8443, Protocol::Quic, &quic.arn)).await.expect_err("port");
+    assert!(error.to_string().contains("cannot be changed"), "{error}");
+    // Its own old protocol does not count against it: QUIC becomes TCP_QUIC, and back to UDP.
+    cloud.modify_listener(modify(443, Protocol::TcpQuic, &tcp_quic.arn)).await.expect("TCP_QUIC");
+    cloud.modify_listener(modify(443, Protocol::Udp, &udp.arn)).await.expect("UDP");
+}
