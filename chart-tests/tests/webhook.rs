@@ -30,7 +30,7 @@ fn the_configuration_sends_only_class_less_load_balancer_creates_to_the_webhook_
     assert_eq!(configuration["apiVersion"], "admissionregistration.k8s.io/v1");
     assert!(configuration["metadata"].get("annotations").is_none(), "mode self: no CA injection");
     let webhooks = configuration["webhooks"].as_array().unwrap();
-    assert_eq!(webhooks.len(), 2, "the Service webhook and the pod webhook");
+    assert_eq!(webhooks.len(), 3, "the Service webhook and the two pod webhooks");
     let webhook = &webhooks[0];
     assert_eq!(webhook["name"], "mservice.elbow.dev");
     assert_eq!(webhook["admissionReviewVersions"], json!(["v1"]));
@@ -111,10 +111,53 @@ fn the_pod_webhook_sends_only_new_pods_of_labelled_namespaces_and_never_elbows_o
         })
     );
     let off = required(&["webhook.podReadinessGates.enabled=false"]);
-    assert_eq!(off.get("MutatingWebhookConfiguration", "elbow")["webhooks"].as_array().unwrap().len(), 1);
+    let names: Vec<&str> = off.get("MutatingWebhookConfiguration", "elbow")["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["name"].as_str())
+        .collect();
+    assert_eq!(names, ["mservice.elbow.dev", "mquic.elbow.dev"]);
     assert!(
         operator_args(off.get("Deployment", "elbow"))
             .contains(&"--webhook-inject-pod-readiness-gates=false".to_string())
+    );
+}
+
+/// The QUIC webhook as LBC's chart has its own: only pod CREATEs in namespaces labelled for QUIC
+/// server ids, never Elbow's own pods, and Fail (a pod created without its server id could never
+/// be a QUIC target); Ignore and off on request.
+#[test]
+fn the_quic_webhook_sends_only_new_pods_of_namespaces_labelled_for_quic() {
+    let manifests = required(&[]);
+    let webhook = &manifests.get("MutatingWebhookConfiguration", "elbow")["webhooks"][2];
+    assert_eq!(webhook["name"], "mquic.elbow.dev");
+    assert_eq!(
+        webhook["clientConfig"],
+        json!({ "service": { "name": "elbow-webhook", "namespace": NAMESPACE, "path": "/mutate-v1-pod-quic", "port": 443 } })
+    );
+    assert_eq!(
+        webhook["rules"],
+        json!([{ "operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced" }])
+    );
+    assert_eq!(
+        webhook["namespaceSelector"],
+        json!({ "matchExpressions": [{ "key": "elbow.dev/quic-server-id-inject", "operator": "In", "values": ["enabled"] }] })
+    );
+    assert_eq!(
+        webhook["objectSelector"],
+        json!({ "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "NotIn", "values": ["elbow"] }] })
+    );
+    assert_eq!(webhook["failurePolicy"], "Fail");
+    let deployment = manifests.get("Deployment", "elbow");
+    assert!(operator_args(deployment).contains(&"--webhook-inject-quic-server-ids=true".to_string()));
+
+    let ignore = required(&["webhook.quicServerIds.failurePolicy=Ignore"]);
+    assert_eq!(ignore.get("MutatingWebhookConfiguration", "elbow")["webhooks"][2]["failurePolicy"], "Ignore");
+    let off = required(&["webhook.quicServerIds.enabled=false"]);
+    assert_eq!(off.get("MutatingWebhookConfiguration", "elbow")["webhooks"].as_array().unwrap().len(), 2);
+    assert!(
+        operator_args(off.get("Deployment", "elbow")).contains(&"--webhook-inject-quic-server-ids=false".to_string())
     );
 }
 

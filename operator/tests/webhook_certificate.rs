@@ -34,6 +34,7 @@ fn settings(mode: CertificateMode) -> WebhookSettings {
             take_over_lbc_services: false,
         },
         pods: elbow::webhook::pods::PodGatePolicy::off(),
+        quic_server_ids: false,
         certificate: CertificateSettings {
             mode,
             namespace: NAMESPACE.into(),

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use elbow_builder::endpoints::CompactSlice;
-use elbow_builder::service::{build_service_stack, is_ours, security_groups_named, stack_id, uses_ip_targets};
+use elbow_builder::service::{ServiceBuild, build_service, is_ours, security_groups_named, stack_id, uses_ip_targets};
 use elbow_model::Stack;
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use k8s_openapi::jiff::Timestamp;
@@ -38,7 +38,12 @@ mod reasons {
     pub const DELETING: &str = "DeletingLoadBalancer";
     pub const DELETED: &str = "DeletedLoadBalancer";
     pub const DELETE_FAILED: &str = "DeleteLoadBalancerFailed";
+    /// Elbow's own: pods a QUIC target group leaves out (LBC only logs and counts them).
+    pub const QUIC_SERVER_ID_MISSING: &str = "QUICServerIDMissing";
 }
+
+/// At most this many pods are named in one QUICServerIDMissing event; the rest are counted.
+const NAMED_PODS: usize = 5;
 
 pub async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
     instrumented("service", service.as_ref(), &ctx.metrics, &ctx.service_backoff, reconcile_inner(&service, &ctx)).await
@@ -75,7 +80,11 @@ async fn reconcile_inner(service: &Service, ctx: &Context) -> Result<Action, Err
 /// Builds and deploys the Service's stack and writes its hostname and condition. A user error
 /// stops before any cloud call, leaving the existing load balancer (if any) exactly as it is.
 async fn provision(api: &Api<Service>, service: &Service, ctx: &Context) -> Result<Action, Error> {
-    let desired = build_stack(service, ctx).await?;
+    let ServiceBuild { stack: desired, pods_without_quic_server_id } = build_stack(service, ctx).await?;
+    if !pods_without_quic_server_id.is_empty() {
+        let note = without_server_id_note(&pods_without_quic_server_id);
+        publish(ctx, service, EventType::Warning, reasons::QUIC_SERVER_ID_MISSING, &note).await;
+    }
     let had_hostname = current_hostname(service).is_some();
     if !had_hostname {
         publish(ctx, service, EventType::Normal, reasons::ENSURING, "provisioning a network load balancer").await;
@@ -136,7 +145,7 @@ async fn report_failure(api: &Api<Service>, service: &Service, ctx: &Context, er
 
 /// The desired stack. Fails with [`Error::Invalid`] for the user's mistakes and
 /// [`Error::Inventory`] when what the builder needs from the cloud cannot be read (retried).
-async fn build_stack(service: &Service, ctx: &Context) -> Result<Stack, Error> {
+async fn build_stack(service: &Service, ctx: &Context) -> Result<ServiceBuild, Error> {
     // Pointers into the node cache: a deep copy of every node per reconcile, at concurrency 8,
     // kept up to eight copies of the whole cache alive.
     let cached = ctx.nodes.state();
@@ -149,8 +158,24 @@ async fn build_stack(service: &Service, ctx: &Context) -> Result<Stack, Error> {
         false => Vec::new(),
     };
     let slices: Vec<&CompactSlice> = slices.iter().map(|slice| &slice.0).collect();
-    build_service_stack(service, &nodes, &slices, ctx.readiness.pods.as_ref(), &inventory, &ctx.build)
+    build_service(service, &nodes, &slices, ctx.readiness.pods.as_ref(), &inventory, &ctx.build)
         .map_err(|source| Error::Invalid { object: object_name(service), source })
+}
+
+/// "2 pods get no QUIC traffic: they have no server id (...): quic/a, quic/b".
+fn without_server_id_note(pods: &std::collections::BTreeSet<String>) -> String {
+    let mut named: Vec<&str> = pods.iter().take(NAMED_PODS).map(String::as_str).collect();
+    let more = pods.len().saturating_sub(NAMED_PODS);
+    let rest = if more > 0 { format!(" and {more} more") } else { String::new() };
+    named.sort();
+    format!(
+        "{} pod(s) get no QUIC traffic: they have no server id ({} in a container that {} names; the pod webhook adds it to pods created in a namespace labelled {}=enabled): {}{rest}",
+        pods.len(),
+        elbow_builder::quic::SERVER_ID_ENV,
+        elbow_builder::quic::CONTAINERS_ANNOTATION,
+        elbow_builder::quic::INJECT_LABEL,
+        named.join(", ")
+    )
 }
 
 /// Deletes the Service's cloud resources, clears what Elbow wrote to its status, then releases

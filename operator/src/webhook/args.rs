@@ -50,6 +50,12 @@ pub struct WebhookArgs {
     #[arg(long = "webhook-inject-pod-readiness-gates", default_value_t = true, action = ArgAction::Set)]
     pub inject_pod_readiness_gates: bool,
 
+    /// Give QUIC server ids to the containers that pods created in namespaces labelled
+    /// `elbow.dev/quic-server-id-inject=enabled` name in `quic-enabled-containers` (the chart's
+    /// QUIC webhook sends only those). False: every pod passes unchanged.
+    #[arg(long = "webhook-inject-quic-server-ids", default_value_t = true, action = ArgAction::Set)]
+    pub inject_quic_server_ids: bool,
+
     /// `self`: the operator issues and renews the certificate and patches the `caBundle`;
     /// `external`: cert-manager (or another tool) does, and the operator only reads the Secret.
     #[arg(long = "webhook-certificate-mode", value_enum, default_value_t = CertificateMode::SelfManaged)]
@@ -85,6 +91,8 @@ pub struct WebhookSettings {
     pub policy: ClassPolicy,
     /// The pod webhook's readiness gates.
     pub pods: PodGatePolicy,
+    /// Whether the QUIC pod webhook injects server ids.
+    pub quic_server_ids: bool,
     pub certificate: CertificateSettings,
 }
 
@@ -136,6 +144,7 @@ impl WebhookArgs {
                 build: build.clone(),
                 ingress_controller: elbow_builder::ingress::DEFAULT_CONTROLLER.to_string(),
             },
+            quic_server_ids: self.inject_quic_server_ids,
             certificate: CertificateSettings {
                 mode: self.certificate_mode,
                 namespace: self.namespace.clone(),
@@ -171,6 +180,8 @@ mod tests {
         assert!(defaults.set_load_balancer_class);
         assert!(defaults.inject_pod_readiness_gates, "on, as LBC's --enable-pod-readiness-gate-inject");
         assert!(!parse(&["--webhook-inject-pod-readiness-gates=false"]).unwrap().inject_pod_readiness_gates);
+        assert!(defaults.inject_quic_server_ids, "on, as LBC's QUIC webhook is");
+        assert!(!parse(&["--webhook-inject-quic-server-ids=false"]).unwrap().inject_quic_server_ids);
         assert_eq!(defaults.bind_address, "0.0.0.0:9443".parse().unwrap());
         assert_eq!(defaults.certificate_mode, CertificateMode::SelfManaged);
         assert_eq!(defaults.certificate_check_period, Duration::from_secs(600));

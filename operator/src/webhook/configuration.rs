@@ -3,14 +3,16 @@
 //! it routes `kubectl expose` and pod creation through the webhook exactly as a cluster with the
 //! chart does.
 
+use elbow_builder::quic;
 use elbow_builder::readiness::{INJECT_ENABLED, INJECT_LABEL};
 use serde_json::{Value, json};
 
-use super::{pods, review};
+use super::{pods, quic as quic_route, review};
 
 /// The webhooks' names in the configuration.
 pub const WEBHOOK_NAME: &str = "mservice.elbow.dev";
 pub const POD_WEBHOOK_NAME: &str = "mpod.elbow.dev";
+pub const QUIC_WEBHOOK_NAME: &str = "mquic.elbow.dev";
 
 /// The `app.kubernetes.io/name` label of Elbow's own pods (the chart's default name): they are
 /// never sent to the pod webhook, so that Elbow can always start, even while no replica of it
@@ -76,6 +78,33 @@ pub fn mutating_webhook_configuration(name: &str, namespace: &str, service_name:
             // Ignore (LBC's default since v2.11): while no replica answers, pods are created
             // without their gates rather than not at all. Fail makes rollouts wait for Elbow.
             "failurePolicy": "Ignore",
+            "matchPolicy": "Equivalent",
+            "sideEffects": "None",
+            "timeoutSeconds": 10,
+            "reinvocationPolicy": "Never",
+        }, {
+            "name": QUIC_WEBHOOK_NAME,
+            "admissionReviewVersions": ["v1"],
+            "clientConfig": {
+                "service": { "name": service_name, "namespace": namespace, "path": quic_route::PATH, "port": 443 },
+            },
+            // A container's environment is fixed once the pod exists.
+            "rules": [{
+                "operations": ["CREATE"],
+                "apiGroups": [""],
+                "apiVersions": ["v1"],
+                "resources": ["pods"],
+                "scope": "Namespaced",
+            }],
+            "namespaceSelector": {
+                "matchExpressions": [{ "key": quic::INJECT_LABEL, "operator": "In", "values": [quic::INJECT_ENABLED] }],
+            },
+            "objectSelector": {
+                "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "NotIn", "values": [OWN_PODS_NAME] }],
+            },
+            // Fail (LBC's): a QUIC pod created without its server id could never be a target.
+            // The route reads nothing, so it answers whenever a replica runs.
+            "failurePolicy": "Fail",
             "matchPolicy": "Equivalent",
             "sideEffects": "None",
             "timeoutSeconds": 10,

@@ -6,6 +6,8 @@
 //! it alone ([`review`]). And it gives a pod created in a namespace labelled
 //! `elbow.dev/pod-readiness-gate-inject=enabled` the readiness gates of the ip target groups that
 //! will hold it ([`pods`]; the controllers set the gates' conditions, `controllers::readiness`).
+//! And a pod created in a namespace labelled `elbow.dev/quic-server-id-inject=enabled` the QUIC
+//! server ids of the containers its `quic-enabled-containers` annotation names ([`quic`]).
 //!
 //! Every replica serves the webhook, leader or not. The serving certificate comes from a Secret
 //! ([`secret`]): made and renewed here (mode `self`, [`material`], [`x509`] from elbow-certs) or by cert-manager
@@ -18,6 +20,7 @@ pub mod ca_bundle;
 pub mod configuration;
 pub mod material;
 pub mod pods;
+pub mod quic;
 pub mod resolver;
 pub mod review;
 pub mod secret;
@@ -70,11 +73,12 @@ pub async fn start(client: kube::Client, settings: WebhookSettings) -> anyhow::R
     let handlers = Handlers {
         class: settings.policy.clone(),
         pods: settings.pods.enabled.then(|| (client.clone(), settings.pods.clone())),
+        quic_server_ids: settings.quic_server_ids,
     };
     let server = WebhookServer::start(settings.bind_address, certificate.clone(), handlers)
         .await
         .with_context(|| format!("failed to serve the webhook on {}", settings.bind_address))?;
-    info!(address = %server.local_addr(), paths = %format!("{} {}", review::PATH, pods::PATH), "serving the admission webhook");
+    info!(address = %server.local_addr(), paths = %format!("{} {} {}", review::PATH, pods::PATH, quic::PATH), "serving the admission webhook");
     let mut keeper = CertificateKeeper::new(client, settings.certificate, certificate);
     let deadline = Instant::now() + keeper.settings.startup_timeout;
     let first = loop {

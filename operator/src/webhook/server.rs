@@ -1,6 +1,7 @@
 //! The HTTPS server kube-apiserver calls: TLS from a [`ReloadableCertificate`] (so a renewed
-//! certificate is served without a restart), HTTP/1.1, two routes: `/mutate-v1-service`
-//! (Elbow's class on class-less LoadBalancer Services) and `/mutate-v1-pod` (readiness gates).
+//! certificate is served without a restart), HTTP/1.1, three routes: `/mutate-v1-service`
+//! (Elbow's class on class-less LoadBalancer Services), `/mutate-v1-pod` (readiness gates) and
+//! `/mutate-v1-pod-quic` (QUIC server ids).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use tracing::{debug, info, warn};
 
 use super::material::provider;
 use super::pods::{self, PodGatePolicy};
+use super::quic;
 use super::resolver::ReloadableCertificate;
 use super::review::{self, ClassPolicy};
 
@@ -32,11 +34,13 @@ pub struct Handlers {
     /// The pod route reads the cluster through the client; without it every pod passes
     /// unchanged.
     pub pods: Option<(kube::Client, PodGatePolicy)>,
+    /// Whether the QUIC route gives pods their server ids; off, every pod passes unchanged.
+    pub quic_server_ids: bool,
 }
 
 impl From<ClassPolicy> for Handlers {
     fn from(class: ClassPolicy) -> Self {
-        Self { class, pods: None }
+        Self { class, pods: None, quic_server_ids: false }
     }
 }
 
@@ -73,6 +77,7 @@ impl WebhookServer {
         let app = Router::new()
             .route(review::PATH, post(mutate))
             .route(pods::PATH, post(mutate_pod))
+            .route(quic::PATH, post(mutate_pod_quic))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(Arc::new(handlers.into()));
         let task = tokio::spawn(accept_loop(listener, acceptor, app));
@@ -178,6 +183,28 @@ async fn mutate_pod(State(handlers): State<Arc<Handlers>>, body: Bytes) -> Respo
         Ok(response) => {
             if patch.is_some() {
                 info!(pod = %review::object_name(&request), "added readiness gates to a new pod");
+            }
+            axum::Json(response).into_response()
+        }
+        Err(reason) => (StatusCode::INTERNAL_SERVER_ERROR, reason).into_response(),
+    }
+}
+
+/// A pod being created: the QUIC server ids of the containers it names. Reads nothing, so it
+/// fails only on a request that is not an AdmissionReview.
+async fn mutate_pod_quic(State(handlers): State<Arc<Handlers>>, body: Bytes) -> Response {
+    let request = match review::parse(&body) {
+        Ok(request) => request,
+        Err(reason) => {
+            warn!(%reason, "refused a webhook request that is not an AdmissionReview");
+            return (StatusCode::BAD_REQUEST, reason).into_response();
+        }
+    };
+    let patch = if handlers.quic_server_ids { quic::patch_for(&request, &mut || fastrand::u64(..)) } else { None };
+    match review::allowed(&request, patch.as_ref()) {
+        Ok(response) => {
+            if patch.is_some() {
+                info!(pod = %review::object_name(&request), "gave a new pod's QUIC containers their server ids");
             }
             axum::Json(response).into_response()
         }
