@@ -46,6 +46,15 @@ them and DescribeRules reports them; AWS's limits are checked (one transform of 
 one rewrite in each), and ModifyRule with `ResetTransforms` removes them, while a ModifyRule that
 names neither leaves them as they were, as AWS documents.
 
+QUIC: moto 5 knows neither the QUIC and TCP_QUIC protocols nor a target's `QuicServerId`, and its
+ModifyListener takes no UDP protocol at all. Here target groups and network listeners take QUIC
+and TCP_QUIC, and a listener can be modified to UDP, TCP_UDP, QUIC or TCP_QUIC. AWS's documented
+rules are kept: a QUIC or TCP_QUIC listener only on a load balancer without security groups that is
+not dualstack, at most one, none beside a UDP or TCP_UDP listener, forwarding to a target group of
+its own protocol, and its port cannot change; every target of a QUIC or TCP_QUIC group needs a
+server id (`0x` and 16 lowercase hex digits, unique in the group, not changed while the target is
+registered) and no other target takes one. DescribeTargetHealth reports the id.
+
 Run as `python moto_server.py -H 127.0.0.1 -p PORT`, the arguments of `python -m moto.server`.
 """
 
@@ -396,6 +405,136 @@ def modify_rule(self):
 
 responses.ELBV2Response.create_rule = create_rule
 responses.ELBV2Response.modify_rule = modify_rule
+
+# ---- QUIC ----
+
+_QUIC = ("QUIC", "TCP_QUIC")
+# What moto validates a QUIC protocol as: the UDP protocol it carries.
+_CARRIED = {"QUIC": "UDP", "TCP_QUIC": "TCP_UDP"}
+_create_target_group = models.ELBv2Backend.create_target_group
+_validate_port_and_protocol = models.ELBv2Backend._validate_port_and_protocol
+_backend_create_listener = models.ELBv2Backend.create_listener
+_backend_modify_listener = models.ELBv2Backend.modify_listener
+_register = models.FakeTargetGroup.register
+_health_for = models.FakeTargetGroup.health_for
+
+
+def create_target_group(self, name, **kwargs):
+    protocol = kwargs.get("protocol")
+    if protocol not in _QUIC:
+        return _create_target_group(self, name, **kwargs)
+    group = _create_target_group(self, name, **{**kwargs, "protocol": _CARRIED[protocol]})
+    group.protocol = protocol
+    return group
+
+
+def validate_port_and_protocol(self, loadbalancer_type, port, protocol):
+    if loadbalancer_type == "network" and protocol in _QUIC:
+        protocol = _CARRIED[protocol]
+    return _validate_port_and_protocol(self, loadbalancer_type, port, protocol)
+
+
+def _check_quic_listener(backend, balancer, protocol, actions, replacing=None):
+    refuse = lambda message: InvalidConfigurationRequest(message)  # noqa: E731
+    others = [l.protocol for arn, l in balancer.listeners.items() if arn != replacing]
+    if protocol in _QUIC:
+        if balancer.security_groups:
+            raise refuse("QUIC and TCP_QUIC listeners are not allowed on load balancers with associated security groups")
+        if balancer.ip_address_type == "dualstack":
+            raise refuse("QUIC and TCP_QUIC listeners are not allowed on dualstack load balancers")
+        if any(p in _QUIC for p in others):
+            raise refuse("Only one QUIC or TCP_QUIC listener is allowed on a load balancer")
+        if any(p in ("UDP", "TCP_UDP") for p in others):
+            raise refuse("QUIC and TCP_QUIC listeners are not allowed on a load balancer with UDP or TCP_UDP listeners")
+    elif protocol in ("UDP", "TCP_UDP") and any(p in _QUIC for p in others):
+        raise refuse("UDP and TCP_UDP listeners are not allowed on a load balancer with a QUIC or TCP_QUIC listener")
+    for action in actions or []:
+        arns = [action.get("TargetGroupArn")]
+        arns += [g.get("TargetGroupArn") for g in (action.get("ForwardConfig") or {}).get("TargetGroups") or []]
+        for arn in filter(None, arns):
+            group = backend.target_groups.get(arn)
+            if group and (protocol in _QUIC or group.protocol in _QUIC) and group.protocol != protocol:
+                raise refuse(f"A {protocol} listener cannot forward to a target group of protocol {group.protocol}")
+
+
+def backend_create_listener(self, load_balancer_arn, protocol, port, ssl_policy, certificate, actions, *args, **kwargs):
+    balancer = self.load_balancers.get(load_balancer_arn)
+    if balancer is not None:
+        _check_quic_listener(self, balancer, protocol, actions)
+    return _backend_create_listener(
+        self, load_balancer_arn, protocol, port, ssl_policy, certificate, actions, *args, **kwargs
+    )
+
+
+def backend_modify_listener(self, arn, port=None, protocol=None, ssl_policy=None, certificates=None, actions=None):
+    listener = self.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+    balancer = self.load_balancers.get(listener.load_balancer_arn)
+    if listener.protocol in _QUIC and port is not None and str(port) != str(listener.port):
+        raise InvalidConfigurationRequest("Port updates for QUIC or TCP_QUIC listeners are not allowed")
+    if balancer is not None:
+        _check_quic_listener(self, balancer, protocol or listener.protocol, actions, replacing=arn)
+    # moto takes only HTTP, HTTPS and TCP here; AWS takes every protocol of the load balancer.
+    udp = protocol in ("UDP", "TCP_UDP") + _QUIC
+    changed = _backend_modify_listener(self, arn, port, None if udp else protocol, ssl_policy, certificates, actions)
+    if udp:
+        changed.protocol = protocol
+    return changed
+
+
+def _well_formed_server_id(server_id):
+    digits = server_id[2:] if server_id.startswith("0x") else ""
+    return len(digits) == 16 and all(c in "0123456789abcdef" for c in digits)
+
+
+def register(self, targets):
+    quic = self.protocol in _QUIC
+    ids = {t.get("QuicServerId"): t["Id"] for t in self.targets.values() if t.get("QuicServerId")}
+    for target in targets:
+        server_id = target.get("QuicServerId")
+        if not quic:
+            if server_id:
+                raise ValidationError(f"Target '{target['Id']}' has a QUIC server ID, which only QUIC and TCP_QUIC target groups take")
+            continue
+        if not server_id:
+            raise ValidationError(f"Target '{target['Id']}' needs a QUIC server ID in a {self.protocol} target group")
+        if not _well_formed_server_id(server_id):
+            raise ValidationError(f"QUIC server ID '{server_id}' must be 0x followed by 16 lowercase hexadecimal characters")
+        held = self.targets.get(target["Id"])
+        if held and held.get("QuicServerId") != server_id:
+            raise ValidationError(
+                f"Target '{target['Id']}' is registered with QUIC server ID '{held.get('QuicServerId')}'; deregister it first"
+            )
+        if ids.get(server_id, target["Id"]) != target["Id"]:
+            raise ValidationError(f"QUIC server ID '{server_id}' is already used by target '{ids[server_id]}'")
+        ids[server_id] = target["Id"]
+    _register(self, targets)
+    for target in targets:
+        if quic:
+            self.targets[target["Id"]]["QuicServerId"] = target["QuicServerId"]
+
+
+def health_for(self, target, ec2_backend):
+    status = _health_for(self, target, ec2_backend)
+    registered = self.targets.get(target["Id"]) or {}
+    status.quic_server_id = registered.get("QuicServerId")
+    return status
+
+
+def _health_target(self):
+    reported = {"Id": self.instance_id, "Port": self.port}
+    if getattr(self, "quic_server_id", None):
+        reported["QuicServerId"] = self.quic_server_id
+    return reported
+
+
+models.ELBv2Backend.create_target_group = create_target_group
+models.ELBv2Backend._validate_port_and_protocol = validate_port_and_protocol
+models.ELBv2Backend.create_listener = backend_create_listener
+models.ELBv2Backend.modify_listener = backend_modify_listener
+models.FakeTargetGroup.register = register
+models.FakeTargetGroup.health_for = health_for
+models.FakeHealthStatus.target = property(_health_target)
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])
