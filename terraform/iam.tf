@@ -65,9 +65,10 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:CreateTargetGroup",
       "shield:CreateProtection",
     ]
+    # Each create applies to its own resource type only, so ELBv2's "*" grants it nothing more
+    # than loadbalancer/* and targetgroup/* would, in fewer characters (see ChangeOwnLoadBalancers).
     resources = [
-      "${local.elb_arn}:loadbalancer/*",
-      "${local.elb_arn}:targetgroup/*",
+      "${local.elb_arn}:*",
       "arn:${local.partition}:shield::${local.account}:protection/*",
     ]
     condition {
@@ -87,11 +88,8 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:CreateListener",
       "elasticloadbalancing:CreateRule",
     ]
-    resources = [
-      "${local.elb_arn}:loadbalancer/*",
-      "${local.elb_arn}:listener/*",
-      "${local.elb_arn}:listener-rule/*",
-    ]
+    # The load balancer, listener and rule types these two apply to, as ELBv2's "*".
+    resources = ["${local.elb_arn}:*"]
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/elbow.dev/cluster"
@@ -110,12 +108,8 @@ data "aws_iam_policy_document" "elbow" {
     sid     = "TagElbResourcesOnCreate"
     effect  = "Allow"
     actions = ["elasticloadbalancing:AddTags"]
-    resources = [
-      "${local.elb_arn}:loadbalancer/*",
-      "${local.elb_arn}:targetgroup/*",
-      "${local.elb_arn}:listener/*",
-      "${local.elb_arn}:listener-rule/*",
-    ]
+    # Every ELBv2 type, since the CreateAction condition already keeps it to those four creates.
+    resources = ["${local.elb_arn}:*"]
     condition {
       test     = "StringEquals"
       variable = "elasticloadbalancing:CreateAction"
@@ -134,7 +128,9 @@ data "aws_iam_policy_document" "elbow" {
   # change a listener's certificate list and ModifyListenerAttributes its attributes; all are
   # authorized against the listener, so they are held to its tag too. One statement for all of
   # them: each action applies only to its own resource types, so the union grants nothing more,
-  # and the policy stays under the inline limit with the longest cluster names.
+  # and neither does ELBv2's "*" in place of loadbalancer/*, listener/* and listener-rule/*, which
+  # keeps the policy under the inline limit with the longest cluster names. (AddTags and
+  # RemoveTags apply to every type, so the re-tagging statements keep their two.)
   # SetWebAcl is not a call of Elbow's: WAF sets a web ACL on the load balancer with the caller's
   # permissions (wafv2-acl-arn, waf-acl-id), and this keeps it to Elbow's own load balancers.
   # Shield protections Elbow made carry its tags, so it deletes only its own.
@@ -159,9 +155,7 @@ data "aws_iam_policy_document" "elbow" {
       "elasticloadbalancing:DeleteRule",
     ]
     resources = [
-      "${local.elb_arn}:loadbalancer/*",
-      "${local.elb_arn}:listener/*",
-      "${local.elb_arn}:listener-rule/*",
+      "${local.elb_arn}:*",
       "arn:${local.partition}:shield::${local.account}:protection/*",
     ]
     condition {
