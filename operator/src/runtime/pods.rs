@@ -1,5 +1,6 @@
-//! The one Pod watch, for pod readiness gates: it fills the cache of pods that carry a gate of
-//! Elbow's (`controllers::readiness::pods`, which keeps nothing of any other pod), wakes the
+//! The one Pod watch, for pod readiness gates and QUIC server ids: it fills the cache of pods that
+//! carry a gate of Elbow's or a server id (`controllers::readiness::pods`, which keeps nothing of
+//! any other pod), wakes the
 //! readiness poller when one changes, and sends the controllers the Services whose registered
 //! pods change (a pod whose containers became ready while its gate is pending is registered
 //! before its EndpointSlice calls it ready), found through the EndpointSlices that name the pod.
