@@ -4,12 +4,15 @@
 //! Deployment's pods created in a namespace labelled for QUIC get their server ids from the
 //! webhook, and a Service with `quic-enabled-ports` gets a TCP_QUIC listener and target group
 //! whose targets are those pods, each registered with its own id. A pod without an id is left out
-//! and the Service says so.
+//! and the Service says so. A TargetGroupBinding to a QUIC group made outside Elbow registers the
+//! pods with their ids the same way.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
+use aws_sdk_elasticloadbalancingv2 as elbv2;
+use elbow_builder::binding::TargetGroupBinding;
 use elbow_builder::quic::{CONTAINERS_ANNOTATION, INJECT_LABEL, SERVER_ID_ENV, elb_server_id};
 use elbow_cloud::{Cloud, LoadBalancerFilter, TargetGroupFilter};
 use elbow_localstack_tests::owned::owned;
@@ -150,6 +153,101 @@ async fn pods_get_server_ids_from_the_webhook_and_a_quic_service_registers_each_
     eventually("the Service gone", async || services.get_opt("quic").await.ok()?.is_none().then_some(())).await;
     let now = owned(&cloud as &dyn Cloud, &environment.cluster, &environment.node_group).await;
     assert!(now.is_empty(), "nothing left: {:?} {:?} {:?}", now.lbs, now.listeners, now.node_rules);
+    sandbox.stop().await;
+}
+
+/// The `quic` namespace, labelled for server ids, and a two-replica Deployment `envoy` whose
+/// container `envoy` serves QUIC on 8443.
+async fn quic_workload(client: &kube::Client) {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    create_from_json(&namespaces, json!({ "metadata": { "name": NAMESPACE, "labels": { INJECT_LABEL: "enabled" } } }))
+        .await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NAMESPACE);
+    create_from_json(
+        &deployments,
+        json!({ "metadata": { "name": "envoy" },
+            "spec": { "replicas": 2, "selector": { "matchLabels": { "app": "envoy" } },
+                "template": {
+                    "metadata": { "labels": { "app": "envoy" }, "annotations": { CONTAINERS_ANNOTATION: "envoy" } },
+                    "spec": { "containers": [{ "name": "envoy", "image": "envoyproxy/envoy",
+                        "ports": [{ "name": "h3", "containerPort": 8443, "protocol": "UDP" }] }] } } } }),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_binding_to_a_quic_group_made_outside_elbow_registers_each_pod_with_its_server_id() {
+    let options = SandboxOptions {
+        webhook: true,
+        ..SandboxOptions::new(&unique("e2e-quic-tgb"), Aws::Sdk(Box::new(sdk_config().await)))
+    };
+    let sandbox = Sandbox::start(options).await.expect("sandbox");
+    let environment = sandbox.environment.clone();
+    let client = sandbox.client();
+    quic_workload(&client).await;
+    let services: Api<Service> = Api::namespaced(client.clone(), NAMESPACE);
+    create_from_json(
+        &services,
+        json!({ "metadata": { "name": "envoy" },
+            "spec": { "selector": { "app": "envoy" },
+                "ports": [{ "name": "h3", "port": 443, "protocol": "UDP", "targetPort": 8443 }] } }),
+    )
+    .await;
+    // The group as Terraform would make it: QUIC, ip targets, no tags of Elbow's.
+    let sdk = elbv2::Client::new(&sdk_config().await);
+    let made = sdk
+        .create_target_group()
+        .name(unique("tf-quic"))
+        .protocol(elbv2::types::ProtocolEnum::Quic)
+        .port(8443)
+        .vpc_id(environment.vpc_id())
+        .target_type(elbv2::types::TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap();
+    let arn = made.target_groups()[0].target_group_arn().unwrap().to_string();
+    let bindings: Api<TargetGroupBinding> = Api::namespaced(client.clone(), NAMESPACE);
+    create_from_json(
+        &bindings,
+        json!({ "apiVersion": "elbow.dev/v1beta1", "kind": "TargetGroupBinding",
+            "metadata": { "name": "envoy" },
+            "spec": { "targetGroupARN": arn, "serviceRef": { "name": "envoy", "port": 443 } } }),
+    )
+    .await;
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let cloud = cloud().await;
+    let ids = eventually("each replica registered with its server id", async || {
+        let expected = expected_targets(&pods).await?;
+        let registered: BTreeMap<String, String> = cloud
+            .describe_target_health(&arn)
+            .await
+            .ok()?
+            .into_iter()
+            .map(|h| (h.target.id, h.target.quic_server_id.unwrap_or_default()))
+            .collect();
+        (expected.len() == 2 && registered == expected).then_some(expected)
+    })
+    .await;
+    // The binding records the ids it registered, to deregister exactly those.
+    let recorded = eventually("the registered targets in the binding's status", async || {
+        let status = bindings.get("envoy").await.ok()?.status?;
+        let registered = status.registered_targets?;
+        (registered.len() == 2).then_some(registered)
+    })
+    .await;
+    let recorded: BTreeMap<String, String> =
+        recorded.into_iter().map(|t| (t.id, t.quic_server_id.unwrap_or_default())).collect();
+    assert_eq!(recorded, ids);
+
+    bindings.delete("envoy", &DeleteParams::default()).await.unwrap();
+    eventually("the binding gone and its targets deregistered", async || {
+        let gone = bindings.get_opt("envoy").await.ok()?.is_none();
+        let left = cloud.describe_target_health(&arn).await.ok()?;
+        (gone && left.is_empty()).then_some(())
+    })
+    .await;
+    sdk.delete_target_group().target_group_arn(&arn).send().await.unwrap();
     sandbox.stop().await;
 }
 

@@ -22,6 +22,8 @@ use kube::{Api, ResourceExt};
 use serde_json::json;
 use tracing::{info, warn};
 
+use super::events::{QUIC_SERVER_ID_MISSING, quic_server_id_missing};
+
 use super::conditions::{ReadyReason, with_ready_condition, without_ready_condition};
 use super::{Error, error_chain, finalizers, instrumented, object_name, retry_after};
 use crate::context::Context;
@@ -38,12 +40,7 @@ mod reasons {
     pub const DELETING: &str = "DeletingLoadBalancer";
     pub const DELETED: &str = "DeletedLoadBalancer";
     pub const DELETE_FAILED: &str = "DeleteLoadBalancerFailed";
-    /// Elbow's own: pods a QUIC target group leaves out (LBC only logs and counts them).
-    pub const QUIC_SERVER_ID_MISSING: &str = "QUICServerIDMissing";
 }
-
-/// At most this many pods are named in one QUICServerIDMissing event; the rest are counted.
-const NAMED_PODS: usize = 5;
 
 pub async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
     instrumented("service", service.as_ref(), &ctx.metrics, &ctx.service_backoff, reconcile_inner(&service, &ctx)).await
@@ -82,8 +79,8 @@ async fn reconcile_inner(service: &Service, ctx: &Context) -> Result<Action, Err
 async fn provision(api: &Api<Service>, service: &Service, ctx: &Context) -> Result<Action, Error> {
     let ServiceBuild { stack: desired, pods_without_quic_server_id } = build_stack(service, ctx).await?;
     if !pods_without_quic_server_id.is_empty() {
-        let note = without_server_id_note(&pods_without_quic_server_id);
-        publish(ctx, service, EventType::Warning, reasons::QUIC_SERVER_ID_MISSING, &note).await;
+        let note = quic_server_id_missing(&pods_without_quic_server_id);
+        publish(ctx, service, EventType::Warning, QUIC_SERVER_ID_MISSING, &note).await;
     }
     let had_hostname = current_hostname(service).is_some();
     if !had_hostname {
@@ -160,22 +157,6 @@ async fn build_stack(service: &Service, ctx: &Context) -> Result<ServiceBuild, E
     let slices: Vec<&CompactSlice> = slices.iter().map(|slice| &slice.0).collect();
     build_service(service, &nodes, &slices, ctx.readiness.pods.as_ref(), &inventory, &ctx.build)
         .map_err(|source| Error::Invalid { object: object_name(service), source })
-}
-
-/// "2 pods get no QUIC traffic: they have no server id (...): quic/a, quic/b".
-fn without_server_id_note(pods: &std::collections::BTreeSet<String>) -> String {
-    let mut named: Vec<&str> = pods.iter().take(NAMED_PODS).map(String::as_str).collect();
-    let more = pods.len().saturating_sub(NAMED_PODS);
-    let rest = if more > 0 { format!(" and {more} more") } else { String::new() };
-    named.sort();
-    format!(
-        "{} pod(s) get no QUIC traffic: they have no server id ({} in a container that {} names; the pod webhook adds it to pods created in a namespace labelled {}=enabled): {}{rest}",
-        pods.len(),
-        elbow_builder::quic::SERVER_ID_ENV,
-        elbow_builder::quic::CONTAINERS_ANNOTATION,
-        elbow_builder::quic::INJECT_LABEL,
-        named.join(", ")
-    )
 }
 
 /// Deletes the Service's cloud resources, clears what Elbow wrote to its status, then releases

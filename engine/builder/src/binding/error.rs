@@ -24,6 +24,10 @@ pub enum BindingError {
         "target group {arn} is an ipv6 group of ip targets; Elbow registers IPv4 pod addresses only (use an ipv4 group, or instance targets)"
     )]
     Ipv6PodTargets { arn: String },
+    #[error(
+        "target group {arn} is a {protocol} group of instance targets; every QUIC target needs a server id, and Elbow reads them from pods only (use a group of ip targets)"
+    )]
+    QuicInstanceTargets { arn: String, protocol: &'static str },
     /// The Service is not there: the binding's targets are deregistered until it is.
     #[error("Service {namespace}/{name} was not found")]
     ServiceNotFound { namespace: String, name: String },

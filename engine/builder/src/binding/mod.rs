@@ -19,7 +19,7 @@ pub mod targets;
 pub use error::BindingError;
 pub use networking::{binding_stack, permissions};
 pub use spec::*;
-pub use targets::{BoundGroup, DesiredTargets, check_group, desired_targets};
+pub use targets::{Backends, BoundGroup, DesiredTargets, check_group, desired_targets};
 
 /// Set on every binding Elbow serves; released once its targets are deregistered and its rules
 /// removed.

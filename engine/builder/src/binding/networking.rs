@@ -152,6 +152,7 @@ mod tests {
             targets: ports.iter().enumerate().map(|(i, p)| Target::new(format!("10.0.0.{i}"), *p)).collect(),
             nodes: Vec::new(),
             named_target_port: Some("web".into()),
+            ..Default::default()
         }
     }
 

@@ -201,24 +201,27 @@ pub struct TargetGroupBindingStatus {
     pub conditions: Option<Vec<Condition>>,
 }
 
-/// A registered target: an instance id or an IP address, and a port.
+/// A registered target: an instance id or an IP address, a port, and in a QUIC group its server
+/// id (a target is deregistered with the id it was registered with).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct BoundTarget {
     pub id: String,
     // An int32 in the schema: schemars would say `uint16`, a format Kubernetes does not know.
     #[schemars(with = "i32")]
     pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quic_server_id: Option<String>,
 }
 
 impl From<&elbow_model::Target> for BoundTarget {
     fn from(target: &elbow_model::Target) -> Self {
-        Self { id: target.id.clone(), port: target.port }
+        Self { id: target.id.clone(), port: target.port, quic_server_id: target.quic_server_id.clone() }
     }
 }
 
 impl From<&BoundTarget> for elbow_model::Target {
     fn from(target: &BoundTarget) -> Self {
-        // A binding's group is never QUIC: Elbow registers no server ids through bindings.
-        Self::new(target.id.clone(), target.port)
+        Self { id: target.id.clone(), port: target.port, quic_server_id: target.quic_server_id.clone() }
     }
 }

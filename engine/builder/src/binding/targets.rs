@@ -19,10 +19,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::error::BindingError;
 use super::spec::{TargetGroupBindingSpec, TargetGroupIpAddressType};
-use crate::endpoints::{NoPodFacts, pod_targets, slices_of};
+use crate::endpoints::{PodFacts, pod_targets, slices_of};
 use crate::label_selector;
 use crate::nodes::{target_nodes, targets};
-use elbow_model::{Target, TargetType};
+use elbow_model::{Protocol, Target, TargetType};
 
 /// The target group a binding names, as DescribeTargetGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub struct BoundGroup {
     pub target_type: TargetType,
     pub ip_address_type: TargetGroupIpAddressType,
     pub vpc_id: String,
+    /// QUIC and TCP_QUIC groups take each pod with its server id.
+    pub protocol: Protocol,
 }
 
 /// The target type in effect: the spec's, which must be the group's, or the group's. Also
@@ -62,6 +64,8 @@ pub fn check_group(spec: &TargetGroupBindingSpec, group: &BoundGroup) -> Result<
         if group.ip_address_type == TargetGroupIpAddressType::Ipv6 {
             return Err(BindingError::Ipv6PodTargets { arn: arn() });
         }
+    } else if group.protocol.is_quic() {
+        return Err(BindingError::QuicInstanceTargets { arn: arn(), protocol: group.protocol.as_str() });
     }
     Ok(group.target_type)
 }
@@ -77,19 +81,31 @@ pub struct DesiredTargets<'a> {
     /// The bound Service port's targetPort when it is a name (ip targets): the one named port a
     /// networking rule may give, resolved to the pods' ports.
     pub named_target_port: Option<String>,
+    /// A QUIC group's pods (`namespace/name`) left out for want of a server id.
+    pub without_server_id: BTreeSet<String>,
 }
 
-/// The targets of the binding's Service port in `namespace`. `service` is the bound Service if
-/// it exists; `nodes` every node of the cluster; `slices` every EndpointSlice (the Service's are
-/// picked out).
-pub fn desired_targets<'a>(
+/// What a binding's targets depend on beyond the Service: the group's protocol, and what only the
+/// pods say (their QUIC server ids).
+pub struct Backends<'a, 'n> {
+    pub service: Option<&'a Service>,
+    pub nodes: &'a [&'n Node],
+    pub slices: &'a [&'a CompactSlice],
+    pub pods: &'a dyn PodFacts,
+    /// Whether the group is QUIC or TCP_QUIC.
+    pub quic: bool,
+}
+
+/// The targets of the binding's Service port in `namespace`. The backends' `service` is the
+/// bound Service if it exists; `nodes` every node of the cluster; `slices` every EndpointSlice
+/// (the Service's are picked out).
+pub fn desired_targets<'n>(
     namespace: &str,
     spec: &TargetGroupBindingSpec,
     target_type: TargetType,
-    service: Option<&Service>,
-    nodes: &[&'a Node],
-    slices: &[&CompactSlice],
-) -> Result<DesiredTargets<'a>, BindingError> {
+    backends: &Backends<'_, 'n>,
+) -> Result<DesiredTargets<'n>, BindingError> {
+    let Backends { service, nodes, slices, pods, quic } = *backends;
     let name = &spec.service_ref.name;
     let service = service
         .ok_or_else(|| BindingError::ServiceNotFound { namespace: namespace.to_string(), name: name.clone() })?;
@@ -128,13 +144,18 @@ pub fn desired_targets<'a>(
                 None => nodes.to_vec(),
             };
             let chosen = target_nodes(&selected);
-            Ok(DesiredTargets { targets: targets(&chosen, node_port), nodes: chosen, named_target_port: None })
+            Ok(DesiredTargets {
+                targets: targets(&chosen, node_port),
+                nodes: chosen,
+                named_target_port: None,
+                without_server_id: BTreeSet::new(),
+            })
         }
         TargetType::Ip => {
             let own = slices_of(slices, namespace, name);
             // The pod webhook injects readiness gates for the ip target groups of Elbow's own
-            // stacks only, so no pod behind a binding waits for one.
-            let pods = pod_targets(&own, port, nodes, &NoPodFacts, false);
+            // stacks only, so no pod behind a binding waits for one; their QUIC ids count.
+            let pods = pod_targets(&own, port, nodes, &QuicIdsOnly(pods), quic);
             let hosting: BTreeSet<&str> = pods.nodes.iter().map(String::as_str).collect();
             let nodes = nodes
                 .iter()
@@ -145,8 +166,26 @@ pub fn desired_targets<'a>(
                 Some(IntOrString::String(name)) => Some(name.clone()),
                 _ => None,
             };
-            Ok(DesiredTargets { targets: pods.targets, nodes, named_target_port })
+            Ok(DesiredTargets {
+                targets: pods.targets,
+                nodes,
+                named_target_port,
+                without_server_id: pods.without_server_id,
+            })
         }
+    }
+}
+
+/// Of what is known about pods, only their QUIC server ids.
+struct QuicIdsOnly<'a>(&'a dyn PodFacts);
+
+impl PodFacts for QuicIdsOnly<'_> {
+    fn waits_for_target_health(&self, _namespace: &str, _name: &str) -> bool {
+        false
+    }
+
+    fn quic_server_id(&self, namespace: &str, name: &str, port: u16) -> Option<String> {
+        self.0.quic_server_id(namespace, name, port)
     }
 }
 
@@ -184,7 +223,17 @@ mod tests {
             target_type,
             ip_address_type: TargetGroupIpAddressType::Ipv4,
             vpc_id: "vpc-1".into(),
+            protocol: Protocol::Tcp,
         }
+    }
+
+    /// The backends of a group that is not QUIC, without a pod watch.
+    fn plain<'a, 'n>(
+        service: Option<&'a Service>,
+        nodes: &'a [&'n Node],
+        slices: &'a [&'a CompactSlice],
+    ) -> Backends<'a, 'n> {
+        Backends { service, nodes, slices, pods: &crate::endpoints::NoPodFacts, quic: false }
     }
 
     fn spec(port: IntOrString) -> TargetGroupBindingSpec {
@@ -287,7 +336,8 @@ mod tests {
         let svc = service("NodePort", Some(30080));
         // By number and by name, the same port.
         for port in [IntOrString::Int(80), IntOrString::String("http".into())] {
-            let desired = desired_targets("shop", &spec(port), TargetType::Instance, Some(&svc), &nodes, &[]).unwrap();
+            let desired =
+                desired_targets("shop", &spec(port), TargetType::Instance, &plain(Some(&svc), &nodes, &[])).unwrap();
             assert_eq!(ids(&desired), ["i-0a:30080", "i-0b:30080"]);
         }
         let mut by_pool = spec(IntOrString::Int(9090));
@@ -295,7 +345,7 @@ mod tests {
             match_labels: Some(BTreeMap::from([("pool".into(), "web".into())])),
             ..Default::default()
         });
-        let desired = desired_targets("shop", &by_pool, TargetType::Instance, Some(&svc), &nodes, &[]).unwrap();
+        let desired = desired_targets("shop", &by_pool, TargetType::Instance, &plain(Some(&svc), &nodes, &[])).unwrap();
         assert_eq!(ids(&desired), ["i-0a:30081"], "selected, Ready, not excluded");
         assert_eq!(names(&desired), ["a"]);
     }
@@ -313,7 +363,7 @@ mod tests {
             ..Default::default()
         });
         let svc = service("LoadBalancer", Some(30080));
-        let desired = desired_targets("shop", &binding, TargetType::Instance, Some(&svc), &nodes, &[]).unwrap();
+        let desired = desired_targets("shop", &binding, TargetType::Instance, &plain(Some(&svc), &nodes, &[])).unwrap();
         assert_eq!(ids(&desired), ["i-0b:30080"]);
     }
 
@@ -323,31 +373,32 @@ mod tests {
         let nodes: Vec<&Node> = nodes.iter().collect();
         let binding = spec(IntOrString::Int(80));
         let cluster_ip = service("ClusterIP", None);
-        let error =
-            desired_targets("shop", &binding, TargetType::Instance, Some(&cluster_ip), &nodes, &[]).unwrap_err();
+        let error = desired_targets("shop", &binding, TargetType::Instance, &plain(Some(&cluster_ip), &nodes, &[]))
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "Service shop/web is of type ClusterIP; instance targets need a NodePort or LoadBalancer Service"
         );
         assert!(!error.backend_missing(), "the targets are left as they are");
         let no_port = service("LoadBalancer", None);
-        let error = desired_targets("shop", &binding, TargetType::Instance, Some(&no_port), &nodes, &[]).unwrap_err();
+        let error =
+            desired_targets("shop", &binding, TargetType::Instance, &plain(Some(&no_port), &nodes, &[])).unwrap_err();
         assert!(matches!(error, BindingError::MissingNodePort { .. }), "{error}");
     }
 
     #[test]
     fn a_missing_service_or_port_means_no_targets() {
         let binding = spec(IntOrString::String("grpc".into()));
-        let error = desired_targets("shop", &binding, TargetType::Ip, None, &[], &[]).unwrap_err();
+        let error = desired_targets("shop", &binding, TargetType::Ip, &plain(None, &[], &[])).unwrap_err();
         assert_eq!(error.to_string(), "Service shop/web was not found");
         assert!(error.backend_missing());
         assert_eq!(error.reason(), "BackendNotFound");
         let svc = service("ClusterIP", None);
-        let error = desired_targets("shop", &binding, TargetType::Ip, Some(&svc), &[], &[]).unwrap_err();
+        let error = desired_targets("shop", &binding, TargetType::Ip, &plain(Some(&svc), &[], &[])).unwrap_err();
         assert_eq!(error.to_string(), "Service shop/web has no port \"grpc\"");
         assert!(error.backend_missing());
-        let error =
-            desired_targets("shop", &spec(IntOrString::Int(81)), TargetType::Ip, Some(&svc), &[], &[]).unwrap_err();
+        let error = desired_targets("shop", &spec(IntOrString::Int(81)), TargetType::Ip, &plain(Some(&svc), &[], &[]))
+            .unwrap_err();
         assert_eq!(error.to_string(), "Service shop/web has no port 81");
     }
 
@@ -373,7 +424,8 @@ mod tests {
         let slices: Vec<&CompactSlice> = compact.iter().collect();
         let svc = service("ClusterIP", None);
         let desired =
-            desired_targets("shop", &spec(IntOrString::Int(80)), TargetType::Ip, Some(&svc), &nodes, &slices).unwrap();
+            desired_targets("shop", &spec(IntOrString::Int(80)), TargetType::Ip, &plain(Some(&svc), &nodes, &slices))
+                .unwrap();
         assert_eq!(ids(&desired), ["10.0.1.5:8080"], "ready, not terminating, this Service's own");
         assert_eq!(names(&desired), ["a"]);
         assert_eq!(desired.named_target_port.as_deref(), Some("web"));
@@ -381,12 +433,37 @@ mod tests {
             "shop",
             &spec(IntOrString::String("metrics".into())),
             TargetType::Ip,
-            Some(&svc),
-            &nodes,
-            &slices,
+            &plain(Some(&svc), &nodes, &slices),
         )
         .unwrap();
         assert_eq!(ids(&metrics), ["10.0.1.5:9090"]);
         assert_eq!(metrics.named_target_port, None);
+        assert!(metrics.without_server_id.is_empty());
+
+        // A QUIC group: each pod with its server id, a pod without one left out and named.
+        let both = [slice(
+            "shop",
+            "web",
+            &[("http", 8080)],
+            vec![endpoint("10.0.1.5", "a", Some(true), None), endpoint("10.0.2.5", "b", Some(true), None)],
+        )];
+        let quic_slices = crate::endpoints::tests::compact(&both);
+        let slices: Vec<&CompactSlice> = quic_slices.iter().collect();
+        let ids_of =
+            BTreeMap::from([(("shop".to_string(), "pod-10.0.1.5".to_string()), "0x00000000000000aa".to_string())]);
+        let quic = Backends { pods: &ids_of, quic: true, ..plain(Some(&svc), &nodes, &slices) };
+        let desired = desired_targets("shop", &spec(IntOrString::Int(80)), TargetType::Ip, &quic).unwrap();
+        assert_eq!(desired.targets, [Target::quic("10.0.1.5", 8080, "0x00000000000000aa")]);
+        assert_eq!(desired.without_server_id, BTreeSet::from(["shop/pod-10.0.2.5".to_string()]));
+    }
+
+    #[test]
+    fn a_quic_group_of_instance_targets_is_refused() {
+        let quic = BoundGroup { protocol: Protocol::TcpQuic, ..group(TargetType::Instance) };
+        let error = check_group(&spec(IntOrString::Int(80)), &quic).unwrap_err();
+        assert!(matches!(error, BindingError::QuicInstanceTargets { protocol: "TCP_QUIC", .. }), "{error}");
+        assert!(error.to_string().contains("use a group of ip targets"), "{error}");
+        let ip = BoundGroup { protocol: Protocol::Quic, ..group(TargetType::Ip) };
+        assert_eq!(check_group(&spec(IntOrString::Int(80)), &ip), Ok(TargetType::Ip));
     }
 }

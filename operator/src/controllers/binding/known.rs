@@ -74,6 +74,7 @@ mod tests {
                 target_type: TargetType::Ip,
                 ip_address_type: TargetGroupIpAddressType::Ipv4,
                 vpc_id: "vpc-1".into(),
+                protocol: elbow_model::Protocol::Tcp,
             },
             registered: vec![],
             owned: vec![Target::new("10.0.0.1", 80)],

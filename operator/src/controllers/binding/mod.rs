@@ -25,8 +25,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::events::{QUIC_SERVER_ID_MISSING, quic_server_id_missing};
 use elbow_builder::binding::{
-    BindingError, DesiredTargets, FINALIZER, TargetGroupBinding, binding_stack, check_group, desired_targets,
+    Backends, BindingError, DesiredTargets, FINALIZER, TargetGroupBinding, binding_stack, check_group, desired_targets,
     permissions,
 };
 use elbow_builder::endpoints::CompactSlice;
@@ -134,7 +135,19 @@ async fn serve(
     };
     let slices: Vec<&CompactSlice> = slices.iter().map(|slice| &slice.0).collect();
     let service = ctx.services.get(&ObjectRef::new(&spec.service_ref.name).within(&namespace));
-    let (desired, missing) = match desired_targets(&namespace, spec, target_type, service.as_deref(), &nodes, &slices) {
+    let built = desired_targets(
+        &namespace,
+        spec,
+        target_type,
+        &Backends {
+            service: service.as_deref(),
+            nodes: &nodes,
+            slices: &slices,
+            pods: ctx.shared.readiness.pods.as_ref(),
+            quic: known.group.protocol.is_quic(),
+        },
+    );
+    let (desired, missing) = match built {
         Ok(desired) => (desired, None),
         Err(error) if error.backend_missing() => (DesiredTargets::default(), Some(error)),
         Err(error) => return Err(invalid(error)),
@@ -183,6 +196,10 @@ async fn serve(
             ready: Some(ready),
         })
         .await?;
+    if !desired.without_server_id.is_empty() && (condition_changed || !changes.is_empty()) {
+        let note = quic_server_id_missing(&desired.without_server_id);
+        ctx.shared.events.publish(binding, EventType::Warning, QUIC_SERVER_ID_MISSING, &note).await;
+    }
     match &missing {
         // Once per change of what is missing, not on every node heartbeat that wakes the binding.
         Some(_) if condition_changed => {

@@ -37,5 +37,6 @@ fn bound(group: TargetGroup) -> BoundGroup {
             IpAddressType::Dualstack => TargetGroupIpAddressType::Ipv6,
         },
         vpc_id: group.vpc_id,
+        protocol: group.protocol,
     }
 }
