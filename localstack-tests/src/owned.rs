@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use elbow_cloud::{
-    Cloud, LoadBalancer, LoadBalancerFilter, SecurityGroup, SecurityGroupFilter, SecurityGroupRuleFilter, TargetGroup,
-    TargetGroupFilter,
+    Cloud, CloudError, CloudErrorKind, LoadBalancer, LoadBalancerFilter, SecurityGroup, SecurityGroupFilter,
+    SecurityGroupRuleFilter, TargetGroup, TargetGroupFilter,
 };
 use elbow_model::Tags;
 
@@ -33,7 +33,8 @@ impl Owned {
     }
 }
 
-/// Everything tagged with `cluster`, as the endpoint reports it now.
+/// Everything tagged with `cluster`, as the endpoint reports it now. Read while the controllers
+/// work: a load balancer or target group deleted between two of these calls is left out, as gone.
 pub async fn owned(cloud: &dyn Cloud, cluster: &str, node_group: &str) -> Owned {
     let ours = |tags: &Tags| tags.get("elbow.dev/cluster").map(String::as_str) == Some(cluster);
     let lbs = cloud.describe_load_balancers(LoadBalancerFilter::All).await.expect("lbs");
@@ -43,16 +44,22 @@ pub async fn owned(cloud: &dyn Cloud, cluster: &str, node_group: &str) -> Owned 
     let tg_tags = cloud.describe_tags(&tgs.iter().map(|t| t.arn.clone()).collect::<Vec<_>>()).await.expect("tags");
     let mut targets = BTreeMap::new();
     for tg in tgs.iter().filter(|t| tg_tags.get(&t.arn).is_some_and(ours)) {
-        let mut ids: Vec<String> =
-            cloud.describe_target_health(&tg.arn).await.expect("health").into_iter().map(|h| h.target.id).collect();
+        let Some(health) = unless_gone(cloud.describe_target_health(&tg.arn).await, "health") else { continue };
+        let mut ids: Vec<String> = health.into_iter().map(|h| h.target.id).collect();
         ids.sort();
         targets.insert(tg.port, (tg.clone(), ids));
     }
     let mut listeners = Vec::new();
+    let mut lbs = lbs;
+    let mut gone = Vec::new();
     for lb in &lbs {
-        let on_lb = cloud.describe_listeners(&lb.arn).await.expect("listeners");
+        let Some(on_lb) = unless_gone(cloud.describe_listeners(&lb.arn).await, "listeners") else {
+            gone.push(lb.arn.clone());
+            continue;
+        };
         listeners.extend(on_lb.into_iter().map(|l| (lb.name.clone(), l.port)));
     }
+    lbs.retain(|lb| !gone.contains(&lb.arn));
     let groups = cloud
         .describe_security_groups(SecurityGroupFilter::Tag {
             key: "elbow.dev/cluster".into(),
@@ -71,4 +78,13 @@ pub async fn owned(cloud: &dyn Cloud, cluster: &str, node_group: &str) -> Owned 
         .into_iter()
         .collect();
     Owned { lbs, targets, listeners, groups, node_rules }
+}
+
+/// The answer, or `None` when what was asked about is gone (deleted since it was listed).
+fn unless_gone<T>(answer: Result<T, CloudError>, what: &str) -> Option<T> {
+    match answer {
+        Ok(value) => Some(value),
+        Err(error) if error.kind == CloudErrorKind::NotFound => None,
+        Err(error) => panic!("{what}: {error:?}"),
+    }
 }
