@@ -4,9 +4,7 @@
 //! success codes of its health check; target groups made outside Elbow, forwarded to by name or
 //! ARN and never changed; and forward stickiness.
 
-use std::sync::{Arc, Mutex};
-
-use elbow_cloud::{Api, Attempt, Call, Cloud, CloudResult, CreateTargetGroup, Layer, TargetGroup};
+use elbow_cloud::{Api, Cloud, CreateTargetGroup, TargetGroup};
 use elbow_deploy::changes::{Kind, Verb};
 use elbow_fake::FakeCloud;
 use elbow_model::*;
@@ -29,59 +27,10 @@ fn web(version: ProtocolVersion, codes: &str) -> Stack {
     stack
 }
 
-/// Checks, after every mutating call, that each listener's default action and rules forward to
-/// target groups that exist and hold targets: what "no downtime" means to a client.
-struct Watched {
-    inner: FakeCloud,
-    broken: Mutex<Vec<String>>,
-}
-
-impl Layer for Watched {
-    type Inner = FakeCloud;
-
-    fn inner(&self) -> &FakeCloud {
-        &self.inner
-    }
-
-    async fn around<T: Send>(&self, call: Call, mut attempt: impl Attempt<T>) -> CloudResult<T> {
-        let result = attempt.run().await;
-        if call.api.is_mutating() {
-            let mut broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
-            let groups = self.inner.target_groups();
-            for listener in self.inner.listeners() {
-                let rules = self.inner.rules(&listener.arn);
-                let actions = listener.default_actions.iter().chain(rules.iter().flat_map(|r| r.actions.iter()));
-                for action in actions {
-                    let Action::Forward { target_groups, .. } = action else { continue };
-                    for tg in target_groups {
-                        let exists = groups.iter().any(|g| g.arn == tg.target_group);
-                        if !exists || self.inner.targets(&tg.target_group).is_empty() {
-                            broken.push(format!("after {:?}: {}", call.api, tg.target_group));
-                        }
-                    }
-                }
-            }
-        }
-        result
-    }
-}
-
-fn watched_deployer(watched: &Arc<Watched>) -> elbow_deploy::Deployer {
-    elbow_deploy::Deployer::new(
-        watched.clone(),
-        elbow_deploy::DeploySettings {
-            cluster_name: CLUSTER.into(),
-            vpc_id: "vpc-1".into(),
-            drift_period: std::time::Duration::from_secs(3600),
-            integrations: elbow_deploy::Integrations::all(),
-        },
-    )
-}
-
 #[tokio::test]
 async fn changing_the_protocol_version_replaces_the_target_group_without_dropping_traffic() {
-    let watched = Arc::new(Watched { inner: seeded(), broken: Mutex::new(Vec::new()) });
-    let deployer = watched_deployer(&watched);
+    let watched = WatchedListeners::new(seeded());
+    let deployer = deployer(&watched);
     deployer.deploy(&web(ProtocolVersion::Http1, "200")).await.expect("HTTP/1.1");
     watched.broken.lock().expect("lock").clear(); // the listener comes last on creation
     let versions = |cloud: &FakeCloud| {

@@ -3,9 +3,9 @@
 //! no full comparison of the stack; and a switch between instance and ip targets that never
 //! leaves a listener without a target group to forward to.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use elbow_cloud::{Api, Attempt, Call, CloudResult, Layer};
+use elbow_cloud::Api;
 use elbow_deploy::changes::{Kind, Verb};
 use elbow_deploy::targets::BATCH_SIZE;
 use elbow_fake::FakeCloud;
@@ -156,55 +156,11 @@ async fn the_fake_refuses_pod_addresses_outside_the_vpc_as_aws_does() {
     assert!(source.contains("outside the VPC"), "{source}");
 }
 
-/// Checks, after every mutating call, that each listener forwards to target groups that exist and
-/// hold at least one target: what "no downtime" means to a client of the load balancer.
-struct Watched {
-    inner: FakeCloud,
-    broken: Mutex<Vec<String>>,
-}
-
-impl Layer for Watched {
-    type Inner = FakeCloud;
-
-    fn inner(&self) -> &FakeCloud {
-        &self.inner
-    }
-
-    async fn around<T: Send>(&self, call: Call, mut attempt: impl Attempt<T>) -> CloudResult<T> {
-        let result = attempt.run().await;
-        if call.api.is_mutating() {
-            // A panic elsewhere cannot tear a list of strings.
-            let mut broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
-            let groups = self.inner.target_groups();
-            for listener in self.inner.listeners() {
-                for action in &listener.default_actions {
-                    let Action::Forward { target_groups, .. } = action else { continue };
-                    for tg in target_groups {
-                        let exists = groups.iter().any(|g| g.arn == tg.target_group);
-                        if !exists || self.inner.targets(&tg.target_group).is_empty() {
-                            broken.push(format!("after {:?}: {}", call.api, tg.target_group));
-                        }
-                    }
-                }
-            }
-        }
-        result
-    }
-}
-
 #[tokio::test]
 async fn switching_between_instance_and_ip_targets_keeps_a_listener_forwarding_throughout() {
-    let watched = Arc::new(Watched { inner: seeded(), broken: Mutex::new(Vec::new()) });
+    let watched = WatchedListeners::new(seeded());
     seed_pod_subnet(&watched.inner);
-    let deployer = elbow_deploy::Deployer::new(
-        watched.clone(),
-        elbow_deploy::DeploySettings {
-            cluster_name: CLUSTER.into(),
-            vpc_id: "vpc-1".into(),
-            drift_period: std::time::Duration::from_secs(3600),
-            integrations: elbow_deploy::Integrations::all(),
-        },
-    );
+    let deployer = deployer(&watched);
     let instance = Svc::new("web");
     let ip = ip_service(pods(0, 3));
     deployer.deploy(&instance.stack()).await.expect("instance mode");

@@ -4,10 +4,10 @@
 #![allow(dead_code)] // each test binary uses a different part of it
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: failing loudly is the point
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use elbow_cloud::{CloudErrorKind, Instance, SecurityGroup, Subnet};
+use elbow_cloud::{Attempt, Call, Cloud, CloudErrorKind, CloudResult, Instance, Layer, SecurityGroup, Subnet};
 use elbow_deploy::{DeploySettings, Deployer};
 use elbow_fake::{Failure, FakeCloud};
 use elbow_model::tags::{CLUSTER_TAG, ownership_tags};
@@ -92,7 +92,7 @@ pub async fn crash_at_every_call<T: PartialEq + std::fmt::Debug>(
     calls
 }
 
-pub fn deployer(cloud: &Arc<FakeCloud>) -> Deployer {
+pub fn deployer<C: Cloud + 'static>(cloud: &Arc<C>) -> Deployer {
     Deployer::new(
         cloud.clone(),
         DeploySettings {
@@ -462,4 +462,50 @@ pub fn listener_rules(cloud: &FakeCloud) -> Vec<(u32, Vec<String>, String)> {
     }
     rules.sort();
     rules
+}
+
+/// The fake behind a layer that checks, after every mutating call, that each listener's default
+/// action and rules forward to target groups that exist and hold at least one target: what "no
+/// downtime" means to a client of the load balancer. `broken` names each call after which one did
+/// not.
+pub struct WatchedListeners {
+    pub inner: FakeCloud,
+    pub broken: Mutex<Vec<String>>,
+}
+
+impl WatchedListeners {
+    pub fn new(inner: FakeCloud) -> Arc<Self> {
+        Arc::new(Self { inner, broken: Mutex::new(Vec::new()) })
+    }
+}
+
+impl Layer for WatchedListeners {
+    type Inner = FakeCloud;
+
+    fn inner(&self) -> &FakeCloud {
+        &self.inner
+    }
+
+    async fn around<T: Send>(&self, call: Call, mut attempt: impl Attempt<T>) -> CloudResult<T> {
+        let result = attempt.run().await;
+        if call.api.is_mutating() {
+            // A panic elsewhere cannot tear a list of strings.
+            let mut broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+            let groups = self.inner.target_groups();
+            for listener in self.inner.listeners() {
+                let rules = self.inner.rules(&listener.arn);
+                let actions = listener.default_actions.iter().chain(rules.iter().flat_map(|r| r.actions.iter()));
+                for action in actions {
+                    let Action::Forward { target_groups, .. } = action else { continue };
+                    for tg in target_groups {
+                        let exists = groups.iter().any(|g| g.arn == tg.target_group);
+                        if !exists || self.inner.targets(&tg.target_group).is_empty() {
+                            broken.push(format!("after {:?}: {}", call.api, tg.target_group));
+                        }
+                    }
+                }
+            }
+        }
+        result
+    }
 }
