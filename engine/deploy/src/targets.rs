@@ -163,38 +163,31 @@ mod tests {
     #[tokio::test]
     async fn a_quic_target_whose_server_id_changed_is_deregistered_before_it_is_registered_again() {
         use elbow_cloud::api::Api;
-        use elbow_cloud::types::CreateTargetGroup;
-        use elbow_model::{HealthCheck, HealthCheckPort, IpAddressType, Protocol, Tags, TargetType};
+        use elbow_cloud::types::{CreateTargetGroup, Subnet};
+        use elbow_model::{Protocol, TargetType};
         let cloud = elbow_fake::FakeCloud::new();
-        cloud.seed_vpc("vpc-1");
-        cloud.seed_subnet(elbow_cloud::types::Subnet {
+        // The planner's fixture group, as a QUIC group of ip targets in a VPC holding the pods.
+        let spec = crate::plan::fixtures::tg_spec(8080);
+        cloud.seed_vpc(&spec.vpc_id);
+        cloud.seed_subnet(Subnet {
             id: "subnet-a".into(),
-            vpc_id: "vpc-1".into(),
+            vpc_id: spec.vpc_id.clone(),
             availability_zone: "us-east-1a".into(),
             cidr_block: "10.0.0.0/16".into(),
             ipv6_cidr_blocks: Vec::new(),
-            tags: Tags::new(),
+            tags: spec.tags.clone(),
         });
         let group = cloud
             .create_target_group(CreateTargetGroup {
                 name: "quic".into(),
                 target_type: TargetType::Ip,
                 protocol: Protocol::Quic,
-                port: 8080,
+                port: spec.port,
                 protocol_version: None,
-                vpc_id: "vpc-1".into(),
-                ip_address_type: IpAddressType::Ipv4,
-                health_check: HealthCheck {
-                    protocol: Protocol::Tcp,
-                    port: HealthCheckPort::TrafficPort,
-                    path: None,
-                    interval_seconds: 10,
-                    timeout_seconds: 10,
-                    healthy_threshold_count: 3,
-                    unhealthy_threshold_count: 3,
-                    matcher: None,
-                },
-                tags: Tags::new(),
+                vpc_id: spec.vpc_id,
+                ip_address_type: spec.ip_address_type,
+                health_check: spec.health_check,
+                tags: spec.tags,
             })
             .await
             .expect("a QUIC group");

@@ -24,7 +24,7 @@ pub(crate) fn lb_spec(scheme: Scheme) -> LoadBalancerSpec {
     }
 }
 
-pub(super) fn tg_spec(port: u16) -> TargetGroupSpec {
+pub(crate) fn tg_spec(port: u16) -> TargetGroupSpec {
     TargetGroupSpec {
         resource_id: ResourceId::new("TargetGroup/TCP-80"),
         name: format!("tg-{port}"),
