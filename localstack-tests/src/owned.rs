@@ -80,6 +80,14 @@ pub async fn owned(cloud: &dyn Cloud, cluster: &str, node_group: &str) -> Owned 
     Owned { lbs, targets, listeners, groups, node_rules }
 }
 
+/// The ARN of the cluster's load balancer, once there is one (the stacks of these tests make one).
+pub async fn load_balancer_arn(cloud: &dyn Cloud, cluster: &str, node_group: &str) -> String {
+    elbow_testkit::eventually("the load balancer", async || {
+        owned(cloud, cluster, node_group).await.lbs.first().map(|lb| lb.arn.clone())
+    })
+    .await
+}
+
 /// The answer, or `None` when what was asked about is gone (deleted since it was listed).
 fn unless_gone<T>(answer: Result<T, CloudError>, what: &str) -> Option<T> {
     match answer {

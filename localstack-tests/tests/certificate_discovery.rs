@@ -8,7 +8,7 @@
 
 use aws_sdk_acm::primitives::Blob;
 use elbow_cloud::*;
-use elbow_localstack_tests::owned::owned;
+use elbow_localstack_tests::owned::load_balancer_arn;
 use elbow_localstack_tests::{cloud, sdk_config, unique};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
@@ -108,14 +108,7 @@ async fn an_ingress_without_certificate_arn_gets_the_certificates_acm_holds_for_
 
     let cloud = cloud().await;
     let environment = &sandbox.environment;
-    let lb = eventually("the Ingress's load balancer", async || {
-        owned(&cloud as &dyn Cloud, &environment.cluster, &environment.node_group)
-            .await
-            .lbs
-            .first()
-            .map(|lb| lb.arn.clone())
-    })
-    .await;
+    let lb = load_balancer_arn(&cloud, &environment.cluster, &environment.node_group).await;
     let listener_certificates = async || {
         let listeners = cloud.describe_listeners(&lb).await.ok()?;
         let https = listeners.into_iter().find(|l| l.port == 443 && l.protocol == elbow_model::Protocol::Https)?;

@@ -10,7 +10,7 @@
 
 use aws_sdk_elasticloadbalancingv2::types::AdvertiseTrustStoreCaNamesEnum;
 use elbow_cloud::*;
-use elbow_localstack_tests::owned::owned;
+use elbow_localstack_tests::owned::load_balancer_arn;
 use elbow_localstack_tests::{acm, cloud, sdk_config, unique};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
 use elbow_testkit::eventually;
@@ -89,14 +89,7 @@ async fn the_mutual_authentication_annotation_sets_changes_and_turns_off_mutual_
     ingresses.create(&PostParams::default(), &ingress).await.unwrap();
     let cloud = cloud().await;
     let environment = &sandbox.environment;
-    let lb = eventually("the Ingress's load balancer", async || {
-        owned(&cloud as &dyn Cloud, &environment.cluster, &environment.node_group)
-            .await
-            .lbs
-            .first()
-            .map(|lb| lb.arn.clone())
-    })
-    .await;
+    let lb = load_balancer_arn(&cloud, &environment.cluster, &environment.node_group).await;
     let reaches = async |wanted: (&str, Option<&str>, Option<bool>, Option<bool>), what: &str| {
         eventually(what, async || {
             let found = mutual_tls(&lb).await?;

@@ -13,7 +13,7 @@
 
 use aws_sdk_wafv2::types::{AllowAction, DefaultAction, Scope, VisibilityConfig};
 use elbow_cloud::*;
-use elbow_localstack_tests::owned::owned;
+use elbow_localstack_tests::owned::{load_balancer_arn, owned};
 use elbow_localstack_tests::{Network, cloud, sdk_config, unique};
 use elbow_model::{IpAddressType, LoadBalancerType, Scheme, Tags};
 use elbow_playground::{Aws, Sandbox, SandboxOptions};
@@ -134,14 +134,7 @@ async fn the_wafv2_annotations_associate_replace_and_remove_the_web_acl_of_an_in
     ingresses.create(&PostParams::default(), &ingress).await.unwrap();
     let cloud = cloud().await;
     let environment = &sandbox.environment;
-    let lb = eventually("the Ingress's load balancer", async || {
-        owned(&cloud as &dyn Cloud, &environment.cluster, &environment.node_group)
-            .await
-            .lbs
-            .first()
-            .map(|lb| lb.arn.clone())
-    })
-    .await;
+    let lb = load_balancer_arn(&cloud, &environment.cluster, &environment.node_group).await;
     let association = async |wanted: Option<&str>, what: &str| {
         eventually(what, async || (associated(&lb).await.as_deref() == wanted).then_some(())).await
     };
