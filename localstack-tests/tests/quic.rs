@@ -47,39 +47,17 @@ async fn expected_targets(pods: &Api<Pod>) -> Option<BTreeMap<String, String>> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pods_get_server_ids_from_the_webhook_and_a_quic_service_registers_each_with_its_own() {
-    let options = SandboxOptions {
-        webhook: true,
-        ..SandboxOptions::new(&unique("e2e-quic"), Aws::Sdk(Box::new(sdk_config().await)))
-    };
-    let sandbox = Sandbox::start(options).await.expect("sandbox");
+    let sandbox = quic_sandbox("e2e-quic").await;
     let environment = sandbox.environment.clone();
     let client = sandbox.client();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    create_from_json(&namespaces, json!({ "metadata": { "name": NAMESPACE, "labels": { INJECT_LABEL: "enabled" } } }))
-        .await;
-
     // Two replicas whose container `envoy` serves QUIC, and a pod of the same app that does not
     // say so: it gets no id.
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NAMESPACE);
-    let ports = json!([
-        { "name": "h3", "containerPort": 8443, "protocol": "UDP" },
-        { "name": "h2", "containerPort": 8443, "protocol": "TCP" },
-    ]);
-    create_from_json(
-        &deployments,
-        json!({ "metadata": { "name": "envoy" },
-            "spec": { "replicas": 2, "selector": { "matchLabels": { "app": "envoy" } },
-                "template": {
-                    "metadata": { "labels": { "app": "envoy", "served": "quic" },
-                        "annotations": { CONTAINERS_ANNOTATION: "envoy" } },
-                    "spec": { "containers": [{ "name": "envoy", "image": "envoyproxy/envoy", "ports": ports }] } } } }),
-    )
-    .await;
+    quic_workload(&client).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
     create_from_json(
         &pods,
         json!({ "metadata": { "name": "stray", "labels": { "app": "envoy" } },
-            "spec": { "containers": [{ "name": "envoy", "image": "envoyproxy/envoy", "ports": ports }] } }),
+            "spec": { "containers": [{ "name": "envoy", "image": "envoyproxy/envoy", "ports": envoy_ports() }] } }),
     )
     .await;
 
@@ -156,6 +134,21 @@ async fn pods_get_server_ids_from_the_webhook_and_a_quic_service_registers_each_
     sandbox.stop().await;
 }
 
+/// A sandbox on the endpoint with Elbow's admission webhook, whose QUIC route gives pods their ids.
+async fn quic_sandbox(name: &str) -> Sandbox {
+    let options =
+        SandboxOptions { webhook: true, ..SandboxOptions::new(&unique(name), Aws::Sdk(Box::new(sdk_config().await))) };
+    Sandbox::start(options).await.expect("sandbox")
+}
+
+/// Where `envoy` serves: QUIC and TCP on 8443.
+fn envoy_ports() -> serde_json::Value {
+    json!([
+        { "name": "h3", "containerPort": 8443, "protocol": "UDP" },
+        { "name": "h2", "containerPort": 8443, "protocol": "TCP" },
+    ])
+}
+
 /// The `quic` namespace, labelled for server ids, and a two-replica Deployment `envoy` whose
 /// container `envoy` serves QUIC on 8443.
 async fn quic_workload(client: &kube::Client) {
@@ -169,19 +162,14 @@ async fn quic_workload(client: &kube::Client) {
             "spec": { "replicas": 2, "selector": { "matchLabels": { "app": "envoy" } },
                 "template": {
                     "metadata": { "labels": { "app": "envoy" }, "annotations": { CONTAINERS_ANNOTATION: "envoy" } },
-                    "spec": { "containers": [{ "name": "envoy", "image": "envoyproxy/envoy",
-                        "ports": [{ "name": "h3", "containerPort": 8443, "protocol": "UDP" }] }] } } } }),
+                    "spec": { "containers": [{ "name": "envoy", "image": "envoyproxy/envoy", "ports": envoy_ports() }] } } } }),
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_binding_to_a_quic_group_made_outside_elbow_registers_each_pod_with_its_server_id() {
-    let options = SandboxOptions {
-        webhook: true,
-        ..SandboxOptions::new(&unique("e2e-quic-tgb"), Aws::Sdk(Box::new(sdk_config().await)))
-    };
-    let sandbox = Sandbox::start(options).await.expect("sandbox");
+    let sandbox = quic_sandbox("e2e-quic-tgb").await;
     let environment = sandbox.environment.clone();
     let client = sandbox.client();
     quic_workload(&client).await;
