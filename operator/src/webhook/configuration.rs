@@ -53,62 +53,56 @@ pub fn mutating_webhook_configuration(name: &str, namespace: &str, service_name:
             "sideEffects": "None",
             "timeoutSeconds": 10,
             "reinvocationPolicy": "Never",
-        }, {
-            "name": POD_WEBHOOK_NAME,
-            "admissionReviewVersions": ["v1"],
-            "clientConfig": {
-                "service": { "name": service_name, "namespace": namespace, "path": pods::PATH, "port": 443 },
-            },
-            // Readiness gates can only be added as a pod is created (they are immutable after).
-            "rules": [{
-                "operations": ["CREATE"],
-                "apiGroups": [""],
-                "apiVersions": ["v1"],
-                "resources": ["pods"],
-                "scope": "Namespaced",
-            }],
-            // Only pods of labelled namespaces are sent: every other pod's creation never waits
-            // for (or fails with) Elbow.
-            "namespaceSelector": {
-                "matchExpressions": [{ "key": INJECT_LABEL, "operator": "In", "values": [INJECT_ENABLED] }],
-            },
-            "objectSelector": {
-                "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "NotIn", "values": [OWN_PODS_NAME] }],
-            },
-            // Ignore (LBC's default since v2.11): while no replica answers, pods are created
-            // without their gates rather than not at all. Fail makes rollouts wait for Elbow.
-            "failurePolicy": "Ignore",
-            "matchPolicy": "Equivalent",
-            "sideEffects": "None",
-            "timeoutSeconds": 10,
-            "reinvocationPolicy": "Never",
-        }, {
-            "name": QUIC_WEBHOOK_NAME,
-            "admissionReviewVersions": ["v1"],
-            "clientConfig": {
-                "service": { "name": service_name, "namespace": namespace, "path": quic_route::PATH, "port": 443 },
-            },
-            // A container's environment is fixed once the pod exists.
-            "rules": [{
-                "operations": ["CREATE"],
-                "apiGroups": [""],
-                "apiVersions": ["v1"],
-                "resources": ["pods"],
-                "scope": "Namespaced",
-            }],
-            "namespaceSelector": {
-                "matchExpressions": [{ "key": quic::INJECT_LABEL, "operator": "In", "values": [quic::INJECT_ENABLED] }],
-            },
-            "objectSelector": {
-                "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "NotIn", "values": [OWN_PODS_NAME] }],
-            },
-            // Fail (LBC's): a QUIC pod created without its server id could never be a target.
-            // The route reads nothing, so it answers whenever a replica runs.
-            "failurePolicy": "Fail",
-            "matchPolicy": "Equivalent",
-            "sideEffects": "None",
-            "timeoutSeconds": 10,
-            "reinvocationPolicy": "Never",
+        },
+        // Readiness gates can only be added as a pod is created (they are immutable after).
+        // Ignore (LBC's default since v2.11): while no replica answers, pods are created without
+        // their gates rather than not at all. Fail makes rollouts wait for Elbow.
+        pod_webhook(POD_WEBHOOK_NAME, pods::PATH, (INJECT_LABEL, INJECT_ENABLED), "Ignore", namespace, service_name),
+        // A container's environment is fixed once the pod exists. Fail (LBC's): a QUIC pod
+        // created without its server id could never be a target; the route reads nothing, so it
+        // answers whenever a replica runs.
+        pod_webhook(
+            QUIC_WEBHOOK_NAME,
+            quic_route::PATH,
+            (quic::INJECT_LABEL, quic::INJECT_ENABLED),
+            "Fail",
+            namespace,
+            service_name,
+        ),
+    ]})
+}
+
+/// A webhook for pod creations at `path`, sent only for pods of namespaces labelled
+/// `namespace_label` (key, value), so that every other pod's creation never waits for (or fails
+/// with) Elbow; and never for Elbow's own pods, so that Elbow can always start.
+fn pod_webhook(
+    name: &str,
+    path: &str,
+    namespace_label: (&str, &str),
+    failure_policy: &str,
+    namespace: &str,
+    service_name: &str,
+) -> Value {
+    let (key, value) = namespace_label;
+    json!({
+        "name": name,
+        "admissionReviewVersions": ["v1"],
+        "clientConfig": { "service": { "name": service_name, "namespace": namespace, "path": path, "port": 443 } },
+        "rules": [{
+            "operations": ["CREATE"],
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "resources": ["pods"],
+            "scope": "Namespaced",
         }],
+        "namespaceSelector": { "matchExpressions": [{ "key": key, "operator": "In", "values": [value] }] },
+        "objectSelector": {
+            "matchExpressions": [{ "key": "app.kubernetes.io/name", "operator": "NotIn", "values": [OWN_PODS_NAME] }],
+        },
+        "failurePolicy": failure_policy,
+        "matchPolicy": "Equivalent",
+        "sideEffects": "None",
+        "timeoutSeconds": 10,
+        "reinvocationPolicy": "Never",
     })
 }
