@@ -160,12 +160,9 @@ async fn mutate(State(handlers): State<Arc<Handlers>>, body: Bytes) -> Response 
 /// kube-apiserver applies the webhook's failurePolicy (by default Ignore: the pod is created
 /// without its gates); a pod is never refused by Elbow itself.
 async fn mutate_pod(State(handlers): State<Arc<Handlers>>, body: Bytes) -> Response {
-    let request = match review::parse(&body) {
+    let request = match parse(&body) {
         Ok(request) => request,
-        Err(reason) => {
-            warn!(%reason, "refused a webhook request that is not an AdmissionReview");
-            return (StatusCode::BAD_REQUEST, reason).into_response();
-        }
+        Err(refused) => return refused.into_response(),
     };
     let patch = match &handlers.pods {
         None => None,
@@ -179,32 +176,34 @@ async fn mutate_pod(State(handlers): State<Arc<Handlers>>, body: Bytes) -> Respo
             }
         },
     };
-    match review::allowed(&request, patch.as_ref()) {
-        Ok(response) => {
-            if patch.is_some() {
-                info!(pod = %review::object_name(&request), "added readiness gates to a new pod");
-            }
-            axum::Json(response).into_response()
-        }
-        Err(reason) => (StatusCode::INTERNAL_SERVER_ERROR, reason).into_response(),
-    }
+    allow(&request, patch, "added readiness gates to a new pod")
 }
 
 /// A pod being created: the QUIC server ids of the containers it names. Reads nothing, so it
 /// fails only on a request that is not an AdmissionReview.
 async fn mutate_pod_quic(State(handlers): State<Arc<Handlers>>, body: Bytes) -> Response {
-    let request = match review::parse(&body) {
+    let request = match parse(&body) {
         Ok(request) => request,
-        Err(reason) => {
-            warn!(%reason, "refused a webhook request that is not an AdmissionReview");
-            return (StatusCode::BAD_REQUEST, reason).into_response();
-        }
+        Err(refused) => return refused.into_response(),
     };
     let patch = if handlers.quic_server_ids { quic::patch_for(&request, &mut || fastrand::u64(..)) } else { None };
-    match review::allowed(&request, patch.as_ref()) {
+    allow(&request, patch, "gave a new pod's QUIC containers their server ids")
+}
+
+/// The review in `body`, or the 400 that refuses a request that is not one.
+fn parse(body: &Bytes) -> Result<review::AdmissionRequest, (StatusCode, String)> {
+    review::parse(body).map_err(|reason| {
+        warn!(%reason, "refused a webhook request that is not an AdmissionReview");
+        (StatusCode::BAD_REQUEST, reason)
+    })
+}
+
+/// The pod allowed, with `patch` if any (logged as `patched`).
+fn allow(request: &review::AdmissionRequest, patch: Option<json_patch::Patch>, patched: &str) -> Response {
+    match review::allowed(request, patch.as_ref()) {
         Ok(response) => {
             if patch.is_some() {
-                info!(pod = %review::object_name(&request), "gave a new pod's QUIC containers their server ids");
+                info!(pod = %review::object_name(request), "{patched}");
             }
             axum::Json(response).into_response()
         }
