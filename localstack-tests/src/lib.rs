@@ -78,6 +78,11 @@ pub async fn sdk_config() -> SdkConfig {
     elbow_playground::sandbox::sdk_config(endpoint().as_deref()).await
 }
 
+/// A sandbox cluster named `prefix-<unique>` whose Elbow talks to the endpoint through the SDK.
+pub async fn sandbox_options(prefix: &str) -> elbow_playground::SandboxOptions {
+    elbow_playground::SandboxOptions::new(&unique(prefix), elbow_playground::Aws::Sdk(Box::new(sdk_config().await)))
+}
+
 pub async fn cloud() -> SdkCloud {
     elbow_aws::install_crypto_provider();
     SdkCloud::from_sdk_config(&sdk_config().await)

@@ -7,12 +7,12 @@
 
 use elbow_cloud::{Cloud, CreateTargetGroup, TargetGroup, TargetGroupFilter};
 use elbow_localstack_tests::owned::{Owned, owned};
-use elbow_localstack_tests::{cloud, sdk_config, unique};
+use elbow_localstack_tests::{cloud, sandbox_options, unique};
 use elbow_model::{
     Action, ForwardStickiness, HealthCheck, HealthCheckPort, IpAddressType, Protocol, ProtocolVersion, Rewrite,
     RuleCondition, RuleTransform, Tags, TargetType, TransformKind,
 };
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_playground::Sandbox;
 use elbow_testkit::eventually;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -26,7 +26,7 @@ struct Fixture {
 impl Fixture {
     /// A sandbox with Elbow's IngressClass and a NodePort Service `web`.
     async fn start(prefix: &str) -> Fixture {
-        let options = SandboxOptions::new(&unique(prefix), Aws::Sdk(Box::new(sdk_config().await)));
+        let options = sandbox_options(prefix).await;
         let sandbox = Sandbox::start(options).await.expect("sandbox");
         let ingresses = sandbox.web_service_and_class().await;
         Fixture { sandbox, ingresses }

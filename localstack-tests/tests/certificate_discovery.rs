@@ -9,8 +9,8 @@
 use aws_sdk_acm::primitives::Blob;
 use elbow_cloud::*;
 use elbow_localstack_tests::owned::load_balancer_arn;
-use elbow_localstack_tests::{cloud, sdk_config, unique};
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_localstack_tests::{cloud, sandbox_options, sdk_config, unique};
+use elbow_playground::Sandbox;
 use elbow_testkit::eventually;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -97,7 +97,7 @@ async fn an_ingress_without_certificate_arn_gets_the_certificates_acm_holds_for_
     let domain = format!("{}.example.com", unique("disc"));
     let wildcard = import(&[&format!("*.{domain}")]).await;
     let api = import(&[&format!("api.{domain}")]).await;
-    let options = SandboxOptions::new(&unique("ing-acm"), Aws::Sdk(Box::new(sdk_config().await)));
+    let options = sandbox_options("ing-acm").await;
     let sandbox = Sandbox::start(options).await.expect("sandbox");
     let ingresses = sandbox.web_service_and_class().await;
     // The rule's host matches the wildcard; the TLS host matches both.

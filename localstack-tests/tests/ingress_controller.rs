@@ -8,9 +8,9 @@ use elbow_builder::crd::IngressClassParams;
 use elbow_cloud::Cloud;
 use elbow_cloud::SecurityGroupRuleFilter;
 use elbow_localstack_tests::owned::{Owned, owned};
-use elbow_localstack_tests::{cloud, sdk_config, unique};
+use elbow_localstack_tests::{cloud, sandbox_options, unique};
 use elbow_model::{Action, LoadBalancerType, RuleCondition, RuleSource};
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_playground::Sandbox;
 use elbow_testkit::eventually;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
@@ -25,7 +25,7 @@ struct Fixture {
 
 impl Fixture {
     async fn start(prefix: &str) -> Fixture {
-        let options = SandboxOptions::new(&unique(prefix), Aws::Sdk(Box::new(sdk_config().await)));
+        let options = sandbox_options(prefix).await;
         let sandbox = Sandbox::start(options).await.expect("sandbox");
         let ingresses = Api::namespaced(sandbox.client(), "default");
         let fx = Fixture { sandbox, ingresses };

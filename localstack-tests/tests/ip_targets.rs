@@ -8,9 +8,9 @@
 
 use elbow_cloud::{Cloud, LoadBalancerFilter, TargetGroup, TargetGroupFilter};
 use elbow_localstack_tests::owned::owned;
-use elbow_localstack_tests::{cloud, sdk_config, unique};
+use elbow_localstack_tests::{cloud, sandbox_options};
 use elbow_model::{Action, TargetType};
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_playground::Sandbox;
 use elbow_testkit::eventually;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -51,7 +51,7 @@ async fn forwarded(cluster: &str) -> Option<(TargetGroup, Vec<(String, u16)>)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ip_mode_service_registers_its_pods_follows_their_slices_and_switches_to_instance_and_back() {
-    let options = SandboxOptions::new(&unique("e2e-ip"), Aws::Sdk(Box::new(sdk_config().await)));
+    let options = sandbox_options("e2e-ip").await;
     let sandbox = Sandbox::start(options).await.expect("sandbox");
     let environment = sandbox.environment.clone();
     let (cluster, node_group) = (environment.cluster.clone(), environment.node_group.clone());

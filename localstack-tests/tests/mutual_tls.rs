@@ -11,8 +11,8 @@
 use aws_sdk_elasticloadbalancingv2::types::AdvertiseTrustStoreCaNamesEnum;
 use elbow_cloud::*;
 use elbow_localstack_tests::owned::load_balancer_arn;
-use elbow_localstack_tests::{acm, cloud, sdk_config, unique};
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_localstack_tests::{acm, cloud, sandbox_options, sdk_config, unique};
+use elbow_playground::Sandbox;
 use elbow_testkit::eventually;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -70,7 +70,7 @@ async fn the_mutual_authentication_annotation_sets_changes_and_turns_off_mutual_
     let store_name = unique("clients");
     let store = trust_store(&store_name).await;
     let certificate = acm::certificate(&format!("{}.example.com", unique("mtls"))).await;
-    let options = SandboxOptions::new(&unique("ing-mtls"), Aws::Sdk(Box::new(sdk_config().await)));
+    let options = sandbox_options("ing-mtls").await;
     let sandbox = Sandbox::start(options).await.expect("sandbox");
     let ingresses = sandbox.web_service_and_class().await;
     let verify = json!([{ "port": 443, "mode": "verify", "trustStore": store_name }]).to_string();

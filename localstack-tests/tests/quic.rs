@@ -16,9 +16,9 @@ use elbow_builder::binding::TargetGroupBinding;
 use elbow_builder::quic::{CONTAINERS_ANNOTATION, INJECT_LABEL, SERVER_ID_ENV, elb_server_id};
 use elbow_cloud::{Cloud, LoadBalancerFilter, TargetGroupFilter};
 use elbow_localstack_tests::owned::owned;
-use elbow_localstack_tests::{cloud, sdk_config, unique};
+use elbow_localstack_tests::{cloud, sandbox_options, sdk_config, unique};
 use elbow_model::{Action, Protocol, TargetType};
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_playground::{Sandbox, SandboxOptions};
 use elbow_testkit::{create_from_json, eventually};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
@@ -136,8 +136,7 @@ async fn pods_get_server_ids_from_the_webhook_and_a_quic_service_registers_each_
 
 /// A sandbox on the endpoint with Elbow's admission webhook, whose QUIC route gives pods their ids.
 async fn quic_sandbox(name: &str) -> Sandbox {
-    let options =
-        SandboxOptions { webhook: true, ..SandboxOptions::new(&unique(name), Aws::Sdk(Box::new(sdk_config().await))) };
+    let options = SandboxOptions { webhook: true, ..sandbox_options(name).await };
     Sandbox::start(options).await.expect("sandbox")
 }
 

@@ -18,9 +18,9 @@
 use std::time::Duration;
 
 use elbow_cloud::{Cloud, TargetGroupFilter};
-use elbow_localstack_tests::{cloud, sdk_config, unique};
+use elbow_localstack_tests::{cloud, sandbox_options};
 use elbow_model::TargetType;
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_playground::{Sandbox, SandboxOptions};
 use elbow_testkit::{create_from_json, eventually};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -45,11 +45,7 @@ fn target_health_calls(sandbox: &Sandbox) -> f64 {
 async fn a_new_pod_gets_its_gate_is_registered_and_turns_ready_once_its_target_is_healthy() {
     // The test plays the kubelet's and the EndpointSlice controller's parts itself; the
     // sandbox's own workload controllers would race it.
-    let options = SandboxOptions {
-        webhook: true,
-        workloads: None,
-        ..SandboxOptions::new(&unique("e2e-gates"), Aws::Sdk(Box::new(sdk_config().await)))
-    };
+    let options = SandboxOptions { webhook: true, workloads: None, ..sandbox_options("e2e-gates").await };
     let sandbox = Sandbox::start(options).await.expect("sandbox");
     let environment = sandbox.environment.clone();
     let client = sandbox.client();

@@ -7,8 +7,8 @@
 
 use elbow_cloud::Cloud;
 use elbow_localstack_tests::owned::{Owned, owned};
-use elbow_localstack_tests::{cloud, sdk_config, unique};
-use elbow_playground::{Aws, Sandbox, SandboxOptions, endpoint, nodes};
+use elbow_localstack_tests::{cloud, sandbox_options, unique};
+use elbow_playground::{Sandbox, endpoint, nodes};
 use elbow_testkit::eventually;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::events::v1::Event;
@@ -26,7 +26,7 @@ struct Fixture {
 
 impl Fixture {
     async fn start(prefix: &str) -> Fixture {
-        let options = SandboxOptions::new(&unique(prefix), Aws::Sdk(Box::new(sdk_config().await)));
+        let options = sandbox_options(prefix).await;
         let sandbox = Sandbox::start(options).await.expect("sandbox");
         let services = Api::namespaced(sandbox.client(), "default");
         Fixture { sandbox, services }

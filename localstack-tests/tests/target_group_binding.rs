@@ -12,9 +12,9 @@ use std::collections::BTreeSet;
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use elbow_builder::binding::TargetGroupBinding;
 use elbow_cloud::{Cloud, SecurityGroupRuleFilter, TargetGroupFilter};
-use elbow_localstack_tests::{cloud, sdk_config, unique};
+use elbow_localstack_tests::{cloud, sandbox_options, sdk_config, unique};
 use elbow_model::{RuleSource, Target};
-use elbow_playground::{Aws, Sandbox, SandboxOptions, nodes};
+use elbow_playground::{Sandbox, nodes};
 use elbow_testkit::eventually;
 use elbow_testkit::tools::Kubectl;
 use k8s_openapi::api::core::v1::Service;
@@ -94,7 +94,7 @@ fn kubectl(kubectl: &Kubectl, args: &[&str]) -> elbow_testkit::tools::Run {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_instance_binding_fills_a_terraform_group_with_the_nodes_and_leaves_it_empty() {
-    let options = SandboxOptions::new(&unique("e2e-tgb"), Aws::Sdk(Box::new(sdk_config().await)));
+    let options = sandbox_options("e2e-tgb").await;
     let sandbox = Sandbox::start(options).await.expect("sandbox");
     let environment = sandbox.environment.clone();
     let (cluster, node_group) = (environment.cluster.clone(), environment.node_group.clone());
@@ -270,7 +270,7 @@ fn endpoint(address: &str, node: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ip_binding_follows_the_slices_and_never_touches_targets_it_did_not_register() {
-    let options = SandboxOptions::new(&unique("e2e-tgb-ip"), Aws::Sdk(Box::new(sdk_config().await)));
+    let options = sandbox_options("e2e-tgb-ip").await;
     let sandbox = Sandbox::start(options).await.expect("sandbox");
     let environment = sandbox.environment.clone();
     let client = sandbox.client();

@@ -14,9 +14,9 @@
 use aws_sdk_wafv2::types::{AllowAction, DefaultAction, Scope, VisibilityConfig};
 use elbow_cloud::*;
 use elbow_localstack_tests::owned::{load_balancer_arn, owned};
-use elbow_localstack_tests::{Network, cloud, sdk_config, unique};
+use elbow_localstack_tests::{Network, cloud, sandbox_options, sdk_config, unique};
 use elbow_model::{IpAddressType, LoadBalancerType, Scheme, Tags};
-use elbow_playground::{Aws, Sandbox, SandboxOptions};
+use elbow_playground::Sandbox;
 use elbow_testkit::eventually;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -117,7 +117,7 @@ async fn the_adapter_associates_web_acls_and_manages_shield_protections() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wafv2_annotations_associate_replace_and_remove_the_web_acl_of_an_ingress() {
-    let options = SandboxOptions::new(&unique("ing-waf"), Aws::Sdk(Box::new(sdk_config().await)));
+    let options = sandbox_options("ing-waf").await;
     let sandbox = Sandbox::start(options).await.expect("sandbox");
     let ingresses = sandbox.web_service_and_class().await;
     let (first_name, first, first_id, first_lock) = web_acl("first").await;
