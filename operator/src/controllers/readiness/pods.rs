@@ -149,13 +149,16 @@ impl PodCache {
     /// whether what the builders read of it changed.
     pub(crate) fn apply(&self, key: PodKey, pod: Option<CachedPod>) -> Change {
         let mut pods = self.write();
-        let before = pods.get(&key).map(CachedPod::what_builders_read);
-        let after = pod.as_ref().map(CachedPod::what_builders_read);
+        let targets = builders_read(pods.get(&key)) != builders_read(pod.as_ref());
         let changed = match pod {
-            Some(pod) => pods.insert(key, pod.clone()).is_none_or(|old| old != pod),
+            Some(pod) => {
+                let changed = pods.get(&key) != Some(&pod);
+                pods.insert(key, pod);
+                changed
+            }
             None => pods.remove(&key).is_some(),
         };
-        Change { any: changed, targets: before.unwrap_or_default() != after.unwrap_or_default() }
+        Change { any: changed, targets }
     }
 
     /// Replaces the whole cache after a (re)list: the watch's first list, or a new one after
@@ -164,13 +167,12 @@ impl PodCache {
         let mut current = self.write();
         let mut moved: Vec<PodKey> = Vec::new();
         for (key, pod) in &pods {
-            let before = current.get(key).map(CachedPod::what_builders_read).unwrap_or_default();
-            if before != pod.what_builders_read() {
+            if builders_read(current.get(key)) != builders_read(Some(pod)) {
                 moved.push(key.clone());
             }
         }
         for (key, pod) in current.iter() {
-            if !pods.contains_key(key) && pod.what_builders_read() != Default::default() {
+            if !pods.contains_key(key) && builders_read(Some(pod)) != builders_read(None) {
                 moved.push(key.clone());
             }
         }
@@ -184,11 +186,12 @@ impl CachedPod {
     fn waits_with_ready_containers(&self) -> bool {
         self.containers_ready && self.waits()
     }
+}
 
-    /// What the builders read: whether it waits for its target health, and its server ids.
-    fn what_builders_read(&self) -> (bool, Option<PodServerIds>) {
-        (self.waits_with_ready_containers(), self.quic_server_ids.clone())
-    }
+/// What the builders read of a pod, kept or not: whether it waits for its target health, and its
+/// server ids. Borrowed, so that comparing a pod event with the cache copies nothing.
+fn builders_read(pod: Option<&CachedPod>) -> (bool, Option<&PodServerIds>) {
+    pod.map_or((false, None), |pod| (pod.waits_with_ready_containers(), pod.quic_server_ids.as_ref()))
 }
 
 impl PodFacts for PodCache {
