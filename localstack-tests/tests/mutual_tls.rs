@@ -14,8 +14,7 @@ use elbow_localstack_tests::owned::load_balancer_arn;
 use elbow_localstack_tests::{acm, cloud, sandbox_options, sdk_config, unique};
 use elbow_playground::Sandbox;
 use elbow_testkit::eventually;
-use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
 fn elbv2(config: &aws_config::SdkConfig) -> aws_sdk_elasticloadbalancingv2::Client {
@@ -74,19 +73,13 @@ async fn the_mutual_authentication_annotation_sets_changes_and_turns_off_mutual_
     let sandbox = Sandbox::start(options).await.expect("sandbox");
     let ingresses = sandbox.web_service_and_class().await;
     let verify = json!([{ "port": 443, "mode": "verify", "trustStore": store_name }]).to_string();
-    let ingress: Ingress = serde_json::from_value(json!({
-        "metadata": { "name": "web", "annotations": {
+    sandbox
+        .web_ingress(json!({
             "alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTPS": 443}]"#,
             "alb.ingress.kubernetes.io/certificate-arn": certificate,
             "alb.ingress.kubernetes.io/mutual-authentication": verify,
-        } },
-        "spec": { "ingressClassName": "elbow", "rules": [{ "host": "web.example.com", "http": { "paths": [{
-            "path": "/", "pathType": "Prefix",
-            "backend": { "service": { "name": "web", "port": { "number": 80 } } }
-        }] } }] }
-    }))
-    .unwrap();
-    ingresses.create(&PostParams::default(), &ingress).await.unwrap();
+        }))
+        .await;
     let cloud = cloud().await;
     let environment = &sandbox.environment;
     let lb = load_balancer_arn(&cloud, &environment.cluster, &environment.node_group).await;

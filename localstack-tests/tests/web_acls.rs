@@ -18,8 +18,7 @@ use elbow_localstack_tests::{Network, cloud, sandbox_options, sdk_config, unique
 use elbow_model::{IpAddressType, LoadBalancerType, Scheme, Tags};
 use elbow_playground::Sandbox;
 use elbow_testkit::eventually;
-use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
 /// A regional web ACL made on the endpoint, as in the console: (name, ARN, id, lock token).
@@ -123,15 +122,7 @@ async fn the_wafv2_annotations_associate_replace_and_remove_the_web_acl_of_an_in
     let (first_name, first, first_id, first_lock) = web_acl("first").await;
     let (second_name, second, second_id, second_lock) = web_acl("second").await;
 
-    let ingress: Ingress = serde_json::from_value(json!({
-        "metadata": { "name": "web", "annotations": { "alb.ingress.kubernetes.io/wafv2-acl-arn": first } },
-        "spec": { "ingressClassName": "elbow", "rules": [{ "host": "web.example.com", "http": { "paths": [{
-            "path": "/", "pathType": "Prefix",
-            "backend": { "service": { "name": "web", "port": { "number": 80 } } }
-        }] } }] }
-    }))
-    .unwrap();
-    ingresses.create(&PostParams::default(), &ingress).await.unwrap();
+    sandbox.web_ingress(json!({ "alb.ingress.kubernetes.io/wafv2-acl-arn": first })).await;
     let cloud = cloud().await;
     let environment = &sandbox.environment;
     let lb = load_balancer_arn(&cloud, &environment.cluster, &environment.node_group).await;

@@ -223,6 +223,22 @@ impl Sandbox {
         kube::Api::namespaced(client, "default")
     }
 
+    /// Ingress `web` of class `elbow` in `default`, with `annotations`: host `web.example.com`, `/`
+    /// to Service `web` port 80 (see [`Sandbox::web_service_and_class`]).
+    pub async fn web_ingress(&self, annotations: serde_json::Value) -> k8s_openapi::api::networking::v1::Ingress {
+        elbow_testkit::create_from_json(
+            &kube::Api::namespaced(self.client(), "default"),
+            serde_json::json!({
+                "metadata": { "name": "web", "annotations": annotations },
+                "spec": { "ingressClassName": "elbow", "rules": [{ "host": "web.example.com", "http": { "paths": [{
+                    "path": "/", "pathType": "Prefix",
+                    "backend": { "service": { "name": "web", "port": { "number": 80 } } }
+                }] } }] }
+            }),
+        )
+        .await
+    }
+
     /// Stops the controllers, letting the operator's running reconciles finish, then the server.
     pub async fn stop(mut self) {
         if let Some(workloads) = &mut self.workloads {
